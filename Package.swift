@@ -1,0 +1,45 @@
+// swift-tools-version: 6.1
+// MetaPool: meta-analysis for Swift — a numeric core, the `metapool` CLI and its tests.
+import PackageDescription
+
+let package = Package(
+    name: "MetaPool",
+    platforms: [.macOS(.v13)],
+    products: [
+        .library(name: "MetaPool", targets: ["MetaPool"]),
+        .executable(name: "metapool", targets: ["metapool"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-numerics", from: "1.0.0"),
+        .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
+    ],
+    targets: [
+        // LAPACKE and CBLAS from Debian's liblapacke-dev and libopenblas-dev.
+        .systemLibrary(
+            name: "CLapacke",
+            pkgConfig: "lapacke",
+            providers: [.apt(["liblapacke-dev", "libopenblas-dev"])]
+        ),
+        .target(
+            name: "MetaPool",
+            dependencies: [
+                "CLapacke",
+                .product(name: "Numerics", package: "swift-numerics"),
+                .product(name: "CSV", package: "CSV.swift"),
+            ]
+        ),
+        .executableTarget(
+            name: "metapool",
+            dependencies: [
+                "MetaPool",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(
+            name: "MetaPoolTests",
+            dependencies: ["MetaPool"],
+            exclude: ["Fixtures"]
+        ),
+    ]
+)

@@ -1,0 +1,77 @@
+// Effect sizes yᵢ and sampling variances vᵢ: the second stage of the pipeline, as escalc() gives them.
+
+/// Observed effect sizes and their sampling variances, one per study, on the analysis scale.
+///
+/// Build them from counts (`proportions`, `twoGroup`), from hazard ratios (`hazardRatios`,
+/// `logHazardRatios`), from given values (`generic`), or from a table read from a file.
+/// The arrays are validated: every `yi` is finite and every `vi` finite and positive.
+public struct EffectSizes: Sendable, Equatable {
+    /// The measure the effects are expressed in.
+    public let measure: EffectMeasure
+    /// Effect sizes on the analysis scale.
+    public let yi: [Double]
+    /// Sampling variances.
+    public let vi: [Double]
+    /// Study labels.
+    public let labels: [String]
+    /// The group sizes nᵢ for proportions (used by the Freeman–Tukey back-transform).
+    public let totals: [Double]?
+    /// Where each study came from in the input (for error messages of later stages).
+    public let locations: [InputLocation]
+
+    /// The number of studies.
+    public var count: Int { yi.count }
+
+    /// Harmonic mean of the totals, k / Σ(1/nᵢ) (Miller 1978), or NaN without totals.
+    public var harmonicMeanTotal: Double {
+        guard let totals, !totals.isEmpty else { return .nan }
+        var s = 0.0
+        for n in totals { s += 1 / n }
+        return Double(totals.count) / s
+    }
+
+    /// Creates effect sizes from computed values after validating them.
+    init(measure: EffectMeasure, yi: [Double], vi: [Double], labels: [String]?, totals: [Double]?, locations: [InputLocation]?) throws(MetaPoolError) {
+        guard yi.count == vi.count else {
+            throw MetaPoolError(.invalidArgument, "yi has \(yi.count) values but vi has \(vi.count)")
+        }
+        if let labels, labels.count != yi.count {
+            throw MetaPoolError(.invalidArgument, "there are \(labels.count) labels for \(yi.count) studies")
+        }
+        guard !yi.isEmpty else {
+            throw MetaPoolError(.insufficientData, "there are no studies")
+        }
+        let locations = locations ?? (0..<yi.count).map { InputLocation(row: $0 + 1) }
+        for i in yi.indices {
+            guard yi[i].isFinite else {
+                var l = locations[i]
+                if l.column == nil, measure.family == .generic { l.column = "yi" }
+                throw MetaPoolError(.invalidValue, "the effect size is \(yi[i]); it must be a finite number", at: l)
+            }
+            guard vi[i].isFinite, vi[i] > 0 else {
+                var l = locations[i]
+                if l.column == nil, measure.family == .generic { l.column = "vi" }
+                throw MetaPoolError(.invalidValue, "the sampling variance is \(vi[i]); it must be a finite number greater than 0", at: l)
+            }
+        }
+        self.measure = measure
+        self.yi = yi
+        self.vi = vi
+        self.labels = labels ?? (1...yi.count).map { "Study \($0)" }
+        self.totals = totals
+        self.locations = locations
+    }
+
+    /// Generic effects with known sampling variances (`GEN`).
+    public static func generic(yi: [Double], vi: [Double], labels: [String]? = nil) throws(MetaPoolError) -> EffectSizes {
+        try EffectSizes(measure: .generic, yi: yi, vi: vi, labels: labels, totals: nil, locations: nil)
+    }
+
+    /// Generic effects with standard errors; vᵢ = SEᵢ².
+    public static func generic(yi: [Double], standardErrors se: [Double], labels: [String]? = nil) throws(MetaPoolError) -> EffectSizes {
+        for (i, s) in se.enumerated() where !(s.isFinite && s > 0) {
+            throw MetaPoolError(.invalidValue, "the standard error is \(s); it must be a finite number greater than 0", at: InputLocation(row: i + 1, column: "se"))
+        }
+        return try EffectSizes(measure: .generic, yi: yi, vi: se.map { $0 * $0 }, labels: labels, totals: nil, locations: nil)
+    }
+}

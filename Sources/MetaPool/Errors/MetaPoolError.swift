@@ -1,0 +1,79 @@
+// The one error type the library throws: what went wrong, and where in the input.
+
+/// Where in the input a problem was found.
+///
+/// `row` counts data rows from 1 (the header is not a data row); `line` is the
+/// physical line of the file where that row starts, when the input is a CSV file.
+public struct InputLocation: Sendable, Hashable {
+    /// The file name as the user gave it (`-` or `nil` for standard input or in-memory data).
+    public var file: String?
+    /// The 1-based data row (header excluded).
+    public var row: Int?
+    /// The 1-based physical line where the row starts (CSV only).
+    public var line: Int?
+    /// The column name.
+    public var column: String?
+    /// The study label of the row, when known.
+    public var study: String?
+
+    public init(file: String? = nil, row: Int? = nil, line: Int? = nil, column: String? = nil, study: String? = nil) {
+        self.file = file
+        self.row = row
+        self.line = line
+        self.column = column
+        self.study = study
+    }
+}
+
+/// A typed error from MetaPool. Every invalid input the library can be given is
+/// reported as one of these; nothing in the public API traps on bad data.
+public struct MetaPoolError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// What kind of problem this is; callers switch on it.
+    public enum Kind: String, Sendable, Hashable {
+        /// The file could not be opened or read.
+        case unreadableInput
+        /// The bytes are not UTF-8 text.
+        case notUTF8
+        /// The input has no header or no data rows.
+        case emptyInput
+        /// The CSV or JSON structure is broken (unterminated quote, short row, …).
+        case malformedInput
+        /// A column the analysis needs is missing, duplicated or unknown.
+        case missingColumn
+        /// A cell holds a value the analysis cannot use (non-numeric, negative count, …).
+        case invalidValue
+        /// The data cannot support the requested analysis (too few studies, measure undefined, …).
+        case insufficientData
+        /// An iterative algorithm did not converge; no estimate is given.
+        case noConvergence
+        /// An option or argument is invalid (unknown measure or method, level outside (0, 1), …).
+        case invalidArgument
+    }
+
+    public var kind: Kind
+    public var location: InputLocation
+    /// A sentence saying what is wrong and, where possible, what to do instead.
+    public var reason: String
+
+    public init(_ kind: Kind, _ reason: String, at location: InputLocation = InputLocation()) {
+        self.kind = kind
+        self.reason = reason
+        self.location = location
+    }
+
+    /// `file, row 3 (line 4, study "Smith"), column "events": reason`
+    public var description: String {
+        var place: [String] = []
+        if let file = location.file { place.append(file == "-" ? "<stdin>" : file) }
+        if let row = location.row {
+            var extra: [String] = []
+            if let line = location.line { extra.append("line \(line)") }
+            if let study = location.study, !study.isEmpty { extra.append("study \"\(study)\"") }
+            place.append("row \(row)" + (extra.isEmpty ? "" : " (" + extra.joined(separator: ", ") + ")"))
+        } else if let line = location.line {
+            place.append("line \(line)")
+        }
+        if let column = location.column { place.append("column \"\(column)\"") }
+        return place.isEmpty ? reason : place.joined(separator: ", ") + ": " + reason
+    }
+}

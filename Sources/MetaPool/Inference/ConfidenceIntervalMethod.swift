@@ -1,0 +1,28 @@
+// How the confidence interval and test of the pooled estimate are formed.
+
+/// The confidence-interval and test method for the pooled estimate.
+public enum ConfidenceIntervalMethod: String, Sendable, Hashable, CaseIterable {
+    /// Wald: μ̂ ± z·SE with SE = √(1/Σwᵢ); z test (metafor `test = "z"`).
+    case wald
+    /// The same SE with Student's t on k − 1 degrees of freedom (metafor `test = "t"`).
+    case t
+    /// Hartung & Knapp (2001); Sidik & Jonkman (2002): SE² = Σwᵢ(yᵢ−μ̂)² / ((k−1)Σwᵢ),
+    /// t on k − 1 df (metafor `test = "knha"`).
+    case hartungKnapp = "hksj"
+    /// The ad hoc variant that never lets the scale factor fall below 1
+    /// (Knapp & Hartung 2003; Röver, Knapp & Friede 2015): SE² = max(1, s²)/Σwᵢ (metafor `test = "adhoc"`).
+    case hartungKnappAdHoc = "hksj-adhoc"
+
+    /// Whether the interval and test use Student's t with k − 1 df.
+    public var usesT: Bool { self != .wald }
+}
+
+/// A closed interval [lower, upper].
+public struct Interval: Sendable, Hashable {
+    public var lower: Double
+    public var upper: Double
+    public init(_ lower: Double, _ upper: Double) {
+        self.lower = lower
+        self.upper = upper
+    }
+}

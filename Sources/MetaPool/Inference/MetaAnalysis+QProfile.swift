@@ -1,0 +1,42 @@
+// Q-profile confidence interval for τ², and the I² and H² intervals that follow from it.
+
+/// Confidence intervals for the heterogeneity parameters.
+public struct HeterogeneityIntervals: Sendable, Hashable {
+    public var tauSquared: Interval
+    public var tau: Interval
+    public var iSquared: Interval
+    public var hSquared: Interval
+}
+
+extension MetaAnalysis {
+    /// The Q-profile interval for τ² (Viechtbauer 2007, eq. 6): the τ² values at which the
+    /// generalized Q statistic Σwᵢ(yᵢ−μ̂)² equals the χ²_{k−1} quantiles 1−α/2 (lower bound)
+    /// and α/2 (upper bound); a bound is 0 where Q(0) is already below its quantile. I² and H²
+    /// bounds are the same transformation of the τ² bounds as the estimates (metafor `confint()`).
+    /// `nil` for the fixed-effect model.
+    public func heterogeneityIntervals() throws(MetaPoolError) -> HeterogeneityIntervals? {
+        guard isRandomEffects else { return nil }
+        let y = effects.yi, v = effects.vi
+        let df = Double(count - 1)
+        let chi2 = ChiSquared(degreesOfFreedom: df)
+        let alpha = 1 - level
+        let q0 = q
+        let lowerTarget = chi2.survivalQuantile(alpha / 2)
+        let upperTarget = chi2.quantile(alpha / 2)
+        func bound(_ target: Double) throws(MetaPoolError) -> Double {
+            if q0 <= target { return 0 }
+            guard let root = GeneralizedQ.solve(y: y, v: v, target: target, start: tauSquaredEstimate) else {
+                throw MetaPoolError(.noConvergence, "the Q-profile confidence interval for tau^2 did not converge")
+            }
+            return root
+        }
+        let lower = try bound(lowerTarget)
+        let upper = try bound(upperTarget)
+        let vt = typicalVariance
+        return HeterogeneityIntervals(
+            tauSquared: Interval(lower, upper),
+            tau: Interval(lower.squareRoot(), upper.squareRoot()),
+            iSquared: Interval(Self.iSquared(tauSquared: lower, typicalVariance: vt), Self.iSquared(tauSquared: upper, typicalVariance: vt)),
+            hSquared: Interval(Self.hSquared(tauSquared: lower, typicalVariance: vt), Self.hSquared(tauSquared: upper, typicalVariance: vt)))
+    }
+}

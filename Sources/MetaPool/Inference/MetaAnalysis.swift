@@ -1,0 +1,154 @@
+// A fitted meta-analysis with its inference: the third and fourth stages of the pipeline.
+
+import RealModule
+
+/// A fixed- or random-effects meta-analysis of one set of effect sizes, with the inference
+/// metafor's `rma()`, `confint()`, `predict()` and `weights()` give for the same settings.
+///
+/// ```swift
+/// let effects = try EffectSizes.proportions(events: [4, 9, 12], totals: [15, 30, 40])
+/// let fit = try MetaAnalysis(effects, method: .restrictedMaximumLikelihood, ciMethod: .hartungKnapp)
+/// print(fit.estimate, fit.confidenceInterval, fit.tauSquared ?? 0)
+/// ```
+public struct MetaAnalysis: Sendable {
+    /// The effect sizes analysed.
+    public let effects: EffectSizes
+    public let method: TauSquaredMethod
+    public let ciMethod: ConfidenceIntervalMethod
+    /// Confidence level in (0, 1), e.g. 0.95.
+    public let level: Double
+
+    /// τ̂² (0 for the fixed-effect model).
+    public let tauSquaredEstimate: Double
+    /// The pooled estimate μ̂ on the analysis scale.
+    public let estimate: Double
+    /// Its standard error under `ciMethod`.
+    public let standardError: Double
+    /// The confidence interval of μ̂.
+    public let confidenceInterval: Interval
+    /// The z or t statistic μ̂/SE.
+    public let statistic: Double
+    /// Its two-sided p-value.
+    public let pValue: Double
+    /// Degrees of freedom of the t distribution, or `nil` for z.
+    public let degreesOfFreedom: Int?
+    /// Cochran's Q = Σ(yᵢ − μ̂_FE)²/vᵢ with k − 1 df and its p-value.
+    public let q: Double
+    public let qDegreesOfFreedom: Int
+    public let qPValue: Double
+    /// The typical within-study variance ṽ = (k−1)Σwᵢ/((Σwᵢ)² − Σwᵢ²), wᵢ = 1/vᵢ (Higgins & Thompson 2002, eq. 9).
+    public let typicalVariance: Double
+    /// Percentage weights 100·wᵢ/Σw with wᵢ = 1/(vᵢ + τ̂²).
+    public let weights: [Double]
+
+    /// Fits the model.
+    /// - Throws: ``MetaPoolError`` for fewer studies than the method needs, an invalid level,
+    ///   or an estimator that does not converge.
+    public init(_ effects: EffectSizes, method: TauSquaredMethod = .restrictedMaximumLikelihood,
+                ciMethod: ConfidenceIntervalMethod = .wald, level: Double = 0.95) throws(MetaPoolError) {
+        guard level > 0, level < 1 else {
+            throw MetaPoolError(.invalidArgument, "the confidence level \(level) is not between 0 and 1 (write 0.95, not 95)")
+        }
+        let k = effects.count
+        if method != .fixedEffect && k < 2 {
+            throw MetaPoolError(.insufficientData, "the \(method.rawValue) random-effects model needs at least 2 studies; there is \(k) (use --method FE for a single study)")
+        }
+        if ciMethod.usesT && k < 2 {
+            throw MetaPoolError(.insufficientData, "the \(ciMethod.rawValue) interval uses a t distribution with k - 1 degrees of freedom and needs at least 2 studies; there is \(k)")
+        }
+        self.effects = effects
+        self.method = method
+        self.ciMethod = ciMethod
+        self.level = level
+
+        let y = effects.yi, v = effects.vi
+        let tau2 = try method.estimator?.tauSquared(y: y, v: v) ?? 0
+        tauSquaredEstimate = tau2
+
+        let fixed = WeightedSums(y: y, v: v, tau2: 0)
+        q = fixed.q
+        qDegreesOfFreedom = k - 1
+        qPValue = k > 1 ? ChiSquared(degreesOfFreedom: Double(k - 1)).survival(fixed.q) : 1
+        typicalVariance = Double(k - 1) / fixed.traceP
+
+        let s = tau2 == 0 ? fixed : WeightedSums(y: y, v: v, tau2: tau2)
+        estimate = s.mean
+        var variance = 1 / s.sumW
+        switch ciMethod {
+        case .wald, .t:
+            break
+        case .hartungKnapp:
+            variance *= s.q / Double(k - 1)
+        case .hartungKnappAdHoc:
+            variance *= max(1, s.q / Double(k - 1))
+        }
+        standardError = variance.squareRoot()
+        statistic = estimate / standardError
+        let alpha = 1 - level
+        if ciMethod.usesT {
+            let t = StudentT(degreesOfFreedom: Double(k - 1))
+            degreesOfFreedom = k - 1
+            let crit = t.survivalQuantile(alpha / 2)
+            confidenceInterval = Interval(estimate - crit * standardError, estimate + crit * standardError)
+            pValue = min(1, 2 * t.survival(abs(statistic)))
+        } else {
+            degreesOfFreedom = nil
+            let crit = Normal.standard.survivalQuantile(alpha / 2)
+            confidenceInterval = Interval(estimate - crit * standardError, estimate + crit * standardError)
+            pValue = min(1, 2 * Normal.standard.survival(abs(statistic)))
+        }
+        let sumW = s.sumW
+        weights = v.map { 100 / (($0 + tau2) * sumW) }
+    }
+
+    /// The number of studies k.
+    public var count: Int { effects.count }
+
+    /// Whether τ² is estimated (every method but `FE`).
+    public var isRandomEffects: Bool { method != .fixedEffect }
+
+    /// τ̂², or `nil` for the fixed-effect model.
+    public var tauSquared: Double? { isRandomEffects ? tauSquaredEstimate : nil }
+
+    /// I² = 100·τ̂²/(τ̂² + ṽ), the share of total variability due to heterogeneity
+    /// (Higgins & Thompson 2002, eq. 10, through the typical variance, for any τ² estimator).
+    public var iSquared: Double? { isRandomEffects ? Self.iSquared(tauSquared: tauSquaredEstimate, typicalVariance: typicalVariance) : nil }
+
+    /// H² = (τ̂² + ṽ)/ṽ (Higgins & Thompson 2002, through the typical variance).
+    public var hSquared: Double? { isRandomEffects ? Self.hSquared(tauSquared: tauSquaredEstimate, typicalVariance: typicalVariance) : nil }
+
+    static func iSquared(tauSquared: Double, typicalVariance: Double) -> Double {
+        100 * tauSquared / (tauSquared + typicalVariance)
+    }
+
+    static func hSquared(tauSquared: Double, typicalVariance: Double) -> Double {
+        (tauSquared + typicalVariance) / typicalVariance
+    }
+
+    /// The prediction interval for the true effect of a new study, μ̂ ± c·√(SE² + τ̂²), with c from
+    /// the normal (wald) or t on k − 1 df (other methods), as metafor's `predict()` (Riley,
+    /// Higgins & Deeks 2011 use k − 2 df; metafor, and MetaPool, use the model's df). `nil` for FE.
+    public var predictionInterval: Interval? {
+        guard isRandomEffects else { return nil }
+        let alpha = 1 - level
+        let crit = ciMethod.usesT
+            ? StudentT(degreesOfFreedom: Double(count - 1)).survivalQuantile(alpha / 2)
+            : Normal.standard.survivalQuantile(alpha / 2)
+        let half = crit * (standardError * standardError + tauSquaredEstimate).squareRoot()
+        return Interval(estimate - half, estimate + half)
+    }
+
+    /// Per-study confidence intervals yᵢ ± z·√vᵢ at the model's level.
+    public var studyConfidenceIntervals: [Interval] {
+        let z = Normal.standard.survivalQuantile((1 - level) / 2)
+        return zip(effects.yi, effects.vi).map { y, v in
+            let h = z * v.squareRoot()
+            return Interval(y - h, y + h)
+        }
+    }
+
+    /// Maps a value on the analysis scale to the natural scale (proportion or ratio).
+    public func backTransform(_ x: Double) -> Double {
+        effects.measure.backTransform.apply(x, harmonicMeanTotal: effects.harmonicMeanTotal)
+    }
+}

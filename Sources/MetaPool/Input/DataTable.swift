@@ -1,0 +1,95 @@
+// A rectangular table of text cells read from CSV or JSON, with the place each row came from.
+
+/// A table of cells as read from the input, before any column is interpreted.
+///
+/// Reading is the first stage of the pipeline (rows → effect sizes → fit → inference);
+/// it checks structure only (encoding, quoting, row lengths, duplicate headers) and keeps
+/// the physical line of every row so later stages can name it in errors.
+public struct DataTable: Sendable, Equatable {
+    /// The file name used in error messages (`nil` for in-memory data).
+    public var source: String?
+    /// Column names in input order.
+    public var columns: [String]
+    /// Cells, one array per data row, each as long as `columns`. `nil` is a missing value
+    /// (an empty CSV cell, a JSON `null` or an absent key).
+    public var rows: [[String?]]
+    /// For each row, the physical line where it starts (CSV), or `nil` (JSON).
+    public var lines: [Int?]
+
+    public init(source: String? = nil, columns: [String], rows: [[String?]], lines: [Int?]? = nil) {
+        self.source = source
+        self.columns = columns
+        self.rows = rows
+        self.lines = lines ?? Array(repeating: nil, count: rows.count)
+    }
+
+    /// The index of a column, matched case-insensitively after trimming spaces.
+    public func columnIndex(_ name: String) -> Int? {
+        let wanted = name.lowercased()
+        return columns.firstIndex { $0.trimmingSpaces().lowercased() == wanted }
+    }
+
+    /// The location of a cell, for error messages. `row` is 0-based here.
+    public func location(row: Int, column: String? = nil) -> InputLocation {
+        var study: String?
+        if let s = columnIndex("study"), row < rows.count, s < rows[row].count { study = rows[row][s] }
+        return InputLocation(file: source, row: row + 1, line: row < lines.count ? lines[row] : nil, column: column, study: study)
+    }
+}
+
+extension DataTable {
+    /// Reads CSV or JSON bytes. JSON is recognised by a first non-space byte of `[`;
+    /// everything else is read as CSV (RFC 4180, comma-separated, header row).
+    public static func read(bytes: [UInt8], source: String?) throws(MetaPoolError) -> DataTable {
+        let text = try decodeUTF8(bytes, source: source)
+        let trimmed = text.trimmingSpaces()
+        if trimmed.isEmpty {
+            throw MetaPoolError(.emptyInput, "the input is empty; expected a CSV header row and data rows, or a JSON array of objects", at: InputLocation(file: source))
+        }
+        if trimmed.first == "[" || trimmed.first == "{" {
+            return try readJSON(text, source: source)
+        }
+        return try readCSV(text, source: source)
+    }
+
+    /// Validates UTF-8 and strips a leading byte-order mark.
+    static func decodeUTF8(_ bytes: [UInt8], source: String?) throws(MetaPoolError) -> String {
+        var body = bytes[...]
+        if body.starts(with: [0xEF, 0xBB, 0xBF]) { body = body.dropFirst(3) }
+        if body.contains(0) {
+            throw MetaPoolError(.notUTF8, "the file contains NUL bytes; it looks binary, not CSV or JSON text", at: InputLocation(file: source, line: lineNumber(of: body.firstIndex(of: 0)!, in: body)))
+        }
+        // Find the first invalid UTF-8 sequence, to name its line.
+        var iterator = body.makeIterator()
+        var decoder = UTF8()
+        var offset = body.startIndex
+        var text = String.UnicodeScalarView()
+        text.reserveCapacity(body.count)
+        var consumed = 0
+        while true {
+            switch decoder.decode(&iterator) {
+            case .scalarValue(let scalar):
+                text.append(scalar)
+                consumed += UTF8.width(scalar)
+            case .emptyInput:
+                return String(text)
+            case .error:
+                offset = body.startIndex + consumed
+                throw MetaPoolError(.notUTF8, "byte \(consumed + 1) (0x\(String(body[offset], radix: 16, uppercase: true))) is not valid UTF-8; save the file as UTF-8", at: InputLocation(file: source, line: lineNumber(of: offset, in: body)))
+            }
+        }
+    }
+
+    private static func lineNumber(of index: Int, in bytes: ArraySlice<UInt8>) -> Int {
+        1 + bytes[bytes.startIndex..<index].reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
+    }
+}
+
+extension StringProtocol {
+    /// The string without leading and trailing spaces, tabs, CR and LF.
+    func trimmingSpaces() -> String {
+        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n" || $0 == "\r\n" }
+        guard let first = firstIndex(where: { !isSpace($0) }), let last = lastIndex(where: { !isSpace($0) }) else { return "" }
+        return String(self[first...last])
+    }
+}

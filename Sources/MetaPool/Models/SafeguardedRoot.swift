@@ -1,0 +1,55 @@
+// One root finder for every τ² equation: Newton or Fisher-scoring steps kept inside a bisection bracket.
+
+/// Finds τ² ≥ 0 where a decreasing estimating function f crosses zero.
+///
+/// Each evaluation returns f(τ²) and a proposed step (a Newton step −f/f′, or a Fisher-scoring
+/// step score/information). Steps are taken while they stay inside the current bracket
+/// [lo, hi] (lo where f > 0, hi where f < 0) and replaced by bisection otherwise, so the
+/// iteration always terminates (Press et al. 2007, §9.4 "rtsafe" idea). If a step would go
+/// below 0 and f(0) ≤ 0, the solution is the boundary τ² = 0, as with the step-halving of
+/// Viechtbauer (2005) that stops at the boundary.
+struct SafeguardedRoot {
+    /// Converged when the step is below `relativeTolerance` × max(τ², scale).
+    var relativeTolerance = 1e-13
+    /// A typical size of τ² (the mean sampling variance), so tiny τ² still converges in absolute terms.
+    var scale: Double
+    var maxIterations = 2000
+
+    /// - Parameters:
+    ///   - start: initial value (clamped to ≥ 0).
+    ///   - evaluate: returns (f(τ²), proposed step). f must be positive below the root.
+    /// - Returns: the root, or 0 when f(0) ≤ 0 and the search reaches the boundary. `nil` if it did not converge.
+    func solve(start: Double, _ evaluate: (Double) -> (value: Double, step: Double)) -> Double? {
+        var lo = 0.0
+        var loKnownPositive = false
+        var hi = Double.infinity
+        var x = max(start.isFinite ? start : 0, 0)
+        for _ in 0..<maxIterations {
+            let (value, step) = evaluate(x)
+            guard value.isFinite, step.isFinite else { return nil }
+            if value == 0 { return x }
+            if value > 0 { lo = x; loKnownPositive = true } else { hi = x }
+            if x == 0 && value < 0 { return 0 }
+            let tolerance = relativeTolerance * max(x, scale)
+            var proposal = x + step
+            if proposal < 0 || (proposal <= lo && loKnownPositive) {
+                if !loKnownPositive {
+                    // Check the boundary before stepping towards it.
+                    let (v0, _) = evaluate(0)
+                    guard v0.isFinite else { return nil }
+                    if v0 <= 0 { return 0 }
+                    lo = 0
+                    loKnownPositive = true
+                }
+                proposal = hi.isFinite ? 0.5 * (lo + hi) : 0.5 * (lo + x)
+            } else if proposal >= hi {
+                proposal = 0.5 * (lo + hi)
+            }
+            if abs(proposal - x) <= tolerance || (hi.isFinite && loKnownPositive && hi - lo <= tolerance) {
+                return proposal
+            }
+            x = proposal
+        }
+        return nil
+    }
+}

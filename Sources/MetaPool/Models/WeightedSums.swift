@@ -1,0 +1,78 @@
+// The sums over studies that every estimator and test needs at a given τ², in O(k) and without allocating.
+
+/// Sums over studies with random-effects weights wᵢ = 1/(vᵢ + τ²).
+///
+/// Two passes over the arrays: the first for the weighted mean μ̂ = Σwᵢyᵢ/Σwᵢ, the second
+/// for the residual sums around it (two passes keep Σwᵢ(yᵢ−μ̂)² accurate when the effects
+/// are large relative to their spread).
+struct WeightedSums {
+    /// k, the number of studies.
+    var count = 0
+    /// Σwᵢ
+    var sumW = 0.0
+    /// Σwᵢ²
+    var sumW2 = 0.0
+    /// Σwᵢ³
+    var sumW3 = 0.0
+    /// μ̂ = Σwᵢyᵢ / Σwᵢ
+    var mean = 0.0
+    /// The generalized Q statistic Σwᵢ(yᵢ − μ̂)² (DerSimonian & Kacker 2007, eq. 6).
+    var q = 0.0
+    /// Σwᵢ²(yᵢ − μ̂)², the derivative of Q with respect to τ² up to sign.
+    var sumW2Residual2 = 0.0
+
+    init(y: [Double], v: [Double], tau2: Double) {
+        count = y.count
+        y.withUnsafeBufferPointer { y in
+            v.withUnsafeBufferPointer { v in
+                var sw = 0.0, sw2 = 0.0, sw3 = 0.0, swy = 0.0
+                for i in 0..<y.count {
+                    let w = 1 / (v[i] + tau2)
+                    sw += w
+                    sw2 += w * w
+                    sw3 += w * w * w
+                    swy += w * y[i]
+                }
+                let mu = swy / sw
+                var qq = 0.0, s2r = 0.0
+                for i in 0..<y.count {
+                    let w = 1 / (v[i] + tau2)
+                    let r = y[i] - mu
+                    let wr2 = w * r * r
+                    qq += wr2
+                    s2r += w * wr2
+                }
+                sumW = sw; sumW2 = sw2; sumW3 = sw3; mean = mu; q = qq; sumW2Residual2 = s2r
+            }
+        }
+    }
+
+    /// tr(P) for the intercept-only model, P = W − wwᵀ/Σw: Σw − Σw²/Σw.
+    var traceP: Double { sumW - sumW2 / sumW }
+
+    /// tr(PP) = Σw² − 2Σw³/Σw + (Σw²/Σw)².
+    var tracePP: Double {
+        let r = sumW2 / sumW
+        return sumW2 - 2 * sumW3 / sumW + r * r
+    }
+}
+
+/// Unweighted summaries: mean and sum of squared deviations of the effects, mean variance.
+struct UnweightedSums {
+    var mean = 0.0
+    /// Σ(yᵢ − ȳ)²
+    var sumSquares = 0.0
+    /// Σvᵢ / k
+    var meanVariance = 0.0
+
+    init(y: [Double], v: [Double]) {
+        let k = Double(y.count)
+        var sy = 0.0, sv = 0.0
+        for i in 0..<y.count { sy += y[i]; sv += v[i] }
+        mean = sy / k
+        meanVariance = sv / k
+        var ss = 0.0
+        for value in y { let d = value - mean; ss += d * d }
+        sumSquares = ss
+    }
+}

@@ -1,0 +1,242 @@
+// A JSON encoder that keeps keys in the order a type encodes them, so output reads like SPEC.md.
+
+/// A JSON value tree with ordered object keys.
+public indirect enum JSONValue: Sendable, Equatable {
+    case null
+    case bool(Bool)
+    case number(Double)
+    case integer(Int)
+    case string(String)
+    case array([JSONValue])
+    case object([(String, JSONValue)])
+
+    public static func == (a: JSONValue, b: JSONValue) -> Bool {
+        switch (a, b) {
+        case (.null, .null): true
+        case let (.bool(x), .bool(y)): x == y
+        case let (.number(x), .number(y)): x == y
+        case let (.integer(x), .integer(y)): x == y
+        case let (.string(x), .string(y)): x == y
+        case let (.array(x), .array(y)): x == y
+        case let (.object(x), .object(y)): x.count == y.count && zip(x, y).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
+        default: false
+        }
+    }
+
+    /// Serialises the value; `indent` spaces per level, or compact when 0.
+    /// Non-finite numbers become `null` (JSON has no NaN or infinity).
+    public func serialized(indent: Int = 2) -> String {
+        var out = ""
+        write(into: &out, indent: indent, depth: 0)
+        return out
+    }
+
+    private func write(into out: inout String, indent: Int, depth: Int) {
+        let newline = indent > 0 ? "\n" : ""
+        let pad = { (d: Int) in String(repeating: " ", count: indent * d) }
+        switch self {
+        case .null: out += "null"
+        case .bool(let b): out += b ? "true" : "false"
+        case .integer(let i): out += String(i)
+        case .number(let d): out += d.isFinite ? Self.format(d) : "null"
+        case .string(let s): Self.quote(s, into: &out)
+        case .array(let items):
+            if items.isEmpty { out += "[]"; return }
+            out += "[" + newline
+            for (n, item) in items.enumerated() {
+                out += pad(depth + 1)
+                item.write(into: &out, indent: indent, depth: depth + 1)
+                out += (n + 1 < items.count ? "," : "") + newline
+            }
+            out += pad(depth) + "]"
+        case .object(let members):
+            if members.isEmpty { out += "{}"; return }
+            out += "{" + newline
+            for (n, (key, value)) in members.enumerated() {
+                out += pad(depth + 1)
+                Self.quote(key, into: &out)
+                out += indent > 0 ? ": " : ":"
+                value.write(into: &out, indent: indent, depth: depth + 1)
+                out += (n + 1 < members.count ? "," : "") + newline
+            }
+            out += pad(depth) + "}"
+        }
+    }
+
+    /// Shortest representation that round-trips (Swift's `description`), integers without `.0`.
+    static func format(_ d: Double) -> String {
+        if d == d.rounded(), abs(d) < 1e15 { return String(Int64(d)) }
+        return d.description
+    }
+
+    static func quote(_ s: String, into out: inout String) {
+        out += "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        out += "\""
+    }
+}
+
+/// Encodes any `Encodable` into a ``JSONValue`` with keys in encoding order.
+public enum OrderedJSONEncoder {
+    public static func encode<T: Encodable>(_ value: T) throws -> JSONValue {
+        let encoder = TreeEncoder(path: [])
+        try value.encode(to: encoder)
+        return encoder.storage.value
+    }
+}
+
+/// Reference-typed storage so nested containers write into their parent.
+private final class Node {
+    enum Kind { case unset, single(JSONValue), keyed([(String, Node)]), unkeyed([Node]) }
+    var kind: Kind = .unset
+
+    var value: JSONValue {
+        switch kind {
+        case .unset: .null
+        case .single(let v): v
+        case .keyed(let members): .object(members.map { ($0.0, $0.1.value) })
+        case .unkeyed(let items): .array(items.map(\.value))
+        }
+    }
+}
+
+private struct TreeEncoder: Encoder {
+    let storage = Node()
+    var codingPath: [any CodingKey]
+    var userInfo: [CodingUserInfoKey: Any] { [:] }
+
+    init(path: [any CodingKey]) { codingPath = path }
+    init(node: Node, path: [any CodingKey]) { self.codingPath = path; self.nodeOverride = node }
+    private var nodeOverride: Node?
+    private var node: Node { nodeOverride ?? storage }
+
+    func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
+        if case .keyed = node.kind {} else { node.kind = .keyed([]) }
+        return KeyedEncodingContainer(KeyedContainer<Key>(node: node, codingPath: codingPath))
+    }
+
+    func unkeyedContainer() -> any UnkeyedEncodingContainer {
+        if case .unkeyed = node.kind {} else { node.kind = .unkeyed([]) }
+        return UnkeyedContainer(node: node, codingPath: codingPath)
+    }
+
+    func singleValueContainer() -> any SingleValueEncodingContainer {
+        SingleContainer(node: node, codingPath: codingPath)
+    }
+}
+
+private func primitive<T: Encodable>(_ value: T, path: [any CodingKey]) throws -> Node {
+    let child = Node()
+    switch value {
+    case let v as Double: child.kind = .single(.number(v))
+    case let v as Float: child.kind = .single(.number(Double(v)))
+    case let v as Int: child.kind = .single(.integer(v))
+    case let v as String: child.kind = .single(.string(v))
+    case let v as Bool: child.kind = .single(.bool(v))
+    default: try value.encode(to: TreeEncoder(node: child, path: path))
+    }
+    return child
+}
+
+private struct KeyedContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
+    let node: Node
+    var codingPath: [any CodingKey]
+
+    private func append(_ key: Key, _ child: Node) {
+        guard case .keyed(var members) = node.kind else { return }
+        members.append((key.stringValue, child))
+        node.kind = .keyed(members)
+    }
+
+    mutating func encodeNil(forKey key: Key) throws {
+        let n = Node(); n.kind = .single(.null); append(key, n)
+    }
+
+    mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
+        append(key, try primitive(value, path: codingPath + [key]))
+    }
+
+    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key) -> KeyedEncodingContainer<NestedKey> {
+        let child = Node(); child.kind = .keyed([]); append(key, child)
+        return KeyedEncodingContainer(KeyedContainer<NestedKey>(node: child, codingPath: codingPath + [key]))
+    }
+
+    mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer {
+        let child = Node(); child.kind = .unkeyed([]); append(key, child)
+        return UnkeyedContainer(node: child, codingPath: codingPath + [key])
+    }
+
+    mutating func superEncoder() -> any Encoder { TreeEncoder(node: node, path: codingPath) }
+    mutating func superEncoder(forKey key: Key) -> any Encoder {
+        let child = Node(); append(key, child)
+        return TreeEncoder(node: child, path: codingPath + [key])
+    }
+}
+
+private struct IndexKey: CodingKey {
+    var stringValue: String { String(intValue ?? 0) }
+    var intValue: Int?
+    init(_ i: Int) { intValue = i }
+    init?(stringValue: String) { nil }
+    init?(intValue: Int) { self.intValue = intValue }
+}
+
+private struct UnkeyedContainer: UnkeyedEncodingContainer {
+    let node: Node
+    var codingPath: [any CodingKey]
+    var count: Int {
+        if case .unkeyed(let items) = node.kind { return items.count }
+        return 0
+    }
+
+    private func append(_ child: Node) {
+        guard case .unkeyed(var items) = node.kind else { return }
+        items.append(child)
+        node.kind = .unkeyed(items)
+    }
+
+    mutating func encodeNil() throws { let n = Node(); n.kind = .single(.null); append(n) }
+
+    mutating func encode<T: Encodable>(_ value: T) throws {
+        append(try primitive(value, path: codingPath + [IndexKey(count)]))
+    }
+
+    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
+        let child = Node(); child.kind = .keyed([]); append(child)
+        return KeyedEncodingContainer(KeyedContainer<NestedKey>(node: child, codingPath: codingPath))
+    }
+
+    mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer {
+        let child = Node(); child.kind = .unkeyed([]); append(child)
+        return UnkeyedContainer(node: child, codingPath: codingPath)
+    }
+
+    mutating func superEncoder() -> any Encoder {
+        let child = Node(); append(child)
+        return TreeEncoder(node: child, path: codingPath)
+    }
+}
+
+private struct SingleContainer: SingleValueEncodingContainer {
+    let node: Node
+    var codingPath: [any CodingKey]
+
+    mutating func encodeNil() throws { node.kind = .single(.null) }
+
+    mutating func encode<T: Encodable>(_ value: T) throws {
+        let child = try primitive(value, path: codingPath)
+        node.kind = child.kind
+    }
+}

@@ -1,0 +1,54 @@
+// The `metapool` command-line tool: one ParsableCommand per subcommand.
+
+import ArgumentParser
+import Foundation
+import MetaPool
+
+@main
+struct MetaPoolCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "metapool",
+        abstract: "Meta-analysis of response rates, ratios and generic effects, matching R's metafor.",
+        discussion: """
+        Exit status: 0 success; 64 usage error (unknown option or value); 65 data error \
+        (bad cell, missing column, too few studies); 66 input file missing or unreadable; \
+        70 an estimator did not converge.
+        """,
+        version: "0.1.0",
+        subcommands: [PoolCommand.self]
+    )
+}
+
+/// Exit statuses (sysexits.h), documented in the README.
+enum ExitStatus {
+    static let usage: Int32 = 64
+    static let data: Int32 = 65
+    static let noInput: Int32 = 66
+    static let software: Int32 = 70
+
+    static func code(for error: MetaPoolError) -> Int32 {
+        switch error.kind {
+        case .unreadableInput: noInput
+        case .invalidArgument: usage
+        case .noConvergence: software
+        case .notUTF8, .emptyInput, .malformedInput, .missingColumn, .invalidValue, .insufficientData: data
+        }
+    }
+}
+
+/// Prints a library error to standard error and exits with its status.
+func fail(_ error: MetaPoolError) -> ExitCode {
+    printError("error: \(error)")
+    return ExitCode(ExitStatus.code(for: error))
+}
+
+func printError(_ message: String) {
+    var stderr = StandardError()
+    print(message, to: &stderr)
+}
+
+struct StandardError: TextOutputStream {
+    mutating func write(_ string: String) {
+        FileHandle.standardError.write(Data(string.utf8))
+    }
+}

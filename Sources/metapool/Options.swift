@@ -1,0 +1,61 @@
+// Input and model options shared by every subcommand.
+
+import ArgumentParser
+import MetaPool
+
+extension EffectMeasure: ExpressibleByArgument {
+    public init?(argument: String) { self.init(code: argument) }
+    public static var allValueStrings: [String] { allCases.map(\.rawValue) }
+    public var defaultValueDescription: String { rawValue }
+}
+
+extension TauSquaredMethod: ExpressibleByArgument {
+    public init?(argument: String) { self.init(code: argument) }
+    public static var allValueStrings: [String] { allCases.map(\.rawValue) }
+    public var defaultValueDescription: String { rawValue }
+}
+
+extension ConfidenceIntervalMethod: ExpressibleByArgument {
+    public init?(argument: String) { self.init(rawValue: argument.lowercased()) }
+    public static var allValueStrings: [String] { allCases.map(\.rawValue) }
+    public var defaultValueDescription: String { rawValue }
+}
+
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case table, json, csv
+}
+
+/// The input file and the model: the same for every command.
+struct ModelOptions: ParsableArguments {
+    @Argument(help: ArgumentHelp("CSV or JSON file with one row per study; - reads standard input.", valueName: "file"))
+    var file: String
+
+    @Option(help: ArgumentHelp("Effect measure: PLO PR PAS PFT PLN (events,total), OR RR RD (two groups), HR, GEN. Default: from the columns.", valueName: "measure"))
+    var measure: EffectMeasure?
+
+    @Option(help: ArgumentHelp("Model and tau^2 estimator: FE DL REML ML PM HE SJ HS EB.", valueName: "method"))
+    var method: TauSquaredMethod = .restrictedMaximumLikelihood
+
+    @Option(name: .customLong("ci"), help: ArgumentHelp("Confidence interval and test: wald, t, hksj (Hartung-Knapp-Sidik-Jonkman), hksj-adhoc.", valueName: "method"))
+    var ciMethod: ConfidenceIntervalMethod = .wald
+
+    @Option(help: ArgumentHelp("Confidence level, between 0 and 1.", valueName: "level"))
+    var level: Double = 0.95
+
+    func validate() throws {
+        guard level > 0, level < 1 else {
+            throw ValidationError("--level must be between 0 and 1 (exclusive), e.g. 0.95; got \(level)")
+        }
+    }
+
+    /// Reads the input and computes effect sizes.
+    func effectSizes() throws(MetaPoolError) -> EffectSizes {
+        let table = try DataTable.read(path: file)
+        return try EffectSizes(table: table, measure: measure)
+    }
+
+    /// Fits the model the options describe.
+    func fit() throws(MetaPoolError) -> MetaAnalysis {
+        try MetaAnalysis(effectSizes(), method: method, ciMethod: ciMethod, level: level)
+    }
+}

@@ -1,0 +1,86 @@
+// Rendering a PoolSummary for people (table), for programs (JSON) and for spreadsheets (CSV).
+
+import Foundation
+import MetaPool
+
+enum JSONOutput {
+    /// One JSON object, keys in the order the type declares them (SPEC.md's order).
+    static func encode<T: Encodable>(_ value: T) -> String {
+        do {
+            return try OrderedJSONEncoder.encode(value).serialized()
+        } catch {
+            return "{\"error\": \"could not encode the result\"}"
+        }
+    }
+}
+
+enum StudyCSV {
+    /// Per-study rows: study, yi, vi, ci_lower, ci_upper, weight, and the natural-scale estimate and CI.
+    static func render(_ s: PoolSummary) -> String {
+        var out = "study,yi,vi,ci_lower,ci_upper,weight\n"
+        for study in s.studies {
+            out += [quote(study.study), "\(study.yi)", "\(study.vi)", "\(study.ciLower)", "\(study.ciUpper)", "\(study.weight)"].joined(separator: ",") + "\n"
+        }
+        return out
+    }
+
+    /// RFC 4180 quoting when a field needs it.
+    static func quote(_ field: String) -> String {
+        guard field.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" || $0 == "\r\n" }) else { return field }
+        return "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+}
+
+enum SummaryTable {
+    static func f(_ x: Double, _ digits: Int = 4) -> String { String(format: "%.\(digits)f", x) }
+
+    /// metafor's style: p < .0001 below 1e-4, four decimals otherwise.
+    static func p(_ x: Double) -> String { x < 1e-4 ? "<.0001" : String(format: "%.4f", x) }
+
+    static func pad(_ s: String, _ width: Int) -> String {
+        s.count >= width ? s : String(repeating: " ", count: width - s.count) + s
+    }
+
+    static func render(_ s: PoolSummary, analysis: MetaAnalysis) -> String {
+        let percent = s.level * 100
+        let lvl = percent == percent.rounded() ? String(Int(percent)) : String(format: "%g", percent)
+        var out = ""
+        let measure = analysis.effects.measure
+        if let tau2 = s.tau2 {
+            out += "Random-effects model (k = \(s.k); tau^2 estimator: \(s.method))\n"
+            out += "Measure: \(s.measure) (\(measure.analysisScaleName)); CI: \(s.ciMethod), \(lvl)%\n\n"
+            let ci = { (lo: Double?, hi: Double?, d: Int) -> String in
+                guard let lo, let hi else { return "" }
+                return " [\(f(lo, d)), \(f(hi, d))]"
+            }
+            out += "tau^2 = \(f(tau2))\(ci(s.tau2CILower, s.tau2CIUpper, 4))   (\(lvl)% CI by Q-profile)\n"
+            out += "tau   = \(f(tau2.squareRoot()))\(ci(s.tau2CILower.map { $0.squareRoot() }, s.tau2CIUpper.map { $0.squareRoot() }, 4))\n"
+            if let i2 = s.i2 { out += "I^2   = \(f(i2, 2))%\(ci(s.i2CILower, s.i2CIUpper, 2))\n" }
+            if let h2 = s.h2 { out += "H^2   = \(f(h2, 2))\(ci(s.h2CILower, s.h2CIUpper, 2))\n" }
+            out += "\n"
+        } else {
+            out += "Fixed-effect model (k = \(s.k))\n"
+            out += "Measure: \(s.measure) (\(measure.analysisScaleName)); CI: \(s.ciMethod), \(lvl)%\n\n"
+        }
+        out += "Test for heterogeneity: Q(df = \(s.qDF)) = \(f(s.q)), p \(s.qPValue < 1e-4 ? "< .0001" : "= " + p(s.qPValue))\n\n"
+        let stat = s.df == nil ? "zval" : "tval"
+        let header = ["estimate", "se", stat] + (s.df != nil ? ["df"] : []) + ["pval", "ci.lb", "ci.ub"]
+        var values = [f(s.estimate), f(s.se), f(s.statistic)]
+        if let df = s.df { values.append("\(df)") }
+        values += [p(s.pValue), f(s.ciLower), f(s.ciUpper)]
+        let widths = zip(header, values).map { max($0.count, $1.count) + 2 }
+        out += "Model results:\n\n"
+        out += zip(header, widths).map { pad($0, $1) }.joined() + "\n"
+        out += zip(values, widths).map { pad($0, $1) }.joined() + "\n\n"
+        if let lo = s.piLower, let hi = s.piUpper {
+            out += "Prediction interval (\(lvl)%): [\(f(lo)), \(f(hi))]\n\n"
+        }
+        if measure.backTransform != .identity {
+            let b = s.backTransformed
+            out += "On the \(measure.naturalScaleName) scale: \(f(b.estimate)) [\(f(b.ciLower)), \(f(b.ciUpper))]"
+            if let lo = b.piLower, let hi = b.piUpper { out += "; prediction interval [\(f(lo)), \(f(hi))]" }
+            out += "\n"
+        }
+        return out
+    }
+}
