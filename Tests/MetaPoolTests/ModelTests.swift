@@ -1,0 +1,124 @@
+// Behaviour of the fit that holds for every estimator, checked on small exact cases.
+
+import Testing
+@testable import MetaPool
+
+@Suite("Random-effects models")
+struct ModelTests {
+    static let y = [-0.94, -1.67, -1.39, -1.46, -0.22, -0.96, -1.63, 0.01, -0.47, -1.40, 0.45, -0.02, -0.32]
+    static let v = [0.357, 0.208, 0.433, 0.020, 0.051, 0.007, 0.227, 0.004, 0.056, 0.073, 0.013, 0.537, 0.071]
+
+    @Test("identical effects give tau^2 = 0 for every estimator", arguments: TauSquaredMethod.allCases)
+    func identicalEffects(_ method: TauSquaredMethod) throws {
+        let effects = try EffectSizes.generic(yi: [0.3, 0.3, 0.3, 0.3], vi: [0.1, 0.2, 0.05, 0.4])
+        let fit = try MetaAnalysis(effects, method: method)
+        #expect(fit.tauSquaredEstimate == 0)
+        #expect(abs(fit.estimate - 0.3) <= 1e-15)
+    }
+
+    @Test("DerSimonian-Laird matches its closed form")
+    func derSimonianLairdClosedForm() throws {
+        let w = Self.v.map { 1 / $0 }
+        let sw = w.reduce(0, +)
+        let mean = zip(w, Self.y).map { $0 * $1 }.reduce(0, +) / sw
+        let q = zip(w, Self.y).map { $0 * ($1 - mean) * ($1 - mean) }.reduce(0, +)
+        let c = sw - w.map { $0 * $0 }.reduce(0, +) / sw
+        let expected = (q - 12) / c
+        let tau2 = try DerSimonianLaird.tauSquared(y: Self.y, v: Self.v)
+        #expect(abs(tau2 - expected) <= 1e-14 * expected)
+    }
+
+    @Test("REML solves its estimating equation to 1e-10")
+    func remlSolvesScore() throws {
+        let tau2 = try RestrictedMaximumLikelihood.tauSquared(y: Self.y, v: Self.v)
+        let s = WeightedSums(y: Self.y, v: Self.v, tau2: tau2)
+        #expect(tau2 > 0)
+        #expect(abs(s.sumW2Residual2 - s.traceP) <= 1e-10 * s.traceP)
+    }
+
+    @Test("ML solves its estimating equation to 1e-10")
+    func mlSolvesScore() throws {
+        let tau2 = try MaximumLikelihood.tauSquared(y: Self.y, v: Self.v)
+        let s = WeightedSums(y: Self.y, v: Self.v, tau2: tau2)
+        #expect(tau2 > 0)
+        #expect(abs(s.sumW2Residual2 - s.sumW) <= 1e-10 * s.sumW)
+    }
+
+    @Test("Paule-Mandel and empirical Bayes set Q(tau^2) = k - 1")
+    func pauleMandelEquation() throws {
+        for estimator in [PauleMandel.self, EmpiricalBayes.self] as [any TauSquaredEstimator.Type] {
+            let tau2 = try estimator.tauSquared(y: Self.y, v: Self.v)
+            let s = WeightedSums(y: Self.y, v: Self.v, tau2: tau2)
+            #expect(abs(s.q - 12) <= 1e-10 * 12)
+        }
+    }
+
+    @Test("study order does not change the fit")
+    func orderInvariance() throws {
+        let order = Array((0..<Self.y.count).reversed())
+        let a = try MetaAnalysis(EffectSizes.generic(yi: Self.y, vi: Self.v))
+        let b = try MetaAnalysis(EffectSizes.generic(yi: order.map { Self.y[$0] }, vi: order.map { Self.v[$0] }))
+        #expect(abs(a.estimate - b.estimate) <= 1e-13)
+        #expect(abs(a.tauSquaredEstimate - b.tauSquaredEstimate) <= 1e-12 * a.tauSquaredEstimate)
+    }
+
+    @Test("Hartung-Knapp ad hoc is never narrower than the Wald-type t interval")
+    func adHocNotNarrower() throws {
+        let effects = try EffectSizes.generic(yi: [0.1, 0.12, 0.11], vi: [0.5, 0.4, 0.6])
+        let t = try MetaAnalysis(effects, method: .derSimonianLaird, ciMethod: .t)
+        let adhoc = try MetaAnalysis(effects, method: .derSimonianLaird, ciMethod: .hartungKnappAdHoc)
+        let knha = try MetaAnalysis(effects, method: .derSimonianLaird, ciMethod: .hartungKnapp)
+        #expect(adhoc.standardError == t.standardError)
+        #expect(knha.standardError < t.standardError)
+    }
+
+    @Test("weights are percentages that sum to 100")
+    func weightsSumTo100() throws {
+        let fit = try MetaAnalysis(EffectSizes.generic(yi: Self.y, vi: Self.v))
+        #expect(abs(fit.weights.reduce(0, +) - 100) <= 1e-12)
+    }
+
+    @Test("the fixed-effect model reports no tau^2, I^2, H^2 or prediction interval")
+    func fixedEffectHasNoHeterogeneityEstimates() throws {
+        let fit = try MetaAnalysis(EffectSizes.generic(yi: Self.y, vi: Self.v), method: .fixedEffect)
+        #expect(fit.tauSquared == nil && fit.iSquared == nil && fit.hSquared == nil && fit.predictionInterval == nil)
+        #expect(try fit.heterogeneityIntervals() == nil)
+    }
+}
+
+@Suite("Back-transformations")
+struct BackTransformTests {
+    @Test("Miller's inverse undoes the Freeman-Tukey transform for one study")
+    func freemanTukeyRoundTrip() {
+        for n in [5.0, 17, 120] {
+            for x in stride(from: 0.0, through: n, by: 1) {
+                let t = BackTransform.freemanTukey(events: x, total: n)
+                let p = BackTransform.inverseFreemanTukey(t, n: n)
+                #expect(abs(p - x / n) <= 1e-12, "x = \(x), n = \(n)")
+            }
+        }
+    }
+
+    @Test("inverse logit is accurate in both tails")
+    func inverseLogitTails() {
+        #expect(BackTransform.inverseLogit.apply(-800) >= 0)
+        #expect(BackTransform.inverseLogit.apply(800) == 1)
+        #expect(abs(BackTransform.inverseLogit.apply(-40) - 4.248354255291589e-18) <= 1e-30)
+    }
+
+    @Test("inverse arcsine is clipped to [0, 1]")
+    func inverseArcsineClipped() {
+        #expect(BackTransform.inverseArcsine.apply(-0.2) == 0)
+        #expect(BackTransform.inverseArcsine.apply(2) == 1)
+    }
+}
+
+@Suite("Ordered JSON")
+struct JSONTests {
+    @Test("keys keep the declared order and absent optionals are omitted")
+    func orderedKeys() throws {
+        struct S: Encodable { var b = 1; var a = 0.5; var none: Double? = nil; var s = "x\"y" }
+        let text = try OrderedJSONEncoder.encode(S()).serialized(indent: 0)
+        #expect(text == #"{"b":1,"a":0.5,"s":"x\"y"}"#)
+    }
+}
