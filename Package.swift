@@ -38,7 +38,8 @@ let package = Package(
         ),
         .testTarget(
             name: "MetaPoolTests",
-            dependencies: ["MetaPool"],
+            // metapool: CLIErrorTests runs the built executable, so it must be built first.
+            dependencies: ["MetaPool", "metapool"],
             exclude: ["Fixtures"]
         ),
     ]

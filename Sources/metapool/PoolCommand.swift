@@ -22,7 +22,9 @@ struct PoolCommand: ParsableCommand {
             analysis = try model.fit()
             summary = try analysis.summary()
         } catch {
-            throw fail(error)
+            var located = error
+            if located.location.file == nil { located.location.file = model.file }
+            throw fail(located)
         }
         switch format {
         case .json: print(JSONOutput.encode(summary))

@@ -51,11 +51,7 @@ extension EffectSizes {
         guard logHR.count == se.count else {
             throw MetaPoolError(.invalidArgument, "log_hr and se must have the same length")
         }
-        for (i, s) in se.enumerated() where !(s.isFinite && s > 0) {
-            var l = locations?[i] ?? InputLocation(row: i + 1)
-            l.column = "se"
-            throw MetaPoolError(.invalidValue, "the standard error is \(s); it must be a finite number greater than 0", at: l)
-        }
+        try validateStandardErrors(se, column: "se", locations: locations)
         return try EffectSizes(measure: .hazardRatio, yi: logHR, vi: se.map { $0 * $0 }, labels: labels, totals: nil, locations: locations)
     }
 }

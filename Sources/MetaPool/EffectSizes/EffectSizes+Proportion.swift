@@ -73,7 +73,10 @@ extension EffectSizes {
     static func validateCount(_ value: Double, at location: InputLocation) throws(MetaPoolError) {
         guard value.isFinite else { throw MetaPoolError(.invalidValue, "\(value) is not a finite count", at: location) }
         guard value >= 0 else { throw MetaPoolError(.invalidValue, "\(formatCount(value)) is negative; counts must be 0 or more", at: location) }
-        guard value == value.rounded(), value < 1e15 else {
+        guard value < 1e15 else {
+            throw MetaPoolError(.invalidValue, "\(formatCount(value)) is too large for a count of patients (at most 10^15)", at: location)
+        }
+        guard value == value.rounded() else {
             throw MetaPoolError(.invalidValue, "\(value) is not a whole number; counts of patients must be whole numbers", at: location)
         }
     }

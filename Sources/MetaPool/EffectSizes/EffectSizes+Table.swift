@@ -63,9 +63,7 @@ extension EffectSizes {
                 vi = try reader.numbers("vi")
             } else {
                 let se = try reader.numbers("se")
-                for (i, s) in se.enumerated() where !(s > 0) {
-                    throw MetaPoolError(.invalidValue, "the standard error is \(s); it must be greater than 0", at: table.location(row: i, column: "se"))
-                }
+                try EffectSizes.validateStandardErrors(se, column: table.columns[table.columnIndex("se")!], locations: locations)
                 vi = se.map { $0 * $0 }
             }
             self = try EffectSizes(measure: .generic, yi: yi, vi: vi, labels: labels, totals: nil,

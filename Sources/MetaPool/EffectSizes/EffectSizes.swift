@@ -30,6 +30,25 @@ public struct EffectSizes: Sendable, Equatable {
         return Double(totals.count) / s
     }
 
+    /// The smallest sampling variance accepted: below it 1/vᵢ overflows a Double.
+    public static let smallestVariance = Double.leastNormalMagnitude
+
+    /// Validates standard errors given in a column `column`: each must be finite and > 0, and its
+    /// square a usable sampling variance (finite, not below ``smallestVariance``).
+    static func validateStandardErrors(_ se: [Double], column: String, locations: [InputLocation]?) throws(MetaPoolError) {
+        for (i, s) in se.enumerated() {
+            var l = locations?[i] ?? InputLocation(row: i + 1)
+            l.column = column
+            guard s.isFinite, s > 0 else {
+                throw MetaPoolError(.invalidValue, "the standard error is \(s); it must be a finite number greater than 0", at: l)
+            }
+            let v = s * s
+            guard v.isFinite, v >= smallestVariance else {
+                throw MetaPoolError(.invalidValue, "the standard error is \(s); its square, the sampling variance, is \(v < 1 ? "too small" : "too large") to compute with", at: l)
+            }
+        }
+    }
+
     /// Creates effect sizes from computed values after validating them.
     init(measure: EffectMeasure, yi: [Double], vi: [Double], labels: [String]?, totals: [Double]?, locations: [InputLocation]?) throws(MetaPoolError) {
         guard yi.count == vi.count else {
@@ -53,6 +72,11 @@ public struct EffectSizes: Sendable, Equatable {
                 if l.column == nil, measure.family == .generic { l.column = "vi" }
                 throw MetaPoolError(.invalidValue, "the sampling variance is \(vi[i]); it must be a finite number greater than 0", at: l)
             }
+            guard vi[i] >= Self.smallestVariance else {
+                var l = locations[i]
+                if l.column == nil, measure.family == .generic { l.column = "vi" }
+                throw MetaPoolError(.invalidValue, "the sampling variance is \(vi[i]); it is too small for its weight 1/vi to be represented (it must be at least \(Self.smallestVariance))", at: l)
+            }
         }
         self.measure = measure
         self.yi = yi
@@ -69,9 +93,7 @@ public struct EffectSizes: Sendable, Equatable {
 
     /// Generic effects with standard errors; vᵢ = SEᵢ².
     public static func generic(yi: [Double], standardErrors se: [Double], labels: [String]? = nil) throws(MetaPoolError) -> EffectSizes {
-        for (i, s) in se.enumerated() where !(s.isFinite && s > 0) {
-            throw MetaPoolError(.invalidValue, "the standard error is \(s); it must be a finite number greater than 0", at: InputLocation(row: i + 1, column: "se"))
-        }
+        try validateStandardErrors(se, column: "se", locations: nil)
         return try EffectSizes(measure: .generic, yi: yi, vi: se.map { $0 * $0 }, labels: labels, totals: nil, locations: nil)
     }
 }

@@ -50,11 +50,12 @@ public struct MetaAnalysis: Sendable {
             throw MetaPoolError(.invalidArgument, "the confidence level \(level) is not between 0 and 1 (write 0.95, not 95)")
         }
         let k = effects.count
+        let input = InputLocation(file: effects.locations.first?.file)
         if method != .fixedEffect && k < 2 {
-            throw MetaPoolError(.insufficientData, "the \(method.rawValue) random-effects model needs at least 2 studies; there is \(k) (use --method FE for a single study)")
+            throw MetaPoolError(.insufficientData, "the \(method.rawValue) random-effects model needs at least 2 studies; there is \(k) (use --method FE for a single study)", at: input)
         }
         if ciMethod.usesT && k < 2 {
-            throw MetaPoolError(.insufficientData, "the \(ciMethod.rawValue) interval uses a t distribution with k - 1 degrees of freedom and needs at least 2 studies; there is \(k)")
+            throw MetaPoolError(.insufficientData, "the \(ciMethod.rawValue) interval uses a t distribution with k - 1 degrees of freedom and needs at least 2 studies; there is \(k)", at: input)
         }
         self.effects = effects
         self.method = method
@@ -62,7 +63,14 @@ public struct MetaAnalysis: Sendable {
         self.level = level
 
         let y = effects.yi, v = effects.vi
-        let tau2 = try method.estimator?.tauSquared(y: y, v: v) ?? 0
+        let tau2: Double
+        do {
+            tau2 = try method.estimator?.tauSquared(y: y, v: v) ?? 0
+        } catch {
+            var located = error
+            if located.location.file == nil { located.location.file = input.file }
+            throw located
+        }
         tauSquaredEstimate = tau2
 
         let fixed = WeightedSums(y: y, v: v, tau2: 0)
@@ -99,6 +107,12 @@ public struct MetaAnalysis: Sendable {
         }
         let sumW = s.sumW
         weights = v.map { 100 / (($0 + tau2) * sumW) }
+        // Extreme inputs (effects near the largest Double, variances near the smallest) can
+        // overflow the weighted sums; report that rather than print NaN or infinity.
+        let results = [tau2, estimate, standardError, statistic, pValue, confidenceInterval.lower, confidenceInterval.upper, q]
+        guard results.allSatisfy(\.isFinite), weights.allSatisfy(\.isFinite) else {
+            throw MetaPoolError(.insufficientData, "the effects or variances are too extreme to pool in double precision (the weighted sums overflow); check the yi and vi values or rescale them", at: input)
+        }
     }
 
     /// The number of studies k.

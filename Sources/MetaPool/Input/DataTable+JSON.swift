@@ -1,52 +1,31 @@
 // Reading a JSON array of flat objects into a DataTable.
+//
+// A small RFC 8259 parser rather than JSONDecoder: it names the line and column of a syntax
+// error, keeps the keys in input order, rejects duplicate keys, and keeps numbers as written
+// so that `1e999` is reported as too large (by the numeric column reader) instead of failing
+// the whole document.
 
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
-
-/// One JSON cell: numbers and strings become text cells; `null` is missing.
-private enum JSONCell: Decodable {
+/// One JSON cell: numbers (as written) and strings become text cells; `null` is missing.
+private enum JSONCell {
     case text(String)
     case missing
     case unsupported(String)
-
-    init(from decoder: any Decoder) throws {
-        let c = try decoder.singleValueContainer()
-        if c.decodeNil() { self = .missing; return }
-        if let d = try? c.decode(Double.self) {
-            self = .text(d == d.rounded() && abs(d) < 1e15 ? String(Int64(d)) : "\(d)")
-            return
-        }
-        if let s = try? c.decode(String.self) { self = .text(s); return }
-        if let b = try? c.decode(Bool.self) { self = .unsupported("the boolean \(b)"); return }
-        self = .unsupported("a nested array or object")
-    }
 }
 
 extension DataTable {
     /// Reads a JSON array of objects, one object per study; keys are column names.
-    /// Columns are ordered by first appearance; a key absent from a row is a missing value.
+    /// Columns are ordered by first appearance (`study` first); a key absent from a row is a
+    /// missing value. Cells must be numbers, strings or `null`.
     public static func readJSON(_ text: String, source: String?) throws(MetaPoolError) -> DataTable {
-        let objects: [[String: JSONCell]]
-        do {
-            objects = try JSONDecoder().decode([[String: JSONCell]].self, from: Data(text.utf8))
-        } catch let DecodingError.typeMismatch(_, context) {
-            throw jsonError(context, source: source, expected: "an array of objects, one per study, e.g. [{\"study\": \"A\", \"events\": 3, \"total\": 20}]")
-        } catch let DecodingError.dataCorrupted(context) {
-            throw jsonError(context, source: source, expected: "valid JSON")
-        } catch {
-            throw MetaPoolError(.malformedInput, "the JSON could not be read: \(error)", at: InputLocation(file: source))
-        }
+        var parser = JSONRowParser(text: text, source: source)
+        let objects = try parser.parseDocument()
         if objects.isEmpty {
-            throw MetaPoolError(.emptyInput, "the JSON array has no objects", at: InputLocation(file: source))
+            throw MetaPoolError(.emptyInput, "the JSON array has no objects; expected one object per study", at: InputLocation(file: source))
         }
-        // Key order inside a JSON object is not preserved by the decoder; sort for a stable order.
         var columns: [String] = []
         var seen = Set<String>()
         for object in objects {
-            for key in object.keys.sorted() where !seen.contains(key) {
+            for (key, _) in object.cells where !seen.contains(key) {
                 seen.insert(key)
                 columns.append(key)
             }
@@ -58,24 +37,263 @@ extension DataTable {
         var rows: [[String?]] = []
         rows.reserveCapacity(objects.count)
         for (r, object) in objects.enumerated() {
+            var byKey: [String: JSONCell] = [:]
+            for (key, cell) in object.cells { byKey[key] = cell }
             var row: [String?] = []
+            row.reserveCapacity(columns.count)
             for column in columns {
-                switch object[column] {
+                switch byKey[column] {
                 case .text(let t)?: row.append(t)
                 case .missing?, nil: row.append(nil)
                 case .unsupported(let what)?:
-                    throw MetaPoolError(.invalidValue, "\(what) is not a number or text", at: InputLocation(file: source, row: r + 1, column: column))
+                    var location = InputLocation(file: source, row: r + 1, column: column)
+                    if case .text(let s)? = byKey.first(where: { $0.key.lowercased() == "study" })?.value { location.study = s }
+                    throw MetaPoolError(.invalidValue, "\(what) is not a number or text; give a number, a string or null", at: location)
                 }
             }
             rows.append(row)
         }
         return DataTable(source: source, columns: columns, rows: rows)
     }
+}
 
-    private static func jsonError(_ context: DecodingError.Context, source: String?, expected: String) -> MetaPoolError {
-        let index = context.codingPath.first?.intValue
-        var reason = "expected \(expected)"
-        if let underlying = context.underlyingError { reason = "the JSON is malformed (\(underlying)); " + reason }
-        return MetaPoolError(.malformedInput, reason, at: InputLocation(file: source, row: index.map { $0 + 1 }))
+/// One parsed object: its keys in input order with their cells.
+private struct JSONRow {
+    var cells: [(String, JSONCell)] = []
+}
+
+/// Parses `[ {…}, {…} ]` over the Unicode scalars of the text, tracking line and column.
+private struct JSONRowParser {
+    let scalars: [Unicode.Scalar]
+    let source: String?
+    var index = 0
+    var line = 1
+    var lineStart = 0
+    /// Nesting limit for values inside cells (they are rejected anyway; this bounds recursion).
+    static let maxDepth = 256
+
+    init(text: String, source: String?) {
+        scalars = Array(text.unicodeScalars)
+        self.source = source
+    }
+
+    func error(_ reason: String, row: Int? = nil) -> MetaPoolError {
+        let column = index - lineStart + 1
+        return MetaPoolError(.malformedInput, "the JSON is malformed at character \(column) of the line: \(reason)",
+                             at: InputLocation(file: source, row: row, line: line))
+    }
+
+    var atEnd: Bool { index >= scalars.count }
+    var current: Unicode.Scalar? { atEnd ? nil : scalars[index] }
+
+    mutating func advance() {
+        if scalars[index] == "\n" { line += 1; lineStart = index + 1 }
+        index += 1
+    }
+
+    mutating func skipSpace() {
+        while let c = current, c == " " || c == "\t" || c == "\n" || c == "\r" { advance() }
+    }
+
+    func describe(_ c: Unicode.Scalar?) -> String {
+        guard let c else { return "the end of the input" }
+        if c.value < 0x20 { return "a control character (U+\(String(c.value, radix: 16, uppercase: true)))" }
+        return "'\(Character(c))'"
+    }
+
+    mutating func expect(_ c: Unicode.Scalar, _ what: String, row: Int? = nil) throws(MetaPoolError) {
+        skipSpace()
+        guard current == c else { throw error("expected \(what) but found \(describe(current))", row: row) }
+        advance()
+    }
+
+    mutating func parseDocument() throws(MetaPoolError) -> [JSONRow] {
+        skipSpace()
+        guard current == "[" else {
+            throw MetaPoolError(.malformedInput,
+                                "expected an array of objects, one per study, e.g. [{\"study\": \"A\", \"events\": 3, \"total\": 20}]; the input starts with \(describe(current))",
+                                at: InputLocation(file: source, line: line))
+        }
+        advance()
+        var rows: [JSONRow] = []
+        skipSpace()
+        if current == "]" {
+            advance()
+        } else {
+            while true {
+                skipSpace()
+                let row = rows.count + 1
+                guard current == "{" else {
+                    throw MetaPoolError(.malformedInput,
+                                        "element \(row) of the array is not an object; expected one object per study, e.g. {\"study\": \"A\", \"events\": 3, \"total\": 20}",
+                                        at: InputLocation(file: source, row: row, line: line))
+                }
+                rows.append(try parseRow(row))
+                skipSpace()
+                if current == "," { advance(); continue }
+                if current == "]" { advance(); break }
+                throw error("expected ',' or ']' after object \(row) but found \(describe(current))", row: row)
+            }
+        }
+        skipSpace()
+        if !atEnd { throw error("unexpected \(describe(current)) after the closing ']'") }
+        return rows
+    }
+
+    mutating func parseRow(_ row: Int) throws(MetaPoolError) -> JSONRow {
+        advance()  // {
+        var result = JSONRow()
+        var keys = Set<String>()
+        skipSpace()
+        if current == "}" { advance(); return result }
+        while true {
+            skipSpace()
+            guard current == "\"" else { throw error("expected a quoted key but found \(describe(current))", row: row) }
+            let key = try parseString(row: row)
+            if keys.contains(key) {
+                throw MetaPoolError(.malformedInput, "the key \"\(key)\" appears twice in this object; keep one",
+                                    at: InputLocation(file: source, row: row, line: line, column: key))
+            }
+            keys.insert(key)
+            try expect(":", "':' after the key \"\(key)\"", row: row)
+            skipSpace()
+            result.cells.append((key, try parseCell(row: row)))
+            skipSpace()
+            if current == "," { advance(); continue }
+            if current == "}" { advance(); return result }
+            throw error("expected ',' or '}' but found \(describe(current))", row: row)
+        }
+    }
+
+    mutating func parseCell(row: Int) throws(MetaPoolError) -> JSONCell {
+        switch current {
+        case "\""?: return .text(try parseString(row: row))
+        case "{"?, "["?:
+            try skipValue(row: row, depth: 0)
+            return .unsupported("a nested array or object")
+        case "t"?: try literal("true", row: row); return .unsupported("the boolean true")
+        case "f"?: try literal("false", row: row); return .unsupported("the boolean false")
+        case "n"?: try literal("null", row: row); return .missing
+        default: return .text(try parseNumber(row: row))
+        }
+    }
+
+    mutating func literal(_ word: String, row: Int) throws(MetaPoolError) {
+        for s in word.unicodeScalars {
+            guard current == s else { throw error("expected \(word) but found \(describe(current))", row: row) }
+            advance()
+        }
+    }
+
+    /// A number exactly as RFC 8259 writes it: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+    mutating func parseNumber(row: Int) throws(MetaPoolError) -> String {
+        let start = index
+        func isDigit(_ c: Unicode.Scalar?) -> Bool { c.map { $0 >= "0" && $0 <= "9" } ?? false }
+        if current == "-" { advance() }
+        guard isDigit(current) else { throw error("expected a value (number, string, null) but found \(describe(current))", row: row) }
+        if current == "0" { advance() } else { while isDigit(current) { advance() } }
+        if current == "." {
+            advance()
+            guard isDigit(current) else { throw error("expected a digit after the decimal point", row: row) }
+            while isDigit(current) { advance() }
+        }
+        if current == "e" || current == "E" {
+            advance()
+            if current == "+" || current == "-" { advance() }
+            guard isDigit(current) else { throw error("expected a digit in the exponent", row: row) }
+            while isDigit(current) { advance() }
+        }
+        var text = String.UnicodeScalarView()
+        text.append(contentsOf: scalars[start..<index])
+        return String(text)
+    }
+
+    mutating func parseString(row: Int) throws(MetaPoolError) -> String {
+        advance()  // opening quote
+        var out = String.UnicodeScalarView()
+        while true {
+            guard let c = current else { throw error("a string is never closed; add the closing quote", row: row) }
+            if c == "\"" { advance(); return String(out) }
+            if c.value < 0x20 { throw error("\(describe(c)) inside a string; write it as an escape such as \\n", row: row) }
+            if c != "\\" { out.append(c); advance(); continue }
+            advance()
+            guard let e = current else { throw error("a string is never closed; add the closing quote", row: row) }
+            advance()
+            switch e {
+            case "\"": out.append("\"")
+            case "\\": out.append("\\")
+            case "/": out.append("/")
+            case "b": out.append("\u{08}")
+            case "f": out.append("\u{0C}")
+            case "n": out.append("\n")
+            case "r": out.append("\r")
+            case "t": out.append("\t")
+            case "u":
+                let high = try hex4(row: row)
+                if (0xD800...0xDBFF).contains(high) {
+                    guard current == "\\" else { throw error("an unpaired surrogate \\u\(String(high, radix: 16)) in a string", row: row) }
+                    advance()
+                    guard current == "u" else { throw error("an unpaired surrogate \\u\(String(high, radix: 16)) in a string", row: row) }
+                    advance()
+                    let low = try hex4(row: row)
+                    guard (0xDC00...0xDFFF).contains(low) else { throw error("an unpaired surrogate \\u\(String(high, radix: 16)) in a string", row: row) }
+                    out.append(Unicode.Scalar(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))!)
+                } else if let s = Unicode.Scalar(high) {
+                    out.append(s)
+                } else {
+                    throw error("an unpaired surrogate \\u\(String(high, radix: 16)) in a string", row: row)
+                }
+            default:
+                throw error("\\\(Character(e)) is not a valid escape in a string", row: row)
+            }
+        }
+    }
+
+    mutating func hex4(row: Int) throws(MetaPoolError) -> UInt32 {
+        var value: UInt32 = 0
+        for _ in 0..<4 {
+            guard let c = current, let d = Int(String(Character(c)), radix: 16) else {
+                throw error("expected four hexadecimal digits after \\u", row: row)
+            }
+            value = value * 16 + UInt32(d)
+            advance()
+        }
+        return value
+    }
+
+    /// Skips a nested array or object (validating its syntax).
+    mutating func skipValue(row: Int, depth: Int) throws(MetaPoolError) {
+        guard depth < Self.maxDepth else { throw error("values are nested more than \(Self.maxDepth) levels deep", row: row) }
+        skipSpace()
+        switch current {
+        case "{"?:
+            advance()
+            skipSpace()
+            if current == "}" { advance(); return }
+            while true {
+                skipSpace()
+                guard current == "\"" else { throw error("expected a quoted key but found \(describe(current))", row: row) }
+                _ = try parseString(row: row)
+                try expect(":", "':'", row: row)
+                try skipValue(row: row, depth: depth + 1)
+                skipSpace()
+                if current == "," { advance(); continue }
+                if current == "}" { advance(); return }
+                throw error("expected ',' or '}' but found \(describe(current))", row: row)
+            }
+        case "["?:
+            advance()
+            skipSpace()
+            if current == "]" { advance(); return }
+            while true {
+                try skipValue(row: row, depth: depth + 1)
+                skipSpace()
+                if current == "," { advance(); continue }
+                if current == "]" { advance(); return }
+                throw error("expected ',' or ']' but found \(describe(current))", row: row)
+            }
+        default:
+            _ = try parseCell(row: row)
+        }
     }
 }

@@ -56,6 +56,9 @@ extension DataTable {
     static func decodeUTF8(_ bytes: [UInt8], source: String?) throws(MetaPoolError) -> String {
         var body = bytes[...]
         if body.starts(with: [0xEF, 0xBB, 0xBF]) { body = body.dropFirst(3) }
+        if let encoding = wideEncoding(body) {
+            throw MetaPoolError(.notUTF8, "the file is \(encoding), not UTF-8; save it as UTF-8 (e.g. iconv -f \(encoding) -t UTF-8)", at: InputLocation(file: source))
+        }
         if body.contains(0) {
             throw MetaPoolError(.notUTF8, "the file contains NUL bytes; it looks binary, not CSV or JSON text", at: InputLocation(file: source, line: lineNumber(of: body.firstIndex(of: 0)!, in: body)))
         }
@@ -78,6 +81,27 @@ extension DataTable {
                 throw MetaPoolError(.notUTF8, "byte \(consumed + 1) (0x\(String(body[offset], radix: 16, uppercase: true))) is not valid UTF-8; save the file as UTF-8", at: InputLocation(file: source, line: lineNumber(of: offset, in: body)))
             }
         }
+    }
+
+    /// Recognises UTF-32 and UTF-16 by their byte-order marks, or (without one) by the NUL
+    /// bytes that ASCII text has in every other (or every fourth) byte in those encodings.
+    static func wideEncoding(_ bytes: ArraySlice<UInt8>) -> String? {
+        if bytes.starts(with: [0x00, 0x00, 0xFE, 0xFF]) { return "UTF-32BE" }
+        if bytes.starts(with: [0xFF, 0xFE, 0x00, 0x00]) { return "UTF-32LE" }
+        if bytes.starts(with: [0xFE, 0xFF]) { return "UTF-16BE" }
+        if bytes.starts(with: [0xFF, 0xFE]) { return "UTF-16LE" }
+        let head = Array(bytes.prefix(64))
+        guard head.count >= 4, head.count % 2 == 0 else { return nil }
+        let even = stride(from: 0, to: head.count, by: 2).map { head[$0] }
+        let odd = stride(from: 1, to: head.count, by: 2).map { head[$0] }
+        if head.count % 4 == 0 {
+            let quads = stride(from: 0, to: head.count, by: 4).map { Array(head[$0..<$0 + 4]) }
+            if quads.allSatisfy({ $0[1] == 0 && $0[2] == 0 && $0[3] == 0 && $0[0] != 0 }) { return "UTF-32LE" }
+            if quads.allSatisfy({ $0[0] == 0 && $0[1] == 0 && $0[2] == 0 && $0[3] != 0 }) { return "UTF-32BE" }
+        }
+        if odd.allSatisfy({ $0 == 0 }) && even.allSatisfy({ $0 != 0 }) { return "UTF-16LE" }
+        if even.allSatisfy({ $0 == 0 }) && odd.allSatisfy({ $0 != 0 }) { return "UTF-16BE" }
+        return nil
     }
 
     private static func lineNumber(of index: Int, in bytes: ArraySlice<UInt8>) -> Int {

@@ -73,6 +73,7 @@ public enum TauSquaredMethod: String, Sendable, Hashable, CaseIterable {
 
 extension TauSquaredEstimator {
     static func notConverged(_ name: String) -> MetaPoolError {
-        MetaPoolError(.noConvergence, "the \(name) estimate of tau^2 did not converge; no estimate is given (try --method DL or PM)")
+        let alternatives = name == "PM" ? "DL or REML" : name == "DL" ? "PM" : "DL or PM"
+        return MetaPoolError(.noConvergence, "the \(name) estimate of tau^2 did not converge; no estimate is given (try --method \(alternatives))")
     }
 }
