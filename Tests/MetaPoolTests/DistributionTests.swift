@@ -210,5 +210,8 @@ struct DistributionTests {
     for key in Set(small.keys).union(large.keys).sorted() {
         func fmt(_ e: Double?) -> String { e.map { String(format: "%.4e", $0) } ?? "—" }
         print("| `\(key)` | \(fmt(small[key]?.error)) | \(fmt(large[key]?.error)) |")
+        if ProcessInfo.processInfo.environment["WHERE"] != nil {
+            print("    ", small[key]?.at ?? "", "//", large[key]?.at ?? "")
+        }
     }
 }

@@ -194,10 +194,36 @@ func incompleteBeta(_ a: Double, _ b: Double, x: Double, y: Double,
     let logPrefactor = logBetaPrefactor(a, b, x: x, y: y, logX: lx, logY: ly)
     if x < (a + 1) / (a + b + 2) {
         let lower = Double.exp(logPrefactor + Double.log(betaContinuedFraction(a, b, x: x)) - Double.log(a))
+        // Near x = 1 the fraction's coefficients use x, whose rounding is magnified by about
+        // 1/(y + 1/(a+b)); the complement from the series in y only loses (1 − I)/I.
+        if x > 0.5, y * (a + b) < 2000, 1 / lower < min(a + b, 1 / y) {
+            let upper = Double.exp(logPrefactor) / b * betaPowerSeries(b, a, x: y)
+            return TailPair(lower: 1 - upper, upper: upper)
+        }
         return TailPair(lower: lower, upper: 1 - lower)
     }
     let upper = Double.exp(logPrefactor + Double.log(betaContinuedFraction(b, a, x: y)) - Double.log(b))
+    if y > 0.5, x * (a + b) < 2000, 1 / upper < min(a + b, 1 / x) {
+        let lower = Double.exp(logPrefactor) / a * betaPowerSeries(a, b, x: x)
+        return TailPair(lower: lower, upper: 1 - lower)
+    }
     return TailPair(lower: 1 - upper, upper: upper)
+}
+
+/// Σₙ (a + b)ₙ/(a + 1)ₙ xⁿ = ₂F₁(a + b, 1; a + 1; x), so that
+/// Iₓ(a, b) = xᵃ(1 − x)ᵇ/(a B(a, b)) · ₂F₁(a + b, 1; a + 1; x) (DLMF 8.17.8): positive terms,
+/// used for small x with (a + b)x moderate, where it needs about (a + b)x + 40 terms.
+private func betaPowerSeries(_ a: Double, _ b: Double, x: Double) -> Double {
+    var term = 1.0
+    var sum = 1.0
+    var n = 0.0
+    while n < 1_000_000 {
+        term *= (a + b + n) * x / (a + 1 + n)
+        sum += term
+        if term <= sum * 1e-17 { break }
+        n += 1
+    }
+    return sum
 }
 
 /// The continued fraction of DLMF 8.17.22, 1/(1 + d₁/(1 + d₂/(1 + …))), with
