@@ -191,39 +191,72 @@ func incompleteBeta(_ a: Double, _ b: Double, x: Double, y: Double,
     let ly = logY ?? Double.log(y)
     if lx == -.infinity { return TailPair(lower: 0, upper: 1) }
     if ly == -.infinity { return TailPair(lower: 1, upper: 0) }
+    // Large a with x near 1 (or large b with y near 1): the continued fraction is
+    // ill-conditioned there, the expansion in incomplete gamma functions is not.
+    if x > 0.5, let pair = largeParameterBeta(a, b, y: y) { return pair }
+    if y > 0.5, let pair = largeParameterBeta(b, a, y: x) { return TailPair(lower: pair.upper, upper: pair.lower) }
     let logPrefactor = logBetaPrefactor(a, b, x: x, y: y, logX: lx, logY: ly)
     if x < (a + 1) / (a + b + 2) {
         let lower = Double.exp(logPrefactor + Double.log(betaContinuedFraction(a, b, x: x)) - Double.log(a))
-        // Near x = 1 the fraction's coefficients use x, whose rounding is magnified by about
-        // 1/(y + 1/(a+b)); the complement from the series in y only loses (1 − I)/I.
-        if x > 0.5, y * (a + b) < 2000, 1 / lower < min(a + b, 1 / y) {
-            let upper = Double.exp(logPrefactor) / b * betaPowerSeries(b, a, x: y)
-            return TailPair(lower: 1 - upper, upper: upper)
-        }
         return TailPair(lower: lower, upper: 1 - lower)
     }
     let upper = Double.exp(logPrefactor + Double.log(betaContinuedFraction(b, a, x: y)) - Double.log(b))
-    if y > 0.5, x * (a + b) < 2000, 1 / upper < min(a + b, 1 / x) {
-        let lower = Double.exp(logPrefactor) / a * betaPowerSeries(a, b, x: x)
-        return TailPair(lower: lower, upper: 1 - lower)
-    }
     return TailPair(lower: 1 - upper, upper: upper)
 }
 
-/// Σₙ (a + b)ₙ/(a + 1)ₙ xⁿ = ₂F₁(a + b, 1; a + 1; x), so that
-/// Iₓ(a, b) = xᵃ(1 − x)ᵇ/(a B(a, b)) · ₂F₁(a + b, 1; a + 1; x) (DLMF 8.17.8): positive terms,
-/// used for small x with (a + b)x moderate, where it needs about (a + b)x + 40 terms.
-private func betaPowerSeries(_ a: Double, _ b: Double, x: Double) -> Double {
-    var term = 1.0
-    var sum = 1.0
-    var n = 0.0
-    while n < 1_000_000 {
-        term *= (a + b + n) * x / (a + 1 + n)
-        sum += term
-        if term <= sum * 1e-17 { break }
-        n += 1
+/// Both tails of Iₓ(a, b), x = 1 − y, for large a and x near 1, or nil outside that region.
+///
+/// With t = e⁻ˢ, Iₓ(a, b) = (1/B(a, b)) ∫_{s₀}^∞ e^{−as} s^{b−1} g(s) ds, s₀ = −log x, where
+/// g(s) = ((1 − e⁻ˢ)/s)^{b−1} = Σ cₙ sⁿ (analytic for |s| < 2π). Integrating term by term,
+/// Iₓ(a, b) = Σ cₙ Γ(b + n, a s₀) / (B(a, b) a^{b+n}) and 1 − Iₓ(a, b) the same with γ(b + n, a s₀)
+/// (the expansion behind BGRAT, DiDonato & Morris 1992, §9; Temme 1996, §11.3.3). The series
+/// for 1 − Iₓ converges; that for Iₓ is asymptotic in 1/a with terms falling like (b + n)/(2πa).
+/// Both keep full relative accuracy, as neither uses x itself.
+func largeParameterBeta(_ a: Double, _ b: Double, y: Double) -> TailPair? {
+    let s0 = -Double.log(onePlus: -y)
+    // Region: a large, s₀ small, and |b − 1| s₀ small so that the alternating cₙ do not cancel.
+    guard a >= 200, b <= 50, s0 <= 0.5, abs(b - 1) * s0 <= 0.5 else { return nil }
+    let z = a * s0
+    // log[1/(B(a, b) aᵇ)] = (a + b − ½) log(1 + b/a) − b + s(a + b) − s(a) − log Γ(b), with s the
+    // Stirling remainder, so that the large log Γ terms cancel analytically.
+    let logScale = (a + b - 0.5) * Double.log(onePlus: b / a) - b
+        + stirlingRemainder(a + b) - stirlingRemainder(a) - Double.logGamma(b)
+    let logA = Double.log(a)
+    let capacity = 60
+    return withUnsafeTemporaryAllocation(of: Double.self, capacity: 2 * capacity) { buffer -> TailPair? in
+        // h(s) = (1 − e⁻ˢ)/s = Σ (−1)ᵏ sᵏ/(k + 1)!; g = h^{b−1} by the power recurrence
+        // n g_n = Σ_{k=1..n} ((b − 1 + 1)k − n) h_k g_{n−k} (h₀ = g₀ = 1).
+        let h = buffer.baseAddress!
+        let g = h + capacity
+        var factorial = 1.0
+        for k in 0 ..< capacity {
+            factorial *= Double(k + 1)
+            h[k] = (k % 2 == 0 ? 1 : -1) / factorial
+        }
+        g[0] = 1
+        var lowerSum = 0.0
+        var upperSum = 0.0
+        for n in 0 ..< capacity {
+            if n > 0 {
+                var sum = 0.0
+                for k in 1 ... n {
+                    sum += (b * Double(k) - Double(n)) * h[k] * g[n - k]
+                }
+                g[n] = sum / Double(n)
+            }
+            let beta = b + Double(n)
+            let gamma = incompleteGamma(beta, z)
+            let weight = g[n] * Double.exp(Double.logGamma(beta) - Double(n) * logA + logScale)
+            let lowerTerm = weight * gamma.upper
+            let upperTerm = weight * gamma.lower
+            lowerSum += lowerTerm
+            upperSum += upperTerm
+            if n > 2, abs(lowerTerm) <= 1e-17 * abs(lowerSum), abs(upperTerm) <= 1e-17 * abs(upperSum) {
+                return TailPair(lower: lowerSum, upper: upperSum)
+            }
+        }
+        return nil
     }
-    return sum
 }
 
 /// The continued fraction of DLMF 8.17.22, 1/(1 + d₁/(1 + d₂/(1 + …))), with
