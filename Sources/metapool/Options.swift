@@ -42,15 +42,24 @@ struct ModelOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Confidence level, between 0 and 1.", valueName: "level"))
     var level: Double = 0.95
 
+    @Option(name: .customLong("where"), help: ArgumentHelp("Analyse only rows whose COLUMN equals VALUE (spaces and case ignored). Repeat: the same column gives alternatives, different columns must all match.", valueName: "column=value"))
+    var conditions: [String] = []
+
+    /// The parsed `--where` conditions (validated in `validate()`).
+    var rowConditions: [RowCondition] { conditions.compactMap(RowCondition.init(parsing:)) }
+
     func validate() throws {
         guard level > 0, level < 1 else {
             throw ValidationError("--level must be between 0 and 1 (exclusive), e.g. 0.95; got \(level)")
+        }
+        for condition in conditions where RowCondition(parsing: condition) == nil {
+            throw ValidationError("--where takes COLUMN=VALUE, e.g. --where endpoint=IC-ORR; got \"\(condition)\"")
         }
     }
 
     /// Reads the input and computes effect sizes.
     func effectSizes() throws(MetaPoolError) -> EffectSizes {
-        let table = try DataTable.read(path: file)
+        let table = try DataTable.read(path: file).selecting(rowConditions)
         return try EffectSizes(table: table, measure: measure)
     }
 

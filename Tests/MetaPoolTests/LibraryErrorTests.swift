@@ -55,7 +55,8 @@ struct LibraryErrorTests {
         let error = expectError { () throws(MetaPoolError) -> PoolSummary in
             let table: DataTable
             if let bytes { table = try DataTable.read(bytes: bytes, source: path) } else { table = try DataTable.read(path: path) }
-            let effects = try EffectSizes(table: table, measure: measure)
+            let conditions = zip(c.args, c.args.dropFirst()).filter { $0.0 == "--where" }.compactMap { RowCondition(parsing: $0.1) }
+            let effects = try EffectSizes(table: table.selecting(conditions), measure: measure)
             return try MetaAnalysis(effects, method: method, ciMethod: ci).summary()
         }
         guard let error else { return }

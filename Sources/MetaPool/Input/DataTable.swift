@@ -15,12 +15,16 @@ public struct DataTable: Sendable, Equatable {
     public var rows: [[String?]]
     /// For each row, the physical line where it starts (CSV), or `nil` (JSON).
     public var lines: [Int?]
+    /// For each row, its 1-based number among the input's data rows; errors name this row
+    /// even after a selection (`selecting(_:)`) has dropped others.
+    public var rowNumbers: [Int]
 
     public init(source: String? = nil, columns: [String], rows: [[String?]], lines: [Int?]? = nil) {
         self.source = source
         self.columns = columns
         self.rows = rows
         self.lines = lines ?? Array(repeating: nil, count: rows.count)
+        self.rowNumbers = Array(1 ..< rows.count + 1)
     }
 
     /// The index of a column, matched case-insensitively after trimming spaces.
@@ -33,7 +37,8 @@ public struct DataTable: Sendable, Equatable {
     public func location(row: Int, column: String? = nil) -> InputLocation {
         var study: String?
         if let s = columnIndex("study"), row < rows.count, s < rows[row].count { study = rows[row][s] }
-        return InputLocation(file: source, row: row + 1, line: row < lines.count ? lines[row] : nil, column: column, study: study)
+        let number = row < rowNumbers.count ? rowNumbers[row] : row + 1
+        return InputLocation(file: source, row: number, line: row < lines.count ? lines[row] : nil, column: column, study: study)
     }
 }
 
