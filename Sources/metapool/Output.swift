@@ -84,3 +84,31 @@ enum SummaryTable {
         return out
     }
 }
+
+enum SubgroupTable {
+    /// One line per subgroup (k, estimate, CI, τ², I²), the overall model and the test for
+    /// subgroup differences, like the subgroup block of R meta's `print`.
+    static func render(_ s: SubgroupAnalysis) -> String {
+        func f(_ x: Double) -> String { SummaryTable.f(x) }
+        func p(_ x: Double) -> String { SummaryTable.p(x) }
+        let overall = s.overall
+        let percent = (overall.level * 100)
+        let lvl = percent == percent.rounded() ? String(Int(percent)) : String(format: "%g", percent)
+        var out = "Subgroups by \(s.column) (\(overall.method.rawValue); CI: \(overall.ciMethod.rawValue), \(lvl)%; measure \(overall.effects.measure.rawValue))\n\n"
+        let width = max(8, (s.subgroups.map(\.label.count) + ["overall".count]).max() ?? 8)
+        func pad(_ text: String, _ n: Int) -> String { text.count >= n ? text : text + String(repeating: " ", count: n - text.count) }
+        func lpad(_ text: String, _ n: Int) -> String { text.count >= n ? text : String(repeating: " ", count: n - text.count) + text }
+        out += pad("subgroup", width) + "    k  estimate    ci.lb    ci.ub     tau^2     I^2  natural scale [CI]\n"
+        func line(_ label: String, _ a: MetaAnalysis) -> String {
+            let tau2 = a.tauSquared.map { f($0) } ?? "-"
+            let i2 = a.iSquared.map { String(format: "%.1f%%", $0) } ?? "-"
+            let bt = "\(f(a.backTransform(a.estimate))) [\(f(a.backTransform(a.confidenceInterval.lower))), \(f(a.backTransform(a.confidenceInterval.upper)))]"
+            return pad(label, width) + lpad(String(a.count), 5) + lpad(f(a.estimate), 10) + lpad(f(a.confidenceInterval.lower), 9)
+                + lpad(f(a.confidenceInterval.upper), 9) + lpad(tau2, 10) + lpad(i2, 8) + "  " + bt + "\n"
+        }
+        for g in s.subgroups { out += line(g.label, g.analysis) }
+        out += line("overall", overall)
+        out += "\nTest for subgroup differences: Q(df = \(s.qBetweenDegreesOfFreedom)) = \(f(s.qBetween)), p = \(s.qBetweenPValue.isNaN ? "NA" : p(s.qBetweenPValue))\n"
+        return out
+    }
+}

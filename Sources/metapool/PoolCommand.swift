@@ -12,10 +12,14 @@ struct PoolCommand: ParsableCommand {
 
     @OptionGroup var model: ModelOptions
 
+    @Option(help: ArgumentHelp("Pool each level of this column separately and test for subgroup differences.", valueName: "column"))
+    var by: String?
+
     @Option(help: ArgumentHelp("Output: table (for people), json (one object), csv (per-study rows).", valueName: "format"))
     var format: OutputFormat = .table
 
     func run() throws {
+        if let by { return try runSubgroups(by) }
         let summary: PoolSummary
         let analysis: MetaAnalysis
         do {
@@ -30,6 +34,34 @@ struct PoolCommand: ParsableCommand {
         case .json: print(JSONOutput.encode(summary))
         case .csv: print(StudyCSV.render(summary), terminator: "")
         case .table: print(SummaryTable.render(summary, analysis: analysis), terminator: "")
+        }
+    }
+
+    private func runSubgroups(_ column: String) throws {
+        let analysis: SubgroupAnalysis
+        let json: JSONValue
+        do {
+            let table = try DataTable.read(path: model.file).selecting(model.rowConditions)
+            analysis = try SubgroupAnalysis(table: table, by: column, measure: model.measure, method: model.method,
+                                            ciMethod: model.ciMethod, level: model.level)
+            json = try analysis.summary()
+        } catch {
+            var located = error
+            if located.location.file == nil { located.location.file = model.file }
+            throw fail(located)
+        }
+        switch format {
+        case .json: print(json.serialized())
+        case .csv:
+            var out = "subgroup,k,estimate,se,ci_lower,ci_upper,tau2,i2\n"
+            for g in analysis.subgroups {
+                let a = g.analysis
+                let fields = [String(a.count), "\(a.estimate)", "\(a.standardError)", "\(a.confidenceInterval.lower)",
+                              "\(a.confidenceInterval.upper)", a.tauSquared.map { "\($0)" } ?? "", a.iSquared.map { "\($0)" } ?? ""]
+                out += StudyCSV.quote(g.label) + "," + fields.joined(separator: ",") + "\n"
+            }
+            print(out, terminator: "")
+        case .table: print(SubgroupTable.render(analysis), terminator: "")
         }
     }
 }

@@ -56,6 +56,11 @@ struct LibraryErrorTests {
             let table: DataTable
             if let bytes { table = try DataTable.read(bytes: bytes, source: path) } else { table = try DataTable.read(path: path) }
             let conditions = zip(c.args, c.args.dropFirst()).filter { $0.0 == "--where" }.compactMap { RowCondition(parsing: $0.1) }
+            if let by = c.option("--by") {
+                let groups = try SubgroupAnalysis(table: table.selecting(conditions), by: by, measure: measure,
+                                                  method: method, ciMethod: ci)
+                return try groups.overall.summary()
+            }
             let effects = try EffectSizes(table: table.selecting(conditions), measure: measure)
             return try MetaAnalysis(effects, method: method, ciMethod: ci).summary()
         }

@@ -1,0 +1,102 @@
+// Subgroup analysis (`--by`) against metafor: per-subgroup models and the test for subgroup
+// differences. Fixtures: Tests/MetaPoolTests/Fixtures/subgroups, written by
+// `Rscript Tests/Reference/generate_subgroups.R`.
+
+import Foundation
+import Testing
+import MetaPool
+
+struct SubgroupFixture: Decodable {
+    struct Group: Decodable {
+        var subgroup: String
+        var k: Int
+        var estimate: Double
+        var se: Double
+        var ci_lower: Double
+        var ci_upper: Double
+        var tau2: Double?
+    }
+    struct Expected: Decodable {
+        var subgroups: [Group]
+        var overall_estimate: Double
+        var q: Double
+        var df: Int
+        var p_value: Double
+    }
+    struct Case: Decodable {
+        var measure: String
+        var method: String
+        var ci_method: String
+        var by: String
+        var expected: Expected
+    }
+    var input: String
+    var cases: [Case]
+
+    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/subgroups")
+    static func names() -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? [])
+            .filter { $0.hasSuffix(".expected.json") }.map { String($0.dropLast(".expected.json".count)) }.sorted()
+    }
+}
+
+@Suite("Subgroups (--by) against metafor")
+struct SubgroupTests {
+    static func close(_ a: Double, _ e: Double, relative: Double = 1e-6, absolute: Double = 1e-10) -> Bool {
+        abs(a - e) <= max(absolute, relative * abs(e))
+    }
+
+    @Test("fixtures are present")
+    func present() { #expect(SubgroupFixture.names().count >= 3) }
+
+    @Test("every case matches metafor", arguments: SubgroupFixture.names())
+    func dataset(_ name: String) throws {
+        let data = try Data(contentsOf: SubgroupFixture.directory.appendingPathComponent(name + ".expected.json"))
+        let fixture = try JSONDecoder().decode(SubgroupFixture.self, from: data)
+        let table = try DataTable.read(path: SubgroupFixture.directory.appendingPathComponent(fixture.input).path)
+        #expect(fixture.cases.count >= 12)
+        for c in fixture.cases {
+            let context = "\(name) \(c.measure) \(c.method) \(c.ci_method)"
+            let analysis = try SubgroupAnalysis(
+                table: table, by: c.by, measure: try #require(EffectMeasure(code: c.measure)),
+                method: try #require(TauSquaredMethod(code: c.method)),
+                ciMethod: try #require(ConfidenceIntervalMethod(rawValue: c.ci_method)))
+            let e = c.expected
+            #expect(analysis.subgroups.map(\.label) == e.subgroups.map(\.subgroup), "\(context)")
+            for (got, want) in zip(analysis.subgroups, e.subgroups) {
+                let a = got.analysis
+                #expect(a.count == want.k, "\(context) \(want.subgroup) k")
+                #expect(Self.close(a.estimate, want.estimate), "\(context) \(want.subgroup) estimate \(a.estimate) vs \(want.estimate)")
+                #expect(Self.close(a.standardError, want.se), "\(context) \(want.subgroup) se")
+                #expect(Self.close(a.confidenceInterval.lower, want.ci_lower), "\(context) \(want.subgroup) ci_lower")
+                #expect(Self.close(a.confidenceInterval.upper, want.ci_upper), "\(context) \(want.subgroup) ci_upper")
+                if let tau2 = want.tau2 {
+                    #expect(Self.close(a.tauSquared ?? .nan, tau2, absolute: 1e-9), "\(context) \(want.subgroup) tau2")
+                } else {
+                    #expect(a.tauSquared == nil, "\(context) \(want.subgroup) tau2 should be absent")
+                }
+            }
+            #expect(Self.close(analysis.overall.estimate, e.overall_estimate), "\(context) overall")
+            #expect(Self.close(analysis.qBetween, e.q), "\(context) Q_between \(analysis.qBetween) vs \(e.q)")
+            #expect(analysis.qBetweenDegreesOfFreedom == e.df, "\(context) df")
+            #expect(Self.close(analysis.qBetweenPValue, e.p_value, relative: 1e-4, absolute: 1e-12), "\(context) p")
+        }
+    }
+
+    @Test("errors: unknown column, empty subgroup cell")
+    func errors() throws {
+        let table = try DataTable.read(bytes: Array("study,events,total,arm\nA,3,10,x\nB,4,12,\nC,5,11,y\n".utf8), source: "g.csv")
+        do {
+            _ = try SubgroupAnalysis(table: table, by: "drug")
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.kind == .missingColumn && error.location.column == "drug")
+        }
+        do {
+            _ = try SubgroupAnalysis(table: table, by: "arm", method: .fixedEffect)
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.kind == .invalidValue && error.location.row == 2 && error.location.column == "arm")
+        }
+    }
+}
