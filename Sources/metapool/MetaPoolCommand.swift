@@ -10,12 +10,12 @@ struct MetaPoolCommand: ParsableCommand {
         commandName: "metapool",
         abstract: "Meta-analysis of response rates, ratios and generic effects, matching R's metafor.",
         discussion: """
-        Exit status: 0 success; 64 usage error (unknown option or value); 65 data error \
+        Exit status: 0 success; 1 `check` found drift or a changed input; 64 usage error (unknown option or value); 65 data error \
         (bad cell, missing column, too few studies); 66 input file missing or unreadable; \
         70 an estimator did not converge.
         """,
         version: "0.1.0",
-        subcommands: [PoolCommand.self]
+        subcommands: [PoolCommand.self, CheckCommand.self]
     )
 }
 

@@ -19,6 +19,18 @@ struct PoolCommand: ParsableCommand {
     var format: OutputFormat = .table
 
     func run() throws {
+        if format == .json {
+            // One code path with `check`: the JSON records the input's SHA-256 and every option.
+            do {
+                let spec = model.specification(by: by)
+                print(try spec.run(bytes: DataTable.readBytes(path: model.file)).serialized())
+            } catch {
+                var located = error
+                if located.location.file == nil { located.location.file = model.file }
+                throw fail(located)
+            }
+            return
+        }
         if let by { return try runSubgroups(by) }
         let summary: PoolSummary
         let analysis: MetaAnalysis

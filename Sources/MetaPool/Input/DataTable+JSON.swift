@@ -178,7 +178,7 @@ private struct JSONRowParser {
         }
     }
 
-    mutating func literal(_ word: String, row: Int) throws(MetaPoolError) {
+    mutating func literal(_ word: String, row: Int?) throws(MetaPoolError) {
         for s in word.unicodeScalars {
             guard current == s else { throw error("expected \(word) but found \(describe(current))", row: row) }
             advance()
@@ -186,7 +186,7 @@ private struct JSONRowParser {
     }
 
     /// A number exactly as RFC 8259 writes it: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
-    mutating func parseNumber(row: Int) throws(MetaPoolError) -> String {
+    mutating func parseNumber(row: Int?) throws(MetaPoolError) -> String {
         let start = index
         func isDigit(_ c: Unicode.Scalar?) -> Bool { c.map { $0 >= "0" && $0 <= "9" } ?? false }
         if current == "-" { advance() }
@@ -208,7 +208,7 @@ private struct JSONRowParser {
         return String(text)
     }
 
-    mutating func parseString(row: Int) throws(MetaPoolError) -> String {
+    mutating func parseString(row: Int?) throws(MetaPoolError) -> String {
         advance()  // opening quote
         var out = String.UnicodeScalarView()
         while true {
@@ -249,7 +249,7 @@ private struct JSONRowParser {
         }
     }
 
-    mutating func hex4(row: Int) throws(MetaPoolError) -> UInt32 {
+    mutating func hex4(row: Int?) throws(MetaPoolError) -> UInt32 {
         var value: UInt32 = 0
         for _ in 0..<4 {
             guard let c = current, let d = Int(String(Character(c)), radix: 16) else {
@@ -261,39 +261,74 @@ private struct JSONRowParser {
         return value
     }
 
-    /// Skips a nested array or object (validating its syntax).
-    mutating func skipValue(row: Int, depth: Int) throws(MetaPoolError) {
+    /// Parses any JSON value (validating its syntax); objects keep their key order and reject
+    /// duplicate keys; numbers without a fraction or exponent that fit an Int stay integers.
+    mutating func parseValue(row: Int?, depth: Int) throws(MetaPoolError) -> JSONValue {
         guard depth < Self.maxDepth else { throw error("values are nested more than \(Self.maxDepth) levels deep", row: row) }
         skipSpace()
         switch current {
         case "{"?:
             advance()
+            var members: [(String, JSONValue)] = []
+            var keys = Set<String>()
             skipSpace()
-            if current == "}" { advance(); return }
+            if current == "}" { advance(); return .object(members) }
             while true {
                 skipSpace()
                 guard current == "\"" else { throw error("expected a quoted key but found \(describe(current))", row: row) }
-                _ = try parseString(row: row)
+                let key = try parseString(row: row)
+                guard keys.insert(key).inserted else { throw error("the key \"\(key)\" appears twice in one object", row: row) }
                 try expect(":", "':'", row: row)
-                try skipValue(row: row, depth: depth + 1)
+                members.append((key, try parseValue(row: row, depth: depth + 1)))
                 skipSpace()
                 if current == "," { advance(); continue }
-                if current == "}" { advance(); return }
+                if current == "}" { advance(); return .object(members) }
                 throw error("expected ',' or '}' but found \(describe(current))", row: row)
             }
         case "["?:
             advance()
+            var items: [JSONValue] = []
             skipSpace()
-            if current == "]" { advance(); return }
+            if current == "]" { advance(); return .array(items) }
             while true {
-                try skipValue(row: row, depth: depth + 1)
+                items.append(try parseValue(row: row, depth: depth + 1))
                 skipSpace()
                 if current == "," { advance(); continue }
-                if current == "]" { advance(); return }
+                if current == "]" { advance(); return .array(items) }
                 throw error("expected ',' or ']' but found \(describe(current))", row: row)
             }
+        case "\""?: return .string(try parseString(row: row))
+        case "t"?: try literal("true", row: row); return .bool(true)
+        case "f"?: try literal("false", row: row); return .bool(false)
+        case "n"?: try literal("null", row: row); return .null
         default:
-            _ = try parseCell(row: row)
+            let text = try parseNumber(row: row)
+            if !text.contains(where: { $0 == "." || $0 == "e" || $0 == "E" }), let i = Int(text) { return .integer(i) }
+            // Swift's Double(String) rounds correctly (IEEE 754 round to nearest).
+            guard let d = Double(text) else { throw error("the number \(text) cannot be read", row: row) }
+            return .number(d)
         }
+    }
+
+    /// Skips a nested array or object (validating its syntax).
+    mutating func skipValue(row: Int, depth: Int) throws(MetaPoolError) {
+        _ = try parseValue(row: row, depth: depth)
+    }
+
+    /// One whole document holding a single value.
+    mutating func parseSingleValue() throws(MetaPoolError) -> JSONValue {
+        let value = try parseValue(row: nil, depth: 0)
+        skipSpace()
+        if !atEnd { throw error("unexpected \(describe(current)) after the JSON value") }
+        return value
+    }
+}
+
+extension JSONValue {
+    /// Parses a JSON document (RFC 8259) with exact number reading and key order kept; a syntax
+    /// error names the source and the line and character.
+    public static func parse(_ text: String, source: String?) throws(MetaPoolError) -> JSONValue {
+        var parser = JSONRowParser(text: text, source: source)
+        return try parser.parseSingleValue()
     }
 }

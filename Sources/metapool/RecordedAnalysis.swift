@@ -1,0 +1,60 @@
+// The analysis `pool --format json` records and `check` re-runs: input (path, SHA-256) and options.
+
+import Crypto
+import MetaPool
+
+/// Everything needed to repeat an analysis: where the data came from and every option.
+struct AnalysisSpecification {
+    var file: String
+    var measure: EffectMeasure?
+    var method: TauSquaredMethod
+    var ciMethod: ConfidenceIntervalMethod
+    var level: Double
+    var conditions: [RowCondition]
+    var by: String?
+
+    /// The lowercase hex SHA-256 of the input bytes (FIPS 180-4, via swift-crypto).
+    static func sha256(_ bytes: [UInt8]) -> String {
+        SHA256.hash(data: bytes).map { byte in
+            let hex = String(byte, radix: 16)
+            return byte < 16 ? "0" + hex : hex
+        }.joined()
+    }
+
+    /// Runs the analysis on `bytes` and returns the JSON `pool --format json` prints, with
+    /// `input` and `options` appended so that `check` can repeat it.
+    func run(bytes: [UInt8]) throws(MetaPoolError) -> JSONValue {
+        let table = try DataTable.read(bytes: bytes, source: file).selecting(conditions)
+        var members: [(String, JSONValue)]
+        if let by {
+            let analysis = try SubgroupAnalysis(table: table, by: by, measure: measure, method: method,
+                                                ciMethod: ciMethod, level: level)
+            guard case .object(let m) = try analysis.summary() else { return .null }
+            members = m
+        } else {
+            let fit = try MetaAnalysis(EffectSizes(table: table, measure: measure), method: method,
+                                       ciMethod: ciMethod, level: level)
+            guard let value = try? OrderedJSONEncoder.encode(fit.summary()), case .object(let m) = value else {
+                throw MetaPoolError(.invalidArgument, "could not encode the summary")
+            }
+            members = m
+        }
+        members.append(("input", .object([("path", .string(file)), ("sha256", .string(Self.sha256(bytes)))])))
+        members.append(("options", .object([
+            ("measure", measure.map { .string($0.rawValue) } ?? .null),
+            ("method", .string(method.rawValue)),
+            ("ci", .string(ciMethod.rawValue)),
+            ("level", .number(level)),
+            ("where", .array(conditions.map { .string($0.description) })),
+            ("by", by.map { .string($0) } ?? .null),
+        ])))
+        return .object(members)
+    }
+}
+
+extension ModelOptions {
+    func specification(by: String?) -> AnalysisSpecification {
+        AnalysisSpecification(file: file, measure: measure, method: method, ciMethod: ciMethod, level: level,
+                              conditions: rowConditions, by: by)
+    }
+}
