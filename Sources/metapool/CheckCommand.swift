@@ -110,8 +110,10 @@ struct CheckCommand: ParsableCommand {
             let besideBaseline = URL(fileURLWithPath: baseline).deletingLastPathComponent().appendingPathComponent(path).path
             if FileManager.default.fileExists(atPath: besideBaseline) { file = besideBaseline }
         }
+        var common = false
+        if case .bool(let flag)? = options.first(where: { $0.0 == "common_tau2" })?.1 { common = flag }
         let spec = AnalysisSpecification(file: file, measure: measure, method: method, ciMethod: ci, level: level,
-                                         conditions: conditions, by: option("by"))
+                                         conditions: conditions, by: option("by"), commonTauSquared: common)
         return (spec, sha)
     }
 

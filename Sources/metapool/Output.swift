@@ -99,16 +99,33 @@ enum SubgroupTable {
         func pad(_ text: String, _ n: Int) -> String { text.count >= n ? text : text + String(repeating: " ", count: n - text.count) }
         func lpad(_ text: String, _ n: Int) -> String { text.count >= n ? text : String(repeating: " ", count: n - text.count) + text }
         out += pad("subgroup", width) + "    k  estimate    ci.lb    ci.ub     tau^2     I^2  natural scale [CI]\n"
-        func line(_ label: String, _ a: MetaAnalysis) -> String {
-            let tau2 = a.tauSquared.map { f($0) } ?? "-"
-            let i2 = a.iSquared.map { String(format: "%.1f%%", $0) } ?? "-"
-            let bt = "\(f(a.backTransform(a.estimate))) [\(f(a.backTransform(a.confidenceInterval.lower))), \(f(a.backTransform(a.confidenceInterval.upper)))]"
-            return pad(label, width) + lpad(String(a.count), 5) + lpad(f(a.estimate), 10) + lpad(f(a.confidenceInterval.lower), 9)
-                + lpad(f(a.confidenceInterval.upper), 9) + lpad(tau2, 10) + lpad(i2, 8) + "  " + bt + "\n"
+        func line(_ label: String, k: Int, estimate: Double, ci: Interval, tau2: Double?, i2: Double?,
+                  back: (Double) -> Double) -> String {
+            let bt = "\(f(back(estimate))) [\(f(back(ci.lower))), \(f(back(ci.upper)))]"
+            return pad(label, width) + lpad(String(k), 5) + lpad(f(estimate), 10) + lpad(f(ci.lower), 9)
+                + lpad(f(ci.upper), 9) + lpad(tau2.map { f($0) } ?? "-", 10)
+                + lpad(i2.map { String(format: "%.1f%%", $0) } ?? "-", 8) + "  " + bt + "\n"
         }
-        for g in s.subgroups { out += line(g.label, g.analysis) }
-        out += line("overall", overall)
-        out += "\nTest for subgroup differences: Q(df = \(s.qBetweenDegreesOfFreedom)) = \(f(s.qBetween)), p = \(s.qBetweenPValue.isNaN ? "NA" : p(s.qBetweenPValue))\n"
+        for g in s.subgroups {
+            out += line(g.label, k: g.count, estimate: g.estimate, ci: g.confidenceInterval, tau2: g.tauSquared,
+                        i2: g.iSquared, back: g.backTransform)
+        }
+        out += line("overall", k: overall.count, estimate: overall.estimate, ci: overall.confidenceInterval,
+                    tau2: overall.tauSquared, i2: overall.iSquared, back: overall.backTransform)
+        let pText = s.qBetweenPValue.isNaN ? "NA" : p(s.qBetweenPValue)
+        if let model = s.commonModel {
+            let tau2 = model.tauSquared.map { "tau^2 = \(f($0))" } ?? "fixed effect"
+            let i2 = model.iSquared.map { String(format: ", I^2 = %.2f%%", $0) } ?? ""
+            out += "\nCommon tau^2 across subgroups (mixed-effects model, subgroup as a factor): \(tau2)\(i2)\n"
+            out += "Residual heterogeneity: QE(df = \(model.residualQDegreesOfFreedom)) = \(f(model.residualQ)), p = \(p(model.residualQPValue))\n"
+            if let df2 = s.qBetweenDenominatorDegreesOfFreedom {
+                out += "Test for subgroup differences: F(df1 = \(s.qBetweenDegreesOfFreedom), df2 = \(df2)) = \(f(s.qBetween)), p = \(pText)\n"
+            } else {
+                out += "Test for subgroup differences: QM(df = \(s.qBetweenDegreesOfFreedom)) = \(f(s.qBetween)), p = \(pText)\n"
+            }
+        } else {
+            out += "\nTest for subgroup differences: Q(df = \(s.qBetweenDegreesOfFreedom)) = \(f(s.qBetween)), p = \(pText)\n"
+        }
         return out
     }
 }

@@ -12,6 +12,7 @@ struct AnalysisSpecification {
     var level: Double
     var conditions: [RowCondition]
     var by: String?
+    var commonTauSquared = false
 
     /// The lowercase hex SHA-256 of the input bytes (FIPS 180-4, via swift-crypto).
     static func sha256(_ bytes: [UInt8]) -> String {
@@ -28,7 +29,7 @@ struct AnalysisSpecification {
         var members: [(String, JSONValue)]
         if let by {
             let analysis = try SubgroupAnalysis(table: table, by: by, measure: measure, method: method,
-                                                ciMethod: ciMethod, level: level)
+                                                ciMethod: ciMethod, level: level, commonTauSquared: commonTauSquared)
             guard case .object(let m) = try analysis.summary() else { return .null }
             members = m
         } else {
@@ -47,14 +48,15 @@ struct AnalysisSpecification {
             ("level", .number(level)),
             ("where", .array(conditions.map { .string($0.description) })),
             ("by", by.map { .string($0) } ?? .null),
+            ("common_tau2", .bool(commonTauSquared)),
         ])))
         return .object(members)
     }
 }
 
 extension ModelOptions {
-    func specification(by: String?) -> AnalysisSpecification {
+    func specification(by: String?, commonTauSquared: Bool = false) -> AnalysisSpecification {
         AnalysisSpecification(file: file, measure: measure, method: method, ciMethod: ciMethod, level: level,
-                              conditions: rowConditions, by: by)
+                              conditions: rowConditions, by: by, commonTauSquared: commonTauSquared)
     }
 }

@@ -58,7 +58,7 @@ struct LibraryErrorTests {
             let conditions = zip(c.args, c.args.dropFirst()).filter { $0.0 == "--where" }.compactMap { RowCondition(parsing: $0.1) }
             if let by = c.option("--by") {
                 let groups = try SubgroupAnalysis(table: table.selecting(conditions), by: by, measure: measure,
-                                                  method: method, ciMethod: ci)
+                                                  method: method, ciMethod: ci, commonTauSquared: c.args.contains("--common-tau2"))
                 return try groups.overall.summary()
             }
             let effects = try EffectSizes(table: table.selecting(conditions), measure: measure)

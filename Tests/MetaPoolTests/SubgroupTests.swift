@@ -36,7 +36,8 @@ struct SubgroupFixture: Decodable {
     static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/subgroups")
     static func names() -> [String] {
         ((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? [])
-            .filter { $0.hasSuffix(".expected.json") }.map { String($0.dropLast(".expected.json".count)) }.sorted()
+            .filter { $0.hasSuffix(".expected.json") && !$0.hasSuffix(".common.expected.json") }
+            .map { String($0.dropLast(".expected.json".count)) }.sorted()
     }
 }
 
@@ -64,7 +65,7 @@ struct SubgroupTests {
             let e = c.expected
             #expect(analysis.subgroups.map(\.label) == e.subgroups.map(\.subgroup), "\(context)")
             for (got, want) in zip(analysis.subgroups, e.subgroups) {
-                let a = got.analysis
+                let a = try #require(got.analysis)
                 #expect(a.count == want.k, "\(context) \(want.subgroup) k")
                 #expect(Self.close(a.estimate, want.estimate), "\(context) \(want.subgroup) estimate \(a.estimate) vs \(want.estimate)")
                 #expect(Self.close(a.standardError, want.se), "\(context) \(want.subgroup) se")
@@ -97,6 +98,100 @@ struct SubgroupTests {
             Issue.record("expected an error")
         } catch {
             #expect(error.kind == .invalidValue && error.location.row == 2 && error.location.column == "arm")
+        }
+    }
+
+    @Test("errors: --common-tau2 needs 2 subgroups and more studies than subgroups")
+    func commonErrors() throws {
+        let one = try DataTable.read(bytes: Array("study,events,total,arm\nA,3,10,x\nB,4,12,x\nC,5,11,x\n".utf8), source: "g.csv")
+        #expect(throws: MetaPoolError.self) { _ = try SubgroupAnalysis(table: one, by: "arm", commonTauSquared: true) }
+        let saturated = try DataTable.read(bytes: Array("study,events,total,arm\nA,3,10,x\nB,4,12,y\n".utf8), source: "g.csv")
+        do {
+            _ = try SubgroupAnalysis(table: saturated, by: "arm", method: .fixedEffect, commonTauSquared: true)
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.kind == .insufficientData && error.location.file == "g.csv" && error.location.column == "arm")
+        }
+    }
+}
+
+/// `NAME.common.expected.json`: one τ² for all subgroups, from metafor's `rma(mods = ~ g)` and `~ g - 1`.
+struct CommonTauSquaredFixture: Decodable {
+    struct Group: Decodable {
+        var subgroup: String
+        var k: Int
+        var estimate, se, ci_lower, ci_upper, statistic, p_value: Double
+        var pi_lower, pi_upper: Double?
+    }
+    struct Expected: Decodable {
+        var subgroups: [Group]
+        var tau2, qm: Double
+        var qm_df: Int
+        var qm_df2: Int?
+        var qm_p_value, qe: Double
+        var qe_df: Int
+        var qe_p_value: Double
+        var i2, h2: Double?
+    }
+    struct Case: Decodable {
+        var measure, method, ci_method, by: String
+        var expected: Expected
+    }
+    var input: String
+    var cases: [Case]
+
+    static func names() -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: SubgroupFixture.directory.path)) ?? [])
+            .filter { $0.hasSuffix(".common.expected.json") }.map { String($0.dropLast(".common.expected.json".count)) }.sorted()
+    }
+}
+
+@Suite("Subgroups with a common tau^2 (--common-tau2) against metafor")
+struct CommonTauSquaredTests {
+    static func close(_ a: Double?, _ e: Double?, relative: Double = 1e-6, absolute: Double = 1e-10) -> Bool {
+        guard let a, let e else { return a == nil && e == nil }
+        return abs(a - e) <= max(absolute, relative * abs(e))
+    }
+
+    @Test("fixtures are present")
+    func present() { #expect(CommonTauSquaredFixture.names().count >= 3) }
+
+    @Test("every estimator and test matches metafor", arguments: CommonTauSquaredFixture.names())
+    func dataset(_ name: String) throws {
+        let data = try Data(contentsOf: SubgroupFixture.directory.appendingPathComponent(name + ".common.expected.json"))
+        let fixture = try JSONDecoder().decode(CommonTauSquaredFixture.self, from: data)
+        let table = try DataTable.read(path: SubgroupFixture.directory.appendingPathComponent(fixture.input).path)
+        #expect(fixture.cases.count >= 36)
+        for c in fixture.cases {
+            let context = "\(name) \(c.measure) \(c.method) \(c.ci_method)"
+            let analysis = try SubgroupAnalysis(
+                table: table, by: c.by, measure: try #require(EffectMeasure(code: c.measure)),
+                method: try #require(TauSquaredMethod(code: c.method)),
+                ciMethod: try #require(ConfidenceIntervalMethod(rawValue: c.ci_method)), commonTauSquared: true)
+            let e = c.expected
+            let model = try #require(analysis.commonModel)
+            #expect(Self.close(model.tauSquaredEstimate, e.tau2, absolute: 1e-9), "\(context) tau2 \(model.tauSquaredEstimate) vs \(e.tau2)")
+            #expect(Self.close(analysis.qBetween, e.qm), "\(context) QM \(analysis.qBetween) vs \(e.qm)")
+            #expect(analysis.qBetweenDegreesOfFreedom == e.qm_df && analysis.qBetweenDenominatorDegreesOfFreedom == e.qm_df2, "\(context) QM df")
+            #expect(Self.close(analysis.qBetweenPValue, e.qm_p_value, relative: 1e-4, absolute: 1e-12), "\(context) QM p")
+            #expect(Self.close(model.residualQ, e.qe), "\(context) QE")
+            #expect(model.residualQDegreesOfFreedom == e.qe_df, "\(context) QE df")
+            #expect(Self.close(model.residualQPValue, e.qe_p_value, relative: 1e-4, absolute: 1e-12), "\(context) QE p")
+            #expect(Self.close(model.iSquared, e.i2, absolute: 1e-7), "\(context) I2 \(String(describing: model.iSquared)) vs \(String(describing: e.i2))")
+            #expect(Self.close(model.hSquared, e.h2), "\(context) H2")
+            #expect(analysis.subgroups.map(\.label) == e.subgroups.map(\.subgroup), "\(context) labels")
+            for (got, want) in zip(analysis.subgroups, e.subgroups) {
+                let where_ = "\(context) \(want.subgroup)"
+                #expect(got.count == want.k, "\(where_) k")
+                #expect(Self.close(got.estimate, want.estimate), "\(where_) estimate \(got.estimate) vs \(want.estimate)")
+                #expect(Self.close(got.standardError, want.se), "\(where_) se")
+                #expect(Self.close(got.confidenceInterval.lower, want.ci_lower), "\(where_) ci_lower")
+                #expect(Self.close(got.confidenceInterval.upper, want.ci_upper), "\(where_) ci_upper")
+                #expect(Self.close(got.statistic, want.statistic), "\(where_) statistic")
+                #expect(Self.close(got.pValue, want.p_value, relative: 1e-4, absolute: 1e-12), "\(where_) p")
+                #expect(Self.close(got.predictionInterval?.lower, want.pi_lower), "\(where_) pi_lower")
+                #expect(Self.close(got.predictionInterval?.upper, want.pi_upper), "\(where_) pi_upper")
+            }
         }
     }
 }

@@ -8,6 +8,11 @@
 # differences is the fixed-effect pooling of the subgroup estimates with their standard errors
 # as fitted: rma(yi = b_g, sei = se_g, method = "FE")$QE, df = G - 1, QEp. Writes
 # Tests/MetaPoolTests/Fixtures/subgroups/NAME.csv and NAME.expected.json.
+#
+# With one tau^2 common to all subgroups (`--common-tau2`): tau^2, QE and the omnibus test QM
+# come from rma(yi, vi, mods = ~ g), the subgroup estimates (and predict() intervals) from
+# rma(yi, vi, mods = ~ g - 1), g the factor of levels in order of first appearance; every
+# estimator and test. Writes NAME.common.expected.json.
 
 suppressPackageStartupMessages({ library(metafor); library(metadat); library(jsonlite) })
 
@@ -15,6 +20,8 @@ out <- file.path("Tests", "MetaPoolTests", "Fixtures", "subgroups")
 dir.create(out, showWarnings = FALSE, recursive = TRUE)
 num <- function(x) if (is.null(x) || is.na(x)) NULL else as.numeric(sprintf("%.17g", x))
 tests <- c(wald = "z", t = "t", hksj = "knha")
+all_tests <- c(tests, "hksj-adhoc" = "adhoc")
+all_methods <- c("FE", "DL", "REML", "ML", "PM", "HE", "SJ", "HS", "EB")
 ctl <- list(threshold = 1e-14, tol = 1e-12, maxiter = 10000)
 
 datasets <- list(
@@ -35,7 +42,7 @@ datasets <- list(
     source = "metadat::dat.debruin2009 (de Bruin et al. 2009)")
 )
 
-fit_one <- function(d, measure, method, test) {
+effects <- function(d, measure) {
   if (measure == "GEN") {
     es <- d[, c("yi", "vi")]
   } else if (measure %in% c("OR", "RR")) {
@@ -43,6 +50,11 @@ fit_one <- function(d, measure, method, test) {
   } else {
     es <- escalc(measure, xi = d$events, ni = d$total)
   }
+  es
+}
+
+fit_one <- function(d, measure, method, test) {
+  es <- effects(d, measure)
   if (nrow(d) == 1) { method <- "FE"; test <- "z" }
   rma(yi = es$yi, vi = es$vi, method = method, test = test, control = ctl)
 }
@@ -72,4 +84,38 @@ for (name in names(datasets)) {
               generated_by = "Tests/Reference/generate_subgroups.R", input = paste0(name, ".csv"), cases = cases)
   writeLines(toJSON(doc, auto_unbox = TRUE, digits = NA, pretty = TRUE, null = "null"),
              file.path(out, paste0(name, ".expected.json")))
+}
+
+# One tau^2 common to all subgroups.
+for (name in names(datasets)) {
+  spec <- datasets[[name]]
+  d <- read.csv(file.path(out, paste0(name, ".csv")), stringsAsFactors = FALSE)
+  levels <- unique(trimws(d[[spec$by]]))
+  g <- factor(trimws(d[[spec$by]]), levels = levels)
+  cases <- list()
+  for (measure in spec$measures) {
+    es <- effects(d, measure)
+    for (method in all_methods) for (ci in names(all_tests)) {
+      test <- all_tests[[ci]]
+      model <- rma(yi = es$yi, vi = es$vi, mods = ~ g, method = method, test = test, control = ctl)
+      means <- rma(yi = es$yi, vi = es$vi, mods = ~ g - 1, method = method, test = test, control = ctl)
+      pred <- predict(means, newmods = diag(length(levels)))
+      groups <- lapply(seq_along(levels), function(j) list(
+        subgroup = levels[j], k = sum(g == levels[j]), estimate = num(means$b[j]), se = num(means$se[j]),
+        ci_lower = num(means$ci.lb[j]), ci_upper = num(means$ci.ub[j]), statistic = num(means$zval[j]),
+        p_value = num(means$pval[j]),
+        pi_lower = if (method == "FE") NULL else num(pred$pi.lb[j]),
+        pi_upper = if (method == "FE") NULL else num(pred$pi.ub[j])))
+      cases[[length(cases) + 1]] <- list(measure = measure, method = method, ci_method = ci, by = spec$by,
+        expected = list(subgroups = groups, tau2 = num(model$tau2), qm = num(model$QM), qm_df = model$QMdf[1],
+          qm_df2 = if (is.na(model$QMdf[2])) NULL else model$QMdf[2], qm_p_value = num(model$QMp),
+          qe = num(model$QE), qe_df = model$k - model$p, qe_p_value = num(model$QEp),
+          i2 = if (method == "FE") NULL else num(model$I2), h2 = if (method == "FE") NULL else num(model$H2),
+          tau2_means = num(means$tau2)))
+    }
+  }
+  doc <- list(dataset = name, source = spec$source, metafor_version = as.character(packageVersion("metafor")),
+              generated_by = "Tests/Reference/generate_subgroups.R", input = paste0(name, ".csv"), cases = cases)
+  writeLines(toJSON(doc, auto_unbox = TRUE, digits = NA, pretty = TRUE, null = "null"),
+             file.path(out, paste0(name, ".common.expected.json")))
 }

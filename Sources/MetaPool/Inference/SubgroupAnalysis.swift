@@ -8,13 +8,69 @@
 /// θ̄ = Σ w_g θ̂_g / Σ w_g, referred to χ² with G − 1 df (Borenstein et al. 2009, ch. 19,
 /// eq. 19.7; Schwarzer et al. 2015, §2.4.2). A subgroup of one study is reported as that study
 /// (fixed effect, Wald), since no τ² or t interval exists for k = 1.
+///
+/// With `commonTauSquared`, one τ² is estimated from the mixed-effects model with the subgroup
+/// as a factor (metafor's `rma(yi, vi, mods = ~ factor(g))`, any estimator), each subgroup's
+/// estimate is its coefficient in the cell-means form of that model (`mods = ~ factor(g) - 1`,
+/// weights 1/(vᵢ + τ̂²)), and the test for subgroup differences is the omnibus test QM of the
+/// G − 1 contrasts (χ², or F on (G − 1, k − G) df for the t-based methods).
 public struct SubgroupAnalysis: Sendable {
-    /// One level of the grouping column and its model.
+    /// One level of the grouping column and its estimate.
     public struct Subgroup: Sendable {
         /// The level, as first written in the input (levels differing only in case or
         /// surrounding spaces are one level).
         public let label: String
-        public let analysis: MetaAnalysis
+        /// The subgroup's effect sizes.
+        public let effects: EffectSizes
+        /// The subgroup's own model (separate τ²); `nil` under a common τ².
+        public let analysis: MetaAnalysis?
+        public let estimate: Double
+        public let standardError: Double
+        public let confidenceInterval: Interval
+        /// z or t statistic and its two-sided p-value.
+        public let statistic: Double
+        public let pValue: Double
+        /// The subgroup's τ̂² (separate), the common τ̂², or `nil` for a fixed-effect model.
+        public let tauSquared: Double?
+        /// I² of the subgroup's own model; `nil` under a common τ² or fixed effect.
+        public let iSquared: Double?
+        public let predictionInterval: Interval?
+
+        /// The number of studies.
+        public var count: Int { effects.count }
+
+        /// Maps a value on the analysis scale to the natural scale, with this subgroup's totals (PFT).
+        public func backTransform(_ x: Double) -> Double {
+            effects.measure.backTransform.apply(x, harmonicMeanTotal: effects.harmonicMeanTotal)
+        }
+
+        init(label: String, analysis a: MetaAnalysis) {
+            self.label = label
+            effects = a.effects
+            analysis = a
+            estimate = a.estimate
+            standardError = a.standardError
+            confidenceInterval = a.confidenceInterval
+            statistic = a.statistic
+            pValue = a.pValue
+            tauSquared = a.tauSquared
+            iSquared = a.iSquared
+            predictionInterval = a.predictionInterval
+        }
+
+        init(label: String, effects: EffectSizes, coefficient j: Int, of fit: MetaRegression) {
+            self.label = label
+            self.effects = effects
+            analysis = nil
+            estimate = fit.coefficients[j]
+            standardError = fit.standardErrors[j]
+            confidenceInterval = fit.confidenceIntervals[j]
+            statistic = fit.statistics[j]
+            pValue = fit.pValues[j]
+            tauSquared = fit.tauSquared
+            iSquared = nil
+            predictionInterval = fit.predictionInterval(coefficient: j)
+        }
     }
 
     /// The grouping column.
@@ -23,17 +79,23 @@ public struct SubgroupAnalysis: Sendable {
     public let subgroups: [Subgroup]
     /// The model of all rows together.
     public let overall: MetaAnalysis
-    /// Q_between, its degrees of freedom G − 1 and its p-value.
+    /// The test for subgroup differences: Q_between (separate τ²) or QM (common τ²; an F
+    /// statistic when `qBetweenDenominatorDegreesOfFreedom` is set), its df G − 1 and p-value.
     public let qBetween: Double
     public let qBetweenDegreesOfFreedom: Int
+    public let qBetweenDenominatorDegreesOfFreedom: Int?
     public let qBetweenPValue: Double
+    /// The mixed-effects model with the subgroup as a factor (intercept and G − 1 contrasts),
+    /// when one τ² is common to all subgroups; `nil` otherwise.
+    public let commonModel: MetaRegression?
 
     /// Fits every subgroup and the overall model.
     /// - Throws: ``MetaPoolError``: `.missingColumn` when the table lacks `column`, `.invalidValue`
     ///   for a row with no value in it, and whatever effect sizes or a model throw.
     public init(table: DataTable, by column: String, measure: EffectMeasure? = nil,
                 method: TauSquaredMethod = .restrictedMaximumLikelihood,
-                ciMethod: ConfidenceIntervalMethod = .wald, level: Double = 0.95) throws(MetaPoolError) {
+                ciMethod: ConfidenceIntervalMethod = .wald, level: Double = 0.95,
+                commonTauSquared: Bool = false) throws(MetaPoolError) {
         guard let index = table.columnIndex(column) else {
             throw MetaPoolError(.missingColumn,
                                 "--by names column \"\(column)\", which the input does not have (columns: \(table.columns.joined(separator: ", ")))",
@@ -56,34 +118,98 @@ public struct SubgroupAnalysis: Sendable {
                 labels.append(cell)
             }
         }
-        var subgroups: [Subgroup] = []
+        self.column = table.columns[index]
+        self.overall = try MetaAnalysis(allEffects, method: method, ciMethod: ciMethod, level: level)
+        var groupEffects: [EffectSizes] = []
         for label in labels {
             let rows = try table.selecting([RowCondition(column: table.columns[index], value: label)])
-            let effects = try EffectSizes(table: rows, measure: resolvedMeasure)
+            groupEffects.append(try EffectSizes(table: rows, measure: resolvedMeasure))
+        }
+        if commonTauSquared {
+            let model: MetaRegression
+            (subgroups, model) = try Self.commonFit(allEffects, table: table, column: index, keys: keys, labels: labels,
+                                                    groupEffects: groupEffects, method: method, ciMethod: ciMethod, level: level)
+            commonModel = model
+            guard let test = model.moderatorTest else {
+                throw MetaPoolError(.insufficientData, "--common-tau2 needs at least 2 subgroups", at: InputLocation(file: table.source, column: column))
+            }
+            qBetween = test.statistic
+            qBetweenDegreesOfFreedom = test.degreesOfFreedom
+            qBetweenDenominatorDegreesOfFreedom = test.denominatorDegreesOfFreedom
+            qBetweenPValue = test.pValue
+            return
+        }
+        var subgroups: [Subgroup] = []
+        for (label, effects) in zip(labels, groupEffects) {
             let single = effects.count == 1
             let analysis = try MetaAnalysis(effects, method: single ? .fixedEffect : method,
                                             ciMethod: single ? .wald : ciMethod, level: level)
             subgroups.append(Subgroup(label: label, analysis: analysis))
         }
-        self.column = table.columns[index]
         self.subgroups = subgroups
-        self.overall = try MetaAnalysis(allEffects, method: method, ciMethod: ciMethod, level: level)
+        commonModel = nil
         var sumW = 0.0, sumWY = 0.0
         for s in subgroups {
-            let w = 1 / (s.analysis.standardError * s.analysis.standardError)
+            let w = 1 / (s.standardError * s.standardError)
             sumW += w
-            sumWY += w * s.analysis.estimate
+            sumWY += w * s.estimate
         }
         let mean = sumWY / sumW
         var q = 0.0
         for s in subgroups {
-            let d = s.analysis.estimate - mean
-            q += d * d / (s.analysis.standardError * s.analysis.standardError)
+            let d = s.estimate - mean
+            q += d * d / (s.standardError * s.standardError)
         }
         let df = subgroups.count - 1
         qBetween = q
         qBetweenDegreesOfFreedom = df
+        qBetweenDenominatorDegreesOfFreedom = nil
         qBetweenPValue = df > 0 ? ChiSquared(degreesOfFreedom: Double(df)).survival(q) : .nan
+    }
+
+    /// The common-τ² fit: the factor model for τ² and QM, its cell-means form for the estimates.
+    private static func commonFit(_ all: EffectSizes, table: DataTable, column index: Int, keys: [String], labels: [String],
+                                  groupEffects: [EffectSizes], method: TauSquaredMethod, ciMethod: ConfidenceIntervalMethod,
+                                  level: Double) throws(MetaPoolError) -> ([Subgroup], MetaRegression) {
+        let k = all.count, g = keys.count
+        let at = InputLocation(file: table.source, column: table.columns[index])
+        guard g >= 2 else {
+            throw MetaPoolError(.insufficientData, "--common-tau2 needs at least 2 subgroups; the column has 1 level (\(labels[0]))", at: at)
+        }
+        guard k > g else {
+            throw MetaPoolError(.insufficientData, "--common-tau2 fits one coefficient per subgroup and needs more studies (\(k)) than subgroups (\(g))", at: at)
+        }
+        // Rows map to their level: the order of `all` is the table's row order.
+        var group = [Int](repeating: 0, count: k)
+        for row in 0..<k {
+            let key = (table.rows[row][index] ?? "").trimmingSpaces().lowercased()
+            group[row] = keys.firstIndex(of: key) ?? 0
+        }
+        var factorDesign = [Double](repeating: 0, count: k * g)
+        var cellMeans = [Double](repeating: 0, count: k * g)
+        for row in 0..<k {
+            factorDesign[row * g] = 1
+            if group[row] > 0 { factorDesign[row * g + group[row]] = 1 }
+            cellMeans[row * g + group[row]] = 1
+        }
+        func located(_ body: () throws(MetaPoolError) -> MetaRegression) throws(MetaPoolError) -> MetaRegression {
+            do { return try body() } catch {
+                var e = error
+                if e.location.file == nil { e.location = at }
+                throw e
+            }
+        }
+        let names = labels.map { "\(table.columns[index])=\($0)" }
+        let model = try located { () throws(MetaPoolError) in
+            try MetaRegression(y: all.yi, v: all.vi, design: factorDesign, predictors: ["intrcpt"] + names.dropFirst(),
+                               method: method, ciMethod: ciMethod, level: level)
+        }
+        let means = try located { () throws(MetaPoolError) in
+            try MetaRegression(y: all.yi, v: all.vi, design: cellMeans, predictors: names, testing: [],
+                               method: method, ciMethod: ciMethod, level: level, tauSquared: model.tauSquaredEstimate)
+        }
+        let subgroups = labels.indices.map { Subgroup(label: labels[$0], effects: groupEffects[$0], coefficient: $0, of: means) }
+        return (subgroups, model)
     }
 
     /// The JSON object `pool --by` prints: the options, every subgroup's summary (with its
@@ -96,15 +222,57 @@ public struct SubgroupAnalysis: Sendable {
             }
             return members
         }
+        func number(_ x: Double?) -> JSONValue { x.map { $0.isFinite ? .number($0) : .null } ?? .null }
         var groups: [JSONValue] = []
         for s in subgroups {
-            groups.append(.object([("subgroup", .string(s.label))] + (try encode(s.analysis))))
+            if let analysis = s.analysis {
+                groups.append(.object([("subgroup", .string(s.label))] + (try encode(analysis))))
+                continue
+            }
+            // Common τ²: the subgroup's coefficient in the cell-means model.
+            var members: [(String, JSONValue)] = [
+                ("subgroup", .string(s.label)), ("k", .integer(s.count)),
+                ("estimate", .number(s.estimate)), ("se", .number(s.standardError)),
+                ("ci_lower", .number(s.confidenceInterval.lower)), ("ci_upper", .number(s.confidenceInterval.upper)),
+                ("statistic", .number(s.statistic)), ("p_value", .number(s.pValue)),
+            ]
+            if let df = commonModel?.degreesOfFreedom { members.append(("df", .integer(df))) }
+            if let pi = s.predictionInterval {
+                members += [("pi_lower", .number(pi.lower)), ("pi_upper", .number(pi.upper))]
+            }
+            if let tau2 = s.tauSquared { members.append(("tau2", .number(tau2))) }
+            var back: [(String, JSONValue)] = [
+                ("estimate", number(s.backTransform(s.estimate))),
+                ("ci_lower", number(s.backTransform(s.confidenceInterval.lower))),
+                ("ci_upper", number(s.backTransform(s.confidenceInterval.upper))),
+            ]
+            if let pi = s.predictionInterval {
+                back += [("pi_lower", number(s.backTransform(pi.lower))), ("pi_upper", number(s.backTransform(pi.upper)))]
+            }
+            members.append(("back_transformed", .object(back)))
+            groups.append(.object(members))
         }
-        let test: JSONValue = .object([
+        var testMembers: [(String, JSONValue)] = [
+            ("test", .string(commonModel == nil ? "Q_between" : "QM")),
             ("q", .number(qBetween)),
             ("df", .integer(qBetweenDegreesOfFreedom)),
-            ("p_value", qBetweenPValue.isNaN ? .null : .number(qBetweenPValue)),
-        ])
+        ]
+        if commonModel != nil {
+            testMembers.append(("df2", qBetweenDenominatorDegreesOfFreedom.map { .integer($0) } ?? .null))
+            testMembers.append(("distribution", .string(qBetweenDenominatorDegreesOfFreedom == nil ? "chi2" : "F")))
+        }
+        testMembers.append(("p_value", qBetweenPValue.isNaN ? .null : .number(qBetweenPValue)))
+        let test: JSONValue = .object(testMembers)
+        var common: [(String, JSONValue)] = []
+        if let m = commonModel {
+            var model: [(String, JSONValue)] = []
+            if let tau2 = m.tauSquared { model.append(("tau2", .number(tau2))); model.append(("tau", .number(tau2.squareRoot()))) }
+            if let i2 = m.iSquared { model.append(("i2", .number(i2))) }
+            if let h2 = m.hSquared { model.append(("h2", .number(h2))) }
+            model += [("qe", .number(m.residualQ)), ("qe_df", .integer(m.residualQDegreesOfFreedom)),
+                      ("qe_p_value", .number(m.residualQPValue))]
+            common = [("common_tau2", .object(model))]
+        }
         return .object([
             ("by", .string(column)),
             ("measure", .string(overall.effects.measure.rawValue)),
@@ -114,6 +282,6 @@ public struct SubgroupAnalysis: Sendable {
             ("subgroups", .array(groups)),
             ("overall", .object(try encode(overall))),
             ("test_subgroup_differences", test),
-        ])
+        ] + common)
     }
 }

@@ -1,0 +1,420 @@
+// Mixed-effects meta-regression yᵢ = xᵢᵀβ + uᵢ + εᵢ, uᵢ ~ N(0, τ²), εᵢ ~ N(0, vᵢ), as metafor's
+// `rma(yi, vi, mods = …)` fits it: τ² by any estimator, β by weighted least squares through a
+// Cholesky factorisation of XᵀWX (LAPACK dpotrf/dpotrs), the omnibus test of moderators QM and
+// the test for residual heterogeneity QE.
+
+import CLapacke
+
+/// A fitted mixed-effects (or, with `FE`, fixed-effects) meta-regression.
+///
+/// The τ² estimators follow Raudenbush (2009) and Viechtbauer (2005) with P = W − WX(XᵀWX)⁻¹XᵀW,
+/// W = diag(1/(vᵢ + τ²)): DL (QE − (k − p))/tr P₀; HE (RSS_OLS − tr(P_OLS V))/(k − p);
+/// HS (QE − k)/Σwᵢ; SJ τ₀²·Q(τ₀²)/(k − p) with τ₀² = Σ(yᵢ − ȳ)²/k; ML, REML and EB by Fisher
+/// scoring of yᵀPPy − Σwᵢ, yᵀPPy − tr P and k/(k − p)·yᵀPy − k; PM the root of yᵀPy = k − p.
+/// Every quantity is accumulated in O(k·p²) from p × p matrices: no k × k matrix is formed.
+public struct MetaRegression: Sendable {
+    /// The omnibus test that the tested coefficients are all zero (metafor's QM): χ² on m df,
+    /// or F on (m, k − p) df for the `t`, `hksj` and `hksj-adhoc` methods (QM/m).
+    public struct ModeratorTest: Sendable {
+        /// Indices of the tested coefficients.
+        public let coefficients: [Int]
+        public let statistic: Double
+        public let degreesOfFreedom: Int
+        /// The denominator df of the F test, or `nil` for χ².
+        public let denominatorDegreesOfFreedom: Int?
+        public let pValue: Double
+    }
+
+    public let predictors: [String]
+    public let count: Int
+    public let method: TauSquaredMethod
+    public let ciMethod: ConfidenceIntervalMethod
+    public let level: Double
+    /// τ̂² (0 for `FE`), or the value it was fixed at.
+    public let tauSquaredEstimate: Double
+    public let coefficients: [Double]
+    /// The p × p covariance of β̂ (row-major), scaled by s² under `hksj` (max(1, s²) under `hksj-adhoc`).
+    public let covariance: [Double]
+    public let standardErrors: [Double]
+    /// z or t statistics βⱼ/SEⱼ and their two-sided p-values.
+    public let statistics: [Double]
+    public let pValues: [Double]
+    public let confidenceIntervals: [Interval]
+    /// k − p when t or F distributions are used, else `nil`.
+    public let degreesOfFreedom: Int?
+    /// The test for residual heterogeneity QE = Σ(yᵢ − xᵢᵀβ̂_FE)²/vᵢ on k − p df.
+    public let residualQ: Double
+    public let residualQDegreesOfFreedom: Int
+    public let residualQPValue: Double
+    /// QM, or `nil` when no coefficient is tested.
+    public let moderatorTest: ModeratorTest?
+    /// ṽ = (k − p)/tr P₀ (metafor's typical within-study variance for models with moderators).
+    public let typicalVariance: Double
+
+    /// Fits the model.
+    /// - Parameters:
+    ///   - y: effects, k values; `v`: their sampling variances (> 0).
+    ///   - design: the k × p design matrix X, row-major (`design[i*p + j]`).
+    ///   - predictors: the p column names (`intrcpt` for an intercept, as metafor names it).
+    ///   - testing: the coefficients QM tests; by default every one but an `intrcpt` column.
+    ///   - tauSquared: a fixed τ² instead of an estimate (metafor's `tau2 =` argument).
+    /// - Throws: ``MetaPoolError`` for mismatched shapes, non-finite values, k ≤ p, linearly
+    ///   dependent moderators, an invalid level, or an estimator that does not converge.
+    public init(y: [Double], v: [Double], design: [Double], predictors: [String], testing: [Int]? = nil,
+                method: TauSquaredMethod = .restrictedMaximumLikelihood, ciMethod: ConfidenceIntervalMethod = .wald,
+                level: Double = 0.95, tauSquared fixed: Double? = nil) throws(MetaPoolError) {
+        let k = y.count, p = predictors.count
+        guard level > 0, level < 1 else {
+            throw MetaPoolError(.invalidArgument, "the confidence level \(level) is not between 0 and 1 (write 0.95, not 95)")
+        }
+        guard p > 0, v.count == k, design.count == k * p else {
+            throw MetaPoolError(.invalidArgument, "meta-regression needs k effects, k variances and a k × p design (k = \(k), \(v.count) variances, p = \(p), \(design.count) design cells)")
+        }
+        guard k > p else {
+            throw MetaPoolError(.insufficientData, "a model with \(p) coefficient\(p == 1 ? "" : "s") needs more than \(p) studies; there \(k == 1 ? "is" : "are") \(k)")
+        }
+        guard y.allSatisfy(\.isFinite), design.allSatisfy(\.isFinite), v.allSatisfy({ $0 > 0 && $0.isFinite }) else {
+            throw MetaPoolError(.invalidValue, "every effect and moderator must be finite and every sampling variance finite and greater than 0")
+        }
+        if let fixed, !(fixed >= 0 && fixed.isFinite) {
+            throw MetaPoolError(.invalidArgument, "a fixed tau^2 must be finite and at least 0; got \(fixed)")
+        }
+        let tested = testing ?? (0..<p).filter { predictors[$0] != "intrcpt" }
+        guard tested.allSatisfy({ (0..<p).contains($0) }), Set(tested).count == tested.count else {
+            throw MetaPoolError(.invalidArgument, "the tested coefficients must be distinct indices below \(p)")
+        }
+        self.predictors = predictors
+        count = k
+        self.method = method
+        self.ciMethod = ciMethod
+        self.level = level
+
+        var work = RegressionWorkspace(y: y, v: v, design: design, p: p)
+        let residualDF = Double(k - p)
+
+        // Fixed-effect weights: QE, tr P₀ (for DL and the typical variance), Σ 1/vᵢ.
+        try work.evaluate(tau2: 0, traces: true)
+        let qe = work.q, traceP0 = work.traceP, sumW0 = work.sumW
+        residualQ = qe
+        residualQDegreesOfFreedom = k - p
+        residualQPValue = ChiSquared(degreesOfFreedom: residualDF).survival(qe)
+        typicalVariance = residualDF / traceP0
+
+        let tau2: Double
+        if let fixed {
+            tau2 = fixed
+        } else {
+            tau2 = try Self.estimate(method, work: &work, qe: qe, traceP0: traceP0, sumW0: sumW0)
+        }
+        tauSquaredEstimate = tau2
+
+        try work.evaluate(tau2: tau2, traces: false)
+        let beta = Array(work.beta)
+        coefficients = beta
+        var cov = try work.inverse()
+        switch ciMethod {
+        case .wald, .t: break
+        case .hartungKnapp:
+            let s2 = work.q / residualDF
+            for i in cov.indices { cov[i] *= s2 }
+        case .hartungKnappAdHoc:
+            let s2 = max(1, work.q / residualDF)
+            for i in cov.indices { cov[i] *= s2 }
+        }
+        covariance = cov
+        standardErrors = (0..<p).map { cov[$0 * p + $0].squareRoot() }
+        statistics = zip(beta, standardErrors).map { $0 / $1 }
+        let alpha = 1 - level
+        let crit: Double
+        if ciMethod.usesT {
+            let t = StudentT(degreesOfFreedom: residualDF)
+            degreesOfFreedom = k - p
+            crit = t.survivalQuantile(alpha / 2)
+            pValues = statistics.map { min(1, 2 * t.survival(abs($0))) }
+        } else {
+            degreesOfFreedom = nil
+            crit = Normal.standard.survivalQuantile(alpha / 2)
+            pValues = statistics.map { min(1, 2 * Normal.standard.survival(abs($0))) }
+        }
+        confidenceIntervals = zip(beta, standardErrors).map { Interval($0 - crit * $1, $0 + crit * $1) }
+
+        if tested.isEmpty {
+            moderatorTest = nil
+        } else {
+            // QM = β_tᵀ (Cov_tt)⁻¹ β_t through a Cholesky solve of the tested block.
+            let m = tested.count
+            var block = [Double](repeating: 0, count: m * m)
+            var rhs = tested.map { beta[$0] }
+            for (a, i) in tested.enumerated() { for (b, j) in tested.enumerated() { block[a * m + b] = cov[i * p + j] } }
+            let testedBeta = rhs
+            try RegressionWorkspace.choleskySolve(&block, &rhs, n: m, columns: 1)
+            var qm = 0.0
+            for a in 0..<m { qm += testedBeta[a] * rhs[a] }
+            if ciMethod.usesT {
+                let f = qm / Double(m)
+                moderatorTest = ModeratorTest(coefficients: tested, statistic: f, degreesOfFreedom: m, denominatorDegreesOfFreedom: k - p,
+                                              pValue: FisherF(numeratorDegreesOfFreedom: Double(m), denominatorDegreesOfFreedom: residualDF).survival(f))
+            } else {
+                moderatorTest = ModeratorTest(coefficients: tested, statistic: qm, degreesOfFreedom: m, denominatorDegreesOfFreedom: nil,
+                                              pValue: ChiSquared(degreesOfFreedom: Double(m)).survival(qm))
+            }
+        }
+        let results = [tau2, qe] + beta + standardErrors
+        guard results.allSatisfy(\.isFinite) else {
+            throw MetaPoolError(.insufficientData, "the effects or variances are too extreme to fit in double precision (the weighted sums overflow); check the yi and vi values or rescale them")
+        }
+    }
+
+    /// Whether τ² is part of the model (every method but `FE`).
+    public var isRandomEffects: Bool { method != .fixedEffect }
+
+    /// τ̂² (residual heterogeneity), or `nil` for `FE`.
+    public var tauSquared: Double? { isRandomEffects ? tauSquaredEstimate : nil }
+
+    /// I² = 100·τ̂²/(τ̂² + ṽ) for the residual heterogeneity, `nil` for `FE`.
+    public var iSquared: Double? { isRandomEffects ? MetaAnalysis.iSquared(tauSquared: tauSquaredEstimate, typicalVariance: typicalVariance) : nil }
+
+    /// H² = (τ̂² + ṽ)/ṽ, `nil` for `FE`.
+    public var hSquared: Double? { isRandomEffects ? MetaAnalysis.hSquared(tauSquared: tauSquaredEstimate, typicalVariance: typicalVariance) : nil }
+
+    /// The prediction interval for the true effect at coefficient `index` of a cell-means
+    /// design: β̂ⱼ ± c·√(SEⱼ² + τ̂²), c from the normal or t on k − p df (metafor's `predict()`).
+    public func predictionInterval(coefficient index: Int) -> Interval? {
+        guard isRandomEffects, coefficients.indices.contains(index) else { return nil }
+        let alpha = 1 - level
+        let crit = ciMethod.usesT
+            ? StudentT(degreesOfFreedom: Double(count - predictors.count)).survivalQuantile(alpha / 2)
+            : Normal.standard.survivalQuantile(alpha / 2)
+        let se = standardErrors[index]
+        let half = crit * (se * se + tauSquaredEstimate).squareRoot()
+        return Interval(coefficients[index] - half, coefficients[index] + half)
+    }
+
+    static func estimate(_ method: TauSquaredMethod, work: inout RegressionWorkspace, qe: Double, traceP0: Double,
+                         sumW0: Double) throws(MetaPoolError) -> Double {
+        let k = Double(work.k), p = Double(work.p)
+        switch method {
+        case .fixedEffect:
+            return 0
+        case .derSimonianLaird:
+            // Raudenbush (2009, eq. 16.42).
+            return max(0, (qe - (k - p)) / traceP0)
+        case .hunterSchmidt:
+            return max(0, (qe - k) / sumW0)
+        case .hedges:
+            return try hedges(&work)
+        case .sidikJonkman:
+            // Sidik & Jonkman (2005), start from the variance of the effects.
+            var mean = 0.0
+            for yi in work.y { mean += yi }
+            mean /= k
+            var ss = 0.0
+            for yi in work.y { ss += (yi - mean) * (yi - mean) }
+            let tau0 = ss / k
+            try work.evaluate(tau2: tau0, traces: false)
+            return tau0 * work.q / (k - p)
+        case .pauleMandel, .empiricalBayes:
+            // PM: yᵀPy = k − p; EB (Morris 1983): k/(k − p)·yᵀPy = k, the same root.
+            let start = max(0, (qe - (k - p)) / traceP0)
+            return try solve(method, work: &work, start: start) { tau2, w throws(MetaPoolError) in
+                try w.evaluate(tau2: tau2, traces: false)
+                let f = w.q - (k - p)
+                return (f, w.sumW2Residual2 > 0 ? f / w.sumW2Residual2 : 0)
+            }
+        case .maximumLikelihood:
+            let start = try hedges(&work)
+            return try solve(method, work: &work, start: start) { tau2, w throws(MetaPoolError) in
+                try w.evaluate(tau2: tau2, traces: false)
+                let score = w.sumW2Residual2 - w.sumW
+                return (score, score / w.sumW2)
+            }
+        case .restrictedMaximumLikelihood:
+            let start = try hedges(&work)
+            return try solve(method, work: &work, start: start) { tau2, w throws(MetaPoolError) in
+                try w.evaluate(tau2: tau2, traces: true)
+                let score = w.sumW2Residual2 - w.traceP
+                return (score, score / w.tracePP)
+            }
+        }
+    }
+
+    /// Hedges (1983) with moderators: (RSS_OLS − tr(P_OLS V))/(k − p), at least 0.
+    static func hedges(_ work: inout RegressionWorkspace) throws(MetaPoolError) -> Double {
+        try work.evaluateOrdinaryLeastSquares()
+        return max(0, work.hedgesNumerator / Double(work.k - work.p))
+    }
+
+    static func solve(_ method: TauSquaredMethod, work: inout RegressionWorkspace, start: Double,
+                      _ evaluate: (Double, inout RegressionWorkspace) throws(MetaPoolError) -> (Double, Double)) throws(MetaPoolError) -> Double {
+        var meanV = 0.0
+        for vi in work.v { meanV += vi }
+        let solver = SafeguardedRoot(scale: meanV / Double(work.k))
+        var failure: MetaPoolError?
+        let root = solver.solve(start: start) { tau2 in
+            do throws(MetaPoolError) {
+                return try evaluate(tau2, &work)
+            } catch {
+                failure = error
+                return (.nan, .nan)
+            }
+        }
+        if let failure { throw failure }
+        guard let root else {
+            let alternatives = method == .pauleMandel ? "DL or REML" : "DL or PM"
+            throw MetaPoolError(.noConvergence, "the \(method.rawValue) estimate of tau^2 did not converge; no estimate is given (try --method \(alternatives))")
+        }
+        return root
+    }
+}
+
+/// Preallocated buffers for evaluating the model at one τ²: no allocation per evaluation.
+struct RegressionWorkspace {
+    let y: [Double], v: [Double], x: [Double]
+    let k: Int, p: Int
+    /// XᵀWX (its Cholesky factor after a solve), XᵀW²X, XᵀW³X, all p × p; XᵀWy and β̂.
+    var g: [Double], g2: [Double], g3: [Double], factor: [Double]
+    var rhs: [Double], beta: [Double]
+    // Results of the last evaluation.
+    var sumW = 0.0, sumW2 = 0.0, q = 0.0, sumW2Residual2 = 0.0, traceP = 0.0, tracePP = 0.0
+    var hedgesNumerator = 0.0
+
+    init(y: [Double], v: [Double], design: [Double], p: Int) {
+        self.y = y
+        self.v = v
+        x = design
+        k = y.count
+        self.p = p
+        g = [Double](repeating: 0, count: p * p)
+        g2 = g
+        g3 = g
+        factor = g
+        rhs = [Double](repeating: 0, count: p)
+        beta = rhs
+    }
+
+    /// Solves A·X = B for symmetric positive definite A (n × n, overwritten by its Cholesky
+    /// factor) and B (n × columns, column-major, overwritten by X).
+    static func choleskySolve(_ a: inout [Double], _ b: inout [Double], n: Int, columns: Int) throws(MetaPoolError) {
+        let lower = Int8(UInt8(ascii: "L"))
+        let info = LAPACKE_dpotrf(LAPACK_COL_MAJOR, lower, Int32(n), &a, Int32(n))
+        guard info == 0 else {
+            throw MetaPoolError(.insufficientData, "the moderators are linearly dependent or a subgroup has no studies (XᵀWX is singular); drop a redundant column or level")
+        }
+        let solved = LAPACKE_dpotrs(LAPACK_COL_MAJOR, lower, Int32(n), Int32(columns), &a, Int32(n), &b, Int32(n))
+        guard solved == 0 else { throw MetaPoolError(.invalidArgument, "LAPACK dpotrs rejected argument \(-solved)") }
+    }
+
+    /// Accumulates the weighted cross-products with wᵢ = 1/(vᵢ + τ²), solves for β̂ and forms
+    /// Q = Σwᵢrᵢ², Σwᵢ²rᵢ² (= yᵀPy and yᵀPPy) and, with `traces`, tr P and tr PP.
+    mutating func evaluate(tau2: Double, traces: Bool) throws(MetaPoolError) {
+        for i in 0..<(p * p) { g[i] = 0; g2[i] = 0; g3[i] = 0 }
+        for j in 0..<p { rhs[j] = 0 }
+        sumW = 0
+        sumW2 = 0
+        for i in 0..<k {
+            let w = 1 / (v[i] + tau2)
+            let w2 = w * w
+            sumW += w
+            sumW2 += w2
+            let row = i * p
+            for a in 0..<p {
+                let xa = x[row + a]
+                rhs[a] += w * xa * y[i]
+                for b in 0...a {
+                    let xab = xa * x[row + b]
+                    g[a * p + b] += w * xab
+                    if traces {
+                        g2[a * p + b] += w2 * xab
+                        g3[a * p + b] += w2 * w * xab
+                    }
+                }
+            }
+        }
+        Self.symmetrize(&g, p: p)
+        for i in 0..<(p * p) { factor[i] = g[i] }
+        for j in 0..<p { beta[j] = rhs[j] }
+        try Self.choleskySolve(&factor, &beta, n: p, columns: 1)
+        q = 0
+        sumW2Residual2 = 0
+        for i in 0..<k {
+            var fitted = 0.0
+            for a in 0..<p { fitted += x[i * p + a] * beta[a] }
+            let r = y[i] - fitted
+            let w = 1 / (v[i] + tau2)
+            q += w * r * r
+            sumW2Residual2 += w * w * r * r
+        }
+        guard traces else { return }
+        Self.symmetrize(&g2, p: p)
+        Self.symmetrize(&g3, p: p)
+        // Z₂ = (XᵀWX)⁻¹XᵀW²X and Z₃ = (XᵀWX)⁻¹XᵀW³X by solves with the factor already in `factor`.
+        let lower = Int8(UInt8(ascii: "L"))
+        let n = Int32(p)
+        var info = LAPACKE_dpotrs(LAPACK_COL_MAJOR, lower, n, n, &factor, n, &g2, n)
+        info |= LAPACKE_dpotrs(LAPACK_COL_MAJOR, lower, n, n, &factor, n, &g3, n)
+        guard info == 0 else { throw MetaPoolError(.invalidArgument, "LAPACK dpotrs failed") }
+        var traceZ2 = 0.0, traceZ3 = 0.0, traceZ2Z2 = 0.0
+        for a in 0..<p {
+            traceZ2 += g2[a + a * p]
+            traceZ3 += g3[a + a * p]
+            for b in 0..<p { traceZ2Z2 += g2[a + b * p] * g2[b + a * p] }
+        }
+        // P = W − WX(XᵀWX)⁻¹XᵀW: tr P = Σw − tr Z₂; tr PP = Σw² − 2 tr Z₃ + tr Z₂Z₂.
+        traceP = sumW - traceZ2
+        tracePP = sumW2 - 2 * traceZ3 + traceZ2Z2
+    }
+
+    /// Ordinary least squares: RSS = Σrᵢ² and tr(P_OLS V) = Σvᵢ − tr((XᵀX)⁻¹XᵀVX), for Hedges.
+    mutating func evaluateOrdinaryLeastSquares() throws(MetaPoolError) {
+        for i in 0..<(p * p) { g[i] = 0; g2[i] = 0 }
+        for j in 0..<p { rhs[j] = 0 }
+        var sumV = 0.0
+        for i in 0..<k {
+            sumV += v[i]
+            let row = i * p
+            for a in 0..<p {
+                let xa = x[row + a]
+                rhs[a] += xa * y[i]
+                for b in 0...a {
+                    let xab = xa * x[row + b]
+                    g[a * p + b] += xab
+                    g2[a * p + b] += v[i] * xab
+                }
+            }
+        }
+        Self.symmetrize(&g, p: p)
+        Self.symmetrize(&g2, p: p)
+        for i in 0..<(p * p) { factor[i] = g[i] }
+        for j in 0..<p { beta[j] = rhs[j] }
+        try Self.choleskySolve(&factor, &beta, n: p, columns: 1)
+        let n = Int32(p)
+        let info = LAPACKE_dpotrs(LAPACK_COL_MAJOR, Int8(UInt8(ascii: "L")), n, n, &factor, n, &g2, n)
+        guard info == 0 else { throw MetaPoolError(.invalidArgument, "LAPACK dpotrs failed") }
+        var rss = 0.0
+        for i in 0..<k {
+            var fitted = 0.0
+            for a in 0..<p { fitted += x[i * p + a] * beta[a] }
+            rss += (y[i] - fitted) * (y[i] - fitted)
+        }
+        var trace = 0.0
+        for a in 0..<p { trace += g2[a + a * p] }
+        hedgesNumerator = rss - (sumV - trace)
+    }
+
+    /// (XᵀWX)⁻¹ for the weights of the last `evaluate`, from its Cholesky factor (LAPACK dpotri),
+    /// row-major and symmetric: the covariance of β̂, needed itself, not as a step to a solve.
+    mutating func inverse() throws(MetaPoolError) -> [Double] {
+        var a = factor
+        let info = LAPACKE_dpotri(LAPACK_COL_MAJOR, Int8(UInt8(ascii: "L")), Int32(p), &a, Int32(p))
+        guard info == 0 else { throw MetaPoolError(.insufficientData, "XᵀWX is singular; the moderators are linearly dependent") }
+        // dpotri fills the lower triangle (column-major): a[i + j*p], i ≥ j.
+        var out = [Double](repeating: 0, count: p * p)
+        for j in 0..<p { for i in j..<p { out[i * p + j] = a[i + j * p]; out[j * p + i] = a[i + j * p] } }
+        return out
+    }
+
+    /// Copies the lower triangle (a ≥ b, stored at a*p + b) to the upper one.
+    private static func symmetrize(_ m: inout [Double], p: Int) {
+        for a in 0..<p { for b in 0..<a { m[b * p + a] = m[a * p + b] } }
+    }
+}
