@@ -90,7 +90,8 @@ enum SubgroupTable {
     /// subgroup differences, like the subgroup block of R meta's `print`.
     static func render(_ s: SubgroupAnalysis) -> String {
         func f(_ x: Double) -> String { SummaryTable.f(x) }
-        func p(_ x: Double) -> String { SummaryTable.p(x) }
+        /// "p = 0.0347" or "p < .0001", as metafor prints it.
+        func p(_ x: Double) -> String { x.isNaN ? "p = NA" : x < 1e-4 ? "p < .0001" : "p = " + SummaryTable.p(x) }
         let overall = s.overall
         let percent = (overall.level * 100)
         let lvl = percent == percent.rounded() ? String(Int(percent)) : String(format: "%g", percent)
@@ -112,19 +113,19 @@ enum SubgroupTable {
         }
         out += line("overall", k: overall.count, estimate: overall.estimate, ci: overall.confidenceInterval,
                     tau2: overall.tauSquared, i2: overall.iSquared, back: overall.backTransform)
-        let pText = s.qBetweenPValue.isNaN ? "NA" : p(s.qBetweenPValue)
+        let pText = p(s.qBetweenPValue)
         if let model = s.commonModel {
             let tau2 = model.tauSquared.map { "tau^2 = \(f($0))" } ?? "fixed effect"
             let i2 = model.iSquared.map { String(format: ", I^2 = %.2f%%", $0) } ?? ""
             out += "\nCommon tau^2 across subgroups (mixed-effects model, subgroup as a factor): \(tau2)\(i2)\n"
-            out += "Residual heterogeneity: QE(df = \(model.residualQDegreesOfFreedom)) = \(f(model.residualQ)), p = \(p(model.residualQPValue))\n"
+            out += "Residual heterogeneity: QE(df = \(model.residualQDegreesOfFreedom)) = \(f(model.residualQ)), \(p(model.residualQPValue))\n"
             if let df2 = s.qBetweenDenominatorDegreesOfFreedom {
-                out += "Test for subgroup differences: F(df1 = \(s.qBetweenDegreesOfFreedom), df2 = \(df2)) = \(f(s.qBetween)), p = \(pText)\n"
+                out += "Test for subgroup differences: F(df1 = \(s.qBetweenDegreesOfFreedom), df2 = \(df2)) = \(f(s.qBetween)), \(pText)\n"
             } else {
-                out += "Test for subgroup differences: QM(df = \(s.qBetweenDegreesOfFreedom)) = \(f(s.qBetween)), p = \(pText)\n"
+                out += "Test for subgroup differences: QM(df = \(s.qBetweenDegreesOfFreedom)) = \(f(s.qBetween)), \(pText)\n"
             }
         } else {
-            out += "\nTest for subgroup differences: Q(df = \(s.qBetweenDegreesOfFreedom)) = \(f(s.qBetween)), p = \(pText)\n"
+            out += "\nTest for subgroup differences: Q(df = \(s.qBetweenDegreesOfFreedom)) = \(f(s.qBetween)), \(pText)\n"
         }
         return out
     }

@@ -1,0 +1,151 @@
+// The README's headline analyses of the shipped HER2+ brain-metastasis datasets against metafor.
+// Fixture: Tests/MetaPoolTests/Fixtures/headline/expected.json, written by
+// `Rscript Tests/Reference/generate_headline.R` from the files in Datasets/.
+
+import Foundation
+import MetaPool
+import Testing
+
+@Suite("Headline analyses of Datasets/ against metafor")
+struct HeadlineAnalysisTests {
+    struct Pooled: Decodable {
+        var file: String
+        var `where`: [String]
+        var k: Int
+        var estimate, se, ci_lower, ci_upper, p_value, tau2, tau2_ci_lower, tau2_ci_upper, i2, q, q_p_value: Double
+        var pi_lower, pi_upper, back_estimate, back_ci_lower, back_ci_upper: Double
+    }
+    struct Group: Decodable {
+        var subgroup: String
+        var k: Int
+        var estimate, se, ci_lower, ci_upper: Double
+        var tau2: Double?
+    }
+    struct ByClass: Decodable {
+        var file, by: String
+        var subgroups: [Group]
+        var overall_estimate, q: Double
+        var df: Int
+        var p_value, common_tau2, common_qm, common_qm_p_value: Double
+        var common_estimates, common_se: [Double]
+    }
+    struct Expected: Decodable {
+        var tdxd_active: Pooled
+        var by_drug_class: ByClass
+        var pfs: Pooled
+    }
+
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    static func expected() throws -> Expected {
+        let url = repository.appendingPathComponent("Tests/MetaPoolTests/Fixtures/headline/expected.json")
+        return try JSONDecoder().decode(Expected.self, from: Data(contentsOf: url))
+    }
+
+    static func table(_ file: String) throws -> DataTable {
+        try DataTable.read(path: repository.appendingPathComponent("Datasets").appendingPathComponent(file).path)
+    }
+
+    static func close(_ a: Double?, _ e: Double, relative: Double = 1e-6, absolute: Double = 1e-10) -> Bool {
+        guard let a else { return false }
+        return abs(a - e) <= max(absolute, relative * abs(e))
+    }
+
+    func check(_ e: Pooled, _ name: String) throws {
+        let conditions = try e.where.map { try #require(RowCondition(parsing: $0)) }
+        let fit = try MetaAnalysis(EffectSizes(table: Self.table(e.file).selecting(conditions)))
+        let s = try fit.summary()
+        #expect(s.k == e.k, "\(name) k")
+        let pairs: [(String, Double?, Double)] = [
+            ("estimate", s.estimate, e.estimate), ("se", s.se, e.se), ("ci_lower", s.ciLower, e.ci_lower),
+            ("ci_upper", s.ciUpper, e.ci_upper), ("tau2", s.tau2, e.tau2), ("tau2_ci_upper", s.tau2CIUpper, e.tau2_ci_upper),
+            ("i2", s.i2, e.i2), ("q", s.q, e.q), ("pi_lower", s.piLower, e.pi_lower), ("pi_upper", s.piUpper, e.pi_upper),
+            ("back estimate", s.backTransformed.estimate, e.back_estimate),
+            ("back ci_lower", s.backTransformed.ciLower, e.back_ci_lower), ("back ci_upper", s.backTransformed.ciUpper, e.back_ci_upper),
+        ]
+        for (key, got, want) in pairs {
+            #expect(Self.close(got, want), "\(name) \(key): \(String(describing: got)) vs metafor \(want)")
+        }
+        #expect(Self.close(s.tau2CILower, e.tau2_ci_lower, absolute: 1e-8), "\(name) tau2_ci_lower")
+        #expect(Self.close(s.pValue, e.p_value, relative: 1e-4), "\(name) p")
+        #expect(Self.close(s.qPValue, e.q_p_value, relative: 1e-4), "\(name) Q p")
+    }
+
+    @Test("pooled IC-ORR of trastuzumab deruxtecan in active brain metastases")
+    func tdxdActive() throws {
+        let e = try Self.expected()
+        try check(e.tdxd_active, "T-DXd active")
+        #expect(e.tdxd_active.k >= 4)
+    }
+
+    @Test("pooled PFS hazard ratios in patients with brain metastases")
+    func pfs() throws { try check(try Self.expected().pfs, "PFS") }
+
+    @Test("IC-ORR by drug class: separate and common tau^2")
+    func byDrugClass() throws {
+        let e = try Self.expected().by_drug_class
+        let table = try Self.table(e.file)
+        let separate = try SubgroupAnalysis(table: table, by: e.by)
+        #expect(separate.subgroups.map(\.label) == e.subgroups.map(\.subgroup))
+        for (got, want) in zip(separate.subgroups, e.subgroups) {
+            #expect(got.count == want.k, "\(want.subgroup) k")
+            #expect(Self.close(got.estimate, want.estimate), "\(want.subgroup) estimate")
+            #expect(Self.close(got.standardError, want.se), "\(want.subgroup) se")
+            #expect(Self.close(got.confidenceInterval.lower, want.ci_lower), "\(want.subgroup) ci_lower")
+            #expect(Self.close(got.confidenceInterval.upper, want.ci_upper), "\(want.subgroup) ci_upper")
+            if let tau2 = want.tau2 { #expect(Self.close(got.tauSquared, tau2, absolute: 1e-9), "\(want.subgroup) tau2") }
+        }
+        #expect(Self.close(separate.overall.estimate, e.overall_estimate))
+        #expect(Self.close(separate.qBetween, e.q), "Q_between \(separate.qBetween) vs \(e.q)")
+        #expect(separate.qBetweenDegreesOfFreedom == e.df)
+        #expect(Self.close(separate.qBetweenPValue, e.p_value, relative: 1e-4, absolute: 1e-14))
+
+        let common = try SubgroupAnalysis(table: table, by: e.by, commonTauSquared: true)
+        #expect(Self.close(common.commonModel?.tauSquaredEstimate, e.common_tau2, absolute: 1e-9))
+        #expect(Self.close(common.qBetween, e.common_qm), "QM \(common.qBetween) vs \(e.common_qm)")
+        #expect(Self.close(common.qBetweenPValue, e.common_qm_p_value, relative: 1e-4, absolute: 1e-14))
+        #expect(common.subgroups.count == e.common_estimates.count)
+        for (i, g) in common.subgroups.enumerated() where i < e.common_estimates.count {
+            #expect(Self.close(g.estimate, e.common_estimates[i]), "\(g.label) common estimate")
+            #expect(Self.close(g.standardError, e.common_se[i]), "\(g.label) common se")
+        }
+    }
+}
+
+@Suite("README: the documented output is what the main command prints")
+struct ReadmeOutputTests {
+    /// The code block after `marker` in the README.
+    static func block(after marker: String) throws -> String {
+        let readme = try String(contentsOf: HeadlineAnalysisTests.repository.appendingPathComponent("README.md"), encoding: .utf8)
+        let start = try #require(readme.range(of: marker), "README has no \(marker)")
+        let open = try #require(readme.range(of: "```\n", range: start.upperBound..<readme.endIndex))
+        let close = try #require(readme.range(of: "\n```", range: open.upperBound..<readme.endIndex))
+        return String(readme[open.upperBound..<close.lowerBound])
+    }
+
+    @Test("the first command's output")
+    func mainCommand() throws {
+        let binary = try #require(MetapoolBinary.url, "metapool executable not found next to the test bundle")
+        let result = try MetapoolBinary.run(binary, ["pool", "Datasets/her2-bm-intracranial-response.csv",
+                                                     "--where", "regimen=trastuzumab deruxtecan", "--where", "population=active"],
+                                            in: HeadlineAnalysisTests.repository, stdinFile: nil)
+        #expect(result.status == 0, "\(result.stderr)")
+        let documented = try Self.block(after: "The first prints")
+        #expect(result.stdout.trimmingCharacters(in: .newlines) == documented.trimmingCharacters(in: .newlines))
+    }
+
+    @Test("the drug-class and PFS outputs")
+    func headlineBlocks() throws {
+        let binary = try #require(MetapoolBinary.url, "metapool executable not found next to the test bundle")
+        for (command, marker) in [
+            (["pool", "Datasets/her2-bm-intracranial-response.csv", "--by", "drug_class"], "**2. Intracranial response by drug class**"),
+            (["pool", "Datasets/her2-bm-hazard-ratios.csv", "--where", "endpoint=PFS"], "**3. PFS hazard ratios"),
+        ] {
+            let result = try MetapoolBinary.run(binary, command, in: HeadlineAnalysisTests.repository, stdinFile: nil)
+            #expect(result.status == 0, "\(result.stderr)")
+            let documented = try Self.block(after: marker)
+            let lines = documented.split(separator: "\n", omittingEmptySubsequences: false).dropFirst()  // the "$ metapool …" line
+            #expect(result.stdout.trimmingCharacters(in: .newlines) == lines.joined(separator: "\n").trimmingCharacters(in: .newlines), "\(command)")
+        }
+    }
+}

@@ -1,0 +1,74 @@
+#!/usr/bin/env Rscript
+# Reference values for the README's headline analyses of the HER2+ brain-metastasis datasets,
+# from R's metafor, so that the numbers the README prints are checked without R.
+#
+#   cd <package root> && Rscript Tests/Reference/generate_headline.R
+#
+# 1. T-DXd intracranial response in active brain metastases: rows with regimen "trastuzumab
+#    deruxtecan" and population "active"; escalc("PLO"), rma(method = "REML"), confint(), predict().
+# 2. Intracranial response by drug class: one rma() per class (a class with one study is that
+#    study, method = "FE"); Q_between from the fixed-effect pooling of the class estimates; and
+#    with a common tau^2, rma(mods = ~ g) and rma(mods = ~ g - 1).
+# 3. PFS hazard ratios: log HR with SE = (log upper - log lower) / (2 qnorm(0.975)); REML.
+# Writes Tests/MetaPoolTests/Fixtures/headline/expected.json.
+
+suppressPackageStartupMessages({ library(metafor); library(jsonlite) })
+num <- function(x) if (is.null(x) || length(x) == 0 || is.na(x)) NULL else as.numeric(sprintf("%.17g", x))
+ctl <- list(threshold = 1e-14, tol = 1e-12, maxiter = 10000)
+clean <- function(x) tolower(trimws(x))
+
+summarise <- function(fit, transf = identity) {
+  ci <- confint(fit, control = list(tol = 1e-12, maxiter = 10000))$random
+  pred <- predict(fit)
+  list(k = fit$k, estimate = num(fit$b[1]), se = num(fit$se), ci_lower = num(fit$ci.lb), ci_upper = num(fit$ci.ub),
+       p_value = num(fit$pval), tau2 = num(fit$tau2), tau2_ci_lower = num(ci["tau^2", "ci.lb"]),
+       tau2_ci_upper = num(ci["tau^2", "ci.ub"]), i2 = num(fit$I2), q = num(fit$QE), q_p_value = num(fit$QEp),
+       pi_lower = num(pred$pi.lb), pi_upper = num(pred$pi.ub),
+       back_estimate = num(transf(fit$b[1])), back_ci_lower = num(transf(fit$ci.lb)), back_ci_upper = num(transf(fit$ci.ub)))
+}
+
+response <- read.csv("Datasets/her2-bm-intracranial-response.csv", stringsAsFactors = FALSE)
+hazard <- read.csv("Datasets/her2-bm-hazard-ratios.csv", stringsAsFactors = FALSE)
+
+# 1
+tdxd <- response[clean(response$regimen) == "trastuzumab deruxtecan" & clean(response$population) == "active", ]
+es <- escalc("PLO", xi = tdxd$events, ni = tdxd$total)
+tdxd_fit <- rma(yi = es$yi, vi = es$vi, method = "REML", control = ctl)
+
+# 2
+es_all <- escalc("PLO", xi = response$events, ni = response$total)
+classes <- unique(trimws(response$drug_class))
+groups <- lapply(classes, function(cl) {
+  rows <- trimws(response$drug_class) == cl
+  single <- sum(rows) == 1
+  fit <- rma(yi = es_all$yi[rows], vi = es_all$vi[rows], method = if (single) "FE" else "REML", control = ctl)
+  list(subgroup = cl, k = fit$k, estimate = num(fit$b[1]), se = num(fit$se), ci_lower = num(fit$ci.lb),
+       ci_upper = num(fit$ci.ub), tau2 = if (single) NULL else num(fit$tau2))
+})
+between <- rma(yi = sapply(groups, `[[`, "estimate"), sei = sapply(groups, `[[`, "se"), method = "FE")
+g <- factor(trimws(response$drug_class), levels = classes)
+common <- rma(yi = es_all$yi, vi = es_all$vi, mods = ~ g, method = "REML", control = ctl)
+means <- rma(yi = es_all$yi, vi = es_all$vi, mods = ~ g - 1, method = "REML", control = ctl)
+overall <- rma(yi = es_all$yi, vi = es_all$vi, method = "REML", control = ctl)
+
+# 3
+pfs <- hazard[clean(hazard$endpoint) == "pfs", ]
+yi <- log(pfs$hr)
+sei <- (log(pfs$hr_upper) - log(pfs$hr_lower)) / (2 * qnorm(0.975))
+pfs_fit <- rma(yi = yi, sei = sei, method = "REML", control = ctl)
+
+doc <- list(
+  metafor_version = as.character(packageVersion("metafor")),
+  generated_by = "Tests/Reference/generate_headline.R",
+  tdxd_active = c(list(file = "her2-bm-intracranial-response.csv", where = c("regimen=trastuzumab deruxtecan", "population=active")),
+                  summarise(tdxd_fit, transf.ilogit)),
+  by_drug_class = list(file = "her2-bm-intracranial-response.csv", by = "drug_class", subgroups = groups,
+    overall_estimate = num(overall$b[1]), q = num(between$QE), df = length(classes) - 1, p_value = num(between$QEp),
+    common_tau2 = num(common$tau2), common_qm = num(common$QM), common_qm_p_value = num(common$QMp),
+    common_estimates = lapply(seq_along(classes), function(j) num(means$b[j])),
+    common_se = lapply(seq_along(classes), function(j) num(means$se[j]))),
+  pfs = c(list(file = "her2-bm-hazard-ratios.csv", where = I("endpoint=PFS")), summarise(pfs_fit, exp))
+)
+dir.create(file.path("Tests", "MetaPoolTests", "Fixtures", "headline"), showWarnings = FALSE, recursive = TRUE)
+writeLines(toJSON(doc, auto_unbox = TRUE, digits = NA, pretty = TRUE, null = "null"),
+           file.path("Tests", "MetaPoolTests", "Fixtures", "headline", "expected.json"))
