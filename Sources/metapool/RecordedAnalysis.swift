@@ -40,6 +40,10 @@ struct AnalysisSpecification {
             }
             members = m
         }
+        // Everything needed to draw the forest plot, for users who draw it their own way.
+        let forest = try ForestPlot(table: table, measure: measure, method: method, ciMethod: ciMethod, level: level,
+                                    by: by, commonTauSquared: commonTauSquared)
+        members.append(("forest", forest.summary()))
         members.append(("input", .object([("path", .string(file)), ("sha256", .string(Self.sha256(bytes)))])))
         members.append(("options", .object([
             ("measure", measure.map { .string($0.rawValue) } ?? .null),

@@ -1,0 +1,317 @@
+// The data of a forest plot: every row, diamond, interval and the axis, on the natural scale.
+// Drawing is separate (ForestPlot+SVG.swift), so a Swift or Python user can draw it their way.
+
+import RealModule
+
+/// What a forest plot shows, computed from a fitted analysis: one row per study (label, input
+/// counts, estimate and CI on the natural scale, weight in percent), subgroup headers and
+/// diamonds, the overall diamond, the prediction interval, the null line and the axis (log scale
+/// for ratios), in the layout of RevMan and R's meta (`forest.meta`).
+public struct ForestPlot: Sendable {
+    /// How values map to positions on the axis.
+    public enum Scale: String, Sendable {
+        case linear, log
+    }
+
+    /// The horizontal axis, on the natural scale.
+    public struct Axis: Sendable {
+        public let scale: Scale
+        public let lower: Double
+        public let upper: Double
+        public let ticks: [Double]
+        /// The value of no effect (1 for ratios, 0 for differences and generic effects), or `nil`.
+        public let nullValue: Double?
+        public let label: String
+
+        /// The position of `value` in [0, 1] along the axis (outside for values beyond it).
+        public func fraction(_ value: Double) -> Double {
+            switch scale {
+            case .linear: (value - lower) / (upper - lower)
+            case .log: (Double.log(value) - Double.log(lower)) / (Double.log(upper) - Double.log(lower))
+            }
+        }
+    }
+
+    /// One study.
+    public struct Study: Sendable {
+        public let label: String
+        /// The input columns that define the effect, as written (`events`, `total`, …).
+        public let inputs: [(String, String)]
+        public let estimate: Double
+        public let ciLower: Double
+        public let ciUpper: Double
+        /// Percentage weight in the overall model.
+        public let weight: Double
+        /// The effect and variance on the analysis scale.
+        public let yi: Double
+        public let vi: Double
+    }
+
+    /// A pooled estimate drawn as a diamond (a subgroup or the overall model).
+    public struct Diamond: Sendable {
+        public let label: String
+        public let k: Int
+        public let estimate: Double
+        public let ciLower: Double
+        public let ciUpper: Double
+        /// The summed weight of its studies in the overall model, in percent.
+        public let weight: Double
+        public let tauSquared: Double?
+        public let iSquared: Double?
+        public let q: Double?
+        public let qDegreesOfFreedom: Int?
+        public let qPValue: Double?
+    }
+
+    /// A row, top to bottom.
+    public enum Row: Sendable {
+        case subgroupHeader(String)
+        case study(Study)
+        case subgroupDiamond(Diamond)
+    }
+
+    /// The test for subgroup differences shown under the plot.
+    public struct SubgroupTest: Sendable {
+        public let name: String
+        public let statistic: Double
+        public let degreesOfFreedom: Int
+        public let denominatorDegreesOfFreedom: Int?
+        public let pValue: Double
+    }
+
+    public let measure: EffectMeasure
+    public let method: TauSquaredMethod
+    public let level: Double
+    /// Column headers for the input counts (`Events`, `Total`; `Treatment`, `Control`), empty
+    /// for hazard ratios and generic effects.
+    public let countHeaders: [String]
+    public let rows: [Row]
+    public let overall: Diamond
+    /// The prediction interval on the natural scale (random-effects models).
+    public let predictionInterval: Interval?
+    public let axis: Axis
+    public let subgroupTest: SubgroupTest?
+    /// Whether a subgroup τ² is common to all subgroups.
+    public let commonTauSquared: Bool
+
+    /// The studies in row order.
+    public var studies: [Study] {
+        rows.compactMap { if case .study(let s) = $0 { return s } else { return nil } }
+    }
+
+    /// Builds the plot for a table: the overall model, and with `by` one block per subgroup.
+    /// - Throws: whatever reading the effect sizes or fitting the models throws.
+    public init(table: DataTable, measure: EffectMeasure? = nil, method: TauSquaredMethod = .restrictedMaximumLikelihood,
+                ciMethod: ConfidenceIntervalMethod = .wald, level: Double = 0.95, by: String? = nil,
+                commonTauSquared: Bool = false) throws(MetaPoolError) {
+        let effects = try EffectSizes(table: table, measure: measure)
+        let fit = try MetaAnalysis(effects, method: method, ciMethod: ciMethod, level: level)
+        self.measure = effects.measure
+        self.method = method
+        self.level = level
+        self.commonTauSquared = commonTauSquared && by != nil
+        let m = effects.measure
+        let z = Normal.standard.survivalQuantile((1 - level) / 2)
+        func natural(_ x: Double, total: Double?) -> Double {
+            m.backTransform.apply(x, harmonicMeanTotal: total ?? effects.harmonicMeanTotal)
+        }
+
+        var inputColumns: [String]
+        switch m.family {
+        case .proportion: inputColumns = ["events", "total"]; countHeaders = ["Events", "Total"]
+        case .twoGroup: inputColumns = ["treat_events", "treat_total", "control_events", "control_total"]; countHeaders = ["Treatment", "Control"]
+        case .hazardRatio: inputColumns = ["hr", "hr_lower", "hr_upper", "log_hr", "se"]; countHeaders = []
+        case .generic: inputColumns = ["yi", "vi", "se"]; countHeaders = []
+        }
+        inputColumns = inputColumns.filter { table.columnIndex($0) != nil }
+        var studies: [Study] = []
+        studies.reserveCapacity(effects.count)
+        for i in 0..<effects.count {
+            let y = effects.yi[i], v = effects.vi[i], h = z * v.squareRoot()
+            let total = effects.totals?[i]
+            let inputs: [(String, String)] = inputColumns.compactMap { name in
+                guard let c = table.columnIndex(name), i < table.rows.count, c < table.rows[i].count,
+                      let text = table.rows[i][c] else { return nil }
+                return (name, text.trimmingSpaces())
+            }
+            studies.append(Study(label: effects.labels[i], inputs: inputs, estimate: natural(y, total: total),
+                                 ciLower: natural(y - h, total: total), ciUpper: natural(y + h, total: total),
+                                 weight: fit.weights[i], yi: y, vi: v))
+        }
+
+        func diamond(_ label: String, _ a: MetaAnalysis, weight: Double) -> Diamond {
+            Diamond(label: label, k: a.count, estimate: a.backTransform(a.estimate),
+                    ciLower: a.backTransform(a.confidenceInterval.lower), ciUpper: a.backTransform(a.confidenceInterval.upper),
+                    weight: weight, tauSquared: a.tauSquared, iSquared: a.iSquared, q: a.q,
+                    qDegreesOfFreedom: a.qDegreesOfFreedom, qPValue: a.qPValue)
+        }
+        let modelName = method == .fixedEffect ? "Common-effect model" : "Random-effects model (\(method.rawValue))"
+        overall = diamond(modelName, fit, weight: 100)
+        predictionInterval = fit.predictionInterval.map { Interval(fit.backTransform($0.lower), fit.backTransform($0.upper)) }
+
+        var rows: [Row] = []
+        if let by {
+            let groups = try SubgroupAnalysis(table: table, by: by, measure: m, method: method, ciMethod: ciMethod,
+                                              level: level, commonTauSquared: commonTauSquared)
+            let column = table.columnIndex(by)
+            for g in groups.subgroups {
+                let key = g.label.trimmingSpaces().lowercased()
+                let members = (0..<studies.count).filter { i in
+                    guard let column, i < table.rows.count, column < table.rows[i].count else { return false }
+                    return (table.rows[i][column] ?? "").trimmingSpaces().lowercased() == key
+                }
+                rows.append(.subgroupHeader(g.label))
+                rows += members.map { .study(studies[$0]) }
+                let weight = members.reduce(0.0) { $0 + studies[$1].weight }
+                if let a = g.analysis {
+                    rows.append(.subgroupDiamond(diamond(g.label, a, weight: weight)))
+                } else {
+                    rows.append(.subgroupDiamond(Diamond(
+                        label: g.label, k: g.count, estimate: g.backTransform(g.estimate),
+                        ciLower: g.backTransform(g.confidenceInterval.lower), ciUpper: g.backTransform(g.confidenceInterval.upper),
+                        weight: weight, tauSquared: g.tauSquared, iSquared: nil, q: nil, qDegreesOfFreedom: nil, qPValue: nil)))
+                }
+            }
+            subgroupTest = SubgroupTest(name: groups.commonModel == nil ? "Q" : (groups.qBetweenDenominatorDegreesOfFreedom == nil ? "QM" : "F"),
+                                        statistic: groups.qBetween, degreesOfFreedom: groups.qBetweenDegreesOfFreedom,
+                                        denominatorDegreesOfFreedom: groups.qBetweenDenominatorDegreesOfFreedom,
+                                        pValue: groups.qBetweenPValue)
+        } else {
+            rows = studies.map { .study($0) }
+            subgroupTest = nil
+        }
+        self.rows = rows
+
+        // The axis must show every estimate, every diamond and the prediction interval; study
+        // CIs are included unless they would stretch the axis more than its own width on either
+        // side (they are then clipped, with an arrow, as RevMan does).
+        let scale: Scale = m.backTransform == .exponential ? .log : .linear
+        let nullValue: Double? = switch m {
+        case .oddsRatio, .riskRatio, .hazardRatio: 1
+        case .riskDifference, .generic: 0
+        default: nil
+        }
+        var must: [Double] = studies.map(\.estimate) + [overall.ciLower, overall.ciUpper]
+        for row in rows { if case .subgroupDiamond(let d) = row { must += [d.ciLower, d.ciUpper] } }
+        if let pi = predictionInterval { must += [pi.lower, pi.upper] }
+        if let nullValue { must.append(nullValue) }
+        let ciBounds = studies.flatMap { [$0.ciLower, $0.ciUpper] }
+        axis = Self.axis(must: must, wanted: ciBounds, scale: scale, nullValue: nullValue,
+                         proportion: m.family == .proportion, label: Self.axisLabel(m))
+    }
+
+    static func axisLabel(_ m: EffectMeasure) -> String {
+        switch m {
+        case .rawProportion, .logitProportion, .arcsineProportion, .freemanTukeyProportion, .logProportion: "Proportion"
+        case .oddsRatio: "Odds Ratio"
+        case .riskRatio: "Risk Ratio"
+        case .riskDifference: "Risk Difference"
+        case .hazardRatio: "Hazard Ratio"
+        case .generic: "Effect"
+        }
+    }
+
+    /// Chooses limits and ticks: 1–2–5 steps on a linear axis, 1–2–5 per decade on a log axis.
+    static func axis(must: [Double], wanted: [Double], scale: Scale, nullValue: Double?, proportion: Bool, label: String) -> Axis {
+        let t: (Double) -> Double = scale == .log ? { Double.log($0) } : { $0 }
+        let inverse: (Double) -> Double = scale == .log ? { Double.exp($0) } : { $0 }
+        let usable = { (v: Double) -> Bool in v.isFinite && (scale == .linear || v > 0) }
+        let core = must.filter(usable).map(t)
+        var lo = core.min() ?? 0, hi = core.max() ?? 1
+        if hi - lo < 1e-9 {
+            let pad = scale == .log ? Double.log(2) : max(0.1, abs(lo) * 0.2)
+            lo -= pad
+            hi += pad
+        }
+        let width = hi - lo
+        for v in wanted where usable(v) {
+            let x = t(v)
+            if x < lo { lo = max(x, lo - width) }
+            if x > hi { hi = min(x, hi + width) }
+        }
+        if proportion { lo = max(lo, 0); hi = min(hi, 1) }
+        var ticks: [Double]
+        if scale == .linear {
+            let raw = (hi - lo) / 5
+            let magnitude = Double.pow(10, Double.log10(raw).rounded(.down))
+            let step = [1.0, 2, 2.5, 5, 10].map { $0 * magnitude }.first { $0 >= raw * 0.999 } ?? 10 * magnitude
+            lo = (lo / step + 1e-9).rounded(.down) * step
+            hi = (hi / step - 1e-9).rounded(.up) * step
+            if proportion { lo = max(lo, 0); hi = min(hi, 1) }
+            let n = Int(((hi - lo) / step).rounded())
+            ticks = []
+            for i in 0...max(n, 1) {
+                let value: Double = lo + Double(i) * step
+                ticks.append(abs(value) < step * 1e-9 ? 0 : value)
+            }
+        } else {
+            let decades = (hi - lo) / Double.log(10)
+            let mantissas: [Double] = decades > 3 ? [1] : decades > 1.2 ? [1, 2, 5] : decades > 0.5 ? [1, 2, 3, 5] : [1, 1.5, 2, 3, 5, 7]
+            let firstDecade = Int((lo / Double.log(10)).rounded(.down)) - 1
+            let lastDecade = Int((hi / Double.log(10)).rounded(.up)) + 1
+            var candidates: [Double] = []
+            for d in firstDecade...lastDecade { for m in mantissas { candidates.append(m * Double.pow(10, Double(d))) } }
+            let below = candidates.last { Double.log($0) <= lo + 1e-12 } ?? candidates[0]
+            let above = candidates.first { Double.log($0) >= hi - 1e-12 } ?? candidates[candidates.count - 1]
+            lo = Double.log(below)
+            hi = Double.log(above)
+            ticks = candidates.filter { $0 >= below * (1 - 1e-12) && $0 <= above * (1 + 1e-12) }
+            if ticks.count > 9 { ticks = ticks.filter { Double.log10($0).rounded() == Double.log10($0) || $0 == 1 } }
+        }
+        return Axis(scale: scale, lower: inverse(lo), upper: inverse(hi), ticks: ticks, nullValue: nullValue, label: label)
+    }
+}
+
+extension ForestPlot {
+    /// The `forest` object of `pool --format json`: everything needed to draw the plot.
+    public func summary() -> JSONValue {
+        func number(_ x: Double?) -> JSONValue { x.map { $0.isFinite ? .number($0) : .null } ?? .null }
+        func diamondJSON(_ d: Diamond, type: String) -> JSONValue {
+            var m: [(String, JSONValue)] = [("type", .string(type)), ("label", .string(d.label)), ("k", .integer(d.k)),
+                                            ("estimate", number(d.estimate)), ("ci_lower", number(d.ciLower)),
+                                            ("ci_upper", number(d.ciUpper)), ("weight", number(d.weight))]
+            if let tau2 = d.tauSquared { m.append(("tau2", number(tau2))) }
+            if let i2 = d.iSquared { m.append(("i2", number(i2))) }
+            if let q = d.q { m.append(("q", number(q))) }
+            if let df = d.qDegreesOfFreedom { m.append(("q_df", .integer(df))) }
+            if let p = d.qPValue { m.append(("q_p_value", number(p))) }
+            return .object(m)
+        }
+        var rowsJSON: [JSONValue] = []
+        for row in rows {
+            switch row {
+            case .subgroupHeader(let label):
+                rowsJSON.append(.object([("type", .string("subgroup_header")), ("label", .string(label))]))
+            case .study(let s):
+                rowsJSON.append(.object([
+                    ("type", .string("study")), ("label", .string(s.label)),
+                    ("inputs", .object(s.inputs.map { ($0.0, .string($0.1)) })),
+                    ("estimate", number(s.estimate)), ("ci_lower", number(s.ciLower)), ("ci_upper", number(s.ciUpper)),
+                    ("weight", number(s.weight)), ("yi", number(s.yi)), ("vi", number(s.vi)),
+                ]))
+            case .subgroupDiamond(let d):
+                rowsJSON.append(diamondJSON(d, type: "subgroup_diamond"))
+            }
+        }
+        var members: [(String, JSONValue)] = [
+            ("measure", .string(measure.rawValue)),
+            ("level", .number(level)),
+            ("count_headers", .array(countHeaders.map { .string($0) })),
+            ("rows", .array(rowsJSON)),
+            ("overall", diamondJSON(overall, type: "overall_diamond")),
+            ("prediction_interval", predictionInterval.map { .object([("lower", number($0.lower)), ("upper", number($0.upper))]) } ?? .null),
+            ("axis", .object([
+                ("scale", .string(axis.scale.rawValue)), ("lower", number(axis.lower)), ("upper", number(axis.upper)),
+                ("ticks", .array(axis.ticks.map { number($0) })), ("null_value", number(axis.nullValue)),
+                ("label", .string(axis.label)),
+            ])),
+        ]
+        if let t = subgroupTest {
+            members.append(("test_subgroup_differences", .object([
+                ("test", .string(t.name)), ("statistic", number(t.statistic)), ("df", .integer(t.degreesOfFreedom)),
+                ("df2", t.denominatorDegreesOfFreedom.map { .integer($0) } ?? .null), ("p_value", number(t.pValue)),
+            ])))
+        }
+        return .object(members)
+    }
+}

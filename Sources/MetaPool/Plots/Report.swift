@@ -1,0 +1,101 @@
+// A self-contained HTML report: data, pooled results, forest and funnel plots, subgroups.
+
+/// One HTML page with no external resources (inline CSS and SVG, no scripts, no network): the
+/// data table, the pooled results, the forest plot, the funnel plot and, with `by`, the subgroup
+/// analysis.
+public struct Report: Sendable {
+    public let title: String
+    public let forest: ForestPlot
+    public let analysis: MetaAnalysis
+    public let subgroups: SubgroupAnalysis?
+
+    /// Fits everything the report shows.
+    public init(table: DataTable, title: String, measure: EffectMeasure? = nil,
+                method: TauSquaredMethod = .restrictedMaximumLikelihood, ciMethod: ConfidenceIntervalMethod = .wald,
+                level: Double = 0.95, by: String? = nil, commonTauSquared: Bool = false) throws(MetaPoolError) {
+        self.title = title
+        let effects = try EffectSizes(table: table, measure: measure)
+        analysis = try MetaAnalysis(effects, method: method, ciMethod: ciMethod, level: level)
+        forest = try ForestPlot(table: table, measure: measure, method: method, ciMethod: ciMethod, level: level,
+                                by: by, commonTauSquared: commonTauSquared)
+        subgroups = try by.map { column throws(MetaPoolError) in
+            try SubgroupAnalysis(table: table, by: column, measure: measure, method: method, ciMethod: ciMethod,
+                                 level: level, commonTauSquared: commonTauSquared)
+        }
+    }
+
+    static let style = """
+        body { font-family: \(SVG.fontFamily); color: #1a1a1a; margin: 2em auto; max-width: 1200px; padding: 0 1em; }
+        h1 { font-size: 1.5em; margin-bottom: 0.2em; }
+        h2 { font-size: 1.15em; margin-top: 1.8em; border-bottom: 1px solid #ccc; padding-bottom: 0.2em; }
+        p.meta { color: #555; margin-top: 0; }
+        table { border-collapse: collapse; font-size: 0.9em; }
+        th, td { padding: 0.25em 0.8em; text-align: right; border-bottom: 1px solid #e3e3e3; }
+        th:first-child, td:first-child { text-align: left; }
+        th { background: #f3f5f8; }
+        figure { margin: 1em 0; overflow-x: auto; }
+        figure svg { max-width: 100%; height: auto; }
+        """
+
+    /// The page, UTF-8 HTML5.
+    public func html() -> String {
+        let a = analysis
+        let m = a.effects.measure
+        func n(_ x: Double?, _ digits: Int = 4) -> String { x.map { SVG.fixed($0, digits: digits) } ?? "–" }
+        func e(_ s: String) -> String { SVG.escape(s) }
+        let percent = a.level * 100
+        let levelText = (percent == percent.rounded() ? String(Int(percent)) : SVG.tick(percent)) + "%"
+        var out = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        out += "<title>\(e(title))</title>\n<style>\n\(Self.style)\n</style>\n</head>\n<body>\n"
+        out += "<h1>\(e(title))</h1>\n"
+        out += "<p class=\"meta\">Measure \(m.rawValue) (\(e(m.naturalScaleName)) on the natural scale); model \(e(a.method.displayName)) (\(a.method.rawValue)); CI \(a.ciMethod.rawValue), \(levelText); k = \(a.count). Written by MetaPool; the same numbers as R's metafor.</p>\n"
+
+        out += "<h2>Pooled result</h2>\n<table class=\"results\">\n<tr><th>quantity</th><th>analysis scale</th><th>natural scale</th></tr>\n"
+        out += "<tr><td>estimate [\(levelText) CI]</td><td>\(n(a.estimate)) [\(n(a.confidenceInterval.lower)), \(n(a.confidenceInterval.upper))]</td><td>\(n(a.backTransform(a.estimate))) [\(n(a.backTransform(a.confidenceInterval.lower))), \(n(a.backTransform(a.confidenceInterval.upper)))]</td></tr>\n"
+        if let pi = a.predictionInterval {
+            out += "<tr><td>prediction interval</td><td>[\(n(pi.lower)), \(n(pi.upper))]</td><td>[\(n(a.backTransform(pi.lower))), \(n(a.backTransform(pi.upper)))]</td></tr>\n"
+        }
+        let test = a.degreesOfFreedom.map { "t(\($0))" } ?? "z"
+        out += "<tr><td>\(test), p</td><td>\(n(a.statistic)), \(e(SVG.pValue(a.pValue)))</td><td></td></tr>\n"
+        if let tau2 = a.tauSquared {
+            let intervals = try? a.heterogeneityIntervals()
+            out += "<tr><td>τ² [Q-profile CI]</td><td>\(n(tau2)) [\(n(intervals?.tauSquared.lower)), \(n(intervals?.tauSquared.upper))]</td><td></td></tr>\n"
+            out += "<tr><td>I² [CI]</td><td>\(n(a.iSquared, 2))% [\(n(intervals?.iSquared.lower, 2)), \(n(intervals?.iSquared.upper, 2))]</td><td></td></tr>\n"
+            out += "<tr><td>H²</td><td>\(n(a.hSquared, 2))</td><td></td></tr>\n"
+        }
+        out += "<tr><td>Q (df), p</td><td>\(n(a.q)) (\(a.qDegreesOfFreedom)), \(e(SVG.pValue(a.qPValue)))</td><td></td></tr>\n</table>\n"
+
+        out += "<h2>Forest plot</h2>\n<figure class=\"forest\">\n\(Self.inline(forest.svg()))</figure>\n"
+
+        if let s = subgroups {
+            out += "<h2>Subgroups by \(e(s.column))\(s.commonModel == nil ? "" : " (common τ²)")</h2>\n<table class=\"subgroups\">\n"
+            out += "<tr><th>subgroup</th><th>k</th><th>estimate [\(levelText) CI], natural scale</th><th>τ²</th><th>I²</th></tr>\n"
+            for g in s.subgroups {
+                out += "<tr><td>\(e(g.label))</td><td>\(g.count)</td><td>\(n(g.backTransform(g.estimate))) [\(n(g.backTransform(g.confidenceInterval.lower))), \(n(g.backTransform(g.confidenceInterval.upper)))]</td><td>\(n(g.tauSquared))</td><td>\(g.iSquared.map { SVG.fixed($0, digits: 1) + "%" } ?? "–")</td></tr>\n"
+            }
+            out += "</table>\n"
+            if let text = forest.subgroupTestText { out += "<p>\(e(text))</p>\n" }
+        }
+
+        out += "<h2>Funnel plot</h2>\n<figure class=\"funnel\">\n\(Self.inline(FunnelPlot(a).svg()))</figure>\n"
+
+        out += "<h2>Data</h2>\n<table class=\"data\">\n<tr><th>study</th>"
+        let inputNames = forest.studies.first?.inputs.map(\.0) ?? []
+        for name in inputNames { out += "<th>\(e(name))</th>" }
+        out += "<th>yi</th><th>vi</th><th>\(e(forest.estimateHeader))</th><th>weight</th></tr>\n"
+        for s in forest.studies {
+            out += "<tr><td>\(e(s.label))</td>"
+            let values = Dictionary(s.inputs, uniquingKeysWith: { x, _ in x })
+            for name in inputNames { out += "<td>\(e(values[name] ?? ""))</td>" }
+            out += "<td>\(n(s.yi))</td><td>\(n(s.vi))</td><td>\(e(ForestPlot.interval(s.estimate, s.ciLower, s.ciUpper)))</td><td>\(SVG.fixed(s.weight, digits: 1))%</td></tr>\n"
+        }
+        out += "</table>\n</body>\n</html>\n"
+        return out
+    }
+
+    /// An SVG document without its XML declaration, for inlining in HTML.
+    static func inline(_ svg: String) -> String {
+        guard svg.hasPrefix("<?xml"), let end = svg.firstIndex(of: "\n") else { return svg }
+        return String(svg[svg.index(after: end)...])
+    }
+}
