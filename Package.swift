@@ -22,6 +22,12 @@ let package = Package(
             pkgConfig: "lapacke",
             providers: [.apt(["liblapacke-dev", "libopenblas-dev"])]
         ),
+        // zlib from Debian's zlib1g-dev: the tests inflate the PNGs that rsvg-convert and Chromium render.
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
         .target(
             name: "MetaPool",
             dependencies: [
@@ -41,7 +47,7 @@ let package = Package(
         .testTarget(
             name: "MetaPoolTests",
             // metapool: CLIErrorTests runs the built executable, so it must be built first.
-            dependencies: ["MetaPool", "metapool"],
+            dependencies: ["MetaPool", "metapool", "CZlib"],
             exclude: ["Fixtures"]
         ),
     ]

@@ -2,6 +2,10 @@
 # Installs what MetaPool needs on a fresh Debian/Ubuntu machine: LAPACKE and OpenBLAS
 # (the CLapacke system module links liblapacke and libopenblas). Idempotent and quiet when
 # everything is already there. Swift itself (6.1 or later) must be on PATH.
+#
+#   scripts/bootstrap.sh          what building and running metapool needs
+#   scripts/bootstrap.sh --test   also what the tests need: zlib headers, the renderers that the
+#                                 plot tests look through (rsvg-convert, headless Chromium) and fonts
 set -euo pipefail
 
 need=()
@@ -10,6 +14,12 @@ pkg-config --exists lapacke 2>/dev/null || need+=(liblapacke-dev)
   [ -n "$(find /usr/include -name cblas.h -print -quit 2>/dev/null)" ] || need+=(libopenblas-dev)
 dpkg -s libopenblas-dev >/dev/null 2>&1 || need+=(libopenblas-dev)
 command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
+if [ "${1:-}" = "--test" ]; then
+  [ -e /usr/include/zlib.h ] || need+=(zlib1g-dev)
+  command -v rsvg-convert >/dev/null 2>&1 || need+=(librsvg2-bin)
+  command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || need+=(chromium)
+  [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
+fi
 
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""

@@ -1,0 +1,122 @@
+// `metapool forest`, `metapool funnel` and `metapool report`: pictures and a self-contained page.
+
+import ArgumentParser
+import Foundation
+import MetaPool
+
+/// Writes `text` to `path` (`-` for standard output).
+func writeOutput(_ text: String, to path: String) throws {
+    if path == "-" {
+        print(text, terminator: "")
+        return
+    }
+    do {
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+    } catch {
+        printError("error: cannot write \(path): \(error.localizedDescription)")
+        throw ExitCode(73)  // EX_CANTCREAT
+    }
+}
+
+/// Runs `body`, turning a MetaPoolError into the documented message and exit status.
+func reportingErrors<T>(file: String, _ body: () throws(MetaPoolError) -> T) throws -> T {
+    do {
+        return try body()
+    } catch {
+        var located = error
+        if located.location.file == nil { located.location.file = file }
+        throw fail(located)
+    }
+}
+
+struct ForestCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "forest",
+        abstract: "Draw a forest plot as SVG: studies, weights, diamonds, prediction interval, heterogeneity.",
+        discussion: "Takes the same input and model options as pool (and --by for subgroups)."
+    )
+
+    @OptionGroup var model: ModelOptions
+
+    @Option(help: ArgumentHelp("Draw one block per level of this column, with subgroup diamonds and the test for subgroup differences.", valueName: "column"))
+    var by: String?
+
+    @Flag(name: .customLong("common-tau2"), help: "With --by: one tau^2 for all subgroups.")
+    var commonTauSquared = false
+
+    @Option(name: [.short, .customLong("output")], help: ArgumentHelp("SVG file to write; - for standard output.", valueName: "file"))
+    var output: String
+
+    func validate() throws {
+        if commonTauSquared && by == nil { throw ValidationError("--common-tau2 applies to subgroups; give --by COLUMN as well") }
+    }
+
+    func run() throws {
+        let plot = try reportingErrors(file: model.file) { () throws(MetaPoolError) in
+            try model.forestPlot(by: by, commonTauSquared: commonTauSquared)
+        }
+        try writeOutput(plot.svg(), to: output)
+    }
+}
+
+extension ModelOptions {
+    func forestPlot(by: String?, commonTauSquared: Bool) throws(MetaPoolError) -> ForestPlot {
+        let table = try DataTable.read(path: file).selecting(rowConditions)
+        return try ForestPlot(table: table, measure: measure, method: method, ciMethod: ciMethod, level: level,
+                              by: by, commonTauSquared: commonTauSquared)
+    }
+}
+
+struct FunnelCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "funnel",
+        abstract: "Draw a funnel plot as SVG: effects against standard errors, with pseudo-confidence limits around the pooled estimate.",
+        discussion: "Takes the same input and model options as pool."
+    )
+
+    @OptionGroup var model: ModelOptions
+
+    @Option(name: [.short, .customLong("output")], help: ArgumentHelp("SVG file to write; - for standard output.", valueName: "file"))
+    var output: String
+
+    func run() throws {
+        let fit = try reportingErrors(file: model.file) { () throws(MetaPoolError) in try model.fit() }
+        try writeOutput(FunnelPlot(fit).svg(), to: output)
+    }
+}
+
+struct ReportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Write one self-contained HTML page: data, pooled results, forest and funnel plots, subgroups.",
+        discussion: "No network and no scripts: CSS and SVG are inline. Takes the same options as pool."
+    )
+
+    @OptionGroup var model: ModelOptions
+
+    @Option(help: ArgumentHelp("Add the subgroup analysis by this column.", valueName: "column"))
+    var by: String?
+
+    @Flag(name: .customLong("common-tau2"), help: "With --by: one tau^2 for all subgroups.")
+    var commonTauSquared = false
+
+    @Option(help: ArgumentHelp("Page title (default: the input file's name).", valueName: "text"))
+    var title: String?
+
+    @Option(name: [.short, .customLong("output")], help: ArgumentHelp("HTML file to write; - for standard output.", valueName: "file"))
+    var output: String
+
+    func validate() throws {
+        if commonTauSquared && by == nil { throw ValidationError("--common-tau2 applies to subgroups; give --by COLUMN as well") }
+    }
+
+    func run() throws {
+        let name = title ?? "Meta-analysis of \(model.file == "-" ? "standard input" : URL(fileURLWithPath: model.file).lastPathComponent)"
+        let report = try reportingErrors(file: model.file) { () throws(MetaPoolError) in
+            let table = try DataTable.read(path: model.file).selecting(model.rowConditions)
+            return try Report(table: table, title: name, measure: model.measure, method: model.method,
+                              ciMethod: model.ciMethod, level: model.level, by: by, commonTauSquared: commonTauSquared)
+        }
+        try writeOutput(report.html(), to: output)
+    }
+}
