@@ -1,6 +1,7 @@
 // `metapool pool`: fixed- and random-effects pooling.
 
 import ArgumentParser
+import Foundation
 import MetaPool
 
 struct PoolCommand: ParsableCommand {
@@ -19,16 +20,28 @@ struct PoolCommand: ParsableCommand {
           help: "With --by: one tau^2 for all subgroups (mixed-effects model with the subgroup as a factor, as metafor's rma(mods = ~ factor(g))); the test is its omnibus QM.")
     var commonTauSquared = false
 
+    @Flag(help: "Batch: FILE holds many analyses (a CSV/JSON table with an analysis column, or JSON Lines with one analysis per line); fit each, in parallel, one result per analysis.")
+    var batch = false
+
+    @Option(name: .customLong("batch-column"), help: ArgumentHelp("With --batch: the column naming each row's analysis.", valueName: "column"))
+    var batchColumn = "analysis"
+
+    @Option(help: ArgumentHelp("With --batch: parallel tasks (default: the number of processors).", valueName: "n"))
+    var jobs: Int?
+
     @Option(help: ArgumentHelp("Output: table (for people), json (one object), csv (per-study rows).", valueName: "format"))
     var format: OutputFormat = .table
 
     func validate() throws {
+        if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1; got \(jobs)") }
+        if batch && by != nil { throw ValidationError("--batch and --by cannot be combined; give each subgroup its own analysis id") }
         if commonTauSquared && by == nil {
             throw ValidationError("--common-tau2 applies to subgroups; give --by COLUMN as well")
         }
     }
 
     func run() throws {
+        if batch { return try runBatch() }
         if format == .json {
             // One code path with `check`: the JSON records the input's SHA-256 and every option.
             do {
@@ -87,4 +100,69 @@ struct PoolCommand: ParsableCommand {
         case .table: print(SubgroupTable.render(analysis), terminator: "")
         }
     }
+
+    private func runBatch() throws {
+        let analyses = try reportingErrors(file: model.file) { () throws(MetaPoolError) -> [BatchAnalysis.Analysis] in
+            let bytes = try DataTable.readBytes(path: model.file)
+            let text = try DataTable.decodeText(bytes, source: model.file)
+            let firstCharacter = text.unicodeScalars.first { !" \t\r\n".unicodeScalars.contains($0) }
+            let lower = model.file.lowercased()
+            if lower.hasSuffix(".jsonl") || lower.hasSuffix(".ndjson") || firstCharacter == "{" {
+                return try BatchAnalysis.analyses(jsonLines: text, source: model.file, measure: model.measure)
+            }
+            let table = try DataTable.read(bytes: bytes, source: model.file).selecting(model.rowConditions)
+            return try BatchAnalysis.analyses(from: table, column: batchColumn, measure: model.measure)
+        }
+        let engine = BatchAnalysis(method: model.method, ciMethod: model.ciMethod, level: model.level)
+        let tasks = jobs ?? BatchAnalysis.processorCount
+        let results = runBlocking { await engine.run(analyses, tasks: tasks) }
+        var out = ""
+        out.reserveCapacity(results.count * 200)
+        switch format {
+        case .json:
+            for r in results { out += r.summary().serialized(indent: 0) + "\n" }
+        case .csv:
+            out += "analysis,k,estimate,se,ci_lower,ci_upper,p_value,tau2,i2,q,q_p_value,pi_lower,pi_upper,error\n"
+            for r in results {
+                let cells: [String] = [String(r.k), "\(r.estimate)", "\(r.standardError)", "\(r.confidenceInterval.lower)",
+                                       "\(r.confidenceInterval.upper)", "\(r.pValue)", r.tauSquared.map { "\($0)" } ?? "",
+                                       r.iSquared.map { "\($0)" } ?? "", "\(r.q)", "\(r.qPValue)",
+                                       r.predictionInterval.map { "\($0.lower)" } ?? "", r.predictionInterval.map { "\($0.upper)" } ?? ""]
+                let fields = r.error == nil ? cells : [String(r.k)] + Array(repeating: "", count: cells.count - 1)
+                out += StudyCSV.quote(r.id) + "," + fields.joined(separator: ",") + "," + StudyCSV.quote(r.error?.reason ?? "") + "\n"
+            }
+        case .table:
+            out += "analysis            k   estimate      se     ci.lb    ci.ub     tau^2\n"
+            for r in results {
+                let id = r.id.count > 16 ? String(r.id.prefix(15)) + "…" : r.id.padding(toLength: 16, withPad: " ", startingAt: 0)
+                if let error = r.error { out += "\(id) \(String(r.k).leftPadded(4))  error: \(error.reason)\n"; continue }
+                out += "\(id) \(String(r.k).leftPadded(4)) \(SummaryTable.f(r.estimate).leftPadded(10)) \(SummaryTable.f(r.standardError).leftPadded(7)) \(SummaryTable.f(r.confidenceInterval.lower).leftPadded(9)) \(SummaryTable.f(r.confidenceInterval.upper).leftPadded(8)) \((r.tauSquared.map { SummaryTable.f($0) } ?? "-").leftPadded(9))\n"
+            }
+        }
+        print(out, terminator: "")
+        let failed = results.filter { $0.error != nil }.count
+        if failed > 0 { printError("metapool: \(failed) of \(results.count) analyses could not be fitted (see their error fields)") }
+    }
+}
+
+extension String {
+    func leftPadded(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
+}
+
+/// Runs async work to completion from synchronous code (the CLI's `run()`).
+func runBlocking<T: Sendable>(_ body: @escaping @Sendable () async -> T) -> T {
+    let box = BlockingBox<T>()
+    Task {
+        box.value = await body()
+        box.done.signal()
+    }
+    box.done.wait()
+    guard let value = box.value else { fatalError("runBlocking: the task ended without a value") }
+    return value
+}
+
+/// The hand-off between the task and the waiting thread; the semaphore orders the accesses.
+final class BlockingBox<T>: @unchecked Sendable {
+    var value: T?
+    let done = DispatchSemaphore(value: 0)
 }

@@ -1,5 +1,6 @@
 // Benchmarks of the performance-critical pooling: τ² estimators at k = 10³…10⁶ against a plain
-// summing pass over the same arrays (the floor), and one full analysis of k = 14.
+// summing pass over the same arrays (the floor), one full analysis of k = 14, and the batch
+// engine on 10⁵ analyses with 1 and 2 tasks.
 
 import Benchmark
 import MetaPool
@@ -61,6 +62,21 @@ let benchmarks: @Sendable () -> Void = {
                 for _ in benchmark.scaledIterations {
                     blackHole(try estimator.tauSquared(y: data.y, v: data.v))
                 }
+            }
+        }
+    }
+
+    // The batch engine: 10⁵ analyses of k = 10 (a simulation study), on 1 and on 2 tasks.
+    let batchInput: [BatchAnalysis.Analysis] = (0..<100_000).compactMap { i in
+        let d = synthetic(10, seed: UInt64(i + 1))
+        return try? BatchAnalysis.Analysis(id: String(i), yi: d.y, vi: d.v)
+    }
+    let engine = BatchAnalysis(method: .restrictedMaximumLikelihood, ciMethod: .hartungKnapp)
+    for tasks in [1, 2] {
+        Benchmark("Batch 1e5 analyses k=10 (REML, HKSJ), \(tasks) task\(tasks == 1 ? "" : "s")",
+                  configuration: .init(metrics: [.wallClock, .cpuTotal, .throughput], maxDuration: .seconds(10), maxIterations: 20)) { benchmark in
+            for _ in benchmark.scaledIterations {
+                blackHole(await engine.run(batchInput, tasks: tasks))
             }
         }
     }

@@ -73,38 +73,18 @@ public struct MetaAnalysis: Sendable {
         }
         tauSquaredEstimate = tau2
 
-        let fixed = WeightedSums(y: y, v: v, tau2: 0)
-        q = fixed.q
+        let core = PooledEstimate(y: y, v: v, tau2: tau2, ciMethod: ciMethod, level: level)
+        q = core.q
         qDegreesOfFreedom = k - 1
-        qPValue = k > 1 ? ChiSquared(degreesOfFreedom: Double(k - 1)).survival(fixed.q) : 1
-        typicalVariance = Double(k - 1) / fixed.traceP
-
-        let s = tau2 == 0 ? fixed : WeightedSums(y: y, v: v, tau2: tau2)
-        estimate = s.mean
-        var variance = 1 / s.sumW
-        switch ciMethod {
-        case .wald, .t:
-            break
-        case .hartungKnapp:
-            variance *= s.q / Double(k - 1)
-        case .hartungKnappAdHoc:
-            variance *= max(1, s.q / Double(k - 1))
-        }
-        standardError = variance.squareRoot()
-        statistic = estimate / standardError
-        let alpha = 1 - level
-        if ciMethod.usesT {
-            let t = StudentT(degreesOfFreedom: Double(k - 1))
-            degreesOfFreedom = k - 1
-            let crit = t.survivalQuantile(alpha / 2)
-            confidenceInterval = Interval(estimate - crit * standardError, estimate + crit * standardError)
-            pValue = min(1, 2 * t.survival(abs(statistic)))
-        } else {
-            degreesOfFreedom = nil
-            let crit = Normal.standard.survivalQuantile(alpha / 2)
-            confidenceInterval = Interval(estimate - crit * standardError, estimate + crit * standardError)
-            pValue = min(1, 2 * Normal.standard.survival(abs(statistic)))
-        }
+        qPValue = core.qPValue
+        typicalVariance = core.typicalVariance
+        estimate = core.estimate
+        standardError = core.standardError
+        statistic = core.statistic
+        degreesOfFreedom = core.degreesOfFreedom
+        confidenceInterval = core.confidenceInterval
+        pValue = core.pValue
+        let s = core.sums
         let sumW = s.sumW
         weights = v.map { 100 / (($0 + tau2) * sumW) }
         // Extreme inputs (effects near the largest Double, variances near the smallest) can
@@ -164,5 +144,56 @@ public struct MetaAnalysis: Sendable {
     /// Maps a value on the analysis scale to the natural scale (proportion or ratio).
     public func backTransform(_ x: Double) -> Double {
         effects.measure.backTransform.apply(x, harmonicMeanTotal: effects.harmonicMeanTotal)
+    }
+}
+
+/// The pooled estimate and its inference at a given τ², shared by ``MetaAnalysis`` and the batch
+/// engine: inverse-variance weights 1/(vᵢ + τ²), the z or t interval (Hartung & Knapp 2001 scale
+/// for `hksj`, floored at 1 for `hksj-adhoc`), Cochran's Q and the typical variance. O(k), no allocation.
+struct PooledEstimate {
+    var sums: WeightedSums
+    var q: Double
+    var qPValue: Double
+    var typicalVariance: Double
+    var estimate: Double
+    var standardError: Double
+    var statistic: Double
+    var pValue: Double
+    var degreesOfFreedom: Int?
+    var confidenceInterval: Interval
+
+    init(y: [Double], v: [Double], tau2: Double, ciMethod: ConfidenceIntervalMethod, level: Double) {
+        let k = y.count
+        let fixed = WeightedSums(y: y, v: v, tau2: 0)
+        q = fixed.q
+        qPValue = k > 1 ? ChiSquared(degreesOfFreedom: Double(k - 1)).survival(fixed.q) : 1
+        typicalVariance = Double(k - 1) / fixed.traceP
+        let s = tau2 == 0 ? fixed : WeightedSums(y: y, v: v, tau2: tau2)
+        sums = s
+        estimate = s.mean
+        var variance = 1 / s.sumW
+        switch ciMethod {
+        case .wald, .t:
+            break
+        case .hartungKnapp:
+            variance *= s.q / Double(k - 1)
+        case .hartungKnappAdHoc:
+            variance *= max(1, s.q / Double(k - 1))
+        }
+        standardError = variance.squareRoot()
+        statistic = estimate / standardError
+        let alpha = 1 - level
+        if ciMethod.usesT {
+            let t = StudentT(degreesOfFreedom: Double(k - 1))
+            degreesOfFreedom = k - 1
+            let crit = t.survivalQuantile(alpha / 2)
+            confidenceInterval = Interval(estimate - crit * standardError, estimate + crit * standardError)
+            pValue = min(1, 2 * t.survival(abs(statistic)))
+        } else {
+            degreesOfFreedom = nil
+            let crit = Normal.standard.survivalQuantile(alpha / 2)
+            confidenceInterval = Interval(estimate - crit * standardError, estimate + crit * standardError)
+            pValue = min(1, 2 * Normal.standard.survival(abs(statistic)))
+        }
     }
 }

@@ -58,6 +58,12 @@ extension DataTable {
     }
 
     /// Validates UTF-8 and strips a leading byte-order mark.
+    /// Decodes input bytes as UTF-8 text (a BOM is dropped), with the same errors as ``read(bytes:source:)``
+    /// for text that is not UTF-8 (Latin-1, UTF-16, NUL bytes).
+    public static func decodeText(_ bytes: [UInt8], source: String?) throws(MetaPoolError) -> String {
+        try decodeUTF8(bytes, source: source)
+    }
+
     static func decodeUTF8(_ bytes: [UInt8], source: String?) throws(MetaPoolError) -> String {
         var body = bytes[...]
         if body.starts(with: [0xEF, 0xBB, 0xBF]) { body = body.dropFirst(3) }

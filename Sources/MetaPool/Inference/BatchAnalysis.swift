@@ -1,0 +1,304 @@
+// The batch engine: many independent meta-analyses (simulation studies, living reviews) fitted
+// across all cores with structured concurrency, one result per analysis, in input order.
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Fits many meta-analyses with the same model, in parallel.
+///
+/// ```swift
+/// let batch = BatchAnalysis(method: .restrictedMaximumLikelihood, ciMethod: .hartungKnapp)
+/// let results = await batch.run(analyses)   // one Result per analysis, input order
+/// ```
+/// Each fit is the same computation as ``MetaAnalysis`` (τ² estimate, interval, Q, I², prediction
+/// interval) without the per-study outputs (weights, labels, Q-profile intervals), so that a
+/// fit of k studies costs O(k) and two small allocations. A failing analysis (too few studies,
+/// an estimator that does not converge) gives a result carrying its error; the others go on.
+public struct BatchAnalysis: Sendable {
+    /// One analysis: its identifier and effect sizes.
+    public struct Analysis: Sendable {
+        public let id: String
+        public let yi: [Double]
+        public let vi: [Double]
+        public let measure: EffectMeasure
+        /// For the Freeman–Tukey back-transform (NaN when not proportions).
+        public let harmonicMeanTotal: Double
+
+        public init(id: String, effects: EffectSizes) {
+            self.id = id
+            yi = effects.yi
+            vi = effects.vi
+            measure = effects.measure
+            harmonicMeanTotal = effects.harmonicMeanTotal
+        }
+
+        /// Generic effects (`GEN`); validated as ``EffectSizes/generic(yi:vi:labels:)`` validates them.
+        public init(id: String, yi: [Double], vi: [Double]) throws(MetaPoolError) {
+            guard yi.count == vi.count, !yi.isEmpty else {
+                throw MetaPoolError(.invalidArgument, "analysis \(id): yi has \(yi.count) values and vi \(vi.count); they must match and not be empty")
+            }
+            for i in yi.indices where !(yi[i].isFinite && vi[i].isFinite && vi[i] >= EffectSizes.smallestVariance) {
+                throw MetaPoolError(.invalidValue, "analysis \(id), study \(i + 1): yi = \(yi[i]), vi = \(vi[i]); yi must be finite and vi finite and greater than 0")
+            }
+            self.id = id
+            self.yi = yi
+            self.vi = vi
+            measure = .generic
+            harmonicMeanTotal = .nan
+        }
+    }
+
+    /// The fit of one analysis, or the error that stopped it.
+    public struct Result: Sendable {
+        public let id: String
+        public let k: Int
+        public let measure: EffectMeasure
+        public let estimate: Double
+        public let standardError: Double
+        public let confidenceInterval: Interval
+        public let statistic: Double
+        public let pValue: Double
+        public let degreesOfFreedom: Int?
+        public let tauSquared: Double?
+        public let iSquared: Double?
+        public let q: Double
+        public let qPValue: Double
+        public let predictionInterval: Interval?
+        public let harmonicMeanTotal: Double
+        /// Set when the analysis could not be fitted; the numbers are then NaN.
+        public let error: MetaPoolError?
+
+        /// Maps a value to the natural scale of the measure.
+        public func backTransform(_ x: Double) -> Double {
+            measure.backTransform.apply(x, harmonicMeanTotal: harmonicMeanTotal)
+        }
+
+        static func failure(_ a: Analysis, _ error: MetaPoolError) -> Result {
+            Result(id: a.id, k: a.yi.count, measure: a.measure, estimate: .nan, standardError: .nan,
+                   confidenceInterval: Interval(.nan, .nan), statistic: .nan, pValue: .nan, degreesOfFreedom: nil,
+                   tauSquared: nil, iSquared: nil, q: .nan, qPValue: .nan, predictionInterval: nil,
+                   harmonicMeanTotal: a.harmonicMeanTotal, error: error)
+        }
+    }
+
+    public let method: TauSquaredMethod
+    public let ciMethod: ConfidenceIntervalMethod
+    public let level: Double
+
+    public init(method: TauSquaredMethod = .restrictedMaximumLikelihood, ciMethod: ConfidenceIntervalMethod = .wald,
+                level: Double = 0.95) {
+        self.method = method
+        self.ciMethod = ciMethod
+        self.level = level
+    }
+
+    /// The number of processors online, the default number of parallel tasks.
+    public static var processorCount: Int {
+        #if canImport(Glibc) || canImport(Darwin)
+        return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        #else
+        return 1
+        #endif
+    }
+
+    /// Fits one analysis (never throws: a failure is returned in the result).
+    public func fit(_ a: Analysis) -> Result {
+        let k = a.yi.count
+        guard level > 0, level < 1 else {
+            return .failure(a, MetaPoolError(.invalidArgument, "the confidence level \(level) is not between 0 and 1"))
+        }
+        if k == 0 || (k < 2 && (method != .fixedEffect || ciMethod.usesT)) {
+            return .failure(a, MetaPoolError(.insufficientData, "analysis \(a.id) has \(k) stud\(k == 1 ? "y" : "ies"); the \(method.rawValue) model with the \(ciMethod.rawValue) interval needs at least 2"))
+        }
+        let tau2: Double
+        do {
+            tau2 = try method.estimator?.tauSquared(y: a.yi, v: a.vi) ?? 0
+        } catch {
+            return .failure(a, MetaPoolError(error.kind, "analysis \(a.id): \(error.reason)"))
+        }
+        let core = PooledEstimate(y: a.yi, v: a.vi, tau2: tau2, ciMethod: ciMethod, level: level)
+        let random = method != .fixedEffect
+        var pi: Interval?
+        if random {
+            let crit = ciMethod.usesT ? StudentT(degreesOfFreedom: Double(k - 1)).survivalQuantile((1 - level) / 2)
+                                      : Normal.standard.survivalQuantile((1 - level) / 2)
+            let half = crit * (core.standardError * core.standardError + tau2).squareRoot()
+            pi = Interval(core.estimate - half, core.estimate + half)
+        }
+        guard core.estimate.isFinite, core.standardError.isFinite, tau2.isFinite, core.q.isFinite else {
+            return .failure(a, MetaPoolError(.insufficientData, "analysis \(a.id): the effects or variances are too extreme to pool in double precision"))
+        }
+        return Result(id: a.id, k: k, measure: a.measure, estimate: core.estimate, standardError: core.standardError,
+                      confidenceInterval: core.confidenceInterval, statistic: core.statistic, pValue: core.pValue,
+                      degreesOfFreedom: core.degreesOfFreedom, tauSquared: random ? tau2 : nil,
+                      iSquared: random ? MetaAnalysis.iSquared(tauSquared: tau2, typicalVariance: core.typicalVariance) : nil,
+                      q: core.q, qPValue: core.qPValue, predictionInterval: pi, harmonicMeanTotal: a.harmonicMeanTotal,
+                      error: nil)
+    }
+
+    /// Fits every analysis on `tasks` parallel child tasks (a task group over contiguous chunks,
+    /// several per task so that uneven costs even out) and returns the results in input order.
+    public func run(_ analyses: [Analysis], tasks: Int = BatchAnalysis.processorCount) async -> [Result] {
+        let n = analyses.count
+        guard n > 0 else { return [] }
+        let workers = max(1, min(tasks, n))
+        if workers == 1 { return analyses.map(fit) }
+        let chunks = min(n, workers * 8)
+        let size = (n + chunks - 1) / chunks
+        return await withTaskGroup(of: (Int, [Result]).self) { group in
+            for c in 0..<chunks {
+                let lower = c * size
+                if lower >= n { break }
+                let range = lower..<min(n, lower + size)
+                group.addTask { (c, analyses[range].map(self.fit)) }
+            }
+            var parts = [[Result]?](repeating: nil, count: chunks)
+            for await (c, part) in group { parts[c] = part }
+            return parts.flatMap { $0 ?? [] }
+        }
+    }
+
+    /// Splits a table into analyses by the value of `column` (order of first appearance; cells
+    /// compared after trimming spaces). Effect sizes are computed for all rows at once, so a bad
+    /// row is reported with its row and column whatever its analysis.
+    public static func analyses(from table: DataTable, column: String = "analysis",
+                                measure: EffectMeasure? = nil) throws(MetaPoolError) -> [Analysis] {
+        guard let index = table.columnIndex(column) else {
+            throw MetaPoolError(.missingColumn,
+                                "a batch needs a column \"\(column)\" naming each row's analysis (columns: \(table.columns.joined(separator: ", ")))",
+                                at: InputLocation(file: table.source, column: column))
+        }
+        let effects = try EffectSizes(table: table, measure: measure)
+        var order: [String] = []
+        var members: [String: [Int]] = [:]
+        for (row, cells) in table.rows.enumerated() {
+            let id = (index < cells.count ? cells[index] : nil)?.trimmingSpaces() ?? ""
+            guard !id.isEmpty else {
+                throw MetaPoolError(.invalidValue, "the analysis cell is empty; every row needs one", at: table.location(row: row, column: table.columns[index]))
+            }
+            if members[id] == nil { order.append(id) }
+            members[id, default: []].append(row)
+        }
+        return order.map { id in
+            let rows = members[id] ?? []
+            let totals = effects.totals.map { t in rows.map { t[$0] } }
+            var harmonic = Double.nan
+            if let totals, !totals.isEmpty { harmonic = Double(totals.count) / totals.reduce(0) { $0 + 1 / $1 } }
+            return Analysis(id: id, yi: rows.map { effects.yi[$0] }, vi: rows.map { effects.vi[$0] },
+                            measure: effects.measure, harmonicMeanTotal: harmonic)
+        }
+    }
+}
+
+extension BatchAnalysis {
+    /// Reads JSON Lines: one analysis per line, an object with `analysis` (its identifier) and
+    /// one array per input column, e.g. `{"analysis": "sim1", "yi": [0.1, 0.3], "vi": [0.02, 0.05]}`
+    /// or `{"analysis": "A", "events": [4, 11], "total": [15, 15]}`. Blank lines are skipped.
+    /// Errors name the line and, for a bad value, the study (row) and column.
+    public static func analyses(jsonLines text: String, source: String?, measure: EffectMeasure? = nil) throws(MetaPoolError) -> [Analysis] {
+        var result: [Analysis] = []
+        var lineNumber = 0
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            lineNumber += 1
+            let trimmed = String(line).trimmingSpaces()
+            if trimmed.isEmpty { continue }
+            func fail(_ reason: String, row: Int? = nil, column: String? = nil) -> MetaPoolError {
+                MetaPoolError(.malformedInput, reason, at: InputLocation(file: source, row: row, line: lineNumber, column: column))
+            }
+            let value: JSONValue
+            do {
+                value = try JSONValue.parse(trimmed, source: source)
+            } catch {
+                throw fail("line \(lineNumber) is not valid JSON: \(error.reason)")
+            }
+            guard case .object(let members) = value else { throw fail("each line must be a JSON object with \"analysis\" and one array per column") }
+            var id: String?
+            var columns: [String] = []
+            var arrays: [[String?]] = []
+            for (key, member) in members {
+                if key == "analysis" {
+                    switch member {
+                    case .string(let s): id = s
+                    case .integer(let i): id = String(i)
+                    case .number(let d): id = "\(d)"
+                    default: throw fail("\"analysis\" must be a string or a number", column: "analysis")
+                    }
+                    continue
+                }
+                guard case .array(let items) = member else {
+                    throw fail("\"\(key)\" must be an array with one value per study", column: key)
+                }
+                var cells: [String?] = []
+                for item in items {
+                    switch item {
+                    case .integer(let i): cells.append(String(i))
+                    case .number(let d): cells.append("\(d)")
+                    case .string(let s): cells.append(s)
+                    case .null: cells.append(nil)
+                    default: throw fail("\"\(key)\" holds an array or object; give numbers", column: key)
+                    }
+                }
+                columns.append(key)
+                arrays.append(cells)
+            }
+            guard let id, !id.isEmpty else { throw fail("the line has no \"analysis\" identifier", column: "analysis") }
+            guard let k = arrays.first?.count, arrays.allSatisfy({ $0.count == k }), k > 0 else {
+                throw fail("analysis \(id): the column arrays must be non-empty and of equal length (\(zip(columns, arrays).map { "\($0.0): \($0.1.count)" }.joined(separator: ", ")))")
+            }
+            let rows = (0..<k).map { i in arrays.map { $0[i] } }
+            let table = DataTable(source: source, columns: columns, rows: rows)
+            do {
+                result.append(Analysis(id: id, effects: try EffectSizes(table: table, measure: measure)))
+            } catch {
+                var e = error
+                e.location.line = lineNumber
+                e.reason = "analysis \(id): " + e.reason
+                throw e
+            }
+        }
+        guard !result.isEmpty else {
+            throw MetaPoolError(.emptyInput, "no analyses: the JSON Lines input has no objects", at: InputLocation(file: source))
+        }
+        return result
+    }
+}
+
+extension BatchAnalysis.Analysis {
+    init(id: String, yi: [Double], vi: [Double], measure: EffectMeasure, harmonicMeanTotal: Double) {
+        self.id = id
+        self.yi = yi
+        self.vi = vi
+        self.measure = measure
+        self.harmonicMeanTotal = harmonicMeanTotal
+    }
+}
+
+extension BatchAnalysis.Result {
+    /// One JSON object: `analysis`, the fit with SPEC.md's key names and `back_transformed`, or
+    /// `analysis` and `error`.
+    public func summary() -> JSONValue {
+        if let error {
+            return .object([("analysis", .string(id)), ("k", .integer(k)), ("error", .string(error.reason))])
+        }
+        func n(_ x: Double) -> JSONValue { x.isFinite ? .number(x) : .null }
+        var m: [(String, JSONValue)] = [
+            ("analysis", .string(id)), ("k", .integer(k)), ("estimate", n(estimate)), ("se", n(standardError)),
+            ("ci_lower", n(confidenceInterval.lower)), ("ci_upper", n(confidenceInterval.upper)),
+            ("statistic", n(statistic)), ("p_value", n(pValue)),
+        ]
+        if let df = degreesOfFreedom { m.append(("df", .integer(df))) }
+        if let pi = predictionInterval { m += [("pi_lower", n(pi.lower)), ("pi_upper", n(pi.upper))] }
+        if let tau2 = tauSquared { m.append(("tau2", n(tau2))) }
+        if let i2 = iSquared { m.append(("i2", n(i2))) }
+        m += [("q", n(q)), ("q_df", .integer(k - 1)), ("q_p_value", n(qPValue))]
+        var back: [(String, JSONValue)] = [("estimate", n(backTransform(estimate))),
+                                           ("ci_lower", n(backTransform(confidenceInterval.lower))),
+                                           ("ci_upper", n(backTransform(confidenceInterval.upper)))]
+        if let pi = predictionInterval { back += [("pi_lower", n(backTransform(pi.lower))), ("pi_upper", n(backTransform(pi.upper)))] }
+        m.append(("back_transformed", .object(back)))
+        return .object(m)
+    }
+}

@@ -1,0 +1,136 @@
+// The batch engine: every result equals the single-analysis fit, in input order, whatever the
+// number of parallel tasks; tables split by the analysis column; JSON Lines; errors per analysis.
+
+import Foundation
+import MetaPool
+import Testing
+
+@Suite("Batch engine (pool --batch)")
+struct BatchTests {
+    /// Deterministic pseudo-random analyses (LCG), k between 1 and 12.
+    static func analyses(_ n: Int) throws -> [BatchAnalysis.Analysis] {
+        var state: UInt64 = 7
+        func uniform() -> Double {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Double(state >> 11) / Double(1 << 53)
+        }
+        return try (0..<n).map { i in
+            let k = 1 + Int(uniform() * 12)
+            let v = (0..<k).map { _ in 0.01 + uniform() * 0.3 }
+            let y = v.map { 0.3 + (uniform() - 0.5) * 2 * ($0 + 0.1).squareRoot() }
+            return try BatchAnalysis.Analysis(id: "a\(i)", yi: y, vi: v)
+        }
+    }
+
+    @Test("each result equals MetaAnalysis; input order kept; 1 and 3 tasks agree", arguments: [
+        (TauSquaredMethod.restrictedMaximumLikelihood, ConfidenceIntervalMethod.hartungKnapp),
+        (.derSimonianLaird, .wald), (.pauleMandel, .t), (.fixedEffect, .wald),
+    ])
+    func matchesSingleFits(_ method: TauSquaredMethod, _ ci: ConfidenceIntervalMethod) async throws {
+        let input = try Self.analyses(300)
+        let engine = BatchAnalysis(method: method, ciMethod: ci, level: 0.9)
+        let parallel = await engine.run(input, tasks: 3)
+        let serial = await engine.run(input, tasks: 1)
+        #expect(parallel.map(\.id) == input.map(\.id))
+        var fitted = 0
+        for (r, (s, a)) in zip(parallel, zip(serial, input)) {
+            #expect(r.estimate.bitPattern == s.estimate.bitPattern || (r.estimate.isNaN && s.estimate.isNaN))
+            let single: MetaAnalysis
+            do {
+                single = try MetaAnalysis(EffectSizes.generic(yi: a.yi, vi: a.vi), method: method, ciMethod: ci, level: 0.9)
+            } catch {
+                #expect(r.error?.kind == error.kind, "\(a.id): single fit fails with \(error), batch with \(String(describing: r.error))")
+                continue
+            }
+            fitted += 1
+            #expect(r.error == nil)
+            #expect(r.estimate == single.estimate && r.standardError == single.standardError, "\(a.id)")
+            #expect(r.confidenceInterval == single.confidenceInterval && r.pValue == single.pValue)
+            #expect(r.tauSquared == single.tauSquared && r.q == single.q && r.iSquared == single.iSquared)
+            #expect(r.predictionInterval == single.predictionInterval)
+        }
+        #expect(fitted > 250)
+    }
+
+    @Test("a table splits by its analysis column; each group pools as alone")
+    func table() throws {
+        let csv = "analysis,events,total\nA,4,15\nB,2,9\nA,11,15\nB,20,44\nA,2,4\n"
+        let t = try DataTable.read(bytes: Array(csv.utf8), source: "b.csv")
+        let groups = try BatchAnalysis.analyses(from: t)
+        #expect(groups.map(\.id) == ["A", "B"])
+        #expect(groups[0].yi.count == 3 && groups[1].yi.count == 2)
+        let engine = BatchAnalysis()
+        let a = engine.fit(groups[0])
+        let single = try MetaAnalysis(EffectSizes.proportions(events: [4, 11, 2], totals: [15, 15, 4]))
+        #expect(abs(a.estimate - single.estimate) < 1e-15 && abs(a.backTransform(a.estimate) - single.backTransform(single.estimate)) < 1e-15)
+        #expect(throws: MetaPoolError.self) { _ = try BatchAnalysis.analyses(from: t, column: "sim") }
+    }
+
+    @Test("JSON Lines: one analysis per line; errors name the line, study and column")
+    func jsonLines() throws {
+        let text = """
+        {"analysis": "s1", "yi": [0.1, 0.3, 0.5], "vi": [0.01, 0.02, 0.03]}
+
+        {"analysis": 2, "events": [4, 11, 2], "total": [15, 15, 4]}
+        """
+        let groups = try BatchAnalysis.analyses(jsonLines: text, source: "b.jsonl")
+        #expect(groups.map(\.id) == ["s1", "2"])
+        #expect(groups[1].measure == .logitProportion)
+        let bad = "{\"analysis\": \"x\", \"yi\": [1, 2], \"vi\": [0.1, -1]}\n"
+        do {
+            _ = try BatchAnalysis.analyses(jsonLines: "\n" + bad, source: "b.jsonl")
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.location.line == 2 && error.location.row == 2 && error.location.column == "vi" && error.reason.hasPrefix("analysis x:"))
+        }
+        for broken in ["{\"analysis\": \"x\", \"yi\": [1, 2], \"vi\": [0.1]}", "[1, 2]", "{\"yi\": [1], \"vi\": [1]}", "{\"analysis\": \"x\", \"yi\": 1, \"vi\": 2}", "{oops"] {
+            #expect(throws: MetaPoolError.self, "\(broken)") { _ = try BatchAnalysis.analyses(jsonLines: broken, source: nil) }
+        }
+        #expect(throws: MetaPoolError.self) { _ = try BatchAnalysis.analyses(jsonLines: "\n\n", source: nil) }
+    }
+
+    @Test("every split of n analyses over t tasks returns n results in order")
+    func splits() async throws {
+        let all = try Self.analyses(70)
+        for n in [1, 2, 3, 17, 50, 65, 70] {
+            for tasks in [1, 2, 3, 8, 100] {
+                let results = await BatchAnalysis(method: .derSimonianLaird).run(Array(all.prefix(n)), tasks: tasks)
+                #expect(results.map(\.id) == all.prefix(n).map(\.id), "n = \(n), tasks = \(tasks)")
+            }
+        }
+        #expect(await BatchAnalysis().run([], tasks: 4).isEmpty)
+    }
+
+    @Test("a failing analysis reports its error; the others are fitted")
+    func failures() async throws {
+        let input = [try BatchAnalysis.Analysis(id: "one", yi: [0.2], vi: [0.1]),
+                     try BatchAnalysis.Analysis(id: "two", yi: [0.2, 0.4], vi: [0.1, 0.2])]
+        let results = await BatchAnalysis().run(input, tasks: 2)
+        #expect(results[0].error?.kind == .insufficientData && results[0].estimate.isNaN)
+        #expect(results[1].error == nil && results[1].estimate.isFinite)
+        #expect(throws: MetaPoolError.self) { _ = try BatchAnalysis.Analysis(id: "x", yi: [1, .nan], vi: [1, 1]) }
+        #expect(throws: MetaPoolError.self) { _ = try BatchAnalysis.Analysis(id: "x", yi: [1], vi: [0]) }
+    }
+
+    @Test("metapool pool --batch: JSON Lines out, one line per analysis, in order")
+    func cli() throws {
+        let binary = try #require(MetapoolBinary.url, "metapool executable not found next to the test bundle")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("metapool-batch-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var lines = ""
+        for i in 0..<50 { lines += "{\"analysis\": \"sim\(i)\", \"yi\": [\(0.1 * Double(i % 7)), 0.3, 0.5, \(0.02 * Double(i))], \"vi\": [0.01, 0.02, 0.03, 0.04]}\n" }
+        try lines.write(to: dir.appendingPathComponent("sims.jsonl"), atomically: true, encoding: .utf8)
+        let result = try MetapoolBinary.run(binary, ["pool", "--batch", "sims.jsonl", "--method", "DL", "--format", "json", "--jobs", "2"], in: dir, stdinFile: nil)
+        #expect(result.status == 0, "\(result.stderr)")
+        let out = result.stdout.split(separator: "\n")
+        #expect(out.count == 50)
+        let first = try #require(try JSONSerialization.jsonObject(with: Data(out[0].utf8)) as? [String: Any])
+        #expect(first["analysis"] as? String == "sim0" && (first["k"] as? Int) == 4)
+        let expected = try MetaAnalysis(EffectSizes.generic(yi: [0, 0.3, 0.5, 0], vi: [0.01, 0.02, 0.03, 0.04]), method: .derSimonianLaird)
+        #expect(abs(((first["estimate"] as? Double) ?? .nan) - expected.estimate) < 1e-14)
+        #expect(out.enumerated().allSatisfy { $0.element.hasPrefix("{\"analysis\":\"sim\($0.offset)\"") })
+        let bad = try MetapoolBinary.run(binary, ["pool", "--batch", "sims.jsonl", "--by", "x"], in: dir, stdinFile: nil)
+        #expect(bad.status == 64)
+    }
+}
