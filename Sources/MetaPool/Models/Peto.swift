@@ -1,0 +1,133 @@
+// Peto's one-step pooled log odds ratio of 2×2 tables, as metafor's `rma.peto()` computes it.
+
+/// Peto's one-step equal-effects meta-analysis of log odds ratios (Yusuf, Peto, Lewis, Collins
+/// & Sleight 1985), with the values metafor 3.8's `rma.peto(ai, n1i = , ci, n2i = )` reports
+/// with its defaults.
+///
+/// For each study Oᵢ − Eᵢ = aᵢ − n₁ᵢmᵢ/nᵢ (observed minus expected events in the treatment
+/// group, mᵢ = aᵢ + cᵢ) and its hypergeometric variance Vᵢ = n₁ᵢn₂ᵢmᵢ(nᵢ − mᵢ)/(nᵢ²(nᵢ − 1));
+/// log ψ̂ = Σ(Oᵢ − Eᵢ)/ΣVᵢ with SE 1/√ΣVᵢ. The counts are used as they are: a study with no
+/// events, or only events, in both groups has Vᵢ = 0 and adds nothing.
+///
+/// Heterogeneity, as metafor: Q = Σ(Oᵢ − Eᵢ)²/Vᵢ − (Σ(Oᵢ − Eᵢ))²/ΣVᵢ (Yusuf et al. 1985) over the
+/// studies with Vᵢ > 0 (no continuity correction), on k′ − 1 df, k′ their number; I² and H²
+/// as for ``MantelHaenszel``.
+public struct Peto: Sendable {
+    /// The 2×2 tables analysed.
+    public let counts: TwoGroupCounts
+    /// Confidence level in (0, 1), e.g. 0.95.
+    public let level: Double
+
+    /// Oᵢ − Eᵢ for each study.
+    public let observedMinusExpected: [Double]
+    /// Vᵢ for each study (0 for double-zero studies).
+    public let variances: [Double]
+
+    /// The pooled log odds ratio Σ(O − E)/ΣV.
+    public let estimate: Double
+    /// Its standard error 1/√ΣV.
+    public let standardError: Double
+    /// The z statistic estimate/SE = Σ(O − E)/√ΣV.
+    public let statistic: Double
+    /// Its two-sided p-value.
+    public let pValue: Double
+    /// estimate ± z₍₁₋α/2₎·SE.
+    public let confidenceInterval: Interval
+
+    /// Q = Σ(Oᵢ − Eᵢ)²/Vᵢ − (Σ(Oᵢ − Eᵢ))²/ΣVᵢ (metafor's `QE`).
+    public let q: Double
+    /// Its degrees of freedom, max(k′ − 1, 0).
+    public let qDegreesOfFreedom: Int
+    /// Its p-value (1 when there are no degrees of freedom).
+    public let qPValue: Double
+    /// I² = max(0, (Q − df)/Q)·100, 0 when df = 0.
+    public let iSquared: Double
+    /// H² = Q/df, 1 when df = 0.
+    public let hSquared: Double
+    /// k′, the studies with Vᵢ > 0 (those not double-zero; metafor's `k.yi`).
+    public let heterogeneityCount: Int
+
+    /// The number of studies k, double-zero studies included (metafor's `k`).
+    public var count: Int { counts.count }
+
+    /// The pooled odds ratio exp(estimate).
+    public var backTransformedEstimate: Double { BackTransform.exponential.apply(estimate) }
+
+    /// The confidence interval of the odds ratio.
+    public var backTransformedConfidenceInterval: Interval {
+        Interval(BackTransform.exponential.apply(confidenceInterval.lower), BackTransform.exponential.apply(confidenceInterval.upper))
+    }
+
+    /// Fits the model.
+    /// - Throws: ``MetaPoolError``: `.invalidArgument` for a level outside (0, 1);
+    ///   `.insufficientData` when every study is double-zero (ΣV = 0).
+    public init(_ counts: TwoGroupCounts, level: Double = 0.95) throws(MetaPoolError) {
+        guard level > 0, level < 1 else {
+            throw MetaPoolError(.invalidArgument, "the confidence level \(level) is not between 0 and 1 (write 0.95, not 95)")
+        }
+        let input = InputLocation(file: counts.locations.first?.file)
+        let a = counts.treatEvents, n1 = counts.treatTotals, c = counts.controlEvents, n2 = counts.controlTotals
+        let k = counts.count
+        var oe = [Double](repeating: 0, count: k)
+        var v = [Double](repeating: 0, count: k)
+        var sumOE = 0.0, sumV = 0.0
+        var informative = 0
+        for i in 0..<k {
+            let n = n1[i] + n2[i], m = a[i] + c[i]
+            oe[i] = a[i] - n1[i] * m / n
+            v[i] = n1[i] * n2[i] * m * (n - m) / (n * n * (n - 1))
+            sumOE += oe[i]
+            sumV += v[i]
+            if v[i] > 0 { informative += 1 }
+        }
+        guard sumV > 0, sumV.isFinite else {
+            throw MetaPoolError(.insufficientData, MantelHaenszel.allDoubleZeroReason(k, method: "Peto"), at: input)
+        }
+        self.counts = counts
+        self.level = level
+        observedMinusExpected = oe
+        variances = v
+        estimate = sumOE / sumV
+        standardError = 1 / sumV.squareRoot()
+        statistic = estimate / standardError
+        pValue = min(1, 2 * Normal.standard.survival(abs(statistic)))
+        let crit = Normal.standard.survivalQuantile((1 - level) / 2)
+        confidenceInterval = Interval(estimate - crit * standardError, estimate + crit * standardError)
+
+        // Σ(O−E)²/V − (Σ(O−E))²/ΣV written as ΣVᵢ(yᵢ − θ̂)², yᵢ = (Oᵢ − Eᵢ)/Vᵢ: the same sum
+        // without the cancellation of the difference form.
+        var q = 0.0
+        for i in 0..<k where v[i] > 0 {
+            let r = oe[i] - estimate * v[i]
+            q += r * r / v[i]
+        }
+        let het = Heterogeneity(q: q, count: informative)
+        heterogeneityCount = het.count
+        self.q = het.q
+        qDegreesOfFreedom = het.degreesOfFreedom
+        qPValue = het.pValue
+        iSquared = het.iSquared
+        hSquared = het.hSquared
+        guard [estimate, standardError, statistic, pValue, self.q].allSatisfy(\.isFinite) else {
+            throw MetaPoolError(.insufficientData, "the counts are too extreme to pool in double precision", at: input)
+        }
+    }
+
+    /// The JSON object for `--method PETO`: measure `OR` (metafor labels it `PETO`), method `PETO`.
+    public func summary() throws(MetaPoolError) -> JSONValue {
+        var members: [(String, JSONValue)] = [
+            ("measure", .string(EffectMeasure.oddsRatio.rawValue)),
+            ("method", .string("PETO")),
+        ]
+        members += MantelHaenszel.commonMembers(level: level, k: count, estimate: estimate, se: standardError, statistic: statistic,
+                                                pValue: pValue, ci: confidenceInterval, q: q, qDF: qDegreesOfFreedom,
+                                                qPValue: qPValue, i2: iSquared, h2: hSquared)
+        let back = backTransformedConfidenceInterval
+        members.append(("back_transformed", .object([
+            ("estimate", MantelHaenszel.number(backTransformedEstimate)),
+            ("ci_lower", MantelHaenszel.number(back.lower)),
+            ("ci_upper", MantelHaenszel.number(back.upper)),
+        ])))
+        return .object(members)
+    }
+}
