@@ -87,7 +87,7 @@ struct CheckCommand: ParsableCommand {
         default: nil
         }
         let measure = option("measure").flatMap(EffectMeasure.init(code:))
-        guard let method = option("method").flatMap(TauSquaredMethod.init(code:)),
+        guard let method = option("method").flatMap(PoolingMethod.init(argument:)),
               let ci = option("ci").flatMap(ConfidenceIntervalMethod.init(rawValue:)), let level else {
             throw MetaPoolError(.invalidValue, "the baseline's options (method, ci, level) are missing or unknown", at: at)
         }
@@ -112,7 +112,7 @@ struct CheckCommand: ParsableCommand {
         }
         var common = false
         if case .bool(let flag)? = options.first(where: { $0.0 == "common_tau2" })?.1 { common = flag }
-        let spec = AnalysisSpecification(file: file, measure: measure, method: method, ciMethod: ci, level: level,
+        let spec = AnalysisSpecification(file: file, measure: measure, pooling: method, ciMethod: ci, level: level,
                                          conditions: conditions, by: option("by"), commonTauSquared: common)
         return (spec, sha)
     }

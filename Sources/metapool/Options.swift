@@ -21,6 +21,36 @@ extension ConfidenceIntervalMethod: ExpressibleByArgument {
     public var defaultValueDescription: String { rawValue }
 }
 
+/// The `--method` value: an inverse-variance model (FE or a τ² estimator), or a method that
+/// pools two-group counts directly (Mantel–Haenszel, Peto).
+enum PoolingMethod: Equatable, ExpressibleByArgument {
+    case inverseVariance(TauSquaredMethod)
+    case mantelHaenszel
+    case peto
+
+    init?(argument: String) {
+        switch argument.uppercased() {
+        case "MH": self = .mantelHaenszel
+        case "PETO": self = .peto
+        default:
+            guard let m = TauSquaredMethod(code: argument) else { return nil }
+            self = .inverseVariance(m)
+        }
+    }
+
+    /// metafor's name: FE, DL, REML, …, MH, PETO.
+    var code: String {
+        switch self {
+        case .inverseVariance(let m): m.rawValue
+        case .mantelHaenszel: "MH"
+        case .peto: "PETO"
+        }
+    }
+
+    static var allValueStrings: [String] { TauSquaredMethod.allCases.map(\.rawValue) + ["MH", "PETO"] }
+    var defaultValueDescription: String { code }
+}
+
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
     case table, json, csv
 }
@@ -33,8 +63,17 @@ struct ModelOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Effect measure: PLO PR PAS PFT PLN (events,total), OR RR RD (two groups), HR, GEN. Default: from the columns.", valueName: "measure"))
     var measure: EffectMeasure?
 
-    @Option(help: ArgumentHelp("Model and tau^2 estimator: FE DL REML ML PM HE SJ HS EB.", valueName: "method"))
-    var method: TauSquaredMethod = .restrictedMaximumLikelihood
+    @Option(name: .customLong("method"), help: ArgumentHelp("Model and tau^2 estimator: FE DL REML ML PM HE SJ HS EB; for two-group counts also MH (Mantel-Haenszel, OR RR RD) and PETO (odds ratio).", valueName: "method"))
+    var pooling: PoolingMethod = .inverseVariance(.restrictedMaximumLikelihood)
+
+    /// The inverse-variance model (FE for the count-based methods, which have no τ²).
+    var method: TauSquaredMethod {
+        if case .inverseVariance(let m) = pooling { return m }
+        return .fixedEffect
+    }
+
+    /// Whether `--method` is MH or PETO.
+    var isCountBased: Bool { pooling == .mantelHaenszel || pooling == .peto }
 
     @Option(name: .customLong("ci"), help: ArgumentHelp("Confidence interval and test: wald, t, hksj (Hartung-Knapp-Sidik-Jonkman), hksj-adhoc.", valueName: "method"))
     var ciMethod: ConfidenceIntervalMethod = .wald
@@ -51,6 +90,17 @@ struct ModelOptions: ParsableArguments {
     func validate() throws {
         guard level > 0, level < 1 else {
             throw ValidationError("--level must be between 0 and 1 (exclusive), e.g. 0.95; got \(level)")
+        }
+        if isCountBased {
+            guard ciMethod == .wald else {
+                throw ValidationError("--method \(pooling.code) uses z tests and Wald intervals, as metafor's rma.\(pooling == .peto ? "peto" : "mh") does; drop --ci \(ciMethod.rawValue)")
+            }
+            if pooling == .peto, let measure, measure != .oddsRatio {
+                throw ValidationError("--method PETO pools odds ratios; drop --measure \(measure.rawValue) or give --measure OR")
+            }
+            if pooling == .mantelHaenszel, let measure, ![.oddsRatio, .riskRatio, .riskDifference].contains(measure) {
+                throw ValidationError("--method MH pools OR, RR or RD from two-group counts; --measure \(measure.rawValue) is not one of them")
+            }
         }
         for condition in conditions where RowCondition(parsing: condition) == nil {
             throw ValidationError("--where takes COLUMN=VALUE, e.g. --where endpoint=IC-ORR; got \"\(condition)\"")

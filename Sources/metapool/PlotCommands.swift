@@ -49,6 +49,7 @@ struct ForestCommand: ParsableCommand {
 
     func validate() throws {
         if commonTauSquared && by == nil { throw ValidationError("--common-tau2 applies to subgroups; give --by COLUMN as well") }
+        try model.requireInverseVariance("forest")
     }
 
     func run() throws {
@@ -60,6 +61,13 @@ struct ForestCommand: ParsableCommand {
 }
 
 extension ModelOptions {
+    /// The plots and the report draw inverse-variance models; MH and Peto are `pool` only for now.
+    func requireInverseVariance(_ command: String) throws {
+        if isCountBased {
+            throw ValidationError("metapool \(command) draws the inverse-variance models (FE DL REML ML PM HE SJ HS EB); --method \(pooling.code) is available in metapool pool")
+        }
+    }
+
     func forestPlot(by: String?, commonTauSquared: Bool) throws(MetaPoolError) -> ForestPlot {
         let table = try DataTable.read(path: file).selecting(rowConditions)
         return try ForestPlot(table: table, measure: measure, method: method, ciMethod: ciMethod, level: level,
@@ -78,6 +86,8 @@ struct FunnelCommand: ParsableCommand {
 
     @Option(name: [.short, .customLong("output")], help: ArgumentHelp("SVG file to write; - for standard output.", valueName: "file"))
     var output: String
+
+    func validate() throws { try model.requireInverseVariance("funnel") }
 
     func run() throws {
         let fit = try reportingErrors(file: model.file) { () throws(MetaPoolError) in try model.fit() }
@@ -108,6 +118,7 @@ struct ReportCommand: ParsableCommand {
 
     func validate() throws {
         if commonTauSquared && by == nil { throw ValidationError("--common-tau2 applies to subgroups; give --by COLUMN as well") }
+        try model.requireInverseVariance("report")
     }
 
     func run() throws {

@@ -34,6 +34,9 @@ struct PoolCommand: ParsableCommand {
 
     func validate() throws {
         if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1; got \(jobs)") }
+        if model.isCountBased && (by != nil || batch) {
+            throw ValidationError("--method \(model.pooling.code) pools one set of two-group studies; --by and --batch work with the inverse-variance methods (FE DL REML ML PM HE SJ HS EB)")
+        }
         if batch && by != nil { throw ValidationError("--batch and --by cannot be combined; give each subgroup its own analysis id") }
         if commonTauSquared && by == nil {
             throw ValidationError("--common-tau2 applies to subgroups; give --by COLUMN as well")
@@ -55,6 +58,7 @@ struct PoolCommand: ParsableCommand {
             return
         }
         if let by { return try runSubgroups(by) }
+        if model.isCountBased { return try runCountBased() }
         let summary: PoolSummary
         let analysis: MetaAnalysis
         do {
@@ -99,6 +103,52 @@ struct PoolCommand: ParsableCommand {
             print(out, terminator: "")
         case .table: print(SubgroupTable.render(analysis), terminator: "")
         }
+    }
+
+    /// Mantel–Haenszel or Peto: a table for people, or CSV of the per-study escalc values.
+    private func runCountBased() throws {
+        let (text, csv) = try reportingErrors(file: model.file) { () throws(MetaPoolError) -> (String, String) in
+            let table = try DataTable.read(path: model.file).selecting(model.rowConditions)
+            let counts = try TwoGroupCounts(table: table)
+            func f(_ x: Double) -> String { SummaryTable.f(x) }
+            func p(_ x: Double?) -> String { x.map { $0 < 1e-4 ? "<.0001" : SummaryTable.p($0) } ?? "NA" }
+            var out: String
+            let estimate: Double, se: Double, z: Double, pValue: Double, ci: Interval, back: BackTransform
+            let q: Double, qDF: Int, qP: Double, i2: Double, h2: Double, measure: EffectMeasure
+            var tests = ""
+            if model.pooling == .peto {
+                let fit = try Peto(counts, level: model.level)
+                (estimate, se, z, pValue, ci, back) = (fit.estimate, fit.standardError, fit.statistic, fit.pValue, fit.confidenceInterval, BackTransform.exponential)
+                (q, qDF, qP, i2, h2, measure) = (fit.q, fit.qDegreesOfFreedom, fit.qPValue, fit.iSquared, fit.hSquared, .oddsRatio)
+                out = "Equal-effects model (k = \(fit.count)); Peto's method\nMeasure: OR (log odds ratio)\n\n"
+            } else {
+                let fit = try MantelHaenszel(counts, measure: model.measure ?? .oddsRatio, level: model.level)
+                (estimate, se, z, pValue, ci, back) = (fit.estimate, fit.standardError, fit.statistic, fit.pValue, fit.confidenceInterval, fit.backTransform)
+                (q, qDF, qP, i2, h2, measure) = (fit.q, fit.qDegreesOfFreedom, fit.qPValue, fit.iSquared, fit.hSquared, fit.measure)
+                out = "Equal-effects model (k = \(fit.count)); Mantel-Haenszel method\nMeasure: \(measure.rawValue)\n\n"
+                if let cmh = fit.cochranMantelHaenszel {
+                    tests += "Cochran-Mantel-Haenszel test: CMH = \(f(cmh.statistic)), df = \(cmh.degreesOfFreedom), p-val \(p(cmh.pValue))\n"
+                }
+                if let ta = fit.tarone {
+                    tests += "Tarone's test for heterogeneity: X^2 = \(f(ta.statistic)), df = \(ta.degreesOfFreedom), p-val \(p(ta.pValue))\n"
+                }
+            }
+            out += "I^2 (total heterogeneity / total variability):  \(String(format: "%.2f", i2))%\n"
+            out += "H^2 (total variability / sampling variability): \(String(format: "%.2f", h2))\n\n"
+            out += "Test for heterogeneity: Q(df = \(qDF)) = \(f(q)), p-val \(p(qP))\n"
+            out += tests + "\nModel results:\n\n"
+            out += "  estimate      se     zval    pval    ci.lb    ci.ub\n"
+            out += [f(estimate), f(se), f(z), p(pValue), f(ci.lower), f(ci.upper)].map { $0.leftPadded(8) }.joined(separator: " ") + "\n"
+            if back != .identity {
+                out += "\nOn the \(measure.naturalScaleName) scale: \(f(back.apply(estimate))) [\(f(back.apply(ci.lower))), \(f(back.apply(ci.upper)))]\n"
+            }
+            var rows = "study,treat_events,treat_total,control_events,control_total\n"
+            for i in 0..<counts.count {
+                rows += StudyCSV.quote(counts.labels[i]) + ",\(counts.treatEvents[i]),\(counts.treatTotals[i]),\(counts.controlEvents[i]),\(counts.controlTotals[i])\n"
+            }
+            return (out, rows)
+        }
+        print(format == .csv ? csv : text, terminator: "")
     }
 
     private func runBatch() throws {

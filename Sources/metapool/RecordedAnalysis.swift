@@ -7,7 +7,7 @@ import MetaPool
 struct AnalysisSpecification {
     var file: String
     var measure: EffectMeasure?
-    var method: TauSquaredMethod
+    var pooling: PoolingMethod
     var ciMethod: ConfidenceIntervalMethod
     var level: Double
     var conditions: [RowCondition]
@@ -27,6 +27,16 @@ struct AnalysisSpecification {
     func run(bytes: [UInt8]) throws(MetaPoolError) -> JSONValue {
         let table = try DataTable.read(bytes: bytes, source: file).selecting(conditions)
         var members: [(String, JSONValue)]
+        let method: TauSquaredMethod
+        switch pooling {
+        case .inverseVariance(let m): method = m
+        case .mantelHaenszel, .peto:
+            let counts = try TwoGroupCounts(table: table)
+            let summary = pooling == .peto ? try Peto(counts, level: level).summary()
+                                           : try MantelHaenszel(counts, measure: measure ?? .oddsRatio, level: level).summary()
+            guard case .object(let m) = summary else { return summary }
+            return .object(m + recorded(bytes))
+        }
         if let by {
             let analysis = try SubgroupAnalysis(table: table, by: by, measure: measure, method: method,
                                                 ciMethod: ciMethod, level: level, commonTauSquared: commonTauSquared)
@@ -44,23 +54,27 @@ struct AnalysisSpecification {
         let forest = try ForestPlot(table: table, measure: measure, method: method, ciMethod: ciMethod, level: level,
                                     by: by, commonTauSquared: commonTauSquared)
         members.append(("forest", forest.summary()))
-        members.append(("input", .object([("path", .string(file)), ("sha256", .string(Self.sha256(bytes)))])))
-        members.append(("options", .object([
+        return .object(members + recorded(bytes))
+    }
+
+    /// The `input` and `options` members that let `check` repeat the analysis.
+    func recorded(_ bytes: [UInt8]) -> [(String, JSONValue)] {
+        [("input", .object([("path", .string(file)), ("sha256", .string(Self.sha256(bytes)))])),
+         ("options", .object([
             ("measure", measure.map { .string($0.rawValue) } ?? .null),
-            ("method", .string(method.rawValue)),
+            ("method", .string(pooling.code)),
             ("ci", .string(ciMethod.rawValue)),
             ("level", .number(level)),
             ("where", .array(conditions.map { .string($0.description) })),
             ("by", by.map { .string($0) } ?? .null),
             ("common_tau2", .bool(commonTauSquared)),
-        ])))
-        return .object(members)
+         ]))]
     }
 }
 
 extension ModelOptions {
     func specification(by: String?, commonTauSquared: Bool = false) -> AnalysisSpecification {
-        AnalysisSpecification(file: file, measure: measure, method: method, ciMethod: ciMethod, level: level,
+        AnalysisSpecification(file: file, measure: measure, pooling: pooling, ciMethod: ciMethod, level: level,
                               conditions: rowConditions, by: by, commonTauSquared: commonTauSquared)
     }
 }

@@ -41,7 +41,8 @@ struct LibraryErrorTests {
     func fixture(_ c: BadInputCase) throws {
         let kind = try #require(c.kind.flatMap(MetaPoolError.Kind.init(rawValue:)), "unknown kind \(c.kind ?? "nil") in cases.json")
         let measure = try c.option("--measure").map { try #require(EffectMeasure(code: $0)) }
-        let method = try c.option("--method").map { try #require(TauSquaredMethod(code: $0)) } ?? .restrictedMaximumLikelihood
+        let countBased = ["MH", "PETO"].contains(c.option("--method")?.uppercased() ?? "")
+        let method = countBased ? .fixedEffect : try c.option("--method").map { try #require(TauSquaredMethod(code: $0)) } ?? .restrictedMaximumLikelihood
         let ci = try c.option("--ci").map { try #require(ConfidenceIntervalMethod(rawValue: $0)) } ?? .wald
         let path: String
         var bytes: [UInt8]? = nil
@@ -56,6 +57,12 @@ struct LibraryErrorTests {
             let table: DataTable
             if let bytes { table = try DataTable.read(bytes: bytes, source: path) } else { table = try DataTable.read(path: path) }
             let conditions = zip(c.args, c.args.dropFirst()).filter { $0.0 == "--where" }.compactMap { RowCondition(parsing: $0.1) }
+            if countBased {
+                // Mantel–Haenszel and Peto read the raw counts.
+                let counts = try TwoGroupCounts(table: table.selecting(conditions))
+                _ = try MantelHaenszel(counts, measure: measure ?? .oddsRatio)
+                return try MetaAnalysis(EffectSizes(table: table.selecting(conditions), measure: measure)).summary()
+            }
             if let by = c.option("--by") {
                 let groups = try SubgroupAnalysis(table: table.selecting(conditions), by: by, measure: measure,
                                                   method: method, ciMethod: ci, commonTauSquared: c.args.contains("--common-tau2"))

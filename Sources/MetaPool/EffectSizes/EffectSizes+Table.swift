@@ -82,7 +82,7 @@ struct ColumnReader {
 
     /// The `study` column, or "Study i" where it is absent or empty.
     func labels() -> [String] {
-        guard let c = table.columnIndex("study") else { return (1...table.rows.count).map { "Study \($0)" } }
+        guard let c = table.columnIndex("study") else { return (0..<table.rows.count).map { "Study \($0 + 1)" } }
         return table.rows.enumerated().map { i, row in
             let t = row[c]?.trimmingSpaces() ?? ""
             return t.isEmpty ? "Study \(i + 1)" : t
