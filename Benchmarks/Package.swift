@@ -26,5 +26,11 @@ let package = Package(
             path: "Benchmarks/PoolingBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        // MetaPool's side of compare.py (same workloads as R metafor and statsmodels); plain timing.
+        .executableTarget(
+            name: "Comparison",
+            dependencies: [.product(name: "MetaPool", package: metaPoolIdentity)],
+            path: "Benchmarks/Comparison"
+        ),
     ]
 )

@@ -5,14 +5,22 @@
 /// tr P = Σw − Σw²/Σw and tr PP = Σw² − 2Σw³/Σw + (Σw²/Σw)² — all O(k), no k×k matrix.
 public enum RestrictedMaximumLikelihood: TauSquaredEstimator {
     public static func tauSquared(y: [Double], v: [Double]) throws(MetaPoolError) -> Double {
+        try tauSquaredCountingIterations(y: y, v: v).tauSquared
+    }
+
+    /// The estimate and the number of Fisher-scoring iterations (score evaluations, each two
+    /// passes over the studies), for benchmarks that compare an iteration with a plain pass.
+    public static func tauSquaredCountingIterations(y: [Double], v: [Double]) throws(MetaPoolError) -> (tauSquared: Double, iterations: Int) {
         let start = try Hedges.tauSquared(y: y, v: v)
         let solver = SafeguardedRoot(scale: UnweightedSums(y: y, v: v).meanVariance)
+        var iterations = 0
         let root = solver.solve(start: start) { tau2 in
+            iterations += 1
             let s = WeightedSums(y: y, v: v, tau2: tau2)
             let score = s.sumW2Residual2 - s.traceP
             return (score, score / s.tracePP)
         }
         guard let root else { throw notConverged("REML") }
-        return root
+        return (root, iterations)
     }
 }
