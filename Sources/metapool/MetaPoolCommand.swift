@@ -15,7 +15,7 @@ struct MetaPoolCommand: ParsableCommand {
         70 an estimator did not converge.
         """,
         version: "0.1.0",
-        subcommands: [PoolCommand.self, ForestCommand.self, FunnelCommand.self, ReportCommand.self, CheckCommand.self]
+        subcommands: [PoolCommand.self, RegressCommand.self, ForestCommand.self, FunnelCommand.self, ReportCommand.self, CheckCommand.self]
     )
 }
 
@@ -42,9 +42,9 @@ func fail(_ error: MetaPoolError) -> ExitCode {
     return ExitCode(ExitStatus.code(for: error))
 }
 
-func printError(_ message: String) {
+func printError(_ message: String, terminator: String = "\n") {
     var stderr = StandardError()
-    print(message, to: &stderr)
+    print(message, terminator: terminator, to: &stderr)
 }
 
 struct StandardError: TextOutputStream {

@@ -334,6 +334,7 @@ struct RegressionWorkspace {
         for i in 0..<(p * p) { factor[i] = g[i] }
         for j in 0..<p { beta[j] = rhs[j] }
         try Self.choleskySolve(&factor, &beta, n: p, columns: 1)
+        try checkRank()
         q = 0
         sumW2Residual2 = 0
         for i in 0..<k {
@@ -387,6 +388,7 @@ struct RegressionWorkspace {
         for i in 0..<(p * p) { factor[i] = g[i] }
         for j in 0..<p { beta[j] = rhs[j] }
         try Self.choleskySolve(&factor, &beta, n: p, columns: 1)
+        try checkRank()
         let n = Int32(p)
         let info = LAPACKE_dpotrs(LAPACK_COL_MAJOR, Int8(UInt8(ascii: "L")), n, n, &factor, n, &g2, n)
         guard info == 0 else { throw MetaPoolError(.invalidArgument, "LAPACK dpotrs failed") }
@@ -411,6 +413,18 @@ struct RegressionWorkspace {
         var out = [Double](repeating: 0, count: p * p)
         for j in 0..<p { for i in j..<p { out[i * p + j] = a[i + j * p]; out[j * p + i] = a[i + j * p] } }
         return out
+    }
+
+    /// Rejects a numerically rank-deficient XᵀWX: a Cholesky pivot ℓⱼⱼ² below 10⁻¹⁰ of the
+    /// diagonal element it came from means column j is (nearly) a combination of the others,
+    /// where metafor drops it as redundant; MetaPool asks the user to.
+    private func checkRank() throws(MetaPoolError) {
+        for j in 0..<p {
+            let pivot = factor[j + j * p]
+            if !(pivot * pivot > 1e-10 * g[j * p + j]) {
+                throw MetaPoolError(.insufficientData, "the moderators are linearly dependent (a column is a combination of the others, or a factor level has no studies); drop a redundant column")
+            }
+        }
     }
 
     /// Copies the lower triangle (a ≥ b, stored at a*p + b) to the upper one.

@@ -1,0 +1,147 @@
+// `metapool regress`: mixed-effects meta-regression on moderator columns, with a permutation test.
+
+import ArgumentParser
+import Foundation
+import MetaPool
+
+struct RegressCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "regress",
+        abstract: "Meta-regression: the effect sizes on moderator columns (numeric, or text as factors), as metafor's rma(yi, vi, mods = ...).",
+        discussion: """
+        Mixed-effects model with any tau^2 estimator (REML by default); FE for a fixed-effects \
+        model. Coefficients with SE, z (or t) test, p and CI; the omnibus test of moderators QM \
+        (chi-squared, or F with --ci t/hksj/hksj-adhoc); residual heterogeneity QE; R^2. \
+        --permutations N adds metafor's permutest(): exact over every distinct permutation when \
+        there are at most N, else N random ones (--seed).
+        """
+    )
+
+    @OptionGroup var model: ModelOptions
+
+    @Option(help: ArgumentHelp("Moderator columns, comma separated (repeatable). Numeric columns enter as they are; text columns as factors (first level in sorted order is the reference).", valueName: "col[,col...]"))
+    var mods: [String] = []
+
+    @Option(help: ArgumentHelp("Permutation test with up to N permutations (exact when there are no more distinct ones).", valueName: "n"))
+    var permutations: Int?
+
+    @Option(help: ArgumentHelp("Seed of the random permutations.", valueName: "n"))
+    var seed: UInt64 = 1
+
+    @Option(help: ArgumentHelp("Output: table (for people) or json.", valueName: "format"))
+    var format: OutputFormat = .table
+
+    var moderatorColumns: [String] {
+        mods.flatMap { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }.filter { !$0.isEmpty }
+    }
+
+    func validate() throws {
+        guard !moderatorColumns.isEmpty else { throw ValidationError("give at least one moderator: --mods COLUMN[,COLUMN...]") }
+        if let permutations, permutations < 1 { throw ValidationError("--permutations must be at least 1; got \(permutations)") }
+        if format == .csv { throw ValidationError("--format for regress is table or json") }
+        try model.requireInverseVariance("regress")
+    }
+
+    func run() throws {
+        let showProgress = isatty(2) == 1
+        let result = try reportingErrors(file: model.file) { () throws(MetaPoolError) -> (MetaRegression, Double?, PermutationTest?, EffectSizes) in
+            let table = try DataTable.read(path: model.file).selecting(model.rowConditions)
+            let effects = try EffectSizes(table: table, measure: model.measure)
+            let design = try ModeratorDesign(table: table, moderators: moderatorColumns)
+            let fit = try MetaRegression(y: effects.yi, v: effects.vi, design: design.matrix, predictors: design.predictors,
+                                         method: model.method, ciMethod: model.ciMethod, level: model.level)
+            let r2 = try fit.rSquared(y: effects.yi, v: effects.vi)
+            var perm: PermutationTest?
+            if let permutations {
+                perm = try PermutationTest(model: fit, y: effects.yi, v: effects.vi, design: design.matrix,
+                                           iterations: permutations, seed: seed) { done, total in
+                    guard showProgress else { return }
+                    let width = 30, filled = done * width / max(total, 1)
+                    printError("\r[" + String(repeating: "=", count: filled) + String(repeating: " ", count: width - filled) + "] \(done)/\(total) permutations", terminator: "")
+                    if done == total { printError("") }
+                }
+            }
+            return (fit, r2, perm, effects)
+        }
+        let (fit, r2, perm, effects) = result
+        switch format {
+        case .json: print(Self.json(fit, r2: r2, permutation: perm, measure: effects.measure).serialized())
+        default: print(Self.table(fit, r2: r2, permutation: perm, measure: effects.measure), terminator: "")
+        }
+    }
+
+    static func json(_ m: MetaRegression, r2: Double?, permutation: PermutationTest?, measure: EffectMeasure) -> JSONValue {
+        func n(_ x: Double?) -> JSONValue { x.map { $0.isFinite ? .number($0) : .null } ?? .null }
+        var coefficients: [JSONValue] = []
+        for j in m.predictors.indices {
+            var c: [(String, JSONValue)] = [("name", .string(m.predictors[j])), ("estimate", n(m.coefficients[j])), ("se", n(m.standardErrors[j])),
+                                            ("statistic", n(m.statistics[j])), ("p_value", n(m.pValues[j])),
+                                            ("ci_lower", n(m.confidenceIntervals[j].lower)), ("ci_upper", n(m.confidenceIntervals[j].upper))]
+            if let perm = permutation { c.append(("permutation_p_value", n(perm.coefficientPValues[j]))) }
+            coefficients.append(.object(c))
+        }
+        var out: [(String, JSONValue)] = [
+            ("measure", .string(measure.rawValue)), ("method", .string(m.method.rawValue)), ("ci_method", .string(m.ciMethod.rawValue)),
+            ("level", .number(m.level)), ("k", .integer(m.count)), ("p", .integer(m.predictors.count)),
+            ("coefficients", .array(coefficients)),
+        ]
+        if let df = m.degreesOfFreedom { out.append(("df", .integer(df))) }
+        if let tau2 = m.tauSquared { out += [("tau2", n(tau2)), ("tau", n(tau2.squareRoot())), ("i2", n(m.iSquared)), ("h2", n(m.hSquared)), ("r2", n(r2))] }
+        out += [("qe", n(m.residualQ)), ("qe_df", .integer(m.residualQDegreesOfFreedom)), ("qe_p_value", n(m.residualQPValue))]
+        if let t = m.moderatorTest {
+            out += [("qm", n(t.statistic)), ("qm_df", .integer(t.degreesOfFreedom)),
+                    ("qm_df2", t.denominatorDegreesOfFreedom.map { .integer($0) } ?? .null), ("qm_p_value", n(t.pValue))]
+        }
+        if let perm = permutation {
+            out.append(("permutation", .object([("exact", .bool(perm.exact)), ("permutations", .integer(perm.permutations)),
+                                                ("failures", .integer(perm.failures)), ("qm_p_value", n(perm.moderatorPValue))])))
+        }
+        return .object(out)
+    }
+
+    static func table(_ m: MetaRegression, r2: Double?, permutation: PermutationTest?, measure: EffectMeasure) -> String {
+        func f(_ x: Double) -> String { SummaryTable.f(x) }
+        func p(_ x: Double) -> String { x < 1e-4 ? "<.0001" : SummaryTable.p(x) }
+        var out = m.isRandomEffects ? "Mixed-effects model (k = \(m.count); tau^2 estimator: \(m.method.rawValue))\n"
+                                    : "Fixed-effects with moderators model (k = \(m.count))\n"
+        out += "Measure: \(measure.rawValue); CI: \(m.ciMethod.rawValue), \(SVGLevel.text(m.level))\n\n"
+        if let tau2 = m.tauSquared {
+            out += "tau^2 (estimated amount of residual heterogeneity):     \(f(tau2))\n"
+            out += "tau (square root of estimated tau^2 value):             \(f(tau2.squareRoot()))\n"
+            out += "I^2 (residual heterogeneity / unaccounted variability): \(String(format: "%.2f", m.iSquared ?? .nan))%\n"
+            out += "H^2 (unaccounted variability / sampling variability):   \(String(format: "%.2f", m.hSquared ?? .nan))\n"
+            out += "R^2 (amount of heterogeneity accounted for):            \(r2.map { String(format: "%.2f%%", $0) } ?? "NA")\n\n"
+        }
+        out += "Test for Residual Heterogeneity:\nQE(df = \(m.residualQDegreesOfFreedom)) = \(f(m.residualQ)), p-val \(m.residualQPValue < 1e-4 ? "< .0001" : "= " + p(m.residualQPValue))\n\n"
+        if let t = m.moderatorTest {
+            let which = t.coefficients.map { String($0 + 1) }.joined(separator: ",")
+            let stat = t.denominatorDegreesOfFreedom.map { "F(df1 = \(t.degreesOfFreedom), df2 = \($0))" } ?? "QM(df = \(t.degreesOfFreedom))"
+            out += "Test of Moderators (coefficients \(which)):\n\(stat) = \(f(t.statistic)), p-val \(t.pValue < 1e-4 ? "< .0001" : "= " + p(t.pValue))"
+            if let perm = permutation, let pp = perm.moderatorPValue {
+                out += ", permutation p-val = \(p(pp)) (\(perm.exact ? "exact, " : "")\(perm.permutations) permutations)"
+            }
+            out += "\n\n"
+        }
+        out += "Model Results:\n\n"
+        let name = max(8, m.predictors.map(\.count).max() ?? 8)
+        let stat = m.degreesOfFreedom == nil ? "zval" : "tval"
+        var header = "".padding(toLength: name, withPad: " ", startingAt: 0) + "  estimate      se     \(stat)    pval    ci.lb    ci.ub"
+        if permutation != nil { header += "  perm.pval" }
+        out += header + "\n"
+        for j in m.predictors.indices {
+            var line = m.predictors[j].padding(toLength: name, withPad: " ", startingAt: 0)
+            line += [f(m.coefficients[j]), f(m.standardErrors[j]), f(m.statistics[j]), p(m.pValues[j]),
+                     f(m.confidenceIntervals[j].lower), f(m.confidenceIntervals[j].upper)].map { $0.leftPadded(8) }.joined(separator: " ")
+            if let perm = permutation { line += p(perm.coefficientPValues[j]).leftPadded(11) }
+            out += line + "\n"
+        }
+        return out
+    }
+}
+
+enum SVGLevel {
+    static func text(_ level: Double) -> String {
+        let percent = level * 100
+        return percent == percent.rounded() ? "\(Int(percent))%" : "\(percent)%"
+    }
+}
