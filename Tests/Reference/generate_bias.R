@@ -46,7 +46,7 @@ datasets <- list(
   hine1989 = list(
     data = with(dat.hine1989, data.frame(study = source, treat_events = ai, treat_total = n1i,
       control_events = ci, control_total = n2i)),
-    measures = c("OR"), side = "right",
+    measures = c("OR"), side = "left",
     source = "metadat::dat.hine1989 (Hine et al. 1989), k = 6"),
   lehmann2018 = list(
     data = with(dat.lehmann2018, data.frame(study = paste0(Short_Title, " #", seq_along(yi)), yi = yi, vi = vi,
