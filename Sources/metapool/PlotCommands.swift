@@ -87,11 +87,19 @@ struct FunnelCommand: ParsableCommand {
     @Option(name: [.short, .customLong("output")], help: ArgumentHelp("SVG file to write; - for standard output.", valueName: "file"))
     var output: String
 
+    @Flag(help: "Add the studies that trim-and-fill (L0) imputes, as open circles, and centre on its adjusted estimate.")
+    var trimfill = false
+
     func validate() throws { try model.requireInverseVariance("funnel") }
 
     func run() throws {
-        let fit = try reportingErrors(file: model.file) { () throws(MetaPoolError) in try model.fit() }
-        try writeOutput(FunnelPlot(fit).svg(), to: output)
+        let plot = try reportingErrors(file: model.file) { () throws(MetaPoolError) -> FunnelPlot in
+            let fit = try model.fit()
+            guard trimfill else { return FunnelPlot(fit) }
+            let fill = try TrimAndFill(fit.effects, method: model.method, ciMethod: model.ciMethod, level: model.level)
+            return FunnelPlot(fit, filled: fill.filled.map { ($0.yi, $0.vi) }, center: fill.estimate)
+        }
+        try writeOutput(plot.svg(), to: output)
     }
 }
 

@@ -26,11 +26,14 @@ public struct FunnelPlot: Sendable {
     public let standardErrorTicks: [Double]
 
     /// - Parameters:
-    ///   - fit: the fitted model; its estimate centres the funnel.
+    ///   - fit: the fitted model of the observed studies; its estimate centres the funnel unless
+    ///     `center` is given.
     ///   - filled: studies imputed by trim-and-fill, (yᵢ, vᵢ), drawn as open circles.
-    public init(_ fit: MetaAnalysis, filled: [(yi: Double, vi: Double)] = []) {
+    ///   - center: the estimate to centre on, e.g. trim-and-fill's adjusted estimate (as metafor's
+    ///     `funnel(trimfill(...))` draws it).
+    public init(_ fit: MetaAnalysis, filled: [(yi: Double, vi: Double)] = [], center: Double? = nil) {
         measure = fit.effects.measure
-        estimate = fit.estimate
+        estimate = center ?? fit.estimate
         level = fit.level
         var points = zip(fit.effects.labels, zip(fit.effects.yi, fit.effects.vi)).map {
             Point(label: $0.0, effect: $0.1.0, standardError: $0.1.1.squareRoot(), filled: false)

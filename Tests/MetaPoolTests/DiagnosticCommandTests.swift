@@ -1,0 +1,84 @@
+// metapool regress, bias and funnel --trimfill through the built binary: the JSON carries the
+// library's numbers (themselves checked against metafor in RegressionTests and BiasTests), and
+// bad input fails with the documented status.
+
+import Foundation
+import MetaPool
+import Testing
+
+@Suite("metapool regress, bias, funnel --trimfill")
+struct DiagnosticCommandTests {
+    static let bcg = PlotTests.repository.appendingPathComponent("Datasets/bcg-vaccine.csv").path
+
+    static func json(_ arguments: [String]) throws -> [String: Any] {
+        let binary = try #require(MetapoolBinary.url, "metapool executable not found next to the test bundle")
+        let result = try MetapoolBinary.run(binary, arguments, in: PlotTests.repository, stdinFile: nil)
+        try #require(result.status == 0, "\(arguments): \(result.stderr)")
+        return try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+    }
+
+    static func close(_ a: Any?, _ b: Double) -> Bool {
+        guard let a = (a as? NSNumber)?.doubleValue else { return false }
+        return abs(a - b) <= 1e-12 * max(1, abs(b))
+    }
+
+    @Test("regress: coefficients, QM, QE, R² and the permutation test as the library computes them")
+    func regress() throws {
+        let out = try Self.json(["regress", Self.bcg, "--measure", "RR", "--mods", "latitude,allocation", "--permutations", "200", "--format", "json"])
+        let table = try DataTable.read(path: Self.bcg)
+        let effects = try EffectSizes(table: table, measure: .riskRatio)
+        let design = try ModeratorDesign(table: table, moderators: ["latitude", "allocation"])
+        let fit = try MetaRegression(y: effects.yi, v: effects.vi, design: design.matrix, predictors: design.predictors)
+        let coefficients = try #require(out["coefficients"] as? [[String: Any]])
+        #expect(coefficients.map { $0["name"] as? String } == ["intrcpt", "latitude", "allocationrandom", "allocationsystematic"])
+        for (j, c) in coefficients.enumerated() {
+            #expect(Self.close(c["estimate"], fit.coefficients[j]) && Self.close(c["se"], fit.standardErrors[j]))
+        }
+        #expect(Self.close(out["qm"], fit.moderatorTest?.statistic ?? .nan) && Self.close(out["qe"], fit.residualQ))
+        #expect(Self.close(out["tau2"], fit.tauSquaredEstimate))
+        #expect(Self.close(out["r2"], try fit.rSquared(y: effects.yi, v: effects.vi) ?? .nan))
+        // metafor prints QM(df = 3) = 11.0605 (p = 0.0114) for rma(yi, vi, mods = ~ ablat + alloc).
+        #expect(abs(((out["qm"] as? Double) ?? 0) - 11.0605) < 1e-3)
+        let permutation = try #require(out["permutation"] as? [String: Any])
+        #expect((permutation["permutations"] as? Int) == 200 && (permutation["exact"] as? Bool) == false)
+        let p = try #require(permutation["qm_p_value"] as? Double)
+        #expect(p > 0 && p <= 1)
+    }
+
+    @Test("bias: Egger, rank correlation, Peters and trim-and-fill; the funnel shows the filled studies")
+    func bias() throws {
+        let out = try Self.json(["bias", Self.bcg, "--method", "FE", "--format", "json"])
+        let effects = try EffectSizes(table: try DataTable.read(path: Self.bcg))
+        let egger = try EggerTest(effects, model: .metaRegression, predictor: .standardError, method: .fixedEffect)
+        #expect(Self.close((out["egger"] as? [String: Any])?["statistic"], egger.statistic))
+        // metafor: regtest z = -5.2840; ranktest tau = 0.0256, p = 0.9524; trimfill: 4 missing on the right (SE 2.3853).
+        #expect(abs(egger.statistic - -5.2840) < 1e-4)
+        let rank = try #require(out["rank_correlation"] as? [String: Any])
+        #expect(abs(((rank["tau"] as? Double) ?? 0) - 0.0256) < 1e-4)
+        #expect(out["peters"] != nil)
+        let fill = try #require(out["trim_and_fill"] as? [String: Any])
+        #expect((fill["k0"] as? Int) == 4 && (fill["side"] as? String) == "right")
+        let binary = try #require(MetapoolBinary.url)
+        let funnel = try MetapoolBinary.run(binary, ["funnel", Self.bcg, "--method", "FE", "--trimfill", "-o", "-"], in: PlotTests.repository, stdinFile: nil)
+        #expect(funnel.status == 0)
+        let doc = try SVGCheck.parse(funnel.stdout)
+        #expect(try SVGCheck.elements(doc, "//*[local-name()='circle'][@class='point filled']").count == 4)
+        #expect(try SVGCheck.elements(doc, "//*[local-name()='circle'][@class='point']").count == 13)
+    }
+
+    @Test("bad input: unknown moderator 65, no --mods 64, too few studies for bias 65")
+    func errors() throws {
+        let binary = try #require(MetapoolBinary.url)
+        let dir = try PlotTests.scratch()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let unknown = try MetapoolBinary.run(binary, ["regress", Self.bcg, "--mods", "nope"], in: dir, stdinFile: nil)
+        #expect(unknown.status == 65 && unknown.stderr.contains("column \"nope\""), "\(unknown.stderr)")
+        let none = try MetapoolBinary.run(binary, ["regress", Self.bcg], in: dir, stdinFile: nil)
+        #expect(none.status == 64)
+        try "study,yi,vi\nA,0.1,0.01\nB,0.3,0.02\n".write(to: dir.appendingPathComponent("two.csv"), atomically: true, encoding: .utf8)
+        let few = try MetapoolBinary.run(binary, ["bias", "two.csv"], in: dir, stdinFile: nil)
+        #expect(few.status == 65 && few.stdout.isEmpty && few.stderr.hasPrefix("error: two.csv"), "\(few.stderr)")
+        let bad = try MetapoolBinary.run(binary, ["regress", "two.csv", "--mods", "yi", "--permutations", "0"], in: dir, stdinFile: nil)
+        #expect(bad.status == 64)
+    }
+}
