@@ -124,6 +124,7 @@ public struct ForestPlot: Sendable {
         case .generic: inputColumns = ["yi", "vi", "se"]; countHeaders = []
         }
         inputColumns = inputColumns.filter { table.columnIndex($0) != nil }
+        let labels = Self.distinctLabels(effects.labels, table: table, exclude: Set(inputColumns))
         var studies: [Study] = []
         studies.reserveCapacity(effects.count)
         for i in 0..<effects.count {
@@ -134,7 +135,7 @@ public struct ForestPlot: Sendable {
                       let text = table.rows[i][c] else { return nil }
                 return (name, text.trimmingSpaces())
             }
-            studies.append(Study(label: effects.labels[i], inputs: inputs, estimate: natural(y, total: total),
+            studies.append(Study(label: labels[i], inputs: inputs, estimate: natural(y, total: total),
                                  ciLower: natural(y - h, total: total), ciUpper: natural(y + h, total: total),
                                  weight: fit.weights[i], yi: y, vi: v))
         }
@@ -198,6 +199,32 @@ public struct ForestPlot: Sendable {
         let ciBounds = studies.flatMap { [$0.ciLower, $0.ciUpper] }
         axis = Self.axis(must: must, wanted: ciBounds, scale: scale, nullValue: nullValue,
                          proportion: m.family == .proportion, label: Self.axisLabel(m))
+    }
+
+    /// Study labels that tell rows apart: where several rows share a label (arms or cohorts of
+    /// one trial), each gets, in parentheses, its value in the first other text column whose
+    /// values differ within the group ("HER2CLIMB (tucatinib arm)", "HER2CLIMB (placebo arm)").
+    static func distinctLabels(_ labels: [String], table: DataTable, exclude: Set<String>) -> [String] {
+        var groups: [String: [Int]] = [:]
+        for (i, l) in labels.enumerated() { groups[l, default: []].append(i) }
+        var result = labels
+        for (label, rows) in groups where rows.count > 1 {
+            let candidates = table.columns.indices.filter { c in
+                let name = table.columns[c]
+                return name.lowercased() != "study" && !exclude.contains(name)
+            }
+            for c in candidates {
+                let values = rows.map { r -> String in
+                    guard r < table.rows.count, c < table.rows[r].count else { return "" }
+                    return table.rows[r][c]?.trimmingSpaces() ?? ""
+                }
+                if Set(values).count > 1 && !values.contains(where: \.isEmpty) {
+                    for (r, v) in zip(rows, values) { result[r] = "\(label) (\(v))" }
+                    break
+                }
+            }
+        }
+        return result
     }
 
     static func axisLabel(_ m: EffectMeasure) -> String {
