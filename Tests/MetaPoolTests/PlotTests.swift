@@ -157,6 +157,13 @@ struct PlotTests {
         try Self.checkGeometry(plot, fit: try MetaAnalysis(EffectSizes(table: table)))
     }
 
+    @Test("rows that share a study label are told apart by the first column that differs")
+    func distinctLabels() throws {
+        let csv = "study,arm,population,events,total\nHER2CLIMB,tucatinib,active,26,55\nHER2CLIMB,placebo,active,4,20\nNALA,x,stable,5,19\nNALA,x,active,2,13\nSolo,y,active,3,9\n"
+        let plot = try ForestPlot(table: try DataTable.read(bytes: Array(csv.utf8), source: "d.csv"))
+        #expect(plot.studies.map(\.label) == ["HER2CLIMB (tucatinib)", "HER2CLIMB (placebo)", "NALA (stable)", "NALA (active)", "Solo"])
+    }
+
     @Test("labels with <, &, quotes and non-ASCII are escaped and come back intact")
     func escaping() throws {
         let labels = ["A <b> & \"C\" 'd'", "Müller–Łódź 2020 (β)", "試験 ≥ 5", "plain"]
