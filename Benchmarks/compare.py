@@ -101,8 +101,10 @@ def r_side(data_dir):
 
 def statsmodels_side(data_dir):
     try:
+        import warnings
         import numpy as np
         from statsmodels.stats.meta_analysis import combine_effects
+        warnings.simplefilter("ignore")  # statsmodels warns on every use_t call without nobs
     except ImportError:
         return None
 

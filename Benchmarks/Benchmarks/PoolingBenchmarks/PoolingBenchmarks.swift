@@ -66,6 +66,24 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
+    // Meta-regression: k = 10⁵ studies, an intercept and 10 numeric moderators, REML.
+    let regressionData = synthetic(100_000, seed: 11)
+    var regressionDesign = [Double](repeating: 0, count: 100_000 * 11)
+    var moderatorState: UInt64 = 99
+    for i in 0..<100_000 {
+        regressionDesign[i * 11] = 1
+        for j in 1..<11 {
+            moderatorState = moderatorState &* 6364136223846793005 &+ 1442695040888963407
+            regressionDesign[i * 11 + j] = Double(moderatorState >> 11) / Double(1 << 53)
+        }
+    }
+    let regressionNames = ["intrcpt"] + (1...10).map { "x\($0)" }
+    Benchmark("Meta-regression k=1e5, 10 moderators (REML)", configuration: .init(maxDuration: .seconds(10), maxIterations: 50)) { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(try MetaRegression(y: regressionData.y, v: regressionData.v, design: regressionDesign, predictors: regressionNames))
+        }
+    }
+
     // The batch engine: 10⁵ analyses of k = 10 (a simulation study), on 1 and on 2 tasks.
     let batchInput: [BatchAnalysis.Analysis] = (0..<100_000).compactMap { i in
         let d = synthetic(10, seed: UInt64(i + 1))
