@@ -4,7 +4,8 @@
 ///
 /// Two passes over the arrays: the first for the weighted mean μ̂ = Σwᵢyᵢ/Σwᵢ, the second
 /// for the residual sums around it (two passes keep Σwᵢ(yᵢ−μ̂)² accurate when the effects
-/// are large relative to their spread).
+/// are large relative to their spread) — or one, when the iterative estimators pass the
+/// previous iterate's mean as a center (see ``init(y:v:tau2:center:)``).
 struct WeightedSums {
     /// k, the number of studies.
     var count = 0
@@ -22,18 +23,41 @@ struct WeightedSums {
     var sumW2Residual2 = 0.0
 
     init(y: [Double], v: [Double], tau2: Double) {
+        self.init(y: y, v: v, tau2: tau2, center: nil)
+    }
+
+    /// With a `center` c near μ̂ (the previous iterate's mean), one pass suffices: with
+    /// dᵢ = yᵢ − c and δ = μ̂ − c = Σwᵢdᵢ/Σwᵢ, Q = Σwᵢdᵢ² − δ·Σwᵢdᵢ and
+    /// Σwᵢ²(yᵢ−μ̂)² = Σwᵢ²dᵢ² − 2δΣwᵢ²dᵢ + δ²Σwᵢ² (the shifted one-pass formulas of Chan, Golub
+    /// & LeVeque 1983). When δ is not small against the spread — the subtraction would lose more
+    /// than about three digits — the second, centred pass is made as without a center.
+    init(y: [Double], v: [Double], tau2: Double, center: Double?) {
         count = y.count
         y.withUnsafeBufferPointer { y in
             v.withUnsafeBufferPointer { v in
-                var sw = 0.0, sw2 = 0.0, sw3 = 0.0, swy = 0.0
+                let c = center ?? 0
+                var sw = 0.0, sw2 = 0.0, sw3 = 0.0, swd = 0.0, swd2 = 0.0, sw2d = 0.0, sw2d2 = 0.0
                 for i in 0..<y.count {
                     let w = 1 / (v[i] + tau2)
+                    let w2 = w * w
+                    let d = y[i] - c
+                    let wd = w * d
                     sw += w
-                    sw2 += w * w
-                    sw3 += w * w * w
-                    swy += w * y[i]
+                    sw2 += w2
+                    sw3 += w2 * w
+                    swd += wd
+                    swd2 += wd * d
+                    sw2d += w * wd
+                    sw2d2 += w * wd * d
                 }
-                let mu = swy / sw
+                let delta = swd / sw
+                let oneQ = swd2 - delta * swd
+                if center != nil && oneQ.isFinite && delta * swd <= 1e-3 * oneQ {
+                    sumW = sw; sumW2 = sw2; sumW3 = sw3; mean = c + delta; q = max(oneQ, 0)
+                    sumW2Residual2 = max(sw2d2 - 2 * delta * sw2d + delta * delta * sw2, 0)
+                    return
+                }
+                let mu = c + delta
                 var qq = 0.0, s2r = 0.0
                 for i in 0..<y.count {
                     let w = 1 / (v[i] + tau2)

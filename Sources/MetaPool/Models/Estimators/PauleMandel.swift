@@ -16,8 +16,10 @@ public enum PauleMandel: TauSquaredEstimator {
 enum GeneralizedQ {
     static func solve(y: [Double], v: [Double], target: Double, start: Double) -> Double? {
         let solver = SafeguardedRoot(scale: UnweightedSums(y: y, v: v).meanVariance)
+        var center: Double?
         return solver.solve(start: start) { tau2 in
-            let s = WeightedSums(y: y, v: v, tau2: tau2)
+            let s = WeightedSums(y: y, v: v, tau2: tau2, center: center)
+            center = s.mean
             let f = s.q - target
             return (f, s.sumW2Residual2 > 0 ? f / s.sumW2Residual2 : 0)
         }

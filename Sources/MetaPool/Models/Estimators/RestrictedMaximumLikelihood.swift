@@ -14,9 +14,11 @@ public enum RestrictedMaximumLikelihood: TauSquaredEstimator {
         let start = try Hedges.tauSquared(y: y, v: v)
         let solver = SafeguardedRoot(scale: UnweightedSums(y: y, v: v).meanVariance)
         var iterations = 0
+        var center: Double?
         let root = solver.solve(start: start) { tau2 in
             iterations += 1
-            let s = WeightedSums(y: y, v: v, tau2: tau2)
+            let s = WeightedSums(y: y, v: v, tau2: tau2, center: center)
+            center = s.mean
             let score = s.sumW2Residual2 - s.traceP
             return (score, score / s.tracePP)
         }
