@@ -29,14 +29,14 @@ struct WeightedSums {
     /// With a `center` c near μ̂ (the previous iterate's mean), one pass suffices: with
     /// dᵢ = yᵢ − c and δ = μ̂ − c = Σwᵢdᵢ/Σwᵢ, Q = Σwᵢdᵢ² − δ·Σwᵢdᵢ and
     /// Σwᵢ²(yᵢ−μ̂)² = Σwᵢ²dᵢ² − 2δΣwᵢ²dᵢ + δ²Σwᵢ² (the shifted one-pass formulas of Chan, Golub
-    /// & LeVeque 1983). When δ is not small against the spread — the subtraction would lose more
-    /// than about three digits — the second, centred pass is made as without a center.
+    /// & LeVeque 1983). When the subtractions would lose more than about three digits (δ not small
+    /// against the spread, or one weight dominating), the second, centred pass is made as without a center.
     init(y: [Double], v: [Double], tau2: Double, center: Double?) {
         count = y.count
         y.withUnsafeBufferPointer { y in
             v.withUnsafeBufferPointer { v in
                 let c = center ?? 0
-                var sw = 0.0, sw2 = 0.0, sw3 = 0.0, swd = 0.0, swd2 = 0.0, sw2d = 0.0, sw2d2 = 0.0
+                var sw = 0.0, sw2 = 0.0, sw3 = 0.0, swy = 0.0, swd = 0.0, swd2 = 0.0, sw2d = 0.0, sw2d2 = 0.0
                 for i in 0..<y.count {
                     let w = 1 / (v[i] + tau2)
                     let w2 = w * w
@@ -45,6 +45,7 @@ struct WeightedSums {
                     sw += w
                     sw2 += w2
                     sw3 += w2 * w
+                    swy += w * y[i]
                     swd += wd
                     swd2 += wd * d
                     sw2d += w * wd
@@ -52,12 +53,16 @@ struct WeightedSums {
                 }
                 let delta = swd / sw
                 let oneQ = swd2 - delta * swd
-                if center != nil && oneQ.isFinite && delta * swd <= 1e-3 * oneQ {
-                    sumW = sw; sumW2 = sw2; sumW3 = sw3; mean = c + delta; q = max(oneQ, 0)
-                    sumW2Residual2 = max(sw2d2 - 2 * delta * sw2d + delta * delta * sw2, 0)
+                let oneS2 = sw2d2 - 2 * delta * sw2d + delta * delta * sw2
+                // Each result keeps all but at most three digits: the terms subtracted are at
+                // most 10³ times the result.
+                if center != nil, oneQ.isFinite, oneS2.isFinite, swd2 <= 1e3 * oneQ,
+                   sw2d2 + 2 * abs(delta * sw2d) + delta * delta * sw2 <= 1e3 * oneS2 {
+                    sumW = sw; sumW2 = sw2; sumW3 = sw3; mean = c + delta; q = oneQ; sumW2Residual2 = oneS2
                     return
                 }
-                let mu = c + delta
+                // The second pass centres on Σwy/Σw itself (c + δ would carry the shift's rounding).
+                let mu = center == nil ? c + delta : swy / sw
                 var qq = 0.0, s2r = 0.0
                 for i in 0..<y.count {
                     let w = 1 / (v[i] + tau2)
