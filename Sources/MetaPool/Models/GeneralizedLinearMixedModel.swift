@@ -1,0 +1,264 @@
+// The binomial–normal random-intercept model for single proportions, fitted by maximum likelihood
+// with adaptive Gauss–Hermite quadrature, as metafor's `rma.glmm(measure = "PLO")` fits it through
+// lme4::glmer(cbind(xi, ni − xi) ~ 1 + (1 | study), family = binomial, nAGQ = Q).
+
+import RealModule
+
+/// A random-effects meta-analysis of proportions by a generalized linear mixed model (GLMM):
+/// xᵢ ~ Binomial(nᵢ, expit(θᵢ)), θᵢ = μ + τ·zᵢ, zᵢ ~ N(0, 1), so θᵢ ~ N(μ, τ²) on the logit scale
+/// (the binomial–normal model of Stijnen, Hamza & Özdemir 2010, Stat Med 29:3046, eq. 5; Hamza,
+/// van Houwelingen & Stijnen 2008).
+///
+/// The marginal likelihood of study i, Lᵢ(μ, τ) = ∫ Binom(xᵢ | nᵢ, expit(μ + τz)) φ(z) dz, is
+/// approximated by adaptive Gauss–Hermite quadrature (AGHQ; Liu & Pierce 1994, Biometrika 81:624;
+/// Pinheiro & Bates 1995, JCGS 4:12): the integrand is centred at its mode ẑᵢ (the conditional
+/// mode of the spherical random effect, lme4's ũ) and scaled by sᵢ = (−∂²log integrand/∂z²)^(−½)
+/// there, Lᵢ ≈ sᵢ Σₖ wₖ g(ẑᵢ + sᵢzₖ)/φ(zₖ) with the Q-point rule (zₖ, wₖ) for φ. Q = 1 is the
+/// Laplace approximation. This is the approximation lme4 maximises (Bates et al. 2015, JSS 67(1),
+/// §5 and lme4's glmer documentation, argument nAGQ), with τ in the role of lme4's θ.
+///
+/// (μ, τ) are found by Newton's method on the approximate log-likelihood, with its analytic
+/// gradient (implicit differentiation of the mode and scale) and a Hessian by central differences
+/// of the gradient. The likelihood is even in τ, so τ is unconstrained in the search and τ̂ = |τ|;
+/// τ̂ = 0 (homogeneous data) is reached as an interior stationary point, not a boundary.
+///
+/// What is reported follows metafor 3.8-1 (rma.glmm, Viechtbauer 2010, JSS 36(3)):
+/// - the standard error of μ̂ from the inverse of the full observed information of (τ, μ), as
+///   lme4's `vcov()` takes it from the Hessian of the deviance (`use.hessian = TRUE`), not the
+///   information for μ at fixed τ; Wald z test and CI;
+/// - the tests for heterogeneity of the equal-effects model against the saturated model (one
+///   proportion per study), both on k − 1 df: the Wald-type test of the k − 1 study dummies, which
+///   is Σwᵢ(yᵢ − ȳ_w)² with yᵢ = logit(xᵢ/nᵢ), wᵢ = xᵢ(nᵢ − xᵢ)/nᵢ (a study with 0 or nᵢ events has
+///   an infinite estimate and variance and adds nothing), and the likelihood-ratio test
+///   2(ℓ_saturated − ℓ_equal-effects); neither uses the random-effects fit;
+/// - I² = 100 τ̂²/(τ̂² + ṽ) and H² = (τ̂² + ṽ)/ṽ with ṽ the typical within-study variance
+///   (Higgins & Thompson 2002, eq. 9) of the escalc PLO sampling variances (½ added to the counts
+///   of studies with 0 or nᵢ events);
+/// - the log-likelihood metafor prints, which is the *conditional* binomial log-likelihood at the
+///   conditional modes, Σ log Binom(xᵢ | nᵢ, expit(μ̂ + τ̂ẑᵢ)) (metafor takes ll_saturated −
+///   deviance(fit)/2, and lme4's deviance of a GLMM is the sum of squared deviance residuals);
+///   the maximised AGHQ marginal log-likelihood is ``marginalLogLikelihood``.
+public struct GeneralizedLinearMixedModel: Sendable {
+    /// A χ² test for heterogeneity.
+    public struct HeterogeneityTest: Sendable, Hashable {
+        public let statistic: Double
+        public let degreesOfFreedom: Int
+        public let pValue: Double
+    }
+
+    /// Study labels.
+    public let labels: [String]
+    public let events: [Double]
+    public let totals: [Double]
+    /// Q, the number of quadrature points (1 = Laplace).
+    public let quadraturePoints: Int
+    public let level: Double
+    /// μ̂, the pooled log odds.
+    public let estimate: Double
+    public let standardError: Double
+    /// z = μ̂/SE and its two-sided p-value.
+    public let statistic: Double
+    public let pValue: Double
+    public let confidenceInterval: Interval
+    /// τ̂², the between-study variance of the logits.
+    public let tauSquared: Double
+    /// I² in percent and H².
+    public let iSquared: Double
+    public let hSquared: Double
+    /// ṽ, the typical within-study variance used for I² and H².
+    public let typicalVariance: Double
+    /// The Wald-type test for heterogeneity (metafor's QE.Wld).
+    public let waldTest: HeterogeneityTest
+    /// The likelihood-ratio test for heterogeneity (metafor's QE.LRT).
+    public let likelihoodRatioTest: HeterogeneityTest
+    /// The log-likelihood as metafor reports it (see the type's documentation): conditional on the
+    /// modes of the random effects.
+    public let logLikelihood: Double
+    /// The maximised AGHQ approximation to the marginal log-likelihood Σ log Lᵢ(μ̂, τ̂)
+    /// (with the binomial coefficients): lme4's `logLik()` for Q = 1.
+    public let marginalLogLikelihood: Double
+    /// The conditional modes of the study effects on the logit scale, τ̂·ẑᵢ (lme4's `ranef()`).
+    public let randomEffects: [Double]
+    /// Newton iterations used.
+    public let iterations: Int
+
+    /// The number of studies.
+    public var count: Int { events.count }
+    /// τ̂.
+    public var tau: Double { tauSquared.squareRoot() }
+
+    /// The pooled proportion and its CI on the natural scale, expit of the logit-scale values.
+    public func backTransform(_ x: Double) -> Double { BackTransform.inverseLogit.apply(x) }
+
+    /// Fits the model to events xᵢ out of totals nᵢ.
+    /// - Parameters:
+    ///   - quadraturePoints: Q ≥ 1 points of adaptive Gauss–Hermite quadrature (1 = Laplace), at most 100.
+    ///   - level: the confidence level, in (0, 1).
+    /// - Throws: ``MetaPoolError``: `.invalidArgument` for a bad Q or level or mismatched arrays;
+    ///   `.invalidValue` for counts that are not whole numbers with 0 ≤ xᵢ ≤ nᵢ, nᵢ > 0;
+    ///   `.insufficientData` for fewer than 2 studies or no events (or no non-events) at all;
+    ///   `.noConvergence` when the likelihood has no finite maximum (e.g. only studies with 0 or
+    ///   all events, pulling τ to infinity) or the iteration fails.
+    public init(events: [Double], totals: [Double], labels: [String]? = nil,
+                quadraturePoints: Int = 7, level: Double = 0.95) throws(MetaPoolError) {
+        try self.init(events: events, totals: totals, labels: labels, locations: nil,
+                      quadraturePoints: quadraturePoints, level: level)
+    }
+
+    /// Fits the model to a table with columns `events` and `total` (and optionally `study`).
+    public init(table: DataTable, quadraturePoints: Int = 7, level: Double = 0.95) throws(MetaPoolError) {
+        for name in ["events", "total"] where table.columnIndex(name) == nil {
+            throw MetaPoolError(.missingColumn, "the GLMM for proportions needs the columns `events` and `total`; the column is missing",
+                                at: InputLocation(file: table.source, column: name))
+        }
+        let reader = ColumnReader(table: table)
+        let locations = (0..<table.rows.count).map { table.location(row: $0) }
+        try self.init(events: reader.numbers("events"), totals: reader.numbers("total"), labels: reader.labels(),
+                      locations: locations, quadraturePoints: quadraturePoints, level: level)
+    }
+
+    init(events: [Double], totals: [Double], labels: [String]?, locations: [InputLocation]?,
+         quadraturePoints: Int, level: Double) throws(MetaPoolError) {
+        guard level > 0, level < 1 else {
+            throw MetaPoolError(.invalidArgument, "the confidence level \(level) is not between 0 and 1 (write 0.95, not 95)")
+        }
+        guard quadraturePoints >= 1 else {
+            throw MetaPoolError(.invalidArgument, "the number of quadrature points must be at least 1 (1 is the Laplace approximation); got \(quadraturePoints)")
+        }
+        let rule = try GaussHermiteRule(points: quadraturePoints)
+        // Validates the counts (whole, 0 ≤ x ≤ n, n > 0) and gives the escalc PLO variances for I².
+        let effects = try EffectSizes.proportions(events: events, totals: totals, measure: .logitProportion,
+                                                  labels: labels, locations: locations)
+        let k = events.count
+        guard k >= 2 else {
+            throw MetaPoolError(.insufficientData, "a random-effects model needs at least 2 studies; there is \(k)")
+        }
+        let sumX = events.reduce(0, +), sumN = totals.reduce(0, +)
+        guard sumX > 0, sumX < sumN else {
+            throw MetaPoolError(.insufficientData, sumX == 0
+                ? "no study has any event; the pooled log odds is −∞"
+                : "every patient in every study had the event; the pooled log odds is +∞")
+        }
+        self.labels = effects.labels
+        self.events = events
+        self.totals = totals
+        self.quadraturePoints = quadraturePoints
+        self.level = level
+
+        let likelihood = BinomialNormalLikelihood(events: events, totals: totals, rule: rule)
+        let fit = try likelihood.maximize(effects: effects)
+        estimate = fit.mu
+        tauSquared = fit.tau * fit.tau
+        iterations = fit.iterations
+        marginalLogLikelihood = fit.logLikelihood
+
+        // Var(μ̂) = [(−H)⁻¹]_μμ = 1/(−H_μμ − H_μτ²/(−H_ττ)), the Schur complement; at τ̂ = 0 the
+        // cross term vanishes by symmetry (ℓ is even in τ).
+        let h = fit.hessian
+        let information: Double
+        if fit.tau == 0 || h.mt == 0 {
+            information = -h.mm
+        } else {
+            guard h.tt < 0 else {
+                throw MetaPoolError(.noConvergence, "the GLMM fit did not reach a maximum of the likelihood (its curvature in tau is not negative)")
+            }
+            information = -h.mm + h.mt * h.mt / h.tt
+        }
+        guard information > 0, information.isFinite else {
+            throw MetaPoolError(.noConvergence, "the GLMM fit did not reach a maximum of the likelihood (the information for the estimate is not positive)")
+        }
+        standardError = 1 / information.squareRoot()
+        statistic = estimate / standardError
+        pValue = min(1, 2 * Normal.standard.survival(abs(statistic)))
+        let crit = Normal.standard.survivalQuantile((1 - level) / 2)
+        confidenceInterval = Interval(estimate - crit * standardError, estimate + crit * standardError)
+
+        let modes = likelihood.modes(mu: fit.mu, tau: fit.tau)
+        randomEffects = modes.map { fit.tau * $0 }
+        logLikelihood = likelihood.conditionalLogLikelihood(mu: fit.mu, tau: fit.tau, modes: modes)
+
+        // Typical within-study variance (Higgins & Thompson 2002, eq. 9) from the PLO variances.
+        var sw = 0.0, sw2 = 0.0
+        for v in effects.vi { sw += 1 / v; sw2 += 1 / (v * v) }
+        typicalVariance = Double(k - 1) * sw / (sw * sw - sw2)
+        iSquared = 100 * tauSquared / (tauSquared + typicalVariance)
+        hSquared = (tauSquared + typicalVariance) / typicalVariance
+
+        let df = k - 1
+        let chi = ChiSquared(degreesOfFreedom: Double(df))
+        let wald = Self.waldStatistic(events: events, totals: totals)
+        waldTest = HeterogeneityTest(statistic: wald, degreesOfFreedom: df, pValue: chi.survival(wald))
+        let lrt = Self.likelihoodRatioStatistic(events: events, totals: totals)
+        likelihoodRatioTest = HeterogeneityTest(statistic: lrt, degreesOfFreedom: df, pValue: chi.survival(lrt))
+    }
+
+    /// The Wald test that the k study logits of the saturated logistic model are equal:
+    /// Σwᵢ(yᵢ − ȳ_w)², yᵢ = log(xᵢ/(nᵢ − xᵢ)), wᵢ = xᵢ(nᵢ − xᵢ)/nᵢ the inverse of the ML variance of
+    /// yᵢ. Studies with 0 or nᵢ events have weight 0 in the limit (glm's estimate diverges with
+    /// its variance) and drop out; with fewer than two informative studies the statistic is 0.
+    static func waldStatistic(events: [Double], totals: [Double]) -> Double {
+        var sw = 0.0, swy = 0.0
+        var terms: [(w: Double, y: Double)] = []
+        for (x, n) in zip(events, totals) where x > 0 && x < n {
+            let w = x * (n - x) / n
+            let y = Double.log(x) - Double.log(n - x)
+            terms.append((w, y))
+            sw += w
+            swy += w * y
+        }
+        guard terms.count >= 2 else { return 0 }
+        let mean = swy / sw
+        var q = 0.0
+        for t in terms { q += t.w * (t.y - mean) * (t.y - mean) }
+        return q
+    }
+
+    /// The likelihood-ratio test of one common proportion p̄ = Σx/Σn against one proportion per
+    /// study: the deviance of the equal-effects logistic model, 2Σ[xᵢ log(xᵢ/(nᵢp̄)) +
+    /// (nᵢ − xᵢ) log((nᵢ − xᵢ)/(nᵢ(1 − p̄)))], with 0·log 0 = 0.
+    static func likelihoodRatioStatistic(events: [Double], totals: [Double]) -> Double {
+        let sx = events.reduce(0, +), sn = totals.reduce(0, +)
+        let logP = Double.log(sx / sn), logQ = Double.log((sn - sx) / sn)
+        var g = 0.0
+        for (x, n) in zip(events, totals) {
+            if x > 0 { g += x * (Double.log(x / n) - logP) }
+            if n - x > 0 { g += (n - x) * (Double.log((n - x) / n) - logQ) }
+        }
+        return max(0, 2 * g)
+    }
+
+    /// The JSON object of the fit, with metafor's names in snake_case.
+    public func summary() throws(MetaPoolError) -> JSONValue {
+        func number(_ x: Double) -> JSONValue { x.isFinite ? .number(x) : .null }
+        return .object([
+            ("measure", .string("PLO")),
+            ("method", .string("GLMM")),
+            ("quadrature_points", .integer(quadraturePoints)),
+            ("level", .number(level)),
+            ("k", .integer(count)),
+            ("estimate", number(estimate)),
+            ("se", number(standardError)),
+            ("statistic", number(statistic)),
+            ("p_value", number(pValue)),
+            ("ci_lower", number(confidenceInterval.lower)),
+            ("ci_upper", number(confidenceInterval.upper)),
+            ("tau2", number(tauSquared)),
+            ("tau", number(tau)),
+            ("i2", number(iSquared)),
+            ("h2", number(hSquared)),
+            ("qe_wald", number(waldTest.statistic)),
+            ("qe_wald_df", .integer(waldTest.degreesOfFreedom)),
+            ("qe_wald_p_value", number(waldTest.pValue)),
+            ("qe_lrt", number(likelihoodRatioTest.statistic)),
+            ("qe_lrt_df", .integer(likelihoodRatioTest.degreesOfFreedom)),
+            ("qe_lrt_p_value", number(likelihoodRatioTest.pValue)),
+            ("log_likelihood", number(logLikelihood)),
+            ("marginal_log_likelihood", number(marginalLogLikelihood)),
+            ("back_transformed", .object([
+                ("estimate", number(backTransform(estimate))),
+                ("ci_lower", number(backTransform(confidenceInterval.lower))),
+                ("ci_upper", number(backTransform(confidenceInterval.upper))),
+            ])),
+        ])
+    }
+}
