@@ -1,0 +1,76 @@
+#!/usr/bin/env Rscript
+# Reference values for the GLMM for proportions (GeneralizedLinearMixedModel) from R's metafor:
+# rma.glmm(measure = "PLO", xi, ni, nAGQ = Q, level), which fits
+# lme4::glmer(cbind(xi, ni - xi) ~ 1 + (1 | study), family = binomial, nAGQ = Q).
+#
+#   apt-get install -y r-cran-lme4   # metafor, metadat, jsonlite as for the other scripts
+#   cd <package root> && Rscript Tests/Reference/generate_glmm.R
+#
+# Each case is fitted twice:
+# - `expected`: with glmer's tolerances tightened through metafor's control argument
+#   (control = list(glmerCtrl = list(tolPwrss = 1e-12, optimizer = "bobyqa",
+#   optCtrl = list(rhoend = 1e-11, maxfun = 1e5)))). With its defaults glmer stops its penalized
+#   IRLS for the conditional modes at a relative change of 1e-7 in the penalized deviance, which
+#   leaves the modes ~1e-3 off; the Laplace deviance (nAGQ = 1) is then a step function with
+#   steps of ~5e-4, and its optimum and finite-difference Hessian are off by up to 1e-3 (estimates)
+#   and 1e-2 (SE). Its Nelder-Mead also stops at parameter changes of ~1e-5. Tightened, metafor
+#   gives the maximum of the AGHQ likelihood to ~1e-7.
+# - `metafor_default`: metafor with its defaults, what a user sees.
+# Writes Tests/MetaPoolTests/Fixtures/glmm/NAME.csv and NAME.expected.json.
+
+suppressPackageStartupMessages({ library(metafor); library(metadat); library(lme4); library(jsonlite) })
+
+out <- file.path("Tests", "MetaPoolTests", "Fixtures", "glmm")
+dir.create(out, showWarnings = FALSE, recursive = TRUE)
+num <- function(x) if (is.null(x) || is.na(x)) NULL else as.numeric(sprintf("%.17g", x))
+tight <- list(glmerCtrl = list(tolPwrss = 1e-12, optimizer = "bobyqa", optCtrl = list(rhoend = 1e-11, maxfun = 1e5)))
+
+datasets <- list(
+  pritz1997 = list(
+    data = with(dat.pritz1997, data.frame(study = authors, events = xi, total = ni)),
+    source = "metadat::dat.pritz1997 (Pritz 1997); studies with all events (10/10, 12/12)"),
+  debruin2009 = list(
+    data = with(dat.debruin2009, data.frame(study = paste(author, year), events = xi, total = ni)),
+    source = "metadat::dat.debruin2009 (de Bruin et al. 2009)"),
+  nielweise2007 = list(
+    data = with(dat.nielweise2007, data.frame(study = paste(author, year), events = ai, total = n1i)),
+    source = "metadat::dat.nielweise2007 (Niel-Weise et al. 2007), treated arm (ai of n1i); six studies with 0 events"),
+  icorr_synthetic = list(
+    data = data.frame(study = paste("Arm", 1:6), events = c(4, 0, 11, 2, 4, 20), total = c(15, 8, 15, 4, 9, 44)),
+    source = "synthetic: small-n intracranial-response-like arms made up for this test (not from any trial)"),
+  homogeneous_synthetic = list(
+    data = data.frame(study = paste("Study", 1:5), events = c(10, 11, 9, 10, 12), total = c(50, 50, 50, 50, 60)),
+    source = "synthetic: five nearly equal proportions, for which the ML estimate of tau^2 is 0")
+)
+
+summarise <- function(res) {
+  pred <- predict(res, transf = transf.ilogit)
+  list(k = res$k, estimate = num(res$b[1]), se = num(res$se), statistic = num(res$zval), p_value = num(res$pval),
+       ci_lower = num(res$ci.lb), ci_upper = num(res$ci.ub), tau2 = num(res$tau2), i2 = num(res$I2), h2 = num(res$H2),
+       qe_wald = num(res$QE.Wld), qe_wald_df = res$k - res$p, qe_wald_p_value = num(res$QEp.Wld),
+       qe_lrt = num(res$QE.LRT), qe_lrt_df = res$k - res$p, qe_lrt_p_value = num(res$QEp.LRT),
+       log_likelihood = num(res$fit.stats["ll", "ML"]),
+       back_transformed = list(estimate = num(pred$pred), ci_lower = num(pred$ci.lb), ci_upper = num(pred$ci.ub)))
+}
+
+for (name in names(datasets)) {
+  spec <- datasets[[name]]
+  csv <- file.path(out, paste0(name, ".csv"))
+  write.csv(spec$data, csv, row.names = FALSE)
+  d <- read.csv(csv, stringsAsFactors = FALSE)
+  settings <- list(list(q = 1, level = 95), list(q = 7, level = 95), list(q = 15, level = 95))
+  if (name == "pritz1997") settings[[length(settings) + 1]] <- list(q = 7, level = 90)
+  cases <- lapply(settings, function(s) {
+    fit <- function(control) rma.glmm(measure = "PLO", xi = d$events, ni = d$total, nAGQ = s$q,
+                                      level = s$level, control = control)
+    list(quadrature_points = s$q, level = s$level / 100,
+         expected = summarise(fit(tight)), metafor_default = summarise(fit(list())))
+  })
+  doc <- list(dataset = name, source = spec$source, metafor_version = as.character(packageVersion("metafor")),
+              lme4_version = as.character(packageVersion("lme4")),
+              generated_by = "Tests/Reference/generate_glmm.R", input = paste0(name, ".csv"),
+              tight_control = "glmerCtrl = list(tolPwrss = 1e-12, optimizer = \"bobyqa\", optCtrl = list(rhoend = 1e-11, maxfun = 1e5))",
+              cases = cases)
+  writeLines(toJSON(doc, auto_unbox = TRUE, digits = NA, pretty = TRUE, null = "null"),
+             file.path(out, paste0(name, ".expected.json")))
+}
