@@ -17,18 +17,12 @@ struct BinomialNormalLikelihood: Sendable {
     let logBinomial: [Double]
     let rule: GaussHermiteRule
 
-    struct Hessian: Sendable {
-        var mm: Double
-        var mt: Double
-        var tt: Double
-    }
-
     struct Fit: Sendable {
         var mu: Double
         /// τ̂ ≥ 0.
         var tau: Double
         var logLikelihood: Double
-        var hessian: Hessian
+        var hessian: LikelihoodHessian
         var iterations: Int
     }
 
@@ -164,21 +158,9 @@ struct BinomialNormalLikelihood: Sendable {
     /// (∂ℓ/∂μ, ∂ℓ/∂τ), for tests and diagnostics.
     func gradient(mu: Double, tau: Double) -> (mu: Double, tau: Double) { evaluate(mu: mu, tau: tau).gradient }
 
-    /// The Hessian of ℓ by central differences of the analytic gradient with one Richardson
-    /// extrapolation (error O(δ⁴)), symmetrised.
-    func hessian(mu: Double, tau: Double) -> Hessian {
-        func column(_ j: Int, _ delta: Double) -> (Double, Double) {
-            let plus = j == 0 ? evaluate(mu: mu + delta, tau: tau) : evaluate(mu: mu, tau: tau + delta)
-            let minus = j == 0 ? evaluate(mu: mu - delta, tau: tau) : evaluate(mu: mu, tau: tau - delta)
-            return ((plus.gradient.mu - minus.gradient.mu) / (2 * delta), (plus.gradient.tau - minus.gradient.tau) / (2 * delta))
-        }
-        func extrapolated(_ j: Int, _ x: Double) -> (Double, Double) {
-            let delta = 2e-3 * max(1, abs(x))
-            let coarse = column(j, delta), fine = column(j, delta / 2)
-            return ((4 * fine.0 - coarse.0) / 3, (4 * fine.1 - coarse.1) / 3)
-        }
-        let byMu = extrapolated(0, mu), byTau = extrapolated(1, tau)
-        return Hessian(mm: byMu.0, mt: (byMu.1 + byTau.0) / 2, tt: byTau.1)
+    /// The Hessian of ℓ in (μ, τ) (Richardson-extrapolated central differences of the gradient).
+    func hessian(mu: Double, tau: Double) -> LikelihoodHessian {
+        LikelihoodHessian(beta: mu, tau: tau) { let g = gradient(mu: $0, tau: $1); return (g.mu, g.tau) }
     }
 
     // MARK: Maximisation
@@ -186,124 +168,32 @@ struct BinomialNormalLikelihood: Sendable {
     /// Largest |μ| and |τ| accepted: beyond them the likelihood has no finite maximum in practice.
     static let parameterBound = 100.0
 
-    /// Maximises ℓ from a DerSimonian–Laird start on the logit scale and from the equal-effects
-    /// estimate, and compares with τ = 0, where AGHQ is exact and ℓ is maximised by
-    /// μ = logit(Σx/Σn). τ̂ = 0 is taken when the search ends at |τ| < 10⁻⁶ and τ = 0 is a local
-    /// maximum no worse than it.
+    /// Maximises ℓ from a DerSimonian–Laird (1986) start on the logit scale and from the
+    /// equal-effects estimate, and compares with τ = 0, where AGHQ is exact and ℓ is maximised by
+    /// μ = logit(Σx/Σn) (see ``maximizeEvenInTau``).
     func maximize(effects: EffectSizes) throws(MetaPoolError) -> Fit {
         let sumX = events.reduce(0, +), sumN = totals.reduce(0, +)
         let muFE = Double.log(sumX) - Double.log(sumN - sumX)
-        // DerSimonian & Laird (1986) on the escalc PLO values.
-        var sw = 0.0, sw2 = 0.0, swy = 0.0
-        for (y, v) in zip(effects.yi, effects.vi) { sw += 1 / v; sw2 += 1 / (v * v); swy += y / v }
-        let yBar = swy / sw
-        var qStat = 0.0
-        for (y, v) in zip(effects.yi, effects.vi) { qStat += (y - yBar) * (y - yBar) / v }
-        let tau2DL = max(0, (qStat - Double(effects.count - 1)) / (sw - sw2 / sw))
-        var swr = 0.0, swry = 0.0
-        for (y, v) in zip(effects.yi, effects.vi) { swr += 1 / (v + tau2DL); swry += y / (v + tau2DL) }
-        let muDL = swry / swr
-
-        var failure: MetaPoolError?
-        var best: Fit?
-        var totalIterations = 0
-        for start in [(muDL, max(tau2DL.squareRoot(), 0.3)), (muFE, 1.0)] {
-            do {
-                let fit = try newton(mu: start.0, tau: start.1)
-                totalIterations += fit.iterations
-                if best == nil || fit.logLikelihood > best!.logLikelihood { best = fit }
-            } catch {
-                failure = error
-            }
+        let (muDL, tau2DL) = derSimonianLairdStart(effects)
+        let result = try maximizeEvenInTau(starts: [(muDL, max(tau2DL.squareRoot(), 0.3)), (muFE, 1.0)],
+                                           betaAtZero: muFE, bound: Self.parameterBound) { mu, tau in
+            let e = evaluate(mu: mu, tau: tau)
+            return LikelihoodEvaluation(value: e.value, gradient: (e.gradient.mu, e.gradient.tau))
         }
-        guard var fit = best else {
-            throw failure ?? MetaPoolError(.noConvergence, "the GLMM fit did not converge")
-        }
-        // τ = 0: exact binomial likelihood, a local maximum in τ when ∂²ℓ/∂τ² ≤ 0 there.
-        let zero = evaluate(mu: muFE, tau: 0)
-        let delta = 1e-4
-        let curvature = evaluate(mu: muFE, tau: delta).gradient.tau / delta
-        let tolerance = 1e-10 * max(1, abs(zero.value))
-        if curvature <= 0, abs(fit.tau) < 1e-6 || zero.value > fit.logLikelihood + tolerance,
-           zero.value >= fit.logLikelihood - tolerance {
-            fit = Fit(mu: muFE, tau: 0, logLikelihood: zero.value, hessian: hessian(mu: muFE, tau: 0), iterations: fit.iterations)
-        }
-        fit.tau = abs(fit.tau)
-        fit.iterations = totalIterations
-        return fit
+        return Fit(mu: result.beta, tau: result.tau, logLikelihood: result.value,
+                   hessian: hessian(mu: result.beta, tau: result.tau), iterations: result.iterations)
     }
+}
 
-    /// Newton's method with a Hessian made positive definite where needed (Levenberg 1944
-    /// shift of the spectrum) and backtracking (Nocedal & Wright 2006, §3.1, §3.4).
-    private func newton(mu startMu: Double, tau startTau: Double) throws(MetaPoolError) -> Fit {
-        var mu = startMu, tau = startTau
-        var current = evaluate(mu: mu, tau: tau)
-        guard current.value.isFinite, current.gradient.mu.isFinite, current.gradient.tau.isFinite else {
-            throw MetaPoolError(.noConvergence, "the GLMM log-likelihood is not finite at the starting values")
-        }
-        let maxIterations = 500
-        for iteration in 1...maxIterations {
-            let h = hessian(mu: mu, tau: tau)
-            guard h.mm.isFinite, h.mt.isFinite, h.tt.isFinite else {
-                throw MetaPoolError(.noConvergence, "the GLMM log-likelihood has a non-finite curvature at mu = \(mu), tau = \(tau)")
-            }
-            // A = −H; shift its spectrum so that the smallest eigenvalue is clearly positive.
-            var a11 = -h.mm, a12 = -h.mt, a22 = -h.tt
-            let trace = a11 + a22
-            let root = ((a11 - a22) * (a11 - a22) / 4 + a12 * a12).squareRoot()
-            let smallest = trace / 2 - root
-            let floor = 1e-8 * max(1, abs(trace))
-            let shifted = smallest < floor
-            if shifted {
-                let shift = floor - smallest
-                a11 += shift
-                a22 += shift
-            }
-            let det = a11 * a22 - a12 * a12
-            let g = current.gradient
-            var dMu = (a22 * g.mu - a12 * g.tau) / det
-            var dTau = (a11 * g.tau - a12 * g.mu) / det
-            let longest = max(abs(dMu), abs(dTau))
-            if longest > 2 { dMu *= 2 / longest; dTau *= 2 / longest }
-            let slope = g.mu * dMu + g.tau * dTau
-
-            let small = 1e-10
-            // Converged on a tiny step, unless the shift hid a direction of clearly negative
-            // curvature of −ℓ (a saddle, where the gradient can vanish by symmetry).
-            if !shifted || smallest > -1e-6 * max(1, abs(trace)),
-               abs(dMu) <= small * max(1, abs(mu)), abs(dTau) <= small * max(1, abs(tau)) {
-                // Converged: take the final (tiny) Newton step if it does not lower ℓ.
-                let last = evaluate(mu: mu + dMu, tau: tau + dTau)
-                if last.value >= current.value { mu += dMu; tau += dTau; current = last }
-                return Fit(mu: mu, tau: tau, logLikelihood: current.value, hessian: hessian(mu: mu, tau: tau), iterations: iteration)
-            }
-            var step = 1.0
-            var accepted = false
-            for _ in 0..<60 {
-                let trial = evaluate(mu: mu + step * dMu, tau: tau + step * dTau)
-                if trial.value.isFinite, trial.gradient.mu.isFinite, trial.gradient.tau.isFinite,
-                   trial.value >= current.value + 1e-4 * step * slope
-                    || (trial.value >= current.value - 1e-13 * max(1, abs(current.value))
-                        && step * longest <= 1e-8) {
-                    mu += step * dMu
-                    tau += step * dTau
-                    current = trial
-                    accepted = true
-                    break
-                }
-                step /= 2
-            }
-            guard accepted else {
-                // No ascent possible along a Newton direction: ℓ is flat to rounding here.
-                if max(abs(dMu), abs(dTau)) <= 1e-6 {
-                    return Fit(mu: mu, tau: tau, logLikelihood: current.value, hessian: hessian(mu: mu, tau: tau), iterations: iteration)
-                }
-                throw MetaPoolError(.noConvergence, "the GLMM fit could not increase the likelihood from mu = \(mu), tau = \(tau)")
-            }
-            guard abs(mu) <= Self.parameterBound, abs(tau) <= Self.parameterBound else {
-                throw MetaPoolError(.noConvergence, "the GLMM likelihood has no finite maximum: the estimates run off (mu = \(mu), tau = \(tau)); this happens when the data separate completely, e.g. only studies with 0 or all events")
-            }
-        }
-        throw MetaPoolError(.noConvergence, "the GLMM fit did not converge in \(maxIterations) Newton iterations")
-    }
+/// The DerSimonian & Laird (1986) estimates (μ̂, τ̂²) from effect sizes: starting values.
+func derSimonianLairdStart(_ effects: EffectSizes) -> (mu: Double, tau2: Double) {
+    var sw = 0.0, sw2 = 0.0, swy = 0.0
+    for (y, v) in zip(effects.yi, effects.vi) { sw += 1 / v; sw2 += 1 / (v * v); swy += y / v }
+    let yBar = swy / sw
+    var q = 0.0
+    for (y, v) in zip(effects.yi, effects.vi) { q += (y - yBar) * (y - yBar) / v }
+    let tau2 = max(0, (q - Double(effects.count - 1)) / (sw - sw2 / sw))
+    var swr = 0.0, swry = 0.0
+    for (y, v) in zip(effects.yi, effects.vi) { swr += 1 / (v + tau2); swry += y / (v + tau2) }
+    return (swry / swr, tau2)
 }

@@ -152,22 +152,12 @@ public struct GeneralizedLinearMixedModel: Sendable {
         iterations = fit.iterations
         marginalLogLikelihood = fit.logLikelihood
 
-        // Var(μ̂) = [(−H)⁻¹]_μμ = 1/(−H_μμ − H_μτ²/(−H_ττ)), the Schur complement; at τ̂ = 0 the
-        // cross term vanishes by symmetry (ℓ is even in τ).
-        let h = fit.hessian
-        let information: Double
-        if fit.tau == 0 || h.mt == 0 {
-            information = -h.mm
-        } else {
-            guard h.tt < 0 else {
-                throw MetaPoolError(.noConvergence, "the GLMM fit did not reach a maximum of the likelihood (its curvature in tau is not negative)")
-            }
-            information = -h.mm + h.mt * h.mt / h.tt
+        // Var(μ̂) = [(−H)⁻¹]_μμ over (μ, τ), the Schur complement; at τ̂ = 0 the cross term
+        // vanishes by symmetry (ℓ is even in τ).
+        guard let variance = fit.hessian.varianceOfBeta(tauIsZero: fit.tau == 0) else {
+            throw MetaPoolError(.noConvergence, "the GLMM fit did not reach a maximum of the likelihood (the observed information is not positive definite)")
         }
-        guard information > 0, information.isFinite else {
-            throw MetaPoolError(.noConvergence, "the GLMM fit did not reach a maximum of the likelihood (the information for the estimate is not positive)")
-        }
-        standardError = 1 / information.squareRoot()
+        standardError = variance.squareRoot()
         statistic = estimate / standardError
         pValue = min(1, 2 * Normal.standard.survival(abs(statistic)))
         let crit = Normal.standard.survivalQuantile((1 - level) / 2)
