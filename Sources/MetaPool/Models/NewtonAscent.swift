@@ -169,3 +169,47 @@ func maximizeEvenInTau(starts: [(Double, Double)], betaAtZero: Double, bound: Do
     fit.iterations = iterations
     return fit
 }
+
+/// Maximises a smooth function of one parameter with an analytic derivative: Newton steps with
+/// the curvature from a central difference of the derivative, at most 2 long, backtracking to an
+/// Armijo increase; an ascent step of length min(1, |f′|) where the curvature is not negative.
+/// Returns `nil` when the maximiser passes `bound` or no step increases f away from a stationary
+/// point. Converges on a step below 10⁻¹¹·max(1, |x|).
+func newtonAscent1D(start: Double, bound: Double,
+                    _ evaluate: (Double) -> (value: Double, derivative: Double)) -> (x: Double, value: Double)? {
+    var x = start
+    var current = evaluate(x)
+    guard current.value.isFinite, current.derivative.isFinite else { return nil }
+    for _ in 0..<200 {
+        let g = current.derivative
+        let delta = 1e-5 * max(1, abs(x))
+        let curvature = (evaluate(x + delta).derivative - evaluate(x - delta).derivative) / (2 * delta)
+        guard curvature.isFinite else { return nil }
+        let concave = curvature < 0
+        var d = concave ? -g / curvature : (g > 0 ? 1 : -1) * min(1, abs(g))
+        if abs(d) > 2 { d = d > 0 ? 2 : -2 }
+        if concave, abs(d) <= 1e-11 * max(1, abs(x)) {
+            let last = evaluate(x + d)
+            if last.value.isFinite, last.value >= current.value { x += d; current = last }
+            return (x, current.value)
+        }
+        if g == 0 { return concave ? (x, current.value) : nil }
+        var step = 1.0
+        var accepted = false
+        for _ in 0..<60 {
+            let trial = evaluate(x + step * d)
+            if trial.value.isFinite, trial.derivative.isFinite,
+               trial.value >= current.value + 1e-4 * step * g * d
+                || (trial.value >= current.value - 1e-13 * max(1, abs(current.value)) && step * abs(d) <= 1e-9) {
+                x += step * d
+                current = trial
+                accepted = true
+                break
+            }
+            step /= 2
+        }
+        guard accepted else { return abs(d) <= 1e-7 && concave ? (x, current.value) : nil }
+        guard abs(x) <= bound else { return nil }
+    }
+    return nil
+}
