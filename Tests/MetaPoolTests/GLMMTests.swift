@@ -55,13 +55,15 @@ struct GLMMFixture: Decodable {
     var cases: [Case]
 
     static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/glmm")
-    static func names() -> [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? [])
+    /// The odds-ratio (UM.FS) fixtures.
+    static let oddsRatioDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/glmm_or")
+    static func names(in folder: URL = directory) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? [])
             .filter { $0.hasSuffix(".expected.json") }
             .map { String($0.dropLast(".expected.json".count)) }.sorted()
     }
-    static func load(_ name: String) throws -> GLMMFixture {
-        let data = try Data(contentsOf: directory.appendingPathComponent(name + ".expected.json"))
+    static func load(_ name: String, in folder: URL = directory) throws -> GLMMFixture {
+        let data = try Data(contentsOf: folder.appendingPathComponent(name + ".expected.json"))
         return try JSONDecoder().decode(GLMMFixture.self, from: data)
     }
 }
@@ -292,5 +294,127 @@ struct GLMMTests {
         }
         let text = try DataTable.read(bytes: Array("study,events,total\nA,1,5\nB,x,6\n".utf8), source: "t.csv")
         expectError(.invalidValue) { try GeneralizedLinearMixedModel(table: text) }
+    }
+}
+
+// MARK: - Odds ratios, unconditional model with fixed study effects (UM.FS)
+
+// Tolerances. glmer fits UM.FS by optimising all k + 2 parameters (k study intercepts, the log
+// odds ratio and τ) with a derivative-free optimiser; even with tightened control (the fixtures'
+// `expected`) its optimum moves by ~1e-5 and its finite-difference SE by ~1e-4 between optimisers
+// (dat.bcg, Q = 7: bobyqa, Nelder–Mead and NLopt give SEs 0.1755545, 0.1755767, 0.1755557; ours
+// 0.1755622). So estimate, τ², CI, log-likelihood and back-transformed values are compared to 1e-4
+// relative, SE and z to 2e-4, p-values to z²·2e-4 (a p-value moves by z·Δz relative). The tests for
+// heterogeneity do not depend on the mixed model: 1e-6. With metafor's default control (Nelder–Mead
+// stops at parameter changes of ~1e-4 here, with a convergence warning) agreement is 2e-3.
+
+@Suite("GLMM for odds ratios (rma.glmm OR, UM.FS) against metafor")
+struct OddsRatioGLMMTests {
+    static func fit(_ fixture: GLMMFixture, _ c: GLMMFixture.Case) throws -> OddsRatioMixedModel {
+        let table = try DataTable.read(path: GLMMFixture.oddsRatioDirectory.appendingPathComponent(fixture.input).path)
+        return try OddsRatioMixedModel(table: table, quadraturePoints: c.quadrature_points, level: c.level)
+    }
+
+    @Test("fixtures are present")
+    func present() { #expect(GLMMFixture.names(in: GLMMFixture.oddsRatioDirectory).count >= 3) }
+
+    @Test("every case matches metafor with tightened glmer control", arguments: GLMMFixture.names(in: GLMMFixture.oddsRatioDirectory))
+    func tight(_ name: String) throws {
+        let fixture = try GLMMFixture.load(name, in: GLMMFixture.oddsRatioDirectory)
+        #expect(fixture.cases.count >= 2)
+        for c in fixture.cases {
+            let m = try Self.fit(fixture, c)
+            let e = c.expected
+            let context = "\(name) OR UM.FS Q=\(c.quadrature_points)"
+            let rel = 1e-4, seRel = 2e-4
+            #expect(m.count == e.k, "\(context) k")
+            expectClose(m.estimate, e.estimate, relative: rel, absolute: 1e-6, "\(context) estimate")
+            expectClose(m.standardError, e.se, relative: seRel, "\(context) se")
+            expectClose(m.confidenceInterval.lower, e.ci_lower, relative: rel, absolute: 1e-5, "\(context) ci_lower")
+            expectClose(m.confidenceInterval.upper, e.ci_upper, relative: rel, absolute: 1e-5, "\(context) ci_upper")
+            expectClose(m.statistic, e.statistic, relative: seRel, "\(context) statistic")
+            expectClose(m.pValue, e.p_value, relative: max(1e-4, e.statistic * e.statistic * seRel), "\(context) p_value")
+            expectClose(m.tauSquared, e.tau2, relative: rel, absolute: 1e-9, "\(context) tau2")
+            expectClose(m.iSquared, e.i2, relative: rel, absolute: 1e-7, "\(context) i2")
+            expectClose(m.hSquared, e.h2, relative: rel, "\(context) h2")
+            expectClose(m.logLikelihood, e.log_likelihood, relative: rel, "\(context) log_likelihood")
+            expectClose(m.waldTest.statistic, e.qe_wald, relative: 1e-6, "\(context) qe_wald")
+            #expect(m.waldTest.degreesOfFreedom == e.qe_wald_df)
+            expectClose(m.waldTest.pValue, e.qe_wald_p_value, relative: 1e-6, "\(context) qe_wald_p_value")
+            expectClose(m.likelihoodRatioTest.statistic, e.qe_lrt, relative: 1e-8, "\(context) qe_lrt")
+            #expect(m.likelihoodRatioTest.degreesOfFreedom == e.qe_lrt_df)
+            expectClose(m.likelihoodRatioTest.pValue, e.qe_lrt_p_value, relative: 1e-6, "\(context) qe_lrt_p_value")
+            expectClose(m.backTransform(m.estimate), e.back_transformed.estimate, relative: rel, "\(context) back estimate")
+            expectClose(m.backTransform(m.confidenceInterval.lower), e.back_transformed.ci_lower, relative: rel, "\(context) back ci_lower")
+            expectClose(m.backTransform(m.confidenceInterval.upper), e.back_transformed.ci_upper, relative: rel, "\(context) back ci_upper")
+        }
+    }
+
+    @Test("every case matches metafor run with its defaults to 2e-3", arguments: GLMMFixture.names(in: GLMMFixture.oddsRatioDirectory))
+    func defaults(_ name: String) throws {
+        let fixture = try GLMMFixture.load(name, in: GLMMFixture.oddsRatioDirectory)
+        for c in fixture.cases {
+            let m = try Self.fit(fixture, c)
+            let e = c.metafor_default
+            let context = "\(name) OR UM.FS Q=\(c.quadrature_points) default control"
+            expectClose(m.estimate, e.estimate, relative: 2e-3, absolute: 1e-5, "\(context) estimate")
+            expectClose(m.standardError, e.se, relative: 2e-3, "\(context) se")
+            expectClose(m.tauSquared, e.tau2, relative: 2e-3, absolute: 1e-8, "\(context) tau2")
+            expectClose(m.logLikelihood, e.log_likelihood, relative: 1e-4, "\(context) log_likelihood")
+        }
+    }
+
+    @Test("studies without events (or with only events) in both groups are left out")
+    func dropsDoubleZero() throws {
+        let fixture = try GLMMFixture.load("nielweise2007", in: GLMMFixture.oddsRatioDirectory)
+        let m = try Self.fit(fixture, fixture.cases[1])
+        #expect(m.excludedStudies == ["Yucel 2004"])
+        #expect(m.count == 17)
+        #expect(m.studyEffects.count == 17 && m.randomEffects.count == 17)
+        guard case .object(let members) = try m.summary() else { Issue.record("not an object"); return }
+        #expect(members.map(\.0) == ["measure", "method", "model", "quadrature_points", "level", "k", "excluded_studies",
+                                     "estimate", "se", "statistic", "p_value", "ci_lower", "ci_upper", "tau2", "tau", "i2",
+                                     "h2", "qe_wald", "qe_wald_df", "qe_wald_p_value", "qe_lrt", "qe_lrt_df",
+                                     "qe_lrt_p_value", "log_likelihood", "marginal_log_likelihood", "back_transformed"])
+        #expect(members[2].1 == .string("UM.FS"))
+        #expect(members[6].1 == .array([.string("Yucel 2004")]))
+    }
+
+    @Test("the analytic gradient of a study's AGHQ log-likelihood matches finite differences")
+    func gradient() throws {
+        for q in [1, 3, 7] {
+            let l = FixedStudyEffectsLikelihood(treatEvents: [0, 5, 12], treatTotals: [20, 30, 12], controlEvents: [3, 9, 7],
+                                                controlTotals: [25, 30, 15], rule: try GaussHermiteRule(points: q))
+            for i in 0..<3 {
+                for (alpha, beta, tau) in [(-1.0, -0.8, 0.7), (0.5, 1.2, 2.0), (-2.0, 0.1, -0.3), (0.0, -0.5, 1e-3)] {
+                    let e = l.study(i, alpha: alpha, beta: beta, tau: tau)
+                    let d = 1e-5
+                    let fd = { (da: Double, db: Double, dt: Double) in
+                        (l.study(i, alpha: alpha + da, beta: beta + db, tau: tau + dt).value
+                            - l.study(i, alpha: alpha - da, beta: beta - db, tau: tau - dt).value) / (2 * d)
+                    }
+                    let context = "Q=\(q) study \(i) (\(alpha), \(beta), \(tau))"
+                    expectClose(e.alpha, fd(d, 0, 0), relative: 1e-6, absolute: 1e-7, "\(context) ∂/∂α")
+                    expectClose(e.beta, fd(0, d, 0), relative: 1e-6, absolute: 1e-7, "\(context) ∂/∂β")
+                    expectClose(e.tau, fd(0, 0, d), relative: 1e-6, absolute: 1e-7, "\(context) ∂/∂τ")
+                }
+            }
+        }
+    }
+
+    @Test("bad arguments and data throw typed errors")
+    func errors() throws {
+        let a: [Double] = [3, 5], n1: [Double] = [20, 20], c: [Double] = [6, 9], n2: [Double] = [20, 20]
+        expectError(.invalidArgument) { try OddsRatioMixedModel(treatEvents: a, treatTotals: n1, controlEvents: c, controlTotals: n2, quadraturePoints: 0) }
+        expectError(.invalidArgument) { try OddsRatioMixedModel(treatEvents: a, treatTotals: n1, controlEvents: c, controlTotals: n2, level: 1) }
+        expectError(.invalidArgument) { try OddsRatioMixedModel(treatEvents: a, treatTotals: n1, controlEvents: [6], controlTotals: n2) }
+        expectError(.invalidValue) { try OddsRatioMixedModel(treatEvents: [3, 25], treatTotals: n1, controlEvents: c, controlTotals: n2) }
+        expectError(.invalidValue) { try OddsRatioMixedModel(treatEvents: a, treatTotals: n1, controlEvents: [6, -1], controlTotals: n2) }
+        // One informative study once the double-zero study is left out.
+        expectError(.insufficientData) { try OddsRatioMixedModel(treatEvents: [3, 0], treatTotals: n1, controlEvents: [6, 0], controlTotals: n2) }
+        // No events in any treated group: the log odds ratio runs off to −∞.
+        expectError(.noConvergence) { try OddsRatioMixedModel(treatEvents: [0, 0, 0], treatTotals: [20, 20, 30], controlEvents: [6, 9, 4], controlTotals: [20, 20, 30]) }
+        let table = try DataTable.read(bytes: Array("study,treat_events,treat_total,control_events\nA,1,5,2\nB,2,6,3\n".utf8), source: "t.csv")
+        expectError(.missingColumn) { try OddsRatioMixedModel(table: table) }
     }
 }

@@ -4,6 +4,7 @@
 # lme4::glmer(cbind(xi, ni - xi) ~ 1 + (1 | study), family = binomial, nAGQ = Q).
 #
 #   apt-get install -y r-cran-lme4   # metafor, metadat, jsonlite as for the other scripts
+#   (run with metafor 3.8-1, lme4 1.1-31)
 #   cd <package root> && Rscript Tests/Reference/generate_glmm.R
 #
 # Each case is fitted twice:
@@ -16,7 +17,8 @@
 #   and 1e-2 (SE). Its Nelder-Mead also stops at parameter changes of ~1e-5. Tightened, metafor
 #   gives the maximum of the AGHQ likelihood to ~1e-7.
 # - `metafor_default`: metafor with its defaults, what a user sees.
-# Writes Tests/MetaPoolTests/Fixtures/glmm/NAME.csv and NAME.expected.json.
+# Writes Tests/MetaPoolTests/Fixtures/glmm/NAME.csv and NAME.expected.json; the odds-ratio model
+# (UM.FS) below writes Fixtures/glmm_or.
 
 suppressPackageStartupMessages({ library(metafor); library(metadat); library(lme4); library(jsonlite) })
 
@@ -43,8 +45,8 @@ datasets <- list(
     source = "synthetic: five nearly equal proportions, for which the ML estimate of tau^2 is 0")
 )
 
-summarise <- function(res) {
-  pred <- predict(res, transf = transf.ilogit)
+summarise <- function(res, transf = transf.ilogit) {
+  pred <- predict(res, transf = transf)
   list(k = res$k, estimate = num(res$b[1]), se = num(res$se), statistic = num(res$zval), p_value = num(res$pval),
        ci_lower = num(res$ci.lb), ci_upper = num(res$ci.ub), tau2 = num(res$tau2), i2 = num(res$I2), h2 = num(res$H2),
        qe_wald = num(res$QE.Wld), qe_wald_df = res$k - res$p, qe_wald_p_value = num(res$QEp.Wld),
@@ -73,4 +75,52 @@ for (name in names(datasets)) {
               cases = cases)
   writeLines(toJSON(doc, auto_unbox = TRUE, digits = NA, pretty = TRUE, null = "null"),
              file.path(out, paste0(name, ".expected.json")))
+}
+
+# Odds ratios, the unconditional model with fixed study effects:
+# rma.glmm(measure = "OR", ai, n1i, ci, n2i, model = "UM.FS", nAGQ = Q), which calls
+# glmer(cbind(x, n - x) ~ -1 + study + group + (group - 1 | study), group coded +1/2, -1/2.
+# glmer optimises all k + 2 parameters with Nelder-Mead or bobyqa, so its results are less precise
+# than for proportions (~1e-5 relative even tightened). `expected` uses
+# glmerCtrl = list(tolPwrss = 1e-10, optimizer = "bobyqa", optCtrl = list(rhoend = 1e-10))
+# (tolPwrss = 1e-12 makes glmer's penalized IRLS fail on dat.bcg). Writes
+# Tests/MetaPoolTests/Fixtures/glmm_or/NAME.csv and NAME.expected.json.
+
+out_or <- file.path("Tests", "MetaPoolTests", "Fixtures", "glmm_or")
+dir.create(out_or, showWarnings = FALSE, recursive = TRUE)
+tight_or <- list(glmerCtrl = list(tolPwrss = 1e-10, optimizer = "bobyqa", optCtrl = list(rhoend = 1e-10, maxfun = 1e5)))
+
+datasets_or <- list(
+  nielweise2007 = list(
+    data = with(dat.nielweise2007, data.frame(study = paste(author, year), treat_events = ai, treat_total = n1i,
+      control_events = ci, control_total = n2i)),
+    source = "metadat::dat.nielweise2007 (Niel-Weise et al. 2007); zero cells, one study with no events in either group (left out)"),
+  bcg = list(
+    data = with(dat.bcg, data.frame(study = paste(author, year), treat_events = tpos, treat_total = tpos + tneg,
+      control_events = cpos, control_total = cpos + cneg)),
+    source = "metadat::dat.bcg (Colditz et al. 1994)"),
+  homogeneous_synthetic = list(
+    data = data.frame(study = paste("Trial", 1:5), treat_events = c(10, 12, 8, 15, 11), treat_total = c(50, 60, 40, 70, 55),
+      control_events = c(14, 15, 12, 20, 13), control_total = c(50, 60, 40, 70, 50)),
+    source = "synthetic: five trials with nearly equal odds ratios, for which the ML estimate of tau^2 is 0")
+)
+
+for (name in names(datasets_or)) {
+  spec <- datasets_or[[name]]
+  csv <- file.path(out_or, paste0(name, ".csv"))
+  write.csv(spec$data, csv, row.names = FALSE)
+  d <- read.csv(csv, stringsAsFactors = FALSE)
+  cases <- lapply(c(1, 7), function(q) {
+    fit <- function(control) suppressWarnings(rma.glmm(measure = "OR", ai = d$treat_events, n1i = d$treat_total,
+      ci = d$control_events, n2i = d$control_total, model = "UM.FS", nAGQ = q, control = control))
+    list(quadrature_points = q, level = 0.95, expected = summarise(fit(tight_or), exp),
+         metafor_default = summarise(fit(list()), exp))
+  })
+  doc <- list(dataset = name, source = spec$source, metafor_version = as.character(packageVersion("metafor")),
+              lme4_version = as.character(packageVersion("lme4")),
+              generated_by = "Tests/Reference/generate_glmm.R", input = paste0(name, ".csv"),
+              tight_control = "glmerCtrl = list(tolPwrss = 1e-10, optimizer = \"bobyqa\", optCtrl = list(rhoend = 1e-10, maxfun = 1e5))",
+              cases = cases)
+  writeLines(toJSON(doc, auto_unbox = TRUE, digits = NA, pretty = TRUE, null = "null"),
+             file.path(out_or, paste0(name, ".expected.json")))
 }
