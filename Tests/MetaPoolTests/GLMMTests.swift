@@ -253,6 +253,24 @@ struct GLMMTests {
         #expect(abs(q7 - exact) < 1e-4)
     }
 
+    @Test("Newton ascent leaves a saddle at tau = 0 and finds tau = 0 when it is the maximum")
+    func newtonSaddle() throws {
+        // ℓ = −(β − 1)² + τ² − τ⁴: a saddle at (1, 0), maxima at τ = ±1/√2.
+        let saddle = { (b: Double, t: Double) in
+            LikelihoodEvaluation(value: -(b - 1) * (b - 1) + t * t - t * t * t * t, gradient: (-2 * (b - 1), 2 * t - 4 * t * t * t))
+        }
+        let up = try newtonAscent(beta: 1, tau: 0, bound: 100, evaluate: saddle)
+        expectClose(abs(up.tau), 0.5.squareRoot(), relative: 1e-10, "τ from the saddle")
+        let fromFar = try maximizeEvenInTau(starts: [(3, 1e-9)], betaAtZero: 1, bound: 100, evaluate: saddle)
+        expectClose(fromFar.tau, 0.5.squareRoot(), relative: 1e-10, "τ ≥ 0")
+        // ℓ = −(β − 1)² − τ² − τ⁴: the maximum is τ = 0.
+        let bowl = { (b: Double, t: Double) in
+            LikelihoodEvaluation(value: -(b - 1) * (b - 1) - t * t - t * t * t * t, gradient: (-2 * (b - 1), -2 * t - 4 * t * t * t))
+        }
+        let zero = try maximizeEvenInTau(starts: [(0, 0.5)], betaAtZero: 1, bound: 100, evaluate: bowl)
+        #expect(zero.tau == 0 && zero.beta == 1)
+    }
+
     // MARK: Errors
 
     @Test("bad arguments and data throw typed errors")

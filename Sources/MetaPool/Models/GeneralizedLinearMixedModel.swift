@@ -97,8 +97,8 @@ public struct GeneralizedLinearMixedModel: Sendable {
     /// - Throws: ``MetaPoolError``: `.invalidArgument` for a bad Q or level or mismatched arrays;
     ///   `.invalidValue` for counts that are not whole numbers with 0 ≤ xᵢ ≤ nᵢ, nᵢ > 0;
     ///   `.insufficientData` for fewer than 2 studies or no events (or no non-events) at all;
-    ///   `.noConvergence` when the likelihood has no finite maximum (e.g. only studies with 0 or
-    ///   all events, pulling τ to infinity) or the iteration fails.
+    ///   `.noConvergence` when the likelihood has no finite maximum (only studies with 0 or all
+    ///   events, pulling τ to infinity; or estimates beyond |μ|, |τ| = 100) or the iteration fails.
     public init(events: [Double], totals: [Double], labels: [String]? = nil,
                 quadraturePoints: Int = 7, level: Double = 0.95) throws(MetaPoolError) {
         try self.init(events: events, totals: totals, labels: labels, locations: nil,
@@ -138,6 +138,11 @@ public struct GeneralizedLinearMixedModel: Sendable {
             throw MetaPoolError(.insufficientData, sumX == 0
                 ? "no study has any event; the pooled log odds is −∞"
                 : "every patient in every study had the event; the pooled log odds is +∞")
+        }
+        // With every study at 0 or nᵢ events (both kinds present) the likelihood grows towards
+        // τ → ∞ (complete separation): there is no finite maximum, whatever glmer reports.
+        guard zip(events, totals).contains(where: { $0 > 0 && $0 < $1 }) else {
+            throw MetaPoolError(.noConvergence, "every study has either no events or only events, so the between-study variance has no finite maximum-likelihood estimate (tau^2 → ∞); at least one study needs both events and non-events")
         }
         self.labels = effects.labels
         self.events = events

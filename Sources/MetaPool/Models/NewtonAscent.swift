@@ -97,14 +97,33 @@ func newtonAscent(beta startBeta: Double, tau startTau: Double, bound: Double,
         let g = current.gradient
         var dBeta = (a22 * g.beta - a12 * g.tau) / det
         var dTau = (a11 * g.tau - a12 * g.beta) / det
-        let longest = max(abs(dBeta), abs(dTau))
+        var longest = max(abs(dBeta), abs(dTau))
         if longest > 2 { dBeta *= 2 / longest; dTau *= 2 / longest }
+        // At (or near) a saddle the gradient vanishes — exactly so at τ = 0 when ℓ has a minimum
+        // in τ there — and the shifted Newton step goes nowhere: step along the direction of
+        // negative curvature of −ℓ instead, where ℓ increases (Moré & Sorensen 1979).
+        var needsIncrease = false
+        if shifted, smallest < -1e-8 * max(1, abs(trace)), max(abs(dBeta), abs(dTau)) < 1e-4 {
+            let b11 = -h.bb, b22 = -h.tt
+            var v = (a12, smallest - b11)
+            let other = (smallest - b22, a12)
+            if abs(other.0) + abs(other.1) > abs(v.0) + abs(v.1) { v = other }
+            let norm = (v.0 * v.0 + v.1 * v.1).squareRoot()
+            if norm > 0 {
+                let sign: Double = g.beta * v.0 + g.tau * v.1 < 0 ? -1 : 1
+                let length = 0.1 * max(1, abs(beta), abs(tau))
+                dBeta = sign * length * v.0 / norm
+                dTau = sign * length * v.1 / norm
+                needsIncrease = true
+            }
+        }
+        longest = max(abs(dBeta), abs(dTau))
         let slope = g.beta * dBeta + g.tau * dTau
 
         // Converged on a tiny step, unless the shift hid clearly negative curvature of −ℓ
         // (a saddle, where the gradient can vanish by symmetry).
         let small = 1e-10
-        if !shifted || smallest > -1e-6 * max(1, abs(trace)),
+        if !needsIncrease, !shifted || smallest > -1e-6 * max(1, abs(trace)),
            abs(dBeta) <= small * max(1, abs(beta)), abs(dTau) <= small * max(1, abs(tau)) {
             let last = evaluate(beta + dBeta, tau + dTau)
             if last.isFinite, last.value >= current.value { beta += dBeta; tau += dTau; current = last }
@@ -114,9 +133,11 @@ func newtonAscent(beta startBeta: Double, tau startTau: Double, bound: Double,
         var accepted = false
         for _ in 0..<60 {
             let trial = evaluate(beta + step * dBeta, tau + step * dTau)
-            if trial.isFinite,
-               trial.value >= current.value + 1e-4 * step * slope
-                || (trial.value >= current.value - 1e-13 * max(1, abs(current.value)) && step * longest <= 1e-8) {
+            let increases = needsIncrease
+                ? trial.value > current.value
+                : trial.value >= current.value + 1e-4 * step * slope
+                    || (trial.value >= current.value - 1e-13 * max(1, abs(current.value)) && step * longest <= 1e-8)
+            if trial.isFinite, increases {
                 beta += step * dBeta
                 tau += step * dTau
                 current = trial

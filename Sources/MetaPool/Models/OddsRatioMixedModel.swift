@@ -93,6 +93,11 @@ public struct OddsRatioMixedModel: Sendable {
         guard kept.count >= 2 else {
             throw MetaPoolError(.insufficientData, "a random-effects model needs at least 2 studies with events and non-events; there \(kept.count == 1 ? "is" : "are") \(kept.count) (studies with no events, or only events, in both groups are left out)")
         }
+        // Without a study that has all four cells > 0, every study's log odds ratio is ±∞: the
+        // pooled log odds ratio or τ has no finite maximum-likelihood estimate.
+        guard kept.contains(where: { a[$0] > 0 && a[$0] < n1[$0] && c[$0] > 0 && c[$0] < n2[$0] }) else {
+            throw MetaPoolError(.noConvergence, "every study has a group with no events or only events, so the odds ratios have no finite maximum-likelihood estimate; at least one study needs events and non-events in both groups")
+        }
         let keptSet = Set(kept)
         excludedStudies = all.labels.indices.filter { !keptSet.contains($0) }.map { all.labels[$0] }
         self.labels = kept.map { all.labels[$0] }
