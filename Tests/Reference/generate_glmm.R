@@ -124,3 +124,61 @@ for (name in names(datasets_or)) {
   writeLines(toJSON(doc, auto_unbox = TRUE, digits = NA, pretty = TRUE, null = "null"),
              file.path(out_or, paste0(name, ".expected.json")))
 }
+
+# An independent check of the standard error where glmer's is unreliable. glmer takes the SE from
+# a finite-difference Hessian (step 1e-4) of its deviance, whose conditional modes come from a
+# penalized IRLS converged only to its tolerance; with large n the deviance then carries noise of
+# ~1e-9 and the Hessian errors of several percent, even with tolPwrss = 1e-12. Here the AGHQ
+# log-likelihood is computed by a separate R implementation written for this project (modes by
+# Newton, Gauss-Hermite rule by Golub-Welsch via eigen()), maximised by Newton's method and
+# differentiated with numDeriv (Richardson extrapolation). Writes Fixtures/glmm/independent_check.json.
+
+gh_rule <- function(q) {
+  if (q == 1) return(list(z = 0, w = 1))
+  jacobi <- matrix(0, q, q)
+  for (i in 1:(q - 1)) jacobi[i, i + 1] <- jacobi[i + 1, i] <- sqrt(i)
+  e <- eigen(jacobi, symmetric = TRUE)
+  list(z = e$values, w = e$vectors[1, ]^2)
+}
+aghq_loglik <- function(mu, tau, x, n, rule) {
+  total <- 0
+  for (i in seq_along(x)) {
+    h <- function(z) dbinom(x[i], n[i], plogis(mu + tau * z), log = TRUE) + dnorm(z, log = TRUE)
+    z <- 0
+    for (it in 1:100) {
+      p <- plogis(mu + tau * z)
+      z <- z + (tau * (x[i] - n[i] * p) - z) / (tau^2 * n[i] * p * (1 - p) + 1)
+    }
+    p <- plogis(mu + tau * z)
+    s <- 1 / sqrt(tau^2 * n[i] * p * (1 - p) + 1)
+    terms <- log(rule$w) + sapply(rule$z, function(zk) h(z + s * zk)) - dnorm(rule$z, log = TRUE)
+    total <- total + log(s) + max(terms) + log(sum(exp(terms - max(terms))))
+  }
+  total
+}
+check_sets <- list(
+  list(name = "large_n_synthetic", q = 2,
+       events = c(21, 60, 41, 5, 18, 99, 30, 9, 13, 84, 129, 20, 32, 119),
+       total = c(268, 268, 257, 330, 69, 215, 314, 347, 35, 345, 268, 233, 289, 318)),
+  list(name = "large_n_synthetic", q = 7,
+       events = c(21, 60, 41, 5, 18, 99, 30, 9, 13, 84, 129, 20, 32, 119),
+       total = c(268, 268, 257, 330, 69, 215, 314, 347, 35, 345, 268, 233, 289, 318)),
+  list(name = "small_tau_synthetic", q = 1, events = c(297, 267, 20, 206), total = c(315, 294, 23, 226)))
+checks <- lapply(check_sets, function(s) {
+  rule <- gh_rule(s$q)
+  m <- rma.glmm(measure = "PLO", xi = s$events, ni = s$total, nAGQ = s$q, control = tight)
+  negll <- function(p) -aghq_loglik(p[1], p[2], s$events, s$total, rule)
+  # Newton's method from metafor's estimates, with numDeriv's Richardson-extrapolated derivatives.
+  par <- c(m$b[1], sqrt(m$tau2))
+  for (it in 1:8) par <- par - solve(numDeriv::hessian(negll, par), numDeriv::grad(negll, par))
+  opt <- list(par = par, objective = negll(par))
+  hess <- numDeriv::hessian(negll, opt$par)
+  list(dataset = s$name, source = "synthetic (random draws), chosen because glmer's finite-difference SE is off here",
+       events = s$events, total = s$total, quadrature_points = s$q,
+       independent = list(estimate = num(opt$par[1]), tau2 = num(opt$par[2]^2), se = num(sqrt(solve(hess)[1, 1])),
+                          marginal_log_likelihood = num(-opt$objective)),
+       metafor_tight = list(estimate = num(m$b[1]), tau2 = num(m$tau2), se = num(m$se)))
+})
+writeLines(toJSON(list(generated_by = "Tests/Reference/generate_glmm.R", checks = checks), auto_unbox = TRUE, digits = NA,
+                  pretty = TRUE, null = "null"),
+           file.path(out, "independent_check.json"))
