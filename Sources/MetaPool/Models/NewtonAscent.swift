@@ -55,6 +55,9 @@ struct LikelihoodHessian: Sendable {
     }
 }
 
+/// A gain in log-likelihood too small to check by comparing values: 10⁻⁹ + 10⁻¹³|ℓ|.
+func negligibleGain(_ value: Double) -> Double { 1e-9 + 1e-13 * abs(value) }
+
 /// The result of a Newton ascent.
 struct NewtonAscentResult: Sendable {
     var beta: Double
@@ -128,6 +131,18 @@ func newtonAscent(beta startBeta: Double, tau startTau: Double, bound: Double,
             let last = evaluate(beta + dBeta, tau + dTau)
             if last.isFinite, last.value >= current.value { beta += dBeta; tau += dTau; current = last }
             return NewtonAscentResult(beta: beta, tau: tau, value: current.value, iterations: iteration)
+        }
+        // Near the maximum the predicted gain ½gᵀd falls below the rounding noise of ℓ (a sum of
+        // terms of size ~n, so ~10⁻¹⁰ with n ~ 10⁶): there the Newton step is taken on the
+        // strength of the gradient, which stays accurate, instead of comparing values.
+        if !shifted, !needsIncrease, 0.5 * slope <= negligibleGain(current.value) {
+            let trial = evaluate(beta + dBeta, tau + dTau)
+            if trial.isFinite, trial.value >= current.value - 1e-6 {
+                beta += dBeta
+                tau += dTau
+                current = trial
+                continue
+            }
         }
         var step = 1.0
         var accepted = false
@@ -215,6 +230,15 @@ func newtonAscent1D(start: Double, bound: Double,
             return (x, current.value)
         }
         if g == 0 { return concave ? (x, current.value) : nil }
+        // Below the rounding noise of f, trust the derivative (see `newtonAscent`).
+        if concave, 0.5 * g * d <= negligibleGain(current.value) {
+            let trial = evaluate(x + d)
+            if trial.value.isFinite, trial.derivative.isFinite, trial.value >= current.value - 1e-6 {
+                x += d
+                current = trial
+                continue
+            }
+        }
         var step = 1.0
         var accepted = false
         for _ in 0..<60 {
