@@ -457,6 +457,19 @@ struct OddsRatioGLMMTests {
         }
     }
 
+    @Test("very large groups: converges, and mirrored data give a log odds ratio of 0")
+    func largeCounts() throws {
+        // Study 2 is study 1 with the groups swapped, so β̂ = 0 by symmetry; with n ~ 10⁶ the
+        // log-likelihood carries rounding noise of ~1e-10 that the searches must tolerate.
+        let m = try OddsRatioMixedModel(treatEvents: [1211142, 72737], treatTotals: [1554501, 121247],
+                                        controlEvents: [72737, 1211142], controlTotals: [121247, 1554501], quadraturePoints: 25)
+        #expect(abs(m.estimate) < 1e-8)
+        #expect(abs(m.tauSquared - 0.731) < 0.01 && m.standardError.isFinite)
+        let p = try GeneralizedLinearMixedModel(events: [100_000, 900_000, 250_000], totals: [1_000_000, 1_000_000, 500_000])
+        #expect(abs(p.estimate) < 1e-8)
+        #expect(p.tauSquared > 1 && p.standardError.isFinite)
+    }
+
     @Test("bad arguments and data throw typed errors")
     func errors() throws {
         let a: [Double] = [3, 5], n1: [Double] = [20, 20], c: [Double] = [6, 9], n2: [Double] = [20, 20]
