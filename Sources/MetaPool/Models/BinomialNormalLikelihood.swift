@@ -5,7 +5,7 @@ import RealModule
 /// ℓ(μ, τ) = Σᵢ log Lᵢ(μ, τ), Lᵢ = ∫ Binom(xᵢ | nᵢ, expit(μ + τz)) φ(z) dz, approximated by adaptive
 /// Gauss–Hermite quadrature (Liu & Pierce 1994; Pinheiro & Bates 1995, §3).
 ///
-/// With η = μ + τz and h(z) = xη − n·log(1 + eᵉᵗᵃ) − z²/2 (the log integrand less log C(n, x) and
+/// With η = μ + τz and h(z) = xη − n·log(1 + e^η) − z²/2 (the log integrand less log C(n, x) and
 /// −½ log 2π), ẑ maximises h (h″ = −(τ²n·p(1 − p) + 1) < 0, so ẑ is unique), s = (−h″(ẑ))^(−½) and
 /// log Lᵢ ≈ log C(n, x) + log s + log Σₖ wₖ exp(h(ẑ + s·zₖ) + zₖ²/2).
 /// Its gradient follows by differentiating through ẑ(μ, τ) and s(μ, τ) (implicit function theorem
@@ -16,6 +16,7 @@ struct BinomialNormalLikelihood: Sendable {
     let totals: [Double]
     let logBinomial: [Double]
     let rule: GaussHermiteRule
+    private let logWeights: [Double]
 
     struct Fit: Sendable {
         var mu: Double
@@ -35,6 +36,7 @@ struct BinomialNormalLikelihood: Sendable {
         self.events = events
         self.totals = totals
         self.rule = rule
+        logWeights = rule.weights.map { Double.log($0) }
         logBinomial = zip(events, totals).map { x, n in
             Double.logGamma(n + 1) - Double.logGamma(x + 1) - Double.logGamma(n - x + 1)
         }
@@ -103,7 +105,6 @@ struct BinomialNormalLikelihood: Sendable {
 
     private func evaluate(mu: Double, tau: Double) -> Evaluation {
         let z = rule.nodes
-        let logW = rule.weights.map { Double.log($0) }
         var value = 0.0, gMu = 0.0, gTau = 0.0
         var terms = [Double](repeating: 0, count: z.count)
         for i in events.indices {
@@ -119,7 +120,7 @@ struct BinomialNormalLikelihood: Sendable {
             for k in z.indices {
                 let uk = u + s * z[k]
                 let ek = mu + tau * uk
-                terms[k] = logW[k] + (x * ek - n * Self.log1pexp(ek) - uk * uk / 2) - hHat + z[k] * z[k] / 2
+                terms[k] = logWeights[k] + (x * ek - n * Self.log1pexp(ek) - uk * uk / 2) - hHat + z[k] * z[k] / 2
                 largest = max(largest, terms[k])
             }
             var sum = 0.0
