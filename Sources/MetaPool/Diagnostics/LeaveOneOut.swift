@@ -1,0 +1,69 @@
+// Leave-one-out analysis: the model refitted k times, each time without one study.
+
+/// Leave-one-out sensitivity analysis, as metafor's `leave1out()` for an `rma.uni` model without
+/// moderators (Viechtbauer 2010, §3.8; Viechtbauer & Cheung 2010, §3): for each study i, the
+/// model of the other k − 1 studies with the same τ² estimator (τ² re-estimated), test and level.
+///
+/// With k = 2 each refit has one study and is reported as that study (see ``SubsetFit``), as
+/// metafor does.
+///
+/// ```swift
+/// let fit = try MetaAnalysis(effects, method: .derSimonianLaird)
+/// for row in try LeaveOneOut(fit).fits { print(row.study, row.estimate, row.tauSquared ?? 0) }
+/// ```
+public struct LeaveOneOut: Sendable {
+    /// The analysis of all k studies.
+    public let analysis: MetaAnalysis
+    /// One refit per study, in input order; `fits[i].study` is the study left out.
+    public let fits: [SubsetFit]
+
+    /// Refits the model k times, in O(k²) time overall and O(k) memory.
+    /// - Throws: ``MetaPoolError``: `.insufficientData` for a single study (there is nothing
+    ///   left to pool); the estimator's error (located at the study left out) when τ² cannot
+    ///   be estimated without one study.
+    public init(_ analysis: MetaAnalysis) throws(MetaPoolError) {
+        let k = analysis.count
+        guard k >= 2 else {
+            throw MetaPoolError(.insufficientData, "leave-one-out needs at least 2 studies; there is \(k)",
+                                at: InputLocation(file: analysis.effects.locations.first?.file))
+        }
+        self.analysis = analysis
+        self.fits = try Self.refits(analysis) { _, _ in }
+    }
+
+    /// Fits the model without each study in turn, calling `visit(i, fit)` after the refit
+    /// without study i. The buffers hold the k − 1 other studies; moving from study i to
+    /// i + 1 changes one element (slot i takes study i back), so each refit is O(k) and
+    /// allocation-free.
+    static func refits(_ analysis: MetaAnalysis,
+                       _ visit: (Int, SubsetFit) -> Void) throws(MetaPoolError) -> [SubsetFit] {
+        let y = analysis.effects.yi, v = analysis.effects.vi, labels = analysis.effects.labels
+        let k = y.count
+        var fitter = SubsetFitter(analysis)
+        // Without study 0: studies 1…k−1.
+        var ySub = Array(y[1...]), vSub = Array(v[1...])
+        var fits: [SubsetFit] = []
+        fits.reserveCapacity(k)
+        for i in 0..<k {
+            if i > 0 {
+                // Slot i − 1 held study i; it now holds study i − 1, so the subset lacks study i.
+                ySub[i - 1] = y[i - 1]
+                vSub[i - 1] = v[i - 1]
+            }
+            let fit = try fitter.fit(y: ySub, v: vSub, study: labels[i], context: "without study \"\(labels[i])\"")
+            visit(i, fit)
+            fits.append(fit)
+        }
+        return fits
+    }
+
+    /// The JSON object `metapool sensitivity` prints: the settings, then one row per study left
+    /// out with metafor's `leave1out()` columns (`study`, `estimate`, `se`, `statistic`,
+    /// `p_value`, `df` for t tests, `ci_lower`, `ci_upper`, `q`, `q_p_value`, `tau2` for random
+    /// effects, `i2`, `h2`); non-finite values are `null`.
+    public func summary() throws(MetaPoolError) -> JSONValue {
+        .object(analysis.sensitivityHeader("leave_one_out") + [
+            ("rows", .array(fits.map { .object($0.json()) })),
+        ])
+    }
+}
