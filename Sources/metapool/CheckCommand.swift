@@ -112,8 +112,11 @@ struct CheckCommand: ParsableCommand {
         }
         var common = false
         if case .bool(let flag)? = options.first(where: { $0.0 == "common_tau2" })?.1 { common = flag }
+        var points = 7
+        if case .integer(let n)? = options.first(where: { $0.0 == "quadrature_points" })?.1 { points = n }
         let spec = AnalysisSpecification(file: file, measure: measure, pooling: method, ciMethod: ci, level: level,
-                                         conditions: conditions, by: option("by"), commonTauSquared: common)
+                                         conditions: conditions, by: option("by"), commonTauSquared: common,
+                                         quadraturePoints: points)
         return (spec, sha)
     }
 

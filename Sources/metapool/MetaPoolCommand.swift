@@ -15,7 +15,7 @@ struct MetaPoolCommand: ParsableCommand {
         70 an estimator did not converge.
         """,
         version: "0.1.0",
-        subcommands: [PoolCommand.self, RegressCommand.self, BiasCommand.self, ForestCommand.self, FunnelCommand.self, ReportCommand.self, CheckCommand.self]
+        subcommands: [PoolCommand.self, RegressCommand.self, SensitivityCommand.self, BiasCommand.self, ForestCommand.self, FunnelCommand.self, ReportCommand.self, CheckCommand.self]
     )
 }
 

@@ -27,11 +27,14 @@ enum PoolingMethod: Equatable, ExpressibleByArgument {
     case inverseVariance(TauSquaredMethod)
     case mantelHaenszel
     case peto
+    /// The binomial–normal GLMM (PLO) or the fixed-study-effects odds-ratio GLMM (OR, UM.FS).
+    case glmm
 
     init?(argument: String) {
         switch argument.uppercased() {
         case "MH": self = .mantelHaenszel
         case "PETO": self = .peto
+        case "GLMM": self = .glmm
         default:
             guard let m = TauSquaredMethod(code: argument) else { return nil }
             self = .inverseVariance(m)
@@ -44,10 +47,11 @@ enum PoolingMethod: Equatable, ExpressibleByArgument {
         case .inverseVariance(let m): m.rawValue
         case .mantelHaenszel: "MH"
         case .peto: "PETO"
+        case .glmm: "GLMM"
         }
     }
 
-    static var allValueStrings: [String] { TauSquaredMethod.allCases.map(\.rawValue) + ["MH", "PETO"] }
+    static var allValueStrings: [String] { TauSquaredMethod.allCases.map(\.rawValue) + ["MH", "PETO", "GLMM"] }
     var defaultValueDescription: String { code }
 }
 
@@ -72,8 +76,11 @@ struct ModelOptions: ParsableArguments {
         return .fixedEffect
     }
 
-    /// Whether `--method` is MH or PETO.
-    var isCountBased: Bool { pooling == .mantelHaenszel || pooling == .peto }
+    @Option(name: .customLong("quadrature-points"), help: ArgumentHelp("With --method GLMM: Gauss-Hermite quadrature points (adaptive); 1 is the Laplace approximation.", valueName: "n"))
+    var quadraturePoints: Int = 7
+
+    /// Whether `--method` is MH, PETO or GLMM (models fitted to the counts themselves).
+    var isCountBased: Bool { pooling == .mantelHaenszel || pooling == .peto || pooling == .glmm }
 
     @Option(name: .customLong("ci"), help: ArgumentHelp("Confidence interval and test: wald, t, hksj (Hartung-Knapp-Sidik-Jonkman), hksj-adhoc.", valueName: "method"))
     var ciMethod: ConfidenceIntervalMethod = .wald
@@ -93,7 +100,13 @@ struct ModelOptions: ParsableArguments {
         }
         if isCountBased {
             guard ciMethod == .wald else {
-                throw ValidationError("--method \(pooling.code) uses z tests and Wald intervals, as metafor's rma.\(pooling == .peto ? "peto" : "mh") does; drop --ci \(ciMethod.rawValue)")
+                throw ValidationError("--method \(pooling.code) uses z tests and Wald intervals, as metafor's rma.\(pooling == .peto ? "peto" : pooling == .glmm ? "glmm" : "mh") does; drop --ci \(ciMethod.rawValue)")
+            }
+            if pooling == .glmm, let measure, measure != .logitProportion, measure != .oddsRatio {
+                throw ValidationError("--method GLMM fits logit proportions (PLO, events/total) or odds ratios (OR, two-group counts); --measure \(measure.rawValue) is neither")
+            }
+            if pooling == .glmm, !(1...100).contains(quadraturePoints) {
+                throw ValidationError("--quadrature-points must be between 1 and 100; got \(quadraturePoints)")
             }
             if pooling == .peto, let measure, measure != .oddsRatio {
                 throw ValidationError("--method PETO pools odds ratios; drop --measure \(measure.rawValue) or give --measure OR")

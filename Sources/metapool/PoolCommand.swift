@@ -107,6 +107,7 @@ struct PoolCommand: ParsableCommand {
 
     /// Mantel–Haenszel or Peto: a table for people, or CSV of the per-study escalc values.
     private func runCountBased() throws {
+        if model.pooling == .glmm { return try runGLMM() }
         let (text, csv) = try reportingErrors(file: model.file) { () throws(MetaPoolError) -> (String, String) in
             let table = try DataTable.read(path: model.file).selecting(model.rowConditions)
             let counts = try TwoGroupCounts(table: table)
@@ -149,6 +150,42 @@ struct PoolCommand: ParsableCommand {
             return (out, rows)
         }
         print(format == .csv ? csv : text, terminator: "")
+    }
+
+    /// The GLMM as a table for people (the JSON goes through `AnalysisSpecification`).
+    private func runGLMM() throws {
+        guard format != .csv else { throw fail(MetaPoolError(.invalidArgument, "--method GLMM prints a table or JSON; --format csv lists per-study effect sizes of the inverse-variance models")) }
+        let json = try reportingErrors(file: model.file) { () throws(MetaPoolError) -> JSONValue in
+            let table = try DataTable.read(path: model.file).selecting(model.rowConditions)
+            return try AnalysisSpecification.glmm(table: table, measure: model.measure, quadraturePoints: model.quadraturePoints, level: model.level)
+        }
+        guard case .object(let m) = json else { return }
+        func number(_ key: String, in members: [(String, JSONValue)] = m) -> Double {
+            switch members.first(where: { $0.0 == key })?.1 {
+            case .number(let d)?: d
+            case .integer(let i)?: Double(i)
+            default: .nan
+            }
+        }
+        func f(_ x: Double) -> String { SummaryTable.f(x) }
+        func p(_ x: Double) -> String { x < 1e-4 ? "< .0001" : "= " + SummaryTable.p(x) }
+        var measure = "PLO"
+        if case .string(let s)? = m.first(where: { $0.0 == "measure" })?.1 { measure = s }
+        var out = "Random-effects model (k = \(Int(number("k")))); GLMM, \(measure == "OR" ? "unconditional model with fixed study effects (UM.FS)" : "binomial-normal")\n"
+        out += "Measure: \(measure); adaptive Gauss-Hermite quadrature with \(model.quadraturePoints) point\(model.quadraturePoints == 1 ? " (Laplace)" : "s")\n\n"
+        out += "tau^2 = \(f(number("tau2")))   tau = \(f(number("tau")))\n"
+        out += "I^2   = \(String(format: "%.2f", number("i2")))%   H^2 = \(String(format: "%.2f", number("h2")))\n\n"
+        out += "Tests for heterogeneity:\n"
+        out += "Wald-type test: QE(df = \(Int(number("qe_wald_df")))) = \(f(number("qe_wald"))), p-val \(p(number("qe_wald_p_value")))\n"
+        out += "Likelihood ratio test: QE(df = \(Int(number("qe_lrt_df")))) = \(f(number("qe_lrt"))), p-val \(p(number("qe_lrt_p_value")))\n\n"
+        out += "Model results:\n\n  estimate      se    zval    pval    ci.lb   ci.ub\n"
+        let pv = number("p_value")
+        out += [f(number("estimate")), f(number("se")), f(number("statistic")), pv < 1e-4 ? "<.0001" : SummaryTable.p(pv),
+                f(number("ci_lower")), f(number("ci_upper"))].map { $0.leftPadded(8) }.joined(separator: " ") + "\n"
+        if case .object(let back)? = m.first(where: { $0.0 == "back_transformed" })?.1 {
+            out += "\nOn the \(measure == "OR" ? "odds ratio" : "proportion") scale: \(f(number("estimate", in: back))) [\(f(number("ci_lower", in: back))), \(f(number("ci_upper", in: back)))]\n"
+        }
+        print(out, terminator: "")
     }
 
     private func runBatch() throws {

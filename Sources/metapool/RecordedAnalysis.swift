@@ -13,6 +13,7 @@ struct AnalysisSpecification {
     var conditions: [RowCondition]
     var by: String?
     var commonTauSquared = false
+    var quadraturePoints = 7
 
     /// The lowercase hex SHA-256 of the input bytes (FIPS 180-4, via swift-crypto).
     static func sha256(_ bytes: [UInt8]) -> String {
@@ -30,6 +31,10 @@ struct AnalysisSpecification {
         let method: TauSquaredMethod
         switch pooling {
         case .inverseVariance(let m): method = m
+        case .glmm:
+            let summary = try Self.glmm(table: table, measure: measure, quadraturePoints: quadraturePoints, level: level)
+            guard case .object(let m) = summary else { return summary }
+            return .object(m + recorded(bytes))
         case .mantelHaenszel, .peto:
             let counts = try TwoGroupCounts(table: table)
             let summary = pooling == .peto ? try Peto(counts, level: level).summary()
@@ -57,6 +62,15 @@ struct AnalysisSpecification {
         return .object(members + recorded(bytes))
     }
 
+    /// The GLMM for the table's data family: PLO for events/total, UM.FS OR for two-group counts.
+    static func glmm(table: DataTable, measure: EffectMeasure?, quadraturePoints: Int, level: Double) throws(MetaPoolError) -> JSONValue {
+        let twoGroup = measure == .oddsRatio || (measure == nil && table.columnIndex("treat_events") != nil)
+        if twoGroup {
+            return try OddsRatioMixedModel(table: table, quadraturePoints: quadraturePoints, level: level).summary()
+        }
+        return try GeneralizedLinearMixedModel(table: table, quadraturePoints: quadraturePoints, level: level).summary()
+    }
+
     /// The `input` and `options` members that let `check` repeat the analysis.
     func recorded(_ bytes: [UInt8]) -> [(String, JSONValue)] {
         [("input", .object([("path", .string(file)), ("sha256", .string(Self.sha256(bytes)))])),
@@ -68,13 +82,14 @@ struct AnalysisSpecification {
             ("where", .array(conditions.map { .string($0.description) })),
             ("by", by.map { .string($0) } ?? .null),
             ("common_tau2", .bool(commonTauSquared)),
-         ]))]
+         ] + (pooling == .glmm ? [("quadrature_points", .integer(quadraturePoints))] : [])))]
     }
 }
 
 extension ModelOptions {
     func specification(by: String?, commonTauSquared: Bool = false) -> AnalysisSpecification {
         AnalysisSpecification(file: file, measure: measure, pooling: pooling, ciMethod: ciMethod, level: level,
-                              conditions: rowConditions, by: by, commonTauSquared: commonTauSquared)
+                              conditions: rowConditions, by: by, commonTauSquared: commonTauSquared,
+                              quadraturePoints: quadraturePoints)
     }
 }

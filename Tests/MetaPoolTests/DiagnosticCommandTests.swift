@@ -81,4 +81,49 @@ struct DiagnosticCommandTests {
         let bad = try MetapoolBinary.run(binary, ["regress", "two.csv", "--mods", "yi", "--permutations", "0"], in: dir, stdinFile: nil)
         #expect(bad.status == 64)
     }
+
+    @Test("sensitivity: leave-one-out, cumulative (ordered by a column) and influence as the library computes them")
+    func sensitivity() throws {
+        let out = try Self.json(["sensitivity", Self.bcg, "--method", "DL", "--order-by", "latitude", "--format", "json"])
+        let table = try DataTable.read(path: Self.bcg)
+        let fit = try MetaAnalysis(EffectSizes(table: table), method: .derSimonianLaird)
+        let loo = try LeaveOneOut(fit)
+        let rows = try #require((out["leave_one_out"] as? [String: Any])?["rows"] as? [[String: Any]])
+        #expect(rows.count == 13)
+        for (row, f) in zip(rows, loo.fits) { #expect(Self.close(row["estimate"], f.estimate) && Self.close(row["tau2"], f.tauSquared ?? .nan)) }
+        let cumulative = try #require(out["cumulative"] as? [String: Any])
+        let latitudes: [Double] = [44, 55, 42, 52, 13, 44, 19, 13, 27, 42, 18, 33, 33]
+        let expectedOrder = try CumulativeAnalysis(fit, sortedBy: latitudes).order
+        #expect((cumulative["order"] as? [Int]) == expectedOrder)
+        let influence = try #require((out["influence"] as? [String: Any])?["rows"] as? [[String: Any]])
+        let diagnostics = try InfluenceDiagnostics(fit)
+        for (row, s) in zip(influence, diagnostics.studies) {
+            #expect(Self.close(row["cook_d"], s.cooksDistance) && (row["influential"] as? Bool) == s.isInfluential)
+        }
+        let binary = try #require(MetapoolBinary.url)
+        let missing = try MetapoolBinary.run(binary, ["sensitivity", Self.bcg, "--order-by", "nope"], in: PlotTests.repository, stdinFile: nil)
+        #expect(missing.status == 65 && missing.stderr.contains("column \"nope\""))
+    }
+
+    @Test("pool --method GLMM: proportions and two-group odds ratios as the library fits them; usage errors")
+    func glmm() throws {
+        let pritz = PlotTests.repository.appendingPathComponent("Datasets/pritz1997-hyperdynamic-therapy.csv").path
+        let out = try Self.json(["pool", pritz, "--method", "GLMM", "--format", "json"])
+        let model = try GeneralizedLinearMixedModel(table: try DataTable.read(path: pritz))
+        #expect(Self.close(out["estimate"], model.estimate) && Self.close(out["tau2"], model.tauSquared))
+        // metafor rma.glmm(measure = "PLO", xi, ni, data = dat.pritz1997): 1.3766 (SE 0.2884), Wld(13) = 25.0979.
+        #expect(abs(model.estimate - 1.3766) < 1e-4 && abs(model.standardError - 0.2884) < 1e-4)
+        let or = try Self.json(["pool", Self.bcg, "--method", "GLMM", "--quadrature-points", "1", "--format", "json"])
+        #expect((or["model"] as? String) == "UM.FS")
+        let options = try #require(or["options"] as? [String: Any])
+        #expect((options["quadrature_points"] as? Int) == 1 && (options["method"] as? String) == "GLMM")
+        let binary = try #require(MetapoolBinary.url)
+        for args in [["--ci", "hksj"], ["--measure", "RR"], ["--quadrature-points", "0"], ["--by", "allocation"]] {
+            let r = try MetapoolBinary.run(binary, ["pool", Self.bcg, "--method", "GLMM"] + args, in: PlotTests.repository, stdinFile: nil)
+            #expect(r.status == 64, "\(args): \(r.stderr)")
+        }
+        let hr = PlotTests.repository.appendingPathComponent("Datasets/her2-bm-hazard-ratios.csv").path
+        let wrong = try MetapoolBinary.run(binary, ["pool", hr, "--method", "GLMM"], in: PlotTests.repository, stdinFile: nil)
+        #expect(wrong.status == 65 && wrong.stderr.contains("her2-bm-hazard-ratios.csv"), "\(wrong.stderr)")
+    }
 }
