@@ -84,6 +84,25 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
+    // GLMM for proportions, k = 20 (7-point adaptive Gauss-Hermite quadrature).
+    let glmmEvents: [Double] = (0..<20).map { Double(3 + ($0 * 7) % 15) }
+    let glmmTotals: [Double] = (0..<20).map { Double(20 + ($0 * 11) % 30) }
+    Benchmark("GLMM k=20 (PLO, 7 quadrature points)") { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(try GeneralizedLinearMixedModel(events: glmmEvents, totals: glmmTotals))
+        }
+    }
+
+    // Leave-one-out and influence diagnostics at k = 10⁴ (DL): k refits of O(k) each.
+    let k1e4 = synthetic(10_000, seed: 5)
+    let fit1e4 = try! MetaAnalysis(try! EffectSizes.generic(yi: k1e4.y, vi: k1e4.v), method: .derSimonianLaird)
+    Benchmark("Leave-one-out k=1e4 (DL)", configuration: .init(maxDuration: .seconds(10), maxIterations: 20)) { benchmark in
+        for _ in benchmark.scaledIterations { blackHole(try LeaveOneOut(fit1e4)) }
+    }
+    Benchmark("Influence diagnostics k=1e4 (DL)", configuration: .init(maxDuration: .seconds(10), maxIterations: 20)) { benchmark in
+        for _ in benchmark.scaledIterations { blackHole(try InfluenceDiagnostics(fit1e4)) }
+    }
+
     // The batch engine: 10⁵ analyses of k = 10 (a simulation study), on 1 and on 2 tasks.
     let batchInput: [BatchAnalysis.Analysis] = (0..<100_000).compactMap { i in
         let d = synthetic(10, seed: UInt64(i + 1))
