@@ -4,8 +4,9 @@
 ///
 /// Each evaluation returns f(τ²) and a proposed step (a Newton step −f/f′, or a Fisher-scoring
 /// step score/information). Steps are taken while they stay inside the current bracket
-/// [lo, hi] (lo where f > 0, hi where f < 0) and replaced by bisection otherwise, so the
-/// iteration always terminates (Press et al. 2007, §9.4 "rtsafe" idea). If a step would go
+/// [lo, hi] (lo where f > 0, hi where f < 0) and replaced by bisection otherwise, or when a step
+/// is not half the one before last (Fisher scoring can oscillate about the root), so the
+/// iteration always terminates (Press et al. 2007, §9.4 "rtsafe"). If a step would go
 /// below 0 and f(0) ≤ 0, the solution is the boundary τ² = 0, as with the step-halving of
 /// Viechtbauer (2005) that stops at the boundary.
 struct SafeguardedRoot {
@@ -24,6 +25,9 @@ struct SafeguardedRoot {
         var loKnownPositive = false
         var hi = Double.infinity
         var x = max(start.isFinite ? start : 0, 0)
+        // The step before last: a step that does not halve it means the iteration is not
+        // converging fast (Fisher scoring can oscillate about the root), so bisect instead.
+        var stepBeforeLast = Double.infinity, lastStep = Double.infinity
         for _ in 0..<maxIterations {
             let (value, step) = evaluate(x)
             guard value.isFinite, step.isFinite else { return nil }
@@ -44,7 +48,11 @@ struct SafeguardedRoot {
                 proposal = hi.isFinite ? 0.5 * (lo + hi) : 0.5 * (lo + x)
             } else if proposal >= hi {
                 proposal = 0.5 * (lo + hi)
+            } else if hi.isFinite && loKnownPositive && 2 * abs(proposal - x) > abs(stepBeforeLast) {
+                proposal = 0.5 * (lo + hi)
             }
+            stepBeforeLast = lastStep
+            lastStep = proposal - x
             if abs(proposal - x) <= tolerance || (hi.isFinite && loKnownPositive && hi - lo <= tolerance) {
                 return proposal
             }
