@@ -14,6 +14,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-numerics", from: "1.0.0"),
         .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        // Tests only: property-based tests (PropertyTests) on Swift Testing.
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
     ],
     targets: [
         // LAPACKE and CBLAS from Debian's liblapacke-dev and libopenblas-dev.
@@ -47,7 +49,10 @@ let package = Package(
         .testTarget(
             name: "MetaPoolTests",
             // metapool: CLIErrorTests runs the built executable, so it must be built first.
-            dependencies: ["MetaPool", "metapool", "CZlib"],
+            dependencies: [
+                "MetaPool", "metapool", "CZlib",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
             exclude: ["Fixtures"]
         ),
     ]

@@ -16,6 +16,26 @@ struct ModelTests {
         #expect(abs(fit.estimate - 0.3) <= 1e-15)
     }
 
+    @Test("hksj on identical effects is a clear error, not SE = 0 (property tests found it)", arguments: TauSquaredMethod.allCases)
+    func hartungKnappIdenticalEffects(_ method: TauSquaredMethod) throws {
+        for value in [0.0, 0.3] {
+            let effects = try EffectSizes.generic(yi: [value, value, value], vi: [0.1, 0.2, 0.05])
+            do {
+                let fit = try MetaAnalysis(effects, method: method, ciMethod: .hartungKnapp)
+                Issue.record("expected an error, got SE \(fit.standardError)")
+            } catch {
+                #expect(error.kind == .insufficientData)
+                #expect(error.reason.contains("same effect") && error.reason.contains("hksj-adhoc"), "\(error)")
+            }
+            // The ad hoc variant floors the scale at 1: the FE interval, on the t distribution.
+            let adhoc = try MetaAnalysis(effects, method: method, ciMethod: .hartungKnappAdHoc)
+            #expect(abs(adhoc.estimate - value) <= 1e-15)
+            #expect(abs(adhoc.standardError - (1 / (10 + 5 + 20.0)).squareRoot()) <= 1e-15)
+            let batch = BatchAnalysis(method: method, ciMethod: .hartungKnapp).fit(try BatchAnalysis.Analysis(id: "same", yi: effects.yi, vi: effects.vi))
+            #expect(batch.error?.kind == .insufficientData)
+        }
+    }
+
     @Test("DerSimonian-Laird matches its closed form")
     func derSimonianLairdClosedForm() throws {
         let w = Self.v.map { 1 / $0 }

@@ -113,6 +113,9 @@ public struct BatchAnalysis: Sendable {
         if k == 0 || (k < 2 && (method != .fixedEffect || ciMethod.usesT)) {
             return .failure(a, MetaPoolError(.insufficientData, "analysis \(a.id) has \(k) stud\(k == 1 ? "y" : "ies"); the \(method.rawValue) model with the \(ciMethod.rawValue) interval needs at least 2"))
         }
+        if let reason = MetaAnalysis.hartungKnappUndefined(a.yi, ciMethod: ciMethod) {
+            return .failure(a, MetaPoolError(.insufficientData, "analysis \(a.id): \(reason)"))
+        }
         let tau2: Double
         do {
             tau2 = try method.estimator?.tauSquared(y: a.yi, v: a.vi) ?? 0

@@ -57,6 +57,9 @@ public struct MetaAnalysis: Sendable {
         if ciMethod.usesT && k < 2 {
             throw MetaPoolError(.insufficientData, "the \(ciMethod.rawValue) interval uses a t distribution with k - 1 degrees of freedom and needs at least 2 studies; there is \(k)", at: input)
         }
+        if let reason = Self.hartungKnappUndefined(effects.yi, ciMethod: ciMethod) {
+            throw MetaPoolError(.insufficientData, reason, at: input)
+        }
         self.effects = effects
         self.method = method
         self.ciMethod = ciMethod
@@ -93,6 +96,15 @@ public struct MetaAnalysis: Sendable {
         guard results.allSatisfy(\.isFinite), weights.allSatisfy(\.isFinite) else {
             throw MetaPoolError(.insufficientData, "the effects or variances are too extreme to pool in double precision (the weighted sums overflow); check the yi and vi values or rescale them", at: input)
         }
+    }
+
+    /// Why the `hksj` interval cannot be formed, or `nil` when it can. With every yᵢ equal, the
+    /// Hartung–Knapp scale factor Σwᵢ(yᵢ − μ̂)²/(k − 1) is 0 (or rounding noise): the SE is 0, the
+    /// interval has no width and the statistic is ±∞ or NaN (metafor reports SE = 0 and a
+    /// zero-width CI). That is no inference, so it is an error, not a number.
+    static func hartungKnappUndefined(_ y: [Double], ciMethod: ConfidenceIntervalMethod) -> String? {
+        guard ciMethod == .hartungKnapp, let first = y.first, y.allSatisfy({ $0 == first }) else { return nil }
+        return "the hksj interval is undefined when every study has the same effect (\(first)): its scale factor sum(w_i (y_i - mu)^2)/(k - 1) is 0, so the standard error would be 0; use --ci hksj-adhoc (factor at least 1) or --ci t"
     }
 
     /// The number of studies k.
