@@ -36,6 +36,51 @@ struct ModelTests {
         }
     }
 
+    @Test("fuzz reproducer: tau^2 near the largest Double gives an error, never I^2 = inf (Fuzz/Reproducers/FuzzPooling-i2-infinite.bin)")
+    func hugeTauSquared() throws {
+        let effects = try EffectSizes.generic(yi: [0.1, 1e308], vi: [2.3e-308, 1e308])
+        for method in TauSquaredMethod.allCases {
+            for ci in ConfidenceIntervalMethod.allCases {
+                do {
+                    let fit = try MetaAnalysis(effects, method: method, ciMethod: ci)
+                    let numbers = [fit.estimate, fit.standardError, fit.confidenceInterval.lower, fit.confidenceInterval.upper,
+                                   fit.iSquared ?? 0, fit.hSquared ?? 0, fit.predictionInterval?.lower ?? 0, fit.predictionInterval?.upper ?? 0]
+                    #expect(numbers.allSatisfy { $0.isFinite }, "\(method) \(ci): \(numbers)")
+                } catch {
+                    #expect(error.kind == .insufficientData || error.kind == .noConvergence, "\(method) \(ci): \(error)")
+                }
+                let batch = BatchAnalysis(method: method, ciMethod: ci).fit(try BatchAnalysis.Analysis(id: "x", yi: effects.yi, vi: effects.vi))
+                if batch.error == nil {
+                    #expect([batch.estimate, batch.iSquared ?? 0, batch.predictionInterval?.upper ?? 0].allSatisfy { $0.isFinite }, "batch \(method) \(ci)")
+                }
+            }
+        }
+        // I² and H² through the typical variance do not overflow for a huge but finite τ².
+        #expect(MetaAnalysis.iSquared(tauSquared: 1e308, typicalVariance: 1e300) <= 100)
+        #expect(MetaAnalysis.iSquared(tauSquared: 1e308, typicalVariance: 1e300).isFinite)
+        #expect(abs(MetaAnalysis.iSquared(tauSquared: 0.3, typicalVariance: 0.1) - 75) <= 1e-13)
+        #expect(abs(MetaAnalysis.hSquared(tauSquared: 0.3, typicalVariance: 0.1) - 4) <= 1e-14)
+    }
+
+    @Test("one dominant weight: the REML traces do not cancel (tau^2 = 0.0047 as metafor, not 0)")
+    func dominantWeightTraces() throws {
+        let y = [0.05, 0.4, -0.2, 0.6, 0.3, 0.1], v = [1e-10, 0.1, 0.2, 0.15, 0.3, 0.12]
+        let s = WeightedSums(y: y, v: v, tau2: 0)
+        // Exact traces from the definition, summing over the other studies.
+        let w = v.map { 1 / $0 }, total = w.reduce(0, +)
+        var tp = 0.0, tpp = 0.0
+        for i in w.indices {
+            let others = w.indices.filter { $0 != i }
+            let rest = others.map { w[$0] }.reduce(0, +), rest2 = others.map { w[$0] * w[$0] }.reduce(0, +)
+            tp += w[i] * rest / total
+            tpp += w[i] * w[i] * (rest * rest + rest2) / (total * total)
+        }
+        #expect(abs(s.traceP - tp) <= 1e-12 * tp)
+        #expect(abs(s.tracePP - tpp) <= 1e-12 * tpp)
+        let tau2 = try RestrictedMaximumLikelihood.tauSquared(y: y, v: v)
+        #expect(abs(tau2 - 0.00465486131223643) <= 1e-6 * 0.00465486131223643)
+    }
+
     @Test("DerSimonian-Laird matches its closed form")
     func derSimonianLairdClosedForm() throws {
         let w = Self.v.map { 1 / $0 }

@@ -131,13 +131,17 @@ public struct BatchAnalysis: Sendable {
             let half = crit * (core.standardError * core.standardError + tau2).squareRoot()
             pi = Interval(core.estimate - half, core.estimate + half)
         }
-        guard core.estimate.isFinite, core.standardError.isFinite, tau2.isFinite, core.q.isFinite else {
+        let i2 = MetaAnalysis.iSquared(tauSquared: tau2, typicalVariance: core.typicalVariance)
+        let checked = [core.estimate, core.standardError, tau2, core.q, core.statistic, core.pValue, core.confidenceInterval.lower,
+                       core.confidenceInterval.upper, pi?.lower ?? 0, pi?.upper ?? 0]
+            + (random ? [core.typicalVariance, i2, core.typicalVariance > 0 ? 0 : .nan] : [])
+        guard checked.allSatisfy(\.isFinite) else {
             return .failure(a, MetaPoolError(.insufficientData, "analysis \(a.id): the effects or variances are too extreme to pool in double precision"))
         }
         return Result(id: a.id, k: k, measure: a.measure, estimate: core.estimate, standardError: core.standardError,
                       confidenceInterval: core.confidenceInterval, statistic: core.statistic, pValue: core.pValue,
                       degreesOfFreedom: core.degreesOfFreedom, tauSquared: random ? tau2 : nil,
-                      iSquared: random ? MetaAnalysis.iSquared(tauSquared: tau2, typicalVariance: core.typicalVariance) : nil,
+                      iSquared: random ? i2 : nil,
                       q: core.q, qPValue: core.qPValue, predictionInterval: pi, harmonicMeanTotal: a.harmonicMeanTotal,
                       error: nil)
     }

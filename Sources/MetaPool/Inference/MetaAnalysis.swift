@@ -92,7 +92,15 @@ public struct MetaAnalysis: Sendable {
         weights = v.map { 100 / (($0 + tau2) * sumW) }
         // Extreme inputs (effects near the largest Double, variances near the smallest) can
         // overflow the weighted sums; report that rather than print NaN or infinity.
-        let results = [tau2, estimate, standardError, statistic, pValue, confidenceInterval.lower, confidenceInterval.upper, q]
+        // The typical variance, I², H² and the prediction interval too: found by fuzzing (Fuzz/Reproducers),
+        // yi = (0.1, 1e308), vi = (2.3e-308, 1e308) gave I² = inf under PM.
+        var results = [tau2, estimate, standardError, statistic, pValue, confidenceInterval.lower, confidenceInterval.upper, q]
+        if method != .fixedEffect {
+            // (FE reports no I² or H²; with k = 1 its typical variance is 0/0.)
+            results += [typicalVariance, Self.iSquared(tauSquared: tau2, typicalVariance: typicalVariance),
+                        Self.hSquared(tauSquared: tau2, typicalVariance: typicalVariance), typicalVariance > 0 ? 0 : .nan]
+        }
+        if let pi = predictionInterval { results += [pi.lower, pi.upper] }
         guard results.allSatisfy(\.isFinite), weights.allSatisfy(\.isFinite) else {
             throw MetaPoolError(.insufficientData, "the effects or variances are too extreme to pool in double precision (the weighted sums overflow); check the yi and vi values or rescale them", at: input)
         }
@@ -123,12 +131,14 @@ public struct MetaAnalysis: Sendable {
     /// H² = (τ̂² + ṽ)/ṽ (Higgins & Thompson 2002, through the typical variance).
     public var hSquared: Double? { isRandomEffects ? Self.hSquared(tauSquared: tauSquaredEstimate, typicalVariance: typicalVariance) : nil }
 
+    /// 100/(1 + ṽ/τ²), the same as 100·τ²/(τ² + ṽ) without overflowing for τ² near the largest Double.
     static func iSquared(tauSquared: Double, typicalVariance: Double) -> Double {
-        100 * tauSquared / (tauSquared + typicalVariance)
+        tauSquared > 0 ? 100 / (1 + typicalVariance / tauSquared) : 0
     }
 
+    /// 1 + τ²/ṽ, the same as (τ² + ṽ)/ṽ.
     static func hSquared(tauSquared: Double, typicalVariance: Double) -> Double {
-        (tauSquared + typicalVariance) / typicalVariance
+        1 + tauSquared / typicalVariance
     }
 
     /// The prediction interval for the true effect of a new study, μ̂ ± c·√(SE² + τ̂²), with c from
