@@ -62,6 +62,22 @@ struct ModelTests {
         #expect(abs(MetaAnalysis.hSquared(tauSquared: 0.3, typicalVariance: 0.1) - 4) <= 1e-14)
     }
 
+    @Test("fuzz finding: the chi-squared tail of a huge statistic is 0 at once, not after a million steps")
+    func hugeChiSquared() {
+        let clock = ContinuousClock()
+        let start = clock.now
+        for df in [1.0, 5, 63] {
+            for x in [1e5, 1e17, 1e300, Double.greatestFiniteMagnitude] {
+                #expect(ChiSquared(degreesOfFreedom: df).survival(x) == 0, "df \(df) x \(x)")
+                #expect(ChiSquared(degreesOfFreedom: df).cdf(x) == 1, "df \(df) x \(x)")
+            }
+        }
+        #expect(clock.now - start < .milliseconds(50))
+        // Just below the underflow the tail is still computed (Q(1/2, 350) = erfc(√350) ≈ 2.1e-154).
+        let p = ChiSquared(degreesOfFreedom: 1).survival(700)
+        #expect(p > 1e-155 && p < 1e-153)
+    }
+
     @Test("one dominant weight: the REML traces do not cancel (tau^2 = 0.0047 as metafor, not 0)")
     func dominantWeightTraces() throws {
         let y = [0.05, 0.4, -0.2, 0.6, 0.3, 0.1], v = [1e-10, 0.1, 0.2, 0.15, 0.3, 0.12]
