@@ -194,4 +194,21 @@ struct CommonTauSquaredTests {
             }
         }
     }
+
+    @Test("fuzz reproducer: Q between that overflows is an error, not inf (Fuzz/Reproducers/FuzzPooling-qbetween-infinite.bin)")
+    func qBetweenOverflow() {
+        let yi = [-2.34050955068984e-185, 1.8034433272936293e+260, 0.3999913832720593, 0.3990234375, 0.4]
+        let vi = [6.444099150936402e+257, 6.444099150936363e+257, 0.10000190734863282, 0.2, 0.05]
+        let groups = ["a", "b", "a", "a", "a"]  // as the harness splits them (lowest bit of yi)
+        let rows: [[String?]] = yi.indices.map { ["\(yi[$0])", "\(vi[$0])", groups[$0]] }
+        let table = DataTable(source: "fuzz", columns: ["yi", "vi", "group"], rows: rows)
+        do {
+            let s = try SubgroupAnalysis(table: table, by: "group", ciMethod: .hartungKnapp)
+            Issue.record("expected an error, got Q between \(s.qBetween)")
+        } catch {
+            #expect(error.kind == .insufficientData)
+            #expect(error.reason.contains("too extreme"), "\(error)")
+            #expect(error.location.column == "group")
+        }
+    }
 }

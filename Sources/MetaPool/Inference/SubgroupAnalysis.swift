@@ -160,6 +160,12 @@ public struct SubgroupAnalysis: Sendable {
             let d = s.estimate - mean
             q += d * d / (s.standardError * s.standardError)
         }
+        // Finite subgroup estimates can still overflow Q_between (estimates near 1e260 with SEs near
+        // 1e128, found by fuzzing): no test rather than Q = inf.
+        guard q.isFinite else {
+            throw MetaPoolError(.insufficientData, "the subgroup estimates are too extreme to compare in double precision (the test for subgroup differences overflows); check the effect sizes or rescale them",
+                                at: InputLocation(file: table.source, column: self.column))
+        }
         let df = subgroups.count - 1
         qBetween = q
         qBetweenDegreesOfFreedom = df
