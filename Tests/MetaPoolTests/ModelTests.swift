@@ -78,6 +78,28 @@ struct ModelTests {
         #expect(p > 1e-155 && p < 1e-153)
     }
 
+    @Test("fuzz reproducer: one huge variance does not loosen convergence (Fuzz/Reproducers/FuzzPooling-qprofile-reversed.bin)")
+    func hugeVarianceConvergence() throws {
+        let y = [0.3, -2.3534373682784416e-185, 0.5, 2.0, 2.7161903628e-312]
+        let v = [1e-12, 9.999999999905767e-07, 1.0, 8.882460399257109e+252, 999936.0]
+        let fit = try MetaAnalysis(EffectSizes.generic(yi: y, vi: v), level: 0.5982283464566929)
+        let intervals = try #require(try fit.heterogeneityIntervals())
+        #expect(intervals.tauSquared.lower <= intervals.tauSquared.upper, "\(intervals.tauSquared)")
+        // Each bound solves Q(tau^2) = its chi-squared quantile, to 1e-9.
+        let chi2 = ChiSquared(degreesOfFreedom: 4)
+        for (bound, target) in [(intervals.tauSquared.lower, chi2.survivalQuantile(0.4017716535433071 / 2)),
+                                (intervals.tauSquared.upper, chi2.quantile(0.4017716535433071 / 2))] where bound > 0 {
+            let q = WeightedSums(y: y, v: v, tau2: bound).q
+            #expect(abs(q - target) <= 1e-9 * target, "Q(\(bound)) = \(q), target \(target)")
+        }
+        // PM and REML solve their equations too, not just take one step.
+        let pm = try PauleMandel.tauSquared(y: y, v: v)
+        #expect(abs(WeightedSums(y: y, v: v, tau2: pm).q - 4) <= 1e-9 * 4)
+        let reml = try RestrictedMaximumLikelihood.tauSquared(y: y, v: v)
+        let s = WeightedSums(y: y, v: v, tau2: reml)
+        #expect(abs(s.sumW2Residual2 - s.traceP) <= 1e-9 * s.traceP)
+    }
+
     @Test("one dominant weight: the REML traces do not cancel (tau^2 = 0.0047 as metafor, not 0)")
     func dominantWeightTraces() throws {
         let y = [0.05, 0.4, -0.2, 0.6, 0.3, 0.1], v = [1e-10, 0.1, 0.2, 0.15, 0.3, 0.12]

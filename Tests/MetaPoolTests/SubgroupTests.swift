@@ -203,7 +203,9 @@ struct CommonTauSquaredTests {
         let rows: [[String?]] = yi.indices.map { ["\(yi[$0])", "\(vi[$0])", groups[$0]] }
         let table = DataTable(source: "fuzz", columns: ["yi", "vi", "group"], rows: rows)
         do {
-            let s = try SubgroupAnalysis(table: table, by: "group", ciMethod: .hartungKnapp)
+            // FE: the fits themselves are finite (REML on these data stops with noConvergence since
+            // the REML and Q-profile tolerance no longer scales with the mean variance).
+            let s = try SubgroupAnalysis(table: table, by: "group", method: .fixedEffect)
             Issue.record("expected an error, got Q between \(s.qBetween)")
         } catch {
             #expect(error.kind == .insufficientData)

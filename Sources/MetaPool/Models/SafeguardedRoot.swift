@@ -16,6 +16,17 @@ struct SafeguardedRoot {
     var scale: Double
     var maxIterations = 2000
 
+    /// The scale for the estimators' convergence test: the typical within-study variance
+    /// (k − 1)/tr P at τ² = 0 (Higgins & Thompson 2002), which the precise studies dominate, or the
+    /// smallest vᵢ if that is not a positive number. Not the mean variance: one huge vᵢ (1e252) made
+    /// the tolerance 1e-13·max(τ², scale) so large that the first step counted as converged
+    /// (fuzzing found a Q-profile interval for τ² whose lower bound exceeded its upper bound).
+    static func typicalScale(_ v: [Double]) -> Double {
+        let typical = Double(v.count - 1) / WeightedSums(y: v, v: v, tau2: 0).traceP
+        if typical.isFinite && typical > 0 { return typical }
+        return v.min() ?? 1
+    }
+
     /// - Parameters:
     ///   - start: initial value (clamped to ≥ 0).
     ///   - evaluate: returns (f(τ²), proposed step). f must be positive below the root.

@@ -6,7 +6,7 @@
 public enum MaximumLikelihood: TauSquaredEstimator {
     public static func tauSquared(y: [Double], v: [Double]) throws(MetaPoolError) -> Double {
         let start = try Hedges.tauSquared(y: y, v: v)
-        let solver = SafeguardedRoot(scale: UnweightedSums(y: y, v: v).meanVariance)
+        let solver = SafeguardedRoot(scale: SafeguardedRoot.typicalScale(v))
         var center: Double?
         let root = solver.solve(start: start) { tau2 in
             let s = WeightedSums(y: y, v: v, tau2: tau2, center: center)

@@ -15,7 +15,7 @@ public enum PauleMandel: TauSquaredEstimator {
 /// Solves Q(τ²) = target for the generalized Q statistic, which decreases in τ².
 enum GeneralizedQ {
     static func solve(y: [Double], v: [Double], target: Double, start: Double) -> Double? {
-        let solver = SafeguardedRoot(scale: UnweightedSums(y: y, v: v).meanVariance)
+        let solver = SafeguardedRoot(scale: SafeguardedRoot.typicalScale(v))
         var center: Double?
         return solver.solve(start: start) { tau2 in
             let s = WeightedSums(y: y, v: v, tau2: tau2, center: center)

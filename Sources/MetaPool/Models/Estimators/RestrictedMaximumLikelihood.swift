@@ -12,7 +12,7 @@ public enum RestrictedMaximumLikelihood: TauSquaredEstimator {
     /// passes over the studies), for benchmarks that compare an iteration with a plain pass.
     public static func tauSquaredCountingIterations(y: [Double], v: [Double]) throws(MetaPoolError) -> (tauSquared: Double, iterations: Int) {
         let start = try Hedges.tauSquared(y: y, v: v)
-        let solver = SafeguardedRoot(scale: UnweightedSums(y: y, v: v).meanVariance)
+        let solver = SafeguardedRoot(scale: SafeguardedRoot.typicalScale(v))
         var iterations = 0
         var center: Double?
         let root = solver.solve(start: start) { tau2 in
