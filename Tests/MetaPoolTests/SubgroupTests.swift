@@ -213,4 +213,21 @@ struct CommonTauSquaredTests {
             #expect(error.location.column == "group")
         }
     }
+
+    @Test("fuzz reproducer: a common-tau^2 fit that overflows is an error (Fuzz/Reproducers/FuzzPooling-common-tau2-overflow.bin)")
+    func commonTauSquaredOverflow() {
+        let yi = [0.1, 4.9436196776559503e-203, -2.4131657160588553e-185, 0.03999999994594853]
+        let vi = [4.5700268446340675e-62, 4.619429761397471e-62, 3.322022268497166e-33, 4.447324621943327e+252]
+        let groups = ["a", "b", "b", "b"]
+        let rows: [[String?]] = yi.indices.map { ["\(yi[$0])", "\(vi[$0])", groups[$0]] }
+        let table = DataTable(source: "fuzz", columns: ["yi", "vi", "group"], rows: rows)
+        do {
+            let s = try SubgroupAnalysis(table: table, by: "group", ciMethod: .hartungKnapp, level: 0.7495, commonTauSquared: true)
+            let numbers = s.subgroups.flatMap { [$0.estimate, $0.standardError, $0.confidenceInterval.lower, $0.confidenceInterval.upper] }
+                + [s.qBetween, s.qBetweenPValue]
+            #expect(numbers.allSatisfy { $0.isFinite }, "\(numbers)")
+        } catch {
+            #expect(error.kind == .insufficientData || error.kind == .noConvergence, "\(error)")
+        }
+    }
 }

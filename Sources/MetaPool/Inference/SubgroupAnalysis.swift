@@ -133,6 +133,15 @@ public struct SubgroupAnalysis: Sendable {
             guard let test = model.moderatorTest else {
                 throw MetaPoolError(.insufficientData, "--common-tau2 needs at least 2 subgroups", at: InputLocation(file: table.source, column: column))
             }
+            // As for separate τ²: extreme but valid effects can overflow the mixed-effects fit (fuzzing).
+            var numbers: [Double] = [test.statistic, test.pValue, model.tauSquared ?? 0, model.iSquared ?? 0, model.residualQ, model.residualQPValue]
+            for g in subgroups {
+                numbers += [g.estimate, g.standardError, g.confidenceInterval.lower, g.confidenceInterval.upper, g.tauSquared ?? 0, g.iSquared ?? 0]
+            }
+            guard numbers.allSatisfy(\.isFinite) else {
+                throw MetaPoolError(.insufficientData, "the subgroup estimates are too extreme to compare in double precision (the common-tau^2 model overflows); check the effect sizes or rescale them",
+                                    at: InputLocation(file: table.source, column: self.column))
+            }
             qBetween = test.statistic
             qBetweenDegreesOfFreedom = test.degreesOfFreedom
             qBetweenDenominatorDegreesOfFreedom = test.denominatorDegreesOfFreedom
