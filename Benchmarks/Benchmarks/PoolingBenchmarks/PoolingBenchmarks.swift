@@ -84,6 +84,16 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
+    let k1e4 = synthetic(10_000, seed: 5)
+    let fit1e4 = try! MetaAnalysis(try! EffectSizes.generic(yi: k1e4.y, vi: k1e4.v), method: .derSimonianLaird)
+
+    // The JSON summary of k = 10⁴ studies (OrderedJSONEncoder): linear, not quadratic, in k.
+    Benchmark("JSON summary k=1e4 (encode and serialize)", configuration: .init(maxDuration: .seconds(5), maxIterations: 50)) { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(try OrderedJSONEncoder.encode(fit1e4.summary()).serialized())
+        }
+    }
+
     // GLMM for proportions, k = 20 (7-point adaptive Gauss-Hermite quadrature).
     let glmmEvents: [Double] = (0..<20).map { Double(3 + ($0 * 7) % 15) }
     let glmmTotals: [Double] = (0..<20).map { Double(20 + ($0 * 11) % 30) }
@@ -94,8 +104,6 @@ let benchmarks: @Sendable () -> Void = {
     }
 
     // Leave-one-out and influence diagnostics at k = 10⁴ (DL): k refits of O(k) each.
-    let k1e4 = synthetic(10_000, seed: 5)
-    let fit1e4 = try! MetaAnalysis(try! EffectSizes.generic(yi: k1e4.y, vi: k1e4.v), method: .derSimonianLaird)
     Benchmark("Leave-one-out k=1e4 (DL)", configuration: .init(maxDuration: .seconds(10), maxIterations: 20)) { benchmark in
         for _ in benchmark.scaledIterations { blackHole(try LeaveOneOut(fit1e4)) }
     }

@@ -156,6 +156,7 @@ private struct KeyedContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
 
     private func append(_ key: Key, _ child: Node) {
         guard case .keyed(var members) = node.kind else { return }
+        node.kind = .unset  // release the enum's copy so that the append is in place, not O(count)
         members.append((key.stringValue, child))
         node.kind = .keyed(members)
     }
@@ -203,6 +204,7 @@ private struct UnkeyedContainer: UnkeyedEncodingContainer {
 
     private func append(_ child: Node) {
         guard case .unkeyed(var items) = node.kind else { return }
+        node.kind = .unset  // release the enum's copy so that the append is in place, not O(count)
         items.append(child)
         node.kind = .unkeyed(items)
     }
