@@ -43,7 +43,8 @@ struct WeightedSums {
             v.withUnsafeBufferPointer { v in
                 let c = center ?? 0
                 var sw = 0.0, sw2 = 0.0, sw3 = 0.0, swy = 0.0, swd = 0.0, swd2 = 0.0, sw2d = 0.0, sw2d2 = 0.0
-                var largest = 0, wMax = -Double.infinity
+                var wMax = -Double.infinity
+                // No branches in this loop, so that it vectorizes.
                 for i in 0..<y.count {
                     let w = 1 / (v[i] + tau2)
                     let w2 = w * w
@@ -57,7 +58,7 @@ struct WeightedSums {
                     swd2 += wd * d
                     sw2d += w * wd
                     sw2d2 += w * wd * d
-                    if w > wMax { wMax = w; largest = i }
+                    wMax = max(wMax, w)
                 }
                 let delta = swd / sw
                 let oneQ = swd2 - delta * swd
@@ -80,6 +81,8 @@ struct WeightedSums {
                 // of the largest weight summed over the other studies: the closed forms
                 // cancel catastrophically when one weight dominates (vᵢ = 1e-10 among vᵢ ≈ 0.1 gave
                 // tr PP = 1e20 − 2e20 + 1e20 and a REML τ² of 0 where metafor finds 0.0047).
+                var largest = 0
+                while largest < y.count - 1 && 1 / (v[largest] + tau2) != wMax { largest += 1 }
                 var qq = 0.0, s2r = 0.0, otherW = 0.0, otherW2 = 0.0, tp = 0.0, tpp = 0.0
                 for i in 0..<y.count {
                     let w = 1 / (v[i] + tau2)
