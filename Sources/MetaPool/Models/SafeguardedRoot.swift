@@ -21,10 +21,18 @@ struct SafeguardedRoot {
     /// smallest vᵢ if that is not a positive number. Not the mean variance: one huge vᵢ (1e252) made
     /// the tolerance 1e-13·max(τ², scale) so large that the first step counted as converged
     /// (fuzzing found a Q-profile interval for τ² whose lower bound exceeded its upper bound).
+    /// One pass, closed-form tr P = Σw − Σw²/Σw: only the order of magnitude matters here.
     static func typicalScale(_ v: [Double]) -> Double {
-        let typical = Double(v.count - 1) / WeightedSums(y: v, v: v, tau2: 0).traceP
+        var sw = 0.0, sw2 = 0.0, smallest = Double.infinity
+        for vi in v {
+            let w = 1 / vi
+            sw += w
+            sw2 += w * w
+            smallest = min(smallest, vi)
+        }
+        let typical = Double(v.count - 1) / (sw - sw2 / sw)
         if typical.isFinite && typical > 0 { return typical }
-        return v.min() ?? 1
+        return smallest.isFinite ? smallest : 1
     }
 
     /// - Parameters:
