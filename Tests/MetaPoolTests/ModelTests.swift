@@ -100,6 +100,20 @@ struct ModelTests {
         #expect(abs(s.sumW2Residual2 - s.traceP) <= 1e-9 * s.traceP)
     }
 
+    @Test("fuzz reproducer: a Q-profile interval is ordered and solves its equations, or is an error (Fuzz/Reproducers/FuzzPooling-qprofile-unconverged.bin)")
+    func qProfileExtreme() throws {
+        let y = [1.1278055297264741e+45, 1.1278055297264741e+45, 1.1278055297264741e+45, 1.1278055297264741e+45, 1.1278055297264741e+45]
+        let v = [1.1278055297264741e+45, 1.1278055297264741e+45, 1.1278055316164702e+45, 1.115037259929504e+45, 1.1278055297264741e+45]
+        let fit = try MetaAnalysis(EffectSizes.generic(yi: y, vi: v), level: 0.6434133858267717)
+        do {
+            if let i = try fit.heterogeneityIntervals() {
+                #expect(i.tauSquared.lower <= i.tauSquared.upper, "\(i.tauSquared)")
+            }
+        } catch {
+            #expect(error.kind == .noConvergence)
+        }
+    }
+
     @Test("one dominant weight: the REML traces do not cancel (tau^2 = 0.0047 as metafor, not 0)")
     func dominantWeightTraces() throws {
         let y = [0.05, 0.4, -0.2, 0.6, 0.3, 0.1], v = [1e-10, 0.1, 0.2, 0.15, 0.3, 0.12]

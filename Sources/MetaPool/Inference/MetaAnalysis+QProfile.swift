@@ -32,6 +32,15 @@ extension MetaAnalysis {
         }
         let lower = try bound(lowerTarget)
         let upper = try bound(upperTarget)
+        // Each positive bound must solve its equation and the bounds must be ordered; on extreme
+        // data (effects and variances near 1e45, found by fuzzing) the root finder stopped early
+        // and gave a lower bound above the upper one. No interval rather than a wrong one.
+        func solves(_ tau2: Double, _ target: Double) -> Bool {
+            tau2 == 0 || abs(WeightedSums(y: y, v: v, tau2: tau2).q - target) <= 1e-6 * target
+        }
+        guard lower <= upper, solves(lower, lowerTarget), solves(upper, upperTarget) else {
+            throw MetaPoolError(.noConvergence, "the Q-profile confidence interval for tau^2 did not converge")
+        }
         let vt = typicalVariance
         return HeterogeneityIntervals(
             tauSquared: Interval(lower, upper),
