@@ -68,12 +68,19 @@ public struct MetaPoolError: Error, Sendable, Hashable, CustomStringConvertible 
         if let row = location.row {
             var extra: [String] = []
             if let line = location.line { extra.append("line \(line)") }
-            if let study = location.study, !study.isEmpty { extra.append("study \"\(study)\"") }
+            if let study = location.study, !study.isEmpty { extra.append("study \"\(Self.shortened(study))\"") }
             place.append("row \(row)" + (extra.isEmpty ? "" : " (" + extra.joined(separator: ", ") + ")"))
         } else if let line = location.line {
             place.append("line \(line)")
         }
-        if let column = location.column { place.append("column \"\(column)\"") }
+        if let column = location.column { place.append("column \"\(Self.shortened(column))\"") }
         return place.isEmpty ? reason : place.joined(separator: ", ") + ": " + reason
+    }
+
+    /// A study label or column name as the message shows it: at most 60 characters, so that a
+    /// megabyte-long label does not make a megabyte-long message (the cell values quoted in
+    /// reasons are cut at 40 the same way).
+    static func shortened(_ text: String) -> String {
+        text.count > 60 ? String(text.prefix(60)) + "…" : text
     }
 }
