@@ -25,6 +25,9 @@ struct BadInputCase: Decodable, Sendable, CustomTestStringConvertible {
     var kind: String?
     var row: Int?
     var column: String?
+    /// The exit status of forest, funnel and report where it differs from `exit` for a reason other
+    /// than MH/PETO (which are usage errors there): e.g. a case whose only fault is `--format`.
+    var plot_exit: Int32?
 
     var testDescription: String { name }
 
@@ -38,7 +41,7 @@ struct BadInputCase: Decodable, Sendable, CustomTestStringConvertible {
             let data = try Data(contentsOf: directory.appendingPathComponent("cases.json"))
             return try JSONDecoder().decode(Table.self, from: data).cases
         } catch {
-            return [BadInputCase(name: "cases.json cannot be read: \(error)", file: "cases.json", args: [], exit: -1, stderr: [])]
+            return [BadInputCase(name: "cases.json cannot be read: \(error)", file: "cases.json", args: [], exit: -1, stderr: [], plot_exit: nil)]
         }
     }
 
@@ -166,5 +169,211 @@ struct CLIErrorTests {
         let data = Set(cases.filter { $0.kind != nil && $0.kind != "unreadableInput" && $0.kind != "invalidArgument" }.map(\.exit))
         #expect(usage == [64])
         #expect(data == [65])
+    }
+}
+
+/// One case of `Fixtures/bad/cases.json` run through a plot command: `forest`, `funnel` or `report`.
+struct PlotCommandCase: Sendable, CustomTestStringConvertible {
+    var command: String
+    var base: BadInputCase
+
+    var testDescription: String { "\(command): \(base.name)" }
+
+    /// Every case through every plot command, but `--by`/`--common-tau2` cases for `funnel`, which has no `--by`.
+    static func all() -> [PlotCommandCase] {
+        BadInputCase.all().flatMap { c in
+            ["forest", "funnel", "report"].compactMap { command in
+                if command == "funnel" && (c.args.contains("--by") || c.args.contains("--common-tau2")) { return nil }
+                return PlotCommandCase(command: command, base: c)
+            }
+        }
+    }
+
+    /// The case's options without `--format X` (the plot commands have no --format).
+    var arguments: [String] {
+        var out: [String] = []
+        var i = 0
+        while i < base.args.count {
+            if base.args[i] == "--format" { i += 2; continue }
+            out.append(base.args[i])
+            i += 1
+        }
+        return out
+    }
+
+    /// `--method MH` or `PETO`: pool only, a usage error for the plots.
+    var countBasedMethod: String? {
+        base.option("--method").map { $0.uppercased() }.flatMap { ["MH", "PETO"].contains($0) ? $0 : nil }
+    }
+
+    var expectedExit: Int32 { countBasedMethod != nil ? 64 : (base.plot_exit ?? base.exit) }
+
+    /// What stderr must contain: the case's substrings (file, row, column, reason), or for MH/PETO
+    /// the method the plots do not draw.
+    var expectedStderr: [String] {
+        if let m = countBasedMethod { return ["--method \(m)"] }
+        return expectedExit == base.exit ? base.stderr : []
+    }
+}
+
+/// Runs one command, checks the documented outcome, and returns the result.
+@discardableResult
+func expectCLIOutcome(_ arguments: [String], exit expected: Int32, stderr needles: [String], output: URL?,
+                      stdinFile: URL? = nil, in directory: URL = BadInputCase.directory, timeout: TimeInterval = 60,
+                      sourceLocation: SourceLocation = #_sourceLocation) throws -> MetapoolBinary.Result {
+    let binary = try #require(MetapoolBinary.url, "metapool executable not found next to the test bundle; build it (swift build) or set METAPOOL_BINARY")
+    let result = try MetapoolBinary.run(binary, arguments, in: directory, stdinFile: stdinFile, timeout: timeout)
+    let context = "metapool \(arguments.joined(separator: " ").prefix(300)) -> status \(result.status)\nstderr: \(result.stderr.prefix(500))"
+    #expect(!result.timedOut, "timed out: \(context)", sourceLocation: sourceLocation)
+    #expect(!result.killedBySignal, "crashed (signal \(result.status)): \(context)", sourceLocation: sourceLocation)
+    #expect(result.status == expected, "\(context)", sourceLocation: sourceLocation)
+    for needle in needles {
+        #expect(result.stderr.contains(needle), "stderr lacks \"\(needle)\": \(context)", sourceLocation: sourceLocation)
+    }
+    let written = output.flatMap { try? Data(contentsOf: $0) }
+    if expected == 0 {
+        #expect(result.stderr.isEmpty, "\(context)", sourceLocation: sourceLocation)
+        if let output {
+            #expect(result.stdout.isEmpty, "printed on stdout although -o \(output.lastPathComponent) was given: \(context)", sourceLocation: sourceLocation)
+            #expect((written?.count ?? 0) > 100, "no output file written: \(context)", sourceLocation: sourceLocation)
+        } else {
+            #expect(!result.stdout.isEmpty, "no output: \(context)", sourceLocation: sourceLocation)
+        }
+    } else {
+        #expect(result.stdout.isEmpty, "printed on stdout for bad input: \(result.stdout.prefix(200)) — \(context)", sourceLocation: sourceLocation)
+        #expect(!result.stderr.isEmpty, "no message: \(context)", sourceLocation: sourceLocation)
+        #expect(written == nil, "an output file was written for bad input: \(context)", sourceLocation: sourceLocation)
+        if expected != 64 {
+            #expect(result.stderr.hasPrefix("error: "), "\(context)", sourceLocation: sourceLocation)
+            #expect(result.stderr.split(separator: "\n").count == 1, "\(context)", sourceLocation: sourceLocation)
+        }
+    }
+    return result
+}
+
+/// A fresh temporary folder, removed by the caller.
+func temporaryFolder() throws -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("metapool-test-\(UUID().uuidString)", isDirectory: true)
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}
+
+@Suite("CLI errors: bad input through forest, funnel and report")
+struct PlotCommandErrorTests {
+    @Test("every bad input runs through every plot command", arguments: PlotCommandCase.all())
+    func plotCommand(_ c: PlotCommandCase) throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let output = folder.appendingPathComponent(c.command == "report" ? "out.html" : "out.svg")
+        let stdinFile = c.base.stdin.map { BadInputCase.directory.appendingPathComponent($0) }
+        try expectCLIOutcome([c.command, c.base.file] + c.arguments + ["-o", output.path], exit: c.expectedExit,
+                             stderr: c.expectedStderr, output: output, stdinFile: stdinFile)
+    }
+
+    @Test("the corpus: at least 60 bad inputs, each through pool, forest and report, and funnel where it applies")
+    func corpusSize() {
+        let cases = BadInputCase.all()
+        #expect(cases.filter { $0.exit != 0 }.count >= 60)
+        let plots = PlotCommandCase.all()
+        #expect(plots.filter { $0.command == "forest" }.count == cases.count)
+        #expect(plots.filter { $0.command == "report" }.count == cases.count)
+        #expect(plots.filter { $0.command == "funnel" }.count == cases.filter { !$0.args.contains("--by") && !$0.args.contains("--common-tau2") }.count)
+    }
+}
+
+@Suite("CLI: valid quirks and very large inputs")
+struct LargeAndQuirkyInputTests {
+    /// The numbers of `pool --format json`.
+    static func pooledNumbers(_ file: String, _ extra: [String] = [], in directory: URL = BadInputCase.directory,
+                              timeout: TimeInterval = 60) throws -> [String: Double] {
+        let result = try expectCLIOutcome(["pool", file, "--format", "json"] + extra, exit: 0, stderr: [], output: nil,
+                                          in: directory, timeout: timeout)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        var out: [String: Double] = [:]
+        for key in ["estimate", "se", "ci_lower", "ci_upper", "tau2", "q", "i2"] { out[key] = object[key] as? Double }
+        out["k"] = (object["k"] as? NSNumber)?.doubleValue
+        return out
+    }
+
+    @Test("BOM, CRLF and blank lines inside the data pool exactly like the clean file", arguments: ["bom.csv", "crlf.csv", "blank_line_inside.csv"])
+    func quirks(_ file: String) throws {
+        // R: read.csv() keeps a BOM in the first column name ("ï..study") unless told
+        // fileEncoding = "UTF-8-BOM", reads CRLF as LF and skips blank lines; MetaPool drops the
+        // BOM (it is an encoding mark, not data), so all three pool as the clean file.
+        let clean = try Self.pooledNumbers("good.csv")
+        let quirky = try Self.pooledNumbers(file)
+        #expect(clean.count == 8)
+        #expect(quirky == clean, "\(file): \(quirky) vs \(clean)")
+    }
+
+    /// 10⁶ studies yᵢ = 0.1·(i mod 7) − 0.3, vᵢ = 0.01·(1 + i mod 5).
+    static func writeMillionRows(to url: URL, lastVariance: String? = nil) throws {
+        var text = "study,yi,vi\n"
+        text.reserveCapacity(18_000_000)
+        for i in 1...1_000_000 {
+            let y = Double(i % 7) * 0.1 - 0.3
+            let v = i == 1_000_000 && lastVariance != nil ? lastVariance! : String(format: "%.2f", 0.01 * Double(1 + i % 5))
+            text += "S\(i),\(String(format: "%.1f", y)),\(v)\n"
+        }
+        try Data(text.utf8).write(to: url)
+    }
+
+    @Test("a 10^6-row file pools, to the closed-form fixed-effect estimate")
+    func millionRows() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let file = folder.appendingPathComponent("million.csv")
+        try Self.writeMillionRows(to: file)
+        var sw = 0.0, swy = 0.0
+        for i in 1...1_000_000 {
+            let y = Double(String(format: "%.1f", Double(i % 7) * 0.1 - 0.3))!, v = Double(String(format: "%.2f", 0.01 * Double(1 + i % 5)))!
+            sw += 1 / v
+            swy += y / v
+        }
+        let got = try Self.pooledNumbers(file.path, ["--method", "FE"], in: folder, timeout: 600)
+        #expect(got["k"] == 1_000_000)
+        let estimate = try #require(got["estimate"])
+        #expect(abs(estimate - swy / sw) <= 1e-9 * abs(swy / sw), "\(estimate) vs \(swy / sw)")
+        #expect(abs(try #require(got["se"]) - (1 / sw).squareRoot()) <= 1e-9 * (1 / sw).squareRoot())
+    }
+
+    @Test("a 10^6-row file with a bad last cell: every command names row 1000000", arguments: ["pool", "forest", "funnel", "report"])
+    func millionRowsBadLast(_ command: String) throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let file = folder.appendingPathComponent("million_bad.csv")
+        try Self.writeMillionRows(to: file, lastVariance: "-0.5")
+        let output = command == "pool" ? nil : folder.appendingPathComponent("out")
+        try expectCLIOutcome([command, file.path] + (output.map { ["-o", $0.path] } ?? []), exit: 65,
+                             stderr: ["million_bad.csv", "row 1000000 (line 1000001", "study \"S1000000\"", "column \"vi\"", "greater than 0"],
+                             output: output, in: folder, timeout: 600)
+    }
+
+    @Test("megabyte-long fields: a long label pools; a long bad cell or label gives a short message", arguments: ["pool", "forest", "funnel", "report"])
+    func megabyteField(_ command: String) throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let megabyte = 1 << 20
+        let long = String(repeating: "L", count: megabyte)
+        let files: [(String, String)] = [
+            ("label.csv", "study,events,total\n\"\(long)\",3,10\nBeta,4,20\n"),
+            ("label_bad.csv", "study,events,total\n\"\(long)\",30,10\nBeta,4,20\n"),
+            ("number.csv", "study,events,total\nAlpha,3,10\nBeta,\(String(repeating: "7", count: megabyte)),20\n"),
+            ("text.csv", "study,events,total\nAlpha,3,10\nBeta,\(String(repeating: "x", count: megabyte)),20\n"),
+        ]
+        for (name, text) in files { try Data(text.utf8).write(to: folder.appendingPathComponent(name)) }
+        func run(_ file: String, exit: Int32, stderr: [String]) throws -> MetapoolBinary.Result {
+            let output = command == "pool" ? nil : folder.appendingPathComponent("out-\(file)")
+            return try expectCLIOutcome([command, file] + (output.map { ["-o", $0.path] } ?? []), exit: exit, stderr: stderr,
+                                        output: output, in: folder)
+        }
+        try run("label.csv", exit: 0, stderr: [])
+        for (file, needles) in [("label_bad.csv", ["row 1 (line 2", "column \"events\"", "exceed total"]),
+                                ("number.csv", ["row 2 (line 3", "column \"events\"", "too large"]),
+                                ("text.csv", ["row 2 (line 3", "column \"events\"", "not a number"])] {
+            let result = try run(file, exit: 65, stderr: [file] + needles)
+            // The label or cell is cut (60 and 40 characters and "…"), not echoed in full.
+            #expect(result.stderr.utf8.count < 400, "\(file): a message of \(result.stderr.utf8.count) bytes")
+        }
     }
 }
