@@ -61,10 +61,10 @@ struct ForestCommand: ParsableCommand {
 }
 
 extension ModelOptions {
-    /// The plots and the report draw inverse-variance models; MH and Peto are `pool` only for now.
+    /// The plots, the report, regress, sensitivity and bias work with inverse-variance models; MH and Peto are `pool` only for now.
     func requireInverseVariance(_ command: String) throws {
         if isCountBased {
-            throw ValidationError("metapool \(command) draws the inverse-variance models (FE DL REML ML PM HE SJ HS EB); --method \(pooling.code) is available in metapool pool")
+            throw ValidationError("metapool \(command) works with the inverse-variance models (FE DL REML ML PM HE SJ HS EB); --method \(pooling.code) is available in metapool pool")
         }
     }
 

@@ -25,9 +25,16 @@ struct BadInputCase: Decodable, Sendable, CustomTestStringConvertible {
     var kind: String?
     var row: Int?
     var column: String?
-    /// The exit status of forest, funnel and report where it differs from `exit` for a reason other
-    /// than MH/PETO (which are usage errors there): e.g. a case whose only fault is `--format`.
+    /// The exit status of the other commands where it differs from `exit` for a reason other than
+    /// MH/PETO (which are usage errors there): a case whose only fault is `--format`.
     var plot_exit: Int32?
+    /// Per-command outcomes where a command fails earlier or for another reason than `pool`.
+    var commands: [String: Outcome]?
+
+    struct Outcome: Decodable, Sendable {
+        var exit: Int32
+        var stderr: [String]
+    }
 
     var testDescription: String { name }
 
@@ -41,7 +48,7 @@ struct BadInputCase: Decodable, Sendable, CustomTestStringConvertible {
             let data = try Data(contentsOf: directory.appendingPathComponent("cases.json"))
             return try JSONDecoder().decode(Table.self, from: data).cases
         } catch {
-            return [BadInputCase(name: "cases.json cannot be read: \(error)", file: "cases.json", args: [], exit: -1, stderr: [], plot_exit: nil)]
+            return [BadInputCase(name: "cases.json cannot be read: \(error)", file: "cases.json", args: [], exit: -1, stderr: [], plot_exit: nil, commands: nil)]
         }
     }
 
@@ -172,24 +179,34 @@ struct CLIErrorTests {
     }
 }
 
-/// One case of `Fixtures/bad/cases.json` run through a plot command: `forest`, `funnel` or `report`.
-struct PlotCommandCase: Sendable, CustomTestStringConvertible {
+/// One case of `Fixtures/bad/cases.json` run through a command other than `pool`: the plots
+/// (`forest`, `funnel`, `report`, written with `-o`) and `sensitivity`, `bias` and `regress`
+/// (`--mods dose`, a column no fixture has: regress must report the data error before it looks
+/// for its moderator, and the moderator when the data are fine).
+struct CommandCase: Sendable, CustomTestStringConvertible {
     var command: String
     var base: BadInputCase
 
     var testDescription: String { "\(command): \(base.name)" }
 
-    /// Every case through every plot command, but `--by`/`--common-tau2` cases for `funnel`, which has no `--by`.
-    static func all() -> [PlotCommandCase] {
+    static let commands = ["forest", "funnel", "report", "sensitivity", "bias", "regress"]
+    /// The commands with an `-o FILE`.
+    static let plotCommands: Set<String> = ["forest", "funnel", "report"]
+
+    /// Every case through every command, but the `--by`/`--common-tau2` cases only through
+    /// `forest` and `report` (the others have no subgroups).
+    static func all() -> [CommandCase] {
         BadInputCase.all().flatMap { c in
-            ["forest", "funnel", "report"].compactMap { command in
-                if command == "funnel" && (c.args.contains("--by") || c.args.contains("--common-tau2")) { return nil }
-                return PlotCommandCase(command: command, base: c)
+            commands.compactMap { command in
+                let subgroups = c.args.contains("--by") || c.args.contains("--common-tau2")
+                if subgroups && command != "forest" && command != "report" { return nil }
+                return CommandCase(command: command, base: c)
             }
         }
     }
 
-    /// The case's options without `--format X` (the plot commands have no --format).
+    /// The case's options without `--format X` (the plot commands have none; the others take
+    /// table or json only), and `--mods dose` for regress.
     var arguments: [String] {
         var out: [String] = []
         var i = 0
@@ -198,20 +215,24 @@ struct PlotCommandCase: Sendable, CustomTestStringConvertible {
             out.append(base.args[i])
             i += 1
         }
-        return out
+        return command == "regress" ? out + ["--mods", "dose"] : out
     }
 
-    /// `--method MH` or `PETO`: pool only, a usage error for the plots.
+    /// `--method MH` or `PETO`: pool only, a usage error for the other commands.
     var countBasedMethod: String? {
         base.option("--method").map { $0.uppercased() }.flatMap { ["MH", "PETO"].contains($0) ? $0 : nil }
     }
 
-    var expectedExit: Int32 { countBasedMethod != nil ? 64 : (base.plot_exit ?? base.exit) }
+    var expectedExit: Int32 {
+        if countBasedMethod != nil { return 64 }
+        return base.commands?[command]?.exit ?? base.plot_exit ?? base.exit
+    }
 
-    /// What stderr must contain: the case's substrings (file, row, column, reason), or for MH/PETO
-    /// the method the plots do not draw.
+    /// What stderr must contain: the command's own outcome if the case gives one, else the case's
+    /// substrings (file, row, column, reason), or for MH/PETO the method the command does not fit.
     var expectedStderr: [String] {
         if let m = countBasedMethod { return ["--method \(m)"] }
+        if let own = base.commands?[command] { return own.stderr }
         return expectedExit == base.exit ? base.stderr : []
     }
 }
@@ -258,26 +279,31 @@ func temporaryFolder() throws -> URL {
     return url
 }
 
-@Suite("CLI errors: bad input through forest, funnel and report")
-struct PlotCommandErrorTests {
-    @Test("every bad input runs through every plot command", arguments: PlotCommandCase.all())
-    func plotCommand(_ c: PlotCommandCase) throws {
+@Suite("CLI errors: bad input through every command")
+struct CommandErrorTests {
+    @Test("every bad input runs through forest, funnel, report, sensitivity, bias and regress", arguments: CommandCase.all())
+    func command(_ c: CommandCase) throws {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
-        let output = folder.appendingPathComponent(c.command == "report" ? "out.html" : "out.svg")
+        let output = CommandCase.plotCommands.contains(c.command)
+            ? folder.appendingPathComponent(c.command == "report" ? "out.html" : "out.svg") : nil
         let stdinFile = c.base.stdin.map { BadInputCase.directory.appendingPathComponent($0) }
-        try expectCLIOutcome([c.command, c.base.file] + c.arguments + ["-o", output.path], exit: c.expectedExit,
-                             stderr: c.expectedStderr, output: output, stdinFile: stdinFile)
+        try expectCLIOutcome([c.command, c.base.file] + c.arguments + (output.map { ["-o", $0.path] } ?? []),
+                             exit: c.expectedExit, stderr: c.expectedStderr, output: output, stdinFile: stdinFile)
     }
 
-    @Test("the corpus: at least 60 bad inputs, each through pool, forest and report, and funnel where it applies")
+    @Test("the corpus: at least 60 bad inputs, each through every command (subgroup cases through pool, forest and report)")
     func corpusSize() {
         let cases = BadInputCase.all()
         #expect(cases.filter { $0.exit != 0 }.count >= 60)
-        let plots = PlotCommandCase.all()
-        #expect(plots.filter { $0.command == "forest" }.count == cases.count)
-        #expect(plots.filter { $0.command == "report" }.count == cases.count)
-        #expect(plots.filter { $0.command == "funnel" }.count == cases.filter { !$0.args.contains("--by") && !$0.args.contains("--common-tau2") }.count)
+        let runs = CommandCase.all()
+        let subgroupFree = cases.filter { !$0.args.contains("--by") && !$0.args.contains("--common-tau2") }.count
+        for command in CommandCase.commands {
+            let expected = command == "forest" || command == "report" ? cases.count : subgroupFree
+            #expect(runs.filter { $0.command == command }.count == expected, "\(command)")
+        }
+        // Every per-command outcome names a command that exists.
+        for c in cases { for name in (c.commands ?? [:]).keys { #expect(CommandCase.commands.contains(name), "\(c.name): \(name)") } }
     }
 }
 
@@ -349,24 +375,26 @@ struct LargeAndQuirkyInputTests {
                              output: output, in: folder, timeout: 600)
     }
 
-    @Test("megabyte-long fields: a long label pools; a long bad cell or label gives a short message", arguments: ["pool", "forest", "funnel", "report"])
+    @Test("megabyte-long fields: a long label pools; a long bad cell or label gives a short message",
+          arguments: ["pool", "forest", "funnel", "report", "sensitivity", "bias"])
     func megabyteField(_ command: String) throws {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let megabyte = 1 << 20
         let long = String(repeating: "L", count: megabyte)
         let files: [(String, String)] = [
-            ("label.csv", "study,events,total\n\"\(long)\",3,10\nBeta,4,20\n"),
-            ("label_bad.csv", "study,events,total\n\"\(long)\",30,10\nBeta,4,20\n"),
-            ("number.csv", "study,events,total\nAlpha,3,10\nBeta,\(String(repeating: "7", count: megabyte)),20\n"),
-            ("text.csv", "study,events,total\nAlpha,3,10\nBeta,\(String(repeating: "x", count: megabyte)),20\n"),
+            ("label.csv", "study,events,total\n\"\(long)\",3,10\nBeta,4,20\nGamma,5,25\n"),
+            ("label_bad.csv", "study,events,total\n\"\(long)\",30,10\nBeta,4,20\nGamma,5,25\n"),
+            ("number.csv", "study,events,total\nAlpha,3,10\nBeta,\(String(repeating: "7", count: megabyte)),20\nGamma,5,25\n"),
+            ("text.csv", "study,events,total\nAlpha,3,10\nBeta,\(String(repeating: "x", count: megabyte)),20\nGamma,5,25\n"),
         ]
         for (name, text) in files { try Data(text.utf8).write(to: folder.appendingPathComponent(name)) }
         func run(_ file: String, exit: Int32, stderr: [String]) throws -> MetapoolBinary.Result {
-            let output = command == "pool" ? nil : folder.appendingPathComponent("out-\(file)")
+            let output = ["forest", "funnel", "report"].contains(command) ? folder.appendingPathComponent("out-\(file)") : nil
             return try expectCLIOutcome([command, file] + (output.map { ["-o", $0.path] } ?? []), exit: exit, stderr: stderr,
                                         output: output, in: folder)
         }
+        // Three studies: bias needs three, leave-one-out two per fit.
         try run("label.csv", exit: 0, stderr: [])
         for (file, needles) in [("label_bad.csv", ["row 1 (line 2", "column \"events\"", "exceed total"]),
                                 ("number.csv", ["row 2 (line 3", "column \"events\"", "too large"]),
