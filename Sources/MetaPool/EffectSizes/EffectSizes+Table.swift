@@ -84,7 +84,7 @@ struct ColumnReader {
     func labels() -> [String] {
         guard let c = table.columnIndex("study") else { return (0..<table.rows.count).map { "Study \($0 + 1)" } }
         return table.rows.enumerated().map { i, row in
-            let t = row[c]?.trimmingSpaces() ?? ""
+            let t = (c < row.count ? row[c] : nil)?.trimmingSpaces() ?? ""
             return t.isEmpty ? "Study \(i + 1)" : t
         }
     }
@@ -98,6 +98,10 @@ struct ColumnReader {
         var values: [Double] = []
         values.reserveCapacity(table.rows.count)
         for (i, row) in table.rows.enumerated() {
+            // A table built in code can have rows shorter than its header (CSV and JSON reading never make one).
+            guard c < row.count else {
+                throw MetaPoolError(.malformedInput, "this row has \(row.count) cells but the table has \(table.columns.count) columns; every row needs one cell per column", at: table.location(row: i, column: column))
+            }
             guard let cell = row[c] else {
                 throw MetaPoolError(.invalidValue, "the cell is empty; every study needs a value here (remove the row to leave the study out)", at: table.location(row: i, column: column))
             }

@@ -33,12 +33,13 @@ public struct DataTable: Sendable, Equatable {
         return columns.firstIndex { $0.trimmingSpaces().lowercased() == wanted }
     }
 
-    /// The location of a cell, for error messages. `row` is 0-based here.
+    /// The location of a cell, for error messages. `row` is 0-based here. A row outside the
+    /// table has no line or study; a negative one (or `Int.max`) has no row number either.
     public func location(row: Int, column: String? = nil) -> InputLocation {
         var study: String?
-        if let s = columnIndex("study"), row < rows.count, s < rows[row].count { study = rows[row][s] }
-        let number = row < rowNumbers.count ? rowNumbers[row] : row + 1
-        return InputLocation(file: source, row: number, line: row < lines.count ? lines[row] : nil, column: column, study: study)
+        if let s = columnIndex("study"), row >= 0, row < rows.count, s < rows[row].count { study = rows[row][s] }
+        let number: Int? = row >= 0 && row < rowNumbers.count ? rowNumbers[row] : (row >= 0 && row < Int.max ? row + 1 : nil)
+        return InputLocation(file: source, row: number, line: row >= 0 && row < lines.count ? lines[row] : nil, column: column, study: study)
     }
 }
 

@@ -13,10 +13,13 @@ public struct ModeratorDesign: Sendable {
     public let predictors: [String]
     public let rowCount: Int
 
-    /// - Throws: ``MetaPoolError`` for a column the table lacks, an empty cell (naming its row
-    ///   and column), or a moderator with a single value (it would duplicate the intercept).
+    /// - Throws: ``MetaPoolError`` for a table without rows, a column the table lacks, an empty
+    ///   cell (naming its row and column), or a moderator with a single value (it would duplicate the intercept).
     public init(table: DataTable, moderators: [String]) throws(MetaPoolError) {
         let k = table.rows.count
+        guard k > 0 else {
+            throw MetaPoolError(.insufficientData, "the input has no data rows; there are no studies", at: InputLocation(file: table.source))
+        }
         var columns: [[Double]] = [[Double](repeating: 1, count: k)]
         var names = ["intrcpt"]
         for name in moderators {

@@ -1,0 +1,64 @@
+// Bad data through the public API: every call throws a typed MetaPoolError (or, for the pure
+// math functions, returns NaN); nothing traps. `APITrapErrorTests` checks the kind of error for
+// the inputs that used to trap; `APITrapTests` runs the bad inputs of every entry point in exit
+// tests, child processes that must exit normally, so that a trap anywhere fails the test.
+
+import Testing
+import MetaPool
+
+/// The kind of the MetaPoolError `body` throws, or `nil` (with an issue) when it returns or
+/// throws something else.
+private func thrownKind<T>(_ body: () throws -> T, sourceLocation: SourceLocation = #_sourceLocation) -> MetaPoolError.Kind? {
+    do {
+        let value = try body()
+        Issue.record("expected a MetaPoolError, got \(value)", sourceLocation: sourceLocation)
+    } catch let error as MetaPoolError {
+        return error.kind
+    } catch {
+        Issue.record("expected a MetaPoolError, got \(type(of: error)): \(error)", sourceLocation: sourceLocation)
+    }
+    return nil
+}
+
+@Suite("API traps: the typed error for inputs that used to trap")
+struct APITrapErrorTests {
+    // MARK: DataTable built in code
+
+    @Test("location(row:) outside the table: no row number for negative rows, no line or study")
+    func locationOutsideTheTable() {
+        let table = DataTable(columns: ["study", "yi"], rows: [["A", "1"], ["B", "2"]], lines: [2, 3])
+        #expect(table.location(row: 1, column: "yi") == InputLocation(row: 2, line: 3, column: "yi", study: "B"))
+        #expect(table.location(row: 2) == InputLocation(row: 3))
+        for row in [-1, Int.min] { #expect(table.location(row: row) == InputLocation()) }
+        #expect(table.location(row: Int.max) == InputLocation())
+    }
+
+    @Test("a row shorter than the header is malformed input, named by row and column")
+    func raggedRows() throws {
+        let generic = DataTable(columns: ["study", "yi", "vi"], rows: [["A", "0.1", "0.01"], ["B", "0.2"]])
+        do {
+            _ = try EffectSizes(table: generic)
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.kind == .malformedInput)
+            #expect(error.location.row == 2 && error.location.column == "vi", "\(error)")
+        }
+        let counts = DataTable(columns: ["treat_events", "treat_total", "control_events", "control_total"], rows: [["1", "10", "2", "10"], ["1"]])
+        #expect(thrownKind { try TwoGroupCounts(table: counts) } == .malformedInput)
+        #expect(thrownKind { try OddsRatioMixedModel(table: counts) } == .malformedInput)
+        let proportions = DataTable(columns: ["study", "events", "total"], rows: [["A", "1", "10"], []])
+        #expect(thrownKind { try GeneralizedLinearMixedModel(table: proportions) } == .malformedInput)
+        #expect(thrownKind { try proportions.totalSampleSizes() } == .malformedInput)
+        // A short row without the study column gets the default label.
+        let noStudy = DataTable(columns: ["yi", "vi", "study"], rows: [["0.1", "0.01", "A"], ["0.2", "0.02"]])
+        #expect(try EffectSizes(table: noStudy).labels == ["A", "Study 2"])
+    }
+
+    @Test("a moderator design of a table without rows is insufficient data")
+    func moderatorDesignWithoutRows() {
+        let empty = DataTable(columns: ["yi", "vi", "dose", "arm"], rows: [])
+        for moderators in [["dose"], ["arm"], []] {
+            #expect(thrownKind { try ModeratorDesign(table: empty, moderators: moderators) } == .insufficientData)
+        }
+    }
+}
