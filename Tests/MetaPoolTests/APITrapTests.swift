@@ -54,6 +54,15 @@ struct APITrapErrorTests {
         #expect(try EffectSizes(table: noStudy).labels == ["A", "Study 2"])
     }
 
+    @Test("TwoGroupCounts.isDoubleZero with an index outside the studies is an invalid argument")
+    func doubleZeroIndex() throws {
+        let counts = try TwoGroupCounts(treatEvents: [0, 3], treatTotals: [10, 10], controlEvents: [0, 4], controlTotals: [10, 10])
+        #expect(try counts.isDoubleZero(0) && !counts.isDoubleZero(1))
+        for i in [-1, 2, Int.min, Int.max] {
+            #expect(thrownKind { try counts.isDoubleZero(i) } == .invalidArgument)
+        }
+    }
+
     @Test("a moderator design of a table without rows is insufficient data")
     func moderatorDesignWithoutRows() {
         let empty = DataTable(columns: ["yi", "vi", "dose", "arm"], rows: [])

@@ -34,7 +34,16 @@ public struct TwoGroupCounts: Sendable, Equatable {
 
     /// Whether study `i` has no events in either group, or only events in both (aᵢ = cᵢ = 0 or
     /// bᵢ = dᵢ = 0): metafor's `drop00` studies, whose table carries no information on the effect.
-    public func isDoubleZero(_ i: Int) -> Bool {
+    /// - Throws: ``MetaPoolError`` (`.invalidArgument`) for an index outside `0..<count`.
+    public func isDoubleZero(_ i: Int) throws(MetaPoolError) -> Bool {
+        guard i >= 0, i < count else {
+            throw MetaPoolError(.invalidArgument, "study index \(i) is out of range; the \(count) studies have indices 0 to \(count - 1)")
+        }
+        return doubleZero(i)
+    }
+
+    /// ``isDoubleZero(_:)`` for an index known to be valid.
+    func doubleZero(_ i: Int) -> Bool {
         (treatEvents[i] == 0 && controlEvents[i] == 0)
             || (treatEvents[i] == treatTotals[i] && controlEvents[i] == controlTotals[i])
     }
@@ -114,7 +123,7 @@ public struct TwoGroupCounts: Sendable, Equatable {
     func effectSizesDroppingDoubleZero(_ measure: EffectMeasure) throws(MetaPoolError) -> EffectSizes? {
         var kept: [Int] = []
         kept.reserveCapacity(count)
-        for i in 0..<count where !isDoubleZero(i) { kept.append(i) }
+        for i in 0..<count where !doubleZero(i) { kept.append(i) }
         guard !kept.isEmpty else { return nil }
         return try EffectSizes.twoGroup(
             treatEvents: kept.map { treatEvents[$0] }, treatTotals: kept.map { treatTotals[$0] },
