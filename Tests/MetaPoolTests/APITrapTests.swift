@@ -63,6 +63,37 @@ struct APITrapErrorTests {
         }
     }
 
+    // MARK: The τ² estimators' static API
+
+    @Test("tauSquared(y:v:): mismatched lengths, fewer than 2 studies, non-finite or non-positive values",
+          arguments: TauSquaredMethod.allCases.compactMap(\.estimator).map { ObjectIdentifier($0) })
+    func estimatorInput(_ id: ObjectIdentifier) throws {
+        let estimator = try #require(TauSquaredMethod.allCases.compactMap(\.estimator).first { ObjectIdentifier($0) == id })
+        let y = [0.1, 0.5, -0.2], v = [0.1, 0.2, 0.05]
+        for (ys, vs) in [(y, [0.1, 0.2]), (y, v + [0.3]), ([], [0.1]), ([0.1, 0.2], [])] {
+            #expect(thrownKind { try estimator.tauSquared(y: ys, v: vs) } == .invalidArgument, "\(estimator) \(ys.count) vs \(vs.count)")
+        }
+        for (ys, vs) in [([Double](), [Double]()), ([0.1], [0.1])] {
+            #expect(thrownKind { try estimator.tauSquared(y: ys, v: vs) } == .insufficientData, "\(estimator) k = \(ys.count)")
+        }
+        for bad in [Double.nan, .infinity, -.infinity] {
+            #expect(thrownKind { try estimator.tauSquared(y: [0.1, bad, 0.3], v: v) } == .invalidValue, "\(estimator) y \(bad)")
+        }
+        for bad in [Double.nan, .infinity, 0, -0.1, EffectSizes.smallestVariance / 2] {
+            #expect(thrownKind { try estimator.tauSquared(y: y, v: [0.1, bad, 0.3]) } == .invalidValue, "\(estimator) v \(bad)")
+        }
+        #expect(try estimator.tauSquared(y: y, v: v) >= 0)
+    }
+
+    @Test("REML's iteration count and meta-regression's R² check their input the same way")
+    func estimatorCallers() throws {
+        #expect(thrownKind { try RestrictedMaximumLikelihood.tauSquaredCountingIterations(y: [0.1, 0.2], v: [0.1]) } == .invalidArgument)
+        let y = [0.1, 0.3, 0.5, 0.2, 0.9], v = [0.1, 0.2, 0.1, 0.3, 0.2]
+        let fit = try MetaRegression(y: y, v: v, design: [1, 1, 1, 2, 1, 3, 1, 4, 1, 6], predictors: ["intrcpt", "x"], method: .derSimonianLaird)
+        #expect(thrownKind { try fit.rSquared(y: y, v: [0.1]) } == .invalidArgument)
+        #expect(thrownKind { try fit.rSquared(y: [0.1], v: [0.1]) } == .insufficientData)
+    }
+
     @Test("a moderator design of a table without rows is insufficient data")
     func moderatorDesignWithoutRows() {
         let empty = DataTable(columns: ["yi", "vi", "dose", "arm"], rows: [])

@@ -7,7 +7,10 @@
 /// file plus a case in ``TauSquaredMethod``.
 public protocol TauSquaredEstimator: Sendable {
     /// Estimates τ² (≥ 0) from effects `y` and sampling variances `v` (k ≥ 2), in O(k).
-    /// Throws ``MetaPoolError/Kind/noConvergence`` rather than return an unconverged value.
+    /// Throws ``MetaPoolError/Kind/noConvergence`` rather than return an unconverged value, and
+    /// (see ``validate(y:v:)``) `.invalidArgument` for arrays of different lengths,
+    /// `.insufficientData` for fewer than 2 studies, `.invalidValue` for an effect that is not
+    /// finite or a variance that is not a finite number of at least ``EffectSizes/smallestVariance``.
     static func tauSquared(y: [Double], v: [Double]) throws(MetaPoolError) -> Double
 }
 
@@ -72,6 +75,22 @@ public enum TauSquaredMethod: String, Sendable, Hashable, CaseIterable {
 }
 
 extension TauSquaredEstimator {
+    /// Checks what every estimator needs, as ``EffectSizes`` checks it: as many variances as
+    /// effects, k ≥ 2, every yᵢ finite and every vᵢ finite and at least ``EffectSizes/smallestVariance``.
+    /// Mismatched arrays made the estimators read past the end of `v`.
+    static func validate(y: [Double], v: [Double]) throws(MetaPoolError) {
+        guard y.count == v.count else {
+            throw MetaPoolError(.invalidArgument, "y has \(y.count) values but v has \(v.count); give one sampling variance per effect")
+        }
+        guard y.count >= 2 else {
+            throw MetaPoolError(.insufficientData, "estimating tau^2 needs at least 2 studies; there \(y.count == 1 ? "is" : "are") \(y.count)")
+        }
+        for i in y.indices where !(y[i].isFinite && v[i].isFinite && v[i] >= EffectSizes.smallestVariance) {
+            throw MetaPoolError(.invalidValue, "study \(i + 1): yi = \(y[i]), vi = \(v[i]); every effect must be finite and every sampling variance finite and greater than 0",
+                                at: InputLocation(row: i + 1))
+        }
+    }
+
     static func notConverged(_ name: String) -> MetaPoolError {
         let alternatives = name == "PM" ? "DL or REML" : name == "DL" ? "PM" : "DL or PM"
         return MetaPoolError(.noConvergence, "the \(name) estimate of tau^2 did not converge; no estimate is given (try --method \(alternatives))")

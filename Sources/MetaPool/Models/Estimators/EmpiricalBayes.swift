@@ -6,6 +6,7 @@
 /// the random-effects model without moderators); solved with the same safeguarded Newton method.
 public enum EmpiricalBayes: TauSquaredEstimator {
     public static func tauSquared(y: [Double], v: [Double]) throws(MetaPoolError) -> Double {
+        try validate(y: y, v: v)
         let k = Double(y.count)
         guard let root = GeneralizedQ.solve(y: y, v: v, target: k * (k - 1) / k, start: try DerSimonianLaird.tauSquared(y: y, v: v)) else {
             throw notConverged("EB")

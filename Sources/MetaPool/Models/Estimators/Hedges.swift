@@ -4,6 +4,7 @@
 /// the unweighted sample variance of the effects minus the mean sampling variance.
 public enum Hedges: TauSquaredEstimator {
     public static func tauSquared(y: [Double], v: [Double]) throws(MetaPoolError) -> Double {
+        try validate(y: y, v: v)
         let s = UnweightedSums(y: y, v: v)
         return max(0, s.sumSquares / Double(y.count - 1) - s.meanVariance)
     }

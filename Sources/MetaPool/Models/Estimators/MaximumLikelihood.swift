@@ -5,6 +5,7 @@
 /// (Σwᵢ²(yᵢ−μ̂)² − Σwᵢ) / Σwᵢ², wᵢ = 1/(vᵢ+τ²), kept in a bisection bracket (``SafeguardedRoot``).
 public enum MaximumLikelihood: TauSquaredEstimator {
     public static func tauSquared(y: [Double], v: [Double]) throws(MetaPoolError) -> Double {
+        try validate(y: y, v: v)
         let start = try Hedges.tauSquared(y: y, v: v)
         let solver = SafeguardedRoot(scale: SafeguardedRoot.typicalScale(v))
         var center: Double?

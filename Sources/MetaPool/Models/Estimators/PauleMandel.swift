@@ -5,6 +5,7 @@
 /// Solved by Newton's method (dQ/dτ² = −Σwᵢ²(yᵢ−μ̂)²) inside a bisection bracket.
 public enum PauleMandel: TauSquaredEstimator {
     public static func tauSquared(y: [Double], v: [Double]) throws(MetaPoolError) -> Double {
+        try validate(y: y, v: v)
         guard let root = GeneralizedQ.solve(y: y, v: v, target: Double(y.count - 1), start: try DerSimonianLaird.tauSquared(y: y, v: v)) else {
             throw notConverged("PM")
         }

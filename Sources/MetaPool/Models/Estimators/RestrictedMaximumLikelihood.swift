@@ -11,6 +11,7 @@ public enum RestrictedMaximumLikelihood: TauSquaredEstimator {
     /// The estimate and the number of Fisher-scoring iterations (score evaluations, each two
     /// passes over the studies), for benchmarks that compare an iteration with a plain pass.
     public static func tauSquaredCountingIterations(y: [Double], v: [Double]) throws(MetaPoolError) -> (tauSquared: Double, iterations: Int) {
+        try validate(y: y, v: v)
         let start = try Hedges.tauSquared(y: y, v: v)
         let solver = SafeguardedRoot(scale: SafeguardedRoot.typicalScale(v))
         var iterations = 0
