@@ -95,9 +95,9 @@ struct FunnelCommand: ParsableCommand {
     func run() throws {
         let plot = try reportingErrors(file: model.file) { () throws(MetaPoolError) -> FunnelPlot in
             let fit = try model.fit()
-            guard trimfill else { return FunnelPlot(fit) }
+            guard trimfill else { return try FunnelPlot(fit) }
             let fill = try TrimAndFill(fit.effects, method: model.method, ciMethod: model.ciMethod, level: model.level)
-            return FunnelPlot(fit, filled: fill.filled.map { ($0.yi, $0.vi) }, center: fill.estimate)
+            return try FunnelPlot(fit, filled: fill.filled.map { ($0.yi, $0.vi) }, center: fill.estimate)
         }
         try writeOutput(plot.svg(), to: output)
     }

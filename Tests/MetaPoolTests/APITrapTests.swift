@@ -94,6 +94,45 @@ struct APITrapErrorTests {
         #expect(thrownKind { try fit.rSquared(y: [0.1], v: [0.1]) } == .insufficientData)
     }
 
+    // MARK: Plots
+
+    @Test("forest plot and report of estimates near ±1e308: insufficient data, not Int(NaN)")
+    func forestPlotAxisOverflow() throws {
+        // A fixed-effect fit accepts these (variances near 1e308 keep Q finite); the axis does not fit a Double.
+        for rows in [[["-1e308", "1.7e308"], ["1e308", "1.7e308"]], [["0", "1.7e308"], ["1.7e308", "1.7e308"]]] {
+            let table = DataTable(source: "huge.csv", columns: ["yi", "vi"], rows: rows)
+            _ = try MetaAnalysis(EffectSizes(table: table), method: .fixedEffect)
+            do {
+                _ = try ForestPlot(table: table, method: .fixedEffect)
+                Issue.record("expected an error")
+            } catch {
+                #expect(error.kind == .insufficientData)
+                #expect(error.location.file == "huge.csv")
+            }
+            #expect(thrownKind { try Report(table: table, title: "huge", method: .fixedEffect) } == .insufficientData)
+        }
+    }
+
+    @Test("funnel plot: invalid filled studies or centre, and effects too extreme to place on an axis")
+    func funnelPlotInput() throws {
+        let fit = try MetaAnalysis(EffectSizes.generic(yi: [0.1, 0.4, 0.3], vi: [0.01, 0.02, 0.04]))
+        for filled in [[(yi: Double.nan, vi: 0.1)], [(0.1, .nan)], [(0.1, 0)], [(0.1, -1)], [(Double.infinity, 0.1)], [(0.1, .infinity)]] {
+            #expect(thrownKind { try FunnelPlot(fit, filled: filled) } == .invalidValue, "\(filled)")
+        }
+        for center in [Double.nan, .infinity, -.infinity] {
+            #expect(thrownKind { try FunnelPlot(fit, center: center) } == .invalidArgument)
+        }
+        // These made the tick search loop forever: a width that overflows, and equal effects near
+        // 1e300 whose ±1 padding is lost to rounding.
+        #expect(thrownKind { try FunnelPlot(fit, filled: [(-1e308, 1), (1e308, 1)]) } == .insufficientData)
+        let equalHuge = try MetaAnalysis(EffectSizes.generic(yi: [1e300, 1e300], vi: [1, 1]), method: .fixedEffect)
+        #expect(thrownKind { try FunnelPlot(equalHuge) } == .insufficientData)
+        // Valid input draws as before.
+        let plot = try FunnelPlot(fit, filled: [(0.7, 0.03)], center: 0.3)
+        #expect(plot.points.count == 4 && plot.effectLower < plot.effectUpper)
+        #expect(plot.svg().contains("funnel-plot"))
+    }
+
     @Test("a moderator design of a table without rows is insufficient data")
     func moderatorDesignWithoutRows() {
         let empty = DataTable(columns: ["yi", "vi", "dose", "arm"], rows: [])

@@ -215,7 +215,7 @@ struct PlotTests {
     func funnel() throws {
         let table = try Self.table("bcg-vaccine.csv")
         let fit = try MetaAnalysis(EffectSizes(table: table))
-        let svg = FunnelPlot(fit).svg()
+        let svg = try FunnelPlot(fit).svg()
         let doc = try SVGCheck.parse(svg)
         let xAxis = try #require(try SVGCheck.elements(doc, "//*[local-name()='g'][@class='x-axis']").first)
         let yAxis = try #require(try SVGCheck.elements(doc, "//*[local-name()='g'][@class='y-axis']").first)

@@ -117,7 +117,7 @@ public enum Check {
             fit(f)
             if m == .restrictedMaximumLikelihood {
                 summary(f)
-                _ = FunnelPlot(f).svg()
+                _ = (try? FunnelPlot(f))?.svg()
             }
         }
         if let column = table.columns.first(where: { !["events", "total", "yi", "vi", "se"].contains($0) }),

@@ -197,8 +197,8 @@ public struct ForestPlot: Sendable {
         if let pi = predictionInterval { must += [pi.lower, pi.upper] }
         if let nullValue { must.append(nullValue) }
         let ciBounds = studies.flatMap { [$0.ciLower, $0.ciUpper] }
-        axis = Self.axis(must: must, wanted: ciBounds, scale: scale, nullValue: nullValue,
-                         proportion: m.family == .proportion, label: Self.axisLabel(m))
+        axis = try Self.axis(must: must, wanted: ciBounds, scale: scale, nullValue: nullValue,
+                             proportion: m.family == .proportion, label: Self.axisLabel(m), source: table.source)
     }
 
     /// Study labels that tell rows apart: where several rows share a label (arms or cohorts of
@@ -239,7 +239,10 @@ public struct ForestPlot: Sendable {
     }
 
     /// Chooses limits and ticks: 1–2–5 steps on a linear axis, 1–2–5 per decade on a log axis.
-    static func axis(must: [Double], wanted: [Double], scale: Scale, nullValue: Double?, proportion: Bool, label: String) -> Axis {
+    /// - Throws: ``MetaPoolError`` `.insufficientData` when the limits of a linear axis overflow a
+    ///   Double (estimates near ±1e308, which a fixed-effect fit with variances near 1e308 accepts).
+    static func axis(must: [Double], wanted: [Double], scale: Scale, nullValue: Double?, proportion: Bool, label: String,
+                     source: String? = nil) throws(MetaPoolError) -> Axis {
         let t: (Double) -> Double = scale == .log ? { Double.log($0) } : { $0 }
         let inverse: (Double) -> Double = scale == .log ? { Double.exp($0) } : { $0 }
         let usable = { (v: Double) -> Bool in v.isFinite && (scale == .linear || v > 0) }
@@ -265,7 +268,14 @@ public struct ForestPlot: Sendable {
             lo = (lo / step + 1e-9).rounded(.down) * step
             hi = (hi / step - 1e-9).rounded(.up) * step
             if proportion { lo = max(lo, 0); hi = min(hi, 1) }
-            let n = Int(((hi - lo) / step).rounded())
+            // Estimates near ±1e308: the width, the step or the limits rounded out to a step overflow,
+            // and Int(_:) of the infinite or NaN tick count trapped.
+            let span = ((hi - lo) / step).rounded()
+            guard lo.isFinite, hi.isFinite, span.isFinite, span <= 1000 else {
+                throw MetaPoolError(.insufficientData, "the estimates are too extreme to draw on an axis in double precision (its limits overflow); check the yi and vi values or rescale them",
+                                    at: InputLocation(file: source))
+            }
+            let n = Int(span)
             ticks = []
             for i in 0...max(n, 1) {
                 let value: Double = lo + Double(i) * step

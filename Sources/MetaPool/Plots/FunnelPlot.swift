@@ -31,7 +31,21 @@ public struct FunnelPlot: Sendable {
     ///   - filled: studies imputed by trim-and-fill, (yᵢ, vᵢ), drawn as open circles.
     ///   - center: the estimate to centre on, e.g. trim-and-fill's adjusted estimate (as metafor's
     ///     `funnel(trimfill(...))` draws it).
-    public init(_ fit: MetaAnalysis, filled: [(yi: Double, vi: Double)] = [], center: Double? = nil) {
+    /// - Throws: ``MetaPoolError``: `.invalidValue` for a filled study whose effect is not finite or
+    ///   whose variance is not finite and greater than 0; `.invalidArgument` for a centre that is
+    ///   not finite; `.insufficientData` when the effects cannot be placed on an axis in double
+    ///   precision (its width overflows, or effects near 1e300 are all equal to within rounding).
+    public init(_ fit: MetaAnalysis, filled: [(yi: Double, vi: Double)] = [], center: Double? = nil) throws(MetaPoolError) {
+        for (i, study) in filled.enumerated() where !(study.yi.isFinite && study.vi.isFinite && study.vi > 0) {
+            throw MetaPoolError(.invalidValue, "filled study \(i + 1) has yi = \(study.yi), vi = \(study.vi); its effect must be finite and its variance finite and greater than 0")
+        }
+        if let center, !center.isFinite {
+            throw MetaPoolError(.invalidArgument, "the centre of the funnel is \(center); it must be a finite number")
+        }
+        func tooExtreme() -> MetaPoolError {
+            MetaPoolError(.insufficientData, "the effects are too extreme to draw a funnel plot in double precision (the axis limits overflow, or the effects are equal to within rounding); check the yi and vi values or rescale them",
+                          at: InputLocation(file: fit.effects.locations.first?.file))
+        }
         measure = fit.effects.measure
         estimate = center ?? fit.estimate
         level = fit.level
@@ -42,28 +56,34 @@ public struct FunnelPlot: Sendable {
         self.points = points
         let z = Normal.standard.survivalQuantile((1 - fit.level) / 2)
         let seMax = max(points.map(\.standardError).max() ?? 1, 1e-12)
-        let seTicks = Self.niceTicks(0, seMax * 1.05)
+        guard let seTicks = Self.niceTicks(0, seMax * 1.05) else { throw tooExtreme() }
         maxStandardError = seTicks.last ?? seMax
         standardErrorTicks = seTicks
         let lows = points.map(\.effect) + [estimate - z * maxStandardError]
         let highs = points.map(\.effect) + [estimate + z * maxStandardError]
-        let ticks = Self.niceTicks(lows.min() ?? -1, highs.max() ?? 1)
+        guard let ticks = Self.niceTicks(lows.min() ?? -1, highs.max() ?? 1) else { throw tooExtreme() }
         effectTicks = ticks
         effectLower = ticks.first ?? -1
         effectUpper = ticks.last ?? 1
     }
 
-    /// Ticks at 1–2–2.5–5 steps covering [lower, upper], about five of them.
-    static func niceTicks(_ lower: Double, _ upper: Double) -> [Double] {
+    /// Ticks at 1–2–2.5–5 steps covering [lower, upper], about five of them; `nil` when there are
+    /// none in double precision: the width or the outer ticks overflow, or the limits are equal and
+    /// so large that widening them by 1 is lost to rounding.
+    static func niceTicks(_ lower: Double, _ upper: Double) -> [Double]? {
         var lo = lower, hi = upper
         if !(hi - lo > 1e-12) { lo -= 1; hi += 1 }
         let raw = (hi - lo) / 5
+        // The loops below end only for a positive, finite raw step: a width of 0 (1e300 ± 1 is
+        // 1e300) or ∞ (effects of −1e308 and 1e308) made them loop forever.
+        guard raw.isFinite, raw > 0 else { return nil }
         var magnitude = 1.0
         while magnitude > raw { magnitude /= 10 }
         while magnitude * 10 <= raw { magnitude *= 10 }
         let step = [1.0, 2, 2.5, 5, 10].map { $0 * magnitude }.first { $0 >= raw * 0.999 } ?? 10 * magnitude
         let first = (lo / step + 1e-9).rounded(.down) * step
         let last = (hi / step - 1e-9).rounded(.up) * step
+        guard first.isFinite, last.isFinite else { return nil }
         var ticks: [Double] = []
         var i = 0
         while true {

@@ -7,6 +7,7 @@ public struct Report: Sendable {
     public let title: String
     public let forest: ForestPlot
     public let analysis: MetaAnalysis
+    public let funnel: FunnelPlot
     public let subgroups: SubgroupAnalysis?
 
     /// Fits everything the report shows.
@@ -16,6 +17,7 @@ public struct Report: Sendable {
         self.title = title
         let effects = try EffectSizes(table: table, measure: measure)
         analysis = try MetaAnalysis(effects, method: method, ciMethod: ciMethod, level: level)
+        funnel = try FunnelPlot(analysis)
         forest = try ForestPlot(table: table, measure: measure, method: method, ciMethod: ciMethod, level: level,
                                 by: by, commonTauSquared: commonTauSquared)
         subgroups = try by.map { column throws(MetaPoolError) in
@@ -77,7 +79,7 @@ public struct Report: Sendable {
             if let text = forest.subgroupTestText { out += "<p>\(e(text))</p>\n" }
         }
 
-        out += "<h2>Funnel plot</h2>\n<figure class=\"funnel\">\n\(Self.inline(FunnelPlot(a).svg()))</figure>\n"
+        out += "<h2>Funnel plot</h2>\n<figure class=\"funnel\">\n\(Self.inline(funnel.svg()))</figure>\n"
 
         out += "<h2>Data</h2>\n<table class=\"data\">\n<tr><th>study</th>"
         let inputNames = forest.studies.first?.inputs.map(\.0) ?? []
