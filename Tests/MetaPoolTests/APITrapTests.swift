@@ -133,6 +133,17 @@ struct APITrapErrorTests {
         #expect(plot.svg().contains("funnel-plot"))
     }
 
+    @Test("JSONValue.serialized(indent:): negative is compact, at most 10 spaces per level")
+    func serializedIndent() {
+        let value = JSONValue.object([("a", .array([.integer(1), .null]))])
+        let compact = #"{"a":[1,null]}"#
+        #expect(value.serialized(indent: 0) == compact)
+        for indent in [-1, Int.min] { #expect(value.serialized(indent: indent) == compact) }
+        #expect(value.serialized(indent: 2) == "{\n  \"a\": [\n    1,\n    null\n  ]\n}")
+        #expect(value.serialized(indent: Int.max) == value.serialized(indent: 10))
+        #expect(value.serialized(indent: 10).contains("\n" + String(repeating: " ", count: 20) + "1,"))
+    }
+
     @Test("a moderator design of a table without rows is insufficient data")
     func moderatorDesignWithoutRows() {
         let empty = DataTable(columns: ["yi", "vi", "dose", "arm"], rows: [])

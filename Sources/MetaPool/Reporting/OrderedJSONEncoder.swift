@@ -23,11 +23,13 @@ public indirect enum JSONValue: Sendable, Equatable {
         }
     }
 
-    /// Serialises the value; `indent` spaces per level, or compact when 0.
+    /// Serialises the value; `indent` spaces per level, or compact when 0 (or negative). As
+    /// JavaScript's `JSON.stringify`, at most 10 spaces per level: a negative indent made a
+    /// negative repeat count and a huge one overflowed `indent * depth`, both traps.
     /// Non-finite numbers become `null` (JSON has no NaN or infinity).
     public func serialized(indent: Int = 2) -> String {
         var out = ""
-        write(into: &out, indent: indent, depth: 0)
+        write(into: &out, indent: min(max(indent, 0), 10), depth: 0)
         return out
     }
 
