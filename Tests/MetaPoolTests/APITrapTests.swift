@@ -94,6 +94,28 @@ struct APITrapErrorTests {
         #expect(thrownKind { try fit.rSquared(y: [0.1], v: [0.1]) } == .insufficientData)
     }
 
+    // MARK: Meta-regression
+
+    @Test("permutation test and weighted least squares: mismatched or non-finite input is a typed error")
+    func regressionInput() throws {
+        let y = [0.1, 0.3, 0.5, 0.2, 0.9], v = [0.1, 0.2, 0.1, 0.3, 0.2]
+        let design = [1, 1, 1, 2, 1, 3, 1, 4, 1, 6.0]
+        let fit = try MetaRegression(y: y, v: v, design: design, predictors: ["intrcpt", "x"], method: .derSimonianLaird)
+        #expect(thrownKind { try PermutationTest(model: fit, y: y, v: [0.1, 0.2], design: design, iterations: 10) } == .invalidArgument)
+        #expect(thrownKind { try PermutationTest(model: fit, y: y, v: v, design: [1, 2], iterations: 10) } == .invalidArgument)
+        #expect(thrownKind { try PermutationTest(model: fit, y: y, v: v, design: design, iterations: 0) } == .invalidArgument)
+        #expect(thrownKind { try PermutationTest(model: fit, y: [0.1, .nan, 0.5, 0.2, 0.9], v: v, design: design, iterations: 10) } == .invalidValue)
+        #expect(thrownKind { try PermutationTest(model: fit, y: y, v: [0.1, 0, 0.1, 0.3, 0.2], design: design, iterations: 10) } == .invalidValue)
+        #expect(try PermutationTest(model: fit, y: y, v: v, design: design, iterations: Int.max).exact)
+
+        #expect(thrownKind { try WeightedLeastSquares(design: design, columns: 2, response: [0.1, .nan, 0.5, 0.2, 0.9], weights: v) } == .invalidValue)
+        #expect(thrownKind { try WeightedLeastSquares(design: [1, 1, 1, .infinity, 1, 3, 1, 4, 1, 6], columns: 2, response: y, weights: v) } == .invalidValue)
+        for p in [Int.min, -1, 0, 3, 6, Int.max] {
+            #expect(thrownKind { try WeightedLeastSquares(design: design, columns: p, response: y, weights: v) } == .invalidArgument, "p = \(p)")
+        }
+        #expect(try WeightedLeastSquares(design: design, columns: 2, response: y, weights: v).coefficients.count == 2)
+    }
+
     // MARK: Plots
 
     @Test("forest plot and report of estimates near ±1e308: insufficient data, not Int(NaN)")

@@ -15,7 +15,9 @@ public struct WeightedLeastSquares: Sendable {
     ///   - columns: p.
     ///   - response: yᵢ, n values.
     ///   - weights: wᵢ > 0, n values.
-    /// - Throws: ``MetaPoolError`` if the shapes disagree, a weight is not positive, or X is rank deficient.
+    /// - Throws: ``MetaPoolError`` if the shapes disagree (`.invalidArgument`), a weight is not
+    ///   positive (`.invalidArgument`), a response or design value is not finite (`.invalidValue`),
+    ///   or X is rank deficient (`.insufficientData`).
     public init(design: [Double], columns p: Int, response y: [Double], weights w: [Double]) throws(MetaPoolError) {
         let n = y.count
         guard p > 0, n >= p, design.count == n * p, w.count == n else {
@@ -23,6 +25,9 @@ public struct WeightedLeastSquares: Sendable {
         }
         guard w.allSatisfy({ $0 > 0 && $0.isFinite }) else {
             throw MetaPoolError(.invalidArgument, "every weight must be finite and greater than 0")
+        }
+        guard y.allSatisfy(\.isFinite), design.allSatisfy(\.isFinite) else {
+            throw MetaPoolError(.invalidValue, "every response and design value must be finite")
         }
         // Column-major W^{1/2}X and W^{1/2}y for LAPACK.
         var a = [Double](repeating: 0, count: n * p)

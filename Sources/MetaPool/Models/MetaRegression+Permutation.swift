@@ -32,7 +32,14 @@ public struct PermutationTest: Sendable {
                 seed: UInt64 = 1, progress: ((Int, Int) -> Void)? = nil) throws(MetaPoolError) {
         guard iterations >= 1 else { throw MetaPoolError(.invalidArgument, "the number of permutations must be at least 1; got \(iterations)") }
         let k = y.count, p = model.predictors.count
+        guard v.count == k else {
+            throw MetaPoolError(.invalidArgument, "there are \(k) effects but \(v.count) sampling variances; give one variance per effect")
+        }
         guard design.count == k * p else { throw MetaPoolError(.invalidArgument, "the design does not match the model") }
+        // Checked once here rather than failing every refit (and reporting no convergence).
+        guard y.allSatisfy(\.isFinite), design.allSatisfy(\.isFinite), v.allSatisfy({ $0 > 0 && $0.isFinite }) else {
+            throw MetaPoolError(.invalidValue, "every effect and moderator must be finite and every sampling variance finite and greater than 0")
+        }
         // Rows that are equal give the same fit in either order: permute row classes.
         var classes = [Int](repeating: 0, count: k)
         var representatives: [Int] = []
@@ -119,7 +126,8 @@ public struct PermutationTest: Sendable {
             }
             placed += m
         }
-        return Int(total.rounded())
+        // With limit = Int.max, total may round to 2⁶³, which Int(_:) traps on.
+        return Int(exactly: total.rounded())
     }
 
     /// The next lexicographic permutation in place (Knuth 1997, Algorithm L); false after the last.
