@@ -53,11 +53,9 @@ struct BiasFixture: Decodable {
     var metafor_version: String
     var cases: [Case]
 
-    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/bias")
+    static let directory = FixtureFolder.url("bias")
     static func names() -> [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? [])
-            .filter { $0.hasSuffix(".expected.json") }
-            .map { String($0.dropLast(".expected.json".count)) }.sorted()
+        FixtureFolder.names(in: directory, suffix: ".expected.json")
     }
 }
 

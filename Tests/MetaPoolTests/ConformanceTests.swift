@@ -38,11 +38,10 @@ enum AnyJSON: Decodable {
 }
 
 enum Conformance {
-    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/conformance")
+    static let directory = FixtureFolder.url("conformance")
 
     static func fixtureNames() -> [String] {
-        let files = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
-        return files.filter { $0.hasSuffix(".expected.json") }.map { String($0.dropLast(".expected.json".count)) }.sorted()
+        FixtureFolder.names(in: directory, suffix: ".expected.json")
     }
 
     static func load(_ name: String) throws -> ConformanceFixture {

@@ -63,11 +63,10 @@ struct EdgeFixture: Decodable {
     var data: Data
     var cases: [Case]
 
-    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/edge")
+    static let directory = FixtureFolder.url("edge")
 
     static func names() -> [String] {
-        let files = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
-        return files.filter { $0.hasSuffix(".json") }.map { String($0.dropLast(5)) }.sorted()
+        FixtureFolder.names(in: directory, suffix: ".json")
     }
 
     static func load(_ name: String) throws -> EdgeFixture {

@@ -54,7 +54,7 @@ struct GLMMFixture: Decodable {
     var input: String
     var cases: [Case]
 
-    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/glmm")
+    static let directory = FixtureFolder.url("glmm")
     /// The odds-ratio (UM.FS) fixtures.
     static let oddsRatioDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/glmm_or")
     static func names(in folder: URL = directory) -> [String] {

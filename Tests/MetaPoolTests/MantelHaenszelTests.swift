@@ -44,11 +44,9 @@ struct MHPetoFixture: Decodable {
     var input: String
     var cases: [Case]
 
-    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/mh_peto")
+    static let directory = FixtureFolder.url("mh_peto")
     static func names() -> [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? [])
-            .filter { $0.hasSuffix(".expected.json") }
-            .map { String($0.dropLast(".expected.json".count)) }.sorted()
+        FixtureFolder.names(in: directory, suffix: ".expected.json")
     }
     static func load(_ name: String) throws -> (MHPetoFixture, JSONValue, DataTable) {
         let data = try Data(contentsOf: directory.appendingPathComponent(name + ".expected.json"))

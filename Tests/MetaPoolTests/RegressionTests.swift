@@ -23,7 +23,7 @@ struct RegressionFixture: Decodable {
     var input: String
     var cases: [Case]
 
-    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/regression")
+    static let directory = FixtureFolder.url("regression")
 }
 
 struct PermutationFixture: Decodable {

@@ -54,11 +54,9 @@ struct SensitivityFixture: Decodable {
     var order: [Int]
     var cases: [Case]
 
-    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/sensitivity")
+    static let directory = FixtureFolder.url("sensitivity")
     static func names() -> [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? [])
-            .filter { $0.hasSuffix(".expected.json") }
-            .map { String($0.dropLast(".expected.json".count)) }.sorted()
+        FixtureFolder.names(in: directory, suffix: ".expected.json")
     }
     static func load(_ name: String) throws -> SensitivityFixture {
         let data = try Data(contentsOf: directory.appendingPathComponent(name + ".expected.json"))

@@ -33,11 +33,9 @@ struct SubgroupFixture: Decodable {
     var input: String
     var cases: [Case]
 
-    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/subgroups")
+    static let directory = FixtureFolder.url("subgroups")
     static func names() -> [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? [])
-            .filter { $0.hasSuffix(".expected.json") && !$0.hasSuffix(".common.expected.json") }
-            .map { String($0.dropLast(".expected.json".count)) }.sorted()
+        FixtureFolder.names(in: directory, suffix: ".expected.json").filter { !$0.hasSuffix(".common") }
     }
 }
 

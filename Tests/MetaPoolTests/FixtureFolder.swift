@@ -1,0 +1,19 @@
+// The folders of reference fixtures under Tests/MetaPoolTests/Fixtures, shared by the suites
+// that compare with metafor.
+
+import Foundation
+
+enum FixtureFolder {
+    /// `Fixtures/<name>` next to this file.
+    static func url(_ name: String) -> URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/\(name)")
+    }
+
+    /// The names of the files in `folder` ending in `suffix`, without it, sorted; none if the
+    /// folder cannot be read (each suite's "present" test then fails).
+    static func names(in folder: URL, suffix: String) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? [])
+            .filter { $0.hasSuffix(suffix) }
+            .map { String($0.dropLast(suffix.count)) }.sorted()
+    }
+}
