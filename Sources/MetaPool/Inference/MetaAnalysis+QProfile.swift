@@ -25,10 +25,12 @@ extension MetaAnalysis {
         let upperTarget = chi2.quantile(alpha / 2)
         func bound(_ target: Double) throws(MetaPoolError) -> Double {
             if q0 <= target { return 0 }
-            guard let root = GeneralizedQ.solve(y: y, v: v, target: target, start: tauSquaredEstimate) else {
+            var model = InterceptModel(y: y, v: v)
+            do {
+                return try PauleMandel.generalizedQRoot(&model, method: .pauleMandel, target: target, start: tauSquaredEstimate)
+            } catch {
                 throw MetaPoolError(.noConvergence, "the Q-profile confidence interval for tau^2 did not converge")
             }
-            return root
         }
         let lower = try bound(lowerTarget)
         let upper = try bound(upperTarget)

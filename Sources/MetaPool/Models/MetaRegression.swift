@@ -94,7 +94,7 @@ public struct MetaRegression: Sendable {
 
         // Fixed-effect weights: QE, tr P₀ (for DL and the typical variance), Σ 1/vᵢ.
         try work.evaluate(tau2: 0, traces: true)
-        let qe = work.q, traceP0 = work.traceP, sumW0 = work.sumW
+        let qe = work.q, traceP0 = work.traceP
         residualQ = qe
         residualQDegreesOfFreedom = k - p
         residualQPValue = ChiSquared(degreesOfFreedom: residualDF).survival(qe)
@@ -104,7 +104,7 @@ public struct MetaRegression: Sendable {
         if let fixed {
             tau2 = fixed
         } else {
-            tau2 = try Self.estimate(method, work: &work, qe: qe, traceP0: traceP0, sumW0: sumW0)
+            tau2 = try method.estimate(&work)
         }
         tauSquaredEstimate = tau2
 
@@ -189,86 +189,11 @@ public struct MetaRegression: Sendable {
         let half = crit * (se * se + tauSquaredEstimate).squareRoot()
         return Interval(coefficients[index] - half, coefficients[index] + half)
     }
-
-    static func estimate(_ method: TauSquaredMethod, work: inout RegressionWorkspace, qe: Double, traceP0: Double,
-                         sumW0: Double) throws(MetaPoolError) -> Double {
-        let k = Double(work.k), p = Double(work.p)
-        switch method {
-        case .fixedEffect:
-            return 0
-        case .derSimonianLaird:
-            // Raudenbush (2009, eq. 16.42).
-            return max(0, (qe - (k - p)) / traceP0)
-        case .hunterSchmidt:
-            return max(0, (qe - k) / sumW0)
-        case .hedges:
-            return try hedges(&work)
-        case .sidikJonkman:
-            // Sidik & Jonkman (2005), start from the variance of the effects.
-            var mean = 0.0
-            for yi in work.y { mean += yi }
-            mean /= k
-            var ss = 0.0
-            for yi in work.y { ss += (yi - mean) * (yi - mean) }
-            let tau0 = ss / k
-            try work.evaluate(tau2: tau0, traces: false)
-            return tau0 * work.q / (k - p)
-        case .pauleMandel, .empiricalBayes:
-            // PM: yᵀPy = k − p; EB (Morris 1983): k/(k − p)·yᵀPy = k, the same root.
-            let start = max(0, (qe - (k - p)) / traceP0)
-            return try solve(method, work: &work, start: start) { tau2, w throws(MetaPoolError) in
-                try w.evaluate(tau2: tau2, traces: false)
-                let f = w.q - (k - p)
-                return (f, w.sumW2Residual2 > 0 ? f / w.sumW2Residual2 : 0)
-            }
-        case .maximumLikelihood:
-            let start = try hedges(&work)
-            return try solve(method, work: &work, start: start) { tau2, w throws(MetaPoolError) in
-                try w.evaluate(tau2: tau2, traces: false)
-                let score = w.sumW2Residual2 - w.sumW
-                return (score, score / w.sumW2)
-            }
-        case .restrictedMaximumLikelihood:
-            let start = try hedges(&work)
-            return try solve(method, work: &work, start: start) { tau2, w throws(MetaPoolError) in
-                try w.evaluate(tau2: tau2, traces: true)
-                let score = w.sumW2Residual2 - w.traceP
-                return (score, score / w.tracePP)
-            }
-        }
-    }
-
-    /// Hedges (1983) with moderators: (RSS_OLS − tr(P_OLS V))/(k − p), at least 0.
-    static func hedges(_ work: inout RegressionWorkspace) throws(MetaPoolError) -> Double {
-        try work.evaluateOrdinaryLeastSquares()
-        return max(0, work.hedgesNumerator / Double(work.k - work.p))
-    }
-
-    static func solve(_ method: TauSquaredMethod, work: inout RegressionWorkspace, start: Double,
-                      _ evaluate: (Double, inout RegressionWorkspace) throws(MetaPoolError) -> (Double, Double)) throws(MetaPoolError) -> Double {
-        var meanV = 0.0
-        for vi in work.v { meanV += vi }
-        let solver = SafeguardedRoot(scale: meanV / Double(work.k))
-        var failure: MetaPoolError?
-        let root = solver.solve(start: start) { tau2 in
-            do throws(MetaPoolError) {
-                return try evaluate(tau2, &work)
-            } catch {
-                failure = error
-                return (.nan, .nan)
-            }
-        }
-        if let failure { throw failure }
-        guard let root else {
-            let alternatives = method == .pauleMandel ? "DL or REML" : "DL or PM"
-            throw MetaPoolError(.noConvergence, "the \(method.rawValue) estimate of tau^2 did not converge; no estimate is given (try --method \(alternatives))")
-        }
-        return root
-    }
 }
 
 /// Preallocated buffers for evaluating the model at one τ²: no allocation per evaluation.
-struct RegressionWorkspace {
+/// The τ² estimators see it through ``TauSquaredModel``, as they see the intercept-only model.
+struct RegressionWorkspace: TauSquaredModel {
     let y: [Double], v: [Double], x: [Double]
     let k: Int, p: Int
     /// XᵀWX (its Cholesky factor after a solve), XᵀW²X, XᵀW³X, all p × p; XᵀWy and β̂.
@@ -276,7 +201,7 @@ struct RegressionWorkspace {
     var rhs: [Double], beta: [Double]
     // Results of the last evaluation.
     var sumW = 0.0, sumW2 = 0.0, q = 0.0, sumW2Residual2 = 0.0, traceP = 0.0, tracePP = 0.0
-    var hedgesNumerator = 0.0
+    private var hedgesNumeratorValue = 0.0
 
     init(y: [Double], v: [Double], design: [Double], p: Int) {
         self.y = y
@@ -290,6 +215,27 @@ struct RegressionWorkspace {
         factor = g
         rhs = [Double](repeating: 0, count: p)
         beta = rhs
+    }
+
+    var studyCount: Int { k }
+    var coefficientCount: Int { p }
+    var effects: [Double] { y }
+
+    mutating func sums(tau2: Double, traces: Bool) throws(MetaPoolError) -> ModelSums {
+        try evaluate(tau2: tau2, traces: traces)
+        return ModelSums(sumW: sumW, sumW2: sumW2, q: q, sumW2Residual2: sumW2Residual2,
+                         traceP: traces ? traceP : .nan, tracePP: traces ? tracePP : .nan)
+    }
+
+    mutating func hedgesNumerator() throws(MetaPoolError) -> Double {
+        try evaluateOrdinaryLeastSquares()
+        return hedgesNumeratorValue
+    }
+
+    mutating func convergenceScale() throws(MetaPoolError) -> Double {
+        var smallest = Double.infinity
+        for vi in v { smallest = min(smallest, vi) }
+        return try typicalVarianceScale(smallestVariance: smallest)
     }
 
     /// Solves A·X = B for symmetric positive definite A (n × n, overwritten by its Cholesky
@@ -400,7 +346,7 @@ struct RegressionWorkspace {
         }
         var trace = 0.0
         for a in 0..<p { trace += g2[a + a * p] }
-        hedgesNumerator = rss - (sumV - trace)
+        hedgesNumeratorValue = rss - (sumV - trace)
     }
 
     /// (XᵀWX)⁻¹ for the weights of the last `evaluate`, from its Cholesky factor (LAPACK dpotri),

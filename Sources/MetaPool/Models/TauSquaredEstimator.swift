@@ -90,9 +90,4 @@ extension TauSquaredEstimator {
                                 at: InputLocation(row: i + 1))
         }
     }
-
-    static func notConverged(_ name: String) -> MetaPoolError {
-        let alternatives = name == "PM" ? "DL or REML" : name == "DL" ? "PM" : "DL or PM"
-        return MetaPoolError(.noConvergence, "the \(name) estimate of tau^2 did not converge; no estimate is given (try --method \(alternatives))")
-    }
 }

@@ -1,10 +1,16 @@
 // Hunter–Schmidt τ² estimator.
 
-/// Hunter & Schmidt (2004); Viechtbauer (2005, eq. 8): τ̂² = max(0, (Q − k)/Σwᵢ), wᵢ = 1/vᵢ.
+/// Hunter & Schmidt (2004); Viechtbauer (2005, eq. 8): τ̂² = max(0, (Q − k)/Σwᵢ), wᵢ = 1/vᵢ
+/// (with moderators Q is the residual Q_E, as metafor computes it).
 public enum HunterSchmidt: TauSquaredEstimator {
     public static func tauSquared(y: [Double], v: [Double]) throws(MetaPoolError) -> Double {
         try validate(y: y, v: v)
-        let s = WeightedSums(y: y, v: v, tau2: 0)
-        return max(0, (s.q - Double(y.count)) / s.sumW)
+        var model = InterceptModel(y: y, v: v)
+        return try estimate(&model)
+    }
+
+    static func estimate<Model: TauSquaredModel>(_ model: inout Model) throws(MetaPoolError) -> Double {
+        let s = try model.sums(tau2: 0, traces: false)
+        return max(0, (s.q - Double(model.studyCount)) / s.sumW)
     }
 }

@@ -1,21 +1,21 @@
 // Maximum-likelihood τ² estimator.
 
 /// Maximum likelihood (Hardy & Thompson 1996; Viechtbauer 2005, eq. 10), solved by Fisher
-/// scoring from the Hedges estimate: the step is
-/// (Σwᵢ²(yᵢ−μ̂)² − Σwᵢ) / Σwᵢ², wᵢ = 1/(vᵢ+τ²), kept in a bisection bracket (``SafeguardedRoot``).
+/// scoring from the Hedges estimate: the step is (yᵀPPy − Σwᵢ)/Σwᵢ², wᵢ = 1/(vᵢ+τ²), kept in a
+/// bisection bracket (``SafeguardedRoot``).
 public enum MaximumLikelihood: TauSquaredEstimator {
     public static func tauSquared(y: [Double], v: [Double]) throws(MetaPoolError) -> Double {
         try validate(y: y, v: v)
-        let start = try Hedges.tauSquared(y: y, v: v)
-        let solver = SafeguardedRoot(scale: SafeguardedRoot.typicalScale(v))
-        var center: Double?
-        let root = solver.solve(start: start) { tau2 in
-            let s = WeightedSums(y: y, v: v, tau2: tau2, center: center)
-            center = s.mean
+        var model = InterceptModel(y: y, v: v)
+        return try estimate(&model)
+    }
+
+    static func estimate<Model: TauSquaredModel>(_ model: inout Model) throws(MetaPoolError) -> Double {
+        let start = try Hedges.estimate(&model)
+        return try model.solve(.maximumLikelihood, start: start) { m, tau2 throws(MetaPoolError) in
+            let s = try m.sums(tau2: tau2, traces: false)
             let score = s.sumW2Residual2 - s.sumW
             return (score, score / s.sumW2)
         }
-        guard let root else { throw notConverged("ML") }
-        return root
     }
 }

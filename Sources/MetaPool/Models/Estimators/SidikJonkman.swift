@@ -1,13 +1,24 @@
 // Sidik–Jonkman τ² estimator.
 
 /// Sidik & Jonkman (2005, eqs. 3–4): with the crude start τ̂₀² = Σ(yᵢ−ȳ)²/k,
-/// τ̂² = τ̂₀² · Σwᵢ(yᵢ − μ̂)² / (k − 1), wᵢ = 1/(vᵢ + τ̂₀²). Always positive unless all yᵢ are equal.
+/// τ̂² = τ̂₀² · Q(τ̂₀²)/(k − p), Q the generalized (residual) Q statistic with wᵢ = 1/(vᵢ + τ̂₀²).
+/// Always positive unless all yᵢ are equal.
 public enum SidikJonkman: TauSquaredEstimator {
     public static func tauSquared(y: [Double], v: [Double]) throws(MetaPoolError) -> Double {
         try validate(y: y, v: v)
-        let u = UnweightedSums(y: y, v: v)
-        let tau0 = u.sumSquares / Double(y.count)
-        let s = WeightedSums(y: y, v: v, tau2: tau0)
-        return tau0 * s.q / Double(y.count - 1)
+        var model = InterceptModel(y: y, v: v)
+        return try estimate(&model)
+    }
+
+    static func estimate<Model: TauSquaredModel>(_ model: inout Model) throws(MetaPoolError) -> Double {
+        let y = model.effects
+        var mean = 0.0
+        for yi in y { mean += yi }
+        mean /= Double(y.count)
+        var ss = 0.0
+        for yi in y { ss += (yi - mean) * (yi - mean) }
+        let tau0 = ss / Double(y.count)
+        let s = try model.sums(tau2: tau0, traces: false)
+        return tau0 * s.q / model.residualDegreesOfFreedom
     }
 }

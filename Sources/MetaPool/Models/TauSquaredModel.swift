@@ -1,0 +1,132 @@
+// What a τ² estimator asks of a model: the weighted sums at a given τ², for any design matrix.
+
+/// The sums over studies that the τ² estimators need from the model yᵢ = xᵢᵀβ + uᵢ + εᵢ at a
+/// given τ², with wᵢ = 1/(vᵢ + τ²) and P = W − WX(XᵀWX)⁻¹XᵀW (Viechtbauer 2005; Raudenbush 2009).
+/// For the intercept-only model (p = 1) P = W − wwᵀ/Σw.
+struct ModelSums {
+    /// Σwᵢ and Σwᵢ².
+    var sumW = 0.0, sumW2 = 0.0
+    /// yᵀPy = Σwᵢrᵢ², the generalized Q statistic (residuals rᵢ from the weighted fit).
+    var q = 0.0
+    /// yᵀPPy = Σwᵢ²rᵢ².
+    var sumW2Residual2 = 0.0
+    /// tr P and tr PP (only when asked for with `traces`).
+    var traceP = 0.0, tracePP = 0.0
+}
+
+/// A model whose τ² the estimators in `Models/Estimators/` can estimate: each estimator is
+/// written once against this protocol, so the intercept-only meta-analysis (``InterceptModel``,
+/// O(k) without allocation) and the meta-regression (``RegressionWorkspace``, O(k·p²)) share
+/// every estimating equation, start value and convergence rule.
+protocol TauSquaredModel {
+    /// k, the number of studies.
+    var studyCount: Int { get }
+    /// p, the number of coefficients (1 for the intercept-only model).
+    var coefficientCount: Int { get }
+    /// The effects yᵢ (the unweighted start values of SJ use them).
+    var effects: [Double] { get }
+    /// The sums at τ²; tr P and tr PP only with `traces`.
+    mutating func sums(tau2: Double, traces: Bool) throws(MetaPoolError) -> ModelSums
+    /// The numerator of Hedges' (1983) estimator with moderators, RSS_OLS − tr(P_OLS·V), where
+    /// P_OLS = I − X(XᵀX)⁻¹Xᵀ (Raudenbush 2009, eq. 16.43); for p = 1, Σ(yᵢ − ȳ)² − (k − 1)·Σvᵢ/k.
+    mutating func hedgesNumerator() throws(MetaPoolError) -> Double
+    /// The scale below which τ² counts as 0 in the convergence test (``SafeguardedRoot/scale``):
+    /// the typical within-study variance (k − p)/tr P₀ (Higgins & Thompson 2002, eq. 9, with
+    /// moderators as metafor computes it), or the smallest vᵢ if that is not a positive number.
+    mutating func convergenceScale() throws(MetaPoolError) -> Double
+}
+
+extension TauSquaredModel {
+    /// k − p, the residual degrees of freedom.
+    var residualDegreesOfFreedom: Double { Double(studyCount - coefficientCount) }
+
+    /// The general form of the scale: one evaluation at τ² = 0 with traces.
+    mutating func typicalVarianceScale(smallestVariance: Double) throws(MetaPoolError) -> Double {
+        let s = try sums(tau2: 0, traces: true)
+        let typical = residualDegreesOfFreedom / s.traceP
+        if typical.isFinite && typical > 0 { return typical }
+        return smallestVariance.isFinite && smallestVariance > 0 ? smallestVariance : 1
+    }
+
+    /// Solves an estimating equation f(τ²) = 0 (f decreasing, positive below the root) with
+    /// ``SafeguardedRoot`` at the model's convergence scale. `evaluate` returns f and the proposed step.
+    mutating func solve(_ method: TauSquaredMethod, start: Double,
+                        _ evaluate: (inout Self, Double) throws(MetaPoolError) -> (value: Double, step: Double)) throws(MetaPoolError) -> Double {
+        let solver = SafeguardedRoot(scale: try convergenceScale())
+        var failure: MetaPoolError?
+        let root = solver.solve(start: start) { tau2 in
+            do throws(MetaPoolError) {
+                return try evaluate(&self, tau2)
+            } catch {
+                failure = error
+                return (.nan, .nan)
+            }
+        }
+        if let failure { throw failure }
+        guard let root else { throw MetaPoolError.tauSquaredNotConverged(method) }
+        return root
+    }
+}
+
+/// The intercept-only model yᵢ = μ + uᵢ + εᵢ: the sums of ``WeightedSums`` in O(k) without
+/// allocation, in one pass per evaluation when the previous evaluation's mean is a good centre.
+struct InterceptModel: TauSquaredModel {
+    let y: [Double], v: [Double]
+    /// The previous evaluation's weighted mean, the centre of the one-pass sums.
+    private var center: Double?
+    /// How many times the sums were evaluated (benchmarks compare an iteration with a plain pass).
+    private(set) var evaluations = 0
+
+    init(y: [Double], v: [Double]) {
+        self.y = y
+        self.v = v
+    }
+
+    var studyCount: Int { y.count }
+    var coefficientCount: Int { 1 }
+    var effects: [Double] { y }
+
+    mutating func sums(tau2: Double, traces: Bool) throws(MetaPoolError) -> ModelSums {
+        evaluations += 1
+        let s = WeightedSums(y: y, v: v, tau2: tau2, center: center)
+        center = s.mean
+        return ModelSums(sumW: s.sumW, sumW2: s.sumW2, q: s.q, sumW2Residual2: s.sumW2Residual2,
+                         traceP: s.traceP, tracePP: s.tracePP)
+    }
+
+    func hedgesNumerator() throws(MetaPoolError) -> Double {
+        let u = UnweightedSums(y: y, v: v)
+        return u.sumSquares - Double(y.count - 1) * u.meanVariance
+    }
+
+    /// (k − 1)/tr P₀ in one pass with the closed-form tr P (only its magnitude matters here).
+    func convergenceScale() throws(MetaPoolError) -> Double {
+        SafeguardedRoot.typicalScale(v)
+    }
+}
+
+extension TauSquaredMethod {
+    /// τ̂² of `model` by this method (0 for `FE`): the one place that maps a method to its
+    /// estimating equation, for the single fit and the meta-regression alike.
+    func estimate<Model: TauSquaredModel>(_ model: inout Model) throws(MetaPoolError) -> Double {
+        switch self {
+        case .fixedEffect: 0
+        case .derSimonianLaird: try DerSimonianLaird.estimate(&model)
+        case .restrictedMaximumLikelihood: try RestrictedMaximumLikelihood.estimate(&model)
+        case .maximumLikelihood: try MaximumLikelihood.estimate(&model)
+        case .pauleMandel: try PauleMandel.estimate(&model)
+        case .hedges: try Hedges.estimate(&model)
+        case .sidikJonkman: try SidikJonkman.estimate(&model)
+        case .hunterSchmidt: try HunterSchmidt.estimate(&model)
+        case .empiricalBayes: try EmpiricalBayes.estimate(&model)
+        }
+    }
+}
+
+extension MetaPoolError {
+    /// An iterative τ² estimator that did not converge; the message names other estimators.
+    static func tauSquaredNotConverged(_ method: TauSquaredMethod) -> MetaPoolError {
+        let alternatives = method == .pauleMandel ? "DL or REML" : method == .derSimonianLaird ? "PM" : "DL or PM"
+        return MetaPoolError(.noConvergence, "the \(method.rawValue) estimate of tau^2 did not converge; no estimate is given (the \(alternatives) estimator may)")
+    }
+}
