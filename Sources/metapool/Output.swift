@@ -61,6 +61,9 @@ enum SummaryTable {
         } else {
             out += "Fixed-effect model (k = \(s.k))\n"
             out += "Measure: \(s.measure) (\(measure.analysisScaleName)); CI: \(s.ciMethod), \(lvl)%\n\n"
+            // The Q-based I² and H² of a common-effect model (Higgins & Thompson 2002), as metafor prints them.
+            if let i2 = s.i2 { out += "I^2 (total heterogeneity / total variability):  \(f(i2, 2))%\n" }
+            if let h2 = s.h2 { out += "H^2 (total variability / sampling variability): \(f(h2, 2))\n\n" }
         }
         out += "Test for heterogeneity: Q(df = \(s.qDF)) = \(f(s.q)), p \(s.qPValue < 1e-4 ? "< .0001" : "= " + p(s.qPValue))\n\n"
         let stat = s.df == nil ? "zval" : "tval"
@@ -109,7 +112,7 @@ enum SubgroupTable {
         }
         for g in s.subgroups {
             out += line(g.label, k: g.count, estimate: g.estimate, ci: g.confidenceInterval, tau2: g.tauSquared,
-                        i2: g.iSquared, back: g.backTransform)
+                        i2: g.count > 1 ? g.iSquared : nil, back: g.backTransform)
         }
         out += line("overall", k: overall.count, estimate: overall.estimate, ci: overall.confidenceInterval,
                     tau2: overall.tauSquared, i2: overall.iSquared, back: overall.backTransform)

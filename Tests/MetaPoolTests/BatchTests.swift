@@ -66,6 +66,17 @@ struct BatchTests {
         #expect(throws: MetaPoolError.self) { _ = try BatchAnalysis.analyses(from: t, column: "sim") }
     }
 
+    @Test("analyses are grouped as --by groups subgroups: trimmed, case-insensitive, named as first written")
+    func groupingMatchesSubgroups() throws {
+        let csv = "analysis,yi,vi\nA,0.1,0.01\na,0.5,0.02\n A ,0.3,0.03\nb,0.2,0.01\nB,0.4,0.02\n"
+        let t = try DataTable.read(bytes: Array(csv.utf8), source: "g.csv")
+        let groups = try BatchAnalysis.analyses(from: t)
+        #expect(groups.map(\.id) == ["A", "b"])
+        #expect(groups.map(\.yi) == [[0.1, 0.5, 0.3], [0.2, 0.4]])
+        let subgroups = try SubgroupAnalysis(table: t, by: "analysis", method: .derSimonianLaird)
+        #expect(subgroups.subgroups.map(\.count) == groups.map(\.yi.count))
+    }
+
     @Test("JSON Lines: one analysis per line; errors name the line, study and column")
     func jsonLines() throws {
         let text = """

@@ -56,10 +56,10 @@ struct ModelTests {
             }
         }
         // I² and H² through the typical variance do not overflow for a huge but finite τ².
-        #expect(MetaAnalysis.iSquared(tauSquared: 1e308, typicalVariance: 1e300) <= 100)
-        #expect(MetaAnalysis.iSquared(tauSquared: 1e308, typicalVariance: 1e300).isFinite)
-        #expect(abs(MetaAnalysis.iSquared(tauSquared: 0.3, typicalVariance: 0.1) - 75) <= 1e-13)
-        #expect(abs(MetaAnalysis.hSquared(tauSquared: 0.3, typicalVariance: 0.1) - 4) <= 1e-14)
+        #expect(Heterogeneity.iSquared(tauSquared: 1e308, typicalVariance: 1e300) <= 100)
+        #expect(Heterogeneity.iSquared(tauSquared: 1e308, typicalVariance: 1e300).isFinite)
+        #expect(abs(Heterogeneity.iSquared(tauSquared: 0.3, typicalVariance: 0.1) - 75) <= 1e-13)
+        #expect(abs(Heterogeneity.hSquared(tauSquared: 0.3, typicalVariance: 0.1) - 4) <= 1e-14)
     }
 
     @Test("fuzz finding: the chi-squared tail of a huge statistic is 0 at once, not after a million steps")
@@ -195,11 +195,18 @@ struct ModelTests {
         #expect(abs(fit.weights.reduce(0, +) - 100) <= 1e-12)
     }
 
-    @Test("the fixed-effect model reports no tau^2, I^2, H^2 or prediction interval")
+    @Test("the fixed-effect model reports no tau^2 or prediction interval, and the Q-based I^2 and H^2 (as metafor)")
     func fixedEffectHasNoHeterogeneityEstimates() throws {
         let fit = try MetaAnalysis(EffectSizes.generic(yi: Self.y, vi: Self.v), method: .fixedEffect)
-        #expect(fit.tauSquared == nil && fit.iSquared == nil && fit.hSquared == nil && fit.predictionInterval == nil)
+        #expect(fit.tauSquared == nil && fit.predictionInterval == nil)
         #expect(try fit.heterogeneityIntervals() == nil)
+        // Higgins & Thompson (2002): I² = 100·(Q − df)/Q, H² = Q/df.
+        let df = Double(Self.y.count - 1)
+        #expect(abs(try #require(fit.iSquared) - max(0, 100 * (fit.q - df) / fit.q)) <= 1e-12)
+        #expect(abs(try #require(fit.hSquared) - fit.q / df) <= 1e-12 * fit.q)
+        // One study: Q = 0 on 0 df, I² = 0 and H² = 1, as metafor's rma(method = "FE") reports.
+        let one = try MetaAnalysis(EffectSizes.generic(yi: [0.3], vi: [0.1]), method: .fixedEffect)
+        #expect(one.iSquared == 0 && one.hSquared == 1)
     }
 }
 

@@ -131,9 +131,7 @@ public struct EggerTest: Sendable {
                 ciMethod: ConfidenceIntervalMethod = .wald, level: Double = 0.95) throws(MetaPoolError) {
         let k = effects.count
         let input = InputLocation(file: effects.locations.first?.file)
-        guard level > 0, level < 1 else {
-            throw MetaPoolError(.invalidArgument, "the confidence level \(level) is not between 0 and 1 (write 0.95, not 95)")
-        }
+        try EstimateInference.checkLevel(level)
         guard k >= 3 else {
             throw MetaPoolError(.insufficientData, "the regression test for funnel plot asymmetry fits an intercept and a slope and needs at least 3 studies; there \(k == 1 ? "is" : "are") \(k)", at: input)
         }

@@ -108,37 +108,19 @@ struct SubsetFitter {
         let fixed = WeightedSums(y: y, v: v, tau2: 0)
         let s = tau2 == 0 ? fixed : WeightedSums(y: y, v: v, tau2: tau2)
         // Hartung & Knapp (2001), eq. 7: s² = Σwᵢ(yᵢ − μ̂)²/(k − 1) scales 1/Σw.
-        let factor: Double
-        switch ciMethod {
-        case .wald, .t: factor = 1
-        case .hartungKnapp: factor = s.q / Double(df)
-        case .hartungKnappAdHoc: factor = max(1, s.q / Double(df))
-        }
+        let factor = ciMethod.varianceFactor(q: s.q, residualDegreesOfFreedom: Double(df))
         let se = (factor / s.sumW).squareRoot()
-        let statistic = s.mean / se
-        let crit: Double, p: Double
-        if ciMethod.usesT {
-            crit = tCritical(df: df)
-            p = min(1, 2 * StudentT(degreesOfFreedom: Double(df)).survival(abs(statistic)))
-        } else {
-            crit = normalCritical
-            p = min(1, 2 * Normal.standard.survival(abs(statistic)))
-        }
-        let i2: Double, h2: Double
-        if randomEffects {
-            let typical = Double(df) / fixed.traceP
-            i2 = MetaAnalysis.iSquared(tauSquared: tau2, typicalVariance: typical)
-            h2 = MetaAnalysis.hSquared(tauSquared: tau2, typicalVariance: typical)
-        } else {
-            i2 = fixed.q > Double(df) ? 100 * (fixed.q - Double(df)) / fixed.q : 0
-            h2 = fixed.q / Double(df)
-        }
+        let inference = EstimateInference(estimate: s.mean, standardError: se, level: level,
+                                          degreesOfFreedom: ciMethod.usesT ? df : nil,
+                                          criticalValue: ciMethod.usesT ? tCritical(df: df) : normalCritical)
+        let heterogeneity = randomEffects
+            ? Heterogeneity(tauSquared: tau2, typicalVariance: Double(df) / fixed.traceP, q: fixed.q, count: n)
+            : Heterogeneity(q: fixed.q, count: n)
         return try checked(SubsetFit(
-            study: study, count: n, estimate: s.mean, standardError: se, statistic: statistic, pValue: p,
-            degreesOfFreedom: ciMethod.usesT ? df : nil,
-            confidenceInterval: Interval(s.mean - crit * se, s.mean + crit * se),
-            q: fixed.q, qPValue: ChiSquared(degreesOfFreedom: Double(df)).survival(fixed.q),
-            tauSquared: randomEffects ? tau2 : nil, iSquared: i2, hSquared: h2,
+            study: study, count: n, estimate: s.mean, standardError: se, statistic: inference.statistic, pValue: inference.pValue,
+            degreesOfFreedom: inference.degreesOfFreedom, confidenceInterval: inference.confidenceInterval,
+            q: fixed.q, qPValue: heterogeneity.pValue,
+            tauSquared: randomEffects ? tau2 : nil, iSquared: heterogeneity.iSquared, hSquared: heterogeneity.hSquared,
             sumWeights: s.sumW, varianceFactor: factor), context: context)
     }
 

@@ -101,9 +101,7 @@ public struct TrimAndFill: Sendable {
                 level: Double = 0.95, maxIterations: Int = 100) throws(MetaPoolError) {
         let k = effects.count
         let input = InputLocation(file: effects.locations.first?.file)
-        guard level > 0, level < 1 else {
-            throw MetaPoolError(.invalidArgument, "the confidence level \(level) is not between 0 and 1 (write 0.95, not 95)")
-        }
+        try EstimateInference.checkLevel(level)
         guard k >= 3 else {
             throw MetaPoolError(.insufficientData, "trim and fill needs at least 3 studies; there \(k == 1 ? "is" : "are") \(k)", at: input)
         }

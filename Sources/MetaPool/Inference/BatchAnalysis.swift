@@ -124,24 +124,21 @@ public struct BatchAnalysis: Sendable {
         }
         let core = PooledEstimate(y: a.yi, v: a.vi, tau2: tau2, ciMethod: ciMethod, level: level)
         let random = method != .fixedEffect
-        var pi: Interval?
-        if random {
-            let crit = ciMethod.usesT ? StudentT(degreesOfFreedom: Double(k - 1)).survivalQuantile((1 - level) / 2)
-                                      : Normal.standard.survivalQuantile((1 - level) / 2)
-            let half = crit * (core.standardError * core.standardError + tau2).squareRoot()
-            pi = Interval(core.estimate - half, core.estimate + half)
-        }
-        let i2 = MetaAnalysis.iSquared(tauSquared: tau2, typicalVariance: core.typicalVariance)
+        let pi = random ? core.inference.predictionInterval(tauSquared: tau2) : nil
+        let heterogeneity = random
+            ? Heterogeneity(tauSquared: tau2, typicalVariance: core.typicalVariance, q: core.q, count: k)
+            : Heterogeneity(q: core.q, count: k)
+        let i2 = heterogeneity.iSquared
         let checked = [core.estimate, core.standardError, tau2, core.q, core.statistic, core.pValue, core.confidenceInterval.lower,
                        core.confidenceInterval.upper, pi?.lower ?? 0, pi?.upper ?? 0]
-            + (random ? [core.typicalVariance, i2, core.typicalVariance > 0 ? 0 : .nan] : [])
+            + (random ? [core.typicalVariance, i2, core.typicalVariance > 0 ? 0 : .nan] : [i2, heterogeneity.hSquared])
         guard checked.allSatisfy(\.isFinite) else {
             return .failure(a, MetaPoolError(.insufficientData, "analysis \(a.id): the effects or variances are too extreme to pool in double precision"))
         }
         return Result(id: a.id, k: k, measure: a.measure, estimate: core.estimate, standardError: core.standardError,
                       confidenceInterval: core.confidenceInterval, statistic: core.statistic, pValue: core.pValue,
                       degreesOfFreedom: core.degreesOfFreedom, tauSquared: random ? tau2 : nil,
-                      iSquared: random ? i2 : nil,
+                      iSquared: i2,
                       q: core.q, qPValue: core.qPValue, predictionInterval: pi, harmonicMeanTotal: a.harmonicMeanTotal,
                       error: nil)
     }
@@ -186,11 +183,14 @@ public struct BatchAnalysis: Sendable {
             guard !id.isEmpty else {
                 throw MetaPoolError(.invalidValue, "the analysis cell is empty; every row needs one", at: table.location(row: row, column: table.columns[index]))
             }
-            if members[id] == nil { order.append(id) }
-            members[id, default: []].append(row)
+            // Grouped as `--by` and `--where` compare cells: trimmed and case-insensitively, so
+            // "A" and "a" are one analysis, named as first written.
+            let key = id.lowercased()
+            if members[key] == nil { order.append(id) }
+            members[key, default: []].append(row)
         }
         return order.map { id in
-            let rows = members[id] ?? []
+            let rows = members[id.lowercased()] ?? []
             let totals = effects.totals.map { t in rows.map { t[$0] } }
             var harmonic = Double.nan
             if let totals, !totals.isEmpty { harmonic = Double(totals.count) / totals.reduce(0) { $0 + 1 / $1 } }

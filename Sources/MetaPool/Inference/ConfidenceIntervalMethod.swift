@@ -15,6 +15,17 @@ public enum ConfidenceIntervalMethod: String, Sendable, Hashable, CaseIterable {
 
     /// Whether the interval and test use Student's t with k − 1 df.
     public var usesT: Bool { self != .wald }
+
+    /// The factor that scales the model-based variance of the estimates: 1, or the Hartung–Knapp
+    /// s² = Q/(k − p) with Q = Σwᵢrᵢ² the weighted residual sum of squares at τ̂² (Hartung & Knapp
+    /// 2001, eq. 7), floored at 1 for `hksj-adhoc` (Knapp & Hartung 2003).
+    func varianceFactor(q: Double, residualDegreesOfFreedom df: Double) -> Double {
+        switch self {
+        case .wald, .t: 1
+        case .hartungKnapp: q / df
+        case .hartungKnappAdHoc: max(1, q / df)
+        }
+    }
 }
 
 /// A closed interval [lower, upper].

@@ -47,7 +47,7 @@ extension MetaAnalysis {
         return HeterogeneityIntervals(
             tauSquared: Interval(lower, upper),
             tau: Interval(lower.squareRoot(), upper.squareRoot()),
-            iSquared: Interval(Self.iSquared(tauSquared: lower, typicalVariance: vt), Self.iSquared(tauSquared: upper, typicalVariance: vt)),
-            hSquared: Interval(Self.hSquared(tauSquared: lower, typicalVariance: vt), Self.hSquared(tauSquared: upper, typicalVariance: vt)))
+            iSquared: Interval(Heterogeneity.iSquared(tauSquared: lower, typicalVariance: vt), Heterogeneity.iSquared(tauSquared: upper, typicalVariance: vt)),
+            hSquared: Interval(Heterogeneity.hSquared(tauSquared: lower, typicalVariance: vt), Heterogeneity.hSquared(tauSquared: upper, typicalVariance: vt)))
     }
 }

@@ -46,9 +46,7 @@ public struct MetaAnalysis: Sendable {
     ///   or an estimator that does not converge.
     public init(_ effects: EffectSizes, method: TauSquaredMethod = .restrictedMaximumLikelihood,
                 ciMethod: ConfidenceIntervalMethod = .wald, level: Double = 0.95) throws(MetaPoolError) {
-        guard level > 0, level < 1 else {
-            throw MetaPoolError(.invalidArgument, "the confidence level \(level) is not between 0 and 1 (write 0.95, not 95)")
-        }
+        try EstimateInference.checkLevel(level)
         let k = effects.count
         let input = InputLocation(file: effects.locations.first?.file)
         if method != .fixedEffect && k < 2 {
@@ -96,9 +94,11 @@ public struct MetaAnalysis: Sendable {
         // yi = (0.1, 1e308), vi = (2.3e-308, 1e308) gave I² = inf under PM.
         var results = [tau2, estimate, standardError, statistic, pValue, confidenceInterval.lower, confidenceInterval.upper, q]
         if method != .fixedEffect {
-            // (FE reports no I² or H²; with k = 1 its typical variance is 0/0.)
-            results += [typicalVariance, Self.iSquared(tauSquared: tau2, typicalVariance: typicalVariance),
-                        Self.hSquared(tauSquared: tau2, typicalVariance: typicalVariance), typicalVariance > 0 ? 0 : .nan]
+            // (The FE model's I² and H² are Q-based; with k = 1 its typical variance is 0/0.)
+            results += [typicalVariance, Heterogeneity.iSquared(tauSquared: tau2, typicalVariance: typicalVariance),
+                        Heterogeneity.hSquared(tauSquared: tau2, typicalVariance: typicalVariance), typicalVariance > 0 ? 0 : .nan]
+        } else {
+            results += [heterogeneity.iSquared, heterogeneity.hSquared]
         }
         if let pi = predictionInterval { results += [pi.lower, pi.upper] }
         guard results.allSatisfy(\.isFinite), weights.allSatisfy(\.isFinite) else {
@@ -124,34 +124,31 @@ public struct MetaAnalysis: Sendable {
     /// τ̂², or `nil` for the fixed-effect model.
     public var tauSquared: Double? { isRandomEffects ? tauSquaredEstimate : nil }
 
-    /// I² = 100·τ̂²/(τ̂² + ṽ), the share of total variability due to heterogeneity
-    /// (Higgins & Thompson 2002, eq. 10, through the typical variance, for any τ² estimator).
-    public var iSquared: Double? { isRandomEffects ? Self.iSquared(tauSquared: tauSquaredEstimate, typicalVariance: typicalVariance) : nil }
+    /// I²: for random-effects models 100·τ̂²/(τ̂² + ṽ), the share of total variability due to
+    /// heterogeneity (Higgins & Thompson 2002, eq. 10, through the typical variance, for any τ²
+    /// estimator); for the fixed-effect model the Q-based max(0, 100·(Q − df)/Q), as metafor.
+    public var iSquared: Double? { heterogeneity.iSquared }
 
-    /// H² = (τ̂² + ṽ)/ṽ (Higgins & Thompson 2002, through the typical variance).
-    public var hSquared: Double? { isRandomEffects ? Self.hSquared(tauSquared: tauSquaredEstimate, typicalVariance: typicalVariance) : nil }
+    /// H² = (τ̂² + ṽ)/ṽ, or Q/df for the fixed-effect model (Higgins & Thompson 2002).
+    public var hSquared: Double? { heterogeneity.hSquared }
 
-    /// 100/(1 + ṽ/τ²), the same as 100·τ²/(τ² + ṽ) without overflowing for τ² near the largest Double.
-    static func iSquared(tauSquared: Double, typicalVariance: Double) -> Double {
-        tauSquared > 0 ? 100 / (1 + typicalVariance / tauSquared) : 0
+    /// Q, I², H² and τ² (see ``Heterogeneity``).
+    public var heterogeneity: Heterogeneity {
+        isRandomEffects
+            ? Heterogeneity(tauSquared: tauSquaredEstimate, typicalVariance: typicalVariance, q: q, count: count)
+            : Heterogeneity(q: q, count: count)
     }
 
-    /// 1 + τ²/ṽ, the same as (τ² + ṽ)/ṽ.
-    static func hSquared(tauSquared: Double, typicalVariance: Double) -> Double {
-        1 + tauSquared / typicalVariance
+    /// The pooled estimate with its standard error, interval and test.
+    public var pooled: EstimateInference {
+        EstimateInference(estimate: estimate, standardError: standardError, level: level, degreesOfFreedom: degreesOfFreedom)
     }
 
     /// The prediction interval for the true effect of a new study, μ̂ ± c·√(SE² + τ̂²), with c from
-    /// the normal (wald) or t on k − 1 df (other methods), as metafor's `predict()` (Riley,
-    /// Higgins & Deeks 2011 use k − 2 df; metafor, and MetaPool, use the model's df). `nil` for FE.
+    /// the normal (wald) or t on k − 1 df (other methods), as metafor's `predict()`. `nil` for FE.
     public var predictionInterval: Interval? {
         guard isRandomEffects else { return nil }
-        let alpha = 1 - level
-        let crit = ciMethod.usesT
-            ? StudentT(degreesOfFreedom: Double(count - 1)).survivalQuantile(alpha / 2)
-            : Normal.standard.survivalQuantile(alpha / 2)
-        let half = crit * (standardError * standardError + tauSquaredEstimate).squareRoot()
-        return Interval(estimate - half, estimate + half)
+        return pooled.predictionInterval(tauSquared: tauSquaredEstimate)
     }
 
     /// Per-study confidence intervals yᵢ ± z·√vᵢ at the model's level.
@@ -169,6 +166,16 @@ public struct MetaAnalysis: Sendable {
     }
 }
 
+extension MetaAnalysis: FittedModel {
+    public var modelName: String {
+        isRandomEffects ? "Random-effects model (\(method.rawValue))" : "Common-effect model"
+    }
+
+    public var measure: EffectMeasure { effects.measure }
+
+    public var studies: FittedStudies { FittedStudies(effects: effects, weights: weights, rows: nil) }
+}
+
 /// The pooled estimate and its inference at a given τ², shared by ``MetaAnalysis`` and the batch
 /// engine: inverse-variance weights 1/(vᵢ + τ²), the z or t interval (Hartung & Knapp 2001 scale
 /// for `hksj`, floored at 1 for `hksj-adhoc`), Cochran's Q and the typical variance. O(k), no allocation.
@@ -183,6 +190,7 @@ struct PooledEstimate {
     var pValue: Double
     var degreesOfFreedom: Int?
     var confidenceInterval: Interval
+    var inference: EstimateInference
 
     init(y: [Double], v: [Double], tau2: Double, ciMethod: ConfidenceIntervalMethod, level: Double) {
         let k = y.count
@@ -193,29 +201,14 @@ struct PooledEstimate {
         let s = tau2 == 0 ? fixed : WeightedSums(y: y, v: v, tau2: tau2)
         sums = s
         estimate = s.mean
-        var variance = 1 / s.sumW
-        switch ciMethod {
-        case .wald, .t:
-            break
-        case .hartungKnapp:
-            variance *= s.q / Double(k - 1)
-        case .hartungKnappAdHoc:
-            variance *= max(1, s.q / Double(k - 1))
-        }
-        standardError = variance.squareRoot()
-        statistic = estimate / standardError
-        let alpha = 1 - level
-        if ciMethod.usesT {
-            let t = StudentT(degreesOfFreedom: Double(k - 1))
-            degreesOfFreedom = k - 1
-            let crit = t.survivalQuantile(alpha / 2)
-            confidenceInterval = Interval(estimate - crit * standardError, estimate + crit * standardError)
-            pValue = min(1, 2 * t.survival(abs(statistic)))
-        } else {
-            degreesOfFreedom = nil
-            let crit = Normal.standard.survivalQuantile(alpha / 2)
-            confidenceInterval = Interval(estimate - crit * standardError, estimate + crit * standardError)
-            pValue = min(1, 2 * Normal.standard.survival(abs(statistic)))
-        }
+        let variance = ciMethod.varianceFactor(q: s.q, residualDegreesOfFreedom: Double(k - 1)) / s.sumW
+        let inference = EstimateInference(estimate: s.mean, standardError: variance.squareRoot(), level: level,
+                                          degreesOfFreedom: ciMethod.usesT ? k - 1 : nil)
+        self.inference = inference
+        standardError = inference.standardError
+        statistic = inference.statistic
+        degreesOfFreedom = inference.degreesOfFreedom
+        confidenceInterval = inference.confidenceInterval
+        pValue = inference.pValue
     }
 }

@@ -48,6 +48,9 @@ public struct GeneralizedLinearMixedModel: Sendable {
 
     /// Study labels.
     public let labels: [String]
+    /// The escalc PLO effects of the studies (½ added to studies with 0 or nᵢ events), for I²,
+    /// the plots and the study intervals; the model itself uses the exact binomial likelihood.
+    public let effects: EffectSizes
     public let events: [Double]
     public let totals: [Double]
     /// Q, the number of quadrature points (1 = Laplace).
@@ -119,9 +122,7 @@ public struct GeneralizedLinearMixedModel: Sendable {
 
     init(events: [Double], totals: [Double], labels: [String]?, locations: [InputLocation]?,
          quadraturePoints: Int, level: Double) throws(MetaPoolError) {
-        guard level > 0, level < 1 else {
-            throw MetaPoolError(.invalidArgument, "the confidence level \(level) is not between 0 and 1 (write 0.95, not 95)")
-        }
+        try EstimateInference.checkLevel(level)
         guard quadraturePoints >= 1 else {
             throw MetaPoolError(.invalidArgument, "the number of quadrature points must be at least 1 (1 is the Laplace approximation); got \(quadraturePoints)")
         }
@@ -145,6 +146,7 @@ public struct GeneralizedLinearMixedModel: Sendable {
             throw MetaPoolError(.noConvergence, "every study has either no events or only events, so the between-study variance has no finite maximum-likelihood estimate (tau^2 → ∞); at least one study needs both events and non-events")
         }
         self.labels = effects.labels
+        self.effects = effects
         self.events = events
         self.totals = totals
         self.quadraturePoints = quadraturePoints
@@ -162,22 +164,20 @@ public struct GeneralizedLinearMixedModel: Sendable {
         guard let variance = fit.hessian.varianceOfBeta(tauIsZero: fit.tau == 0) else {
             throw MetaPoolError(.noConvergence, "the GLMM fit did not reach a maximum of the likelihood (the observed information is not positive definite)")
         }
-        standardError = variance.squareRoot()
-        statistic = estimate / standardError
-        pValue = min(1, 2 * Normal.standard.survival(abs(statistic)))
-        let crit = Normal.standard.survivalQuantile((1 - level) / 2)
-        confidenceInterval = Interval(estimate - crit * standardError, estimate + crit * standardError)
+        let inference = EstimateInference(estimate: estimate, standardError: variance.squareRoot(), level: level, degreesOfFreedom: nil)
+        standardError = inference.standardError
+        statistic = inference.statistic
+        pValue = inference.pValue
+        confidenceInterval = inference.confidenceInterval
 
         let modes = likelihood.modes(mu: fit.mu, tau: fit.tau)
         randomEffects = modes.map { fit.tau * $0 }
         logLikelihood = likelihood.conditionalLogLikelihood(mu: fit.mu, tau: fit.tau, modes: modes)
 
         // Typical within-study variance (Higgins & Thompson 2002, eq. 9) from the PLO variances.
-        var sw = 0.0, sw2 = 0.0
-        for v in effects.vi { sw += 1 / v; sw2 += 1 / (v * v) }
-        typicalVariance = Double(k - 1) * sw / (sw * sw - sw2)
-        iSquared = 100 * tauSquared / (tauSquared + typicalVariance)
-        hSquared = (tauSquared + typicalVariance) / typicalVariance
+        typicalVariance = Heterogeneity.typicalVariance(y: effects.yi, v: effects.vi)
+        iSquared = Heterogeneity.iSquared(tauSquared: tauSquared, typicalVariance: typicalVariance)
+        hSquared = Heterogeneity.hSquared(tauSquared: tauSquared, typicalVariance: typicalVariance)
 
         let df = k - 1
         let chi = ChiSquared(degreesOfFreedom: Double(df))
@@ -256,4 +256,20 @@ public struct GeneralizedLinearMixedModel: Sendable {
             ])),
         ])
     }
+}
+
+extension GeneralizedLinearMixedModel: FittedModel {
+    public var modelName: String { "Random-effects model (GLMM, \(quadraturePoints == 1 ? "Laplace" : "\(quadraturePoints)-point AGHQ"))" }
+    public var measure: EffectMeasure { .logitProportion }
+    public var pooled: EstimateInference {
+        EstimateInference(estimate: estimate, standardError: standardError, level: level, degreesOfFreedom: nil)
+    }
+    /// With the Wald-type test's Q (metafor's `QE.Wld`) and the random-effects I² and H².
+    public var heterogeneity: Heterogeneity {
+        Heterogeneity(tauSquared: tauSquared, typicalVariance: typicalVariance, q: waldTest.statistic, count: count,
+                      degreesOfFreedom: waldTest.degreesOfFreedom)
+    }
+    /// μ̂ ± z·√(SE² + τ̂²) on the logit scale (metafor's `predict()` for `rma.glmm`).
+    public var predictionInterval: Interval? { pooled.predictionInterval(tauSquared: tauSquared) }
+    public var studies: FittedStudies { FittedStudies(effects: effects, weights: nil, rows: nil) }
 }

@@ -81,6 +81,10 @@ public struct MantelHaenszel: Sendable {
     /// Var(ãᵢ) = 1/(1/ã + 1/(n₁ − ã) + 1/(m − ã) + 1/(n₂ − m + ã)), over the tables with
     /// 0 < mᵢ < nᵢ, on (their number − 1) df. `nil` for RR and RD.
     public let tarone: ChiSquaredTest?
+    /// The escalc effect sizes of the studies that are not double-zero (½ added to the cells of
+    /// a study with a zero cell), for the plots and the study intervals; the pooled estimate uses
+    /// the counts themselves.
+    public let studyEffects: EffectSizes
 
     /// The number of studies k, double-zero studies included (metafor's `k`).
     public var count: Int { counts.count }
@@ -102,9 +106,7 @@ public struct MantelHaenszel: Sendable {
     ///   estimate is undefined (OR: no study with aᵢdᵢ > 0, or none with bᵢcᵢ > 0; RR: no events in
     ///   one of the groups in any study).
     public init(_ counts: TwoGroupCounts, measure: EffectMeasure = .oddsRatio, level: Double = 0.95) throws(MetaPoolError) {
-        guard level > 0, level < 1 else {
-            throw MetaPoolError(.invalidArgument, "the confidence level \(level) is not between 0 and 1 (write 0.95, not 95)")
-        }
+        try EstimateInference.checkLevel(level)
         guard [.oddsRatio, .riskRatio, .riskDifference].contains(measure) else {
             throw MetaPoolError(.invalidArgument, "the Mantel-Haenszel method pools OR, RR or RD, not \(measure.rawValue)")
         }
@@ -171,11 +173,12 @@ public struct MantelHaenszel: Sendable {
             throw MetaPoolError(.insufficientData, "the estimated variance of the Mantel-Haenszel \(measure.naturalScaleName) is \(variance), so it has no standard error, test or confidence interval (the tables are too sparse or too extreme)", at: input)
         }
         self.estimate = estimate
-        standardError = variance.squareRoot()
-        statistic = estimate / standardError
-        pValue = min(1, 2 * Normal.standard.survival(abs(statistic)))
-        let crit = Normal.standard.survivalQuantile((1 - level) / 2)
-        confidenceInterval = Interval(estimate - crit * standardError, estimate + crit * standardError)
+        let inference = EstimateInference(estimate: estimate, standardError: variance.squareRoot(), level: level, degreesOfFreedom: nil)
+        standardError = inference.standardError
+        statistic = inference.statistic
+        pValue = inference.pValue
+        confidenceInterval = inference.confidenceInterval
+        studyEffects = heterogeneity
 
         let het = Heterogeneity(effects: heterogeneity, around: estimate)
         heterogeneityCount = het.count
@@ -197,6 +200,24 @@ public struct MantelHaenszel: Sendable {
         guard results.allSatisfy(\.isFinite) else {
             throw MetaPoolError(.insufficientData, "the counts are too extreme to pool in double precision", at: input)
         }
+    }
+
+    /// Percentage Mantel–Haenszel weights of the studies in ``studyEffects``, as RevMan and
+    /// metafor's `weights()` give them: bᵢcᵢ/nᵢ (OR), cᵢn₁ᵢ/nᵢ (RR), n₁ᵢn₂ᵢ/nᵢ (RD)
+    /// (Greenland & Robins 1985).
+    public var weights: [Double] {
+        var w: [Double] = []
+        for i in 0..<counts.count where !counts.doubleZero(i) {
+            let a = counts.treatEvents[i], n1 = counts.treatTotals[i], c = counts.controlEvents[i], n2 = counts.controlTotals[i]
+            let n = n1 + n2
+            switch measure {
+            case .riskRatio: w.append(c * n1 / n)
+            case .riskDifference: w.append(n1 * n2 / n)
+            default: w.append((n1 - a) * c / n)
+            }
+        }
+        let total = w.reduce(0, +)
+        return w.map { total > 0 ? 100 * $0 / total : 0 }
     }
 
     static func allDoubleZeroReason(_ k: Int, method: String) -> String {
@@ -302,31 +323,18 @@ public struct MantelHaenszel: Sendable {
     }
 }
 
-/// Q, its df and p-value, I² and H² as metafor's `rma.mh()` and `rma.peto()` report them:
-/// 0, 0, 1, 0 and 1 for fewer than two studies, else I² = max(0, (Q − df)/Q)·100, H² = Q/df.
-struct Heterogeneity {
-    let count: Int
-    let q: Double
-    let degreesOfFreedom: Int
-    let pValue: Double
-    let iSquared: Double
-    let hSquared: Double
-
-    /// From a Q statistic computed over `count` studies.
-    init(q rawQ: Double, count: Int) {
-        self.count = count
-        guard count > 1 else {
-            q = 0; degreesOfFreedom = 0; pValue = 1; iSquared = 0; hSquared = 1
-            return
-        }
-        let df = Double(count - 1)
-        q = max(0, rawQ)
-        degreesOfFreedom = count - 1
-        pValue = ChiSquared(degreesOfFreedom: df).survival(q)
-        iSquared = q > 0 ? max(0, 100 * (q - df) / q) : 0
-        hSquared = q / df
+extension MantelHaenszel: FittedModel {
+    public var modelName: String { "Common-effect model (Mantel-Haenszel)" }
+    public var pooled: EstimateInference {
+        EstimateInference(estimate: estimate, standardError: standardError, level: level, degreesOfFreedom: nil)
     }
+    public var heterogeneity: Heterogeneity { Heterogeneity(q: q, count: heterogeneityCount) }
+    public var predictionInterval: Interval? { nil }
+    public var studies: FittedStudies { FittedStudies(effects: studyEffects, weights: weights, rows: nil) }
+    public func backTransform(_ x: Double) -> Double { measure.backTransform.apply(x) }
+}
 
+extension Heterogeneity {
     /// Q = Σ(yᵢ − θ)²/vᵢ around a given estimate θ (Cochran 1954).
     init(effects: EffectSizes, around theta: Double) {
         var q = 0.0

@@ -64,9 +64,7 @@ public struct MetaRegression: Sendable {
                 method: TauSquaredMethod = .restrictedMaximumLikelihood, ciMethod: ConfidenceIntervalMethod = .wald,
                 level: Double = 0.95, tauSquared fixed: Double? = nil) throws(MetaPoolError) {
         let k = y.count, p = predictors.count
-        guard level > 0, level < 1 else {
-            throw MetaPoolError(.invalidArgument, "the confidence level \(level) is not between 0 and 1 (write 0.95, not 95)")
-        }
+        try EstimateInference.checkLevel(level)
         guard p > 0, v.count == k, design.count == k * p else {
             throw MetaPoolError(.invalidArgument, "meta-regression needs k effects, k variances and a k × p design (k = \(k), \(v.count) variances, p = \(p), \(design.count) design cells)")
         }
@@ -112,31 +110,20 @@ public struct MetaRegression: Sendable {
         let beta = Array(work.beta)
         coefficients = beta
         var cov = try work.inverse()
-        switch ciMethod {
-        case .wald, .t: break
-        case .hartungKnapp:
-            let s2 = work.q / residualDF
-            for i in cov.indices { cov[i] *= s2 }
-        case .hartungKnappAdHoc:
-            let s2 = max(1, work.q / residualDF)
-            for i in cov.indices { cov[i] *= s2 }
-        }
+        let factor = ciMethod.varianceFactor(q: work.q, residualDegreesOfFreedom: residualDF)
+        if factor != 1 { for i in cov.indices { cov[i] *= factor } }
         covariance = cov
-        standardErrors = (0..<p).map { cov[$0 * p + $0].squareRoot() }
-        statistics = zip(beta, standardErrors).map { $0 / $1 }
-        let alpha = 1 - level
-        let crit: Double
-        if ciMethod.usesT {
-            let t = StudentT(degreesOfFreedom: residualDF)
-            degreesOfFreedom = k - p
-            crit = t.survivalQuantile(alpha / 2)
-            pValues = statistics.map { min(1, 2 * t.survival(abs($0))) }
-        } else {
-            degreesOfFreedom = nil
-            crit = Normal.standard.survivalQuantile(alpha / 2)
-            pValues = statistics.map { min(1, 2 * Normal.standard.survival(abs($0))) }
+        let df = ciMethod.usesT ? k - p : nil
+        degreesOfFreedom = df
+        let crit = EstimateInference.criticalValue(level: level, degreesOfFreedom: df)
+        let tests = (0..<p).map { j in
+            EstimateInference(estimate: beta[j], standardError: cov[j * p + j].squareRoot(), level: level,
+                              degreesOfFreedom: df, criticalValue: crit)
         }
-        confidenceIntervals = zip(beta, standardErrors).map { Interval($0 - crit * $1, $0 + crit * $1) }
+        standardErrors = tests.map(\.standardError)
+        statistics = tests.map(\.statistic)
+        pValues = tests.map(\.pValue)
+        confidenceIntervals = tests.map(\.confidenceInterval)
 
         if tested.isEmpty {
             moderatorTest = nil
@@ -172,22 +159,31 @@ public struct MetaRegression: Sendable {
     public var tauSquared: Double? { isRandomEffects ? tauSquaredEstimate : nil }
 
     /// I² = 100·τ̂²/(τ̂² + ṽ) for the residual heterogeneity, `nil` for `FE`.
-    public var iSquared: Double? { isRandomEffects ? MetaAnalysis.iSquared(tauSquared: tauSquaredEstimate, typicalVariance: typicalVariance) : nil }
+    public var iSquared: Double? { isRandomEffects ? Heterogeneity.iSquared(tauSquared: tauSquaredEstimate, typicalVariance: typicalVariance) : nil }
 
     /// H² = (τ̂² + ṽ)/ṽ, `nil` for `FE`.
-    public var hSquared: Double? { isRandomEffects ? MetaAnalysis.hSquared(tauSquared: tauSquaredEstimate, typicalVariance: typicalVariance) : nil }
+    public var hSquared: Double? { isRandomEffects ? Heterogeneity.hSquared(tauSquared: tauSquaredEstimate, typicalVariance: typicalVariance) : nil }
 
     /// The prediction interval for the true effect at coefficient `index` of a cell-means
     /// design: β̂ⱼ ± c·√(SEⱼ² + τ̂²), c from the normal or t on k − p df (metafor's `predict()`).
     public func predictionInterval(coefficient index: Int) -> Interval? {
-        guard isRandomEffects, coefficients.indices.contains(index) else { return nil }
-        let alpha = 1 - level
-        let crit = ciMethod.usesT
-            ? StudentT(degreesOfFreedom: Double(count - predictors.count)).survivalQuantile(alpha / 2)
-            : Normal.standard.survivalQuantile(alpha / 2)
-        let se = standardErrors[index]
-        let half = crit * (se * se + tauSquaredEstimate).squareRoot()
-        return Interval(coefficients[index] - half, coefficients[index] + half)
+        guard isRandomEffects, let test = coefficient(index) else { return nil }
+        return test.predictionInterval(tauSquared: tauSquaredEstimate)
+    }
+
+    /// Coefficient `index` with its standard error, interval and z or t test.
+    public func coefficient(_ index: Int) -> EstimateInference? {
+        guard coefficients.indices.contains(index) else { return nil }
+        return EstimateInference(estimate: coefficients[index], standardError: standardErrors[index], level: level,
+                                 degreesOfFreedom: degreesOfFreedom)
+    }
+
+    /// QE, I², H² and τ² of the residual heterogeneity (Q-based I² and H² for `FE`, as metafor).
+    public var heterogeneity: Heterogeneity {
+        isRandomEffects
+            ? Heterogeneity(tauSquared: tauSquaredEstimate, typicalVariance: typicalVariance, q: residualQ, count: count,
+                            degreesOfFreedom: residualQDegreesOfFreedom)
+            : Heterogeneity(q: residualQ, count: count, degreesOfFreedom: residualQDegreesOfFreedom)
     }
 }
 

@@ -23,6 +23,9 @@ public struct OddsRatioMixedModel: Sendable {
     /// only events in both groups).
     public let labels: [String]
     public let excludedStudies: [String]
+    /// The escalc log odds ratios of the studies in the model (½ added to every cell of a study
+    /// with a zero cell), for I², the plots and the study intervals.
+    public let effects: EffectSizes
     public let quadraturePoints: Int
     public let level: Double
     /// β̂, the pooled log odds ratio.
@@ -79,9 +82,7 @@ public struct OddsRatioMixedModel: Sendable {
 
     init(treatEvents a: [Double], treatTotals n1: [Double], controlEvents c: [Double], controlTotals n2: [Double],
          labels: [String]?, locations: [InputLocation]?, quadraturePoints: Int, level: Double) throws(MetaPoolError) {
-        guard level > 0, level < 1 else {
-            throw MetaPoolError(.invalidArgument, "the confidence level \(level) is not between 0 and 1 (write 0.95, not 95)")
-        }
+        try EstimateInference.checkLevel(level)
         guard quadraturePoints >= 1 else {
             throw MetaPoolError(.invalidArgument, "the number of quadrature points must be at least 1 (1 is the Laplace approximation); got \(quadraturePoints)")
         }
@@ -105,6 +106,7 @@ public struct OddsRatioMixedModel: Sendable {
         self.level = level
         let effects = try EffectSizes(measure: .oddsRatio, yi: kept.map { all.yi[$0] }, vi: kept.map { all.vi[$0] },
                                       labels: self.labels, totals: nil, locations: kept.map { all.locations[$0] })
+        self.effects = effects
         let ka = kept.map { a[$0] }, kn1 = kept.map { n1[$0] }, kc = kept.map { c[$0] }, kn2 = kept.map { n2[$0] }
         let likelihood = FixedStudyEffectsLikelihood(treatEvents: ka, treatTotals: kn1, controlEvents: kc, controlTotals: kn2, rule: rule)
         let (fit, equalEffectsLogLikelihood) = try likelihood.maximize(effects: effects)
@@ -117,21 +119,19 @@ public struct OddsRatioMixedModel: Sendable {
         guard let variance = fit.hessian.varianceOfBeta(tauIsZero: fit.tau == 0) else {
             throw MetaPoolError(.noConvergence, "the GLMM fit did not reach a maximum of the likelihood (the observed information is not positive definite)")
         }
-        standardError = variance.squareRoot()
-        statistic = estimate / standardError
-        pValue = min(1, 2 * Normal.standard.survival(abs(statistic)))
-        let crit = Normal.standard.survivalQuantile((1 - level) / 2)
-        confidenceInterval = Interval(estimate - crit * standardError, estimate + crit * standardError)
+        let inference = EstimateInference(estimate: estimate, standardError: variance.squareRoot(), level: level, degreesOfFreedom: nil)
+        standardError = inference.standardError
+        statistic = inference.statistic
+        pValue = inference.pValue
+        confidenceInterval = inference.confidenceInterval
         let conditional = likelihood.conditionalLogLikelihood(alphas: fit.alphas, beta: fit.beta, tau: fit.tau)
         logLikelihood = conditional.value
         randomEffects = conditional.modes.map { fit.tau * $0 }
 
         let k = kept.count
-        var sw = 0.0, sw2 = 0.0
-        for v in effects.vi { sw += 1 / v; sw2 += 1 / (v * v) }
-        typicalVariance = Double(k - 1) * sw / (sw * sw - sw2)
-        iSquared = 100 * tauSquared / (tauSquared + typicalVariance)
-        hSquared = (tauSquared + typicalVariance) / typicalVariance
+        typicalVariance = Heterogeneity.typicalVariance(y: effects.yi, v: effects.vi)
+        iSquared = Heterogeneity.iSquared(tauSquared: tauSquared, typicalVariance: typicalVariance)
+        hSquared = Heterogeneity.hSquared(tauSquared: tauSquared, typicalVariance: typicalVariance)
 
         let df = k - 1
         let chi = ChiSquared(degreesOfFreedom: Double(df))
@@ -200,4 +200,20 @@ public struct OddsRatioMixedModel: Sendable {
             ])),
         ])
     }
+}
+
+extension OddsRatioMixedModel: FittedModel {
+    public var modelName: String { "Random-effects model (GLMM, \(quadraturePoints == 1 ? "Laplace" : "\(quadraturePoints)-point AGHQ"))" }
+    public var measure: EffectMeasure { .oddsRatio }
+    public var pooled: EstimateInference {
+        EstimateInference(estimate: estimate, standardError: standardError, level: level, degreesOfFreedom: nil)
+    }
+    /// With the Wald-type test's Q (metafor's `QE.Wld`) and the random-effects I² and H².
+    public var heterogeneity: Heterogeneity {
+        Heterogeneity(tauSquared: tauSquared, typicalVariance: typicalVariance, q: waldTest.statistic, count: count,
+                      degreesOfFreedom: waldTest.degreesOfFreedom)
+    }
+    /// β̂ ± z·√(SE² + τ̂²) on the log scale (metafor's `predict()` for `rma.glmm`).
+    public var predictionInterval: Interval? { pooled.predictionInterval(tauSquared: tauSquared) }
+    public var studies: FittedStudies { FittedStudies(effects: effects, weights: nil, rows: nil) }
 }

@@ -47,6 +47,10 @@ public struct Peto: Sendable {
     /// k′, the studies with Vᵢ > 0 (those not double-zero; metafor's `k.yi`).
     public let heterogeneityCount: Int
 
+    /// The Peto log odds ratios yᵢ = (Oᵢ − Eᵢ)/Vᵢ with variances 1/Vᵢ of the studies with Vᵢ > 0
+    /// (metafor's `escalc(measure = "PETO")`), for the plots and the study intervals.
+    public let studyEffects: EffectSizes
+
     /// The number of studies k, double-zero studies included (metafor's `k`).
     public var count: Int { counts.count }
 
@@ -62,9 +66,7 @@ public struct Peto: Sendable {
     /// - Throws: ``MetaPoolError``: `.invalidArgument` for a level outside (0, 1);
     ///   `.insufficientData` when every study is double-zero (ΣV = 0).
     public init(_ counts: TwoGroupCounts, level: Double = 0.95) throws(MetaPoolError) {
-        guard level > 0, level < 1 else {
-            throw MetaPoolError(.invalidArgument, "the confidence level \(level) is not between 0 and 1 (write 0.95, not 95)")
-        }
+        try EstimateInference.checkLevel(level)
         let input = InputLocation(file: counts.locations.first?.file)
         let a = counts.treatEvents, n1 = counts.treatTotals, c = counts.controlEvents, n2 = counts.controlTotals
         let k = counts.count
@@ -88,11 +90,11 @@ public struct Peto: Sendable {
         observedMinusExpected = oe
         variances = v
         estimate = sumOE / sumV
-        standardError = 1 / sumV.squareRoot()
-        statistic = estimate / standardError
-        pValue = min(1, 2 * Normal.standard.survival(abs(statistic)))
-        let crit = Normal.standard.survivalQuantile((1 - level) / 2)
-        confidenceInterval = Interval(estimate - crit * standardError, estimate + crit * standardError)
+        let inference = EstimateInference(estimate: estimate, standardError: 1 / sumV.squareRoot(), level: level, degreesOfFreedom: nil)
+        standardError = inference.standardError
+        statistic = inference.statistic
+        pValue = inference.pValue
+        confidenceInterval = inference.confidenceInterval
 
         // Σ(O−E)²/V − (Σ(O−E))²/ΣV written as ΣVᵢ(yᵢ − θ̂)², yᵢ = (Oᵢ − Eᵢ)/Vᵢ: the same sum
         // without the cancellation of the difference form.
@@ -111,6 +113,15 @@ public struct Peto: Sendable {
         guard [estimate, standardError, statistic, pValue, self.q].allSatisfy(\.isFinite) else {
             throw MetaPoolError(.insufficientData, "the counts are too extreme to pool in double precision", at: input)
         }
+        let kept = v.indices.filter { v[$0] > 0 }
+        studyEffects = try EffectSizes(measure: .oddsRatio, yi: kept.map { oe[$0] / v[$0] }, vi: kept.map { 1 / v[$0] },
+                                       labels: kept.map { counts.labels[$0] }, totals: nil, locations: kept.map { counts.locations[$0] })
+    }
+
+    /// Percentage weights Vᵢ/ΣV of the studies with Vᵢ > 0 (Yusuf et al. 1985).
+    public var weights: [Double] {
+        let total = variances.reduce(0, +)
+        return variances.filter { $0 > 0 }.map { 100 * $0 / total }
     }
 
     /// The JSON object for `--method PETO`: measure `OR` (metafor labels it `PETO`), method `PETO`.
@@ -130,4 +141,16 @@ public struct Peto: Sendable {
         ])))
         return .object(members)
     }
+}
+
+extension Peto: FittedModel {
+    public var modelName: String { "Common-effect model (Peto)" }
+    public var measure: EffectMeasure { .oddsRatio }
+    public var pooled: EstimateInference {
+        EstimateInference(estimate: estimate, standardError: standardError, level: level, degreesOfFreedom: nil)
+    }
+    public var heterogeneity: Heterogeneity { Heterogeneity(q: q, count: heterogeneityCount) }
+    public var predictionInterval: Interval? { nil }
+    public var studies: FittedStudies { FittedStudies(effects: studyEffects, weights: weights, rows: nil) }
+    public func backTransform(_ x: Double) -> Double { BackTransform.exponential.apply(x) }
 }
