@@ -1,4 +1,4 @@
-// Weighted least squares through LAPACK's QR factorisation (for meta-regression).
+// Weighted least squares through LAPACK's rank-revealing QR factorisation (for meta-regression).
 
 import CLapacke
 
@@ -7,8 +7,16 @@ public struct WeightedLeastSquares: Sendable {
     /// The coefficients β̂.
     public let coefficients: [Double]
 
-    /// Solves the problem by QR factorisation of W^{1/2}X with LAPACK `dgels`
-    /// (Golub & Van Loan 2013, §5.3.3): no normal equations, no explicit inverse.
+    /// The relative tolerance below which a column counts as a combination of the others:
+    /// R's `qr()` default (1e-7, LINPACK dqrdc2), here the reciprocal condition number of the
+    /// leading triangle that LAPACK's `dgelsy` accepts.
+    public static let rankTolerance = 1e-7
+
+    /// Solves the problem by QR factorisation with column pivoting of W^{1/2}X, LAPACK `dgelsy`
+    /// (Golub & Van Loan 2013, §5.4.1–5.4.2): no normal equations, no explicit inverse, and the
+    /// rank is decided by a relative tolerance. `dgels` (no pivoting) reports rank deficiency only
+    /// for an exact zero pivot, which rounding hides on some OpenBLAS kernels (SkylakeX returned
+    /// [−3.9e16, 1.95e16] for the design [1, 2, 1, 2, 1, 2]).
     ///
     /// - Parameters:
     ///   - design: the n×p design matrix in row-major order (`design[i*p + j]`).
@@ -37,13 +45,15 @@ public struct WeightedLeastSquares: Sendable {
             b[i] = s * y[i]
             for j in 0..<p { a[j * n + i] = s * design[i * p + j] }
         }
-        let info = LAPACKE_dgels(LAPACK_COL_MAJOR, Int8(UInt8(ascii: "N")), Int32(n), Int32(p), 1,
-                                 &a, Int32(n), &b, Int32(n))
+        var pivots = [Int32](repeating: 0, count: p)  // 0: every column is free to move
+        var rank: Int32 = 0
+        let info = LAPACKE_dgelsy(LAPACK_COL_MAJOR, Int32(n), Int32(p), 1, &a, Int32(n), &b, Int32(n),
+                                  &pivots, Self.rankTolerance, &rank)
         guard info == 0 else {
-            if info > 0 {
-                throw MetaPoolError(.insufficientData, "the moderators are linearly dependent (the design matrix is rank deficient); drop a redundant column")
-            }
-            throw MetaPoolError(.invalidArgument, "LAPACK dgels rejected argument \(-info)")
+            throw MetaPoolError(.invalidArgument, "LAPACK dgelsy rejected argument \(-info)")
+        }
+        guard rank == Int32(p) else {
+            throw MetaPoolError(.insufficientData, "the moderators are linearly dependent (the design matrix has rank \(rank) of \(p) columns); drop a redundant column")
         }
         coefficients = Array(b[0..<p])
     }
