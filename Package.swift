@@ -14,6 +14,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-numerics", from: "1.0.0"),
         .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        // Portable file descriptors (Linux, macOS, Windows) for reading input files.
+        .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
         // Tests only: property-based tests (PropertyTests) on Swift Testing.
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
     ],
@@ -36,6 +38,7 @@ let package = Package(
                 "CLapacke",
                 .product(name: "Numerics", package: "swift-numerics"),
                 .product(name: "CSV", package: "CSV.swift"),
+                .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
         .executableTarget(

@@ -1,10 +1,7 @@
 // Reading a DataTable from a file path or standard input.
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+// swift-system's FileDescriptor: the same code on Linux, macOS and Windows.
+import SystemPackage
 
 extension DataTable {
     /// Reads a CSV or JSON file; `-` reads standard input.
@@ -14,28 +11,33 @@ extension DataTable {
 
     /// The bytes of a file, or of standard input for `-`.
     public static func readBytes(path: String) throws(MetaPoolError) -> [UInt8] {
-        let fd: Int32 = path == "-" ? 0 : open(path, O_RDONLY)
-        guard fd >= 0 else {
-            let reason: String
-            switch errno {
-            case ENOENT: reason = "no such file; check the path"
-            case EACCES: reason = "permission denied"
-            default: reason = "cannot open the file (\(String(cString: strerror(errno))))"
+        let fd: FileDescriptor
+        if path == "-" {
+            fd = .standardInput
+        } else {
+            do {
+                fd = try FileDescriptor.open(FilePath(path), .readOnly, retryOnInterrupt: true)
+            } catch {
+                let reason = switch error {
+                case .noSuchFileOrDirectory: "no such file; check the path"
+                case .permissionDenied: "permission denied"
+                case .isDirectory: "this is a directory, not a CSV or JSON file"
+                default: "cannot open the file (\(error))"
+                }
+                throw MetaPoolError(.unreadableInput, reason, at: InputLocation(file: path))
             }
-            throw MetaPoolError(.unreadableInput, reason, at: InputLocation(file: path))
         }
-        defer { if fd != 0 { close(fd) } }
-        var st = stat()
-        if fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR {
-            throw MetaPoolError(.unreadableInput, "this is a directory, not a CSV or JSON file", at: InputLocation(file: path))
-        }
+        defer { if path != "-" { try? fd.close() } }
         var bytes: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
         while true {
-            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw MetaPoolError(.unreadableInput, "reading failed (\(String(cString: strerror(errno))))", at: InputLocation(file: path))
+            let n: Int
+            do {
+                n = try buffer.withUnsafeMutableBytes { try fd.read(into: $0, retryOnInterrupt: true) }
+            } catch Errno.isDirectory {
+                throw MetaPoolError(.unreadableInput, "this is a directory, not a CSV or JSON file", at: InputLocation(file: path))
+            } catch {
+                throw MetaPoolError(.unreadableInput, "reading failed (\(error))", at: InputLocation(file: path))
             }
             if n == 0 { break }
             bytes.append(contentsOf: buffer[0..<n])
