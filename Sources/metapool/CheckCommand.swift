@@ -37,7 +37,7 @@ struct CheckCommand: ParsableCommand {
         } catch {
             throw fail(error)
         }
-        let spec: AnalysisSpecification
+        let spec: RecordedAnalysis
         let sha: String
         do {
             (spec, sha) = try Self.specification(recorded, baseline: baseline)
@@ -56,7 +56,7 @@ struct CheckCommand: ParsableCommand {
         }
         var differences: [String] = []
         var compared = 0
-        let currentSHA = AnalysisSpecification.sha256(bytes)
+        let currentSHA = RecordedAnalysis.sha256(bytes)
         if currentSHA != sha {
             differences.append("input \(spec.file) changed: sha256 \(sha) in the baseline, \(currentSHA) now")
         }
@@ -71,7 +71,7 @@ struct CheckCommand: ParsableCommand {
     }
 
     /// Reads `input` and `options` from a baseline.
-    static func specification(_ recorded: JSONValue, baseline: String) throws(MetaPoolError) -> (AnalysisSpecification, String) {
+    static func specification(_ recorded: JSONValue, baseline: String) throws(MetaPoolError) -> (RecordedAnalysis, String) {
         let at = InputLocation(file: baseline)
         guard case .string(let path)? = recorded["input"]?["path"], case .string(let sha)? = recorded["input"]?["sha256"],
               case .object(let options)? = recorded["options"] else {
@@ -114,7 +114,7 @@ struct CheckCommand: ParsableCommand {
         if case .bool(let flag)? = options.first(where: { $0.0 == "common_tau2" })?.1 { common = flag }
         var points = 7
         if case .integer(let n)? = options.first(where: { $0.0 == "quadrature_points" })?.1 { points = n }
-        let spec = AnalysisSpecification(file: file, measure: measure, pooling: method, ciMethod: ci, level: level,
+        let spec = RecordedAnalysis(file: file, measure: measure, pooling: method, ciMethod: ci, level: level,
                                          conditions: conditions, by: option("by"), commonTauSquared: common,
                                          quadraturePoints: points)
         return (spec, sha)

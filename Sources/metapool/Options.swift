@@ -21,38 +21,14 @@ extension ConfidenceIntervalMethod: ExpressibleByArgument {
     public var defaultValueDescription: String { rawValue }
 }
 
-/// The `--method` value: an inverse-variance model (FE or a τ² estimator), or a method that
-/// pools two-group counts directly (Mantel–Haenszel, Peto).
-enum PoolingMethod: Equatable, ExpressibleByArgument {
-    case inverseVariance(TauSquaredMethod)
-    case mantelHaenszel
-    case peto
-    /// The binomial–normal GLMM (PLO) or the fixed-study-effects odds-ratio GLMM (OR, UM.FS).
-    case glmm
+/// The `--method` value, the library's ``PoolingMethod`` (GLMM with the default 7 points; the
+/// `--quadrature-points` option sets them, see ``ModelOptions/pooling``).
+extension PoolingMethod: ExpressibleByArgument {
+    public init?(argument: String) { self.init(code: argument) }
+    public static var allValueStrings: [String] { TauSquaredMethod.allCases.map(\.rawValue) + ["MH", "PETO", "GLMM"] }
+    public var defaultValueDescription: String { code }
 
-    init?(argument: String) {
-        switch argument.uppercased() {
-        case "MH": self = .mantelHaenszel
-        case "PETO": self = .peto
-        case "GLMM": self = .glmm
-        default:
-            guard let m = TauSquaredMethod(code: argument) else { return nil }
-            self = .inverseVariance(m)
-        }
-    }
-
-    /// metafor's name: FE, DL, REML, …, MH, PETO.
-    var code: String {
-        switch self {
-        case .inverseVariance(let m): m.rawValue
-        case .mantelHaenszel: "MH"
-        case .peto: "PETO"
-        case .glmm: "GLMM"
-        }
-    }
-
-    static var allValueStrings: [String] { TauSquaredMethod.allCases.map(\.rawValue) + ["MH", "PETO", "GLMM"] }
-    var defaultValueDescription: String { code }
+    var isGLMM: Bool { if case .glmm = self { true } else { false } }
 }
 
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
@@ -67,8 +43,19 @@ struct ModelOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Effect measure: PLO PR PAS PFT PLN (events,total), OR RR RD (two groups), HR, GEN. Default: from the columns.", valueName: "measure"))
     var measure: EffectMeasure?
 
-    @Option(name: .customLong("method"), help: ArgumentHelp("Model and tau^2 estimator: FE DL REML ML PM HE SJ HS EB; for two-group counts also MH (Mantel-Haenszel, OR RR RD) and PETO (odds ratio).", valueName: "method"))
-    var pooling: PoolingMethod = .inverseVariance(.restrictedMaximumLikelihood)
+    @Option(name: .customLong("method"), help: ArgumentHelp("Model and tau^2 estimator: FE DL REML ML PM HE SJ HS EB; for two-group counts also MH (Mantel-Haenszel, OR RR RD) and PETO (odds ratio); GLMM for events/total (PLO) or two-group counts (OR).", valueName: "method"))
+    var poolingMethod: PoolingMethod = .inverseVariance(.restrictedMaximumLikelihood)
+
+    /// The pooling method, the GLMM with `--quadrature-points`.
+    var pooling: PoolingMethod {
+        if case .glmm = poolingMethod { return .glmm(quadraturePoints: quadraturePoints) }
+        return poolingMethod
+    }
+
+    /// The library's description of the analysis these options ask for.
+    var specification: AnalysisSpecification {
+        AnalysisSpecification(pooling: pooling, measure: measure, ciMethod: ciMethod, level: level)
+    }
 
     /// The inverse-variance model (FE for the count-based methods, which have no τ²).
     var method: TauSquaredMethod {
@@ -80,7 +67,7 @@ struct ModelOptions: ParsableArguments {
     var quadraturePoints: Int = 7
 
     /// Whether `--method` is MH, PETO or GLMM (models fitted to the counts themselves).
-    var isCountBased: Bool { pooling == .mantelHaenszel || pooling == .peto || pooling == .glmm }
+    var isCountBased: Bool { pooling.isCountBased }
 
     @Option(name: .customLong("ci"), help: ArgumentHelp("Confidence interval and test: wald, t, hksj (Hartung-Knapp-Sidik-Jonkman), hksj-adhoc.", valueName: "method"))
     var ciMethod: ConfidenceIntervalMethod = .wald
@@ -100,12 +87,12 @@ struct ModelOptions: ParsableArguments {
         }
         if isCountBased {
             guard ciMethod == .wald else {
-                throw ValidationError("--method \(pooling.code) uses z tests and Wald intervals, as metafor's rma.\(pooling == .peto ? "peto" : pooling == .glmm ? "glmm" : "mh") does; drop --ci \(ciMethod.rawValue)")
+                throw ValidationError("--method \(pooling.code) uses z tests and Wald intervals, as metafor's rma.\(pooling == .peto ? "peto" : pooling.isGLMM ? "glmm" : "mh") does; drop --ci \(ciMethod.rawValue)")
             }
-            if pooling == .glmm, let measure, measure != .logitProportion, measure != .oddsRatio {
+            if pooling.isGLMM, let measure, measure != .logitProportion, measure != .oddsRatio {
                 throw ValidationError("--method GLMM fits logit proportions (PLO, events/total) or odds ratios (OR, two-group counts); --measure \(measure.rawValue) is neither")
             }
-            if pooling == .glmm, !(1...100).contains(quadraturePoints) {
+            if pooling.isGLMM, !(1...100).contains(quadraturePoints) {
                 throw ValidationError("--quadrature-points must be between 1 and 100; got \(quadraturePoints)")
             }
             if pooling == .peto, let measure, measure != .oddsRatio {

@@ -49,7 +49,7 @@ struct ForestCommand: ParsableCommand {
 
     func validate() throws {
         if commonTauSquared && by == nil { throw ValidationError("--common-tau2 applies to subgroups; give --by COLUMN as well") }
-        try model.requireInverseVariance("forest")
+        if by != nil { try model.requireInverseVariance("forest --by") }
     }
 
     func run() throws {
@@ -61,7 +61,7 @@ struct ForestCommand: ParsableCommand {
 }
 
 extension ModelOptions {
-    /// The plots, the report, regress, sensitivity and bias work with inverse-variance models; MH and Peto are `pool` only for now.
+    /// Subgroups (--by), regress, sensitivity, bias and trim-and-fill work with inverse-variance models.
     func requireInverseVariance(_ command: String) throws {
         if isCountBased {
             throw ValidationError("metapool \(command) works with the inverse-variance models (FE DL REML ML PM HE SJ HS EB); --method \(pooling.code) is available in metapool pool")
@@ -70,8 +70,9 @@ extension ModelOptions {
 
     func forestPlot(by: String?, commonTauSquared: Bool) throws(MetaPoolError) -> ForestPlot {
         let table = try DataTable.read(path: file).selecting(rowConditions)
-        return try ForestPlot(table: table, measure: measure, method: method, ciMethod: ciMethod, level: level,
-                              by: by, commonTauSquared: commonTauSquared)
+        guard let by else { return try ForestPlot(specification.fit(table), table: table) }
+        return try ForestPlot(SubgroupAnalysis(table: table, by: by, measure: measure, method: method, ciMethod: ciMethod,
+                                               level: level, commonTauSquared: commonTauSquared), table: table)
     }
 }
 
@@ -90,10 +91,14 @@ struct FunnelCommand: ParsableCommand {
     @Flag(help: "Add the studies that trim-and-fill (L0) imputes, as open circles, and centre on its adjusted estimate.")
     var trimfill = false
 
-    func validate() throws { try model.requireInverseVariance("funnel") }
+    func validate() throws { if trimfill { try model.requireInverseVariance("funnel --trimfill") } }
 
     func run() throws {
         let plot = try reportingErrors(file: model.file) { () throws(MetaPoolError) -> FunnelPlot in
+            if model.isCountBased {
+                let table = try DataTable.read(path: model.file).selecting(model.rowConditions)
+                return try FunnelPlot(fit: model.specification.fit(table))
+            }
             let fit = try model.fit()
             guard trimfill else { return try FunnelPlot(fit) }
             let fill = try TrimAndFill(fit.effects, method: model.method, ciMethod: model.ciMethod, level: model.level)
@@ -126,15 +131,17 @@ struct ReportCommand: ParsableCommand {
 
     func validate() throws {
         if commonTauSquared && by == nil { throw ValidationError("--common-tau2 applies to subgroups; give --by COLUMN as well") }
-        try model.requireInverseVariance("report")
+        if by != nil { try model.requireInverseVariance("report --by") }
     }
 
     func run() throws {
         let name = title ?? "Meta-analysis of \(model.file == "-" ? "standard input" : URL(fileURLWithPath: model.file).lastPathComponent)"
         let report = try reportingErrors(file: model.file) { () throws(MetaPoolError) in
             let table = try DataTable.read(path: model.file).selecting(model.rowConditions)
-            return try Report(table: table, title: name, measure: model.measure, method: model.method,
-                              ciMethod: model.ciMethod, level: model.level, by: by, commonTauSquared: commonTauSquared)
+            guard let by else { return try Report(model.specification.fit(table), table: table, title: name) }
+            return try Report(SubgroupAnalysis(table: table, by: by, measure: model.measure, method: model.method,
+                                               ciMethod: model.ciMethod, level: model.level, commonTauSquared: commonTauSquared),
+                              table: table, title: name)
         }
         try writeOutput(report.html(), to: output)
     }

@@ -107,7 +107,7 @@ struct PoolCommand: ParsableCommand {
 
     /// Mantel–Haenszel or Peto: a table for people, or CSV of the per-study escalc values.
     private func runCountBased() throws {
-        if model.pooling == .glmm { return try runGLMM() }
+        if model.pooling.isGLMM { return try runGLMM() }
         let (text, csv) = try reportingErrors(file: model.file) { () throws(MetaPoolError) -> (String, String) in
             let table = try DataTable.read(path: model.file).selecting(model.rowConditions)
             let counts = try TwoGroupCounts(table: table)
@@ -152,12 +152,12 @@ struct PoolCommand: ParsableCommand {
         print(format == .csv ? csv : text, terminator: "")
     }
 
-    /// The GLMM as a table for people (the JSON goes through `AnalysisSpecification`).
+    /// The GLMM as a table for people (the JSON goes through `RecordedAnalysis`).
     private func runGLMM() throws {
         guard format != .csv else { throw fail(MetaPoolError(.invalidArgument, "--method GLMM prints a table or JSON; --format csv lists per-study effect sizes of the inverse-variance models")) }
         let json = try reportingErrors(file: model.file) { () throws(MetaPoolError) -> JSONValue in
             let table = try DataTable.read(path: model.file).selecting(model.rowConditions)
-            return try AnalysisSpecification.glmm(table: table, measure: model.measure, quadraturePoints: model.quadraturePoints, level: model.level)
+            return try model.specification.fit(table).jsonSummary()
         }
         guard case .object(let m) = json else { return }
         func number(_ key: String, in members: [(String, JSONValue)] = m) -> Double {

@@ -4,7 +4,7 @@ import Crypto
 import MetaPool
 
 /// Everything needed to repeat an analysis: where the data came from and every option.
-struct AnalysisSpecification {
+struct RecordedAnalysis {
     var file: String
     var measure: EffectMeasure?
     var pooling: PoolingMethod
@@ -27,48 +27,28 @@ struct AnalysisSpecification {
     /// `input` and `options` appended so that `check` can repeat it.
     func run(bytes: [UInt8]) throws(MetaPoolError) -> JSONValue {
         let table = try DataTable.read(bytes: bytes, source: file).selecting(conditions)
-        var members: [(String, JSONValue)]
-        let method: TauSquaredMethod
-        switch pooling {
-        case .inverseVariance(let m): method = m
-        case .glmm:
-            let summary = try Self.glmm(table: table, measure: measure, quadraturePoints: quadraturePoints, level: level)
-            guard case .object(let m) = summary else { return summary }
-            return .object(m + recorded(bytes))
-        case .mantelHaenszel, .peto:
-            let counts = try TwoGroupCounts(table: table)
-            let summary = pooling == .peto ? try Peto(counts, level: level).summary()
-                                           : try MantelHaenszel(counts, measure: measure ?? .oddsRatio, level: level).summary()
-            guard case .object(let m) = summary else { return summary }
-            return .object(m + recorded(bytes))
-        }
+        var pooling = self.pooling
+        if case .glmm = pooling { pooling = .glmm(quadraturePoints: quadraturePoints) }
+        let specification = AnalysisSpecification(pooling: pooling, measure: measure, ciMethod: ciMethod, level: level)
+        var summary: JSONValue
+        let forest: ForestPlot
         if let by {
+            guard case .inverseVariance(let method) = pooling else {
+                throw MetaPoolError(.invalidArgument, "subgroups are fitted with the inverse-variance models; \(pooling.code) is not one")
+            }
             let analysis = try SubgroupAnalysis(table: table, by: by, measure: measure, method: method,
                                                 ciMethod: ciMethod, level: level, commonTauSquared: commonTauSquared)
-            guard case .object(let m) = try analysis.summary() else { return .null }
-            members = m
+            summary = try analysis.summary()
+            forest = try ForestPlot(analysis, table: table)
         } else {
-            let fit = try MetaAnalysis(EffectSizes(table: table, measure: measure), method: method,
-                                       ciMethod: ciMethod, level: level)
-            guard let value = try? OrderedJSONEncoder.encode(fit.summary()), case .object(let m) = value else {
-                throw MetaPoolError(.invalidArgument, "could not encode the summary")
-            }
-            members = m
+            // One fit: the summary and the plot data both come from it.
+            let fit = try specification.fit(table)
+            summary = try fit.jsonSummary()
+            forest = try ForestPlot(fit, table: table)
         }
+        guard case .object(let members) = summary else { return summary }
         // Everything needed to draw the forest plot, for users who draw it their own way.
-        let forest = try ForestPlot(table: table, measure: measure, method: method, ciMethod: ciMethod, level: level,
-                                    by: by, commonTauSquared: commonTauSquared)
-        members.append(("forest", forest.summary()))
-        return .object(members + recorded(bytes))
-    }
-
-    /// The GLMM for the table's data family: PLO for events/total, UM.FS OR for two-group counts.
-    static func glmm(table: DataTable, measure: EffectMeasure?, quadraturePoints: Int, level: Double) throws(MetaPoolError) -> JSONValue {
-        let twoGroup = measure == .oddsRatio || (measure == nil && table.columnIndex("treat_events") != nil)
-        if twoGroup {
-            return try OddsRatioMixedModel(table: table, quadraturePoints: quadraturePoints, level: level).summary()
-        }
-        return try GeneralizedLinearMixedModel(table: table, quadraturePoints: quadraturePoints, level: level).summary()
+        return .object(members + [("forest", forest.summary())] + recorded(bytes))
     }
 
     /// The `input` and `options` members that let `check` repeat the analysis.
@@ -82,13 +62,13 @@ struct AnalysisSpecification {
             ("where", .array(conditions.map { .string($0.description) })),
             ("by", by.map { .string($0) } ?? .null),
             ("common_tau2", .bool(commonTauSquared)),
-         ] + (pooling == .glmm ? [("quadrature_points", .integer(quadraturePoints))] : [])))]
+         ] + (pooling.isGLMM ? [("quadrature_points", .integer(quadraturePoints))] : [])))]
     }
 }
 
 extension ModelOptions {
-    func specification(by: String?, commonTauSquared: Bool = false) -> AnalysisSpecification {
-        AnalysisSpecification(file: file, measure: measure, pooling: pooling, ciMethod: ciMethod, level: level,
+    func specification(by: String?, commonTauSquared: Bool = false) -> RecordedAnalysis {
+        RecordedAnalysis(file: file, measure: measure, pooling: pooling, ciMethod: ciMethod, level: level,
                               conditions: rowConditions, by: by, commonTauSquared: commonTauSquared,
                               quadraturePoints: quadraturePoints)
     }

@@ -218,9 +218,11 @@ struct CommandCase: Sendable, CustomTestStringConvertible {
         return command == "regress" ? out + ["--mods", "dose"] : out
     }
 
-    /// `--method MH` or `PETO`: pool only, a usage error for the other commands.
+    /// `--method MH` or `PETO`: pool, forest, funnel and report fit them (the same outcome as
+    /// pool); a usage error for sensitivity, bias and regress, which need an inverse-variance model.
     var countBasedMethod: String? {
-        base.option("--method").map { $0.uppercased() }.flatMap { ["MH", "PETO"].contains($0) ? $0 : nil }
+        guard !["forest", "funnel", "report"].contains(command) else { return nil }
+        return base.option("--method").map { $0.uppercased() }.flatMap { ["MH", "PETO"].contains($0) ? $0 : nil }
     }
 
     var expectedExit: Int32 {

@@ -150,7 +150,7 @@ struct PlotTests {
         for (d, g) in zip(diamonds, groups.subgroups) {
             #expect(abs((SVGCheck.double(d, "data-estimate") ?? .nan) - g.backTransform(g.estimate)) < 1e-12)
         }
-        #expect(abs(plot.studies.map(\.weight).reduce(0, +) - 100) < 1e-9)
+        #expect(abs(plot.studies.compactMap(\.weight).reduce(0, +) - 100) < 1e-9)
         let footer = try SVGCheck.elements(doc, "//*[local-name()='text'][@class='footer']").map { $0.stringValue ?? "" }
         #expect(footer.contains { $0.hasPrefix("Test for subgroup differences: Q = 26.90, df = 3") })
         #expect(footer.contains { $0.hasPrefix("Heterogeneity: τ² = 0.7688; I² = 86.2%; Q = 122.92, df = 18") })

@@ -86,6 +86,18 @@ public struct EffectSizes: Sendable, Equatable {
         self.locations = locations
     }
 
+    /// The studies at `indices` (0-based, in that order), with their labels, totals and locations.
+    /// - Throws: ``MetaPoolError`` `.invalidArgument` for an index outside the studies,
+    ///   `.insufficientData` for no indices.
+    public func subset(_ indices: [Int]) throws(MetaPoolError) -> EffectSizes {
+        guard indices.allSatisfy({ $0 >= 0 && $0 < count }) else {
+            throw MetaPoolError(.invalidArgument, "a study index is outside 0..<\(count)")
+        }
+        return try EffectSizes(measure: measure, yi: indices.map { yi[$0] }, vi: indices.map { vi[$0] },
+                               labels: indices.map { labels[$0] }, totals: totals.map { t in indices.map { t[$0] } },
+                               locations: indices.map { locations[$0] })
+    }
+
     /// Generic effects with known sampling variances (`GEN`).
     public static func generic(yi: [Double], vi: [Double], labels: [String]? = nil) throws(MetaPoolError) -> EffectSizes {
         try EffectSizes(measure: .generic, yi: yi, vi: vi, labels: labels, totals: nil, locations: nil)

@@ -173,4 +173,7 @@ public protocol FittedModel: Sendable {
     var studies: FittedStudies { get }
     /// Maps a value on the analysis scale to the natural scale.
     func backTransform(_ x: Double) -> Double
+    /// The model's summary as `metapool pool --format json` prints it (metafor's names in
+    /// snake_case; see `Documentation.docc/JSONOutput.md`).
+    func jsonSummary() throws(MetaPoolError) -> JSONValue
 }

@@ -174,6 +174,15 @@ extension MetaAnalysis: FittedModel {
     public var measure: EffectMeasure { effects.measure }
 
     public var studies: FittedStudies { FittedStudies(effects: effects, weights: weights, rows: nil) }
+
+    public func jsonSummary() throws(MetaPoolError) -> JSONValue {
+        let summary = try summary()
+        do {
+            return try OrderedJSONEncoder.encode(summary)
+        } catch {
+            throw MetaPoolError(.invalidArgument, "could not encode the summary: \(error)")
+        }
+    }
 }
 
 /// The pooled estimate and its inference at a given τ², shared by ``MetaAnalysis`` and the batch

@@ -39,6 +39,9 @@ public struct SubgroupAnalysis: Sendable {
         /// The number of studies.
         public var count: Int { effects.count }
 
+        /// The subgroup's own fit, as any model (`nil` under a common τ²).
+        public var fit: (any FittedModel)? { analysis }
+
         /// Maps a value on the analysis scale to the natural scale, with this subgroup's totals (PFT).
         public func backTransform(_ x: Double) -> Double {
             effects.measure.backTransform.apply(x, harmonicMeanTotal: effects.harmonicMeanTotal)
@@ -73,6 +76,11 @@ public struct SubgroupAnalysis: Sendable {
         }
     }
 
+    /// The name of the test for subgroup differences: Q (separate τ²), QM (χ², common τ²) or F.
+    public var testName: String {
+        commonModel == nil ? "Q" : (qBetweenDenominatorDegreesOfFreedom == nil ? "QM" : "F")
+    }
+
     /// The grouping column.
     public let column: String
     /// The subgroups, in order of first appearance.
@@ -96,35 +104,19 @@ public struct SubgroupAnalysis: Sendable {
                 method: TauSquaredMethod = .restrictedMaximumLikelihood,
                 ciMethod: ConfidenceIntervalMethod = .wald, level: Double = 0.95,
                 commonTauSquared: Bool = false) throws(MetaPoolError) {
+        let levels = try Self.levels(table: table, column: column)
         guard let index = table.columnIndex(column) else {
-            throw MetaPoolError(.missingColumn,
-                                "--by names column \"\(column)\", which the input does not have (columns: \(table.columns.joined(separator: ", ")))",
-                                at: InputLocation(file: table.source, column: column))
+            throw MetaPoolError(.missingColumn, "no column \"\(column)\"", at: InputLocation(file: table.source, column: column))
         }
         // Effect sizes of every row first, so a bad row is reported whatever its subgroup.
         let allEffects = try EffectSizes(table: table, measure: measure)
-        let resolvedMeasure = allEffects.measure
-        var labels: [String] = []
-        var keys: [String] = []
-        for (row, cells) in table.rows.enumerated() {
-            let cell = index < cells.count ? cells[index]?.trimmingSpaces() : nil
-            guard let cell, !cell.isEmpty else {
-                throw MetaPoolError(.invalidValue, "the subgroup cell is empty; every row needs a value in the --by column",
-                                    at: table.location(row: row, column: table.columns[index]))
-            }
-            let key = cell.lowercased()
-            if !keys.contains(key) {
-                keys.append(key)
-                labels.append(cell)
-            }
-        }
-        self.column = table.columns[index]
+        let labels = levels.labels
+        let keys = labels.map { $0.lowercased() }
+        self.column = levels.column
         self.overall = try MetaAnalysis(allEffects, method: method, ciMethod: ciMethod, level: level)
-        var groupEffects: [EffectSizes] = []
-        for label in labels {
-            let rows = try table.selecting([RowCondition(column: table.columns[index], value: label)])
-            groupEffects.append(try EffectSizes(table: rows, measure: resolvedMeasure))
-        }
+        // Each subgroup's effects are the overall effects of its rows: no second reading, no
+        // matching of strings.
+        let groupEffects = try levels.rows.map { rows throws(MetaPoolError) in try allEffects.subset(rows) }
         if commonTauSquared {
             let model: MetaRegression
             (subgroups, model) = try Self.commonFit(allEffects, table: table, column: index, keys: keys, labels: labels,

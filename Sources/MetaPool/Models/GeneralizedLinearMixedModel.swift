@@ -259,6 +259,7 @@ public struct GeneralizedLinearMixedModel: Sendable {
 }
 
 extension GeneralizedLinearMixedModel: FittedModel {
+    public func jsonSummary() throws(MetaPoolError) -> JSONValue { try summary() }
     public var modelName: String { "Random-effects model (GLMM, \(quadraturePoints == 1 ? "Laplace" : "\(quadraturePoints)-point AGHQ"))" }
     public var measure: EffectMeasure { .logitProportion }
     public var pooled: EstimateInference {

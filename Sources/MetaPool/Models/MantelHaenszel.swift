@@ -205,18 +205,22 @@ public struct MantelHaenszel: Sendable {
     /// Percentage Mantel–Haenszel weights of the studies in ``studyEffects``, as RevMan and
     /// metafor's `weights()` give them: bᵢcᵢ/nᵢ (OR), cᵢn₁ᵢ/nᵢ (RR), n₁ᵢn₂ᵢ/nᵢ (RD)
     /// (Greenland & Robins 1985).
+    /// Percentages of the total over all k studies: under RD a double-zero study keeps its weight
+    /// in the estimate (it has no row in ``studyEffects``).
     public var weights: [Double] {
         var w: [Double] = []
-        for i in 0..<counts.count where !counts.doubleZero(i) {
+        var total = 0.0
+        for i in 0..<counts.count {
             let a = counts.treatEvents[i], n1 = counts.treatTotals[i], c = counts.controlEvents[i], n2 = counts.controlTotals[i]
             let n = n1 + n2
-            switch measure {
-            case .riskRatio: w.append(c * n1 / n)
-            case .riskDifference: w.append(n1 * n2 / n)
-            default: w.append((n1 - a) * c / n)
+            let wi: Double = switch measure {
+            case .riskRatio: c * n1 / n
+            case .riskDifference: n1 * n2 / n
+            default: (n1 - a) * c / n
             }
+            total += wi
+            if !counts.doubleZero(i) { w.append(wi) }
         }
-        let total = w.reduce(0, +)
         return w.map { total > 0 ? 100 * $0 / total : 0 }
     }
 
@@ -324,6 +328,7 @@ public struct MantelHaenszel: Sendable {
 }
 
 extension MantelHaenszel: FittedModel {
+    public func jsonSummary() throws(MetaPoolError) -> JSONValue { try summary() }
     public var modelName: String { "Common-effect model (Mantel-Haenszel)" }
     public var pooled: EstimateInference {
         EstimateInference(estimate: estimate, standardError: standardError, level: level, degreesOfFreedom: nil)

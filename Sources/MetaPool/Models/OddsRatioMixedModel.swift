@@ -203,6 +203,7 @@ public struct OddsRatioMixedModel: Sendable {
 }
 
 extension OddsRatioMixedModel: FittedModel {
+    public func jsonSummary() throws(MetaPoolError) -> JSONValue { try summary() }
     public var modelName: String { "Random-effects model (GLMM, \(quadraturePoints == 1 ? "Laplace" : "\(quadraturePoints)-point AGHQ"))" }
     public var measure: EffectMeasure { .oddsRatio }
     public var pooled: EstimateInference {

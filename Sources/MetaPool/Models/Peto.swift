@@ -144,6 +144,7 @@ public struct Peto: Sendable {
 }
 
 extension Peto: FittedModel {
+    public func jsonSummary() throws(MetaPoolError) -> JSONValue { try summary() }
     public var modelName: String { "Common-effect model (Peto)" }
     public var measure: EffectMeasure { .oddsRatio }
     public var pooled: EstimateInference {

@@ -107,7 +107,7 @@ extension ForestPlot {
         width = max(width, (footer.map { SVG.textWidth($0, size: Layout.smallFontSize) }.max() ?? 0) + 2 * Layout.margin)
 
         func position(_ value: Double) -> Double { plotX0 + axis.fraction(value) * (plotX1 - plotX0) }
-        let maxWeight = studies.map(\.weight).max() ?? 1
+        let maxWeight = studies.compactMap(\.weight).max() ?? 1
 
         var body = ""
         var y = Layout.margin + f
@@ -146,14 +146,14 @@ extension ForestPlot {
                 }
                 body += studyGraphic(s, y: y, plotX0: plotX0, plotX1: plotX1, position: position, maxWeight: maxWeight)
                 body += text(Self.interval(s.estimate, s.ciLower, s.ciUpper), x: xEstimate, y: baseline)
-                body += text(SVG.fixed(s.weight, digits: 1) + "%", x: xWeight, y: baseline, anchor: "end")
+                body += text(s.weight.map { SVG.fixed($0, digits: 1) + "%" } ?? "–", x: xWeight, y: baseline, anchor: "end")
                 body += "</g>\n"
             case .subgroupDiamond(let d):
                 y += Layout.rowHeight
                 body += text("Subgroup model (k = \(d.k))", x: xStudy, y: y + 4, italic: true)
                 body += diamond(d, kind: "subgroup", y: y)
                 body += text(Self.interval(d.estimate, d.ciLower, d.ciUpper), x: xEstimate, y: y + 4, italic: true)
-                body += text(SVG.fixed(d.weight, digits: 1) + "%", x: xWeight, y: y + 4, anchor: "end", italic: true)
+                if let w = d.weight { body += text(SVG.fixed(w, digits: 1) + "%", x: xWeight, y: y + 4, anchor: "end", italic: true) }
                 var parts: [String] = []
                 if let tau2 = d.tauSquared { parts.append((commonTauSquared ? "common τ² = " : "τ² = ") + SVG.fixed(tau2, digits: 4)) }
                 if let i2 = d.iSquared { parts.append("I² = \(SVG.fixed(i2, digits: 1))%") }
@@ -168,7 +168,7 @@ extension ForestPlot {
         body += text(overall.label, x: xStudy, y: y + 4, bold: true)
         body += diamond(overall, kind: "overall", y: y)
         body += text(Self.interval(overall.estimate, overall.ciLower, overall.ciUpper), x: xEstimate, y: y + 4, bold: true)
-        body += text("100.0%", x: xWeight, y: y + 4, anchor: "end", bold: true)
+        if overall.weight != nil { body += text("100.0%", x: xWeight, y: y + 4, anchor: "end", bold: true) }
         let overallY = y
         if let pi = predictionInterval {
             y += Layout.rowHeight
@@ -228,9 +228,12 @@ extension ForestPlot {
         if clippedRight {
             out += "<polygon class=\"arrow\" points=\"\(SVG.coordinate(plotX1)),\(SVG.coordinate(y)) \(SVG.coordinate(plotX1 - 6)),\(SVG.coordinate(y - 3.5)) \(SVG.coordinate(plotX1 - 6)),\(SVG.coordinate(y + 3.5))\" fill=\"#000\"/>\n"
         }
-        let side = max(Layout.minSquare, Layout.maxSquare * (max(s.weight, 0) / max(maxWeight, 1e-300)).squareRoot())
+        // Without study weights (the GLMM) every square has the middle size.
+        let share = s.weight.map { max($0, 0) / max(maxWeight, 1e-300) } ?? 0.25
+        let side = max(Layout.minSquare, Layout.maxSquare * share.squareRoot())
         let cx = min(max(position(s.estimate), plotX0), plotX1)
-        out += "<rect class=\"square\" data-estimate=\"\(s.estimate)\" data-weight=\"\(s.weight)\" x=\"\(SVG.coordinate(cx - side / 2))\" y=\"\(SVG.coordinate(y - side / 2))\" width=\"\(SVG.coordinate(side))\" height=\"\(SVG.coordinate(side))\" fill=\"#3b5b92\"/>\n"
+        let weightAttribute = s.weight.map { " data-weight=\"\($0)\"" } ?? ""
+        out += "<rect class=\"square\" data-estimate=\"\(s.estimate)\"\(weightAttribute) x=\"\(SVG.coordinate(cx - side / 2))\" y=\"\(SVG.coordinate(y - side / 2))\" width=\"\(SVG.coordinate(side))\" height=\"\(SVG.coordinate(side))\" fill=\"#3b5b92\"/>\n"
         return out
     }
 

@@ -40,8 +40,8 @@ public struct ForestPlot: Sendable {
         public let estimate: Double
         public let ciLower: Double
         public let ciUpper: Double
-        /// Percentage weight in the overall model.
-        public let weight: Double
+        /// Percentage weight in the overall model; `nil` where the model has no study weights (GLMM).
+        public let weight: Double?
         /// The effect and variance on the analysis scale.
         public let yi: Double
         public let vi: Double
@@ -54,8 +54,8 @@ public struct ForestPlot: Sendable {
         public let estimate: Double
         public let ciLower: Double
         public let ciUpper: Double
-        /// The summed weight of its studies in the overall model, in percent.
-        public let weight: Double
+        /// The summed weight of its studies in the overall model, in percent; `nil` without weights.
+        public let weight: Double?
         public let tauSquared: Double?
         public let iSquared: Double?
         public let q: Double?
@@ -80,7 +80,8 @@ public struct ForestPlot: Sendable {
     }
 
     public let measure: EffectMeasure
-    public let method: TauSquaredMethod
+    /// The fitted model's name, the label of the overall diamond ("Random-effects model (REML)").
+    public let modelName: String
     public let level: Double
     /// Column headers for the input counts (`Events`, `Total`; `Treatment`, `Control`), empty
     /// for hazard ratios and generic effects.
@@ -104,13 +105,59 @@ public struct ForestPlot: Sendable {
     public init(table: DataTable, measure: EffectMeasure? = nil, method: TauSquaredMethod = .restrictedMaximumLikelihood,
                 ciMethod: ConfidenceIntervalMethod = .wald, level: Double = 0.95, by: String? = nil,
                 commonTauSquared: Bool = false) throws(MetaPoolError) {
-        let effects = try EffectSizes(table: table, measure: measure)
-        let fit = try MetaAnalysis(effects, method: method, ciMethod: ciMethod, level: level)
-        self.measure = effects.measure
-        self.method = method
-        self.level = level
-        self.commonTauSquared = commonTauSquared && by != nil
-        let m = effects.measure
+        if let by {
+            let groups = try SubgroupAnalysis(table: table, by: by, measure: measure, method: method, ciMethod: ciMethod,
+                                              level: level, commonTauSquared: commonTauSquared)
+            try self.init(groups, table: table)
+        } else {
+            try self.init(MetaAnalysis(EffectSizes(table: table, measure: measure), method: method, ciMethod: ciMethod, level: level),
+                          table: table)
+        }
+    }
+
+    /// The plot of a fitted model: a row per study of the fit, the pooled diamond, the prediction
+    /// interval where the model has one. `table`, when given, supplies the input columns shown
+    /// beside each study (events, totals) and the columns that tell arms of one trial apart.
+    public init(_ fit: any FittedModel, table: DataTable? = nil) throws(MetaPoolError) {
+        try self.init(fit: fit, table: table, blocks: nil, test: nil, commonTauSquared: false)
+    }
+
+    /// The plot of a subgroup analysis: one block per subgroup (its studies found by their input
+    /// rows, its diamond from its own fit or the common-τ² model) and the test for subgroup differences.
+    public init(_ groups: SubgroupAnalysis, table: DataTable? = nil) throws(MetaPoolError) {
+        let blocks = groups.subgroups.map { g -> Block in
+            let diamond: Block.Estimate
+            if let fit = g.fit {
+                diamond = .fit(fit)
+            } else {
+                diamond = .coefficient(estimate: g.estimate, interval: g.confidenceInterval, tauSquared: g.tauSquared,
+                                       backTransform: g.backTransform)
+            }
+            return Block(label: g.label, effects: g.effects, estimate: diamond)
+        }
+        let test = SubgroupTest(name: groups.testName, statistic: groups.qBetween, degreesOfFreedom: groups.qBetweenDegreesOfFreedom,
+                                denominatorDegreesOfFreedom: groups.qBetweenDenominatorDegreesOfFreedom, pValue: groups.qBetweenPValue)
+        try self.init(fit: groups.overall, table: table, blocks: blocks, test: test, commonTauSquared: groups.commonModel != nil)
+    }
+
+    /// A subgroup block: its studies (matched to the overall fit's by input row) and its estimate.
+    struct Block {
+        enum Estimate {
+            case fit(any FittedModel)
+            case coefficient(estimate: Double, interval: Interval, tauSquared: Double?, backTransform: (Double) -> Double)
+        }
+        let label: String
+        let effects: EffectSizes
+        let estimate: Estimate
+    }
+
+    init(fit: any FittedModel, table: DataTable?, blocks: [Block]?, test: SubgroupTest?, commonTauSquared: Bool) throws(MetaPoolError) {
+        let effects = fit.studies.effects
+        let m = fit.measure
+        self.measure = m
+        self.modelName = fit.modelName
+        self.level = fit.pooled.level
+        self.commonTauSquared = commonTauSquared && blocks != nil
         let z = Normal.standard.survivalQuantile((1 - level) / 2)
         func natural(_ x: Double, total: Double?) -> Double {
             m.backTransform.apply(x, harmonicMeanTotal: total ?? effects.harmonicMeanTotal)
@@ -123,60 +170,70 @@ public struct ForestPlot: Sendable {
         case .hazardRatio: inputColumns = ["hr", "hr_lower", "hr_upper", "log_hr", "se"]; countHeaders = []
         case .generic: inputColumns = ["yi", "vi", "se"]; countHeaders = []
         }
-        inputColumns = inputColumns.filter { table.columnIndex($0) != nil }
-        let labels = Self.distinctLabels(effects.labels, table: table, exclude: Set(inputColumns))
+        if let table { inputColumns = inputColumns.filter { table.columnIndex($0) != nil } } else { inputColumns = [] }
+        // The table row of each study, found by its input row number (studies left out of the
+        // fit, such as double-zero studies under MH, have no row in the plot).
+        var tableRowOf: [Int: Int] = [:]
+        if let table {
+            for r in table.rows.indices { if let number = table.location(row: r).row { tableRowOf[number] = r } }
+        }
+        let studyRows: [Int?] = effects.locations.indices.map { i in effects.locations[i].row.flatMap { tableRowOf[$0] } }
+        var labels = effects.labels
+        if let table, studyRows.allSatisfy({ $0 != nil }) {
+            let rows = studyRows.map { $0! }
+            let sub = DataTable(source: table.source, columns: table.columns, rows: rows.map { table.rows[$0] })
+            labels = Self.distinctLabels(effects.labels, table: sub, exclude: Set(inputColumns))
+        }
+        let weights = fit.studies.weights
         var studies: [Study] = []
         studies.reserveCapacity(effects.count)
         for i in 0..<effects.count {
             let y = effects.yi[i], v = effects.vi[i], h = z * v.squareRoot()
             let total = effects.totals?[i]
             let inputs: [(String, String)] = inputColumns.compactMap { name in
-                guard let c = table.columnIndex(name), i < table.rows.count, c < table.rows[i].count,
-                      let text = table.rows[i][c] else { return nil }
+                guard let table, let r = studyRows[i], let c = table.columnIndex(name), c < table.rows[r].count,
+                      let text = table.rows[r][c] else { return nil }
                 return (name, text.trimmingSpaces())
             }
             studies.append(Study(label: labels[i], inputs: inputs, estimate: natural(y, total: total),
                                  ciLower: natural(y - h, total: total), ciUpper: natural(y + h, total: total),
-                                 weight: fit.weights[i], yi: y, vi: v))
+                                 weight: weights?[i], yi: y, vi: v))
         }
 
-        func diamond(_ label: String, _ a: MetaAnalysis, weight: Double) -> Diamond {
-            Diamond(label: label, k: a.count, estimate: a.backTransform(a.estimate),
-                    ciLower: a.backTransform(a.confidenceInterval.lower), ciUpper: a.backTransform(a.confidenceInterval.upper),
-                    weight: weight, tauSquared: a.tauSquared, iSquared: a.iSquared, q: a.q,
-                    qDegreesOfFreedom: a.qDegreesOfFreedom, qPValue: a.qPValue)
+        func diamond(_ label: String, _ a: any FittedModel, weight: Double?) -> Diamond {
+            let p = a.pooled, het = a.heterogeneity
+            return Diamond(label: label, k: a.studies.effects.count, estimate: a.backTransform(p.estimate),
+                           ciLower: a.backTransform(p.confidenceInterval.lower), ciUpper: a.backTransform(p.confidenceInterval.upper),
+                           weight: weight, tauSquared: het.tauSquared, iSquared: het.iSquared, q: het.q,
+                           qDegreesOfFreedom: het.degreesOfFreedom, qPValue: het.pValue)
         }
-        let modelName = method == .fixedEffect ? "Common-effect model" : "Random-effects model (\(method.rawValue))"
-        overall = diamond(modelName, fit, weight: 100)
+        overall = diamond(fit.modelName, fit, weight: weights == nil ? nil : 100)
         predictionInterval = fit.predictionInterval.map { Interval(fit.backTransform($0.lower), fit.backTransform($0.upper)) }
 
         var rows: [Row] = []
-        if let by {
-            let groups = try SubgroupAnalysis(table: table, by: by, measure: m, method: method, ciMethod: ciMethod,
-                                              level: level, commonTauSquared: commonTauSquared)
-            let column = table.columnIndex(by)
-            for g in groups.subgroups {
-                let key = g.label.trimmingSpaces().lowercased()
-                let members = (0..<studies.count).filter { i in
-                    guard let column, i < table.rows.count, column < table.rows[i].count else { return false }
-                    return (table.rows[i][column] ?? "").trimmingSpaces().lowercased() == key
+        if let blocks {
+            // Each study of the overall fit by its input row number.
+            var indexOfRow: [Int: Int] = [:]
+            for i in effects.locations.indices { if let r = effects.locations[i].row { indexOfRow[r] = i } }
+            for block in blocks {
+                let members = block.effects.locations.compactMap { $0.row.flatMap { indexOfRow[$0] } }
+                guard members.count == block.effects.count else {
+                    throw MetaPoolError(.invalidArgument, "the subgroup \"\(block.label)\" has studies without input rows, so they cannot be placed in the plot")
                 }
-                rows.append(.subgroupHeader(g.label))
+                rows.append(.subgroupHeader(block.label))
                 rows += members.map { .study(studies[$0]) }
-                let weight = members.reduce(0.0) { $0 + studies[$1].weight }
-                if let a = g.analysis {
-                    rows.append(.subgroupDiamond(diamond(g.label, a, weight: weight)))
-                } else {
+                let weight: Double? = weights.map { w in members.reduce(0.0) { $0 + w[$1] } }
+                switch block.estimate {
+                case .fit(let a):
+                    rows.append(.subgroupDiamond(diamond(block.label, a, weight: weight)))
+                case .coefficient(let estimate, let interval, let tau2, let back):
                     rows.append(.subgroupDiamond(Diamond(
-                        label: g.label, k: g.count, estimate: g.backTransform(g.estimate),
-                        ciLower: g.backTransform(g.confidenceInterval.lower), ciUpper: g.backTransform(g.confidenceInterval.upper),
-                        weight: weight, tauSquared: g.tauSquared, iSquared: nil, q: nil, qDegreesOfFreedom: nil, qPValue: nil)))
+                        label: block.label, k: block.effects.count, estimate: back(estimate),
+                        ciLower: back(interval.lower), ciUpper: back(interval.upper),
+                        weight: weight, tauSquared: tau2, iSquared: nil, q: nil, qDegreesOfFreedom: nil, qPValue: nil)))
                 }
             }
-            subgroupTest = SubgroupTest(name: groups.commonModel == nil ? "Q" : (groups.qBetweenDenominatorDegreesOfFreedom == nil ? "QM" : "F"),
-                                        statistic: groups.qBetween, degreesOfFreedom: groups.qBetweenDegreesOfFreedom,
-                                        denominatorDegreesOfFreedom: groups.qBetweenDenominatorDegreesOfFreedom,
-                                        pValue: groups.qBetweenPValue)
+            subgroupTest = test
         } else {
             rows = studies.map { .study($0) }
             subgroupTest = nil
@@ -198,7 +255,7 @@ public struct ForestPlot: Sendable {
         if let nullValue { must.append(nullValue) }
         let ciBounds = studies.flatMap { [$0.ciLower, $0.ciUpper] }
         axis = try Self.axis(must: must, wanted: ciBounds, scale: scale, nullValue: nullValue,
-                             proportion: m.family == .proportion, label: Self.axisLabel(m), source: table.source)
+                             proportion: m.family == .proportion, label: Self.axisLabel(m), source: table?.source ?? effects.locations.first?.file)
     }
 
     /// Study labels that tell rows apart: where several rows share a label (arms or cohorts of

@@ -35,6 +35,16 @@ public struct FunnelPlot: Sendable {
     ///   whose variance is not finite and greater than 0; `.invalidArgument` for a centre that is
     ///   not finite; `.insufficientData` when the effects cannot be placed on an axis in double
     ///   precision (its width overflows, or effects near 1e300 are all equal to within rounding).
+    /// The funnel plot of any fit: an inverse-variance fit draws its own; other models (MH, Peto,
+    /// GLMM) draw their study effects around their pooled estimate.
+    public init(fit: any FittedModel) throws(MetaPoolError) {
+        if let analysis = fit as? MetaAnalysis {
+            try self.init(analysis)
+        } else {
+            try self.init(MetaAnalysis(fit.studies.effects, method: .fixedEffect, level: fit.pooled.level), center: fit.pooled.estimate)
+        }
+    }
+
     public init(_ fit: MetaAnalysis, filled: [(yi: Double, vi: Double)] = [], center: Double? = nil) throws(MetaPoolError) {
         for (i, study) in filled.enumerated() where !(study.yi.isFinite && study.vi.isFinite && study.vi > 0) {
             throw MetaPoolError(.invalidValue, "filled study \(i + 1) has yi = \(study.yi), vi = \(study.vi); its effect must be finite and its variance finite and greater than 0")

@@ -6,24 +6,41 @@
 public struct Report: Sendable {
     public let title: String
     public let forest: ForestPlot
-    public let analysis: MetaAnalysis
+    /// The fitted model the report is about.
+    public let fit: any FittedModel
     public let funnel: FunnelPlot
     public let subgroups: SubgroupAnalysis?
 
-    /// Fits everything the report shows.
+    /// Fits the inverse-variance model (and with `by`, the subgroups) once and reports it.
     public init(table: DataTable, title: String, measure: EffectMeasure? = nil,
                 method: TauSquaredMethod = .restrictedMaximumLikelihood, ciMethod: ConfidenceIntervalMethod = .wald,
                 level: Double = 0.95, by: String? = nil, commonTauSquared: Bool = false) throws(MetaPoolError) {
-        self.title = title
-        let effects = try EffectSizes(table: table, measure: measure)
-        analysis = try MetaAnalysis(effects, method: method, ciMethod: ciMethod, level: level)
-        funnel = try FunnelPlot(analysis)
-        forest = try ForestPlot(table: table, measure: measure, method: method, ciMethod: ciMethod, level: level,
-                                by: by, commonTauSquared: commonTauSquared)
-        subgroups = try by.map { column throws(MetaPoolError) in
-            try SubgroupAnalysis(table: table, by: column, measure: measure, method: method, ciMethod: ciMethod,
-                                 level: level, commonTauSquared: commonTauSquared)
+        if let by {
+            let groups = try SubgroupAnalysis(table: table, by: by, measure: measure, method: method, ciMethod: ciMethod,
+                                              level: level, commonTauSquared: commonTauSquared)
+            try self.init(groups, table: table, title: title)
+        } else {
+            try self.init(MetaAnalysis(EffectSizes(table: table, measure: measure), method: method, ciMethod: ciMethod, level: level),
+                          table: table, title: title)
         }
+    }
+
+    /// The report of a fitted model of any kind; `table` supplies the input columns shown.
+    public init(_ fit: any FittedModel, table: DataTable? = nil, title: String) throws(MetaPoolError) {
+        self.title = title
+        self.fit = fit
+        forest = try ForestPlot(fit, table: table)
+        funnel = try FunnelPlot(fit: fit)
+        subgroups = nil
+    }
+
+    /// The report of a subgroup analysis: the overall fit, each subgroup and the test between them.
+    public init(_ groups: SubgroupAnalysis, table: DataTable? = nil, title: String) throws(MetaPoolError) {
+        self.title = title
+        fit = groups.overall
+        forest = try ForestPlot(groups, table: table)
+        funnel = try FunnelPlot(groups.overall)
+        subgroups = groups
     }
 
     static let style = """
@@ -41,8 +58,9 @@ public struct Report: Sendable {
 
     /// The page, UTF-8 HTML5.
     public func html() -> String {
-        let a = analysis
-        let m = a.effects.measure
+        let a = fit.pooled, het = fit.heterogeneity
+        let m = fit.measure
+        let inverseVariance = fit as? MetaAnalysis
         func n(_ x: Double?, _ digits: Int = 4) -> String { x.map { SVG.fixed($0, digits: digits) } ?? "–" }
         func e(_ s: String) -> String { SVG.escape(s) }
         let percent = a.level * 100
@@ -50,22 +68,26 @@ public struct Report: Sendable {
         var out = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
         out += "<title>\(e(title))</title>\n<style>\n\(Self.style)\n</style>\n</head>\n<body>\n"
         out += "<h1>\(e(title))</h1>\n"
-        out += "<p class=\"meta\">Measure \(m.rawValue) (\(e(m.naturalScaleName)) on the natural scale); model \(e(a.method.displayName)) (\(a.method.rawValue)); CI \(a.ciMethod.rawValue), \(levelText); k = \(a.count). Written by MetaPool; the same numbers as R's metafor.</p>\n"
+        out += "<p class=\"meta\">Measure \(m.rawValue) (\(e(m.naturalScaleName)) on the natural scale); model \(e(inverseVariance.map { "\($0.method.displayName) (\($0.method.rawValue)); CI \($0.ciMethod.rawValue)" } ?? fit.modelName)), \(levelText); k = \(fit.studies.effects.count). Written by MetaPool; the same numbers as R's metafor.</p>\n"
 
         out += "<h2>Pooled result</h2>\n<table class=\"results\">\n<tr><th>quantity</th><th>analysis scale</th><th>natural scale</th></tr>\n"
-        out += "<tr><td>estimate [\(levelText) CI]</td><td>\(n(a.estimate)) [\(n(a.confidenceInterval.lower)), \(n(a.confidenceInterval.upper))]</td><td>\(n(a.backTransform(a.estimate))) [\(n(a.backTransform(a.confidenceInterval.lower))), \(n(a.backTransform(a.confidenceInterval.upper)))]</td></tr>\n"
-        if let pi = a.predictionInterval {
-            out += "<tr><td>prediction interval</td><td>[\(n(pi.lower)), \(n(pi.upper))]</td><td>[\(n(a.backTransform(pi.lower))), \(n(a.backTransform(pi.upper)))]</td></tr>\n"
+        out += "<tr><td>estimate [\(levelText) CI]</td><td>\(n(a.estimate)) [\(n(a.confidenceInterval.lower)), \(n(a.confidenceInterval.upper))]</td><td>\(n(fit.backTransform(a.estimate))) [\(n(fit.backTransform(a.confidenceInterval.lower))), \(n(fit.backTransform(a.confidenceInterval.upper)))]</td></tr>\n"
+        if let pi = fit.predictionInterval {
+            out += "<tr><td>prediction interval</td><td>[\(n(pi.lower)), \(n(pi.upper))]</td><td>[\(n(fit.backTransform(pi.lower))), \(n(fit.backTransform(pi.upper)))]</td></tr>\n"
         }
         let test = a.degreesOfFreedom.map { "t(\($0))" } ?? "z"
         out += "<tr><td>\(test), p</td><td>\(n(a.statistic)), \(e(SVG.pValue(a.pValue)))</td><td></td></tr>\n"
-        if let tau2 = a.tauSquared {
-            let intervals = try? a.heterogeneityIntervals()
-            out += "<tr><td>τ² [Q-profile CI]</td><td>\(n(tau2)) [\(n(intervals?.tauSquared.lower)), \(n(intervals?.tauSquared.upper))]</td><td></td></tr>\n"
-            out += "<tr><td>I² [CI]</td><td>\(n(a.iSquared, 2))% [\(n(intervals?.iSquared.lower, 2)), \(n(intervals?.iSquared.upper, 2))]</td><td></td></tr>\n"
-            out += "<tr><td>H²</td><td>\(n(a.hSquared, 2))</td><td></td></tr>\n"
+        if let tau2 = het.tauSquared {
+            // The Q-profile interval (Viechtbauer 2007) for inverse-variance fits.
+            let intervals = try? inverseVariance?.heterogeneityIntervals()
+            out += "<tr><td>τ²\(intervals == nil ? "" : " [Q-profile CI]")</td><td>\(n(tau2))\(intervals.map { " [\(n($0.tauSquared.lower)), \(n($0.tauSquared.upper))]" } ?? "")</td><td></td></tr>\n"
+            out += "<tr><td>I²\(intervals == nil ? "" : " [CI]")</td><td>\(n(het.iSquared, 2))%\(intervals.map { " [\(n($0.iSquared.lower, 2)), \(n($0.iSquared.upper, 2))]" } ?? "")</td><td></td></tr>\n"
+            out += "<tr><td>H²</td><td>\(n(het.hSquared, 2))</td><td></td></tr>\n"
+        } else {
+            out += "<tr><td>I²</td><td>\(n(het.iSquared, 2))%</td><td></td></tr>\n"
+            out += "<tr><td>H²</td><td>\(n(het.hSquared, 2))</td><td></td></tr>\n"
         }
-        out += "<tr><td>Q (df), p</td><td>\(n(a.q)) (\(a.qDegreesOfFreedom)), \(e(SVG.pValue(a.qPValue)))</td><td></td></tr>\n</table>\n"
+        out += "<tr><td>Q (df), p</td><td>\(n(het.q)) (\(het.degreesOfFreedom)), \(e(SVG.pValue(het.pValue)))</td><td></td></tr>\n</table>\n"
 
         out += "<h2>Forest plot</h2>\n<figure class=\"forest\">\n\(Self.inline(forest.svg()))</figure>\n"
 
@@ -89,7 +111,7 @@ public struct Report: Sendable {
             out += "<tr><td>\(e(s.label))</td>"
             let values = Dictionary(s.inputs, uniquingKeysWith: { x, _ in x })
             for name in inputNames { out += "<td>\(e(values[name] ?? ""))</td>" }
-            out += "<td>\(n(s.yi))</td><td>\(n(s.vi))</td><td>\(e(ForestPlot.interval(s.estimate, s.ciLower, s.ciUpper)))</td><td>\(SVG.fixed(s.weight, digits: 1))%</td></tr>\n"
+            out += "<td>\(n(s.yi))</td><td>\(n(s.vi))</td><td>\(e(ForestPlot.interval(s.estimate, s.ciLower, s.ciUpper)))</td><td>\(s.weight.map { SVG.fixed($0, digits: 1) + "%" } ?? "–")</td></tr>\n"
         }
         out += "</table>\n</body>\n</html>\n"
         return out

@@ -1,0 +1,115 @@
+// What to fit: the measure, the model and the inference settings, and the choice of model type
+// they imply. The CLI parses options into this; library users build it directly.
+
+/// How studies are pooled: an inverse-variance model (fixed effect or a τ² estimator), or a
+/// method that pools the counts themselves (Mantel–Haenszel, Peto, the binomial GLMM).
+public enum PoolingMethod: Sendable, Hashable {
+    case inverseVariance(TauSquaredMethod)
+    /// Mantel–Haenszel (OR, RR, RD from two-group counts).
+    case mantelHaenszel
+    /// Peto's one-step odds ratio.
+    case peto
+    /// The binomial–normal GLMM (PLO, events/total) or the fixed-study-effects odds-ratio GLMM
+    /// (OR, two-group counts), with this many adaptive Gauss–Hermite points (1 = Laplace).
+    case glmm(quadraturePoints: Int)
+
+    /// Parses metafor's `method` codes (FE DL REML … case-insensitively) and MH, PETO, GLMM.
+    public init?(code: String, quadraturePoints: Int = 7) {
+        switch code.uppercased() {
+        case "MH": self = .mantelHaenszel
+        case "PETO": self = .peto
+        case "GLMM": self = .glmm(quadraturePoints: quadraturePoints)
+        default:
+            guard let m = TauSquaredMethod(code: code) else { return nil }
+            self = .inverseVariance(m)
+        }
+    }
+
+    /// metafor's name: FE, DL, REML, …, MH, PETO, GLMM.
+    public var code: String {
+        switch self {
+        case .inverseVariance(let m): m.rawValue
+        case .mantelHaenszel: "MH"
+        case .peto: "PETO"
+        case .glmm: "GLMM"
+        }
+    }
+
+    /// Whether the model is fitted to the counts themselves (MH, PETO, GLMM).
+    public var isCountBased: Bool {
+        if case .inverseVariance = self { return false }
+        return true
+    }
+}
+
+/// A complete description of one analysis: enough to fit it to a table, whole or by subgroup.
+///
+/// ```swift
+/// let spec = AnalysisSpecification(pooling: .mantelHaenszel, measure: .riskRatio)
+/// let fit = try spec.fit(table)            // any FittedModel
+/// let plot = try ForestPlot(fit, table: table)
+/// ```
+public struct AnalysisSpecification: Sendable, Hashable {
+    public var pooling: PoolingMethod
+    /// The effect measure, or `nil` to infer it from the columns.
+    public var measure: EffectMeasure?
+    public var ciMethod: ConfidenceIntervalMethod
+    public var level: Double
+
+    public init(pooling: PoolingMethod = .inverseVariance(.restrictedMaximumLikelihood), measure: EffectMeasure? = nil,
+                ciMethod: ConfidenceIntervalMethod = .wald, level: Double = 0.95) {
+        self.pooling = pooling
+        self.measure = measure
+        self.ciMethod = ciMethod
+        self.level = level
+    }
+
+    /// Checks that the settings fit together, before any data is read.
+    /// - Throws: ``MetaPoolError`` `.invalidArgument` naming the conflicting settings.
+    public func validate() throws(MetaPoolError) {
+        try EstimateInference.checkLevel(level)
+        guard pooling.isCountBased else { return }
+        guard ciMethod == .wald else {
+            throw MetaPoolError(.invalidArgument, "the \(pooling.code) method uses z tests and Wald intervals, as metafor's rma.\(pooling == .peto ? "peto" : pooling.code == "GLMM" ? "glmm" : "mh") does; the \(ciMethod.rawValue) interval is not available with it")
+        }
+        switch pooling {
+        case .glmm(let points):
+            if let measure, measure != .logitProportion, measure != .oddsRatio {
+                throw MetaPoolError(.invalidArgument, "the GLMM fits logit proportions (PLO, events/total) or odds ratios (OR, two-group counts); \(measure.rawValue) is neither")
+            }
+            guard (1...100).contains(points) else {
+                throw MetaPoolError(.invalidArgument, "the number of quadrature points must be between 1 and 100; got \(points)")
+            }
+        case .peto:
+            if let measure, measure != .oddsRatio {
+                throw MetaPoolError(.invalidArgument, "Peto's method pools odds ratios, not \(measure.rawValue)")
+            }
+        case .mantelHaenszel:
+            if let measure, ![.oddsRatio, .riskRatio, .riskDifference].contains(measure) {
+                throw MetaPoolError(.invalidArgument, "the Mantel-Haenszel method pools OR, RR or RD from two-group counts, not \(measure.rawValue)")
+            }
+        case .inverseVariance:
+            break
+        }
+    }
+
+    /// Fits the specified model to a table.
+    /// - Throws: ``MetaPoolError`` for invalid settings or data, or a model that cannot be fitted.
+    public func fit(_ table: DataTable) throws(MetaPoolError) -> any FittedModel {
+        try validate()
+        switch pooling {
+        case .inverseVariance(let method):
+            return try MetaAnalysis(EffectSizes(table: table, measure: measure), method: method, ciMethod: ciMethod, level: level)
+        case .mantelHaenszel:
+            return try MantelHaenszel(TwoGroupCounts(table: table), measure: measure ?? .oddsRatio, level: level)
+        case .peto:
+            return try Peto(TwoGroupCounts(table: table), level: level)
+        case .glmm(let points):
+            let isTwoGroup = measure == .oddsRatio || (measure == nil && table.columnIndex("treat_events") != nil)
+            if isTwoGroup {
+                return try OddsRatioMixedModel(table: table, quadraturePoints: points, level: level)
+            }
+            return try GeneralizedLinearMixedModel(table: table, quadraturePoints: points, level: level)
+        }
+    }
+}

@@ -1,0 +1,132 @@
+// Subgroups for any model: each level of a column fitted alone with the same specification
+// (Mantel–Haenszel, Peto or the GLMM as R's meta does it), and the Wald test between them.
+
+/// A subgroup analysis with any pooling method: each subgroup is fitted on its own with the same
+/// ``AnalysisSpecification``, and the subgroups are compared by the Wald test of their estimates,
+/// Q_between = Σ_g w_g(θ̂_g − θ̄)² with w_g = 1/SE_g² and θ̄ = Σw_gθ̂_g/Σw_g on G − 1 df
+/// (Borenstein et al. 2009, ch. 19, eq. 19.11; the test R's meta reports for subgroups of
+/// Mantel–Haenszel, Peto and GLMM fits; metafor: `rma(yi = θ̂_g, sei = SE_g, method = "FE")$QE`).
+/// For the inverse-variance models with their Q decomposition and the common τ², use
+/// ``SubgroupAnalysis``.
+public struct SubgroupFits: Sendable {
+    /// One level of the grouping column and its fit.
+    public struct Group: Sendable {
+        /// The level, as first written (levels differing only in case or surrounding spaces are one).
+        public let label: String
+        public let fit: any FittedModel
+        /// The input rows of the subgroup (1-based row numbers, as errors name them).
+        public let rows: [Int]
+    }
+
+    public let column: String
+    public let specification: AnalysisSpecification
+    public let groups: [Group]
+    /// The model fitted to every row.
+    public let overall: any FittedModel
+    /// The Wald test for subgroup differences.
+    public let qBetween: Double
+    public let qBetweenDegreesOfFreedom: Int
+    public let qBetweenPValue: Double
+
+    /// Fits every subgroup and the overall model.
+    /// - Throws: ``MetaPoolError``: `.missingColumn` when the table lacks `column`, `.invalidValue`
+    ///   for a row with no value in it, and whatever a subgroup's fit throws (with the subgroup named).
+    public init(table: DataTable, by column: String, specification: AnalysisSpecification) throws(MetaPoolError) {
+        let levels = try SubgroupAnalysis.levels(table: table, column: column)
+        self.column = levels.column
+        self.specification = specification
+        overall = try specification.fit(table)
+        var groups: [Group] = []
+        for (label, rows) in zip(levels.labels, levels.rows) {
+            var subset = table
+            subset.rows = rows.map { table.rows[$0] }
+            subset.lines = rows.map { table.lines[$0] }
+            subset.rowNumbers = rows.map { table.rowNumbers[$0] }
+            do {
+                groups.append(Group(label: label, fit: try specification.fit(subset), rows: subset.rowNumbers))
+            } catch {
+                var e = error
+                e.reason = "subgroup \"\(MetaPoolError.shortened(label))\": \(e.reason)"
+                if e.location.file == nil { e.location.file = table.source }
+                throw e
+            }
+        }
+        self.groups = groups
+        // Borenstein et al. (2009), eq. 19.11, weighted around the inverse-variance mean.
+        var sw = 0.0, swy = 0.0
+        for g in groups {
+            let w = 1 / (g.fit.pooled.standardError * g.fit.pooled.standardError)
+            sw += w
+            swy += w * g.fit.pooled.estimate
+        }
+        let mean = swy / sw
+        var q = 0.0
+        for g in groups {
+            let r = g.fit.pooled.estimate - mean
+            q += r * r / (g.fit.pooled.standardError * g.fit.pooled.standardError)
+        }
+        let df = groups.count - 1
+        qBetween = q
+        qBetweenDegreesOfFreedom = df
+        qBetweenPValue = df > 0 ? ChiSquared(degreesOfFreedom: Double(df)).survival(q) : 1
+        guard q.isFinite, mean.isFinite else {
+            throw MetaPoolError(.insufficientData, "the subgroup estimates are too extreme to compare in double precision",
+                                at: InputLocation(file: table.source, column: self.column))
+        }
+    }
+
+    /// The JSON object `pool --by` prints: the options, every subgroup's summary (its `subgroup`
+    /// label first), the overall summary and the test for subgroup differences.
+    public func summary() throws(MetaPoolError) -> JSONValue {
+        var subgroups: [JSONValue] = []
+        for g in groups {
+            guard case .object(let members) = try g.fit.jsonSummary() else { continue }
+            subgroups.append(.object([("subgroup", .string(g.label))] + members))
+        }
+        return .object([
+            ("by", .string(column)),
+            ("measure", .string(overall.measure.rawValue)),
+            ("method", .string(specification.pooling.code)),
+            ("ci_method", .string(specification.ciMethod.rawValue)),
+            ("level", .number(specification.level)),
+            ("subgroups", .array(subgroups)),
+            ("overall", try overall.jsonSummary()),
+            ("test_subgroup_differences", .object([
+                ("test", .string("Q_between")), ("q", .number(qBetween)), ("df", .integer(qBetweenDegreesOfFreedom)),
+                ("distribution", .string("chi2")), ("p_value", .number(qBetweenPValue)),
+            ])),
+        ])
+    }
+}
+
+extension SubgroupAnalysis {
+    /// The levels of a grouping column, as `--by` groups them: cells trimmed and compared
+    /// case-insensitively, each level named as first written, in order of first appearance;
+    /// with the table rows (0-based indices) of each.
+    static func levels(table: DataTable, column: String) throws(MetaPoolError) -> (column: String, labels: [String], rows: [[Int]]) {
+        guard let index = table.columnIndex(column) else {
+            throw MetaPoolError(.missingColumn,
+                                "--by names column \"\(column)\", which the input does not have (columns: \(table.columns.joined(separator: ", ")))",
+                                at: InputLocation(file: table.source, column: column))
+        }
+        var labels: [String] = []
+        var rows: [[Int]] = []
+        var position: [String: Int] = [:]
+        for (row, cells) in table.rows.enumerated() {
+            let cell = index < cells.count ? cells[index]?.trimmingSpaces() : nil
+            guard let cell, !cell.isEmpty else {
+                throw MetaPoolError(.invalidValue, "the subgroup cell is empty; every row needs a value in the --by column",
+                                    at: table.location(row: row, column: table.columns[index]))
+            }
+            let key = cell.lowercased()
+            if let p = position[key] {
+                rows[p].append(row)
+            } else {
+                position[key] = labels.count
+                labels.append(cell)
+                rows.append([row])
+            }
+        }
+        return (table.columns[index], labels, rows)
+    }
+}
