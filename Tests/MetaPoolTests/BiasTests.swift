@@ -251,7 +251,7 @@ struct BiasUnitTests {
 
     @Test("Kendall's tau by Knight's algorithm agrees with counting every pair, with and without ties")
     func kendallAgainstBruteForce() throws {
-        var generator = SystemRandomNumberGenerator()
+        var generator = SplitMix64(seed: 1_938)
         for trial in 0..<200 {
             let n = 2 + trial % 40
             let levels = trial % 3 == 0 ? 4 : 1000   // few levels: many ties
@@ -296,7 +296,7 @@ struct BiasUnitTests {
 
     @Test("exact p-values for large k without ties, where metafor's are NaN")
     func largeExact() throws {
-        var generator = SystemRandomNumberGenerator()
+        var generator = SplitMix64(seed: 300)
         let k = 300
         let yi = (0..<k).map { _ in Double.random(in: -1...1, using: &generator) }
         let vi = (0..<k).map { _ in Double.random(in: 0.01...0.2, using: &generator) }
@@ -308,29 +308,75 @@ struct BiasUnitTests {
         #expect(abs(exact.pValue - normal.pValue) < 0.01, "\(exact.pValue) vs \(normal.pValue)")
     }
 
-    @Test("no traps: small random data sets through every test either fit or throw MetaPoolError")
+    /// Of the random data sets below with unequal variances, at least this share must give
+    /// finite results from each procedure (measured with the seed below: all of them), so an
+    /// error thrown for everything cannot pass as "no trap".
+    static let noTrapsMinimumFittedShare = 0.95
+
+    @Test("no traps: small random data sets through every test either fit or throw MetaPoolError, and most fit")
     func noTraps() {
-        var generator = SystemRandomNumberGenerator()
+        var generator = SplitMix64(seed: 20_240_613)
+        var attempts = [String: Int](), fitted = [String: Int]()
         for trial in 0..<150 {
             let k = 3 + trial % 6
+            // Every fifth data set has equal variances: no slope, no rank correlation, no side to trim.
+            let equalVariances = trial % 5 == 0
             let yi = (0..<k).map { _ in Double.random(in: -3...3, using: &generator) }
-            let vi = (0..<k).map { _ in trial % 5 == 0 ? 0.1 : Double.random(in: 1e-4...2, using: &generator) }
-            guard let effects = try? EffectSizes.generic(yi: yi, vi: vi) else { continue }
-            for method in [TauSquaredMethod.fixedEffect, .derSimonianLaird, .restrictedMaximumLikelihood, .pauleMandel] {
-                for estimator in TrimAndFill.Estimator.allCases {
-                    if let tf = try? TrimAndFill(effects, estimator: estimator, method: method, ciMethod: .hartungKnapp) {
-                        #expect(tf.missingStudies >= 0 && tf.missingStudies < k && tf.filled.count == tf.missingStudies)
-                        #expect(tf.estimate.isFinite && tf.standardError.isFinite)
-                        #expect((try? tf.summary()) != nil)
-                    }
-                }
-                for model in EggerTest.Model.allCases {
-                    if let test = try? EggerTest(effects, model: model, method: method) {
-                        #expect(test.pValue >= 0 && test.pValue <= 1)
+            let vi = (0..<k).map { _ in equalVariances ? 0.1 : Double.random(in: 1e-4...2, using: &generator) }
+            let effects: EffectSizes
+            do {
+                effects = try EffectSizes.generic(yi: yi, vi: vi)
+            } catch {
+                Issue.record("trial \(trial): finite effects with positive variances rejected: \(error)")
+                continue
+            }
+            /// Runs one procedure (whose initializers throw MetaPoolError only: typed throws) and
+            /// counts whether it gave finite numbers; equal variances must be insufficientData.
+            func attempt(_ procedure: String, _ body: () throws(MetaPoolError) -> Bool) {
+                do {
+                    let finite = try body()
+                    #expect(!equalVariances, "trial \(trial): \(procedure) fitted equal variances")
+                    attempts[procedure, default: 0] += 1
+                    if finite { fitted[procedure, default: 0] += 1 }
+                } catch {
+                    if equalVariances {
+                        #expect(error.kind == .insufficientData, "trial \(trial): \(procedure): \(error)")
+                    } else {
+                        attempts[procedure, default: 0] += 1
                     }
                 }
             }
-            if let rank = try? RankCorrelationTest(effects) { #expect(rank.pValue >= 0 && rank.pValue <= 1) }
+            for method in [TauSquaredMethod.fixedEffect, .derSimonianLaird, .restrictedMaximumLikelihood, .pauleMandel] {
+                for estimator in TrimAndFill.Estimator.allCases {
+                    attempt("trim and fill") { () throws(MetaPoolError) -> Bool in
+                        let tf = try TrimAndFill(effects, estimator: estimator, method: method, ciMethod: .hartungKnapp)
+                        #expect(tf.missingStudies >= 0 && tf.missingStudies < k && tf.filled.count == tf.missingStudies)
+                        #expect(tf.estimate.isFinite && tf.standardError.isFinite)
+                        #expect((try? tf.summary()) != nil)
+                        return tf.estimate.isFinite && tf.standardError.isFinite
+                    }
+                }
+                for model in EggerTest.Model.allCases {
+                    attempt("Egger") { () throws(MetaPoolError) -> Bool in
+                        let test = try EggerTest(effects, model: model, method: method)
+                        #expect(test.pValue >= 0 && test.pValue <= 1)
+                        return test.statistic.isFinite && test.slope.isFinite && test.pValue.isFinite
+                    }
+                }
+            }
+            attempt("rank correlation") { () throws(MetaPoolError) -> Bool in
+                let rank = try RankCorrelationTest(effects)
+                #expect(rank.pValue >= 0 && rank.pValue <= 1)
+                return rank.tau.isFinite && rank.pValue.isFinite
+            }
+        }
+        // 120 data sets with unequal variances, each through 4 methods × 2 estimators (trim and
+        // fill), 4 methods × 2 models (Egger) and one rank correlation test.
+        #expect(attempts == ["trim and fill": 960, "Egger": 960, "rank correlation": 120])
+        for procedure in ["trim and fill", "Egger", "rank correlation"] {
+            let n = attempts[procedure] ?? 0, share = Double(fitted[procedure] ?? 0) / Double(max(n, 1))
+            #expect(share >= Self.noTrapsMinimumFittedShare,
+                    "\(procedure): \(fitted[procedure] ?? 0) of \(n) data sets with unequal variances gave finite results")
         }
     }
 
