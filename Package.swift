@@ -54,6 +54,8 @@ let package = Package(
             // metapool: CLIErrorTests runs the built executable, so it must be built first.
             dependencies: [
                 "MetaPool", "metapool", "CZlib",
+                // Support/Close.swift: isClose on isApproximatelyEqual.
+                .product(name: "Numerics", package: "swift-numerics"),
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             exclude: ["Fixtures"]

@@ -90,13 +90,20 @@ enum MetapoolBinary {
         var status: Int32
         var killedBySignal: Bool
         var timedOut: Bool
+        /// Standard output, or its first `outputLimit` bytes (a character cut there decodes as U+FFFD).
         var stdout: String
+        /// Standard error, or its first `outputLimit` bytes.
         var stderr: String
+        /// Whether standard output was longer than `outputLimit` bytes.
+        var stdoutTruncated = false
     }
 
     /// Runs `metapool` with `arguments` in `directory`, standard input from `stdinFile` (or
-    /// empty), and captures both outputs through temporary files (no pipe can fill up).
-    static func run(_ binary: URL, _ arguments: [String], in directory: URL, stdinFile: URL?, timeout: TimeInterval = 60) throws -> Result {
+    /// empty), and captures both outputs through temporary files (no pipe can fill up). Only
+    /// the first `outputLimit` bytes of each are read back, so a run that prints hundreds of
+    /// megabytes (JSON for 10⁶ studies) does not make the test process as large.
+    static func run(_ binary: URL, _ arguments: [String], in directory: URL, stdinFile: URL?, timeout: TimeInterval = 60,
+                    outputLimit: Int = .max) throws -> Result {
         let fm = FileManager.default
         let scratch = fm.temporaryDirectory.appendingPathComponent("metapool-cli-\(UUID().uuidString)", isDirectory: true)
         try fm.createDirectory(at: scratch, withIntermediateDirectories: true)
@@ -126,10 +133,16 @@ enum MetapoolBinary {
             Thread.sleep(forTimeInterval: 0.005)
         }
         process.waitUntilExit()
-        let stdout = String(decoding: (try? Data(contentsOf: outURL)) ?? Data(), as: UTF8.self)
-        let stderr = String(decoding: (try? Data(contentsOf: errURL)) ?? Data(), as: UTF8.self)
+        func head(_ url: URL) -> Data {
+            guard let handle = try? FileHandle(forReadingFrom: url) else { return Data() }
+            defer { try? handle.close() }
+            return (try? handle.read(upToCount: outputLimit)) ?? Data()
+        }
+        let stdout = head(outURL)
+        let stdoutBytes = ((try? fm.attributesOfItem(atPath: outURL.path))?[.size] as? NSNumber)?.intValue ?? stdout.count
         return Result(status: process.terminationStatus, killedBySignal: process.terminationReason == .uncaughtSignal,
-                      timedOut: timedOut, stdout: stdout, stderr: stderr)
+                      timedOut: timedOut, stdout: String(decoding: stdout, as: UTF8.self),
+                      stderr: String(decoding: head(errURL), as: UTF8.self), stdoutTruncated: stdoutBytes > stdout.count)
     }
 }
 
@@ -243,9 +256,9 @@ struct CommandCase: Sendable, CustomTestStringConvertible {
 @discardableResult
 func expectCLIOutcome(_ arguments: [String], exit expected: Int32, stderr needles: [String], output: URL?,
                       stdinFile: URL? = nil, in directory: URL = BadInputCase.directory, timeout: TimeInterval = 60,
-                      sourceLocation: SourceLocation = #_sourceLocation) throws -> MetapoolBinary.Result {
+                      outputLimit: Int = .max, sourceLocation: SourceLocation = #_sourceLocation) throws -> MetapoolBinary.Result {
     let binary = try #require(MetapoolBinary.url, "metapool executable not found next to the test bundle; build it (swift build) or set METAPOOL_BINARY")
-    let result = try MetapoolBinary.run(binary, arguments, in: directory, stdinFile: stdinFile, timeout: timeout)
+    let result = try MetapoolBinary.run(binary, arguments, in: directory, stdinFile: stdinFile, timeout: timeout, outputLimit: outputLimit)
     let context = "metapool \(arguments.joined(separator: " ").prefix(300)) -> status \(result.status)\nstderr: \(result.stderr.prefix(500))"
     #expect(!result.timedOut, "timed out: \(context)", sourceLocation: sourceLocation)
     #expect(!result.killedBySignal, "crashed (signal \(result.status)): \(context)", sourceLocation: sourceLocation)
@@ -253,12 +266,13 @@ func expectCLIOutcome(_ arguments: [String], exit expected: Int32, stderr needle
     for needle in needles {
         #expect(result.stderr.contains(needle), "stderr lacks \"\(needle)\": \(context)", sourceLocation: sourceLocation)
     }
-    let written = output.flatMap { try? Data(contentsOf: $0) }
+    // The size of the -o file, nil if none was written (its contents are not needed here).
+    let written = output.flatMap { (try? FileManager.default.attributesOfItem(atPath: $0.path))?[.size] as? NSNumber }?.intValue
     if expected == 0 {
         #expect(result.stderr.isEmpty, "\(context)", sourceLocation: sourceLocation)
         if let output {
             #expect(result.stdout.isEmpty, "printed on stdout although -o \(output.lastPathComponent) was given: \(context)", sourceLocation: sourceLocation)
-            #expect((written?.count ?? 0) > 100, "no output file written: \(context)", sourceLocation: sourceLocation)
+            #expect((written ?? 0) > 100, "no output file written: \(context)", sourceLocation: sourceLocation)
         } else {
             #expect(!result.stdout.isEmpty, "no output: \(context)", sourceLocation: sourceLocation)
         }
@@ -309,16 +323,74 @@ struct CommandErrorTests {
     }
 }
 
+/// Writes a file in chunks through a FileHandle, so that the test process never holds more
+/// than one chunk of a file of many megabytes.
+struct StreamingFileWriter {
+    private let handle: FileHandle
+    private var buffer: [UInt8] = []
+    private let chunkSize: Int
+
+    init(creating url: URL, chunkSize: Int = 1 << 16) throws {
+        guard FileManager.default.createFile(atPath: url.path, contents: nil) else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: url.path])
+        }
+        handle = try FileHandle(forWritingTo: url)
+        self.chunkSize = chunkSize
+        buffer.reserveCapacity(chunkSize + 256)
+    }
+
+    mutating func write(_ text: String) throws {
+        buffer.append(contentsOf: text.utf8)
+        if buffer.count >= chunkSize { try flush() }
+    }
+
+    /// `byte` `count` times, a chunk at a time.
+    mutating func write(repeating byte: UInt8, count: Int) throws {
+        var left = count
+        while left > 0 {
+            let n = min(left, chunkSize)
+            buffer.append(contentsOf: repeatElement(byte, count: n))
+            left -= n
+            if buffer.count >= chunkSize { try flush() }
+        }
+    }
+
+    private mutating func flush() throws {
+        try handle.write(contentsOf: buffer)
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    /// Writes what is left and closes the file.
+    mutating func close() throws {
+        try flush()
+        try handle.close()
+    }
+}
+
 @Suite("CLI: valid quirks and very large inputs")
 struct LargeAndQuirkyInputTests {
-    /// The numbers of `pool --format json`.
+    /// The keys `pooledNumbers` reads.
+    static let pooledKeys = ["estimate", "se", "ci_lower", "ci_upper", "tau2", "q", "i2"]
+
+    /// The numbers of `pool --format json`. With `outputLimit`, only that many bytes of the
+    /// output are read: the members before `"studies"` (the pooled results come first), not
+    /// the 10⁶ study rows after them.
     static func pooledNumbers(_ file: String, _ extra: [String] = [], in directory: URL = BadInputCase.directory,
-                              timeout: TimeInterval = 60) throws -> [String: Double] {
+                              timeout: TimeInterval = 60, outputLimit: Int = .max) throws -> [String: Double] {
         let result = try expectCLIOutcome(["pool", file, "--format", "json"] + extra, exit: 0, stderr: [], output: nil,
-                                          in: directory, timeout: timeout)
-        let object = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+                                          in: directory, timeout: timeout, outputLimit: outputLimit)
+        var json = result.stdout
+        if result.stdoutTruncated {
+            // Pretty-printed: the top-level members are indented by two spaces.
+            let studies = try #require(json.range(of: "\n  \"studies\":"),
+                                       "no \"studies\" member in the first \(outputLimit) bytes: \(json.prefix(300))")
+            json = String(json[..<studies.lowerBound])
+            if json.hasSuffix(",") { json.removeLast() }
+            json += "\n}"
+        }
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
         var out: [String: Double] = [:]
-        for key in ["estimate", "se", "ci_lower", "ci_upper", "tau2", "q", "i2"] { out[key] = object[key] as? Double }
+        for key in pooledKeys { out[key] = object[key] as? Double }
         out["k"] = (object["k"] as? NSNumber)?.doubleValue
         return out
     }
@@ -334,16 +406,22 @@ struct LargeAndQuirkyInputTests {
         #expect(quirky == clean, "\(file): \(quirky) vs \(clean)")
     }
 
-    /// 10⁶ studies yᵢ = 0.1·(i mod 7) − 0.3, vᵢ = 0.01·(1 + i mod 5).
+    /// The 10⁶ rows below: row i (from 1) has yᵢ = `effects[i % 7]` and vᵢ = `variances[i % 5]`.
+    static let rowCount = 1_000_000
+    /// 0.1·(i mod 7) − 0.3 to one decimal, and 0.01·(1 + i mod 5) to two.
+    static let effects = (0..<7).map { String(format: "%.1f", Double($0) * 0.1 - 0.3) }
+    static let variances = (0..<5).map { String(format: "%.2f", 0.01 * Double(1 + $0)) }
+
+    /// 10⁶ studies yᵢ = 0.1·(i mod 7) − 0.3, vᵢ = 0.01·(1 + i mod 5), written in chunks
+    /// (17 MB on disk, never a string in memory); `lastVariance` replaces the last row's vᵢ.
     static func writeMillionRows(to url: URL, lastVariance: String? = nil) throws {
-        var text = "study,yi,vi\n"
-        text.reserveCapacity(18_000_000)
-        for i in 1...1_000_000 {
-            let y = Double(i % 7) * 0.1 - 0.3
-            let v = i == 1_000_000 && lastVariance != nil ? lastVariance! : String(format: "%.2f", 0.01 * Double(1 + i % 5))
-            text += "S\(i),\(String(format: "%.1f", y)),\(v)\n"
+        var writer = try StreamingFileWriter(creating: url)
+        try writer.write("study,yi,vi\n")
+        for i in 1...rowCount {
+            let v = i == rowCount ? lastVariance ?? variances[i % 5] : variances[i % 5]
+            try writer.write("S\(i),\(effects[i % 7]),\(v)\n")
         }
-        try Data(text.utf8).write(to: url)
+        try writer.close()
     }
 
     @Test("a 10^6-row file pools, to the closed-form fixed-effect estimate")
@@ -352,13 +430,15 @@ struct LargeAndQuirkyInputTests {
         defer { try? FileManager.default.removeItem(at: folder) }
         let file = folder.appendingPathComponent("million.csv")
         try Self.writeMillionRows(to: file)
+        // The values as the file has them (the printed decimals read back), summed in file order.
+        let y = Self.effects.map { Double($0)! }, v = Self.variances.map { Double($0)! }
         var sw = 0.0, swy = 0.0
-        for i in 1...1_000_000 {
-            let y = Double(String(format: "%.1f", Double(i % 7) * 0.1 - 0.3))!, v = Double(String(format: "%.2f", 0.01 * Double(1 + i % 5)))!
-            sw += 1 / v
-            swy += y / v
+        for i in 1...Self.rowCount {
+            sw += 1 / v[i % 5]
+            swy += y[i % 7] / v[i % 5]
         }
-        let got = try Self.pooledNumbers(file.path, ["--method", "FE"], in: folder, timeout: 600)
+        // The JSON is 0.5 GB (every study's row follows the pooled numbers): read its first 64 kB.
+        let got = try Self.pooledNumbers(file.path, ["--method", "FE"], in: folder, timeout: 600, outputLimit: 1 << 16)
         #expect(got["k"] == 1_000_000)
         let estimate = try #require(got["estimate"])
         #expect(abs(estimate - swy / sw) <= 1e-9 * abs(swy / sw), "\(estimate) vs \(swy / sw)")
@@ -374,7 +454,7 @@ struct LargeAndQuirkyInputTests {
         let output = command == "pool" ? nil : folder.appendingPathComponent("out")
         try expectCLIOutcome([command, file.path] + (output.map { ["-o", $0.path] } ?? []), exit: 65,
                              stderr: ["million_bad.csv", "row 1000000 (line 1000001", "study \"S1000000\"", "column \"vi\"", "greater than 0"],
-                             output: output, in: folder, timeout: 600)
+                             output: output, in: folder, timeout: 600, outputLimit: 1 << 16)
     }
 
     @Test("megabyte-long fields: a long label pools; a long bad cell or label gives a short message",
@@ -383,21 +463,27 @@ struct LargeAndQuirkyInputTests {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let megabyte = 1 << 20
-        let long = String(repeating: "L", count: megabyte)
-        let files: [(String, String)] = [
-            ("label.csv", "study,events,total\n\"\(long)\",3,10\nBeta,4,20\nGamma,5,25\n"),
-            ("label_bad.csv", "study,events,total\n\"\(long)\",30,10\nBeta,4,20\nGamma,5,25\n"),
-            ("number.csv", "study,events,total\nAlpha,3,10\nBeta,\(String(repeating: "7", count: megabyte)),20\nGamma,5,25\n"),
-            ("text.csv", "study,events,total\nAlpha,3,10\nBeta,\(String(repeating: "x", count: megabyte)),20\nGamma,5,25\n"),
+        // Each file: a header, a prefix, a megabyte of one byte, a suffix; written in chunks.
+        let files: [(name: String, prefix: String, byte: Character, suffix: String)] = [
+            ("label.csv", "study,events,total\n\"", "L", "\",3,10\nBeta,4,20\nGamma,5,25\n"),
+            ("label_bad.csv", "study,events,total\n\"", "L", "\",30,10\nBeta,4,20\nGamma,5,25\n"),
+            ("number.csv", "study,events,total\nAlpha,3,10\nBeta,", "7", ",20\nGamma,5,25\n"),
+            ("text.csv", "study,events,total\nAlpha,3,10\nBeta,", "x", ",20\nGamma,5,25\n"),
         ]
-        for (name, text) in files { try Data(text.utf8).write(to: folder.appendingPathComponent(name)) }
+        for f in files {
+            var writer = try StreamingFileWriter(creating: folder.appendingPathComponent(f.name))
+            try writer.write(f.prefix)
+            try writer.write(repeating: try #require(f.byte.asciiValue), count: megabyte)
+            try writer.write(f.suffix)
+            try writer.close()
+        }
         func run(_ file: String, exit: Int32, stderr: [String]) throws -> MetapoolBinary.Result {
             let output = ["forest", "funnel", "report"].contains(command) ? folder.appendingPathComponent("out-\(file)") : nil
             return try expectCLIOutcome([command, file] + (output.map { ["-o", $0.path] } ?? []), exit: exit, stderr: stderr,
-                                        output: output, in: folder)
+                                        output: output, in: folder, outputLimit: 1 << 16)
         }
         // Three studies: bias needs three, leave-one-out two per fit.
-        try run("label.csv", exit: 0, stderr: [])
+        _ = try run("label.csv", exit: 0, stderr: [])
         for (file, needles) in [("label_bad.csv", ["row 1 (line 2", "column \"events\"", "exceed total"]),
                                 ("number.csv", ["row 2 (line 3", "column \"events\"", "too large"]),
                                 ("text.csv", ["row 2 (line 3", "column \"events\"", "not a number"])] {

@@ -58,11 +58,6 @@ enum Conformance {
         default: (1e-6, 1e-10)
         }
     }
-
-    static func close(_ actual: Double, _ expected: Double, key: String) -> Bool {
-        let (rel, abs) = tolerance(for: key)
-        return Swift.abs(actual - expected) <= max(abs, rel * Swift.abs(expected))
-    }
 }
 
 @Suite("Conformance with metafor")
@@ -103,11 +98,12 @@ struct ConformanceTests {
         case .null:
             if let actual, actual != .null { Issue.record("\(context) \(key): expected no value, got \(actual)") }
         case .number(let e):
+            let tolerance = Conformance.tolerance(for: key)
             switch actual {
             case .number(let a)?:
-                #expect(Conformance.close(a, e, key: key), "\(context) \(key): \(a) vs metafor \(e)")
+                expectClose(a, e, relative: tolerance.relative, absolute: tolerance.absolute, "\(context) \(key): \(a) vs metafor \(e)")
             case .integer(let a)?:
-                #expect(Conformance.close(Double(a), e, key: key), "\(context) \(key): \(a) vs metafor \(e)")
+                expectClose(Double(a), e, relative: tolerance.relative, absolute: tolerance.absolute, "\(context) \(key): \(a) vs metafor \(e)")
             default:
                 Issue.record("\(context) \(key): expected \(e), got \(String(describing: actual))")
             }

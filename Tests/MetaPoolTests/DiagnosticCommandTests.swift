@@ -17,10 +17,8 @@ struct DiagnosticCommandTests {
         return try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
     }
 
-    static func close(_ a: Any?, _ b: Double) -> Bool {
-        guard let a = (a as? NSNumber)?.doubleValue else { return false }
-        return abs(a - b) <= 1e-12 * max(1, abs(b))
-    }
+    /// A number of the JSON output, or nil.
+    static func number(_ value: Any?) -> Double? { (value as? NSNumber)?.doubleValue }
 
     @Test("regress: coefficients, QM, QE, R² and the permutation test as the library computes them")
     func regress() throws {
@@ -32,11 +30,11 @@ struct DiagnosticCommandTests {
         let coefficients = try #require(out["coefficients"] as? [[String: Any]])
         #expect(coefficients.map { $0["name"] as? String } == ["intrcpt", "latitude", "allocationrandom", "allocationsystematic"])
         for (j, c) in coefficients.enumerated() {
-            #expect(Self.close(c["estimate"], fit.coefficients[j]) && Self.close(c["se"], fit.standardErrors[j]))
+            #expect(isClose(Self.number(c["estimate"]), fit.coefficients[j], relative: 1e-12, absolute: 1e-12) && isClose(Self.number(c["se"]), fit.standardErrors[j], relative: 1e-12, absolute: 1e-12))
         }
-        #expect(Self.close(out["qm"], fit.moderatorTest?.statistic ?? .nan) && Self.close(out["qe"], fit.residualQ))
-        #expect(Self.close(out["tau2"], fit.tauSquaredEstimate))
-        #expect(Self.close(out["r2"], try fit.rSquared(y: effects.yi, v: effects.vi) ?? .nan))
+        #expect(isClose(Self.number(out["qm"]), fit.moderatorTest?.statistic ?? .nan, relative: 1e-12, absolute: 1e-12) && isClose(Self.number(out["qe"]), fit.residualQ, relative: 1e-12, absolute: 1e-12))
+        expectClose(Self.number(out["tau2"]), fit.tauSquaredEstimate, relative: 1e-12, absolute: 1e-12)
+        expectClose(Self.number(out["r2"]), try fit.rSquared(y: effects.yi, v: effects.vi) ?? .nan, relative: 1e-12, absolute: 1e-12)
         // metafor prints QM(df = 3) = 11.0605 (p = 0.0114) for rma(yi, vi, mods = ~ ablat + alloc).
         #expect(abs(((out["qm"] as? Double) ?? 0) - 11.0605) < 1e-3)
         let permutation = try #require(out["permutation"] as? [String: Any])
@@ -50,7 +48,7 @@ struct DiagnosticCommandTests {
         let out = try Self.json(["bias", Self.bcg, "--method", "FE", "--format", "json"])
         let effects = try EffectSizes(table: try DataTable.read(path: Self.bcg))
         let egger = try EggerTest(effects, model: .metaRegression, predictor: .standardError, method: .fixedEffect)
-        #expect(Self.close((out["egger"] as? [String: Any])?["statistic"], egger.statistic))
+        expectClose(Self.number((out["egger"] as? [String: Any])?["statistic"]), egger.statistic, relative: 1e-12, absolute: 1e-12)
         // metafor: regtest z = -5.2840; ranktest tau = 0.0256, p = 0.9524; trimfill: 4 missing on the right (SE 2.3853).
         #expect(abs(egger.statistic - -5.2840) < 1e-4)
         let rank = try #require(out["rank_correlation"] as? [String: Any])
@@ -90,7 +88,7 @@ struct DiagnosticCommandTests {
         let loo = try LeaveOneOut(fit)
         let rows = try #require((out["leave_one_out"] as? [String: Any])?["rows"] as? [[String: Any]])
         #expect(rows.count == 13)
-        for (row, f) in zip(rows, loo.fits) { #expect(Self.close(row["estimate"], f.estimate) && Self.close(row["tau2"], f.tauSquared ?? .nan)) }
+        for (row, f) in zip(rows, loo.fits) { #expect(isClose(Self.number(row["estimate"]), f.estimate, relative: 1e-12, absolute: 1e-12) && isClose(Self.number(row["tau2"]), f.tauSquared ?? .nan, relative: 1e-12, absolute: 1e-12)) }
         let cumulative = try #require(out["cumulative"] as? [String: Any])
         let latitudes: [Double] = [44, 55, 42, 52, 13, 44, 19, 13, 27, 42, 18, 33, 33]
         let expectedOrder = try CumulativeAnalysis(fit, sortedBy: latitudes).order
@@ -98,7 +96,7 @@ struct DiagnosticCommandTests {
         let influence = try #require((out["influence"] as? [String: Any])?["rows"] as? [[String: Any]])
         let diagnostics = try InfluenceDiagnostics(fit)
         for (row, s) in zip(influence, diagnostics.studies) {
-            #expect(Self.close(row["cook_d"], s.cooksDistance) && (row["influential"] as? Bool) == s.isInfluential)
+            #expect(isClose(Self.number(row["cook_d"]), s.cooksDistance, relative: 1e-12, absolute: 1e-12) && (row["influential"] as? Bool) == s.isInfluential)
         }
         let binary = try #require(MetapoolBinary.url)
         let missing = try MetapoolBinary.run(binary, ["sensitivity", Self.bcg, "--order-by", "nope"], in: PlotTests.repository, stdinFile: nil)
@@ -110,7 +108,7 @@ struct DiagnosticCommandTests {
         let pritz = PlotTests.repository.appendingPathComponent("Datasets/pritz1997-hyperdynamic-therapy.csv").path
         let out = try Self.json(["pool", pritz, "--method", "GLMM", "--format", "json"])
         let model = try GeneralizedLinearMixedModel(table: try DataTable.read(path: pritz))
-        #expect(Self.close(out["estimate"], model.estimate) && Self.close(out["tau2"], model.tauSquared))
+        #expect(isClose(Self.number(out["estimate"]), model.estimate, relative: 1e-12, absolute: 1e-12) && isClose(Self.number(out["tau2"]), model.tauSquared, relative: 1e-12, absolute: 1e-12))
         // metafor rma.glmm(measure = "PLO", xi, ni, data = dat.pritz1997): 1.3766 (SE 0.2884), Wld(13) = 25.0979.
         #expect(abs(model.estimate - 1.3766) < 1e-4 && abs(model.standardError - 0.2884) < 1e-4)
         let or = try Self.json(["pool", Self.bcg, "--method", "GLMM", "--quadrature-points", "1", "--format", "json"])

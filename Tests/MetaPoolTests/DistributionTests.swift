@@ -3,7 +3,8 @@
 // Fixtures: Tests/MetaPoolTests/Fixtures/distributions/reference.json, written by
 // `python3 Tests/Reference/distributions.py`. The worst relative error per function must
 // not exceed the bound in Sources/MetaPool/Documentation.docc/Distributions.md, and that
-// bound must stay within a factor 10 of what is measured, so the table cannot go stale.
+// bound must stay within a factor 10 of what is measured, so the table cannot go stale; a
+// table that fails prints the measured one (each error rounded up to one digit) to paste.
 
 import Foundation
 import Testing
@@ -73,19 +74,37 @@ enum DistributionUnderTest {
         return worst
     }
 
-    /// The `| function | df ≤ 10⁴ | df > 10⁴ |` rows of the Distributions article
-    /// ("—" where no reference case exists).
-    static func documentedBounds() -> [String: (small: Double?, large: Double?)] {
+    /// The `| function | df ≤ 10⁴ | df > 10⁴ |` rows of the Distributions article, as written
+    /// ("—" where no reference case exists); none if the article cannot be read.
+    static func documentedRows() -> [String: (small: String, large: String)] {
         let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
             .appendingPathComponent("../../Sources/MetaPool/Documentation.docc/Distributions.md")
         guard let text = try? String(contentsOf: url, encoding: .utf8) else { return [:] }
-        var bounds: [String: (small: Double?, large: Double?)] = [:]
+        var rows: [String: (small: String, large: String)] = [:]
         for line in text.split(separator: "\n") where line.hasPrefix("| `") {
             let cells = line.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
             guard cells.count == 3 else { continue }
-            bounds[cells[0].trimmingCharacters(in: CharacterSet(charactersIn: "`"))] = (Double(cells[1]), Double(cells[2]))
+            rows[cells[0].trimmingCharacters(in: CharacterSet(charactersIn: "`"))] = (cells[1], cells[2])
         }
-        return bounds
+        return rows
+    }
+
+    /// An error rounded up to one significant digit, as the article writes it ("2e-13").
+    static func roundedUp(_ error: Double) -> String {
+        guard error > 0, error.isFinite else { return error == 0 ? "0" : "\(error)" }
+        var exponent = Int(log10(error).rounded(.down))
+        var digit = (error / pow(10, Double(exponent))).rounded(.up)
+        if digit < 1 { digit = 1 }                     // log10 rounding just below a power of 10
+        if digit >= 10 { digit = 1; exponent += 1 }
+        return "\(Int(digit))e\(exponent < 0 ? "-" : "+")\(String(format: "%02d", abs(exponent)))"
+    }
+
+    /// The table as measured, in the article's format: worst errors rounded up to one digit.
+    static func measuredTable() -> String {
+        let small = worstErrors(large: false), large = worstErrors(large: true)
+        return Set(small.keys).union(large.keys).sorted().map { key in
+            "| `\(key)` | \(small[key].map { roundedUp($0.error) } ?? "—") | \(large[key].map { roundedUp($0.error) } ?? "—") |"
+        }.joined(separator: "\n")
     }
 }
 
@@ -117,16 +136,48 @@ struct DistributionTests {
 
     @Test("documented error table matches measurement")
     func documentedTable() {
-        let documented = DistributionUnderTest.documentedBounds()
+        let documented = DistributionUnderTest.documentedRows()
+        #expect(!documented.isEmpty, "no error table in Distributions.md")
+        var stale = false
         for large in [false, true] {
             let worst = DistributionUnderTest.worstErrors(large: large)
-            for (function, w) in worst {
-                let bound = large ? documented[function]?.large : documented[function]?.small
-                guard let bound else { Issue.record("\(function) (large df: \(large)) missing from the table"); continue }
-                #expect(w.error <= bound, "\(function): measured \(w.error) exceeds documented \(bound)")
-                #expect(bound <= 10 * max(w.error, 1e-16), "\(function): documented \(bound) is stale; measured \(w.error)")
+            #expect(!worst.isEmpty)
+            let column = large ? "df > 10⁴" : "df ≤ 10⁴"
+            for function in Set(worst.keys).union(documented.keys).sorted() {
+                let cell = documented[function].map { large ? $0.large : $0.small }
+                switch (worst[function], cell) {
+                case (nil, nil):
+                    continue
+                case (nil, let cell?):
+                    // No reference case: the article must say so.
+                    if cell != "—" {
+                        Issue.record("\(function) (\(column)): the table gives \(cell) but no reference case measures it")
+                        stale = true
+                    }
+                case (let w?, let cell):
+                    guard let cell, let bound = Double(cell) else {
+                        Issue.record("\(function) (\(column)): measured \(w.error) at \(w.at), but the table gives \(cell ?? "no row")")
+                        stale = true
+                        continue
+                    }
+                    #expect(w.error <= bound, "\(function) (\(column)): measured \(w.error) at \(w.at) exceeds documented \(bound)")
+                    #expect(bound <= 10 * max(w.error, 1e-16), "\(function) (\(column)): documented \(bound) is stale; measured \(w.error)")
+                    stale = stale || w.error > bound || bound > 10 * max(w.error, 1e-16)
+                }
             }
         }
+        if stale {
+            Issue.record("the measured table, to paste into Sources/MetaPool/Documentation.docc/Distributions.md:\n\(DistributionUnderTest.measuredTable())")
+        }
+    }
+
+    @Test("errors round up to one significant digit as in the article")
+    func roundedUp() {
+        #expect(DistributionUnderTest.roundedUp(1.0527e-13) == "2e-13")
+        #expect(DistributionUnderTest.roundedUp(6.8811e-14) == "7e-14")
+        #expect(DistributionUnderTest.roundedUp(9.3e-16) == "1e-15")
+        #expect(DistributionUnderTest.roundedUp(1e-15) == "1e-15")
+        #expect(DistributionUnderTest.roundedUp(0) == "0")
     }
 
     @Test("invalid parameters and arguments give NaN, never a trap")
@@ -197,19 +248,6 @@ struct DistributionTests {
                     #expect(abs(back - q) <= 1e-11 * q, "\(d) q=\(q): x=\(x) survival=\(back)")
                 }
             }
-        }
-    }
-}
-
-/// Prints the measured table (run with `--filter printErrorTable` when regenerating the article).
-@Test func printErrorTable() {
-    let small = DistributionUnderTest.worstErrors(large: false)
-    let large = DistributionUnderTest.worstErrors(large: true)
-    for key in Set(small.keys).union(large.keys).sorted() {
-        func fmt(_ e: Double?) -> String { e.map { String(format: "%.4e", $0) } ?? "—" }
-        print("| `\(key)` | \(fmt(small[key]?.error)) | \(fmt(large[key]?.error)) |")
-        if ProcessInfo.processInfo.environment["WHERE"] != nil {
-            print("    ", small[key]?.at ?? "", "//", large[key]?.at ?? "")
         }
     }
 }

@@ -68,14 +68,6 @@ struct GLMMFixture: Decodable {
     }
 }
 
-/// Checks |a − e| ≤ max(absolute, relative·|e|) and records a readable issue otherwise.
-private func expectClose(_ a: Double, _ e: Double, relative: Double, absolute: Double = 1e-12,
-                         _ what: @autoclosure () -> String, sourceLocation: SourceLocation = #_sourceLocation) {
-    let ok = abs(a - e) <= max(absolute, relative * abs(e))
-    #expect(ok, "\(what()): got \(a), metafor \(e), relative difference \(e == 0 ? .infinity : abs(a - e) / abs(e))",
-            sourceLocation: sourceLocation)
-}
-
 private func expectError<T>(_ kind: MetaPoolError.Kind, _ body: () throws -> T, sourceLocation: SourceLocation = #_sourceLocation) {
     do {
         let value = try body()
@@ -109,27 +101,27 @@ struct GLMMTests {
             let rel = 1e-5, seRel = laplace ? 1e-3 : 1e-5, testRel = laplace ? 1e-3 : 1e-4
             #expect(m.count == e.k)
             expectClose(m.estimate, e.estimate, relative: rel, absolute: 1e-7, "\(context) estimate")
-            expectClose(m.standardError, e.se, relative: seRel, "\(context) se")
+            expectClose(m.standardError, e.se, relative: seRel, absolute: 1e-12, "\(context) se")
             expectClose(m.confidenceInterval.lower, e.ci_lower, relative: seRel, absolute: 1e-6, "\(context) ci_lower")
             expectClose(m.confidenceInterval.upper, e.ci_upper, relative: seRel, absolute: 1e-6, "\(context) ci_upper")
-            expectClose(m.statistic, e.statistic, relative: testRel, "\(context) statistic")
+            expectClose(m.statistic, e.statistic, relative: testRel, absolute: 1e-12, "\(context) statistic")
             // A p-value moves by z·Δz relative to itself; Δz/z is bounded by the SE tolerance.
-            expectClose(m.pValue, e.p_value, relative: max(testRel, e.statistic * e.statistic * seRel), "\(context) p_value")
+            expectClose(m.pValue, e.p_value, relative: max(testRel, e.statistic * e.statistic * seRel), absolute: 1e-12, "\(context) p_value")
             // τ² = 0 exactly in our fit; glmer's bobyqa stops at τ ≈ 1e-40.
             expectClose(m.tauSquared, e.tau2, relative: 2 * rel, absolute: 1e-10, "\(context) tau2")
             expectClose(m.iSquared, e.i2, relative: 2 * rel, absolute: 1e-8, "\(context) i2")
-            expectClose(m.hSquared, e.h2, relative: 2 * rel, "\(context) h2")
-            expectClose(m.logLikelihood, e.log_likelihood, relative: rel, "\(context) log_likelihood")
+            expectClose(m.hSquared, e.h2, relative: 2 * rel, absolute: 1e-12, "\(context) h2")
+            expectClose(m.logLikelihood, e.log_likelihood, relative: rel, absolute: 1e-12, "\(context) log_likelihood")
             // The heterogeneity tests do not depend on the fit: closed forms vs glm, to 1e-6.
-            expectClose(m.waldTest.statistic, e.qe_wald, relative: 1e-6, "\(context) qe_wald")
+            expectClose(m.waldTest.statistic, e.qe_wald, relative: 1e-6, absolute: 1e-12, "\(context) qe_wald")
             #expect(m.waldTest.degreesOfFreedom == e.qe_wald_df)
-            expectClose(m.waldTest.pValue, e.qe_wald_p_value, relative: 1e-6, "\(context) qe_wald_p_value")
-            expectClose(m.likelihoodRatioTest.statistic, e.qe_lrt, relative: 1e-8, "\(context) qe_lrt")
+            expectClose(m.waldTest.pValue, e.qe_wald_p_value, relative: 1e-6, absolute: 1e-12, "\(context) qe_wald_p_value")
+            expectClose(m.likelihoodRatioTest.statistic, e.qe_lrt, relative: 1e-8, absolute: 1e-12, "\(context) qe_lrt")
             #expect(m.likelihoodRatioTest.degreesOfFreedom == e.qe_lrt_df)
-            expectClose(m.likelihoodRatioTest.pValue, e.qe_lrt_p_value, relative: 1e-6, "\(context) qe_lrt_p_value")
-            expectClose(m.backTransform(m.estimate), e.back_transformed.estimate, relative: rel, "\(context) back estimate")
-            expectClose(m.backTransform(m.confidenceInterval.lower), e.back_transformed.ci_lower, relative: seRel, "\(context) back ci_lower")
-            expectClose(m.backTransform(m.confidenceInterval.upper), e.back_transformed.ci_upper, relative: seRel, "\(context) back ci_upper")
+            expectClose(m.likelihoodRatioTest.pValue, e.qe_lrt_p_value, relative: 1e-6, absolute: 1e-12, "\(context) qe_lrt_p_value")
+            expectClose(m.backTransform(m.estimate), e.back_transformed.estimate, relative: rel, absolute: 1e-12, "\(context) back estimate")
+            expectClose(m.backTransform(m.confidenceInterval.lower), e.back_transformed.ci_lower, relative: seRel, absolute: 1e-12, "\(context) back ci_lower")
+            expectClose(m.backTransform(m.confidenceInterval.upper), e.back_transformed.ci_upper, relative: seRel, absolute: 1e-12, "\(context) back ci_upper")
         }
     }
 
@@ -141,11 +133,11 @@ struct GLMMTests {
             let e = c.metafor_default
             let context = "\(name) Q=\(c.quadrature_points) default control"
             expectClose(m.estimate, e.estimate, relative: 1e-4, absolute: 5e-5, "\(context) estimate")
-            expectClose(m.standardError, e.se, relative: 1e-4, "\(context) se")
+            expectClose(m.standardError, e.se, relative: 1e-4, absolute: 1e-12, "\(context) se")
             expectClose(m.confidenceInterval.lower, e.ci_lower, relative: 1e-4, absolute: 5e-5, "\(context) ci_lower")
             expectClose(m.confidenceInterval.upper, e.ci_upper, relative: 1e-4, absolute: 5e-5, "\(context) ci_upper")
             expectClose(m.tau, e.tau2.squareRoot(), relative: 1e-4, absolute: 5e-5, "\(context) tau")
-            expectClose(m.logLikelihood, e.log_likelihood, relative: 1e-5, "\(context) log_likelihood")
+            expectClose(m.logLikelihood, e.log_likelihood, relative: 1e-5, absolute: 1e-12, "\(context) log_likelihood")
             expectClose(m.iSquared, e.i2, relative: 2e-4, absolute: 1e-6, "\(context) i2")
         }
     }
@@ -178,11 +170,11 @@ struct GLMMTests {
         for c in checks {
             let m = try GeneralizedLinearMixedModel(events: c.events, totals: c.total, quadraturePoints: c.quadrature_points)
             let context = "\(c.dataset) Q=\(c.quadrature_points)"
-            expectClose(m.estimate, c.independent.estimate, relative: 1e-6, "\(context) estimate")
-            expectClose(m.tauSquared, c.independent.tau2, relative: 1e-5, "\(context) tau2")
-            expectClose(m.standardError, c.independent.se, relative: 1e-6, "\(context) se")
+            expectClose(m.estimate, c.independent.estimate, relative: 1e-6, absolute: 1e-12, "\(context) estimate")
+            expectClose(m.tauSquared, c.independent.tau2, relative: 1e-5, absolute: 1e-12, "\(context) tau2")
+            expectClose(m.standardError, c.independent.se, relative: 1e-6, absolute: 1e-12, "\(context) se")
             if let ll = c.independent.marginal_log_likelihood {
-                expectClose(m.marginalLogLikelihood, ll, relative: 1e-10, "\(context) marginal log-likelihood")
+                expectClose(m.marginalLogLikelihood, ll, relative: 1e-10, absolute: 1e-12, "\(context) marginal log-likelihood")
             }
         }
     }
@@ -233,9 +225,9 @@ struct GLMMTests {
         let m = try GeneralizedLinearMixedModel(events: [10, 11, 9, 10, 12], totals: [50, 50, 50, 50, 60])
         #expect(m.tauSquared == 0)
         #expect(m.iSquared == 0 && m.hSquared == 1)
-        expectClose(m.estimate, Double.log(52.0 / 208.0), relative: 1e-14, "FE logit")
+        expectClose(m.estimate, Double.log(52.0 / 208.0), relative: 1e-14, absolute: 1e-12, "FE logit")
         // SE of the equal-effects logit: 1/√(N p̄(1 − p̄)).
-        expectClose(m.standardError, 1 / (260 * 0.2 * 0.8).squareRoot(), relative: 1e-8, "FE se")
+        expectClose(m.standardError, 1 / (260 * 0.2 * 0.8).squareRoot(), relative: 1e-8, absolute: 1e-12, "FE se")
     }
 
     @Test("Gauss–Hermite rules integrate polynomials of degree ≤ 2Q − 1 exactly against φ")
@@ -243,14 +235,14 @@ struct GLMMTests {
         for q in [1, 2, 3, 7, 15, 25, 50, 100] {
             let rule = try GaussHermiteRule(points: q)
             #expect(rule.nodes.count == q)
-            expectClose(rule.weights.reduce(0, +), 1, relative: 1e-14, "Q=\(q) Σw")
+            expectClose(rule.weights.reduce(0, +), 1, relative: 1e-14, absolute: 1e-12, "Q=\(q) Σw")
             // E z^(2j) = (2j − 1)!!
             var doubleFactorial = 1.0
             for j in 1..<min(q, 12) {
                 doubleFactorial *= Double(2 * j - 1)
                 var m = 0.0
                 for (z, w) in zip(rule.nodes, rule.weights) { m += w * Double.pow(z, 2 * j) }
-                expectClose(m, doubleFactorial, relative: 1e-11, "Q=\(q) E z^\(2 * j)")
+                expectClose(m, doubleFactorial, relative: 1e-11, absolute: 1e-12, "Q=\(q) E z^\(2 * j)")
             }
             var odd = 0.0
             for (z, w) in zip(rule.nodes, rule.weights) { odd += w * z * z * z }
@@ -258,8 +250,8 @@ struct GLMMTests {
         }
         // Q = 3: nodes 0, ±√3, weights 2/3, 1/6.
         let three = try GaussHermiteRule(points: 3)
-        expectClose(three.nodes[2], 3.0.squareRoot(), relative: 1e-15, "Q=3 node")
-        expectClose(three.weights[1], 2.0 / 3.0, relative: 1e-15, "Q=3 weight")
+        expectClose(three.nodes[2], 3.0.squareRoot(), relative: 1e-15, absolute: 1e-12, "Q=3 node")
+        expectClose(three.weights[1], 2.0 / 3.0, relative: 1e-15, absolute: 1e-12, "Q=3 weight")
     }
 
     @Test("the analytic gradient of the AGHQ log-likelihood matches finite differences")
@@ -275,7 +267,7 @@ struct GLMMTests {
                 expectClose(g.mu, fdMu, relative: 1e-6, absolute: 1e-7, "Q=\(q) μ=\(mu) τ=\(tau) ∂ℓ/∂μ")
                 expectClose(g.tau, fdTau, relative: 1e-6, absolute: 1e-7, "Q=\(q) μ=\(mu) τ=\(tau) ∂ℓ/∂τ")
                 // ℓ is even in τ.
-                expectClose(l.logLikelihood(mu: mu, tau: -tau), l.logLikelihood(mu: mu, tau: tau), relative: 1e-13, "even in τ")
+                expectClose(l.logLikelihood(mu: mu, tau: -tau), l.logLikelihood(mu: mu, tau: tau), relative: 1e-13, absolute: 1e-12, "even in τ")
             }
         }
     }
@@ -297,9 +289,9 @@ struct GLMMTests {
             LikelihoodEvaluation(value: -(b - 1) * (b - 1) + t * t - t * t * t * t, gradient: (-2 * (b - 1), 2 * t - 4 * t * t * t))
         }
         let up = try newtonAscent(beta: 1, tau: 0, bound: 100, evaluate: saddle)
-        expectClose(abs(up.tau), 0.5.squareRoot(), relative: 1e-10, "τ from the saddle")
+        expectClose(abs(up.tau), 0.5.squareRoot(), relative: 1e-10, absolute: 1e-12, "τ from the saddle")
         let fromFar = try maximizeEvenInTau(starts: [(3, 1e-9)], betaAtZero: 1, bound: 100, evaluate: saddle)
-        expectClose(fromFar.tau, 0.5.squareRoot(), relative: 1e-10, "τ ≥ 0")
+        expectClose(fromFar.tau, 0.5.squareRoot(), relative: 1e-10, absolute: 1e-12, "τ ≥ 0")
         // ℓ = −(β − 1)² − τ² − τ⁴: the maximum is τ = 0.
         let bowl = { (b: Double, t: Double) in
             LikelihoodEvaluation(value: -(b - 1) * (b - 1) - t * t - t * t * t * t, gradient: (-2 * (b - 1), -2 * t - 4 * t * t * t))
@@ -384,24 +376,24 @@ struct OddsRatioGLMMTests {
             let rel = 1e-4, seRel = 2e-4
             #expect(m.count == e.k, "\(context) k")
             expectClose(m.estimate, e.estimate, relative: rel, absolute: 1e-6, "\(context) estimate")
-            expectClose(m.standardError, e.se, relative: seRel, "\(context) se")
+            expectClose(m.standardError, e.se, relative: seRel, absolute: 1e-12, "\(context) se")
             expectClose(m.confidenceInterval.lower, e.ci_lower, relative: rel, absolute: 1e-5, "\(context) ci_lower")
             expectClose(m.confidenceInterval.upper, e.ci_upper, relative: rel, absolute: 1e-5, "\(context) ci_upper")
-            expectClose(m.statistic, e.statistic, relative: seRel, "\(context) statistic")
-            expectClose(m.pValue, e.p_value, relative: max(1e-4, e.statistic * e.statistic * seRel), "\(context) p_value")
+            expectClose(m.statistic, e.statistic, relative: seRel, absolute: 1e-12, "\(context) statistic")
+            expectClose(m.pValue, e.p_value, relative: max(1e-4, e.statistic * e.statistic * seRel), absolute: 1e-12, "\(context) p_value")
             expectClose(m.tauSquared, e.tau2, relative: rel, absolute: 1e-9, "\(context) tau2")
             expectClose(m.iSquared, e.i2, relative: rel, absolute: 1e-7, "\(context) i2")
-            expectClose(m.hSquared, e.h2, relative: rel, "\(context) h2")
-            expectClose(m.logLikelihood, e.log_likelihood, relative: rel, "\(context) log_likelihood")
-            expectClose(m.waldTest.statistic, e.qe_wald, relative: 1e-6, "\(context) qe_wald")
+            expectClose(m.hSquared, e.h2, relative: rel, absolute: 1e-12, "\(context) h2")
+            expectClose(m.logLikelihood, e.log_likelihood, relative: rel, absolute: 1e-12, "\(context) log_likelihood")
+            expectClose(m.waldTest.statistic, e.qe_wald, relative: 1e-6, absolute: 1e-12, "\(context) qe_wald")
             #expect(m.waldTest.degreesOfFreedom == e.qe_wald_df)
-            expectClose(m.waldTest.pValue, e.qe_wald_p_value, relative: 1e-6, "\(context) qe_wald_p_value")
-            expectClose(m.likelihoodRatioTest.statistic, e.qe_lrt, relative: 1e-8, "\(context) qe_lrt")
+            expectClose(m.waldTest.pValue, e.qe_wald_p_value, relative: 1e-6, absolute: 1e-12, "\(context) qe_wald_p_value")
+            expectClose(m.likelihoodRatioTest.statistic, e.qe_lrt, relative: 1e-8, absolute: 1e-12, "\(context) qe_lrt")
             #expect(m.likelihoodRatioTest.degreesOfFreedom == e.qe_lrt_df)
-            expectClose(m.likelihoodRatioTest.pValue, e.qe_lrt_p_value, relative: 1e-6, "\(context) qe_lrt_p_value")
-            expectClose(m.backTransform(m.estimate), e.back_transformed.estimate, relative: rel, "\(context) back estimate")
-            expectClose(m.backTransform(m.confidenceInterval.lower), e.back_transformed.ci_lower, relative: rel, "\(context) back ci_lower")
-            expectClose(m.backTransform(m.confidenceInterval.upper), e.back_transformed.ci_upper, relative: rel, "\(context) back ci_upper")
+            expectClose(m.likelihoodRatioTest.pValue, e.qe_lrt_p_value, relative: 1e-6, absolute: 1e-12, "\(context) qe_lrt_p_value")
+            expectClose(m.backTransform(m.estimate), e.back_transformed.estimate, relative: rel, absolute: 1e-12, "\(context) back estimate")
+            expectClose(m.backTransform(m.confidenceInterval.lower), e.back_transformed.ci_lower, relative: rel, absolute: 1e-12, "\(context) back ci_lower")
+            expectClose(m.backTransform(m.confidenceInterval.upper), e.back_transformed.ci_upper, relative: rel, absolute: 1e-12, "\(context) back ci_upper")
         }
     }
 
@@ -413,9 +405,9 @@ struct OddsRatioGLMMTests {
             let e = c.metafor_default
             let context = "\(name) OR UM.FS Q=\(c.quadrature_points) default control"
             expectClose(m.estimate, e.estimate, relative: 2e-3, absolute: 1e-5, "\(context) estimate")
-            expectClose(m.standardError, e.se, relative: 2e-3, "\(context) se")
+            expectClose(m.standardError, e.se, relative: 2e-3, absolute: 1e-12, "\(context) se")
             expectClose(m.tauSquared, e.tau2, relative: 2e-3, absolute: 1e-8, "\(context) tau2")
-            expectClose(m.logLikelihood, e.log_likelihood, relative: 1e-4, "\(context) log_likelihood")
+            expectClose(m.logLikelihood, e.log_likelihood, relative: 1e-4, absolute: 1e-12, "\(context) log_likelihood")
         }
     }
 

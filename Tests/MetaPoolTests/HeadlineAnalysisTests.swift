@@ -46,11 +46,6 @@ struct HeadlineAnalysisTests {
         try DataTable.read(path: repository.appendingPathComponent("Datasets").appendingPathComponent(file).path)
     }
 
-    static func close(_ a: Double?, _ e: Double, relative: Double = 1e-6, absolute: Double = 1e-10) -> Bool {
-        guard let a else { return false }
-        return abs(a - e) <= max(absolute, relative * abs(e))
-    }
-
     func check(_ e: Pooled, _ name: String) throws {
         let conditions = try e.where.map { try #require(RowCondition(parsing: $0)) }
         let fit = try MetaAnalysis(EffectSizes(table: Self.table(e.file).selecting(conditions)))
@@ -64,11 +59,11 @@ struct HeadlineAnalysisTests {
             ("back ci_lower", s.backTransformed.ciLower, e.back_ci_lower), ("back ci_upper", s.backTransformed.ciUpper, e.back_ci_upper),
         ]
         for (key, got, want) in pairs {
-            #expect(Self.close(got, want), "\(name) \(key): \(String(describing: got)) vs metafor \(want)")
+            expectClose(got, want, relative: 1e-6, absolute: 1e-10, "\(name) \(key): \(String(describing: got)) vs metafor \(want)")
         }
-        #expect(Self.close(s.tau2CILower, e.tau2_ci_lower, absolute: 1e-8), "\(name) tau2_ci_lower")
-        #expect(Self.close(s.pValue, e.p_value, relative: 1e-4), "\(name) p")
-        #expect(Self.close(s.qPValue, e.q_p_value, relative: 1e-4), "\(name) Q p")
+        expectClose(s.tau2CILower, e.tau2_ci_lower, relative: 1e-6, absolute: 1e-8, "\(name) tau2_ci_lower")
+        expectClose(s.pValue, e.p_value, relative: 1e-4, absolute: 1e-10, "\(name) p")
+        expectClose(s.qPValue, e.q_p_value, relative: 1e-4, absolute: 1e-10, "\(name) Q p")
     }
 
     @Test("pooled IC-ORR of trastuzumab deruxtecan in active brain metastases")
@@ -89,25 +84,25 @@ struct HeadlineAnalysisTests {
         #expect(separate.subgroups.map(\.label) == e.subgroups.map(\.subgroup))
         for (got, want) in zip(separate.subgroups, e.subgroups) {
             #expect(got.count == want.k, "\(want.subgroup) k")
-            #expect(Self.close(got.estimate, want.estimate), "\(want.subgroup) estimate")
-            #expect(Self.close(got.standardError, want.se), "\(want.subgroup) se")
-            #expect(Self.close(got.confidenceInterval.lower, want.ci_lower), "\(want.subgroup) ci_lower")
-            #expect(Self.close(got.confidenceInterval.upper, want.ci_upper), "\(want.subgroup) ci_upper")
-            if let tau2 = want.tau2 { #expect(Self.close(got.tauSquared, tau2, absolute: 1e-9), "\(want.subgroup) tau2") }
+            expectClose(got.estimate, want.estimate, relative: 1e-6, absolute: 1e-10, "\(want.subgroup) estimate")
+            expectClose(got.standardError, want.se, relative: 1e-6, absolute: 1e-10, "\(want.subgroup) se")
+            expectClose(got.confidenceInterval.lower, want.ci_lower, relative: 1e-6, absolute: 1e-10, "\(want.subgroup) ci_lower")
+            expectClose(got.confidenceInterval.upper, want.ci_upper, relative: 1e-6, absolute: 1e-10, "\(want.subgroup) ci_upper")
+            if let tau2 = want.tau2 { expectClose(got.tauSquared, tau2, relative: 1e-6, absolute: 1e-9, "\(want.subgroup) tau2") }
         }
-        #expect(Self.close(separate.overall.estimate, e.overall_estimate))
-        #expect(Self.close(separate.qBetween, e.q), "Q_between \(separate.qBetween) vs \(e.q)")
+        expectClose(separate.overall.estimate, e.overall_estimate, relative: 1e-6, absolute: 1e-10)
+        expectClose(separate.qBetween, e.q, relative: 1e-6, absolute: 1e-10, "Q_between \(separate.qBetween) vs \(e.q)")
         #expect(separate.qBetweenDegreesOfFreedom == e.df)
-        #expect(Self.close(separate.qBetweenPValue, e.p_value, relative: 1e-4, absolute: 1e-14))
+        expectClose(separate.qBetweenPValue, e.p_value, relative: 1e-4, absolute: 1e-14)
 
         let common = try SubgroupAnalysis(table: table, by: e.by, commonTauSquared: true)
-        #expect(Self.close(common.commonModel?.tauSquaredEstimate, e.common_tau2, absolute: 1e-9))
-        #expect(Self.close(common.qBetween, e.common_qm), "QM \(common.qBetween) vs \(e.common_qm)")
-        #expect(Self.close(common.qBetweenPValue, e.common_qm_p_value, relative: 1e-4, absolute: 1e-14))
+        expectClose(common.commonModel?.tauSquaredEstimate, e.common_tau2, relative: 1e-6, absolute: 1e-9)
+        expectClose(common.qBetween, e.common_qm, relative: 1e-6, absolute: 1e-10, "QM \(common.qBetween) vs \(e.common_qm)")
+        expectClose(common.qBetweenPValue, e.common_qm_p_value, relative: 1e-4, absolute: 1e-14)
         #expect(common.subgroups.count == e.common_estimates.count)
         for (i, g) in common.subgroups.enumerated() where i < e.common_estimates.count {
-            #expect(Self.close(g.estimate, e.common_estimates[i]), "\(g.label) common estimate")
-            #expect(Self.close(g.standardError, e.common_se[i]), "\(g.label) common se")
+            expectClose(g.estimate, e.common_estimates[i], relative: 1e-6, absolute: 1e-10, "\(g.label) common estimate")
+            expectClose(g.standardError, e.common_se[i], relative: 1e-6, absolute: 1e-10, "\(g.label) common se")
         }
     }
 }

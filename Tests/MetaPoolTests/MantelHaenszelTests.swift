@@ -69,10 +69,6 @@ private func thrownKind(_ body: () throws(MetaPoolError) -> Void) -> MetaPoolErr
 
 @Suite("Mantel-Haenszel and Peto against metafor")
 struct MantelHaenszelTests {
-    static func close(_ a: Double, _ e: Double, relative: Double = 1e-6, absolute: Double = 1e-12) -> Bool {
-        abs(a - e) <= max(absolute, relative * abs(e))
-    }
-
     /// p-values to 1e-4 relative; every other number to 1e-6.
     static func tolerance(_ key: String) -> Double { key.hasSuffix("p_value") ? 1e-4 : 1e-6 }
 
@@ -96,7 +92,7 @@ struct MantelHaenszelTests {
                 return
             }
             let key = path.split(separator: ".").last.map(String.init) ?? path
-            #expect(close(g, w, relative: tolerance(key)), "\(path): \(g) vs \(w)")
+            expectClose(g, w, relative: tolerance(key), absolute: 1e-12, "\(path): \(g) vs \(w)")
         }
     }
 
@@ -138,27 +134,27 @@ struct MantelHaenszelTests {
                 let measure = try #require(EffectMeasure(code: c.measure))
                 let fit = try MantelHaenszel(counts, measure: measure, level: c.level)
                 #expect(fit.count == e.k, "\(context) k")
-                #expect(Self.close(fit.estimate, e.estimate), "\(context) estimate \(fit.estimate) vs \(e.estimate)")
-                #expect(Self.close(fit.standardError, e.se), "\(context) se \(fit.standardError) vs \(e.se)")
-                #expect(Self.close(fit.statistic, e.statistic), "\(context) z")
-                #expect(Self.close(fit.pValue, e.p_value, relative: 1e-4), "\(context) p")
-                #expect(Self.close(fit.confidenceInterval.lower, e.ci_lower), "\(context) ci_lower")
-                #expect(Self.close(fit.confidenceInterval.upper, e.ci_upper), "\(context) ci_upper")
-                #expect(Self.close(fit.q, e.q), "\(context) Q \(fit.q) vs \(e.q)")
+                expectClose(fit.estimate, e.estimate, relative: 1e-6, absolute: 1e-12, "\(context) estimate \(fit.estimate) vs \(e.estimate)")
+                expectClose(fit.standardError, e.se, relative: 1e-6, absolute: 1e-12, "\(context) se \(fit.standardError) vs \(e.se)")
+                expectClose(fit.statistic, e.statistic, relative: 1e-6, absolute: 1e-12, "\(context) z")
+                expectClose(fit.pValue, e.p_value, relative: 1e-4, absolute: 1e-12, "\(context) p")
+                expectClose(fit.confidenceInterval.lower, e.ci_lower, relative: 1e-6, absolute: 1e-12, "\(context) ci_lower")
+                expectClose(fit.confidenceInterval.upper, e.ci_upper, relative: 1e-6, absolute: 1e-12, "\(context) ci_upper")
+                expectClose(fit.q, e.q, relative: 1e-6, absolute: 1e-12, "\(context) Q \(fit.q) vs \(e.q)")
                 #expect(fit.qDegreesOfFreedom == e.q_df, "\(context) Q df")
-                #expect(Self.close(fit.qPValue, e.q_p_value, relative: 1e-4), "\(context) Q p")
-                #expect(Self.close(fit.iSquared, e.i2), "\(context) I2")
-                #expect(Self.close(fit.hSquared, e.h2), "\(context) H2")
-                #expect(Self.close(fit.backTransformedEstimate, e.back_transformed.estimate), "\(context) back estimate")
+                expectClose(fit.qPValue, e.q_p_value, relative: 1e-4, absolute: 1e-12, "\(context) Q p")
+                expectClose(fit.iSquared, e.i2, relative: 1e-6, absolute: 1e-12, "\(context) I2")
+                expectClose(fit.hSquared, e.h2, relative: 1e-6, absolute: 1e-12, "\(context) H2")
+                expectClose(fit.backTransformedEstimate, e.back_transformed.estimate, relative: 1e-6, absolute: 1e-12, "\(context) back estimate")
                 if measure == .oddsRatio {
                     let cmh = try #require(fit.cochranMantelHaenszel)
                     let ta = try #require(fit.tarone)
-                    #expect(Self.close(cmh.statistic, try #require(e.cmh)), "\(context) CMH \(cmh.statistic)")
-                    #expect(Self.close(cmh.pValue ?? .nan, try #require(e.cmh_p_value), relative: 1e-4), "\(context) CMH p")
-                    #expect(Self.close(ta.statistic, try #require(e.tarone)), "\(context) Tarone \(ta.statistic) vs \(e.tarone ?? .nan)")
+                    expectClose(cmh.statistic, e.cmh, relative: 1e-6, absolute: 1e-12, "\(context) CMH \(cmh.statistic)")
+                    expectClose(cmh.pValue ?? .nan, e.cmh_p_value, relative: 1e-4, absolute: 1e-12, "\(context) CMH p")
+                    expectClose(ta.statistic, e.tarone, relative: 1e-6, absolute: 1e-12, "\(context) Tarone \(ta.statistic) vs \(e.tarone ?? .nan)")
                     #expect(ta.degreesOfFreedom == e.tarone_df, "\(context) Tarone df")
                     if let p = e.tarone_p_value {
-                        #expect(Self.close(ta.pValue ?? .nan, p, relative: 1e-4), "\(context) Tarone p")
+                        expectClose(ta.pValue ?? .nan, p, relative: 1e-4, absolute: 1e-12, "\(context) Tarone p")
                     } else {
                         #expect(ta.pValue == nil, "\(context) Tarone p should be NA")
                     }
@@ -169,11 +165,11 @@ struct MantelHaenszelTests {
             } else {
                 let fit = try Peto(counts, level: c.level)
                 #expect(fit.count == e.k, "\(context) k")
-                #expect(Self.close(fit.estimate, e.estimate), "\(context) estimate \(fit.estimate) vs \(e.estimate)")
-                #expect(Self.close(fit.standardError, e.se), "\(context) se")
-                #expect(Self.close(fit.q, e.q), "\(context) Q \(fit.q) vs \(e.q)")
+                expectClose(fit.estimate, e.estimate, relative: 1e-6, absolute: 1e-12, "\(context) estimate \(fit.estimate) vs \(e.estimate)")
+                expectClose(fit.standardError, e.se, relative: 1e-6, absolute: 1e-12, "\(context) se")
+                expectClose(fit.q, e.q, relative: 1e-6, absolute: 1e-12, "\(context) Q \(fit.q) vs \(e.q)")
                 #expect(fit.qDegreesOfFreedom == e.q_df, "\(context) Q df")
-                #expect(Self.close(fit.iSquared, e.i2), "\(context) I2")
+                expectClose(fit.iSquared, e.i2, relative: 1e-6, absolute: 1e-12, "\(context) I2")
                 summary = try fit.summary()
             }
             Self.compare(summary, want, path: context)
@@ -211,8 +207,8 @@ struct MantelHaenszelTests {
         for (measure, other) in [(EffectMeasure.oddsRatio, both), (.riskRatio, noEvents), (.riskDifference, noEvents)] {
             let a = try MantelHaenszel(base, measure: measure), b = try MantelHaenszel(other, measure: measure)
             if measure != .riskDifference {
-                #expect(Self.close(a.estimate, b.estimate, relative: 1e-13) && Self.close(a.standardError, b.standardError, relative: 1e-13), "\(measure)")
-                #expect(Self.close(a.q, b.q, relative: 1e-13), "\(measure)")
+                #expect(isClose(a.estimate, b.estimate, relative: 1e-13, absolute: 1e-12) && isClose(a.standardError, b.standardError, relative: 1e-13, absolute: 1e-12), "\(measure)")
+                expectClose(a.q, b.q, relative: 1e-13, absolute: 1e-12, "\(measure)")
             }
             #expect(b.count == other.count && b.heterogeneityCount == 3 && b.qDegreesOfFreedom == 2, "\(measure)")
         }
@@ -222,7 +218,7 @@ struct MantelHaenszelTests {
         let tarone = try #require(try MantelHaenszel(both).tarone)
         #expect(tarone.degreesOfFreedom == 2)
         let a = try Peto(base), b = try Peto(both)
-        #expect(Self.close(a.estimate, b.estimate, relative: 1e-13) && Self.close(a.q, b.q, relative: 1e-13))
+        #expect(isClose(a.estimate, b.estimate, relative: 1e-13, absolute: 1e-12) && isClose(a.q, b.q, relative: 1e-13, absolute: 1e-12))
         #expect(b.count == 5 && b.heterogeneityCount == 3 && b.qDegreesOfFreedom == 2)
         #expect(b.variances[3] == 0 && b.variances[4] == 0)
     }

@@ -44,8 +44,6 @@ enum SVGCheck {
                     lower: try #require(double(g, "data-lower")), upper: try #require(double(g, "data-upper")),
                     x0: try #require(double(g, "data-x0")), x1: try #require(double(g, "data-x1")))
     }
-
-    static func close(_ a: Double, _ b: Double, tolerance: Double = 0.02) -> Bool { abs(a - b) <= tolerance }
 }
 
 @Suite("Forest and funnel plots: XML, geometry, rendering")
@@ -89,12 +87,12 @@ struct PlotTests {
             let estimate = try #require(SVGCheck.double(square, "data-estimate"))
             let (x, w) = (try #require(SVGCheck.double(square, "x")), try #require(SVGCheck.double(square, "width")))
             let expected = min(max(axis.x(estimate), axis.x0), axis.x1)
-            #expect(SVGCheck.close(x + w / 2, expected), "square at \(x + w / 2), estimate \(estimate) maps to \(expected)")
+            expectClose(x + w / 2, expected, relative: 0, absolute: 0.02, "square at \(x + w / 2), estimate \(estimate) maps to \(expected)")
             let (lower, upper) = (try #require(SVGCheck.double(line, "data-lower")), try #require(SVGCheck.double(line, "data-upper")))
             #expect(lower <= estimate && estimate <= upper)
-            #expect(SVGCheck.close(try #require(SVGCheck.double(line, "x1")), max(axis.x(lower), axis.x0)), "CI lower end")
-            #expect(SVGCheck.close(try #require(SVGCheck.double(line, "x2")), min(axis.x(upper), axis.x1)), "CI upper end")
-            #expect(SVGCheck.close(try #require(SVGCheck.double(square, "y")) + w / 2, try #require(SVGCheck.double(line, "y1"))), "square on its CI line")
+            expectClose(SVGCheck.double(line, "x1"), max(axis.x(lower), axis.x0), relative: 0, absolute: 0.02, "CI lower end")
+            expectClose(SVGCheck.double(line, "x2"), min(axis.x(upper), axis.x1), relative: 0, absolute: 0.02, "CI upper end")
+            expectClose(try #require(SVGCheck.double(square, "y")) + w / 2, SVGCheck.double(line, "y1"), relative: 0, absolute: 0.02, "square on its CI line")
         }
         // Larger weight, larger square (area ∝ weight).
         let sides = squares.compactMap { SVGCheck.double($0, "width") }, weights = squares.compactMap { SVGCheck.double($0, "data-weight") }
@@ -105,13 +103,13 @@ struct PlotTests {
             .map { $0.split(separator: ",").compactMap { Double(String($0)) } }
         #expect(points.count == 4)
         let (lo, hi) = (fit.backTransform(fit.confidenceInterval.lower), fit.backTransform(fit.confidenceInterval.upper))
-        #expect(SVGCheck.close(points[0][0], axis.x(lo)) && SVGCheck.close(points[2][0], axis.x(hi)), "diamond ends")
-        #expect(SVGCheck.close(points[1][0], axis.x(fit.backTransform(fit.estimate))), "diamond centre")
+        #expect(isClose(points[0][0], axis.x(lo), relative: 0, absolute: 0.02) && isClose(points[2][0], axis.x(hi), relative: 0, absolute: 0.02), "diamond ends")
+        expectClose(points[1][0], axis.x(fit.backTransform(fit.estimate)), relative: 0, absolute: 0.02, "diamond centre")
         // The prediction interval bar.
         let pi = try SVGCheck.elements(doc, "//*[local-name()='line'][@class='pi']")
         if let interval = fit.predictionInterval, let bar = pi.first {
-            #expect(SVGCheck.close(try #require(SVGCheck.double(bar, "x1")), max(axis.x(fit.backTransform(interval.lower)), axis.x0)))
-            #expect(SVGCheck.close(try #require(SVGCheck.double(bar, "x2")), min(axis.x(fit.backTransform(interval.upper)), axis.x1)))
+            expectClose(SVGCheck.double(bar, "x1"), max(axis.x(fit.backTransform(interval.lower)), axis.x0), relative: 0, absolute: 0.02)
+            expectClose(SVGCheck.double(bar, "x2"), min(axis.x(fit.backTransform(interval.upper)), axis.x1), relative: 0, absolute: 0.02)
         } else {
             #expect(pi.isEmpty == (fit.predictionInterval == nil))
         }
@@ -119,7 +117,7 @@ struct PlotTests {
         for tick in try SVGCheck.elements(doc, "//*[local-name()='line'][@class='tick']") {
             let value = try #require(SVGCheck.double(tick, "data-value"))
             let x = try #require(SVGCheck.double(tick, "x1"))
-            #expect(SVGCheck.close(x, axis.x(value)) && x >= axis.x0 - 0.01 && x <= axis.x1 + 0.01)
+            #expect(isClose(x, axis.x(value), relative: 0, absolute: 0.02) && x >= axis.x0 - 0.01 && x <= axis.x1 + 0.01)
         }
     }
 
@@ -225,12 +223,12 @@ struct PlotTests {
         let circles = try SVGCheck.elements(doc, "//*[local-name()='circle']")
         #expect(circles.count == fit.count)
         for (c, (y, v)) in zip(circles, zip(fit.effects.yi, fit.effects.vi)) {
-            #expect(SVGCheck.close(try value(c, "cx"), x0 + (y - lo) / (hi - lo) * (x1 - x0)))
-            #expect(SVGCheck.close(try value(c, "cy"), y0 + v.squareRoot() / seMax * (y1 - y0)))
+            expectClose(try value(c, "cx"), x0 + (y - lo) / (hi - lo) * (x1 - x0), relative: 0, absolute: 0.02)
+            expectClose(try value(c, "cy"), y0 + v.squareRoot() / seMax * (y1 - y0), relative: 0, absolute: 0.02)
         }
         let funnel = try #require(try SVGCheck.elements(doc, "//*[local-name()='polygon'][@class='funnel']").first)
         let apex = (SVGCheck.string(funnel, "points") ?? "").split(separator: " ")[0].split(separator: ",").compactMap { Double(String($0)) }
-        #expect(SVGCheck.close(apex[0], x0 + (fit.estimate - lo) / (hi - lo) * (x1 - x0)) && SVGCheck.close(apex[1], y0))
+        #expect(isClose(apex[0], x0 + (fit.estimate - lo) / (hi - lo) * (x1 - x0), relative: 0, absolute: 0.02) && isClose(apex[1], y0, relative: 0, absolute: 0.02))
         let dir = try Self.scratch()
         defer { try? FileManager.default.removeItem(at: dir) }
         let url = dir.appendingPathComponent("funnel.svg")

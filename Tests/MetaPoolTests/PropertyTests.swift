@@ -68,19 +68,6 @@ enum Generators {
     static let seed = Gen.int(in: 0...Int.max)
 }
 
-/// SplitMix64 (Steele, Lea & Flood 2014): a deterministic stream from a generated seed.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: Int) { state = UInt64(bitPattern: Int64(seed)) }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 // MARK: - What is compared
 
 /// The numbers of one fit that the properties compare.
@@ -106,6 +93,8 @@ struct FitNumbers {
 enum Property {
     static let relative = 1e-9
 
+    /// |a − b| ≤ relative·max(|a|, |b|) + relative·floor. Not `isClose`: this bound is a sum, which
+    /// max(absolute, relative·scale) cannot state without tightening it up to twofold.
     static func close(_ a: Double, _ b: Double, floor: Double) -> Bool {
         abs(a - b) <= relative * max(abs(a), abs(b)) + relative * floor
     }

@@ -41,11 +41,6 @@ struct PermutationFixture: Decodable {
 
 @Suite("Meta-regression against metafor")
 struct RegressionTests {
-    static func close(_ a: Double?, _ e: Double?, relative: Double = 1e-6, absolute: Double = 1e-10) -> Bool {
-        guard let a, let e else { return a == nil && e == nil }
-        return abs(a - e) <= max(absolute, relative * abs(e))
-    }
-
     @Test("every estimator, test and moderator set", arguments: ["bcg", "bangertdrowns2004"])
     func dataset(_ name: String) throws {
         let data = try Data(contentsOf: RegressionFixture.directory.appendingPathComponent(name + ".expected.json"))
@@ -62,25 +57,25 @@ struct RegressionTests {
             let e = c.expected
             #expect(fit.coefficients.count == e.coefficients.count, "\(context) p")
             for (j, want) in e.coefficients.enumerated() where j < fit.coefficients.count {
-                #expect(Self.close(fit.coefficients[j], want.estimate), "\(context) b[\(j)] \(fit.coefficients[j]) vs \(want.estimate)")
-                #expect(Self.close(fit.standardErrors[j], want.se), "\(context) se[\(j)]")
-                #expect(Self.close(fit.statistics[j], want.statistic), "\(context) z[\(j)]")
-                #expect(Self.close(fit.pValues[j], want.p_value, relative: 1e-4, absolute: 1e-12), "\(context) p[\(j)]")
-                #expect(Self.close(fit.confidenceIntervals[j].lower, want.ci_lower), "\(context) ci.lb[\(j)]")
-                #expect(Self.close(fit.confidenceIntervals[j].upper, want.ci_upper), "\(context) ci.ub[\(j)]")
+                expectClose(fit.coefficients[j], want.estimate, relative: 1e-6, absolute: 1e-10, "\(context) b[\(j)] \(fit.coefficients[j]) vs \(want.estimate)")
+                expectClose(fit.standardErrors[j], want.se, relative: 1e-6, absolute: 1e-10, "\(context) se[\(j)]")
+                expectClose(fit.statistics[j], want.statistic, relative: 1e-6, absolute: 1e-10, "\(context) z[\(j)]")
+                expectClose(fit.pValues[j], want.p_value, relative: 1e-4, absolute: 1e-12, "\(context) p[\(j)]")
+                expectClose(fit.confidenceIntervals[j].lower, want.ci_lower, relative: 1e-6, absolute: 1e-10, "\(context) ci.lb[\(j)]")
+                expectClose(fit.confidenceIntervals[j].upper, want.ci_upper, relative: 1e-6, absolute: 1e-10, "\(context) ci.ub[\(j)]")
             }
-            #expect(Self.close(fit.tauSquaredEstimate, e.tau2, absolute: 1e-9), "\(context) tau2 \(fit.tauSquaredEstimate) vs \(e.tau2)")
-            #expect(Self.close(fit.residualQ, e.qe), "\(context) QE")
-            #expect(Self.close(fit.residualQPValue, e.qe_p_value, relative: 1e-4, absolute: 1e-12), "\(context) QE p")
+            expectClose(fit.tauSquaredEstimate, e.tau2, relative: 1e-6, absolute: 1e-9, "\(context) tau2 \(fit.tauSquaredEstimate) vs \(e.tau2)")
+            expectClose(fit.residualQ, e.qe, relative: 1e-6, absolute: 1e-10, "\(context) QE")
+            expectClose(fit.residualQPValue, e.qe_p_value, relative: 1e-4, absolute: 1e-12, "\(context) QE p")
             let test = try #require(fit.moderatorTest)
-            #expect(Self.close(test.statistic, e.qm), "\(context) QM \(test.statistic) vs \(e.qm)")
+            expectClose(test.statistic, e.qm, relative: 1e-6, absolute: 1e-10, "\(context) QM \(test.statistic) vs \(e.qm)")
             #expect(test.degreesOfFreedom == e.qm_df, "\(context) QM df")
-            #expect(Self.close(test.pValue, e.qm_p_value, relative: 1e-4, absolute: 1e-12), "\(context) QM p")
-            #expect(Self.close(fit.iSquared, e.i2, absolute: 1e-7), "\(context) I2")
-            #expect(Self.close(fit.hSquared, e.h2), "\(context) H2")
+            expectClose(test.pValue, e.qm_p_value, relative: 1e-4, absolute: 1e-12, "\(context) QM p")
+            expectClose(fit.iSquared, e.i2, relative: 1e-6, absolute: 1e-7, "\(context) I2")
+            expectClose(fit.hSquared, e.h2, relative: 1e-6, absolute: 1e-10, "\(context) H2")
             let r2 = try fit.rSquared(y: effects.yi, v: effects.vi)
             if let want = e.r2 {
-                #expect(Self.close(r2 ?? .nan, want, absolute: 1e-6), "\(context) R2 \(String(describing: r2)) vs \(want)")
+                expectClose(r2 ?? .nan, want, relative: 1e-6, absolute: 1e-6, "\(context) R2 \(String(describing: r2)) vs \(want)")
             }
         }
     }

@@ -66,28 +66,24 @@ struct SensitivityFixture: Decodable {
 
 @Suite("Sensitivity analyses against metafor")
 struct SensitivityTests {
-    static func close(_ a: Double, _ e: Double, relative: Double = 1e-6, absolute: Double = 1e-10) -> Bool {
-        abs(a - e) <= max(absolute, relative * abs(e))
-    }
-
     /// Compares a refit with a row of leave1out() or cumul().
     static func check(_ got: SubsetFit, _ want: SensitivityFixture.Row, random: Bool, _ context: String) {
-        #expect(close(got.estimate, want.estimate), "\(context) estimate \(got.estimate) vs \(want.estimate)")
-        #expect(close(got.standardError, want.se), "\(context) se \(got.standardError) vs \(want.se)")
-        #expect(close(got.statistic, want.statistic), "\(context) statistic \(got.statistic) vs \(want.statistic)")
-        #expect(close(got.pValue, want.p_value, relative: 1e-4, absolute: 1e-12), "\(context) p \(got.pValue) vs \(want.p_value)")
-        #expect(close(got.confidenceInterval.lower, want.ci_lower), "\(context) ci_lower")
-        #expect(close(got.confidenceInterval.upper, want.ci_upper), "\(context) ci_upper")
-        #expect(close(got.q, want.q), "\(context) Q \(got.q) vs \(want.q)")
-        #expect(close(got.qPValue, want.q_p_value, relative: 1e-4, absolute: 1e-12), "\(context) Qp \(got.qPValue) vs \(want.q_p_value)")
+        expectClose(got.estimate, want.estimate, relative: 1e-6, absolute: 1e-10, "\(context) estimate \(got.estimate) vs \(want.estimate)")
+        expectClose(got.standardError, want.se, relative: 1e-6, absolute: 1e-10, "\(context) se \(got.standardError) vs \(want.se)")
+        expectClose(got.statistic, want.statistic, relative: 1e-6, absolute: 1e-10, "\(context) statistic \(got.statistic) vs \(want.statistic)")
+        expectClose(got.pValue, want.p_value, relative: 1e-4, absolute: 1e-12, "\(context) p \(got.pValue) vs \(want.p_value)")
+        expectClose(got.confidenceInterval.lower, want.ci_lower, relative: 1e-6, absolute: 1e-10, "\(context) ci_lower")
+        expectClose(got.confidenceInterval.upper, want.ci_upper, relative: 1e-6, absolute: 1e-10, "\(context) ci_upper")
+        expectClose(got.q, want.q, relative: 1e-6, absolute: 1e-10, "\(context) Q \(got.q) vs \(want.q)")
+        expectClose(got.qPValue, want.q_p_value, relative: 1e-4, absolute: 1e-12, "\(context) Qp \(got.qPValue) vs \(want.q_p_value)")
         if random {
-            #expect(close(got.tauSquared ?? .nan, want.tau2 ?? .nan, absolute: 1e-9), "\(context) tau2 \(String(describing: got.tauSquared)) vs \(String(describing: want.tau2))")
+            expectClose(got.tauSquared ?? .nan, want.tau2 ?? .nan, relative: 1e-6, absolute: 1e-9, "\(context) tau2 \(String(describing: got.tauSquared)) vs \(String(describing: want.tau2))")
         } else {
             #expect(got.tauSquared == nil, "\(context) tau2 should be absent for FE")
         }
         // I² and H² move with τ̂²: τ² near 0 is compared absolutely (1e-9), so they are too.
-        #expect(close(got.iSquared, want.i2, absolute: 1e-6), "\(context) I2 \(got.iSquared) vs \(want.i2)")
-        #expect(close(got.hSquared, want.h2, absolute: 1e-8), "\(context) H2 \(got.hSquared) vs \(want.h2)")
+        expectClose(got.iSquared, want.i2, relative: 1e-6, absolute: 1e-6, "\(context) I2 \(got.iSquared) vs \(want.i2)")
+        expectClose(got.hSquared, want.h2, relative: 1e-6, absolute: 1e-8, "\(context) H2 \(got.hSquared) vs \(want.h2)")
     }
 
     @Test("fixtures are present")
@@ -105,8 +101,8 @@ struct SensitivityTests {
             let method = try #require(TauSquaredMethod(code: c.method))
             let fit = try MetaAnalysis(effects, method: method,
                                        ciMethod: try #require(ConfidenceIntervalMethod(rawValue: c.ci_method)))
-            #expect(Self.close(fit.estimate, c.estimate), "\(context) full estimate")
-            #expect(Self.close(fit.tauSquaredEstimate, c.tau2, absolute: 1e-9), "\(context) full tau2")
+            expectClose(fit.estimate, c.estimate, relative: 1e-6, absolute: 1e-10, "\(context) full estimate")
+            expectClose(fit.tauSquaredEstimate, c.tau2, relative: 1e-6, absolute: 1e-9, "\(context) full tau2")
             let random = method != .fixedEffect
 
             let loo = try LeaveOneOut(fit)
@@ -137,15 +133,15 @@ struct SensitivityTests {
             #expect(influence.studies.count == c.influence.count, "\(context) influence rows")
             for (i, (got, want)) in zip(influence.studies, c.influence).enumerated() {
                 let at = "\(context) influence \(i + 1)"
-                #expect(Self.close(got.studentizedResidual, want.rstudent), "\(at) rstudent \(got.studentizedResidual) vs \(want.rstudent)")
-                #expect(Self.close(got.dffits, want.dffits), "\(at) dffits \(got.dffits) vs \(want.dffits)")
-                #expect(Self.close(got.cooksDistance, want.cook_d), "\(at) cook.d \(got.cooksDistance) vs \(want.cook_d)")
-                #expect(Self.close(got.covarianceRatio, want.cov_r), "\(at) cov.r \(got.covarianceRatio) vs \(want.cov_r)")
-                #expect(Self.close(got.tauSquaredDeleted, want.tau2_del, absolute: 1e-9), "\(at) tau2.del \(got.tauSquaredDeleted) vs \(want.tau2_del)")
-                #expect(Self.close(got.qDeleted, want.qe_del), "\(at) QE.del \(got.qDeleted) vs \(want.qe_del)")
-                #expect(Self.close(got.hat, want.hat), "\(at) hat")
-                #expect(Self.close(got.weight, want.weight), "\(at) weight")
-                #expect(Self.close(got.dfbetas, want.dfbetas), "\(at) dfbetas \(got.dfbetas) vs \(want.dfbetas)")
+                expectClose(got.studentizedResidual, want.rstudent, relative: 1e-6, absolute: 1e-10, "\(at) rstudent \(got.studentizedResidual) vs \(want.rstudent)")
+                expectClose(got.dffits, want.dffits, relative: 1e-6, absolute: 1e-10, "\(at) dffits \(got.dffits) vs \(want.dffits)")
+                expectClose(got.cooksDistance, want.cook_d, relative: 1e-6, absolute: 1e-10, "\(at) cook.d \(got.cooksDistance) vs \(want.cook_d)")
+                expectClose(got.covarianceRatio, want.cov_r, relative: 1e-6, absolute: 1e-10, "\(at) cov.r \(got.covarianceRatio) vs \(want.cov_r)")
+                expectClose(got.tauSquaredDeleted, want.tau2_del, relative: 1e-6, absolute: 1e-9, "\(at) tau2.del \(got.tauSquaredDeleted) vs \(want.tau2_del)")
+                expectClose(got.qDeleted, want.qe_del, relative: 1e-6, absolute: 1e-10, "\(at) QE.del \(got.qDeleted) vs \(want.qe_del)")
+                expectClose(got.hat, want.hat, relative: 1e-6, absolute: 1e-10, "\(at) hat")
+                expectClose(got.weight, want.weight, relative: 1e-6, absolute: 1e-10, "\(at) weight")
+                expectClose(got.dfbetas, want.dfbetas, relative: 1e-6, absolute: 1e-10, "\(at) dfbetas \(got.dfbetas) vs \(want.dfbetas)")
                 #expect(got.isInfluential == want.influential, "\(at) inf flag \(got.isInfluential) vs \(want.influential)")
             }
         }
@@ -167,10 +163,10 @@ struct SensitivityTests {
                     (a.confidenceInterval.upper, b.confidenceInterval.upper), (a.q, b.q), (a.qPValue, b.qPValue),
                     (a.tauSquared ?? 0, b.tauSquared ?? 0), (a.iSquared, b.iSquared), (a.hSquared, b.hSquared),
                 ]
-                for (x, y) in pairs { #expect(Self.close(x, y, relative: 1e-12, absolute: 1e-14), "\(method) \(ci)") }
+                for (x, y) in pairs { expectClose(x, y, relative: 1e-12, absolute: 1e-14, "\(method) \(ci)") }
                 let inf = try InfluenceDiagnostics(fit).studies
-                #expect(Self.close(inf[2].studentizedResidual, inf[5].studentizedResidual, relative: 1e-12, absolute: 1e-14))
-                #expect(Self.close(inf[2].dfbetas, inf[5].dfbetas, relative: 1e-12, absolute: 1e-14))
+                expectClose(inf[2].studentizedResidual, inf[5].studentizedResidual, relative: 1e-12, absolute: 1e-14)
+                expectClose(inf[2].dfbetas, inf[5].dfbetas, relative: 1e-12, absolute: 1e-14)
                 #expect(inf[2].isInfluential == inf[5].isInfluential)
             }
         }
@@ -183,7 +179,7 @@ struct SensitivityTests {
             for ci in ConfidenceIntervalMethod.allCases {
                 let row = try CumulativeAnalysis(try MetaAnalysis(effects, method: method, ciMethod: ci)).fits[0]
                 #expect(row.estimate == 0.5 && row.standardError == 0.2 && row.degreesOfFreedom == nil)
-                #expect(Self.close(row.confidenceInterval.lower, 0.5 - 1.959963984540054 * 0.2, relative: 1e-12))
+                expectClose(row.confidenceInterval.lower, 0.5 - 1.959963984540054 * 0.2, relative: 1e-12, absolute: 1e-10)
                 #expect(row.q == 0 && row.qPValue == 1 && row.iSquared == 0 && row.hSquared == 1)
                 #expect(row.tauSquared == (method == .fixedEffect ? nil : 0))
             }

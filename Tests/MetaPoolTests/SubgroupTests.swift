@@ -41,10 +41,6 @@ struct SubgroupFixture: Decodable {
 
 @Suite("Subgroups (--by) against metafor")
 struct SubgroupTests {
-    static func close(_ a: Double, _ e: Double, relative: Double = 1e-6, absolute: Double = 1e-10) -> Bool {
-        abs(a - e) <= max(absolute, relative * abs(e))
-    }
-
     @Test("fixtures are present")
     func present() { #expect(SubgroupFixture.names().count >= 3) }
 
@@ -65,20 +61,20 @@ struct SubgroupTests {
             for (got, want) in zip(analysis.subgroups, e.subgroups) {
                 let a = try #require(got.analysis)
                 #expect(a.count == want.k, "\(context) \(want.subgroup) k")
-                #expect(Self.close(a.estimate, want.estimate), "\(context) \(want.subgroup) estimate \(a.estimate) vs \(want.estimate)")
-                #expect(Self.close(a.standardError, want.se), "\(context) \(want.subgroup) se")
-                #expect(Self.close(a.confidenceInterval.lower, want.ci_lower), "\(context) \(want.subgroup) ci_lower")
-                #expect(Self.close(a.confidenceInterval.upper, want.ci_upper), "\(context) \(want.subgroup) ci_upper")
+                expectClose(a.estimate, want.estimate, relative: 1e-6, absolute: 1e-10, "\(context) \(want.subgroup) estimate \(a.estimate) vs \(want.estimate)")
+                expectClose(a.standardError, want.se, relative: 1e-6, absolute: 1e-10, "\(context) \(want.subgroup) se")
+                expectClose(a.confidenceInterval.lower, want.ci_lower, relative: 1e-6, absolute: 1e-10, "\(context) \(want.subgroup) ci_lower")
+                expectClose(a.confidenceInterval.upper, want.ci_upper, relative: 1e-6, absolute: 1e-10, "\(context) \(want.subgroup) ci_upper")
                 if let tau2 = want.tau2 {
-                    #expect(Self.close(a.tauSquared ?? .nan, tau2, absolute: 1e-9), "\(context) \(want.subgroup) tau2")
+                    expectClose(a.tauSquared ?? .nan, tau2, relative: 1e-6, absolute: 1e-9, "\(context) \(want.subgroup) tau2")
                 } else {
                     #expect(a.tauSquared == nil, "\(context) \(want.subgroup) tau2 should be absent")
                 }
             }
-            #expect(Self.close(analysis.overall.estimate, e.overall_estimate), "\(context) overall")
-            #expect(Self.close(analysis.qBetween, e.q), "\(context) Q_between \(analysis.qBetween) vs \(e.q)")
+            expectClose(analysis.overall.estimate, e.overall_estimate, relative: 1e-6, absolute: 1e-10, "\(context) overall")
+            expectClose(analysis.qBetween, e.q, relative: 1e-6, absolute: 1e-10, "\(context) Q_between \(analysis.qBetween) vs \(e.q)")
             #expect(analysis.qBetweenDegreesOfFreedom == e.df, "\(context) df")
-            #expect(Self.close(analysis.qBetweenPValue, e.p_value, relative: 1e-4, absolute: 1e-12), "\(context) p")
+            expectClose(analysis.qBetweenPValue, e.p_value, relative: 1e-4, absolute: 1e-12, "\(context) p")
         }
     }
 
@@ -146,11 +142,6 @@ struct CommonTauSquaredFixture: Decodable {
 
 @Suite("Subgroups with a common tau^2 (--common-tau2) against metafor")
 struct CommonTauSquaredTests {
-    static func close(_ a: Double?, _ e: Double?, relative: Double = 1e-6, absolute: Double = 1e-10) -> Bool {
-        guard let a, let e else { return a == nil && e == nil }
-        return abs(a - e) <= max(absolute, relative * abs(e))
-    }
-
     @Test("fixtures are present")
     func present() { #expect(CommonTauSquaredFixture.names().count >= 3) }
 
@@ -168,27 +159,27 @@ struct CommonTauSquaredTests {
                 ciMethod: try #require(ConfidenceIntervalMethod(rawValue: c.ci_method)), commonTauSquared: true)
             let e = c.expected
             let model = try #require(analysis.commonModel)
-            #expect(Self.close(model.tauSquaredEstimate, e.tau2, absolute: 1e-9), "\(context) tau2 \(model.tauSquaredEstimate) vs \(e.tau2)")
-            #expect(Self.close(analysis.qBetween, e.qm), "\(context) QM \(analysis.qBetween) vs \(e.qm)")
+            expectClose(model.tauSquaredEstimate, e.tau2, relative: 1e-6, absolute: 1e-9, "\(context) tau2 \(model.tauSquaredEstimate) vs \(e.tau2)")
+            expectClose(analysis.qBetween, e.qm, relative: 1e-6, absolute: 1e-10, "\(context) QM \(analysis.qBetween) vs \(e.qm)")
             #expect(analysis.qBetweenDegreesOfFreedom == e.qm_df && analysis.qBetweenDenominatorDegreesOfFreedom == e.qm_df2, "\(context) QM df")
-            #expect(Self.close(analysis.qBetweenPValue, e.qm_p_value, relative: 1e-4, absolute: 1e-12), "\(context) QM p")
-            #expect(Self.close(model.residualQ, e.qe), "\(context) QE")
+            expectClose(analysis.qBetweenPValue, e.qm_p_value, relative: 1e-4, absolute: 1e-12, "\(context) QM p")
+            expectClose(model.residualQ, e.qe, relative: 1e-6, absolute: 1e-10, "\(context) QE")
             #expect(model.residualQDegreesOfFreedom == e.qe_df, "\(context) QE df")
-            #expect(Self.close(model.residualQPValue, e.qe_p_value, relative: 1e-4, absolute: 1e-12), "\(context) QE p")
-            #expect(Self.close(model.iSquared, e.i2, absolute: 1e-7), "\(context) I2 \(String(describing: model.iSquared)) vs \(String(describing: e.i2))")
-            #expect(Self.close(model.hSquared, e.h2), "\(context) H2")
+            expectClose(model.residualQPValue, e.qe_p_value, relative: 1e-4, absolute: 1e-12, "\(context) QE p")
+            expectClose(model.iSquared, e.i2, relative: 1e-6, absolute: 1e-7, "\(context) I2 \(String(describing: model.iSquared)) vs \(String(describing: e.i2))")
+            expectClose(model.hSquared, e.h2, relative: 1e-6, absolute: 1e-10, "\(context) H2")
             #expect(analysis.subgroups.map(\.label) == e.subgroups.map(\.subgroup), "\(context) labels")
             for (got, want) in zip(analysis.subgroups, e.subgroups) {
                 let where_ = "\(context) \(want.subgroup)"
                 #expect(got.count == want.k, "\(where_) k")
-                #expect(Self.close(got.estimate, want.estimate), "\(where_) estimate \(got.estimate) vs \(want.estimate)")
-                #expect(Self.close(got.standardError, want.se), "\(where_) se")
-                #expect(Self.close(got.confidenceInterval.lower, want.ci_lower), "\(where_) ci_lower")
-                #expect(Self.close(got.confidenceInterval.upper, want.ci_upper), "\(where_) ci_upper")
-                #expect(Self.close(got.statistic, want.statistic), "\(where_) statistic")
-                #expect(Self.close(got.pValue, want.p_value, relative: 1e-4, absolute: 1e-12), "\(where_) p")
-                #expect(Self.close(got.predictionInterval?.lower, want.pi_lower), "\(where_) pi_lower")
-                #expect(Self.close(got.predictionInterval?.upper, want.pi_upper), "\(where_) pi_upper")
+                expectClose(got.estimate, want.estimate, relative: 1e-6, absolute: 1e-10, "\(where_) estimate \(got.estimate) vs \(want.estimate)")
+                expectClose(got.standardError, want.se, relative: 1e-6, absolute: 1e-10, "\(where_) se")
+                expectClose(got.confidenceInterval.lower, want.ci_lower, relative: 1e-6, absolute: 1e-10, "\(where_) ci_lower")
+                expectClose(got.confidenceInterval.upper, want.ci_upper, relative: 1e-6, absolute: 1e-10, "\(where_) ci_upper")
+                expectClose(got.statistic, want.statistic, relative: 1e-6, absolute: 1e-10, "\(where_) statistic")
+                expectClose(got.pValue, want.p_value, relative: 1e-4, absolute: 1e-12, "\(where_) p")
+                expectClose(got.predictionInterval?.lower, want.pi_lower, relative: 1e-6, absolute: 1e-10, "\(where_) pi_lower")
+                expectClose(got.predictionInterval?.upper, want.pi_upper, relative: 1e-6, absolute: 1e-10, "\(where_) pi_upper")
             }
         }
     }
