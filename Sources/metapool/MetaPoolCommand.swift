@@ -5,7 +5,7 @@ import Foundation
 import MetaPool
 
 @main
-struct MetaPoolCommand: ParsableCommand {
+struct MetaPoolCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "metapool",
         abstract: "Meta-analysis of response rates, ratios and generic effects, matching R's metafor.",
@@ -38,8 +38,37 @@ enum ExitStatus {
 
 /// Prints a library error to standard error and exits with its status.
 func fail(_ error: MetaPoolError) -> ExitCode {
-    printError("error: \(error)")
+    printError("error: \(error.commandLineDescription)")
     return ExitCode(ExitStatus.code(for: error))
+}
+
+extension MetaPoolError {
+    /// The sentence without the location (for a row of batch output).
+    var commandLineSentence: String {
+        var bare = self
+        bare.location = InputLocation()
+        return bare.commandLineDescription
+    }
+
+    /// The message with the library's settings and remedies named by this tool's options.
+    var commandLineDescription: String {
+        description(setting: { setting in
+            switch setting {
+            case .moderators: "--mods"
+            case .subgroups: "--by"
+            case .commonTauSquared: "--common-tau2"
+            case .rowSelection: "--where"
+            }
+        }, remedy: { remedy in
+            switch remedy {
+            case .methods(let m):
+                m == ["FE"] ? "(use --method FE for a single study)" : "(try --method \(m.joined(separator: " or ")))"
+            case .intervals(let i):
+                "; use " + i.map { "--ci \($0)" }.joined(separator: " or ")
+            case .measure: "; choose with --measure"
+            }
+        })
+    }
 }
 
 func printError(_ message: String, terminator: String = "\n") {

@@ -89,6 +89,32 @@ enum SummaryTable {
 }
 
 enum SubgroupTable {
+    /// Subgroups fitted with MH, Peto or the GLMM: one line per subgroup, the overall fit and the
+    /// Wald test between the subgroup estimates.
+    static func render(_ s: SubgroupFits) -> String {
+        func f(_ x: Double) -> String { SummaryTable.f(x) }
+        func p(_ x: Double) -> String { x.isNaN ? "p = NA" : x < 1e-4 ? "p < .0001" : "p = " + SummaryTable.p(x) }
+        let percent = s.specification.level * 100
+        let lvl = percent == percent.rounded() ? String(Int(percent)) : String(format: "%g", percent)
+        var out = "Subgroups by \(s.column) (\(s.overall.modelName); CI: wald, \(lvl)%; measure \(s.overall.measure.rawValue))\n\n"
+        let width = max(8, (s.groups.map(\.label.count) + ["overall".count]).max() ?? 8)
+        func pad(_ text: String, _ n: Int) -> String { text.count >= n ? text : text + String(repeating: " ", count: n - text.count) }
+        func lpad(_ text: String, _ n: Int) -> String { text.count >= n ? text : String(repeating: " ", count: n - text.count) + text }
+        out += pad("subgroup", width) + "    k  estimate    ci.lb    ci.ub     tau^2     I^2  natural scale [CI]\n"
+        func line(_ label: String, _ fit: any FittedModel) -> String {
+            let e = fit.pooled, het = fit.heterogeneity
+            let bt = "\(f(fit.backTransform(e.estimate))) [\(f(fit.backTransform(e.confidenceInterval.lower))), \(f(fit.backTransform(e.confidenceInterval.upper)))]"
+            return pad(label, width) + lpad(String(fit.studies.effects.count), 5) + lpad(f(e.estimate), 10)
+                + lpad(f(e.confidenceInterval.lower), 9) + lpad(f(e.confidenceInterval.upper), 9)
+                + lpad(het.tauSquared.map { f($0) } ?? "-", 10)
+                + lpad(het.degreesOfFreedom > 0 ? String(format: "%.1f%%", het.iSquared) : "-", 8) + "  " + bt + "\n"
+        }
+        for g in s.groups { out += line(g.label, g.fit) }
+        out += line("overall", s.overall)
+        out += "\nTest for subgroup differences (Wald, subgroup estimates): Q(df = \(s.qBetweenDegreesOfFreedom)) = \(f(s.qBetween)), \(p(s.qBetweenPValue))\n"
+        return out
+    }
+
     /// One line per subgroup (k, estimate, CI, τ², I²), the overall model and the test for
     /// subgroup differences, like the subgroup block of R meta's `print`.
     static func render(_ s: SubgroupAnalysis) -> String {

@@ -49,7 +49,7 @@ struct ForestCommand: ParsableCommand {
 
     func validate() throws {
         if commonTauSquared && by == nil { throw ValidationError("--common-tau2 applies to subgroups; give --by COLUMN as well") }
-        if by != nil { try model.requireInverseVariance("forest --by") }
+        if commonTauSquared { try model.requireInverseVariance("forest --common-tau2") }
     }
 
     func run() throws {
@@ -71,6 +71,7 @@ extension ModelOptions {
     func forestPlot(by: String?, commonTauSquared: Bool) throws(MetaPoolError) -> ForestPlot {
         let table = try DataTable.read(path: file).selecting(rowConditions)
         guard let by else { return try ForestPlot(specification.fit(table), table: table) }
+        if isCountBased { return try ForestPlot(SubgroupFits(table: table, by: by, specification: specification), table: table) }
         return try ForestPlot(SubgroupAnalysis(table: table, by: by, measure: measure, method: method, ciMethod: ciMethod,
                                                level: level, commonTauSquared: commonTauSquared), table: table)
     }
@@ -131,7 +132,7 @@ struct ReportCommand: ParsableCommand {
 
     func validate() throws {
         if commonTauSquared && by == nil { throw ValidationError("--common-tau2 applies to subgroups; give --by COLUMN as well") }
-        if by != nil { try model.requireInverseVariance("report --by") }
+        if commonTauSquared { try model.requireInverseVariance("report --common-tau2") }
     }
 
     func run() throws {
@@ -139,6 +140,9 @@ struct ReportCommand: ParsableCommand {
         let report = try reportingErrors(file: model.file) { () throws(MetaPoolError) in
             let table = try DataTable.read(path: model.file).selecting(model.rowConditions)
             guard let by else { return try Report(model.specification.fit(table), table: table, title: name) }
+            if model.isCountBased {
+                return try Report(SubgroupFits(table: table, by: by, specification: model.specification), table: table, title: name)
+            }
             return try Report(SubgroupAnalysis(table: table, by: by, measure: model.measure, method: model.method,
                                                ciMethod: model.ciMethod, level: model.level, commonTauSquared: commonTauSquared),
                               table: table, title: name)

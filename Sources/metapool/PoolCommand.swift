@@ -4,7 +4,7 @@ import ArgumentParser
 import Foundation
 import MetaPool
 
-struct PoolCommand: ParsableCommand {
+struct PoolCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pool",
         abstract: "Pool the studies: estimate, confidence and prediction intervals, heterogeneity.",
@@ -34,8 +34,11 @@ struct PoolCommand: ParsableCommand {
 
     func validate() throws {
         if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1; got \(jobs)") }
-        if model.isCountBased && (by != nil || batch) {
-            throw ValidationError("--method \(model.pooling.code) pools one set of two-group studies; --by and --batch work with the inverse-variance methods (FE DL REML ML PM HE SJ HS EB)")
+        if model.isCountBased && batch {
+            throw ValidationError("--method \(model.pooling.code) fits one analysis at a time; --batch works with the inverse-variance methods (FE DL REML ML PM HE SJ HS EB)")
+        }
+        if model.isCountBased && commonTauSquared {
+            throw ValidationError("--common-tau2 fits a mixed-effects meta-regression, an inverse-variance model; --method \(model.pooling.code) fits each subgroup on its own")
         }
         if batch && by != nil { throw ValidationError("--batch and --by cannot be combined; give each subgroup its own analysis id") }
         if commonTauSquared && by == nil {
@@ -43,8 +46,8 @@ struct PoolCommand: ParsableCommand {
         }
     }
 
-    func run() throws {
-        if batch { return try runBatch() }
+    func run() async throws {
+        if batch { return try await runBatch() }
         if format == .json {
             // One code path with `check`: the JSON records the input's SHA-256 and every option.
             do {
@@ -77,6 +80,27 @@ struct PoolCommand: ParsableCommand {
     }
 
     private func runSubgroups(_ column: String) throws {
+        if model.isCountBased {
+            let groups = try reportingErrors(file: model.file) { () throws(MetaPoolError) -> SubgroupFits in
+                let table = try DataTable.read(path: model.file).selecting(model.rowConditions)
+                return try SubgroupFits(table: table, by: column, specification: model.specification)
+            }
+            switch format {
+            case .table: print(SubgroupTable.render(groups), terminator: "")
+            case .json: print(try reportingErrors(file: model.file) { () throws(MetaPoolError) in try groups.summary() }.serialized())
+            case .csv:
+                var out = "subgroup,k,estimate,se,ci_lower,ci_upper,tau2,i2\n"
+                for g in groups.groups {
+                    let e = g.fit.pooled, het = g.fit.heterogeneity
+                    let fields: [String] = [String(g.fit.studies.effects.count), "\(e.estimate)", "\(e.standardError)",
+                                            "\(e.confidenceInterval.lower)", "\(e.confidenceInterval.upper)",
+                                            het.tauSquared.map { "\($0)" } ?? "", "\(het.iSquared)"]
+                    out += StudyCSV.quote(g.label) + "," + fields.joined(separator: ",") + "\n"
+                }
+                print(out, terminator: "")
+            }
+            return
+        }
         let analysis: SubgroupAnalysis
         let json: JSONValue
         do {
@@ -188,7 +212,7 @@ struct PoolCommand: ParsableCommand {
         print(out, terminator: "")
     }
 
-    private func runBatch() throws {
+    private func runBatch() async throws {
         let analyses = try reportingErrors(file: model.file) { () throws(MetaPoolError) -> [BatchAnalysis.Analysis] in
             let bytes = try DataTable.readBytes(path: model.file)
             let text = try DataTable.decodeText(bytes, source: model.file)
@@ -202,32 +226,40 @@ struct PoolCommand: ParsableCommand {
         }
         let engine = BatchAnalysis(method: model.method, ciMethod: model.ciMethod, level: model.level)
         let tasks = jobs ?? BatchAnalysis.processorCount
-        let results = runBlocking { await engine.run(analyses, tasks: tasks) }
+        let results = await engine.run(analyses, tasks: tasks)
         var out = ""
         out.reserveCapacity(results.count * 200)
         switch format {
         case .json:
-            for r in results { out += r.summary().serialized(indent: 0) + "\n" }
+            for (a, r) in zip(analyses, results) { out += BatchAnalysis.summary(of: r, for: a).serialized(indent: 0) + "\n" }
         case .csv:
             out += "analysis,k,estimate,se,ci_lower,ci_upper,p_value,tau2,i2,q,q_p_value,pi_lower,pi_upper,error\n"
-            for r in results {
-                let cells: [String] = [String(r.k), "\(r.estimate)", "\(r.standardError)", "\(r.confidenceInterval.lower)",
-                                       "\(r.confidenceInterval.upper)", "\(r.pValue)", r.tauSquared.map { "\($0)" } ?? "",
-                                       r.iSquared.map { "\($0)" } ?? "", "\(r.q)", "\(r.qPValue)",
-                                       r.predictionInterval.map { "\($0.lower)" } ?? "", r.predictionInterval.map { "\($0.upper)" } ?? ""]
-                let fields = r.error == nil ? cells : [String(r.k)] + Array(repeating: "", count: cells.count - 1)
-                out += StudyCSV.quote(r.id) + "," + fields.joined(separator: ",") + "," + StudyCSV.quote(r.error?.reason ?? "") + "\n"
+            for (a, outcome) in zip(analyses, results) {
+                switch outcome {
+                case .success(let r):
+                    let cells: [String] = [String(r.k), "\(r.estimate)", "\(r.standardError)", "\(r.confidenceInterval.lower)",
+                                           "\(r.confidenceInterval.upper)", "\(r.pValue)", r.tauSquared.map { "\($0)" } ?? "",
+                                           r.iSquared.map { "\($0)" } ?? "", "\(r.q)", "\(r.qPValue)",
+                                           r.predictionInterval.map { "\($0.lower)" } ?? "", r.predictionInterval.map { "\($0.upper)" } ?? ""]
+                    out += StudyCSV.quote(r.id) + "," + cells.joined(separator: ",") + ",\n"
+                case .failure(let error):
+                    out += StudyCSV.quote(a.id) + "," + String(a.yi.count) + String(repeating: ",", count: 12) + StudyCSV.quote(error.commandLineSentence) + "\n"
+                }
             }
         case .table:
             out += "analysis            k   estimate      se     ci.lb    ci.ub     tau^2\n"
-            for r in results {
-                let id = r.id.count > 16 ? String(r.id.prefix(15)) + "…" : r.id.padding(toLength: 16, withPad: " ", startingAt: 0)
-                if let error = r.error { out += "\(id) \(String(r.k).leftPadded(4))  error: \(error.reason)\n"; continue }
-                out += "\(id) \(String(r.k).leftPadded(4)) \(SummaryTable.f(r.estimate).leftPadded(10)) \(SummaryTable.f(r.standardError).leftPadded(7)) \(SummaryTable.f(r.confidenceInterval.lower).leftPadded(9)) \(SummaryTable.f(r.confidenceInterval.upper).leftPadded(8)) \((r.tauSquared.map { SummaryTable.f($0) } ?? "-").leftPadded(9))\n"
+            for (a, outcome) in zip(analyses, results) {
+                let id = a.id.count > 16 ? String(a.id.prefix(15)) + "…" : a.id.padding(toLength: 16, withPad: " ", startingAt: 0)
+                switch outcome {
+                case .failure(let error):
+                    out += "\(id) \(String(a.yi.count).leftPadded(4))  error: \(error.commandLineSentence)\n"
+                case .success(let r):
+                    out += "\(id) \(String(r.k).leftPadded(4)) \(SummaryTable.f(r.estimate).leftPadded(10)) \(SummaryTable.f(r.standardError).leftPadded(7)) \(SummaryTable.f(r.confidenceInterval.lower).leftPadded(9)) \(SummaryTable.f(r.confidenceInterval.upper).leftPadded(8)) \((r.tauSquared.map { SummaryTable.f($0) } ?? "-").leftPadded(9))\n"
+                }
             }
         }
         print(out, terminator: "")
-        let failed = results.filter { $0.error != nil }.count
+        let failed = results.filter { if case .failure = $0 { true } else { false } }.count
         if failed > 0 { printError("metapool: \(failed) of \(results.count) analyses could not be fitted (see their error fields)") }
     }
 }
@@ -236,20 +268,3 @@ extension String {
     func leftPadded(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
 }
 
-/// Runs async work to completion from synchronous code (the CLI's `run()`).
-func runBlocking<T: Sendable>(_ body: @escaping @Sendable () async -> T) -> T {
-    let box = BlockingBox<T>()
-    Task {
-        box.value = await body()
-        box.done.signal()
-    }
-    box.done.wait()
-    guard let value = box.value else { fatalError("runBlocking: the task ended without a value") }
-    return value
-}
-
-/// The hand-off between the task and the waiting thread; the semaphore orders the accesses.
-final class BlockingBox<T>: @unchecked Sendable {
-    var value: T?
-    let done = DispatchSemaphore(value: 0)
-}

@@ -32,10 +32,11 @@ struct RecordedAnalysis {
         let specification = AnalysisSpecification(pooling: pooling, measure: measure, ciMethod: ciMethod, level: level)
         var summary: JSONValue
         let forest: ForestPlot
-        if let by {
-            guard case .inverseVariance(let method) = pooling else {
-                throw MetaPoolError(.invalidArgument, "subgroups are fitted with the inverse-variance models; \(pooling.code) is not one")
-            }
+        if let by, pooling.isCountBased {
+            let groups = try SubgroupFits(table: table, by: by, specification: specification)
+            summary = try groups.summary()
+            forest = try ForestPlot(groups, table: table)
+        } else if let by, case .inverseVariance(let method) = pooling {
             let analysis = try SubgroupAnalysis(table: table, by: by, measure: measure, method: method,
                                                 ciMethod: ciMethod, level: level, commonTauSquared: commonTauSquared)
             summary = try analysis.summary()

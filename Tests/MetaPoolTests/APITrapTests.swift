@@ -485,7 +485,7 @@ struct APITrapTests {
             for level in badLevels {
                 for method in [TauSquaredMethod.fixedEffect, .pauleMandel] {
                     for tasks in [Int.min, -1, 0, 1, 2, 3, Int.max] {
-                        _ = await BatchAnalysis(method: method, ciMethod: .hartungKnapp, level: level).run(analyses, tasks: tasks).map { $0.summary() }
+                        _ = await BatchAnalysis(method: method, ciMethod: .hartungKnapp, level: level).run(analyses, tasks: tasks).enumerated().map { BatchAnalysis.summary(of: $1, for: analyses[$0]) }
                     }
                 }
             }

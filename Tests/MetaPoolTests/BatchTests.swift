@@ -31,19 +31,20 @@ struct BatchTests {
         let engine = BatchAnalysis(method: method, ciMethod: ci, level: 0.9)
         let parallel = await engine.run(input, tasks: 3)
         let serial = await engine.run(input, tasks: 1)
-        #expect(parallel.map(\.id) == input.map(\.id))
+        #expect(parallel.count == input.count)
+        #expect(parallel.compactMap(\.fit).map(\.id) == zip(input, parallel).compactMap { $1.fit == nil ? nil : $0.id })
         var fitted = 0
-        for (r, (s, a)) in zip(parallel, zip(serial, input)) {
-            #expect(r.estimate.bitPattern == s.estimate.bitPattern || (r.estimate.isNaN && s.estimate.isNaN))
+        for (outcome, (s, a)) in zip(parallel, zip(serial, input)) {
+            #expect(outcome.fit?.estimate.bitPattern == s.fit?.estimate.bitPattern && outcome.error?.kind == s.error?.kind)
             let single: MetaAnalysis
             do {
                 single = try MetaAnalysis(EffectSizes.generic(yi: a.yi, vi: a.vi), method: method, ciMethod: ci, level: 0.9)
             } catch {
-                #expect(r.error?.kind == error.kind, "\(a.id): single fit fails with \(error), batch with \(String(describing: r.error))")
+                #expect(outcome.error?.kind == error.kind, "\(a.id): single fit fails with \(error), batch with \(String(describing: outcome.error))")
                 continue
             }
             fitted += 1
-            #expect(r.error == nil)
+            let r = try #require(outcome.fit, "\(a.id): \(String(describing: outcome.error))")
             #expect(r.estimate == single.estimate && r.standardError == single.standardError, "\(a.id)")
             #expect(r.confidenceInterval == single.confidenceInterval && r.pValue == single.pValue)
             #expect(r.tauSquared == single.tauSquared && r.q == single.q && r.iSquared == single.iSquared)
@@ -60,7 +61,7 @@ struct BatchTests {
         #expect(groups.map(\.id) == ["A", "B"])
         #expect(groups[0].yi.count == 3 && groups[1].yi.count == 2)
         let engine = BatchAnalysis()
-        let a = engine.fit(groups[0])
+        let a = try engine.fit(groups[0]).get()
         let single = try MetaAnalysis(EffectSizes.proportions(events: [4, 11, 2], totals: [15, 15, 4]))
         #expect(abs(a.estimate - single.estimate) < 1e-15 && abs(a.backTransform(a.estimate) - single.backTransform(single.estimate)) < 1e-15)
         #expect(throws: MetaPoolError.self) { _ = try BatchAnalysis.analyses(from: t, column: "sim") }
@@ -103,10 +104,14 @@ struct BatchTests {
     @Test("every split of n analyses over t tasks returns n results in order")
     func splits() async throws {
         let all = try Self.analyses(70)
+        let serial = await BatchAnalysis(method: .derSimonianLaird).run(all, tasks: 1)
         for n in [1, 2, 3, 17, 50, 65, 70] {
             for tasks in [1, 2, 3, 8, 100] {
                 let results = await BatchAnalysis(method: .derSimonianLaird).run(Array(all.prefix(n)), tasks: tasks)
-                #expect(results.map(\.id) == all.prefix(n).map(\.id), "n = \(n), tasks = \(tasks)")
+                #expect(results.count == n)
+                // In order: each outcome is the serial outcome of the same analysis.
+                #expect(zip(results, serial).allSatisfy { $0.fit?.id == $1.fit?.id && $0.fit?.estimate == $1.fit?.estimate && $0.error?.reason == $1.error?.reason },
+                        "n = \(n), tasks = \(tasks)")
             }
         }
         #expect(await BatchAnalysis().run([], tasks: 4).isEmpty)
@@ -117,8 +122,9 @@ struct BatchTests {
         let input = [try BatchAnalysis.Analysis(id: "one", yi: [0.2], vi: [0.1]),
                      try BatchAnalysis.Analysis(id: "two", yi: [0.2, 0.4], vi: [0.1, 0.2])]
         let results = await BatchAnalysis().run(input, tasks: 2)
-        #expect(results[0].error?.kind == .insufficientData && results[0].estimate.isNaN)
-        #expect(results[1].error == nil && results[1].estimate.isFinite)
+        #expect(results[0].error?.kind == .insufficientData && results[0].fit == nil)
+        #expect(results[0].error?.reason.hasPrefix("analysis one") == true)
+        #expect(results[1].error == nil && results[1].fit?.estimate.isFinite == true)
         #expect(throws: MetaPoolError.self) { _ = try BatchAnalysis.Analysis(id: "x", yi: [1, .nan], vi: [1, 1]) }
         #expect(throws: MetaPoolError.self) { _ = try BatchAnalysis.Analysis(id: "x", yi: [1], vi: [0]) }
     }
@@ -144,4 +150,11 @@ struct BatchTests {
         let bad = try MetapoolBinary.run(binary, ["pool", "--batch", "sims.jsonl", "--by", "x"], in: dir, stdinFile: nil)
         #expect(bad.status == 64)
     }
+}
+
+extension Swift.Result where Success == BatchAnalysis.Fit, Failure == MetaPoolError {
+    /// The fit, or `nil` for a failure.
+    var fit: BatchAnalysis.Fit? { if case .success(let f) = self { f } else { nil } }
+    /// The error, or `nil` for a fit.
+    var error: MetaPoolError? { if case .failure(let e) = self { e } else { nil } }
 }

@@ -116,10 +116,15 @@ struct DiagnosticCommandTests {
         let options = try #require(or["options"] as? [String: Any])
         #expect((options["quadrature_points"] as? Int) == 1 && (options["method"] as? String) == "GLMM")
         let binary = try #require(MetapoolBinary.url)
-        for args in [["--ci", "hksj"], ["--measure", "RR"], ["--quadrature-points", "0"], ["--by", "allocation"]] {
+        for args in [["--ci", "hksj"], ["--measure", "RR"], ["--quadrature-points", "0"], ["--by", "allocation", "--common-tau2"], ["--batch"]] {
             let r = try MetapoolBinary.run(binary, ["pool", Self.bcg, "--method", "GLMM"] + args, in: PlotTests.repository, stdinFile: nil)
             #expect(r.status == 64, "\(args): \(r.stderr)")
         }
+        // Subgroups of GLMM fits: each subgroup fitted alone, the Wald test between them.
+        let byAllocation = try Self.json(["pool", Self.bcg, "--method", "GLMM", "--quadrature-points", "1", "--by", "allocation", "--format", "json"])
+        let groups = try #require(byAllocation["subgroups"] as? [[String: Any]])
+        #expect(groups.map { $0["subgroup"] as? String } == ["random", "alternate", "systematic"])
+        #expect(byAllocation["forest"] != nil && byAllocation["test_subgroup_differences"] != nil)
         let hr = PlotTests.repository.appendingPathComponent("Datasets/her2-bm-hazard-ratios.csv").path
         let wrong = try MetapoolBinary.run(binary, ["pool", hr, "--method", "GLMM"], in: PlotTests.repository, stdinFile: nil)
         #expect(wrong.status == 65 && wrong.stderr.contains("her2-bm-hazard-ratios.csv"), "\(wrong.stderr)")

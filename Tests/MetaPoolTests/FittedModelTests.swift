@@ -115,3 +115,31 @@ struct FittedModelTests {
         #expect(blocks == ["x": ["A", "B", "E"], "xx": ["C", "D"]])
     }
 }
+
+@Suite("Library messages speak of the analysis, not of command-line options")
+struct LibraryMessageTests {
+    @Test("no library error names a CLI flag; the CLI names its options from the error's setting and remedy")
+    func noFlags() throws {
+        let csv = "study,yi,vi,g,treat_events\nA,0.1,0.01,x,1\nB,0.1,0.02,x,2\nC,0.1,0.03,x,3\n"
+        let table = try DataTable.read(bytes: Array(csv.utf8), source: "m.csv")
+        let effects = try EffectSizes(table: table, measure: .generic)
+        var errors: [MetaPoolError] = []
+        func collect(_ body: () throws(MetaPoolError) -> Void) {
+            do { try body() } catch { errors.append(error) }
+        }
+        collect { () throws(MetaPoolError) in _ = try MetaAnalysis(effects.subset([0])) }
+        collect { () throws(MetaPoolError) in _ = try MetaAnalysis(effects, ciMethod: .hartungKnapp) }
+        collect { () throws(MetaPoolError) in _ = try table.selecting([RowCondition(column: "nope", value: "1")]) }
+        collect { () throws(MetaPoolError) in _ = try table.selecting([RowCondition(column: "g", value: "y")]) }
+        collect { () throws(MetaPoolError) in _ = try SubgroupAnalysis(table: table, by: "nope") }
+        collect { () throws(MetaPoolError) in _ = try SubgroupAnalysis(table: table, by: "g", measure: .generic, commonTauSquared: true) }
+        collect { () throws(MetaPoolError) in _ = try ModeratorDesign(table: table, moderators: ["dose"]) }
+        #expect(errors.count == 7)
+        for e in errors {
+            #expect(!e.description.contains("--"), "\(e.description)")
+        }
+        #expect(errors[0].remedy == .methods(["FE"]) && errors[1].remedy == .intervals(["hksj-adhoc", "t"]))
+        #expect(errors[2].setting == .rowSelection && errors[4].setting == .subgroups && errors[5].setting == .commonTauSquared && errors[6].setting == .moderators)
+        #expect(errors[3].description.contains("no row matches the selection g=y"))
+    }
+}

@@ -25,7 +25,8 @@ struct ModelTests {
                 Issue.record("expected an error, got SE \(fit.standardError)")
             } catch {
                 #expect(error.kind == .insufficientData)
-                #expect(error.reason.contains("same effect") && error.reason.contains("hksj-adhoc"), "\(error)")
+                #expect(error.reason.contains("same effect") && error.remedy == .intervals(["hksj-adhoc", "t"]), "\(error)")
+                #expect(error.description.contains("hksj-adhoc"))
             }
             // The ad hoc variant floors the scale at 1: the FE interval, on the t distribution.
             let adhoc = try MetaAnalysis(effects, method: method, ciMethod: .hartungKnappAdHoc)
@@ -50,7 +51,7 @@ struct ModelTests {
                     #expect(error.kind == .insufficientData || error.kind == .noConvergence, "\(method) \(ci): \(error)")
                 }
                 let batch = BatchAnalysis(method: method, ciMethod: ci).fit(try BatchAnalysis.Analysis(id: "x", yi: effects.yi, vi: effects.vi))
-                if batch.error == nil {
+                if let batch = batch.fit {
                     #expect([batch.estimate, batch.iSquared ?? 0, batch.predictionInterval?.upper ?? 0].allSatisfy { $0.isFinite }, "batch \(method) \(ci)")
                 }
             }

@@ -186,7 +186,7 @@ enum Property {
                     do {
                         let f = try MetaAnalysis(e, method: m, ciMethod: ci)
                         out.append("\(m.rawValue)/hksj on identical effects: expected an error, got SE \(f.standardError)")
-                    } catch where error.kind == .insufficientData && error.reason.contains("hksj-adhoc") {
+                    } catch where error.kind == .insufficientData && error.remedy == .intervals(["hksj-adhoc", "t"]) {
                     } catch {
                         out.append("\(m.rawValue)/hksj on identical effects: unexpected \(error)")
                     }

@@ -86,8 +86,8 @@ public enum Check {
         if s.qBetweenDegreesOfFreedom > 0 || !s.qBetweenPValue.isNaN { probability(s.qBetweenPValue, "Q between p") }
     }
 
-    public static func batch(_ r: BatchAnalysis.Result) {
-        guard r.error == nil else { return }
+    public static func batch(_ outcome: BatchAnalysis.Outcome) {
+        guard case .success(let r) = outcome else { return }
         let tag = "batch \(r.id)"
         finite(r.estimate, "\(tag) estimate")
         finite(r.standardError, "\(tag) se")

@@ -34,8 +34,8 @@ extension EffectSizes {
             }
             guard families.count == 1 else {
                 throw MetaPoolError(.invalidArgument,
-                                    "the columns fit more than one kind of data (\(families.map(\.rawValue).joined(separator: ", "))); choose with --measure",
-                                    at: InputLocation(file: table.source))
+                                    "the columns fit more than one kind of data (\(families.map(\.rawValue).joined(separator: ", ")))",
+                                    at: InputLocation(file: table.source), remedy: .measure)
             }
             family = first
         }

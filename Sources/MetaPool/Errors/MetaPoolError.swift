@@ -50,19 +50,88 @@ public struct MetaPoolError: Error, Sendable, Hashable, CustomStringConvertible 
         case invalidArgument
     }
 
+    /// What the caller can change instead, in terms of the analysis. ``description`` says it in
+    /// words; a front end (the `metapool` CLI) may name its own options instead.
+    public enum Remedy: Sendable, Hashable {
+        /// Other models or τ² estimators, by metafor's method codes ("FE", "DL", …).
+        case methods([String])
+        /// Other confidence-interval methods ("hksj-adhoc", "t", …).
+        case intervals([String])
+        /// Name the effect measure instead of letting the columns decide.
+        case measure
+
+        /// The remedy in words, for library users.
+        public var text: String {
+            switch self {
+            case .methods(let m): "(the \(m.joined(separator: " or ")) model may fit)"
+            case .intervals(let i): "(the \(i.joined(separator: " or ")) interval is defined here)"
+            case .measure: "(name the effect measure)"
+            }
+        }
+    }
+
+    /// The analysis setting an error is about, so that a front end can name its own option for it.
+    public enum Setting: String, Sendable, Hashable {
+        /// The moderator columns of a meta-regression.
+        case moderators
+        /// The column that defines subgroups.
+        case subgroups
+        /// One τ² common to all subgroups.
+        case commonTauSquared
+        /// The selection of rows by column values.
+        case rowSelection
+
+        /// How the library names the setting at the start of a message.
+        public var phrase: String {
+            switch self {
+            case .moderators: "the moderator list"
+            case .subgroups: "the subgroup setting"
+            case .commonTauSquared: "a common tau^2"
+            case .rowSelection: "the selection"
+            }
+        }
+    }
+
     public var kind: Kind
     public var location: InputLocation
-    /// A sentence saying what is wrong and, where possible, what to do instead.
+    /// A sentence saying what is wrong: after ``setting``'s phrase, or with the phrase where the
+    /// sentence has the placeholder `{setting}`.
     public var reason: String
+    /// What to do instead, where the library can say.
+    public var remedy: Remedy?
+    /// The setting the reason is about, when it is one.
+    public var setting: Setting?
 
-    public init(_ kind: Kind, _ reason: String, at location: InputLocation = InputLocation()) {
+    public init(_ kind: Kind, _ reason: String, at location: InputLocation = InputLocation(),
+                remedy: Remedy? = nil, setting: Setting? = nil) {
         self.kind = kind
         self.reason = reason
         self.location = location
+        self.remedy = remedy
+        self.setting = setting
     }
 
-    /// `file, row 3 (line 4, study "Smith"), column "events": reason`
+    /// `file, row 3 (line 4, study "Smith"), column "events": reason`, the setting and remedy in words.
     public var description: String {
+        description(setting: \.phrase, remedy: \.text)
+    }
+
+    /// The message with the setting and the remedy named by the caller (a CLI names its options).
+    public func description(setting name: (Setting) -> String, remedy text: (Remedy) -> String) -> String {
+        var sentence = reason
+        if let setting {
+            let phrase = name(setting)
+            sentence = sentence.contains("{setting}") ? sentence.replacingAll("{setting}", with: phrase) : phrase + " " + sentence
+        }
+        if let remedy {
+            let addition = text(remedy)
+            sentence += (addition.hasPrefix(";") || addition.hasPrefix(",") ? "" : " ") + addition
+        }
+        return Self.located(location, sentence)
+    }
+
+    /// `file, row 3 (line 4, study "Smith"), column "events": sentence`
+    static func located(_ location: InputLocation, _ reason: String) -> String {
         var place: [String] = []
         if let file = location.file { place.append(file == "-" ? "<stdin>" : file) }
         if let row = location.row {
@@ -82,5 +151,19 @@ public struct MetaPoolError: Error, Sendable, Hashable, CustomStringConvertible 
     /// reasons are cut at 40 the same way).
     static func shortened(_ text: String) -> String {
         text.count > 60 ? String(text.prefix(60)) + "…" : text
+    }
+}
+
+extension String {
+    /// Every occurrence of `target` replaced (FoundationEssentials-free).
+    func replacingAll(_ target: String, with replacement: String) -> String {
+        var result = ""
+        var rest = self[...]
+        while let range = rest.range(of: target) {
+            result += rest[..<range.lowerBound]
+            result += replacement
+            rest = rest[range.upperBound...]
+        }
+        return result + rest
     }
 }

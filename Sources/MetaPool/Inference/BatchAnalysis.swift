@@ -51,8 +51,9 @@ public struct BatchAnalysis: Sendable {
         }
     }
 
-    /// The fit of one analysis, or the error that stopped it.
-    public struct Result: Sendable {
+    /// The fit of one analysis. A batch returns one `Swift.Result<Fit, MetaPoolError>` per
+    /// analysis: a fit, or the error that stopped it (never NaN-filled numbers).
+    public struct Fit: Sendable {
         public let id: String
         public let k: Int
         public let measure: EffectMeasure
@@ -68,21 +69,15 @@ public struct BatchAnalysis: Sendable {
         public let qPValue: Double
         public let predictionInterval: Interval?
         public let harmonicMeanTotal: Double
-        /// Set when the analysis could not be fitted; the numbers are then NaN.
-        public let error: MetaPoolError?
 
         /// Maps a value to the natural scale of the measure.
         public func backTransform(_ x: Double) -> Double {
             measure.backTransform.apply(x, harmonicMeanTotal: harmonicMeanTotal)
         }
-
-        static func failure(_ a: Analysis, _ error: MetaPoolError) -> Result {
-            Result(id: a.id, k: a.yi.count, measure: a.measure, estimate: .nan, standardError: .nan,
-                   confidenceInterval: Interval(.nan, .nan), statistic: .nan, pValue: .nan, degreesOfFreedom: nil,
-                   tauSquared: nil, iSquared: nil, q: .nan, qPValue: .nan, predictionInterval: nil,
-                   harmonicMeanTotal: a.harmonicMeanTotal, error: error)
-        }
     }
+
+    /// A fit or the error that stopped it.
+    public typealias Outcome = Swift.Result<Fit, MetaPoolError>
 
     public let method: TauSquaredMethod
     public let ciMethod: ConfidenceIntervalMethod
@@ -104,23 +99,26 @@ public struct BatchAnalysis: Sendable {
         #endif
     }
 
-    /// Fits one analysis (never throws: a failure is returned in the result).
-    public func fit(_ a: Analysis) -> Result {
+    /// Fits one analysis (never throws: a failure is returned as `.failure`).
+    public func fit(_ a: Analysis) -> Outcome {
         let k = a.yi.count
         guard level > 0, level < 1 else {
-            return .failure(a, MetaPoolError(.invalidArgument, "the confidence level \(level) is not between 0 and 1"))
+            return .failure(MetaPoolError(.invalidArgument, "the confidence level \(level) is not between 0 and 1"))
         }
         if k == 0 || (k < 2 && (method != .fixedEffect || ciMethod.usesT)) {
-            return .failure(a, MetaPoolError(.insufficientData, "analysis \(a.id) has \(k) stud\(k == 1 ? "y" : "ies"); the \(method.rawValue) model with the \(ciMethod.rawValue) interval needs at least 2"))
+            return .failure(MetaPoolError(.insufficientData, "analysis \(a.id) has \(k) stud\(k == 1 ? "y" : "ies"); the \(method.rawValue) model with the \(ciMethod.rawValue) interval needs at least 2"))
         }
-        if let reason = MetaAnalysis.hartungKnappUndefined(a.yi, ciMethod: ciMethod) {
-            return .failure(a, MetaPoolError(.insufficientData, "analysis \(a.id): \(reason)"))
+        if var error = MetaAnalysis.hartungKnappUndefined(a.yi, ciMethod: ciMethod) {
+            error.reason = "analysis \(a.id): \(error.reason)"
+            return .failure(error)
         }
         let tau2: Double
         do {
             tau2 = try method.estimator?.tauSquared(y: a.yi, v: a.vi) ?? 0
         } catch {
-            return .failure(a, MetaPoolError(error.kind, "analysis \(a.id): \(error.reason)"))
+            var located = error
+            located.reason = "analysis \(a.id): \(error.reason)"
+            return .failure(located)
         }
         let core = PooledEstimate(y: a.yi, v: a.vi, tau2: tau2, ciMethod: ciMethod, level: level)
         let random = method != .fixedEffect
@@ -133,33 +131,32 @@ public struct BatchAnalysis: Sendable {
                        core.confidenceInterval.upper, pi?.lower ?? 0, pi?.upper ?? 0]
             + (random ? [core.typicalVariance, i2, core.typicalVariance > 0 ? 0 : .nan] : [i2, heterogeneity.hSquared])
         guard checked.allSatisfy(\.isFinite) else {
-            return .failure(a, MetaPoolError(.insufficientData, "analysis \(a.id): the effects or variances are too extreme to pool in double precision"))
+            return .failure(MetaPoolError(.insufficientData, "analysis \(a.id): the effects or variances are too extreme to pool in double precision"))
         }
-        return Result(id: a.id, k: k, measure: a.measure, estimate: core.estimate, standardError: core.standardError,
+        return .success(Fit(id: a.id, k: k, measure: a.measure, estimate: core.estimate, standardError: core.standardError,
                       confidenceInterval: core.confidenceInterval, statistic: core.statistic, pValue: core.pValue,
                       degreesOfFreedom: core.degreesOfFreedom, tauSquared: random ? tau2 : nil,
                       iSquared: i2,
-                      q: core.q, qPValue: core.qPValue, predictionInterval: pi, harmonicMeanTotal: a.harmonicMeanTotal,
-                      error: nil)
+                      q: core.q, qPValue: core.qPValue, predictionInterval: pi, harmonicMeanTotal: a.harmonicMeanTotal))
     }
 
     /// Fits every analysis on `tasks` parallel child tasks (a task group over contiguous chunks,
     /// several per task so that uneven costs even out) and returns the results in input order.
-    public func run(_ analyses: [Analysis], tasks: Int = BatchAnalysis.processorCount) async -> [Result] {
+    public func run(_ analyses: [Analysis], tasks: Int = BatchAnalysis.processorCount) async -> [Outcome] {
         let n = analyses.count
         guard n > 0 else { return [] }
         let workers = max(1, min(tasks, n))
         if workers == 1 { return analyses.map(fit) }
         let chunks = min(n, workers * 8)
         let size = (n + chunks - 1) / chunks
-        return await withTaskGroup(of: (Int, [Result]).self) { group in
+        return await withTaskGroup(of: (Int, [Outcome]).self) { group in
             for c in 0..<chunks {
                 let lower = c * size
                 if lower >= n { break }
                 let range = lower..<min(n, lower + size)
                 group.addTask { (c, analyses[range].map(self.fit)) }
             }
-            var parts = [[Result]?](repeating: nil, count: chunks)
+            var parts = [[Outcome]?](repeating: nil, count: chunks)
             for await (c, part) in group { parts[c] = part }
             return parts.flatMap { $0 ?? [] }
         }
@@ -283,13 +280,21 @@ extension BatchAnalysis.Analysis {
     }
 }
 
-extension BatchAnalysis.Result {
-    /// One JSON object: `analysis`, the fit with SPEC.md's key names and `back_transformed`, or
-    /// `analysis` and `error`.
-    public func summary() -> JSONValue {
-        if let error {
-            return .object([("analysis", .string(id)), ("k", .integer(k)), ("error", .string(error.reason))])
+extension BatchAnalysis {
+    /// One JSON object per analysis: `analysis`, `k` and the fit with the key names of
+    /// `pool --format json` and `back_transformed`, or `analysis`, `k` and `error`.
+    public static func summary(of outcome: Outcome, for analysis: Analysis) -> JSONValue {
+        switch outcome {
+        case .success(let fit): fit.summary()
+        case .failure(let error):
+            .object([("analysis", .string(analysis.id)), ("k", .integer(analysis.yi.count)), ("error", .string(error.reason))])
         }
+    }
+}
+
+extension BatchAnalysis.Fit {
+    /// The JSON object of the fit (see ``BatchAnalysis/summary(of:for:)``).
+    public func summary() -> JSONValue {
         func n(_ x: Double) -> JSONValue { x.isFinite ? .number(x) : .null }
         var m: [(String, JSONValue)] = [
             ("analysis", .string(id)), ("k", .integer(k)), ("estimate", n(estimate)), ("se", n(standardError)),

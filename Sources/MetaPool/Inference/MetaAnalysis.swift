@@ -50,13 +50,14 @@ public struct MetaAnalysis: Sendable {
         let k = effects.count
         let input = InputLocation(file: effects.locations.first?.file)
         if method != .fixedEffect && k < 2 {
-            throw MetaPoolError(.insufficientData, "the \(method.rawValue) random-effects model needs at least 2 studies; there is \(k) (use --method FE for a single study)", at: input)
+            throw MetaPoolError(.insufficientData, "the \(method.rawValue) random-effects model needs at least 2 studies; there is \(k)", at: input, remedy: .methods(["FE"]))
         }
         if ciMethod.usesT && k < 2 {
             throw MetaPoolError(.insufficientData, "the \(ciMethod.rawValue) interval uses a t distribution with k - 1 degrees of freedom and needs at least 2 studies; there is \(k)", at: input)
         }
-        if let reason = Self.hartungKnappUndefined(effects.yi, ciMethod: ciMethod) {
-            throw MetaPoolError(.insufficientData, reason, at: input)
+        if var error = Self.hartungKnappUndefined(effects.yi, ciMethod: ciMethod) {
+            error.location = input
+            throw error
         }
         self.effects = effects
         self.method = method
@@ -110,9 +111,10 @@ public struct MetaAnalysis: Sendable {
     /// Hartung–Knapp scale factor Σwᵢ(yᵢ − μ̂)²/(k − 1) is 0 (or rounding noise): the SE is 0, the
     /// interval has no width and the statistic is ±∞ or NaN (metafor reports SE = 0 and a
     /// zero-width CI). That is no inference, so it is an error, not a number.
-    static func hartungKnappUndefined(_ y: [Double], ciMethod: ConfidenceIntervalMethod) -> String? {
+    static func hartungKnappUndefined(_ y: [Double], ciMethod: ConfidenceIntervalMethod) -> MetaPoolError? {
         guard ciMethod == .hartungKnapp, let first = y.first, y.allSatisfy({ $0 == first }) else { return nil }
-        return "the hksj interval is undefined when every study has the same effect (\(first)): its scale factor sum(w_i (y_i - mu)^2)/(k - 1) is 0, so the standard error would be 0; use --ci hksj-adhoc (factor at least 1) or --ci t"
+        return MetaPoolError(.insufficientData, "the hksj interval is undefined when every study has the same effect (\(first)): its scale factor sum(w_i (y_i - mu)^2)/(k - 1) is 0, so the standard error would be 0",
+                             remedy: .intervals(["hksj-adhoc", "t"]))
     }
 
     /// The number of studies k.

@@ -123,7 +123,7 @@ public struct SubgroupAnalysis: Sendable {
                                                     groupEffects: groupEffects, method: method, ciMethod: ciMethod, level: level)
             commonModel = model
             guard let test = model.moderatorTest else {
-                throw MetaPoolError(.insufficientData, "--common-tau2 needs at least 2 subgroups", at: InputLocation(file: table.source, column: column))
+                throw MetaPoolError(.insufficientData, "needs at least 2 subgroups", at: InputLocation(file: table.source, column: column), setting: .commonTauSquared)
             }
             // As for separate τ²: extreme but valid effects can overflow the mixed-effects fit (fuzzing).
             var numbers: [Double] = [test.statistic, test.pValue, model.tauSquared ?? 0, model.iSquared ?? 0, model.residualQ, model.residualQPValue]
@@ -181,10 +181,10 @@ public struct SubgroupAnalysis: Sendable {
         let k = all.count, g = keys.count
         let at = InputLocation(file: table.source, column: table.columns[index])
         guard g >= 2 else {
-            throw MetaPoolError(.insufficientData, "--common-tau2 needs at least 2 subgroups; the column has 1 level (\(labels[0]))", at: at)
+            throw MetaPoolError(.insufficientData, "needs at least 2 subgroups; the column has 1 level (\(labels[0]))", at: at, setting: .commonTauSquared)
         }
         guard k > g else {
-            throw MetaPoolError(.insufficientData, "--common-tau2 fits one coefficient per subgroup and needs more studies (\(k)) than subgroups (\(g))", at: at)
+            throw MetaPoolError(.insufficientData, "fits one coefficient per subgroup and needs more studies (\(k)) than subgroups (\(g))", at: at, setting: .commonTauSquared)
         }
         // Rows map to their level: the order of `all` is the table's row order.
         var group = [Int](repeating: 0, count: k)

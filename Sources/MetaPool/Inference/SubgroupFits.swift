@@ -106,8 +106,8 @@ extension SubgroupAnalysis {
     static func levels(table: DataTable, column: String) throws(MetaPoolError) -> (column: String, labels: [String], rows: [[Int]]) {
         guard let index = table.columnIndex(column) else {
             throw MetaPoolError(.missingColumn,
-                                "--by names column \"\(column)\", which the input does not have (columns: \(table.columns.joined(separator: ", ")))",
-                                at: InputLocation(file: table.source, column: column))
+                                "names column \"\(column)\", which the input does not have (columns: \(table.columns.joined(separator: ", ")))",
+                                at: InputLocation(file: table.source, column: column), setting: .subgroups)
         }
         var labels: [String] = []
         var rows: [[Int]] = []
@@ -115,7 +115,7 @@ extension SubgroupAnalysis {
         for (row, cells) in table.rows.enumerated() {
             let cell = index < cells.count ? cells[index]?.trimmingSpaces() : nil
             guard let cell, !cell.isEmpty else {
-                throw MetaPoolError(.invalidValue, "the subgroup cell is empty; every row needs a value in the --by column",
+                throw MetaPoolError(.invalidValue, "the subgroup cell is empty; every row needs a value in the subgroup column",
                                     at: table.location(row: row, column: table.columns[index]))
             }
             let key = cell.lowercased()

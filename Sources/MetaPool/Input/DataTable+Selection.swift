@@ -36,8 +36,8 @@ extension DataTable {
         for condition in conditions {
             guard let index = columnIndex(condition.column) else {
                 throw MetaPoolError(.missingColumn,
-                                    "--where names column \"\(condition.column)\", which the input does not have (columns: \(columns.joined(separator: ", ")))",
-                                    at: InputLocation(file: source, column: condition.column))
+                                    "{setting} names column \"\(condition.column)\", which the input does not have (columns: \(columns.joined(separator: ", ")))",
+                                    at: InputLocation(file: source, column: condition.column), setting: .rowSelection)
             }
             let value = condition.value.lowercased()
             if let existing = byColumn.firstIndex(where: { $0.index == index }) {
@@ -62,9 +62,9 @@ extension DataTable {
             }
         }
         if selected.rows.isEmpty {
-            let described = conditions.map { "--where \($0)" }.joined(separator: " ")
+            let described = conditions.map { "{setting} \($0)" }.joined(separator: " ")
             throw MetaPoolError(.insufficientData, "no row matches \(described) (of \(rows.count) rows)",
-                                at: InputLocation(file: source))
+                                at: InputLocation(file: source), setting: .rowSelection)
         }
         return selected
     }

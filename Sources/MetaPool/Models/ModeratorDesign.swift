@@ -24,8 +24,8 @@ public struct ModeratorDesign: Sendable {
         var names = ["intrcpt"]
         for name in moderators {
             guard let c = table.columnIndex(name) else {
-                throw MetaPoolError(.missingColumn, "--mods names column \"\(name)\", which the input does not have (columns: \(table.columns.joined(separator: ", ")))",
-                                    at: InputLocation(file: table.source, column: name))
+                throw MetaPoolError(.missingColumn, "names column \"\(name)\", which the input does not have (columns: \(table.columns.joined(separator: ", ")))",
+                                    at: InputLocation(file: table.source, column: name), setting: .moderators)
             }
             let header = table.columns[c]
             var cells: [String] = []
@@ -33,7 +33,7 @@ public struct ModeratorDesign: Sendable {
             for row in 0..<k {
                 let text = (c < table.rows[row].count ? table.rows[row][c] : nil)?.trimmingSpaces() ?? ""
                 guard !text.isEmpty else {
-                    throw MetaPoolError(.invalidValue, "the moderator is empty; every study needs a value (remove the row with --where, or fill it in)",
+                    throw MetaPoolError(.invalidValue, "the moderator is empty; every study needs a value (leave the row out of the analysis, or fill it in)",
                                         at: table.location(row: row, column: header))
                 }
                 cells.append(text)

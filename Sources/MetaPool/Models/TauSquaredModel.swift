@@ -126,7 +126,8 @@ extension TauSquaredMethod {
 extension MetaPoolError {
     /// An iterative τ² estimator that did not converge; the message names other estimators.
     static func tauSquaredNotConverged(_ method: TauSquaredMethod) -> MetaPoolError {
-        let alternatives = method == .pauleMandel ? "DL or REML" : method == .derSimonianLaird ? "PM" : "DL or PM"
-        return MetaPoolError(.noConvergence, "the \(method.rawValue) estimate of tau^2 did not converge; no estimate is given (the \(alternatives) estimator may)")
+        let alternatives = method == .pauleMandel ? ["DL", "REML"] : method == .derSimonianLaird ? ["PM"] : ["DL", "PM"]
+        return MetaPoolError(.noConvergence, "the \(method.rawValue) estimate of tau^2 did not converge; no estimate is given",
+                             remedy: .methods(alternatives))
     }
 }

@@ -140,6 +140,15 @@ public struct ForestPlot: Sendable {
         try self.init(fit: groups.overall, table: table, blocks: blocks, test: test, commonTauSquared: groups.commonModel != nil)
     }
 
+    /// The plot of subgroups fitted with any model (``SubgroupFits``): one block per subgroup and
+    /// the Wald test between them.
+    public init(_ groups: SubgroupFits, table: DataTable? = nil) throws(MetaPoolError) {
+        let blocks = groups.groups.map { Block(label: $0.label, effects: $0.fit.studies.effects, estimate: .fit($0.fit)) }
+        let test = SubgroupTest(name: "Q", statistic: groups.qBetween, degreesOfFreedom: groups.qBetweenDegreesOfFreedom,
+                                denominatorDegreesOfFreedom: nil, pValue: groups.qBetweenPValue)
+        try self.init(fit: groups.overall, table: table, blocks: blocks, test: test, commonTauSquared: false)
+    }
+
     /// A subgroup block: its studies (matched to the overall fit's by input row) and its estimate.
     struct Block {
         enum Estimate {

@@ -34,6 +34,16 @@ public struct Report: Sendable {
         subgroups = nil
     }
 
+    /// The report of subgroups fitted with any model: the overall fit and the plot with a block
+    /// per subgroup and the Wald test between them.
+    public init(_ groups: SubgroupFits, table: DataTable? = nil, title: String) throws(MetaPoolError) {
+        self.title = title
+        fit = groups.overall
+        forest = try ForestPlot(groups, table: table)
+        funnel = try FunnelPlot(fit: groups.overall)
+        subgroups = nil
+    }
+
     /// The report of a subgroup analysis: the overall fit, each subgroup and the test between them.
     public init(_ groups: SubgroupAnalysis, table: DataTable? = nil, title: String) throws(MetaPoolError) {
         self.title = title
