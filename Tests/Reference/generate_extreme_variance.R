@@ -131,7 +131,7 @@ model_values <- function(fit) {
        df = if (fit$test %in% c("t", "knha", "adhoc")) int(fit$ddf[1]) else NULL,
        qe = num(fit$QE), qe_df = fit$k - fit$p, qe_p_value = num(fit$QEp),
        qm = num(fit$QM), qm_df = int(fit$QMdf[1]), qm_df2 = int(fit$QMdf[2]), qm_p_value = num(fit$QMp),
-       i2 = if (fe) NULL else num(fit$I2), h2 = if (fe) NULL else num(fit$H2))
+       i2 = num(fit$I2), h2 = num(fit$H2))
 }
 
 # The (restricted) log-likelihood of an ML or REML fit against refits of the same model from other
@@ -210,8 +210,12 @@ accurate_fit <- function(fit) {
     vt <- (k - p) / s$trP0
     acc$I2 <- 100 * acc$tau2 / (vt + acc$tau2)
     acc$H2 <- acc$tau2 / vt + 1
+  } else {
+    # The common-effect model's Q-based I2 and H2, as metafor computes them from QE.
+    acc$I2 <- max(0, 100 * (s$QE - (k - p)) / s$QE)
+    acc$H2 <- s$QE / (k - p)
   }
-  keys <- if (fit$method %in% c("FE", "EE", "CE")) c("tau2", "QE") else c("tau2", "QE", "I2", "H2")
+  keys <- c("tau2", "QE", "I2", "H2")
   changes <- list()
   for (key in keys) if (differs(acc[[key]], fit[[key]]))
     changes[[length(changes) + 1]] <- list(key = key, metafor = num(fit[[key]]), accurate = num(acc[[key]]))

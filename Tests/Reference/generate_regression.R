@@ -51,7 +51,7 @@ for (name in names(datasets)) {
     cases[[length(cases) + 1]] <- list(mods = I(mods), method = method, ci_method = ci,
       expected = list(coefficients = coefs, tau2 = num(fit$tau2), qe = num(fit$QE), qe_p_value = num(fit$QEp),
         qm = num(fit$QM), qm_df = fit$QMdf[1], qm_p_value = num(fit$QMp),
-        i2 = if (method == "FE") NULL else num(fit$I2), h2 = if (method == "FE") NULL else num(fit$H2),
+        i2 = num(fit$I2), h2 = num(fit$H2),
         r2 = if (method == "FE" || is.null(fit$R2) || is.na(fit$R2)) NULL else num(fit$R2)))
   }
   doc <- list(dataset = name, source = spec$source, metafor_version = as.character(packageVersion("metafor")),

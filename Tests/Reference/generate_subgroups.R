@@ -110,7 +110,7 @@ for (name in names(datasets)) {
         expected = list(subgroups = groups, tau2 = num(model$tau2), qm = num(model$QM), qm_df = model$QMdf[1],
           qm_df2 = if (is.na(model$QMdf[2])) NULL else model$QMdf[2], qm_p_value = num(model$QMp),
           qe = num(model$QE), qe_df = model$k - model$p, qe_p_value = num(model$QEp),
-          i2 = if (method == "FE") NULL else num(model$I2), h2 = if (method == "FE") NULL else num(model$H2),
+          i2 = num(model$I2), h2 = num(model$H2),
           tau2_means = num(means$tau2)))
     }
   }

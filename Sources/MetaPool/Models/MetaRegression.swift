@@ -26,6 +26,11 @@ public struct MetaRegression: Sendable {
     }
 
     public let predictors: [String]
+    /// The data the model was fitted to: effects, sampling variances and the k × p design
+    /// (row-major), kept so that later questions (permutation test, R²) need not be given them again.
+    public let y: [Double]
+    public let v: [Double]
+    public let design: [Double]
     public let count: Int
     public let method: TauSquaredMethod
     public let ciMethod: ConfidenceIntervalMethod
@@ -82,6 +87,9 @@ public struct MetaRegression: Sendable {
             throw MetaPoolError(.invalidArgument, "the tested coefficients must be distinct indices below \(p)")
         }
         self.predictors = predictors
+        self.y = y
+        self.v = v
+        self.design = design
         count = k
         self.method = method
         self.ciMethod = ciMethod
@@ -158,11 +166,12 @@ public struct MetaRegression: Sendable {
     /// τ̂² (residual heterogeneity), or `nil` for `FE`.
     public var tauSquared: Double? { isRandomEffects ? tauSquaredEstimate : nil }
 
-    /// I² = 100·τ̂²/(τ̂² + ṽ) for the residual heterogeneity, `nil` for `FE`.
-    public var iSquared: Double? { isRandomEffects ? Heterogeneity.iSquared(tauSquared: tauSquaredEstimate, typicalVariance: typicalVariance) : nil }
+    /// I² of the residual heterogeneity: 100·τ̂²/(τ̂² + ṽ), or for `FE` the Q-based
+    /// max(0, 100·(QE − (k − p))/QE), as metafor reports it.
+    public var iSquared: Double? { heterogeneity.iSquared }
 
-    /// H² = (τ̂² + ṽ)/ṽ, `nil` for `FE`.
-    public var hSquared: Double? { isRandomEffects ? Heterogeneity.hSquared(tauSquared: tauSquaredEstimate, typicalVariance: typicalVariance) : nil }
+    /// H² = (τ̂² + ṽ)/ṽ, or QE/(k − p) for `FE`.
+    public var hSquared: Double? { heterogeneity.hSquared }
 
     /// The prediction interval for the true effect at coefficient `index` of a cell-means
     /// design: β̂ⱼ ± c·√(SEⱼ² + τ̂²), c from the normal or t on k − p df (metafor's `predict()`).
@@ -194,6 +203,8 @@ struct RegressionWorkspace: TauSquaredModel {
     let k: Int, p: Int
     /// XᵀWX (its Cholesky factor after a solve), XᵀW²X, XᵀW³X, all p × p; XᵀWy and β̂.
     var g: [Double], g2: [Double], g3: [Double], factor: [Double]
+    /// G₋ (all studies but the one with the largest weight), its Cholesky factor, and p-vectors.
+    var gMinus: [Double], factorMinus: [Double], vectorB: [Double], vectorU: [Double], vectorZ: [Double]
     var rhs: [Double], beta: [Double]
     // Results of the last evaluation.
     var sumW = 0.0, sumW2 = 0.0, q = 0.0, sumW2Residual2 = 0.0, traceP = 0.0, tracePP = 0.0
@@ -209,8 +220,13 @@ struct RegressionWorkspace: TauSquaredModel {
         g2 = g
         g3 = g
         factor = g
+        gMinus = g
+        factorMinus = g
         rhs = [Double](repeating: 0, count: p)
         beta = rhs
+        vectorB = rhs
+        vectorU = rhs
+        vectorZ = rhs
     }
 
     var studyCount: Int { k }
@@ -248,20 +264,37 @@ struct RegressionWorkspace: TauSquaredModel {
 
     /// Accumulates the weighted cross-products with wᵢ = 1/(vᵢ + τ²), solves for β̂ and forms
     /// Q = Σwᵢrᵢ², Σwᵢ²rᵢ² (= yᵀPy and yᵀPPy) and, with `traces`, tr P and tr PP.
+    ///
+    /// The traces: with P = W − WXG⁻¹XᵀW (G = XᵀWX) the closed forms tr P = Σw − tr(G⁻¹XᵀW²X) and
+    /// tr PP = Σw² − 2 tr(G⁻¹XᵀW³X) + tr((G⁻¹XᵀW²X)²) cancel catastrophically when one weight
+    /// dominates (one vᵢ = 1e-10 among vᵢ ≈ 0.1 left REML at τ² = 0 where metafor finds 0.085).
+    /// So the study m with the largest weight w is peeled off: by Sherman–Morrison on
+    /// G = G₋ + w·xxᵀ, P = [P₋ 0; 0 0] + c·ddᵀ with P₋ the matrix of the other studies,
+    /// d = (W₋X₋b, −1), b = G₋⁻¹x and c = 1/(1/w + xᵀb), so tr P = tr P₋ + c‖d‖² and
+    /// tr PP = tr P₋P₋ + 2c·dᵀP₋d + c²‖d‖⁴ with ‖d‖² = bᵀ(X₋ᵀW₋²X₋)b + 1 and
+    /// dᵀP₋d = bᵀ(X₋ᵀW₋³X₋)b − uᵀG₋⁻¹u, u = (X₋ᵀW₋²X₋)b: every term a sum without the dominant
+    /// weight (the same guard as the intercept-only sums of ``WeightedSums``). Where G₋ is
+    /// singular (the study is alone in its factor level) the closed forms are used.
     mutating func evaluate(tau2: Double, traces: Bool) throws(MetaPoolError) {
+        var m = 0
+        if traces { for i in 1..<k where v[i] < v[m] { m = i } }
         for i in 0..<(p * p) { g[i] = 0; g2[i] = 0; g3[i] = 0 }
         for j in 0..<p { rhs[j] = 0 }
         sumW = 0
         sumW2 = 0
+        var otherW = 0.0, otherW2 = 0.0
         for i in 0..<k {
             let w = 1 / (v[i] + tau2)
             let w2 = w * w
             sumW += w
             sumW2 += w2
             let row = i * p
+            for a in 0..<p { rhs[a] += w * x[row + a] * y[i] }
+            if traces && i == m { continue }
+            otherW += w
+            otherW2 += w2
             for a in 0..<p {
                 let xa = x[row + a]
-                rhs[a] += w * xa * y[i]
                 for b in 0...a {
                     let xab = xa * x[row + b]
                     g[a * p + b] += w * xab
@@ -273,6 +306,12 @@ struct RegressionWorkspace: TauSquaredModel {
             }
         }
         Self.symmetrize(&g, p: p)
+        let wm = 1 / (v[m] + tau2)
+        if traces {
+            // g holds G₋ (all but study m); keep it and add study m for β̂.
+            for i in 0..<(p * p) { gMinus[i] = g[i] }
+            for a in 0..<p { for b in 0..<p { g[a * p + b] += wm * x[m * p + a] * x[m * p + b] } }
+        }
         for i in 0..<(p * p) { factor[i] = g[i] }
         for j in 0..<p { beta[j] = rhs[j] }
         try Self.choleskySolve(&factor, &beta, n: p, columns: 1)
@@ -290,59 +329,130 @@ struct RegressionWorkspace: TauSquaredModel {
         guard traces else { return }
         Self.symmetrize(&g2, p: p)
         Self.symmetrize(&g3, p: p)
-        // Z₂ = (XᵀWX)⁻¹XᵀW²X and Z₃ = (XᵀWX)⁻¹XᵀW³X by solves with the factor already in `factor`.
         let lower = Int8(UInt8(ascii: "L"))
         let n = Int32(p)
+        // Cholesky of G₋, accepted with the same relative pivot test as checkRank.
+        for i in 0..<(p * p) { factorMinus[i] = gMinus[i] }
+        var peeled = LAPACKE_dpotrf(LAPACK_COL_MAJOR, lower, n, &factorMinus, n) == 0
+        if peeled {
+            for j in 0..<p where !(factorMinus[j + j * p] * factorMinus[j + j * p] > 1e-10 * gMinus[j * p + j]) { peeled = false }
+        }
+        if peeled {
+            // b = G₋⁻¹x, u = (X₋ᵀW₋²X₋)b, z = G₋⁻¹u.
+            for a in 0..<p { vectorB[a] = x[m * p + a] }
+            var info = LAPACKE_dpotrs(LAPACK_COL_MAJOR, lower, n, 1, &factorMinus, n, &vectorB, n)
+            var s = 0.0, normG = 0.0, bG3b = 0.0
+            for a in 0..<p {
+                s += x[m * p + a] * vectorB[a]
+                var ua = 0.0, ta = 0.0
+                for b in 0..<p { ua += g2[a * p + b] * vectorB[b]; ta += g3[a * p + b] * vectorB[b] }
+                vectorU[a] = ua
+                vectorZ[a] = ua
+                normG += vectorB[a] * ua
+                bG3b += vectorB[a] * ta
+            }
+            info |= LAPACKE_dpotrs(LAPACK_COL_MAJOR, lower, n, 1, &factorMinus, n, &vectorZ, n)
+            var uz = 0.0
+            for a in 0..<p { uz += vectorU[a] * vectorZ[a] }
+            // Z₂₋ = G₋⁻¹X₋ᵀW₋²X₋ and Z₃₋ = G₋⁻¹X₋ᵀW₋³X₋ in place.
+            info |= LAPACKE_dpotrs(LAPACK_COL_MAJOR, lower, n, n, &factorMinus, n, &g2, n)
+            info |= LAPACKE_dpotrs(LAPACK_COL_MAJOR, lower, n, n, &factorMinus, n, &g3, n)
+            guard info == 0 else { throw MetaPoolError(.invalidArgument, "LAPACK dpotrs failed") }
+            let (traceZ2, traceZ3, traceZ2Z2) = Self.traces(g2, g3, p: p)
+            let c = 1 / (1 / wm + s)
+            let dd = normG + 1
+            let dPd = max(0, bG3b - uz)
+            traceP = (otherW - traceZ2) + c * dd
+            tracePP = (otherW2 - 2 * traceZ3 + traceZ2Z2) + 2 * c * dPd + c * c * dd * dd
+            return
+        }
+        // Closed forms with the full sums (G₋ singular: study m is alone in its level).
+        for a in 0..<p {
+            for b in 0..<p {
+                let xab = x[m * p + a] * x[m * p + b]
+                g2[a * p + b] += wm * wm * xab
+                g3[a * p + b] += wm * wm * wm * xab
+            }
+        }
         var info = LAPACKE_dpotrs(LAPACK_COL_MAJOR, lower, n, n, &factor, n, &g2, n)
         info |= LAPACKE_dpotrs(LAPACK_COL_MAJOR, lower, n, n, &factor, n, &g3, n)
         guard info == 0 else { throw MetaPoolError(.invalidArgument, "LAPACK dpotrs failed") }
-        var traceZ2 = 0.0, traceZ3 = 0.0, traceZ2Z2 = 0.0
-        for a in 0..<p {
-            traceZ2 += g2[a + a * p]
-            traceZ3 += g3[a + a * p]
-            for b in 0..<p { traceZ2Z2 += g2[a + b * p] * g2[b + a * p] }
-        }
-        // P = W − WX(XᵀWX)⁻¹XᵀW: tr P = Σw − tr Z₂; tr PP = Σw² − 2 tr Z₃ + tr Z₂Z₂.
+        let (traceZ2, traceZ3, traceZ2Z2) = Self.traces(g2, g3, p: p)
         traceP = sumW - traceZ2
         tracePP = sumW2 - 2 * traceZ3 + traceZ2Z2
     }
 
-    /// Ordinary least squares: RSS = Σrᵢ² and tr(P_OLS V) = Σvᵢ − tr((XᵀX)⁻¹XᵀVX), for Hedges.
+    /// tr Z₂, tr Z₃ and tr Z₂Z₂ of column-major p × p matrices.
+    private static func traces(_ z2: [Double], _ z3: [Double], p: Int) -> (Double, Double, Double) {
+        var traceZ2 = 0.0, traceZ3 = 0.0, traceZ2Z2 = 0.0
+        for a in 0..<p {
+            traceZ2 += z2[a + a * p]
+            traceZ3 += z3[a + a * p]
+            for b in 0..<p { traceZ2Z2 += z2[a + b * p] * z2[b + a * p] }
+        }
+        return (traceZ2, traceZ3, traceZ2Z2)
+    }
+
+    /// Ordinary least squares: RSS = Σrᵢ² and tr(P_OLS V), for Hedges.
+    ///
+    /// tr(P_OLS V) = Σvᵢ(1 − hᵢ) with the OLS leverages hᵢ = xᵢᵀ(XᵀX)⁻¹xᵢ, each term non-negative:
+    /// the closed form Σv − tr((XᵀX)⁻¹XᵀVX) cancels when a study with a huge vᵢ also has a huge
+    /// leverage (Egger's design [1, √vᵢ] with one vᵢ 1e12 times the others). For the study m with
+    /// the largest vₘ, 1 − hₘ = 1/(1 + xₘᵀ(X₋ᵀX₋)⁻¹xₘ) from the other studies' cross-products
+    /// (Sherman–Morrison; 0 when the others leave its coefficient undetermined).
     mutating func evaluateOrdinaryLeastSquares() throws(MetaPoolError) {
-        for i in 0..<(p * p) { g[i] = 0; g2[i] = 0 }
+        var m = 0
+        for i in 1..<k where v[i] > v[m] { m = i }
+        for i in 0..<(p * p) { g[i] = 0 }
         for j in 0..<p { rhs[j] = 0 }
-        var sumV = 0.0
-        for i in 0..<k {
-            sumV += v[i]
+        for i in 0..<k where i != m {
             let row = i * p
             for a in 0..<p {
                 let xa = x[row + a]
-                rhs[a] += xa * y[i]
-                for b in 0...a {
-                    let xab = xa * x[row + b]
-                    g[a * p + b] += xab
-                    g2[a * p + b] += v[i] * xab
-                }
+                for b in 0...a { g[a * p + b] += xa * x[row + b] }
             }
         }
         Self.symmetrize(&g, p: p)
-        Self.symmetrize(&g2, p: p)
+        for i in 0..<(p * p) { gMinus[i] = g[i] }
+        for i in 0..<k {
+            for a in 0..<p { rhs[a] += x[i * p + a] * y[i] }
+        }
+        for a in 0..<p { for b in 0..<p { g[a * p + b] += x[m * p + a] * x[m * p + b] } }
         for i in 0..<(p * p) { factor[i] = g[i] }
         for j in 0..<p { beta[j] = rhs[j] }
         try Self.choleskySolve(&factor, &beta, n: p, columns: 1)
         try checkRank()
+        let lower = Int8(UInt8(ascii: "L"))
         let n = Int32(p)
-        let info = LAPACKE_dpotrs(LAPACK_COL_MAJOR, Int8(UInt8(ascii: "L")), n, n, &factor, n, &g2, n)
-        guard info == 0 else { throw MetaPoolError(.invalidArgument, "LAPACK dpotrs failed") }
-        var rss = 0.0
+        var rss = 0.0, trace = 0.0
         for i in 0..<k {
             var fitted = 0.0
             for a in 0..<p { fitted += x[i * p + a] * beta[a] }
             rss += (y[i] - fitted) * (y[i] - fitted)
+            guard i != m else { continue }
+            // hᵢ = xᵢᵀ(XᵀX)⁻¹xᵢ by a solve with the factor.
+            for a in 0..<p { vectorB[a] = x[i * p + a] }
+            guard LAPACKE_dpotrs(LAPACK_COL_MAJOR, lower, n, 1, &factor, n, &vectorB, n) == 0 else {
+                throw MetaPoolError(.invalidArgument, "LAPACK dpotrs failed")
+            }
+            var h = 0.0
+            for a in 0..<p { h += x[i * p + a] * vectorB[a] }
+            trace += v[i] * max(0, 1 - h)
         }
-        var trace = 0.0
-        for a in 0..<p { trace += g2[a + a * p] }
-        hedgesNumeratorValue = rss - (sumV - trace)
+        for i in 0..<(p * p) { factorMinus[i] = gMinus[i] }
+        var complement = 0.0
+        if LAPACKE_dpotrf(LAPACK_COL_MAJOR, lower, n, &factorMinus, n) == 0,
+           (0..<p).allSatisfy({ factorMinus[$0 + $0 * p] * factorMinus[$0 + $0 * p] > 1e-10 * gMinus[$0 * p + $0] }) {
+            for a in 0..<p { vectorB[a] = x[m * p + a] }
+            guard LAPACKE_dpotrs(LAPACK_COL_MAJOR, lower, n, 1, &factorMinus, n, &vectorB, n) == 0 else {
+                throw MetaPoolError(.invalidArgument, "LAPACK dpotrs failed")
+            }
+            var s = 0.0
+            for a in 0..<p { s += x[m * p + a] * vectorB[a] }
+            complement = 1 / (1 + s)
+        }
+        trace += v[m] * complement
+        hedgesNumeratorValue = rss - trace
     }
 
     /// (XᵀWX)⁻¹ for the weights of the last `evaluate`, from its Cholesky factor (LAPACK dpotri),
