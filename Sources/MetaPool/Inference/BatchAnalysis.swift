@@ -57,12 +57,14 @@ public struct BatchAnalysis: Sendable {
         public let id: String
         public let k: Int
         public let measure: EffectMeasure
-        public let estimate: Double
-        public let standardError: Double
-        public let confidenceInterval: Interval
-        public let statistic: Double
-        public let pValue: Double
-        public let degreesOfFreedom: Int?
+        /// The pooled estimate with its standard error, interval and test.
+        public let pooled: EstimateInference
+        public var estimate: Double { pooled.estimate }
+        public var standardError: Double { pooled.standardError }
+        public var confidenceInterval: Interval { pooled.confidenceInterval }
+        public var statistic: Double { pooled.statistic }
+        public var pValue: Double { pooled.pValue }
+        public var degreesOfFreedom: Int? { pooled.degreesOfFreedom }
         public let tauSquared: Double?
         public let iSquared: Double?
         public let q: Double
@@ -127,15 +129,14 @@ public struct BatchAnalysis: Sendable {
             ? Heterogeneity(tauSquared: tau2, typicalVariance: core.typicalVariance, q: core.q, count: k)
             : Heterogeneity(q: core.q, count: k)
         let i2 = heterogeneity.iSquared
-        let checked = [core.estimate, core.standardError, tau2, core.q, core.statistic, core.pValue, core.confidenceInterval.lower,
-                       core.confidenceInterval.upper, pi?.lower ?? 0, pi?.upper ?? 0]
+        let e = core.inference
+        let checked = [e.estimate, e.standardError, tau2, core.q, e.statistic, e.pValue, e.confidenceInterval.lower,
+                       e.confidenceInterval.upper, pi?.lower ?? 0, pi?.upper ?? 0]
             + (random ? [core.typicalVariance, i2, core.typicalVariance > 0 ? 0 : .nan] : [i2, heterogeneity.hSquared])
         guard checked.allSatisfy(\.isFinite) else {
             return .failure(MetaPoolError(.insufficientData, "analysis \(a.id): the effects or variances are too extreme to pool in double precision"))
         }
-        return .success(Fit(id: a.id, k: k, measure: a.measure, estimate: core.estimate, standardError: core.standardError,
-                      confidenceInterval: core.confidenceInterval, statistic: core.statistic, pValue: core.pValue,
-                      degreesOfFreedom: core.degreesOfFreedom, tauSquared: random ? tau2 : nil,
+        return .success(Fit(id: a.id, k: k, measure: a.measure, pooled: e, tauSquared: random ? tau2 : nil,
                       iSquared: i2,
                       q: core.q, qPValue: core.qPValue, predictionInterval: pi, harmonicMeanTotal: a.harmonicMeanTotal))
     }

@@ -20,18 +20,20 @@ public struct MetaAnalysis: Sendable {
 
     /// τ̂² (0 for the fixed-effect model).
     public let tauSquaredEstimate: Double
+    /// The pooled estimate μ̂ with its standard error under `ciMethod`, interval and z or t test.
+    public let pooled: EstimateInference
     /// The pooled estimate μ̂ on the analysis scale.
-    public let estimate: Double
+    public var estimate: Double { pooled.estimate }
     /// Its standard error under `ciMethod`.
-    public let standardError: Double
+    public var standardError: Double { pooled.standardError }
     /// The confidence interval of μ̂.
-    public let confidenceInterval: Interval
+    public var confidenceInterval: Interval { pooled.confidenceInterval }
     /// The z or t statistic μ̂/SE.
-    public let statistic: Double
+    public var statistic: Double { pooled.statistic }
     /// Its two-sided p-value.
-    public let pValue: Double
+    public var pValue: Double { pooled.pValue }
     /// Degrees of freedom of the t distribution, or `nil` for z.
-    public let degreesOfFreedom: Int?
+    public var degreesOfFreedom: Int? { pooled.degreesOfFreedom }
     /// Cochran's Q = Σ(yᵢ − μ̂_FE)²/vᵢ with k − 1 df and its p-value.
     public let q: Double
     public let qDegreesOfFreedom: Int
@@ -80,12 +82,7 @@ public struct MetaAnalysis: Sendable {
         qDegreesOfFreedom = k - 1
         qPValue = core.qPValue
         typicalVariance = core.typicalVariance
-        estimate = core.estimate
-        standardError = core.standardError
-        statistic = core.statistic
-        degreesOfFreedom = core.degreesOfFreedom
-        confidenceInterval = core.confidenceInterval
-        pValue = core.pValue
+        pooled = core.inference
         let s = core.sums
         let sumW = s.sumW
         weights = v.map { 100 / (($0 + tau2) * sumW) }
@@ -141,10 +138,6 @@ public struct MetaAnalysis: Sendable {
             : Heterogeneity(q: q, count: count)
     }
 
-    /// The pooled estimate with its standard error, interval and test.
-    public var pooled: EstimateInference {
-        EstimateInference(estimate: estimate, standardError: standardError, level: level, degreesOfFreedom: degreesOfFreedom)
-    }
 
     /// The prediction interval for the true effect of a new study, μ̂ ± c·√(SE² + τ̂²), with c from
     /// the normal (wald) or t on k − 1 df (other methods), as metafor's `predict()`. `nil` for FE.
@@ -195,12 +188,6 @@ struct PooledEstimate {
     var q: Double
     var qPValue: Double
     var typicalVariance: Double
-    var estimate: Double
-    var standardError: Double
-    var statistic: Double
-    var pValue: Double
-    var degreesOfFreedom: Int?
-    var confidenceInterval: Interval
     var inference: EstimateInference
 
     init(y: [Double], v: [Double], tau2: Double, ciMethod: ConfidenceIntervalMethod, level: Double) {
@@ -211,15 +198,8 @@ struct PooledEstimate {
         typicalVariance = Double(k - 1) / fixed.traceP
         let s = tau2 == 0 ? fixed : WeightedSums(y: y, v: v, tau2: tau2)
         sums = s
-        estimate = s.mean
         let variance = ciMethod.varianceFactor(q: s.q, residualDegreesOfFreedom: Double(k - 1)) / s.sumW
-        let inference = EstimateInference(estimate: s.mean, standardError: variance.squareRoot(), level: level,
-                                          degreesOfFreedom: ciMethod.usesT ? k - 1 : nil)
-        self.inference = inference
-        standardError = inference.standardError
-        statistic = inference.statistic
-        degreesOfFreedom = inference.degreesOfFreedom
-        confidenceInterval = inference.confidenceInterval
-        pValue = inference.pValue
+        inference = EstimateInference(estimate: s.mean, standardError: variance.squareRoot(), level: level,
+                                      degreesOfFreedom: ciMethod.usesT ? k - 1 : nil)
     }
 }

@@ -56,13 +56,15 @@ public struct GeneralizedLinearMixedModel: Sendable {
     /// Q, the number of quadrature points (1 = Laplace).
     public let quadraturePoints: Int
     public let level: Double
-    /// μ̂, the pooled log odds.
-    public let estimate: Double
-    public let standardError: Double
-    /// z = μ̂/SE and its two-sided p-value.
-    public let statistic: Double
-    public let pValue: Double
-    public let confidenceInterval: Interval
+    /// μ̂, the pooled log odds, with its standard error, interval and test (the stored answer; the
+    /// properties below read it).
+    public let pooled: EstimateInference
+    public var estimate: Double { pooled.estimate }
+    public var standardError: Double { pooled.standardError }
+    /// The z statistic and its two-sided p-value.
+    public var statistic: Double { pooled.statistic }
+    public var pValue: Double { pooled.pValue }
+    public var confidenceInterval: Interval { pooled.confidenceInterval }
     /// τ̂², the between-study variance of the logits.
     public let tauSquared: Double
     /// I² in percent and H².
@@ -154,7 +156,6 @@ public struct GeneralizedLinearMixedModel: Sendable {
 
         let likelihood = BinomialNormalLikelihood(events: events, totals: totals, rule: rule)
         let fit = try likelihood.maximize(effects: effects)
-        estimate = fit.mu
         tauSquared = fit.tau * fit.tau
         iterations = fit.iterations
         marginalLogLikelihood = fit.logLikelihood
@@ -164,11 +165,7 @@ public struct GeneralizedLinearMixedModel: Sendable {
         guard let variance = fit.hessian.varianceOfBeta(tauIsZero: fit.tau == 0) else {
             throw MetaPoolError(.noConvergence, "the GLMM fit did not reach a maximum of the likelihood (the observed information is not positive definite)")
         }
-        let inference = EstimateInference(estimate: estimate, standardError: variance.squareRoot(), level: level, degreesOfFreedom: nil)
-        standardError = inference.standardError
-        statistic = inference.statistic
-        pValue = inference.pValue
-        confidenceInterval = inference.confidenceInterval
+        pooled = EstimateInference(estimate: fit.mu, standardError: variance.squareRoot(), level: level, degreesOfFreedom: nil)
 
         let modes = likelihood.modes(mu: fit.mu, tau: fit.tau)
         randomEffects = modes.map { fit.tau * $0 }
@@ -258,19 +255,38 @@ public struct GeneralizedLinearMixedModel: Sendable {
     }
 }
 
-extension GeneralizedLinearMixedModel: FittedModel {
+extension GeneralizedLinearMixedModel: BinomialMixedModel {
+    public var measure: EffectMeasure { .logitProportion }
+}
+
+/// The binomial GLMMs (``GeneralizedLinearMixedModel``, ``OddsRatioMixedModel``): random study
+/// effects on the logit scale fitted by maximum likelihood with adaptive Gauss–Hermite quadrature.
+/// They answer the shared questions the same way: heterogeneity from the Wald-type test's Q
+/// (metafor's `QE.Wld`) with I² and H² through the typical within-study variance, the
+/// prediction interval estimate ± z·√(SE² + τ̂²) (metafor's `predict()` for `rma.glmm`), and no
+/// per-study weights.
+public protocol BinomialMixedModel: FittedModel {
+    /// The number of quadrature points (1 = Laplace).
+    var quadraturePoints: Int { get }
+    /// τ̂².
+    var tauSquared: Double { get }
+    /// ṽ, the typical within-study variance of the escalc effects.
+    var typicalVariance: Double { get }
+    /// The Wald-type test for heterogeneity.
+    var waldTest: GeneralizedLinearMixedModel.HeterogeneityTest { get }
+    /// The escalc effects of the studies in the model.
+    var effects: EffectSizes { get }
+    /// The model's own JSON summary.
+    func summary() throws(MetaPoolError) -> JSONValue
+}
+
+extension BinomialMixedModel {
     public func jsonSummary() throws(MetaPoolError) -> JSONValue { try summary() }
     public var modelName: String { "Random-effects model (GLMM, \(quadraturePoints == 1 ? "Laplace" : "\(quadraturePoints)-point AGHQ"))" }
-    public var measure: EffectMeasure { .logitProportion }
-    public var pooled: EstimateInference {
-        EstimateInference(estimate: estimate, standardError: standardError, level: level, degreesOfFreedom: nil)
-    }
-    /// With the Wald-type test's Q (metafor's `QE.Wld`) and the random-effects I² and H².
     public var heterogeneity: Heterogeneity {
-        Heterogeneity(tauSquared: tauSquared, typicalVariance: typicalVariance, q: waldTest.statistic, count: count,
+        Heterogeneity(tauSquared: tauSquared, typicalVariance: typicalVariance, q: waldTest.statistic, count: effects.count,
                       degreesOfFreedom: waldTest.degreesOfFreedom)
     }
-    /// μ̂ ± z·√(SE² + τ̂²) on the logit scale (metafor's `predict()` for `rma.glmm`).
     public var predictionInterval: Interval? { pooled.predictionInterval(tauSquared: tauSquared) }
     public var studies: FittedStudies { FittedStudies(effects: effects, weights: nil, rows: nil) }
 }

@@ -46,16 +46,14 @@ public struct MantelHaenszel: Sendable {
     /// Confidence level in (0, 1), e.g. 0.95.
     public let level: Double
 
-    /// The pooled estimate on the analysis scale: log ψ_MH for OR and RR, δ_MH for RD.
-    public let estimate: Double
-    /// Its standard error.
-    public let standardError: Double
-    /// The Wald z statistic estimate/SE.
-    public let statistic: Double
-    /// Its two-sided p-value 2(1 − Φ(|z|)).
-    public let pValue: Double
-    /// estimate ± z₍₁₋α/2₎·SE.
-    public let confidenceInterval: Interval
+    /// The pooled estimate on the analysis scale (log ψ_MH for OR and RR, δ_MH for RD) with its standard error, interval and test (stored once; the
+    /// properties below read it).
+    public let pooled: EstimateInference
+    public var estimate: Double { pooled.estimate }
+    public var standardError: Double { pooled.standardError }
+    public var statistic: Double { pooled.statistic }
+    public var pValue: Double { pooled.pValue }
+    public var confidenceInterval: Interval { pooled.confidenceInterval }
 
     /// Cochran's Q around the MH estimate, Σ(yᵢ − θ̂_MH)²/vᵢ over the non-double-zero studies (metafor's `QE`).
     public let q: Double
@@ -172,12 +170,7 @@ public struct MantelHaenszel: Sendable {
         guard variance > 0, variance.isFinite, estimate.isFinite else {
             throw MetaPoolError(.insufficientData, "the estimated variance of the Mantel-Haenszel \(measure.naturalScaleName) is \(variance), so it has no standard error, test or confidence interval (the tables are too sparse or too extreme)", at: input)
         }
-        self.estimate = estimate
-        let inference = EstimateInference(estimate: estimate, standardError: variance.squareRoot(), level: level, degreesOfFreedom: nil)
-        standardError = inference.standardError
-        statistic = inference.statistic
-        pValue = inference.pValue
-        confidenceInterval = inference.confidenceInterval
+        pooled = EstimateInference(estimate: estimate, standardError: variance.squareRoot(), level: level, degreesOfFreedom: nil)
         studyEffects = heterogeneity
 
         let het = Heterogeneity(effects: heterogeneity, around: estimate)
@@ -327,16 +320,30 @@ public struct MantelHaenszel: Sendable {
     }
 }
 
-extension MantelHaenszel: FittedModel {
-    public func jsonSummary() throws(MetaPoolError) -> JSONValue { try summary() }
+extension MantelHaenszel: CommonEffectCountModel {
     public var modelName: String { "Common-effect model (Mantel-Haenszel)" }
-    public var pooled: EstimateInference {
-        EstimateInference(estimate: estimate, standardError: standardError, level: level, degreesOfFreedom: nil)
-    }
+    public func backTransform(_ x: Double) -> Double { measure.backTransform.apply(x) }
+}
+
+/// The common-effect methods that pool two-group counts directly (``MantelHaenszel``, ``Peto``):
+/// no τ² and no prediction interval; Q over the studies that are not double-zero, with the
+/// Q-based I² and H² (metafor's `rma.mh()` and `rma.peto()`).
+public protocol CommonEffectCountModel: FittedModel {
+    /// Cochran's Q and k′, the studies it is computed over.
+    var q: Double { get }
+    var heterogeneityCount: Int { get }
+    /// The escalc effects of the studies that are not double-zero, and their percentage weights.
+    var studyEffects: EffectSizes { get }
+    var weights: [Double] { get }
+    /// The model's own JSON summary.
+    func summary() throws(MetaPoolError) -> JSONValue
+}
+
+extension CommonEffectCountModel {
+    public func jsonSummary() throws(MetaPoolError) -> JSONValue { try summary() }
     public var heterogeneity: Heterogeneity { Heterogeneity(q: q, count: heterogeneityCount) }
     public var predictionInterval: Interval? { nil }
     public var studies: FittedStudies { FittedStudies(effects: studyEffects, weights: weights, rows: nil) }
-    public func backTransform(_ x: Double) -> Double { measure.backTransform.apply(x) }
 }
 
 extension Heterogeneity {

@@ -28,12 +28,14 @@ public struct OddsRatioMixedModel: Sendable {
     public let effects: EffectSizes
     public let quadraturePoints: Int
     public let level: Double
-    /// β̂, the pooled log odds ratio.
-    public let estimate: Double
-    public let standardError: Double
-    public let statistic: Double
-    public let pValue: Double
-    public let confidenceInterval: Interval
+    /// β̂, the pooled log odds ratio, with its standard error, interval and test (stored once; the
+    /// properties below read it).
+    public let pooled: EstimateInference
+    public var estimate: Double { pooled.estimate }
+    public var standardError: Double { pooled.standardError }
+    public var statistic: Double { pooled.statistic }
+    public var pValue: Double { pooled.pValue }
+    public var confidenceInterval: Interval { pooled.confidenceInterval }
     public let tauSquared: Double
     /// I² in percent and H².
     public let iSquared: Double
@@ -111,7 +113,6 @@ public struct OddsRatioMixedModel: Sendable {
         let likelihood = FixedStudyEffectsLikelihood(treatEvents: ka, treatTotals: kn1, controlEvents: kc, controlTotals: kn2, rule: rule)
         let (fit, equalEffectsLogLikelihood) = try likelihood.maximize(effects: effects)
 
-        estimate = fit.beta
         tauSquared = fit.tau * fit.tau
         iterations = fit.iterations
         marginalLogLikelihood = fit.logLikelihood
@@ -119,11 +120,7 @@ public struct OddsRatioMixedModel: Sendable {
         guard let variance = fit.hessian.varianceOfBeta(tauIsZero: fit.tau == 0) else {
             throw MetaPoolError(.noConvergence, "the GLMM fit did not reach a maximum of the likelihood (the observed information is not positive definite)")
         }
-        let inference = EstimateInference(estimate: estimate, standardError: variance.squareRoot(), level: level, degreesOfFreedom: nil)
-        standardError = inference.standardError
-        statistic = inference.statistic
-        pValue = inference.pValue
-        confidenceInterval = inference.confidenceInterval
+        pooled = EstimateInference(estimate: fit.beta, standardError: variance.squareRoot(), level: level, degreesOfFreedom: nil)
         let conditional = likelihood.conditionalLogLikelihood(alphas: fit.alphas, beta: fit.beta, tau: fit.tau)
         logLikelihood = conditional.value
         randomEffects = conditional.modes.map { fit.tau * $0 }
@@ -202,19 +199,6 @@ public struct OddsRatioMixedModel: Sendable {
     }
 }
 
-extension OddsRatioMixedModel: FittedModel {
-    public func jsonSummary() throws(MetaPoolError) -> JSONValue { try summary() }
-    public var modelName: String { "Random-effects model (GLMM, \(quadraturePoints == 1 ? "Laplace" : "\(quadraturePoints)-point AGHQ"))" }
+extension OddsRatioMixedModel: BinomialMixedModel {
     public var measure: EffectMeasure { .oddsRatio }
-    public var pooled: EstimateInference {
-        EstimateInference(estimate: estimate, standardError: standardError, level: level, degreesOfFreedom: nil)
-    }
-    /// With the Wald-type test's Q (metafor's `QE.Wld`) and the random-effects I² and H².
-    public var heterogeneity: Heterogeneity {
-        Heterogeneity(tauSquared: tauSquared, typicalVariance: typicalVariance, q: waldTest.statistic, count: count,
-                      degreesOfFreedom: waldTest.degreesOfFreedom)
-    }
-    /// β̂ ± z·√(SE² + τ̂²) on the log scale (metafor's `predict()` for `rma.glmm`).
-    public var predictionInterval: Interval? { pooled.predictionInterval(tauSquared: tauSquared) }
-    public var studies: FittedStudies { FittedStudies(effects: effects, weights: nil, rows: nil) }
 }

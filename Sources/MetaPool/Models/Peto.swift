@@ -23,16 +23,14 @@ public struct Peto: Sendable {
     /// Vᵢ for each study (0 for double-zero studies).
     public let variances: [Double]
 
-    /// The pooled log odds ratio Σ(O − E)/ΣV.
-    public let estimate: Double
-    /// Its standard error 1/√ΣV.
-    public let standardError: Double
-    /// The z statistic estimate/SE = Σ(O − E)/√ΣV.
-    public let statistic: Double
-    /// Its two-sided p-value.
-    public let pValue: Double
-    /// estimate ± z₍₁₋α/2₎·SE.
-    public let confidenceInterval: Interval
+    /// The pooled log odds ratio Σ(O − E)/ΣV with SE 1/√ΣV, with its standard error, interval and test (stored once; the
+    /// properties below read it).
+    public let pooled: EstimateInference
+    public var estimate: Double { pooled.estimate }
+    public var standardError: Double { pooled.standardError }
+    public var statistic: Double { pooled.statistic }
+    public var pValue: Double { pooled.pValue }
+    public var confidenceInterval: Interval { pooled.confidenceInterval }
 
     /// Q = Σ(Oᵢ − Eᵢ)²/Vᵢ − (Σ(Oᵢ − Eᵢ))²/ΣVᵢ (metafor's `QE`).
     public let q: Double
@@ -89,18 +87,14 @@ public struct Peto: Sendable {
         self.level = level
         observedMinusExpected = oe
         variances = v
-        estimate = sumOE / sumV
-        let inference = EstimateInference(estimate: estimate, standardError: 1 / sumV.squareRoot(), level: level, degreesOfFreedom: nil)
-        standardError = inference.standardError
-        statistic = inference.statistic
-        pValue = inference.pValue
-        confidenceInterval = inference.confidenceInterval
+        let pooled = EstimateInference(estimate: sumOE / sumV, standardError: 1 / sumV.squareRoot(), level: level, degreesOfFreedom: nil)
+        self.pooled = pooled
 
         // Σ(O−E)²/V − (Σ(O−E))²/ΣV written as ΣVᵢ(yᵢ − θ̂)², yᵢ = (Oᵢ − Eᵢ)/Vᵢ: the same sum
         // without the cancellation of the difference form.
         var q = 0.0
         for i in 0..<k where v[i] > 0 {
-            let r = oe[i] - estimate * v[i]
+            let r = oe[i] - pooled.estimate * v[i]
             q += r * r / v[i]
         }
         let het = Heterogeneity(q: q, count: informative)
@@ -110,7 +104,7 @@ public struct Peto: Sendable {
         qPValue = het.pValue
         iSquared = het.iSquared
         hSquared = het.hSquared
-        guard [estimate, standardError, statistic, pValue, self.q].allSatisfy(\.isFinite) else {
+        guard [pooled.estimate, pooled.standardError, pooled.statistic, pooled.pValue, self.q].allSatisfy(\.isFinite) else {
             throw MetaPoolError(.insufficientData, "the counts are too extreme to pool in double precision", at: input)
         }
         let kept = v.indices.filter { v[$0] > 0 }
@@ -143,15 +137,8 @@ public struct Peto: Sendable {
     }
 }
 
-extension Peto: FittedModel {
-    public func jsonSummary() throws(MetaPoolError) -> JSONValue { try summary() }
+extension Peto: CommonEffectCountModel {
     public var modelName: String { "Common-effect model (Peto)" }
     public var measure: EffectMeasure { .oddsRatio }
-    public var pooled: EstimateInference {
-        EstimateInference(estimate: estimate, standardError: standardError, level: level, degreesOfFreedom: nil)
-    }
-    public var heterogeneity: Heterogeneity { Heterogeneity(q: q, count: heterogeneityCount) }
-    public var predictionInterval: Interval? { nil }
-    public var studies: FittedStudies { FittedStudies(effects: studyEffects, weights: weights, rows: nil) }
     public func backTransform(_ x: Double) -> Double { BackTransform.exponential.apply(x) }
 }
