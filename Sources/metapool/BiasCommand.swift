@@ -31,10 +31,9 @@ struct BiasCommand: ParsableCommand {
     var side: TrimAndFill.Side?
 
     @Option(help: ArgumentHelp("Output: table (for people) or json.", valueName: "format"))
-    var format: OutputFormat = .table
+    var format: ReportFormat = .table
 
     func validate() throws {
-        if format == .csv { throw ValidationError("--format for bias is table or json") }
         try model.requireInverseVariance("bias")
     }
 

@@ -31,8 +31,34 @@ extension PoolingMethod: ExpressibleByArgument {
     var isGLMM: Bool { if case .glmm = self { true } else { false } }
 }
 
+/// `--format` of pool: table (for people), json (one object), csv (per-study rows). Parsed
+/// case-insensitively.
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
     case table, json, csv
+
+    init?(argument: String) { self.init(rawValue: argument.lowercased()) }
+}
+
+/// `--format` of regress, sensitivity and bias, which have no per-study CSV: `--help` lists only
+/// what they accept.
+enum ReportFormat: String, ExpressibleByArgument, CaseIterable {
+    case table, json
+
+    init?(argument: String) { self.init(rawValue: argument.lowercased()) }
+}
+
+/// `--by` and `--common-tau2`, shared by pool, forest and report.
+struct SubgroupOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Fit each level of this column separately and test for subgroup differences (levels compared case-insensitively).", valueName: "column"))
+    var by: String?
+
+    @Flag(name: .customLong("common-tau2"),
+          help: "With --by: one tau^2 for all subgroups (mixed-effects model with the subgroup as a factor, as metafor's rma(mods = ~ factor(g))); the test is its omnibus QM.")
+    var commonTauSquared = false
+
+    func validate() throws {
+        if commonTauSquared && by == nil { throw ValidationError("--common-tau2 applies to subgroups; give --by COLUMN as well") }
+    }
 }
 
 /// The input file and the model: the same for every command.

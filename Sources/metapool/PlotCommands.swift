@@ -38,17 +38,14 @@ struct ForestCommand: ParsableCommand {
 
     @OptionGroup var model: ModelOptions
 
-    @Option(help: ArgumentHelp("Draw one block per level of this column, with subgroup diamonds and the test for subgroup differences.", valueName: "column"))
-    var by: String?
-
-    @Flag(name: .customLong("common-tau2"), help: "With --by: one tau^2 for all subgroups.")
-    var commonTauSquared = false
+    @OptionGroup var subgroups: SubgroupOptions
+    var by: String? { subgroups.by }
+    var commonTauSquared: Bool { subgroups.commonTauSquared }
 
     @Option(name: [.short, .customLong("output")], help: ArgumentHelp("SVG file to write; - for standard output.", valueName: "file"))
     var output: String
 
     func validate() throws {
-        if commonTauSquared && by == nil { throw ValidationError("--common-tau2 applies to subgroups; give --by COLUMN as well") }
         if commonTauSquared { try model.requireInverseVariance("forest --common-tau2") }
     }
 
@@ -102,7 +99,7 @@ struct FunnelCommand: ParsableCommand {
             }
             let fit = try model.fit()
             guard trimfill else { return try FunnelPlot(fit) }
-            let fill = try TrimAndFill(fit.effects, method: model.method, ciMethod: model.ciMethod, level: model.level)
+            let fill = try TrimAndFill(fit)
             return try FunnelPlot(fit, filled: fill.filled.map { ($0.yi, $0.vi) }, center: fill.estimate)
         }
         try writeOutput(plot.svg(), to: output)
@@ -118,11 +115,9 @@ struct ReportCommand: ParsableCommand {
 
     @OptionGroup var model: ModelOptions
 
-    @Option(help: ArgumentHelp("Add the subgroup analysis by this column.", valueName: "column"))
-    var by: String?
-
-    @Flag(name: .customLong("common-tau2"), help: "With --by: one tau^2 for all subgroups.")
-    var commonTauSquared = false
+    @OptionGroup var subgroups: SubgroupOptions
+    var by: String? { subgroups.by }
+    var commonTauSquared: Bool { subgroups.commonTauSquared }
 
     @Option(help: ArgumentHelp("Page title (default: the input file's name).", valueName: "text"))
     var title: String?
@@ -131,7 +126,6 @@ struct ReportCommand: ParsableCommand {
     var output: String
 
     func validate() throws {
-        if commonTauSquared && by == nil { throw ValidationError("--common-tau2 applies to subgroups; give --by COLUMN as well") }
         if commonTauSquared { try model.requireInverseVariance("report --common-tau2") }
     }
 

@@ -13,12 +13,9 @@ struct PoolCommand: AsyncParsableCommand {
 
     @OptionGroup var model: ModelOptions
 
-    @Option(help: ArgumentHelp("Pool each level of this column separately and test for subgroup differences.", valueName: "column"))
-    var by: String?
-
-    @Flag(name: .customLong("common-tau2"),
-          help: "With --by: one tau^2 for all subgroups (mixed-effects model with the subgroup as a factor, as metafor's rma(mods = ~ factor(g))); the test is its omnibus QM.")
-    var commonTauSquared = false
+    @OptionGroup var subgroups: SubgroupOptions
+    var by: String? { subgroups.by }
+    var commonTauSquared: Bool { subgroups.commonTauSquared }
 
     @Flag(help: "Batch: FILE holds many analyses (a CSV/JSON table with an analysis column, or JSON Lines with one analysis per line); fit each, in parallel, one result per analysis.")
     var batch = false
@@ -41,9 +38,6 @@ struct PoolCommand: AsyncParsableCommand {
             throw ValidationError("--common-tau2 fits a mixed-effects meta-regression, an inverse-variance model; --method \(model.pooling.code) fits each subgroup on its own")
         }
         if batch && by != nil { throw ValidationError("--batch and --by cannot be combined; give each subgroup its own analysis id") }
-        if commonTauSquared && by == nil {
-            throw ValidationError("--common-tau2 applies to subgroups; give --by COLUMN as well")
-        }
     }
 
     func run() async throws {
@@ -179,36 +173,35 @@ struct PoolCommand: AsyncParsableCommand {
     /// The GLMM as a table for people (the JSON goes through `RecordedAnalysis`).
     private func runGLMM() throws {
         guard format != .csv else { throw fail(MetaPoolError(.invalidArgument, "--method GLMM prints a table or JSON; --format csv lists per-study effect sizes of the inverse-variance models")) }
-        let json = try reportingErrors(file: model.file) { () throws(MetaPoolError) -> JSONValue in
+        // The table is rendered from the typed fit (no JSON read back).
+        let fit = try reportingErrors(file: model.file) { () throws(MetaPoolError) -> any FittedModel in
             let table = try DataTable.read(path: model.file).selecting(model.rowConditions)
-            return try model.specification.fit(table).jsonSummary()
+            return try model.specification.fit(table)
         }
-        guard case .object(let m) = json else { return }
-        func number(_ key: String, in members: [(String, JSONValue)] = m) -> Double {
-            switch members.first(where: { $0.0 == key })?.1 {
-            case .number(let d)?: d
-            case .integer(let i)?: Double(i)
-            default: .nan
-            }
+        let tests: (wald: GeneralizedLinearMixedModel.HeterogeneityTest, lrt: GeneralizedLinearMixedModel.HeterogeneityTest)
+        if let g = fit as? GeneralizedLinearMixedModel {
+            tests = (g.waldTest, g.likelihoodRatioTest)
+        } else if let o = fit as? OddsRatioMixedModel {
+            tests = (o.waldTest, o.likelihoodRatioTest)
+        } else {
+            return
         }
         func f(_ x: Double) -> String { SummaryTable.f(x) }
         func p(_ x: Double) -> String { x < 1e-4 ? "< .0001" : "= " + SummaryTable.p(x) }
-        var measure = "PLO"
-        if case .string(let s)? = m.first(where: { $0.0 == "measure" })?.1 { measure = s }
-        var out = "Random-effects model (k = \(Int(number("k")))); GLMM, \(measure == "OR" ? "unconditional model with fixed study effects (UM.FS)" : "binomial-normal")\n"
+        let measure = fit.measure.rawValue
+        let e = fit.pooled, het = fit.heterogeneity
+        let tau2 = het.tauSquared ?? 0
+        var out = "Random-effects model (k = \(fit.studies.effects.count)); GLMM, \(measure == "OR" ? "unconditional model with fixed study effects (UM.FS)" : "binomial-normal")\n"
         out += "Measure: \(measure); adaptive Gauss-Hermite quadrature with \(model.quadraturePoints) point\(model.quadraturePoints == 1 ? " (Laplace)" : "s")\n\n"
-        out += "tau^2 = \(f(number("tau2")))   tau = \(f(number("tau")))\n"
-        out += "I^2   = \(String(format: "%.2f", number("i2")))%   H^2 = \(String(format: "%.2f", number("h2")))\n\n"
+        out += "tau^2 = \(f(tau2))   tau = \(f(tau2.squareRoot()))\n"
+        out += "I^2   = \(String(format: "%.2f", het.iSquared))%   H^2 = \(String(format: "%.2f", het.hSquared))\n\n"
         out += "Tests for heterogeneity:\n"
-        out += "Wald-type test: QE(df = \(Int(number("qe_wald_df")))) = \(f(number("qe_wald"))), p-val \(p(number("qe_wald_p_value")))\n"
-        out += "Likelihood ratio test: QE(df = \(Int(number("qe_lrt_df")))) = \(f(number("qe_lrt"))), p-val \(p(number("qe_lrt_p_value")))\n\n"
+        out += "Wald-type test: QE(df = \(tests.wald.degreesOfFreedom)) = \(f(tests.wald.statistic)), p-val \(p(tests.wald.pValue))\n"
+        out += "Likelihood ratio test: QE(df = \(tests.lrt.degreesOfFreedom)) = \(f(tests.lrt.statistic)), p-val \(p(tests.lrt.pValue))\n\n"
         out += "Model results:\n\n  estimate      se    zval    pval    ci.lb   ci.ub\n"
-        let pv = number("p_value")
-        out += [f(number("estimate")), f(number("se")), f(number("statistic")), pv < 1e-4 ? "<.0001" : SummaryTable.p(pv),
-                f(number("ci_lower")), f(number("ci_upper"))].map { $0.leftPadded(8) }.joined(separator: " ") + "\n"
-        if case .object(let back)? = m.first(where: { $0.0 == "back_transformed" })?.1 {
-            out += "\nOn the \(measure == "OR" ? "odds ratio" : "proportion") scale: \(f(number("estimate", in: back))) [\(f(number("ci_lower", in: back))), \(f(number("ci_upper", in: back)))]\n"
-        }
+        out += [f(e.estimate), f(e.standardError), f(e.statistic), e.pValue < 1e-4 ? "<.0001" : SummaryTable.p(e.pValue),
+                f(e.confidenceInterval.lower), f(e.confidenceInterval.upper)].map { $0.leftPadded(8) }.joined(separator: " ") + "\n"
+        out += "\nOn the \(measure == "OR" ? "odds ratio" : "proportion") scale: \(f(fit.backTransform(e.estimate))) [\(f(fit.backTransform(e.confidenceInterval.lower))), \(f(fit.backTransform(e.confidenceInterval.upper)))]\n"
         print(out, terminator: "")
     }
 

@@ -29,7 +29,7 @@ struct RegressCommand: ParsableCommand {
     var seed: UInt64 = 1
 
     @Option(help: ArgumentHelp("Output: table (for people) or json.", valueName: "format"))
-    var format: OutputFormat = .table
+    var format: ReportFormat = .table
 
     var moderatorColumns: [String] {
         mods.flatMap { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }.filter { !$0.isEmpty }
@@ -38,7 +38,6 @@ struct RegressCommand: ParsableCommand {
     func validate() throws {
         guard !moderatorColumns.isEmpty else { throw ValidationError("give at least one moderator: --mods COLUMN[,COLUMN...]") }
         if let permutations, permutations < 1 { throw ValidationError("--permutations must be at least 1; got \(permutations)") }
-        if format == .csv { throw ValidationError("--format for regress is table or json") }
         try model.requireInverseVariance("regress")
     }
 
@@ -50,11 +49,10 @@ struct RegressCommand: ParsableCommand {
             let design = try ModeratorDesign(table: table, moderators: moderatorColumns)
             let fit = try MetaRegression(y: effects.yi, v: effects.vi, design: design.matrix, predictors: design.predictors,
                                          method: model.method, ciMethod: model.ciMethod, level: model.level)
-            let r2 = try fit.rSquared(y: effects.yi, v: effects.vi)
+            let r2 = try fit.rSquared()
             var perm: PermutationTest?
             if let permutations {
-                perm = try PermutationTest(model: fit, y: effects.yi, v: effects.vi, design: design.matrix,
-                                           iterations: permutations, seed: seed) { done, total in
+                perm = try PermutationTest(fit, iterations: permutations, seed: seed) { done, total in
                     guard showProgress else { return }
                     let width = 30, filled = done * width / max(total, 1)
                     printError("\r[" + String(repeating: "=", count: filled) + String(repeating: " ", count: width - filled) + "] \(done)/\(total) permutations", terminator: "")

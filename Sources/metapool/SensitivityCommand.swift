@@ -23,10 +23,9 @@ struct SensitivityCommand: ParsableCommand {
     var orderBy: String?
 
     @Option(help: ArgumentHelp("Output: table (for people) or json.", valueName: "format"))
-    var format: OutputFormat = .table
+    var format: ReportFormat = .table
 
     func validate() throws {
-        if format == .csv { throw ValidationError("--format for sensitivity is table or json") }
         try model.requireInverseVariance("sensitivity")
     }
 

@@ -23,6 +23,13 @@ public struct PermutationTest: Sendable {
     /// Tolerance for "at least as extreme": metafor's comptol, √(machine ε).
     static let tolerance = Double.ulpOfOne.squareRoot()
 
+    /// Runs the test for a fitted model, on the data it keeps.
+    public init(_ model: MetaRegression, iterations: Int = 1000, seed: UInt64 = 1,
+                progress: ((Int, Int) -> Void)? = nil) throws(MetaPoolError) {
+        try self.init(model: model, y: model.y, v: model.v, design: model.design, iterations: iterations, seed: seed,
+                      progress: progress)
+    }
+
     /// Runs the test for `model` fitted to (y, v, design).
     /// - Parameters:
     ///   - iterations: the number of permutations when the exact test would need more.
@@ -161,6 +168,11 @@ extension MetaRegression {
     /// R², the share of τ² accounted for by the moderators: max(0, 100·(τ²_RE − τ²_ME)/τ²_RE),
     /// τ²_RE from the model without moderators with the same estimator (Raudenbush 2009, eq. 16.11;
     /// metafor's R2). `nil` for FE or when τ²_RE = 0.
+    public func rSquared() throws(MetaPoolError) -> Double? {
+        try rSquared(y: y, v: v)
+    }
+
+    /// R² against the model without moderators fitted to (y, v).
     public func rSquared(y: [Double], v: [Double]) throws(MetaPoolError) -> Double? {
         guard isRandomEffects, let estimator = method.estimator else { return nil }
         let tau2RE = try estimator.tauSquared(y: y, v: v)
