@@ -4,7 +4,7 @@ import Foundation
 import MetaPool
 
 enum JSONOutput {
-    /// One JSON object, keys in the order the type declares them (SPEC.md's order).
+    /// One JSON object, keys in the order the type declares them (the documented order, JSONOutput.md).
     static func encode<T: Encodable>(_ value: T) -> String {
         do {
             return try OrderedJSONEncoder.encode(value).serialized()

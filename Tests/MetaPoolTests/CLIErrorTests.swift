@@ -1,4 +1,4 @@
-// Every bad input SPEC.md lists ("Errors") fails cleanly through the built `metapool` binary:
+// Every kind of bad input (the corpus in Fixtures/bad) fails cleanly through the built `metapool` binary:
 // the documented exit status, a message on stderr naming the file, row and column, nothing
 // on stdout, and no crash.
 //

@@ -1,4 +1,4 @@
-// Conformance with R's metafor: every committed fixture case, every SPEC.md key.
+// Conformance with R's metafor: every committed fixture case, every key of the JSON output (Documentation.docc/JSONOutput.md).
 //
 // Fixtures: Tests/MetaPoolTests/Fixtures/conformance/NAME.csv (input) and NAME.expected.json
 // (metafor's values), written by `Rscript Tests/Reference/generate_metafor.R` (metafor 3.8-1,

@@ -5,7 +5,7 @@
 #
 #   cd <package root> && Rscript Tests/Reference/generate_bias.R
 #
-# For each dataset: the input as a CSV in SPEC columns (read back before any fit, so R and Swift
+# For each dataset: the input as a CSV in the documented input columns (read back before any fit, so R and Swift
 # use the same numbers) and NAME.expected.json with one entry per case:
 #   regtest:  regtest(rma(yi, vi, method, test), model, predictor) for model "lm" (weighted
 #             regression with multiplicative dispersion, weights 1/vi) and "rma" (meta-regression

@@ -5,7 +5,7 @@
 #
 # Writes one Tests/MetaPoolTests/Fixtures/edge/NAME.json per dataset: the data (yi/vi, or
 # events/total with the measures to compute from them), and one case per measure x method x CI
-# method with either metafor's values ("expected", the keys of SPEC.md's JSON) or, where MetaPool
+# method with either metafor's values ("expected", the keys of the JSON output, JSONOutput.md) or, where MetaPool
 # refuses the analysis by design, "metapool_error" (the MetaPoolError kind) together with what
 # metafor did instead ("metafor"). EdgeCaseTests.swift reads them; the tests never need R.
 #

@@ -4,17 +4,17 @@
 #   cd <package root> && Rscript Tests/Reference/generate_metafor.R
 #
 # For every dataset NAME it writes, under Tests/MetaPoolTests/Fixtures/conformance/:
-#   NAME.csv            the input, in SPEC.md's columns (study + events,total | treat_events,
+#   NAME.csv            the input, in the documented input columns (study + events,total | treat_events,
 #                       treat_total,control_events,control_total | hr,hr_lower,hr_upper |
 #                       log_hr,se | yi,vi)
 #   NAME.expected.json  metafor's values for every case (measure x method x CI method x level),
-#                       with every SPEC.md key, and the cases metafor could not fit ("skipped").
+#                       with every JSON key (Sources/MetaPool/Documentation.docc/JSONOutput.md), and the cases metafor could not fit ("skipped").
 #
 # Everything metafor computes is computed from the CSV as written and read back, so the
 # fixtures and the Swift tests see exactly the same numbers. Numbers (CSV and JSON) are written
 # with the shortest representation that round-trips a double (up to 17 significant digits).
 #
-# Mapping of MetaPool's options to metafor (see SPEC.md):
+# Mapping of MetaPool's options to metafor (see the README's option table):
 #   escalc(measure, ...) with its defaults (add = 1/2, to = "only0", drop00 = FALSE)
 #   HR from hr, hr_lower, hr_upper: yi = log(hr), sei = (log(upper) - log(lower)) / (2 qnorm(.975))
 #   rma(yi, vi, method, test, level) with test: wald -> "z", t -> "t", hksj -> "knha",
@@ -131,7 +131,7 @@ render_fixture <- function(fixture) {
 }
 
 # ---------------------------------------------------------------------------------------------
-# CSV in SPEC.md's columns (RFC 4180; numbers written so they read back exactly)
+# CSV in the documented input columns (RFC 4180; numbers written so they read back exactly)
 
 write_input_csv <- function(df, path) {
   out <- df
@@ -165,7 +165,7 @@ rd_source <- function(name) {
 }
 
 # ---------------------------------------------------------------------------------------------
-# Datasets, in SPEC.md's input columns
+# Datasets, in the documented input columns (README, Datasets/README.md)
 
 label <- function(...) trimws(paste(...))
 

@@ -112,6 +112,13 @@ public struct EggerTest: Sendable {
     /// The fitted regression (intercept and predictor): coefficients, covariance, QE, τ̂².
     public let fit: MetaRegression
 
+    /// The test for a fitted inverse-variance model: its effects, τ² estimator, interval and level.
+    public init(_ fit: MetaAnalysis, model: Model = .metaRegression, predictor: Predictor = .standardError,
+                sampleSizes: [Double]? = nil) throws(MetaPoolError) {
+        try self.init(fit.effects, model: model, predictor: predictor, sampleSizes: sampleSizes, method: fit.method,
+                      ciMethod: fit.ciMethod, level: fit.level)
+    }
+
     /// Carries out the regression test.
     /// - Parameters:
     ///   - effects: the effects and sampling variances.
@@ -126,13 +133,6 @@ public struct EggerTest: Sendable {
     /// - Throws: ``MetaPoolError`` `.insufficientData` for fewer than 3 studies or a predictor that
     ///   is the same for every study; `.invalidArgument` for missing or invalid sample sizes or
     ///   level; `.noConvergence` from the τ² estimator.
-    /// The test for a fitted inverse-variance model: its effects, τ² estimator, interval and level.
-    public init(_ fit: MetaAnalysis, model: Model = .metaRegression, predictor: Predictor = .standardError,
-                sampleSizes: [Double]? = nil) throws(MetaPoolError) {
-        try self.init(fit.effects, model: model, predictor: predictor, sampleSizes: sampleSizes, method: fit.method,
-                      ciMethod: fit.ciMethod, level: fit.level)
-    }
-
     public init(_ effects: EffectSizes, model: Model = .metaRegression, predictor: Predictor = .standardError,
                 sampleSizes: [Double]? = nil, method: TauSquaredMethod = .restrictedMaximumLikelihood,
                 ciMethod: ConfidenceIntervalMethod = .wald, level: Double = 0.95) throws(MetaPoolError) {

@@ -87,6 +87,12 @@ public struct TrimAndFill: Sendable {
     /// The model fitted to the observed and filled studies (the observed model when k₀ = 0).
     public let fit: MetaAnalysis
 
+    /// Trim-and-fill for a fitted inverse-variance model: its effects, τ² estimator, interval and level.
+    public init(_ fit: MetaAnalysis, estimator: Estimator = .l0, side: Side? = nil, maxIterations: Int = 100) throws(MetaPoolError) {
+        try self.init(fit.effects, estimator: estimator, side: side, method: fit.method, ciMethod: fit.ciMethod,
+                      level: fit.level, maxIterations: maxIterations)
+    }
+
     /// Carries out trim and fill.
     /// - Parameters:
     ///   - estimator: `.l0` (metafor's default) or `.r0`.
@@ -96,12 +102,6 @@ public struct TrimAndFill: Sendable {
     /// - Throws: ``MetaPoolError`` `.insufficientData` for fewer than 3 studies or, without a
     ///   side, equal sampling variances (the slope that chooses the side is undefined);
     ///   `.invalidArgument` for an invalid level; `.noConvergence` from a τ² estimator.
-    /// Trim-and-fill for a fitted inverse-variance model: its effects, τ² estimator, interval and level.
-    public init(_ fit: MetaAnalysis, estimator: Estimator = .l0, side: Side? = nil, maxIterations: Int = 100) throws(MetaPoolError) {
-        try self.init(fit.effects, estimator: estimator, side: side, method: fit.method, ciMethod: fit.ciMethod,
-                      level: fit.level, maxIterations: maxIterations)
-    }
-
     public init(_ effects: EffectSizes, estimator: Estimator = .l0, side: Side? = nil,
                 method: TauSquaredMethod = .restrictedMaximumLikelihood, ciMethod: ConfidenceIntervalMethod = .wald,
                 level: Double = 0.95, maxIterations: Int = 100) throws(MetaPoolError) {

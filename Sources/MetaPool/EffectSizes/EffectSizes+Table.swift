@@ -1,7 +1,7 @@
 // From a table read from a file to effect sizes: the columns present decide the data family.
 
 extension DataFamily {
-    /// The families whose columns are all present in the table, in SPEC.md's order.
+    /// The families whose columns are all present in the table, in the documented order of the input families.
     static func detect(in table: DataTable) -> [DataFamily] {
         var found: [DataFamily] = []
         let has = { (name: String) in table.columnIndex(name) != nil }

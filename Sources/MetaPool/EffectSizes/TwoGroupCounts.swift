@@ -5,7 +5,7 @@
 /// with bᵢ = n₁ᵢ − aᵢ and dᵢ = n₂ᵢ − cᵢ, as metafor's `ai`, `n1i`, `ci`, `n2i`.
 ///
 /// Built from a table with the columns `treat_events`, `treat_total`, `control_events` and
-/// `control_total` (SPEC.md's two-group family), or from arrays. Every count is validated as
+/// `control_total` (the two-group family of the input columns), or from arrays. Every count is validated as
 /// ``EffectSizes/twoGroup(treatEvents:treatTotals:controlEvents:controlTotals:measure:labels:)``
 /// validates it: a finite whole number ≥ 0, each group with at least one patient and no more
 /// events than patients. No continuity correction is applied here.

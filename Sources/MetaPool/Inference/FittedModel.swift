@@ -18,8 +18,9 @@ public struct EstimateInference: Sendable, Hashable {
     /// The confidence level in (0, 1).
     public let level: Double
 
-    /// Forms the interval and the test. The level must already be checked (``checkLevel(_:)``).
-    init(estimate: Double, standardError: Double, level: Double, degreesOfFreedom: Int?) {
+    /// Forms the interval and the test of `estimate` with `standardError` at `level` (in (0, 1)),
+    /// on Student's t with `degreesOfFreedom` or, for `nil`, the normal.
+    public init(estimate: Double, standardError: Double, level: Double, degreesOfFreedom: Int?) {
         self.init(estimate: estimate, standardError: standardError, level: level, degreesOfFreedom: degreesOfFreedom,
                   criticalValue: Self.criticalValue(level: level, degreesOfFreedom: degreesOfFreedom))
     }
@@ -89,7 +90,7 @@ public struct Heterogeneity: Sendable, Hashable {
 
     /// The Q-based definition, for common-effect models. With fewer than two studies: Q = 0 on
     /// 0 df, p = 1, I² = 0 and H² = 1, as metafor's `rma()`, `rma.mh()` and `rma.peto()` report.
-    init(q rawQ: Double, count: Int, degreesOfFreedom df: Int? = nil) {
+    public init(q rawQ: Double, count: Int, degreesOfFreedom df: Int? = nil) {
         self.count = count
         tauSquared = nil
         typicalVariance = nil
@@ -108,7 +109,7 @@ public struct Heterogeneity: Sendable, Hashable {
 
     /// The random-effects definition through ṽ. I² is computed as 100/(1 + ṽ/τ²) and H² as
     /// 1 + τ²/ṽ, which do not overflow for τ² near the largest Double (found by fuzzing).
-    init(tauSquared: Double, typicalVariance: Double, q: Double, count: Int, degreesOfFreedom df: Int? = nil) {
+    public init(tauSquared: Double, typicalVariance: Double, q: Double, count: Int, degreesOfFreedom df: Int? = nil) {
         self.tauSquared = tauSquared
         self.typicalVariance = typicalVariance
         self.q = q
@@ -147,6 +148,13 @@ public struct FittedStudies: Sendable {
     public let weights: [Double]?
     /// Rows of the input table the studies came from (0-based), in study order, when known.
     public let rows: [Int]?
+
+    /// The studies of a fit, with percentage weights where the model has them.
+    public init(effects: EffectSizes, weights: [Double]?, rows: [Int]? = nil) {
+        self.effects = effects
+        self.weights = weights
+        self.rows = rows
+    }
 }
 
 /// A fitted meta-analytic model. Every fit answers the same questions, so the later stages

@@ -25,16 +25,6 @@ public struct FunnelPlot: Sendable {
     public let maxStandardError: Double
     public let standardErrorTicks: [Double]
 
-    /// - Parameters:
-    ///   - fit: the fitted model of the observed studies; its estimate centres the funnel unless
-    ///     `center` is given.
-    ///   - filled: studies imputed by trim-and-fill, (yᵢ, vᵢ), drawn as open circles.
-    ///   - center: the estimate to centre on, e.g. trim-and-fill's adjusted estimate (as metafor's
-    ///     `funnel(trimfill(...))` draws it).
-    /// - Throws: ``MetaPoolError``: `.invalidValue` for a filled study whose effect is not finite or
-    ///   whose variance is not finite and greater than 0; `.invalidArgument` for a centre that is
-    ///   not finite; `.insufficientData` when the effects cannot be placed on an axis in double
-    ///   precision (its width overflows, or effects near 1e300 are all equal to within rounding).
     /// The funnel plot of any fit: an inverse-variance fit draws its own; other models (MH, Peto,
     /// GLMM) draw their study effects around their pooled estimate.
     public init(fit: any FittedModel) throws(MetaPoolError) {
@@ -45,6 +35,16 @@ public struct FunnelPlot: Sendable {
         }
     }
 
+    /// - Parameters:
+    ///   - fit: the fitted model of the observed studies; its estimate centres the funnel unless
+    ///     `center` is given.
+    ///   - filled: studies imputed by trim-and-fill, (yᵢ, vᵢ), drawn as open circles.
+    ///   - center: the estimate to centre on, e.g. trim-and-fill's adjusted estimate (as metafor's
+    ///     `funnel(trimfill(...))` draws it).
+    /// - Throws: ``MetaPoolError``: `.invalidValue` for a filled study whose effect is not finite or
+    ///   whose variance is not finite and greater than 0; `.invalidArgument` for a centre that is
+    ///   not finite; `.insufficientData` when the effects cannot be placed on an axis in double
+    ///   precision (its width overflows, or effects near 1e300 are all equal to within rounding).
     public init(_ fit: MetaAnalysis, filled: [(yi: Double, vi: Double)] = [], center: Double? = nil) throws(MetaPoolError) {
         for (i, study) in filled.enumerated() where !(study.yi.isFinite && study.vi.isFinite && study.vi > 0) {
             throw MetaPoolError(.invalidValue, "filled study \(i + 1) has yi = \(study.yi), vi = \(study.vi); its effect must be finite and its variance finite and greater than 0")

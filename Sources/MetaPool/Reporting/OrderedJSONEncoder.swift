@@ -1,4 +1,4 @@
-// A JSON encoder that keeps keys in the order a type encodes them, so output reads like SPEC.md.
+// A JSON encoder that keeps keys in the order a type encodes them, so output reads in the documented order (JSONOutput.md).
 
 /// A JSON value tree with ordered object keys.
 public indirect enum JSONValue: Sendable, Equatable {

@@ -1,4 +1,4 @@
-// The flat, serialisable summary of a meta-analysis: SPEC.md's JSON object, with metafor's names.
+// The flat, serialisable summary of a meta-analysis: the JSON object documented in Documentation.docc/JSONOutput.md, with metafor's names.
 
 /// A summary of a fitted meta-analysis whose JSON encoding is the `--format json` output of
 /// `metapool pool`: snake_case keys named as metafor names the quantities. Values are on the
