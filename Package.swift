@@ -49,16 +49,36 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // Shared by the test targets: closeness checks, fixture folders, running the built
+        // binary, the bad-input corpus, reading SVG and PNG.
+        .target(
+            name: "MetaPoolTestSupport",
+            dependencies: [
+                "MetaPool", "CZlib",
+                .product(name: "Numerics", package: "swift-numerics"),
+            ],
+            path: "Tests/MetaPoolTestSupport"
+        ),
+        // The library against metafor's numbers, properties, edge cases and traps: no process, no renderer.
         .testTarget(
             name: "MetaPoolTests",
-            // metapool: CLIErrorTests runs the built executable, so it must be built first.
             dependencies: [
-                "MetaPool", "metapool", "CZlib",
-                // Support/Close.swift: isClose on isApproximatelyEqual.
-                .product(name: "Numerics", package: "swift-numerics"),
+                "MetaPool", "MetaPoolTestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
+                .product(name: "Numerics", package: "swift-numerics"),
             ],
             exclude: ["Fixtures"]
+        ),
+        // The `metapool` executable run as a process: errors, check, the commands' outputs, the README.
+        .testTarget(
+            name: "MetaPoolCLITests",
+            // metapool: the tests run the built executable, so it must be built first.
+            dependencies: ["MetaPool", "metapool", "MetaPoolTestSupport"]
+        ),
+        // The plots and the report drawn by real renderers (rsvg-convert, headless Chromium).
+        .testTarget(
+            name: "MetaPoolRenderingTests",
+            dependencies: ["MetaPool", "metapool", "MetaPoolTestSupport"]
         ),
     ]
 )

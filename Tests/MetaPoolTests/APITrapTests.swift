@@ -5,6 +5,7 @@
 
 import Testing
 import MetaPool
+@testable import MetaPoolTestSupport
 
 /// The kind of the MetaPoolError `body` throws, or `nil` (with an issue) when it returns or
 /// throws something else.

@@ -5,6 +5,7 @@
 import Foundation
 import Testing
 @testable import MetaPool
+@testable import MetaPoolTestSupport
 
 struct BiasFixture: Decodable {
     struct Filled: Decodable {

@@ -7,6 +7,7 @@
 import Foundation
 import Testing
 @testable import MetaPool
+@testable import MetaPoolTestSupport
 
 /// One dataset's expected values.
 struct ConformanceFixture: Decodable {

@@ -9,6 +9,7 @@
 import Foundation
 import Testing
 @testable import MetaPool
+@testable import MetaPoolTestSupport
 
 struct DistributionReference: Decodable {
     struct Case: Decodable {

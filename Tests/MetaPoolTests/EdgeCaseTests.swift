@@ -30,6 +30,7 @@
 import Foundation
 import Testing
 @testable import MetaPool
+@testable import MetaPoolTestSupport
 
 struct EdgeFixture: Decodable {
     struct Data: Decodable {

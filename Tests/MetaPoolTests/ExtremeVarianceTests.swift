@@ -22,6 +22,7 @@
 import Foundation
 import MetaPool
 import Testing
+@testable import MetaPoolTestSupport
 
 struct ExtremeVarianceFixture: Decodable {
     struct Input: Decodable {

@@ -4,6 +4,7 @@
 import Foundation
 import Testing
 @testable import MetaPool
+@testable import MetaPoolTestSupport
 
 @Suite("Fitted models: one vocabulary")
 struct FittedModelTests {

@@ -17,6 +17,7 @@
 import Foundation
 import Testing
 @testable import MetaPool
+@testable import MetaPoolTestSupport
 
 struct GLMMFixture: Decodable {
     struct Back: Decodable {

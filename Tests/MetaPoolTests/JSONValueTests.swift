@@ -3,6 +3,7 @@
 
 import MetaPool
 import Testing
+@testable import MetaPoolTestSupport
 
 @Suite("JSONValue.parse")
 struct JSONValueTests {

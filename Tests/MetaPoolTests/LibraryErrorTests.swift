@@ -7,6 +7,7 @@
 import Foundation
 import Testing
 import MetaPool
+@testable import MetaPoolTestSupport
 
 /// Runs `body` and returns the MetaPoolError it throws, recording an issue if it returns normally.
 private func expectError<T>(_ body: () throws -> T, sourceLocation: SourceLocation = #_sourceLocation) -> MetaPoolError? {

@@ -3,6 +3,7 @@
 
 import Testing
 @testable import MetaPool
+@testable import MetaPoolTestSupport
 
 @Suite("Weighted least squares (LAPACK dgelsy)")
 struct LinearAlgebraTests {

@@ -2,6 +2,7 @@
 
 import Testing
 @testable import MetaPool
+@testable import MetaPoolTestSupport
 
 @Suite("Random-effects models")
 struct ModelTests {

@@ -7,6 +7,7 @@
 
 import MetaPool
 import Testing
+@testable import MetaPoolTestSupport
 
 @Suite("Estimators converge where Fisher scoring oscillates")
 struct OscillationTests {

@@ -24,6 +24,7 @@ import Foundation
 import PropertyBased
 import Testing
 @testable import MetaPool
+@testable import MetaPoolTestSupport
 
 // MARK: - Data and generators
 

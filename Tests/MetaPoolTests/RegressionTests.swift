@@ -5,6 +5,7 @@
 import Foundation
 import MetaPool
 import Testing
+@testable import MetaPoolTestSupport
 
 struct RegressionFixture: Decodable {
     struct Coefficient: Decodable { var estimate, se, statistic, p_value, ci_lower, ci_upper: Double }

@@ -2,6 +2,7 @@
 
 import Testing
 import MetaPool
+@testable import MetaPoolTestSupport
 
 @Suite("Row selection (--where)")
 struct RowSelectionTests {

@@ -4,6 +4,7 @@
 import Foundation
 import Testing
 import MetaPool
+@testable import MetaPoolTestSupport
 
 struct SensitivityFixture: Decodable {
     struct Study: Decodable {

@@ -4,6 +4,7 @@
 import Foundation
 import Testing
 @testable import MetaPool
+@testable import MetaPoolTestSupport
 
 @Suite("Subgroups of MH, Peto and GLMM fits")
 struct SubgroupFitsTests {

@@ -5,6 +5,7 @@
 import Foundation
 import Testing
 import MetaPool
+@testable import MetaPoolTestSupport
 
 struct SubgroupFixture: Decodable {
     struct Group: Decodable {

@@ -3,6 +3,7 @@
 
 @testable import MetaPool
 import Testing
+@testable import MetaPoolTestSupport
 
 @Suite("Weighted sums: one pass around a center equals two passes")
 struct WeightedSumsTests {

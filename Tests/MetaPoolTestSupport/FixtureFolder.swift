@@ -4,10 +4,13 @@
 import Foundation
 
 enum FixtureFolder {
-    /// `Fixtures/<name>` next to this file.
+    /// `Tests/MetaPoolTests/Fixtures/<name>`.
     static func url(_ name: String) -> URL {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/\(name)")
+        root.appendingPathComponent("Tests/MetaPoolTests/Fixtures/\(name)")
     }
+
+    /// The package root (three levels above this file).
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     /// The names of the files in `folder` ending in `suffix`, without it, sorted; none if the
     /// folder cannot be read (each suite's "present" test then fails).

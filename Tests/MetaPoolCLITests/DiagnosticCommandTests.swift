@@ -5,14 +5,15 @@
 import Foundation
 import MetaPool
 import Testing
+@testable import MetaPoolTestSupport
 
 @Suite("metapool regress, bias, funnel --trimfill")
 struct DiagnosticCommandTests {
-    static let bcg = PlotTests.repository.appendingPathComponent("Datasets/bcg-vaccine.csv").path
+    static let bcg = FixtureFolder.root.appendingPathComponent("Datasets/bcg-vaccine.csv").path
 
     static func json(_ arguments: [String]) throws -> [String: Any] {
         let binary = try #require(MetapoolBinary.url, "metapool executable not found next to the test bundle")
-        let result = try MetapoolBinary.run(binary, arguments, in: PlotTests.repository, stdinFile: nil)
+        let result = try MetapoolBinary.run(binary, arguments, in: FixtureFolder.root, stdinFile: nil)
         try #require(result.status == 0, "\(arguments): \(result.stderr)")
         return try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
     }
@@ -57,7 +58,7 @@ struct DiagnosticCommandTests {
         let fill = try #require(out["trim_and_fill"] as? [String: Any])
         #expect((fill["k0"] as? Int) == 4 && (fill["side"] as? String) == "right")
         let binary = try #require(MetapoolBinary.url)
-        let funnel = try MetapoolBinary.run(binary, ["funnel", Self.bcg, "--method", "FE", "--trimfill", "-o", "-"], in: PlotTests.repository, stdinFile: nil)
+        let funnel = try MetapoolBinary.run(binary, ["funnel", Self.bcg, "--method", "FE", "--trimfill", "-o", "-"], in: FixtureFolder.root, stdinFile: nil)
         #expect(funnel.status == 0)
         let doc = try SVGCheck.parse(funnel.stdout)
         #expect(try SVGCheck.elements(doc, "//*[local-name()='circle'][@class='point filled']").count == 4)
@@ -67,7 +68,7 @@ struct DiagnosticCommandTests {
     @Test("bad input: unknown moderator 65, no --mods 64, too few studies for bias 65")
     func errors() throws {
         let binary = try #require(MetapoolBinary.url)
-        let dir = try PlotTests.scratch()
+        let dir = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: dir) }
         let unknown = try MetapoolBinary.run(binary, ["regress", Self.bcg, "--mods", "nope"], in: dir, stdinFile: nil)
         #expect(unknown.status == 65 && unknown.stderr.contains("column \"nope\""), "\(unknown.stderr)")
@@ -99,13 +100,13 @@ struct DiagnosticCommandTests {
             #expect(isClose(Self.number(row["cook_d"]), s.cooksDistance, relative: 1e-12, absolute: 1e-12) && (row["influential"] as? Bool) == s.isInfluential)
         }
         let binary = try #require(MetapoolBinary.url)
-        let missing = try MetapoolBinary.run(binary, ["sensitivity", Self.bcg, "--order-by", "nope"], in: PlotTests.repository, stdinFile: nil)
+        let missing = try MetapoolBinary.run(binary, ["sensitivity", Self.bcg, "--order-by", "nope"], in: FixtureFolder.root, stdinFile: nil)
         #expect(missing.status == 65 && missing.stderr.contains("column \"nope\""))
     }
 
     @Test("pool --method GLMM: proportions and two-group odds ratios as the library fits them; usage errors")
     func glmm() throws {
-        let pritz = PlotTests.repository.appendingPathComponent("Datasets/pritz1997-hyperdynamic-therapy.csv").path
+        let pritz = FixtureFolder.root.appendingPathComponent("Datasets/pritz1997-hyperdynamic-therapy.csv").path
         let out = try Self.json(["pool", pritz, "--method", "GLMM", "--format", "json"])
         let model = try GeneralizedLinearMixedModel(table: try DataTable.read(path: pritz))
         #expect(isClose(Self.number(out["estimate"]), model.estimate, relative: 1e-12, absolute: 1e-12) && isClose(Self.number(out["tau2"]), model.tauSquared, relative: 1e-12, absolute: 1e-12))
@@ -117,7 +118,7 @@ struct DiagnosticCommandTests {
         #expect((options["quadrature_points"] as? Int) == 1 && (options["method"] as? String) == "GLMM")
         let binary = try #require(MetapoolBinary.url)
         for args in [["--ci", "hksj"], ["--measure", "RR"], ["--quadrature-points", "0"], ["--by", "allocation", "--common-tau2"], ["--batch"]] {
-            let r = try MetapoolBinary.run(binary, ["pool", Self.bcg, "--method", "GLMM"] + args, in: PlotTests.repository, stdinFile: nil)
+            let r = try MetapoolBinary.run(binary, ["pool", Self.bcg, "--method", "GLMM"] + args, in: FixtureFolder.root, stdinFile: nil)
             #expect(r.status == 64, "\(args): \(r.stderr)")
         }
         // Subgroups of GLMM fits: each subgroup fitted alone, the Wald test between them.
@@ -125,8 +126,8 @@ struct DiagnosticCommandTests {
         let groups = try #require(byAllocation["subgroups"] as? [[String: Any]])
         #expect(groups.map { $0["subgroup"] as? String } == ["random", "alternate", "systematic"])
         #expect(byAllocation["forest"] != nil && byAllocation["test_subgroup_differences"] != nil)
-        let hr = PlotTests.repository.appendingPathComponent("Datasets/her2-bm-hazard-ratios.csv").path
-        let wrong = try MetapoolBinary.run(binary, ["pool", hr, "--method", "GLMM"], in: PlotTests.repository, stdinFile: nil)
+        let hr = FixtureFolder.root.appendingPathComponent("Datasets/her2-bm-hazard-ratios.csv").path
+        let wrong = try MetapoolBinary.run(binary, ["pool", hr, "--method", "GLMM"], in: FixtureFolder.root, stdinFile: nil)
         #expect(wrong.status == 65 && wrong.stderr.contains("her2-bm-hazard-ratios.csv"), "\(wrong.stderr)")
     }
 }

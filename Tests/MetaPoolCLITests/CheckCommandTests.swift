@@ -4,6 +4,7 @@
 
 import Foundation
 import Testing
+@testable import MetaPoolTestSupport
 
 @Suite("metapool check: regression baselines")
 struct CheckCommandTests {

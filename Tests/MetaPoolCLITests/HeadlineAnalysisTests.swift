@@ -5,6 +5,7 @@
 import Foundation
 import MetaPool
 import Testing
+@testable import MetaPoolTestSupport
 
 @Suite("Headline analyses of Datasets/ against metafor")
 struct HeadlineAnalysisTests {
