@@ -37,8 +37,18 @@ struct BiasCommand: ParsableCommand {
         try model.requireInverseVariance("bias")
     }
 
+    /// The tests, fitted once; the JSON and the table are both rendered from these values.
+    struct Results {
+        let k: Int
+        let egger: EggerTest
+        let classic: EggerTest
+        let peters: EggerTest?
+        let rank: RankCorrelationTest
+        let fill: TrimAndFill
+    }
+
     func run() throws {
-        let json = try reportingErrors(file: model.file) { () throws(MetaPoolError) -> JSONValue in
+        let (results, json) = try reportingErrors(file: model.file) { () throws(MetaPoolError) -> (Results, JSONValue) in
             let table = try DataTable.read(path: model.file).selecting(model.rowConditions)
             let effects = try EffectSizes(table: table, measure: model.measure)
             let egger = try EggerTest(effects, model: .metaRegression, predictor: .standardError, method: model.method,
@@ -50,65 +60,48 @@ struct BiasCommand: ParsableCommand {
                 ("ci_method", .string(model.ciMethod.rawValue)), ("level", .number(model.level)), ("k", .integer(effects.count)),
                 ("egger", try egger.summary()), ("egger_classic", try classic.summary()), ("rank_correlation", try rank.summary()),
             ]
+            var peters: EggerTest?
             if effects.measure.family == .twoGroup {
-                let peters = try EggerTest.peters(effects, sampleSizes: try table.totalSampleSizes(), level: model.level)
-                members.append(("peters", try peters.summary()))
+                let test = try EggerTest.peters(effects, sampleSizes: try table.totalSampleSizes(), level: model.level)
+                members.append(("peters", try test.summary()))
+                peters = test
             }
             let fill = try TrimAndFill(effects, estimator: estimator, side: side, method: model.method,
                                        ciMethod: model.ciMethod, level: model.level)
             members.append(("trim_and_fill", try fill.summary()))
-            return .object(members)
+            return (Results(k: effects.count, egger: egger, classic: classic, peters: peters, rank: rank, fill: fill), .object(members))
         }
         if format == .json {
             print(json.serialized())
         } else {
-            print(Self.table(json), terminator: "")
+            print(Self.table(results), terminator: "")
         }
     }
 
-    /// A readable summary of the JSON (one block per test).
-    static func table(_ json: JSONValue) -> String {
-        func member(_ v: JSONValue?, _ key: String) -> JSONValue? {
-            if case .object(let m)? = v { return m.first { $0.0 == key }?.1 }
-            return nil
-        }
-        func number(_ v: JSONValue?, _ key: String) -> Double? {
-            switch member(v, key) {
-            case .number(let d)?: d
-            case .integer(let i)?: Double(i)
-            default: nil
-            }
-        }
+    /// A readable summary, one block per test, from the typed results.
+    static func table(_ r: Results) -> String {
         func f(_ x: Double?) -> String { x.map { SummaryTable.f($0) } ?? "NA" }
         func p(_ x: Double?) -> String { x.map { $0 < 1e-4 ? "< .0001" : "= " + SummaryTable.p($0) } ?? "= NA" }
-        var out = ""
-        if let k = number(json, "k") { out += "Small-study effects (k = \(Int(k)))\n\n" }
-        for (key, title) in [("egger", "Egger's regression test (mixed-effects meta-regression on the standard error; metafor regtest default)"),
-                             ("egger_classic", "Egger's test, classic weighted regression (Egger et al. 1997; regtest model = \"lm\")"),
-                             ("peters", "Peters' test (regression on 1/n)")] {
-            guard let t = member(json, key) else { continue }
-            let df = number(t, "df").map { "t(df = \(Int($0)))" } ?? "z"
-            out += "\(title):\n  test for funnel plot asymmetry: \(df) = \(f(number(t, "statistic"))), p \(p(number(t, "p_value")))\n"
-            if let limit = number(t, "limit_estimate") {
-                out += "  limit estimate (as sei -> 0): \(f(limit)) [\(f(number(t, "limit_ci_lower"))), \(f(number(t, "limit_ci_upper")))]\n"
+        var out = "Small-study effects (k = \(r.k))\n\n"
+        let tests: [(EggerTest?, String)] = [
+            (r.egger, "Egger's regression test (mixed-effects meta-regression on the standard error; metafor regtest default)"),
+            (r.classic, "Egger's test, classic weighted regression (Egger et al. 1997; regtest model = \"lm\")"),
+            (r.peters, "Peters' test (regression on 1/n)"),
+        ]
+        for case let (t?, title) in tests {
+            let df = t.degreesOfFreedom.map { "t(df = \($0))" } ?? "z"
+            out += "\(title):\n  test for funnel plot asymmetry: \(df) = \(f(t.statistic)), p \(p(t.pValue))\n"
+            if let limit = t.limitEstimate {
+                out += "  limit estimate (as sei -> 0): \(f(limit)) [\(f(t.limitConfidenceInterval?.lower)), \(f(t.limitConfidenceInterval?.upper))]\n"
             }
             out += "\n"
         }
-        if let r = member(json, "rank_correlation") {
-            out += "Rank correlation test (Begg & Mazumdar 1994):\n  Kendall's tau = \(f(number(r, "tau"))), p \(p(number(r, "p_value")))\n\n"
-        }
-        if let t = member(json, "trim_and_fill") {
-            var side = ""
-            if case .string(let s)? = member(t, "side") { side = s }
-            var estimator = ""
-            if case .string(let s)? = member(t, "estimator") { estimator = s }
-            let k0 = number(t, "k0").map { String(Int($0)) } ?? "NA"
-            out += "Trim-and-fill (\(estimator)): estimated missing studies on the \(side) side: \(k0) (SE = \(f(number(t, "se_k0"))))\n"
-            out += "  adjusted estimate: \(f(number(t, "estimate"))) [\(f(number(t, "ci_lower"))), \(f(number(t, "ci_upper")))], tau^2 = \(f(number(t, "tau2")))\n"
-            if let back = member(t, "back_transformed") {
-                out += "  on the natural scale: \(f(number(back, "estimate"))) [\(f(number(back, "ci_lower"))), \(f(number(back, "ci_upper")))]\n"
-            }
-        }
+        out += "Rank correlation test (Begg & Mazumdar 1994):\n  Kendall's tau = \(f(r.rank.tau)), p \(p(r.rank.pValue))\n\n"
+        let fill = r.fill
+        out += "Trim-and-fill (\(fill.estimator.rawValue)): estimated missing studies on the \(fill.side.rawValue) side: \(fill.missingStudies) (SE = \(f(fill.missingStudiesStandardError)))\n"
+        out += "  adjusted estimate: \(f(fill.estimate)) [\(f(fill.confidenceInterval.lower)), \(f(fill.confidenceInterval.upper))], tau^2 = \(f(fill.tauSquared))\n"
+        let back = fill.fit
+        out += "  on the natural scale: \(f(back.backTransform(fill.estimate))) [\(f(back.backTransform(fill.confidenceInterval.lower))), \(f(back.backTransform(fill.confidenceInterval.upper)))]\n"
         return out
     }
 }

@@ -144,3 +144,19 @@ struct LibraryMessageTests {
         #expect(errors[3].description.contains("no row matches the selection g=y"))
     }
 }
+
+@Suite("README: the library example runs as written")
+struct ReadmeLibraryExampleTests {
+    @Test("the FittedModel pipeline example: MH fit, forest plot, report, subgroups")
+    func pipelineExample() throws {
+        let table = try DataTable.read(path: FixtureFolder.root.appendingPathComponent("Datasets/bcg-vaccine.csv").path)
+        let spec = AnalysisSpecification(pooling: .mantelHaenszel, measure: .riskRatio)
+        let mh = try spec.fit(table)
+        let svg = try ForestPlot(mh, table: table).svg()
+        let html = try Report(mh, table: table, title: "BCG").html()
+        let groups = try SubgroupFits(table: table, by: "allocation", specification: spec)
+        #expect(svg.contains("Mantel-Haenszel") && html.contains("<svg"))
+        #expect(groups.groups.count == 3 && groups.qBetweenDegreesOfFreedom == 2)
+        #expect(groups.qBetween > 0 && groups.qBetweenPValue < 0.05)
+    }
+}
