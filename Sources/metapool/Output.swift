@@ -89,6 +89,27 @@ enum SummaryTable {
 }
 
 enum SubgroupTable {
+    /// The subgroup table's layout, shared by both subgroup renderers: the header and one row
+    /// (k, estimate, CI, τ², I², natural scale), labels padded to `width`.
+    struct SubgroupRows {
+        let width: Int
+        init(labels: [String]) { width = max(8, (labels.map(\.count) + ["overall".count]).max() ?? 8) }
+
+        static func pad(_ text: String, _ n: Int) -> String { text.count >= n ? text : text + String(repeating: " ", count: n - text.count) }
+        static func lpad(_ text: String, _ n: Int) -> String { text.count >= n ? text : String(repeating: " ", count: n - text.count) + text }
+
+        var header: String { Self.pad("subgroup", width) + "    k  estimate    ci.lb    ci.ub     tau^2     I^2  natural scale [CI]\n" }
+
+        func line(_ label: String, k: Int, estimate: Double, ci: Interval, tau2: Double?, i2: Double?,
+                  back: (Double) -> Double) -> String {
+            func f(_ x: Double) -> String { SummaryTable.f(x) }
+            let bt = "\(f(back(estimate))) [\(f(back(ci.lower))), \(f(back(ci.upper)))]"
+            return Self.pad(label, width) + Self.lpad(String(k), 5) + Self.lpad(f(estimate), 10) + Self.lpad(f(ci.lower), 9)
+                + Self.lpad(f(ci.upper), 9) + Self.lpad(tau2.map { f($0) } ?? "-", 10)
+                + Self.lpad(i2.map { String(format: "%.1f%%", $0) } ?? "-", 8) + "  " + bt + "\n"
+        }
+    }
+
     /// Subgroups fitted with MH, Peto or the GLMM: one line per subgroup, the overall fit and the
     /// Wald test between the subgroup estimates.
     static func render(_ s: SubgroupFits) -> String {
@@ -97,17 +118,12 @@ enum SubgroupTable {
         let percent = s.specification.level * 100
         let lvl = percent == percent.rounded() ? String(Int(percent)) : String(format: "%g", percent)
         var out = "Subgroups by \(s.column) (\(s.overall.modelName); CI: wald, \(lvl)%; measure \(s.overall.measure.rawValue))\n\n"
-        let width = max(8, (s.groups.map(\.label.count) + ["overall".count]).max() ?? 8)
-        func pad(_ text: String, _ n: Int) -> String { text.count >= n ? text : text + String(repeating: " ", count: n - text.count) }
-        func lpad(_ text: String, _ n: Int) -> String { text.count >= n ? text : String(repeating: " ", count: n - text.count) + text }
-        out += pad("subgroup", width) + "    k  estimate    ci.lb    ci.ub     tau^2     I^2  natural scale [CI]\n"
+        let rows = SubgroupRows(labels: s.groups.map(\.label))
+        out += rows.header
         func line(_ label: String, _ fit: any FittedModel) -> String {
-            let e = fit.pooled, het = fit.heterogeneity
-            let bt = "\(f(fit.backTransform(e.estimate))) [\(f(fit.backTransform(e.confidenceInterval.lower))), \(f(fit.backTransform(e.confidenceInterval.upper)))]"
-            return pad(label, width) + lpad(String(fit.studies.effects.count), 5) + lpad(f(e.estimate), 10)
-                + lpad(f(e.confidenceInterval.lower), 9) + lpad(f(e.confidenceInterval.upper), 9)
-                + lpad(het.tauSquared.map { f($0) } ?? "-", 10)
-                + lpad(het.degreesOfFreedom > 0 ? String(format: "%.1f%%", het.iSquared) : "-", 8) + "  " + bt + "\n"
+            let het = fit.heterogeneity
+            return rows.line(label, k: fit.studies.effects.count, estimate: fit.estimate, ci: fit.confidenceInterval,
+                             tau2: het.tauSquared, i2: het.degreesOfFreedom > 0 ? het.iSquared : nil, back: fit.backTransform)
         }
         for g in s.groups { out += line(g.label, g.fit) }
         out += line("overall", s.overall)
@@ -125,22 +141,13 @@ enum SubgroupTable {
         let percent = (overall.level * 100)
         let lvl = percent == percent.rounded() ? String(Int(percent)) : String(format: "%g", percent)
         var out = "Subgroups by \(s.column) (\(overall.method.rawValue); CI: \(overall.ciMethod.rawValue), \(lvl)%; measure \(overall.effects.measure.rawValue))\n\n"
-        let width = max(8, (s.subgroups.map(\.label.count) + ["overall".count]).max() ?? 8)
-        func pad(_ text: String, _ n: Int) -> String { text.count >= n ? text : text + String(repeating: " ", count: n - text.count) }
-        func lpad(_ text: String, _ n: Int) -> String { text.count >= n ? text : String(repeating: " ", count: n - text.count) + text }
-        out += pad("subgroup", width) + "    k  estimate    ci.lb    ci.ub     tau^2     I^2  natural scale [CI]\n"
-        func line(_ label: String, k: Int, estimate: Double, ci: Interval, tau2: Double?, i2: Double?,
-                  back: (Double) -> Double) -> String {
-            let bt = "\(f(back(estimate))) [\(f(back(ci.lower))), \(f(back(ci.upper)))]"
-            return pad(label, width) + lpad(String(k), 5) + lpad(f(estimate), 10) + lpad(f(ci.lower), 9)
-                + lpad(f(ci.upper), 9) + lpad(tau2.map { f($0) } ?? "-", 10)
-                + lpad(i2.map { String(format: "%.1f%%", $0) } ?? "-", 8) + "  " + bt + "\n"
-        }
+        let rows = SubgroupRows(labels: s.subgroups.map(\.label))
+        out += rows.header
         for g in s.subgroups {
-            out += line(g.label, k: g.count, estimate: g.estimate, ci: g.confidenceInterval, tau2: g.tauSquared,
+            out += rows.line(g.label, k: g.count, estimate: g.estimate, ci: g.confidenceInterval, tau2: g.tauSquared,
                         i2: g.count > 1 ? g.iSquared : nil, back: g.backTransform)
         }
-        out += line("overall", k: overall.count, estimate: overall.estimate, ci: overall.confidenceInterval,
+        out += rows.line("overall", k: overall.count, estimate: overall.estimate, ci: overall.confidenceInterval,
                     tau2: overall.tauSquared, i2: overall.iSquared, back: overall.backTransform)
         let pText = p(s.qBetweenPValue)
         if let model = s.commonModel {

@@ -53,18 +53,13 @@ public struct BatchAnalysis: Sendable {
 
     /// The fit of one analysis. A batch returns one `Swift.Result<Fit, MetaPoolError>` per
     /// analysis: a fit, or the error that stopped it (never NaN-filled numbers).
-    public struct Fit: Sendable {
+    public struct Fit: PooledResult, Sendable {
         public let id: String
         public let k: Int
         public let measure: EffectMeasure
-        /// The pooled estimate with its standard error, interval and test.
+        /// The pooled estimate with its standard error, interval and test (estimate, SE,
+        /// interval, statistic, p-value and df are read from it through ``PooledResult``).
         public let pooled: EstimateInference
-        public var estimate: Double { pooled.estimate }
-        public var standardError: Double { pooled.standardError }
-        public var confidenceInterval: Interval { pooled.confidenceInterval }
-        public var statistic: Double { pooled.statistic }
-        public var pValue: Double { pooled.pValue }
-        public var degreesOfFreedom: Int? { pooled.degreesOfFreedom }
         public let tauSquared: Double?
         public let iSquared: Double?
         public let q: Double

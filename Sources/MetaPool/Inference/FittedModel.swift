@@ -157,6 +157,29 @@ public struct FittedStudies: Sendable {
     }
 }
 
+/// A pooled estimate with its inference: what every fit, and every analysis of a batch, answers.
+/// The estimate, its standard error, interval, statistic, p-value and df are read from `pooled`,
+/// stored once by each type.
+public protocol PooledResult {
+    /// The pooled estimate with its standard error, interval and test.
+    var pooled: EstimateInference { get }
+}
+
+extension PooledResult {
+    /// The pooled estimate on the analysis scale.
+    public var estimate: Double { pooled.estimate }
+    /// Its standard error.
+    public var standardError: Double { pooled.standardError }
+    /// Its confidence interval.
+    public var confidenceInterval: Interval { pooled.confidenceInterval }
+    /// The z or t statistic estimate/SE.
+    public var statistic: Double { pooled.statistic }
+    /// Its two-sided p-value.
+    public var pValue: Double { pooled.pValue }
+    /// The df of the t distribution, or `nil` for z.
+    public var degreesOfFreedom: Int? { pooled.degreesOfFreedom }
+}
+
 /// A fitted meta-analytic model. Every fit answers the same questions, so the later stages
 /// (``ForestPlot``, ``Report``, summaries, regression baselines) take any fit.
 ///
@@ -166,13 +189,11 @@ public struct FittedStudies: Sendable {
 ///     return "\(fit.backTransform(p.estimate)) [\(fit.backTransform(p.confidenceInterval.lower)), \(fit.backTransform(p.confidenceInterval.upper))]"
 /// }
 /// ```
-public protocol FittedModel: Sendable {
+public protocol FittedModel: PooledResult, Sendable {
     /// A short name of the model for people ("Random-effects model (REML)").
     var modelName: String { get }
     /// The measure the effects are on.
     var measure: EffectMeasure { get }
-    /// The pooled estimate with its standard error, interval and test.
-    var pooled: EstimateInference { get }
     /// Q, I², H² and τ² where defined.
     var heterogeneity: Heterogeneity { get }
     /// The prediction interval on the analysis scale, `nil` where the model has none.

@@ -22,18 +22,6 @@ public struct MetaAnalysis: Sendable {
     public let tauSquaredEstimate: Double
     /// The pooled estimate μ̂ with its standard error under `ciMethod`, interval and z or t test.
     public let pooled: EstimateInference
-    /// The pooled estimate μ̂ on the analysis scale.
-    public var estimate: Double { pooled.estimate }
-    /// Its standard error under `ciMethod`.
-    public var standardError: Double { pooled.standardError }
-    /// The confidence interval of μ̂.
-    public var confidenceInterval: Interval { pooled.confidenceInterval }
-    /// The z or t statistic μ̂/SE.
-    public var statistic: Double { pooled.statistic }
-    /// Its two-sided p-value.
-    public var pValue: Double { pooled.pValue }
-    /// Degrees of freedom of the t distribution, or `nil` for z.
-    public var degreesOfFreedom: Int? { pooled.degreesOfFreedom }
     /// Cochran's Q = Σ(yᵢ − μ̂_FE)²/vᵢ with k − 1 df and its p-value.
     public let q: Double
     public let qDegreesOfFreedom: Int

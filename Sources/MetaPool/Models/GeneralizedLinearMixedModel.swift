@@ -56,15 +56,9 @@ public struct GeneralizedLinearMixedModel: Sendable {
     /// Q, the number of quadrature points (1 = Laplace).
     public let quadraturePoints: Int
     public let level: Double
-    /// μ̂, the pooled log odds, with its standard error, interval and test (the stored answer; the
-    /// properties below read it).
+    /// μ̂, the pooled log odds, with its standard error, interval and test (stored once; estimate, SE,
+    /// interval, statistic and p-value are read from it through ``PooledResult``).
     public let pooled: EstimateInference
-    public var estimate: Double { pooled.estimate }
-    public var standardError: Double { pooled.standardError }
-    /// The z statistic and its two-sided p-value.
-    public var statistic: Double { pooled.statistic }
-    public var pValue: Double { pooled.pValue }
-    public var confidenceInterval: Interval { pooled.confidenceInterval }
     /// τ̂², the between-study variance of the logits.
     public let tauSquared: Double
     /// I² in percent and H².

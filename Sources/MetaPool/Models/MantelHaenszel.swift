@@ -46,14 +46,9 @@ public struct MantelHaenszel: Sendable {
     /// Confidence level in (0, 1), e.g. 0.95.
     public let level: Double
 
-    /// The pooled estimate on the analysis scale (log ψ_MH for OR and RR, δ_MH for RD) with its standard error, interval and test (stored once; the
-    /// properties below read it).
+    /// The pooled estimate on the analysis scale (log ψ_MH for OR and RR, δ_MH for RD) with its standard error, interval and test (stored once; estimate, SE,
+    /// interval, statistic and p-value are read from it through ``PooledResult``).
     public let pooled: EstimateInference
-    public var estimate: Double { pooled.estimate }
-    public var standardError: Double { pooled.standardError }
-    public var statistic: Double { pooled.statistic }
-    public var pValue: Double { pooled.pValue }
-    public var confidenceInterval: Interval { pooled.confidenceInterval }
 
     /// Cochran's Q around the MH estimate, Σ(yᵢ − θ̂_MH)²/vᵢ over the non-double-zero studies (metafor's `QE`).
     public let q: Double

@@ -28,14 +28,9 @@ public struct OddsRatioMixedModel: Sendable {
     public let effects: EffectSizes
     public let quadraturePoints: Int
     public let level: Double
-    /// β̂, the pooled log odds ratio, with its standard error, interval and test (stored once; the
-    /// properties below read it).
+    /// β̂, the pooled log odds ratio, with its standard error, interval and test (stored once; estimate, SE,
+    /// interval, statistic and p-value are read from it through ``PooledResult``).
     public let pooled: EstimateInference
-    public var estimate: Double { pooled.estimate }
-    public var standardError: Double { pooled.standardError }
-    public var statistic: Double { pooled.statistic }
-    public var pValue: Double { pooled.pValue }
-    public var confidenceInterval: Interval { pooled.confidenceInterval }
     public let tauSquared: Double
     /// I² in percent and H².
     public let iSquared: Double

@@ -23,14 +23,9 @@ public struct Peto: Sendable {
     /// Vᵢ for each study (0 for double-zero studies).
     public let variances: [Double]
 
-    /// The pooled log odds ratio Σ(O − E)/ΣV with SE 1/√ΣV, with its standard error, interval and test (stored once; the
-    /// properties below read it).
+    /// The pooled log odds ratio Σ(O − E)/ΣV with SE 1/√ΣV, with its standard error, interval and test (stored once; estimate, SE,
+    /// interval, statistic and p-value are read from it through ``PooledResult``).
     public let pooled: EstimateInference
-    public var estimate: Double { pooled.estimate }
-    public var standardError: Double { pooled.standardError }
-    public var statistic: Double { pooled.statistic }
-    public var pValue: Double { pooled.pValue }
-    public var confidenceInterval: Interval { pooled.confidenceInterval }
 
     /// Q = Σ(Oᵢ − Eᵢ)²/Vᵢ − (Σ(Oᵢ − Eᵢ))²/ΣVᵢ (metafor's `QE`).
     public let q: Double
