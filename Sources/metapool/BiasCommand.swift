@@ -62,7 +62,7 @@ struct BiasCommand: ParsableCommand {
             ]
             var peters: EggerTest?
             if effects.measure.family == .twoGroup {
-                let test = try EggerTest.peters(effects, sampleSizes: try table.totalSampleSizes(), level: model.level)
+                let test = try EggerTest.peters(effects, level: model.level)
                 members.append(("peters", try test.summary()))
                 peters = test
             }

@@ -199,7 +199,11 @@ struct BiasUnitTests {
 
     @Test("sample sizes: needed for the n-based predictors, validated")
     func sampleSizes() throws {
-        expectError(.invalidArgument) { try EggerTest.peters(Self.bcgLike) }
+        // Generic effects carry no sample sizes; two-group counts carry n1 + n2.
+        expectError(.invalidArgument) { try EggerTest.peters(EffectSizes.generic(yi: Self.bcgLike.yi, vi: Self.bcgLike.vi)) }
+        let implicit = try EggerTest.peters(Self.bcgLike)
+        let explicit = try EggerTest.peters(Self.bcgLike, sampleSizes: [262, 609, 451, 26465, 10877, 2992])
+        #expect(implicit.statistic == explicit.statistic && implicit.pValue == explicit.pValue)
         expectError(.invalidArgument) { try EggerTest.peters(Self.bcgLike, sampleSizes: [100, 200]) }
         expectError(.invalidValue) { try EggerTest.peters(Self.bcgLike, sampleSizes: [262, 609, 0, 26465, 10877, 2992]) }
         expectError(.invalidValue) { try EggerTest.peters(Self.bcgLike, sampleSizes: [262, 609, .nan, 26465, 10877, 2992]) }

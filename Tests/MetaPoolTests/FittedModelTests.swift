@@ -160,3 +160,21 @@ struct ReadmeLibraryExampleTests {
         #expect(groups.qBetween > 0 && groups.qBetweenPValue < 0.05)
     }
 }
+
+@Suite("Effect sizes carry the studies' sample sizes")
+struct SampleSizeTests {
+    @Test("n for proportions, n1 + n2 for two-group counts, none for generic effects; Peters' test needs no table")
+    func sampleSizes() throws {
+        let table = try DataTable.read(path: FixtureFolder.root.appendingPathComponent("Datasets/bcg-vaccine.csv").path)
+        let effects = try EffectSizes(table: table, measure: .oddsRatio)
+        let totals = try table.totalSampleSizes()
+        #expect(effects.sampleSizes == totals)
+        #expect(try effects.subset([2, 0]).sampleSizes == [totals[2], totals[0]])
+        let proportions = try EffectSizes.proportions(events: [4, 9], totals: [15, 30])
+        #expect(proportions.sampleSizes == [15, 30])
+        #expect(try EffectSizes.generic(yi: [0.1, 0.2], vi: [0.1, 0.1]).sampleSizes == nil)
+        let fromEffects = try EggerTest.peters(effects)
+        let fromTable = try EggerTest.peters(effects, sampleSizes: totals)
+        #expect(fromEffects.statistic == fromTable.statistic && fromEffects.pValue == fromTable.pValue)
+    }
+}

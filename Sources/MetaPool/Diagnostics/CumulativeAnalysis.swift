@@ -24,7 +24,9 @@ public struct CumulativeAnalysis: Sendable {
     public let fits: [SubsetFit]
 
     /// Adds the studies in the given order, or in input order when `order` is `nil`.
-    /// - Parameter order: a permutation of 0..<k (0-based indices into the analysis's effects).
+    /// - Parameters:
+    ///   - analysis: the analysis of all k studies, whose settings every step reuses.
+    ///   - order: a permutation of 0..<k (0-based indices into the analysis's effects).
     /// - Throws: ``MetaPoolError``: `.invalidArgument` when `order` is not a permutation of
     ///   0..<k; the estimator's error (located at the study just added) when τ² cannot be estimated.
     public init(_ analysis: MetaAnalysis, order: [Int]? = nil) throws(MetaPoolError) {

@@ -125,10 +125,9 @@ public struct EggerTest: Sendable {
     ///   - model: `.metaRegression` (metafor's default) or `.weightedRegression` (classical Egger).
     ///   - predictor: the measure of study size; `.standardError` by default.
     ///   - sampleSizes: the total sample size of each study, for the predictors that need it; by
-    ///     default `effects.totals` (present for proportions). For two-group data give n₁ᵢ + n₂ᵢ,
-    ///     e.g. from ``DataTable/totalSampleSizes()``.
-    ///   - method, ciMethod: the τ² estimator and test of the meta-regression (ignored by the
-    ///     weighted regression).
+    ///     default `effects.sampleSizes` (nᵢ for proportions, n₁ᵢ + n₂ᵢ for two-group counts).
+    ///   - method: the τ² estimator of the meta-regression (ignored by the weighted regression).
+    ///   - ciMethod: the test of the meta-regression (ignored by the weighted regression).
     ///   - level: the confidence level of the limit estimate's interval.
     /// - Throws: ``MetaPoolError`` `.insufficientData` for fewer than 3 studies or a predictor that
     ///   is the same for every study; `.invalidArgument` for missing or invalid sample sizes or
@@ -144,7 +143,7 @@ public struct EggerTest: Sendable {
         }
         var sizes = [Double](repeating: .nan, count: k)
         if predictor.needsSampleSizes {
-            guard let given = sampleSizes ?? effects.totals else {
+            guard let given = sampleSizes ?? effects.sampleSizes else {
                 throw MetaPoolError(.invalidArgument, "the predictor \(predictor.rawValue) (\(predictor.displayName)) needs the total sample size of each study; give the sample sizes (for two-group data, treat_total + control_total)", at: input)
             }
             guard given.count == k else {

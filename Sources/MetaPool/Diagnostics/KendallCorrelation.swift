@@ -30,17 +30,19 @@ public struct KendallCorrelation: Sendable {
     /// The two-sided p-value of τ = 0.
     public let pValue: Double
 
-    /// Computes τ_b and its test.
-    /// - Throws: ``MetaPoolError`` `.insufficientData` for fewer than 2 pairs or when every x
-    ///   or every y is the same (τ is undefined); `.invalidArgument` for unequal lengths or
-    ///   values that are not finite.
     /// The largest n for which the exact p-value is computed; beyond it the normal approximation
     /// is used (R's exact computation overflows past n = 170 and returns NaN).
     public static let exactLimit = 500
 
+    /// Computes τ_b and its test.
     /// - Parameters:
+    ///   - x: the first sample.
+    ///   - y: the second sample, as many values as `x`.
     ///   - exact: whether to compute the exact p-value when there are no ties (up to
     ///     ``exactLimit`` pairs); `nil` for R's default, exact for n < 50.
+    /// - Throws: ``MetaPoolError`` `.insufficientData` for fewer than 2 pairs or when every x
+    ///   or every y is the same (τ is undefined); `.invalidArgument` for unequal lengths or
+    ///   values that are not finite.
     public init(_ x: [Double], _ y: [Double], exact: Bool? = nil) throws(MetaPoolError) {
         let n = x.count
         guard y.count == n else {

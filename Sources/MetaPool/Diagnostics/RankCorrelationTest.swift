@@ -26,8 +26,10 @@ public struct RankCorrelationTest: Sendable {
     public let standardizedEffects: [Double]
 
     /// Carries out the test.
-    /// - Parameter exact: compute the exact p-value when there are no ties (metafor's default,
-    ///   `ranktest(..., exact = TRUE)`); `false` for the normal approximation.
+    /// - Parameters:
+    ///   - effects: the effects and sampling variances.
+    ///   - exact: compute the exact p-value when there are no ties (metafor's default,
+    ///     `ranktest(..., exact = TRUE)`); `false` for the normal approximation.
     /// - Throws: ``MetaPoolError`` `.insufficientData` for fewer than 3 studies, or when every
     ///   study has the same sampling variance or the same standardized effect (τ is undefined).
     public init(_ effects: EffectSizes, exact: Bool = true) throws(MetaPoolError) {

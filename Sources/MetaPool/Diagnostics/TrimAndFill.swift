@@ -95,9 +95,12 @@ public struct TrimAndFill: Sendable {
 
     /// Carries out trim and fill.
     /// - Parameters:
+    ///   - effects: the effects and sampling variances.
     ///   - estimator: `.l0` (metafor's default) or `.r0`.
     ///   - side: where studies are missing; `nil` to choose it as metafor does.
-    ///   - method, ciMethod, level: the model used to trim, and to pool the filled data.
+    ///   - method: the τ² estimator of the model used to trim, and to pool the filled data.
+    ///   - ciMethod: that model's confidence-interval and test method.
+    ///   - level: that model's confidence level, in (0, 1).
     ///   - maxIterations: the most iterations (metafor's `maxiter`, 100).
     /// - Throws: ``MetaPoolError`` `.insufficientData` for fewer than 3 studies or, without a
     ///   side, equal sampling variances (the slope that chooses the side is undefined);

@@ -19,18 +19,21 @@ public struct ChiSquared: ContinuousDistribution, Hashable {
 
     private var isValid: Bool { degreesOfFreedom > 0 && degreesOfFreedom.isFinite }
 
+    /// P(X ≤ x), the regularized lower incomplete gamma function P(k/2, x/2); 0 for x ≤ 0.
     public func cdf(_ x: Double) -> Double {
         guard isValid, !x.isNaN else { return .nan }
         if x <= 0 { return 0 }
         return incompleteGamma(degreesOfFreedom / 2, x / 2).lower
     }
 
+    /// P(X > x), the regularized upper incomplete gamma function Q(k/2, x/2); 1 for x ≤ 0.
     public func survival(_ x: Double) -> Double {
         guard isValid, !x.isNaN else { return .nan }
         if x <= 0 { return 1 }
         return incompleteGamma(degreesOfFreedom / 2, x / 2).upper
     }
 
+    /// The x with P(X ≤ x) = p: 0 for p = 0, +∞ for p = 1.
     public func quantile(_ p: Double) -> Double {
         guard isValid, p >= 0, p <= 1 else { return .nan }
         if p == 0 { return 0 }
@@ -38,6 +41,7 @@ public struct ChiSquared: ContinuousDistribution, Hashable {
         return p <= 0.5 ? solve(lowerTail: p) : solve(upperTail: 1 - p)
     }
 
+    /// The x with P(X > x) = q (the χ² critical value for q = α), solved on the upper tail for small q.
     public func survivalQuantile(_ q: Double) -> Double {
         guard isValid, q >= 0, q <= 1 else { return .nan }
         if q == 0 { return .infinity }

@@ -24,18 +24,21 @@ public struct FisherF: ContinuousDistribution, Hashable {
         numeratorDegreesOfFreedom > 0 && numeratorDegreesOfFreedom.isFinite && denominatorDegreesOfFreedom > 0
     }
 
+    /// P(X ≤ x) = I_u(d₁/2, d₂/2) with u = d₁x/(d₁x + d₂); 0 for x ≤ 0.
     public func cdf(_ x: Double) -> Double {
         guard isValid, !x.isNaN else { return .nan }
         if x <= 0 { return 0 }
         return kernel(x).lower
     }
 
+    /// P(X > x), the upper tail of the incomplete beta function computed directly; 1 for x ≤ 0.
     public func survival(_ x: Double) -> Double {
         guard isValid, !x.isNaN else { return .nan }
         if x <= 0 { return 1 }
         return kernel(x).upper
     }
 
+    /// The x with P(X ≤ x) = p: 0 for p = 0, +∞ for p = 1.
     public func quantile(_ p: Double) -> Double {
         guard isValid, p >= 0, p <= 1 else { return .nan }
         if p == 0 { return 0 }
@@ -43,6 +46,7 @@ public struct FisherF: ContinuousDistribution, Hashable {
         return p <= 0.5 ? solve(lowerTail: p) : solve(upperTail: 1 - p)
     }
 
+    /// The x with P(X > x) = q (the F critical value for q = α), solved on the upper tail for small q.
     public func survivalQuantile(_ q: Double) -> Double {
         guard isValid, q >= 0, q <= 1 else { return .nan }
         if q == 0 { return .infinity }

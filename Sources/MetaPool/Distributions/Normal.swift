@@ -26,27 +26,31 @@ public struct Normal: ContinuousDistribution, Hashable {
 
     private var isValid: Bool { mean.isFinite && standardDeviation > 0 && standardDeviation.isFinite }
 
+    /// The normal CDF Φ((x − μ)/σ), from erfc so that the lower tail keeps its relative accuracy.
     public func cdf(_ x: Double) -> Double {
         guard isValid, !x.isNaN else { return .nan }
         return Self.standardSurvival(-(x - mean) / standardDeviation)
     }
 
+    /// P(X > x) = Φ(−(x − μ)/σ), computed directly from erfc.
     public func survival(_ x: Double) -> Double {
         guard isValid, !x.isNaN else { return .nan }
         return Self.standardSurvival((x - mean) / standardDeviation)
     }
 
+    /// The quantile μ + σΦ⁻¹(p): −∞ for p = 0, +∞ for p = 1.
     public func quantile(_ p: Double) -> Double {
         guard isValid, p >= 0, p <= 1 else { return .nan }
         return mean + standardDeviation * Self.standardQuantile(p)
     }
 
+    /// The upper quantile μ − σΦ⁻¹(q), e.g. the critical value z₁₋α/₂ for q = α/2.
     public func survivalQuantile(_ q: Double) -> Double {
         guard isValid, q >= 0, q <= 1 else { return .nan }
         return mean - standardDeviation * Self.standardQuantile(q)
     }
 
-    /// The standard normal density φ(z) = exp(−z²/2)/√(2π).
+    /// The density of N(μ, σ²) at x, φ(z)/σ with z = (x − μ)/σ and φ(z) = exp(−z²/2)/√(2π).
     public func density(_ x: Double) -> Double {
         guard isValid, !x.isNaN else { return .nan }
         let z = (x - mean) / standardDeviation

@@ -19,22 +19,26 @@ public struct StudentT: ContinuousDistribution, Hashable {
 
     private var isValid: Bool { degreesOfFreedom > 0 }
 
+    /// P(T ≤ t), from the incomplete beta function with both tails formed directly.
     public func cdf(_ t: Double) -> Double {
         guard isValid, !t.isNaN else { return .nan }
         return t <= 0 ? tails(-t).upper : tails(t).lower
     }
 
+    /// P(T > t), computed directly so that small upper tails keep their relative accuracy.
     public func survival(_ t: Double) -> Double {
         guard isValid, !t.isNaN else { return .nan }
         return t >= 0 ? tails(t).upper : tails(-t).lower
     }
 
+    /// The t with P(T ≤ t) = p: −∞ for p = 0, +∞ for p = 1.
     public func quantile(_ p: Double) -> Double {
         guard isValid, p >= 0, p <= 1 else { return .nan }
         if p == 0.5 { return 0 }
         return p < 0.5 ? -positiveQuantile(upperTail: p) : positiveQuantile(upperTail: 1 - p)
     }
 
+    /// The t with P(T > t) = q, e.g. the critical value t₁₋α/₂,ν for q = α/2.
     public func survivalQuantile(_ q: Double) -> Double {
         guard isValid, q >= 0, q <= 1 else { return .nan }
         if q == 0.5 { return 0 }

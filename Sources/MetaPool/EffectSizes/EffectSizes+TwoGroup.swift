@@ -64,6 +64,7 @@ extension EffectSizes {
                 break
             }
         }
-        return try EffectSizes(measure: measure, yi: yi, vi: vi, labels: labels, totals: nil, locations: locations)
+        return try EffectSizes(measure: measure, yi: yi, vi: vi, labels: labels, totals: nil, locations: locations,
+                               sampleSizes: zip(n1, n2).map { $0 + $1 })
     }
 }

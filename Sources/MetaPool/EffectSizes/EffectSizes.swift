@@ -18,6 +18,10 @@ public struct EffectSizes: Sendable, Equatable {
     public let totals: [Double]?
     /// Where each study came from in the input (for error messages of later stages).
     public let locations: [InputLocation]
+    /// The total sample size of each study where the input gives one: nᵢ for proportions,
+    /// n₁ᵢ + n₂ᵢ for two-group counts; `nil` for hazard ratios and generic effects. Peters' test
+    /// and the other sample-size predictors of ``EggerTest`` use it.
+    public let sampleSizes: [Double]?
 
     /// The number of studies.
     public var count: Int { yi.count }
@@ -50,9 +54,13 @@ public struct EffectSizes: Sendable, Equatable {
     }
 
     /// Creates effect sizes from computed values after validating them.
-    init(measure: EffectMeasure, yi: [Double], vi: [Double], labels: [String]?, totals: [Double]?, locations: [InputLocation]?) throws(MetaPoolError) {
+    init(measure: EffectMeasure, yi: [Double], vi: [Double], labels: [String]?, totals: [Double]?, locations: [InputLocation]?,
+         sampleSizes: [Double]? = nil) throws(MetaPoolError) {
         guard yi.count == vi.count else {
             throw MetaPoolError(.invalidArgument, "yi has \(yi.count) values but vi has \(vi.count)")
+        }
+        if let sizes = sampleSizes ?? totals, sizes.count != yi.count {
+            throw MetaPoolError(.invalidArgument, "there are \(sizes.count) sample sizes for \(yi.count) studies")
         }
         if let labels, labels.count != yi.count {
             throw MetaPoolError(.invalidArgument, "there are \(labels.count) labels for \(yi.count) studies")
@@ -84,6 +92,7 @@ public struct EffectSizes: Sendable, Equatable {
         self.labels = labels ?? (1...yi.count).map { "Study \($0)" }
         self.totals = totals
         self.locations = locations
+        self.sampleSizes = sampleSizes ?? totals
     }
 
     /// The studies at `indices` (0-based, in that order), with their labels, totals and locations.
@@ -95,7 +104,7 @@ public struct EffectSizes: Sendable, Equatable {
         }
         return try EffectSizes(measure: measure, yi: indices.map { yi[$0] }, vi: indices.map { vi[$0] },
                                labels: indices.map { labels[$0] }, totals: totals.map { t in indices.map { t[$0] } },
-                               locations: indices.map { locations[$0] })
+                               locations: indices.map { locations[$0] }, sampleSizes: sampleSizes.map { n in indices.map { n[$0] } })
     }
 
     /// Generic effects with known sampling variances (`GEN`).

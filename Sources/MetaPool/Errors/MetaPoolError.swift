@@ -16,6 +16,7 @@ public struct InputLocation: Sendable, Hashable {
     /// The study label of the row, when known.
     public var study: String?
 
+    /// A location; every part is optional, `nil` where unknown.
     public init(file: String? = nil, row: Int? = nil, line: Int? = nil, column: String? = nil, study: String? = nil) {
         self.file = file
         self.row = row
@@ -92,7 +93,9 @@ public struct MetaPoolError: Error, Sendable, Hashable, CustomStringConvertible 
         }
     }
 
+    /// What kind of problem this is (see ``Kind``).
     public var kind: Kind
+    /// Where in the input the problem was found.
     public var location: InputLocation
     /// A sentence saying what is wrong: after ``setting``'s phrase, or with the phrase where the
     /// sentence has the placeholder `{setting}`.
@@ -102,6 +105,7 @@ public struct MetaPoolError: Error, Sendable, Hashable, CustomStringConvertible 
     /// The setting the reason is about, when it is one.
     public var setting: Setting?
 
+    /// An error of `kind` with its `reason` sentence, located in the input where known.
     public init(_ kind: Kind, _ reason: String, at location: InputLocation = InputLocation(),
                 remedy: Remedy? = nil, setting: Setting? = nil) {
         self.kind = kind

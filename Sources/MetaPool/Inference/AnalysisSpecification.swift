@@ -4,6 +4,7 @@
 /// How studies are pooled: an inverse-variance model (fixed effect or a τ² estimator), or a
 /// method that pools the counts themselves (Mantel–Haenszel, Peto, the binomial GLMM).
 public enum PoolingMethod: Sendable, Hashable {
+    /// An inverse-variance model: fixed effect (`FE`) or random effects with this τ² estimator.
     case inverseVariance(TauSquaredMethod)
     /// Mantel–Haenszel (OR, RR, RD from two-group counts).
     case mantelHaenszel
@@ -50,12 +51,16 @@ public enum PoolingMethod: Sendable, Hashable {
 /// let plot = try ForestPlot(fit, table: table)
 /// ```
 public struct AnalysisSpecification: Sendable, Hashable {
+    /// How the studies are pooled (metafor's `method` code: FE, DL, REML, …, MH, PETO, GLMM).
     public var pooling: PoolingMethod
     /// The effect measure, or `nil` to infer it from the columns.
     public var measure: EffectMeasure?
+    /// The confidence-interval and test method of the pooled estimate (metafor's `test`; Wald for MH, PETO, GLMM).
     public var ciMethod: ConfidenceIntervalMethod
+    /// The confidence level in (0, 1), e.g. 0.95.
     public var level: Double
 
+    /// A specification; by default REML with Wald (z) intervals at the 95% level, the measure inferred from the columns.
     public init(pooling: PoolingMethod = .inverseVariance(.restrictedMaximumLikelihood), measure: EffectMeasure? = nil,
                 ciMethod: ConfidenceIntervalMethod = .wald, level: Double = 0.95) {
         self.pooling = pooling

@@ -20,13 +20,18 @@ import Darwin
 public struct BatchAnalysis: Sendable {
     /// One analysis: its identifier and effect sizes.
     public struct Analysis: Sendable {
+        /// The analysis's identifier (its `analysis` cell or JSON Lines key).
         public let id: String
+        /// The effect sizes yᵢ on the analysis scale.
         public let yi: [Double]
+        /// The sampling variances vᵢ.
         public let vi: [Double]
+        /// The effect measure of `yi`.
         public let measure: EffectMeasure
         /// For the Freeman–Tukey back-transform (NaN when not proportions).
         public let harmonicMeanTotal: Double
 
+        /// An analysis of effect sizes already computed (any measure).
         public init(id: String, effects: EffectSizes) {
             self.id = id
             yi = effects.yi
@@ -54,17 +59,26 @@ public struct BatchAnalysis: Sendable {
     /// The fit of one analysis. A batch returns one `Swift.Result<Fit, MetaPoolError>` per
     /// analysis: a fit, or the error that stopped it (never NaN-filled numbers).
     public struct Fit: PooledResult, Sendable {
+        /// The analysis's identifier.
         public let id: String
+        /// The number of studies k.
         public let k: Int
+        /// The effect measure.
         public let measure: EffectMeasure
         /// The pooled estimate with its standard error, interval and test (estimate, SE,
         /// interval, statistic, p-value and df are read from it through ``PooledResult``).
         public let pooled: EstimateInference
+        /// τ̂², or `nil` for the fixed-effect model.
         public let tauSquared: Double?
+        /// I² in percent (Q-based for the fixed-effect model, as metafor reports it).
         public let iSquared: Double?
+        /// Cochran's Q on k − 1 df (metafor's QE).
         public let q: Double
+        /// The p-value of Q (metafor's QEp).
         public let qPValue: Double
+        /// The prediction interval on the analysis scale, or `nil` for the fixed-effect model.
         public let predictionInterval: Interval?
+        /// The harmonic mean of the totals, for the Freeman–Tukey back-transform (NaN when not proportions).
         public let harmonicMeanTotal: Double
 
         /// Maps a value to the natural scale of the measure.
@@ -76,10 +90,14 @@ public struct BatchAnalysis: Sendable {
     /// A fit or the error that stopped it.
     public typealias Outcome = Swift.Result<Fit, MetaPoolError>
 
+    /// The τ² estimator (or `FE`) every analysis is fitted with (metafor's `method`).
     public let method: TauSquaredMethod
+    /// The confidence-interval and test method of every fit (metafor's `test`).
     public let ciMethod: ConfidenceIntervalMethod
+    /// The confidence level in (0, 1), e.g. 0.95.
     public let level: Double
 
+    /// A batch engine; by default REML with Wald (z) intervals at the 95% level, as ``MetaAnalysis``.
     public init(method: TauSquaredMethod = .restrictedMaximumLikelihood, ciMethod: ConfidenceIntervalMethod = .wald,
                 level: Double = 0.95) {
         self.method = method

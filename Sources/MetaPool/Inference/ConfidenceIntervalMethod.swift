@@ -30,8 +30,11 @@ public enum ConfidenceIntervalMethod: String, Sendable, Hashable, CaseIterable {
 
 /// A closed interval [lower, upper].
 public struct Interval: Sendable, Hashable {
+    /// The lower bound.
     public var lower: Double
+    /// The upper bound.
     public var upper: Double
+    /// The interval [lower, upper], with the bounds stored as given.
     public init(_ lower: Double, _ upper: Double) {
         self.lower = lower
         self.upper = upper

@@ -6,6 +6,7 @@
 public struct EstimateInference: Sendable, Hashable {
     /// The estimate on the analysis scale.
     public let estimate: Double
+    /// The standard error of the estimate.
     public let standardError: Double
     /// estimate ± c·SE, c the two-sided critical value at `level`.
     public let confidenceInterval: Interval
@@ -78,12 +79,15 @@ public struct Heterogeneity: Sendable, Hashable {
     public let tauSquared: Double?
     /// The Q statistic and the number of studies it is computed over.
     public let q: Double
+    /// The number of studies Q is computed over (k, or k′ without double-zero studies).
     public let count: Int
     /// Its degrees of freedom and p-value (χ²).
     public let degreesOfFreedom: Int
+    /// The p-value of Q, P(χ²_df > Q) (metafor's QEp).
     public let pValue: Double
     /// I² in percent and H² (for a common-effect model with df = 0, 0 and 1 as metafor reports them).
     public let iSquared: Double
+    /// H² (1 when there is no heterogeneity).
     public let hSquared: Double
     /// ṽ, for the random-effects definition; `nil` for the Q-based one.
     public let typicalVariance: Double?

@@ -2,9 +2,13 @@
 
 /// Confidence intervals for the heterogeneity parameters.
 public struct HeterogeneityIntervals: Sendable, Hashable {
+    /// The Q-profile confidence interval for τ² (analysis scale squared).
     public var tauSquared: Interval
+    /// The interval for τ, the square roots of the τ² bounds.
     public var tau: Interval
+    /// The interval for I², in percent.
     public var iSquared: Interval
+    /// The interval for H².
     public var hSquared: Interval
 }
 

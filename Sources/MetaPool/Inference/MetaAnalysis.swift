@@ -13,7 +13,9 @@ import RealModule
 public struct MetaAnalysis: Sendable {
     /// The effect sizes analysed.
     public let effects: EffectSizes
+    /// The τ² estimator, or `FE` for the fixed-effect model (metafor's `method`).
     public let method: TauSquaredMethod
+    /// The confidence-interval and test method (metafor's `test`).
     public let ciMethod: ConfidenceIntervalMethod
     /// Confidence level in (0, 1), e.g. 0.95.
     public let level: Double
@@ -24,7 +26,9 @@ public struct MetaAnalysis: Sendable {
     public let pooled: EstimateInference
     /// Cochran's Q = Σ(yᵢ − μ̂_FE)²/vᵢ with k − 1 df and its p-value.
     public let q: Double
+    /// The degrees of freedom of Q, k − 1.
     public let qDegreesOfFreedom: Int
+    /// The p-value of Q (metafor's QEp).
     public let qPValue: Double
     /// The typical within-study variance ṽ = (k−1)Σwᵢ/((Σwᵢ)² − Σwᵢ²), wᵢ = 1/vᵢ (Higgins & Thompson 2002, eq. 9).
     public let typicalVariance: Double
@@ -150,14 +154,18 @@ public struct MetaAnalysis: Sendable {
 }
 
 extension MetaAnalysis: FittedModel {
+    /// "Random-effects model (REML)" and the like, or "Common-effect model" for `FE`.
     public var modelName: String {
         isRandomEffects ? "Random-effects model (\(method.rawValue))" : "Common-effect model"
     }
 
+    /// The measure of the effect sizes.
     public var measure: EffectMeasure { effects.measure }
 
+    /// The effect sizes with their percentage weights.
     public var studies: FittedStudies { FittedStudies(effects: effects, weights: weights, rows: nil) }
 
+    /// The ``PoolSummary`` as the JSON object `metapool pool --format json` prints.
     public func jsonSummary() throws(MetaPoolError) -> JSONValue {
         let summary = try summary()
         do {

@@ -24,16 +24,21 @@ public struct SubgroupAnalysis: Sendable {
         public let effects: EffectSizes
         /// The subgroup's own model (separate τ²); `nil` under a common τ².
         public let analysis: MetaAnalysis?
+        /// The subgroup's pooled estimate on the analysis scale (its coefficient under a common τ²).
         public let estimate: Double
+        /// Its standard error.
         public let standardError: Double
+        /// Its confidence interval on the analysis scale.
         public let confidenceInterval: Interval
         /// z or t statistic and its two-sided p-value.
         public let statistic: Double
+        /// The two-sided p-value of `statistic`.
         public let pValue: Double
         /// The subgroup's τ̂² (separate), the common τ̂², or `nil` for a fixed-effect model.
         public let tauSquared: Double?
         /// I² of the subgroup's own model; `nil` under a common τ² or fixed effect.
         public let iSquared: Double?
+        /// The prediction interval on the analysis scale, or `nil` for a fixed-effect model.
         public let predictionInterval: Interval?
 
         /// The number of studies.
@@ -90,8 +95,11 @@ public struct SubgroupAnalysis: Sendable {
     /// The test for subgroup differences: Q_between (separate τ²) or QM (common τ²; an F
     /// statistic when `qBetweenDenominatorDegreesOfFreedom` is set), its df G − 1 and p-value.
     public let qBetween: Double
+    /// Its degrees of freedom, G − 1 (the numerator df of an F test).
     public let qBetweenDegreesOfFreedom: Int
+    /// The denominator df k − G of the F test, or `nil` for a χ² test.
     public let qBetweenDenominatorDegreesOfFreedom: Int?
+    /// The p-value of the test (NaN for a single subgroup under separate τ²).
     public let qBetweenPValue: Double
     /// The mixed-effects model with the subgroup as a factor (intercept and G − 1 contrasts),
     /// when one τ² is common to all subgroups; `nil` otherwise.

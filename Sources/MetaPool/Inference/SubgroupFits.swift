@@ -13,19 +13,25 @@ public struct SubgroupFits: Sendable {
     public struct Group: Sendable {
         /// The level, as first written (levels differing only in case or surrounding spaces are one).
         public let label: String
+        /// The model fitted to the subgroup's rows with the shared specification.
         public let fit: any FittedModel
         /// The input rows of the subgroup (1-based row numbers, as errors name them).
         public let rows: [Int]
     }
 
+    /// The grouping column, as the table names it.
     public let column: String
+    /// The specification every subgroup and the overall model are fitted with.
     public let specification: AnalysisSpecification
+    /// The subgroups, in order of first appearance.
     public let groups: [Group]
     /// The model fitted to every row.
     public let overall: any FittedModel
     /// The Wald test for subgroup differences.
     public let qBetween: Double
+    /// Its degrees of freedom, G − 1.
     public let qBetweenDegreesOfFreedom: Int
+    /// Its p-value (χ² on G − 1 df; 1 for a single subgroup).
     public let qBetweenPValue: Double
 
     /// Fits every subgroup and the overall model.
@@ -68,7 +74,8 @@ public struct SubgroupFits: Sendable {
         let df = groups.count - 1
         qBetween = q
         qBetweenDegreesOfFreedom = df
-        qBetweenPValue = df > 0 ? ChiSquared(degreesOfFreedom: Double(df)).survival(q) : 1
+        // One subgroup: no test (0 df), NaN here and null in JSON, as for ``SubgroupAnalysis``.
+        qBetweenPValue = df > 0 ? ChiSquared(degreesOfFreedom: Double(df)).survival(q) : .nan
         guard q.isFinite, mean.isFinite else {
             throw MetaPoolError(.insufficientData, "the subgroup estimates are too extreme to compare in double precision",
                                 at: InputLocation(file: table.source, column: self.column))
@@ -93,7 +100,7 @@ public struct SubgroupFits: Sendable {
             ("overall", try overall.jsonSummary()),
             ("test_subgroup_differences", .object([
                 ("test", .string("Q_between")), ("q", .number(qBetween)), ("df", .integer(qBetweenDegreesOfFreedom)),
-                ("distribution", .string("chi2")), ("p_value", .number(qBetweenPValue)),
+                ("distribution", .string("chi2")), ("p_value", qBetweenPValue.isNaN ? .null : .number(qBetweenPValue)),
             ])),
         ])
     }

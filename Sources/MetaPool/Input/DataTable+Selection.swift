@@ -7,6 +7,7 @@ public struct RowCondition: Sendable, Hashable, CustomStringConvertible {
     /// The value a cell must equal, compared with spaces trimmed and case ignored.
     public var value: String
 
+    /// The condition `column=value`.
     public init(column: String, value: String) {
         self.column = column
         self.value = value
@@ -20,6 +21,7 @@ public struct RowCondition: Sendable, Hashable, CustomStringConvertible {
         self.init(column: column, value: String(text[text.index(after: equals)...]).trimmingSpaces())
     }
 
+    /// The condition as `column=value`.
     public var description: String { "\(column)=\(value)" }
 }
 

@@ -19,6 +19,7 @@ public struct DataTable: Sendable, Equatable {
     /// even after a selection (`selecting(_:)`) has dropped others.
     public var rowNumbers: [Int]
 
+    /// A table of `rows` under `columns`; `lines` gives each row's physical line (all `nil` by default).
     public init(source: String? = nil, columns: [String], rows: [[String?]], lines: [Int?]? = nil) {
         self.source = source
         self.columns = columns

@@ -20,9 +20,9 @@ public struct WeightedLeastSquares: Sendable {
     ///
     /// - Parameters:
     ///   - design: the n×p design matrix in row-major order (`design[i*p + j]`).
-    ///   - columns: p.
-    ///   - response: yᵢ, n values.
-    ///   - weights: wᵢ > 0, n values.
+    ///   - p: the number of columns p (argument label `columns`).
+    ///   - y: the response yᵢ, n values (argument label `response`).
+    ///   - w: the weights wᵢ > 0, n values (argument label `weights`).
     /// - Throws: ``MetaPoolError`` if the shapes disagree (`.invalidArgument`), a weight is not
     ///   positive (`.invalidArgument`), a response or design value is not finite (`.invalidValue`),
     ///   or X is rank deficient (`.insufficientData`).

@@ -41,8 +41,11 @@ import RealModule
 public struct GeneralizedLinearMixedModel: Sendable {
     /// A χ² test for heterogeneity.
     public struct HeterogeneityTest: Sendable, Hashable {
+        /// The χ² statistic (metafor's QE.Wld or QE.LRT).
         public let statistic: Double
+        /// Its degrees of freedom, k − 1.
         public let degreesOfFreedom: Int
+        /// Its p-value, P(χ²_df > statistic) (metafor's QEp.Wld or QEp.LRT).
         public let pValue: Double
     }
 
@@ -51,10 +54,13 @@ public struct GeneralizedLinearMixedModel: Sendable {
     /// The escalc PLO effects of the studies (½ added to studies with 0 or nᵢ events), for I²,
     /// the plots and the study intervals; the model itself uses the exact binomial likelihood.
     public let effects: EffectSizes
+    /// The numbers of events xᵢ, one per study.
     public let events: [Double]
+    /// The study totals nᵢ.
     public let totals: [Double]
     /// Q, the number of quadrature points (1 = Laplace).
     public let quadraturePoints: Int
+    /// The confidence level in (0, 1), e.g. 0.95.
     public let level: Double
     /// μ̂, the pooled log odds, with its standard error, interval and test (stored once; estimate, SE,
     /// interval, statistic and p-value are read from it through ``PooledResult``).
@@ -63,6 +69,7 @@ public struct GeneralizedLinearMixedModel: Sendable {
     public let tauSquared: Double
     /// I² in percent and H².
     public let iSquared: Double
+    /// H² = (τ̂² + ṽ)/ṽ (1 when τ̂² = 0).
     public let hSquared: Double
     /// ṽ, the typical within-study variance used for I² and H².
     public let typicalVariance: Double
@@ -91,6 +98,9 @@ public struct GeneralizedLinearMixedModel: Sendable {
 
     /// Fits the model to events xᵢ out of totals nᵢ.
     /// - Parameters:
+    ///   - events: the numbers of events xᵢ.
+    ///   - totals: the study totals nᵢ.
+    ///   - labels: study labels, or `nil` for numbered studies.
     ///   - quadraturePoints: Q ≥ 1 points of adaptive Gauss–Hermite quadrature (1 = Laplace), at most 100.
     ///   - level: the confidence level, in (0, 1).
     /// - Throws: ``MetaPoolError``: `.invalidArgument` for a bad Q or level or mismatched arrays;
@@ -250,6 +260,7 @@ public struct GeneralizedLinearMixedModel: Sendable {
 }
 
 extension GeneralizedLinearMixedModel: BinomialMixedModel {
+    /// `.logitProportion` (metafor's `PLO`): the model is on the logit scale.
     public var measure: EffectMeasure { .logitProportion }
 }
 
@@ -275,12 +286,17 @@ public protocol BinomialMixedModel: FittedModel {
 }
 
 extension BinomialMixedModel {
+    /// The JSON object of `summary()`, with metafor's names in snake_case.
     public func jsonSummary() throws(MetaPoolError) -> JSONValue { try summary() }
+    /// "Random-effects model (GLMM, Laplace)" for Q = 1, else "(GLMM, Q-point AGHQ)".
     public var modelName: String { "Random-effects model (GLMM, \(quadraturePoints == 1 ? "Laplace" : "\(quadraturePoints)-point AGHQ"))" }
+    /// The Wald-type test's Q (metafor's QE.Wld) on k − 1 df, with τ̂² and the ṽ-based I² and H².
     public var heterogeneity: Heterogeneity {
         Heterogeneity(tauSquared: tauSquared, typicalVariance: typicalVariance, q: waldTest.statistic, count: effects.count,
                       degreesOfFreedom: waldTest.degreesOfFreedom)
     }
+    /// The prediction interval estimate ± z·√(SE² + τ̂²) on the analysis scale (logits or log odds ratios).
     public var predictionInterval: Interval? { pooled.predictionInterval(tauSquared: tauSquared) }
+    /// The escalc effects of the studies, without weights (a GLMM gives no fixed per-study share).
     public var studies: FittedStudies { FittedStudies(effects: effects, weights: nil, rows: nil) }
 }

@@ -316,7 +316,9 @@ public struct MantelHaenszel: Sendable {
 }
 
 extension MantelHaenszel: CommonEffectCountModel {
+    /// "Common-effect model (Mantel-Haenszel)".
     public var modelName: String { "Common-effect model (Mantel-Haenszel)" }
+    /// Maps a log ratio to the ratio (exp) for OR and RR; the identity for RD.
     public func backTransform(_ x: Double) -> Double { measure.backTransform.apply(x) }
 }
 
@@ -326,18 +328,24 @@ extension MantelHaenszel: CommonEffectCountModel {
 public protocol CommonEffectCountModel: FittedModel {
     /// Cochran's Q and k′, the studies it is computed over.
     var q: Double { get }
+    /// k′, the number of studies Q is computed over (metafor's `k.yi`).
     var heterogeneityCount: Int { get }
     /// The escalc effects of the studies that are not double-zero, and their percentage weights.
     var studyEffects: EffectSizes { get }
+    /// Percentage weights of the studies in `studyEffects`.
     var weights: [Double] { get }
     /// The model's own JSON summary.
     func summary() throws(MetaPoolError) -> JSONValue
 }
 
 extension CommonEffectCountModel {
+    /// The JSON object of `summary()`, with metafor's names in snake_case.
     public func jsonSummary() throws(MetaPoolError) -> JSONValue { try summary() }
+    /// Q over the k′ studies that are not double-zero, with the Q-based I² and H²; no τ².
     public var heterogeneity: Heterogeneity { Heterogeneity(q: q, count: heterogeneityCount) }
+    /// `nil`: a common-effect model has no prediction interval.
     public var predictionInterval: Interval? { nil }
+    /// The escalc effects of the studies that are not double-zero, with their percentage weights.
     public var studies: FittedStudies { FittedStudies(effects: studyEffects, weights: weights, rows: nil) }
 }
 

@@ -32,6 +32,10 @@ public struct PermutationTest: Sendable {
 
     /// Runs the test for `model` fitted to (y, v, design).
     /// - Parameters:
+    ///   - model: the fitted meta-regression whose statistics are tested.
+    ///   - y: the effects the model was fitted to.
+    ///   - v: their sampling variances.
+    ///   - design: the model's k × p design matrix, row-major.
     ///   - iterations: the number of permutations when the exact test would need more.
     ///   - seed: the random permutations' seed (splitmix64), for reproducibility.
     ///   - progress: called with (done, total) every 1% or so; for a progress bar.

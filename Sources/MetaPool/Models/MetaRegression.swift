@@ -18,38 +18,54 @@ public struct MetaRegression: Sendable {
     public struct ModeratorTest: Sendable {
         /// Indices of the tested coefficients.
         public let coefficients: [Int]
+        /// QM (χ²), or QM/m for the F test (metafor's QM).
         public let statistic: Double
+        /// m, the number of tested coefficients (the numerator df of the F test).
         public let degreesOfFreedom: Int
         /// The denominator df of the F test, or `nil` for χ².
         public let denominatorDegreesOfFreedom: Int?
+        /// The p-value of the test (metafor's QMp).
         public let pValue: Double
     }
 
+    /// The names of the p coefficients in design-column order (`intrcpt` first where there is one).
     public let predictors: [String]
     /// The data the model was fitted to: effects, sampling variances and the k × p design
     /// (row-major), kept so that later questions (permutation test, R²) need not be given them again.
     public let y: [Double]
+    /// The sampling variances vᵢ.
     public let v: [Double]
+    /// The k × p design matrix X, row-major (`design[i*p + j]`).
     public let design: [Double]
+    /// The number of studies k.
     public let count: Int
+    /// The τ² estimator, or `FE` for the fixed-effects model (metafor's `method`).
     public let method: TauSquaredMethod
+    /// The confidence-interval and test method (metafor's `test`).
     public let ciMethod: ConfidenceIntervalMethod
+    /// The confidence level in (0, 1), e.g. 0.95.
     public let level: Double
     /// τ̂² (0 for `FE`), or the value it was fixed at.
     public let tauSquaredEstimate: Double
+    /// The estimated coefficients β̂ (analysis scale), in `predictors` order.
     public let coefficients: [Double]
     /// The p × p covariance of β̂ (row-major), scaled by s² under `hksj` (max(1, s²) under `hksj-adhoc`).
     public let covariance: [Double]
+    /// Their standard errors, the square roots of the diagonal of `covariance`.
     public let standardErrors: [Double]
     /// z or t statistics βⱼ/SEⱼ and their two-sided p-values.
     public let statistics: [Double]
+    /// Two-sided p-values of the coefficients (metafor's `pval`).
     public let pValues: [Double]
+    /// Confidence intervals of the coefficients at `level` (analysis scale).
     public let confidenceIntervals: [Interval]
     /// k − p when t or F distributions are used, else `nil`.
     public let degreesOfFreedom: Int?
     /// The test for residual heterogeneity QE = Σ(yᵢ − xᵢᵀβ̂_FE)²/vᵢ on k − p df.
     public let residualQ: Double
+    /// Its degrees of freedom, k − p.
     public let residualQDegreesOfFreedom: Int
+    /// The p-value of QE (metafor's QEp).
     public let residualQPValue: Double
     /// QM, or `nil` when no coefficient is tested.
     public let moderatorTest: ModeratorTest?
@@ -58,11 +74,15 @@ public struct MetaRegression: Sendable {
 
     /// Fits the model.
     /// - Parameters:
-    ///   - y: effects, k values; `v`: their sampling variances (> 0).
+    ///   - y: effects, k values.
+    ///   - v: their sampling variances (> 0).
     ///   - design: the k × p design matrix X, row-major (`design[i*p + j]`).
     ///   - predictors: the p column names (`intrcpt` for an intercept, as metafor names it).
     ///   - testing: the coefficients QM tests; by default every one but an `intrcpt` column.
-    ///   - tauSquared: a fixed τ² instead of an estimate (metafor's `tau2 =` argument).
+    ///   - method: the τ² estimator, or `FE` (metafor's `method`).
+    ///   - ciMethod: the confidence-interval and test method (metafor's `test`).
+    ///   - level: the confidence level, in (0, 1).
+    ///   - fixed: a fixed τ² instead of an estimate (argument label `tauSquared`; metafor's `tau2 =` argument).
     /// - Throws: ``MetaPoolError`` for mismatched shapes, non-finite values, k ≤ p, linearly
     ///   dependent moderators, an invalid level, or an estimator that does not converge.
     public init(y: [Double], v: [Double], design: [Double], predictors: [String], testing: [Int]? = nil,

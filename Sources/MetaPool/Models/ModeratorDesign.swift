@@ -11,8 +11,10 @@ public struct ModeratorDesign: Sendable {
     public let matrix: [Double]
     /// `intrcpt` first, then the predictors.
     public let predictors: [String]
+    /// The number of rows k (one per study).
     public let rowCount: Int
 
+    /// Builds the design from the moderator columns of `table`, in the order given.
     /// - Throws: ``MetaPoolError`` for a table without rows, a column the table lacks, an empty
     ///   cell (naming its row and column), or a moderator with a single value (it would duplicate the intercept).
     public init(table: DataTable, moderators: [String]) throws(MetaPoolError) {

@@ -5,7 +5,7 @@
 import RealModule
 
 /// A random-effects meta-analysis of odds ratios by the unconditional logistic mixed model with
-/// fixed study effects (metafor's model "UM.FS"; see ``FixedStudyEffectsLikelihood`` for the
+/// fixed study effects (metafor's model "UM.FS"; see `FixedStudyEffectsLikelihood` for the
 /// model and its AGHQ likelihood). Studies without events in both groups, or with only events in
 /// both groups, carry no information on the odds ratio and are left out (metafor's
 /// `drop00 = TRUE`), as are they from k.
@@ -22,21 +22,29 @@ public struct OddsRatioMixedModel: Sendable {
     /// Labels of the studies in the model, and of those left out (no events in both groups, or
     /// only events in both groups).
     public let labels: [String]
+    /// Labels of the studies left out: no events, or only events, in both groups.
     public let excludedStudies: [String]
     /// The escalc log odds ratios of the studies in the model (½ added to every cell of a study
     /// with a zero cell), for I², the plots and the study intervals.
     public let effects: EffectSizes
+    /// Q, the number of adaptive Gauss–Hermite quadrature points (1 = Laplace).
     public let quadraturePoints: Int
+    /// The confidence level in (0, 1), e.g. 0.95.
     public let level: Double
     /// β̂, the pooled log odds ratio, with its standard error, interval and test (stored once; estimate, SE,
     /// interval, statistic and p-value are read from it through ``PooledResult``).
     public let pooled: EstimateInference
+    /// τ̂², the between-study variance of the log odds ratios.
     public let tauSquared: Double
     /// I² in percent and H².
     public let iSquared: Double
+    /// H² = (τ̂² + ṽ)/ṽ (1 when τ̂² = 0).
     public let hSquared: Double
+    /// ṽ, the typical within-study variance of the escalc OR variances, used for I² and H².
     public let typicalVariance: Double
+    /// The Wald-type test for heterogeneity (metafor's QE.Wld).
     public let waldTest: GeneralizedLinearMixedModel.HeterogeneityTest
+    /// The likelihood-ratio test for heterogeneity (metafor's QE.LRT).
     public let likelihoodRatioTest: GeneralizedLinearMixedModel.HeterogeneityTest
     /// The log-likelihood as metafor reports it: binomial, at the conditional modes.
     public let logLikelihood: Double
@@ -46,9 +54,12 @@ public struct OddsRatioMixedModel: Sendable {
     public let studyEffects: [Double]
     /// τ̂·ẑᵢ, the conditional modes of the studies' deviations from β̂.
     public let randomEffects: [Double]
+    /// Newton iterations used.
     public let iterations: Int
 
+    /// The number of studies in the model k (excluded studies not counted).
     public var count: Int { labels.count }
+    /// τ̂, the square root of τ̂².
     public var tau: Double { tauSquared.squareRoot() }
     /// The odds ratio: eˣ.
     public func backTransform(_ x: Double) -> Double { BackTransform.exponential.apply(x) }
@@ -195,5 +206,6 @@ public struct OddsRatioMixedModel: Sendable {
 }
 
 extension OddsRatioMixedModel: BinomialMixedModel {
+    /// `.oddsRatio` (metafor's `OR`): the model is on the log odds ratio scale.
     public var measure: EffectMeasure { .oddsRatio }
 }

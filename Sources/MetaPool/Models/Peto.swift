@@ -133,7 +133,10 @@ public struct Peto: Sendable {
 }
 
 extension Peto: CommonEffectCountModel {
+    /// "Common-effect model (Peto)".
     public var modelName: String { "Common-effect model (Peto)" }
+    /// `.oddsRatio`: Peto's method pools log odds ratios.
     public var measure: EffectMeasure { .oddsRatio }
+    /// The odds ratio eˣ of a log odds ratio x.
     public func backTransform(_ x: Double) -> Double { BackTransform.exponential.apply(x) }
 }

@@ -8,7 +8,7 @@
 public protocol TauSquaredEstimator: Sendable {
     /// Estimates τ² (≥ 0) from effects `y` and sampling variances `v` (k ≥ 2), in O(k).
     /// Throws ``MetaPoolError/Kind/noConvergence`` rather than return an unconverged value, and
-    /// (see ``validate(y:v:)``) `.invalidArgument` for arrays of different lengths,
+    /// (see `validate(y:v:)`) `.invalidArgument` for arrays of different lengths,
     /// `.insufficientData` for fewer than 2 studies, `.invalidValue` for an effect that is not
     /// finite or a variance that is not a finite number of at least ``EffectSizes/smallestVariance``.
     static func tauSquared(y: [Double], v: [Double]) throws(MetaPoolError) -> Double

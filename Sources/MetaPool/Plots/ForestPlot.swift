@@ -10,17 +10,23 @@ import RealModule
 public struct ForestPlot: Sendable {
     /// How values map to positions on the axis.
     public enum Scale: String, Sendable {
+        /// `linear` for differences, proportions and generic effects; `log` for ratios.
         case linear, log
     }
 
     /// The horizontal axis, on the natural scale.
     public struct Axis: Sendable {
+        /// Linear, or logarithmic for ratios.
         public let scale: Scale
+        /// The left end of the axis (natural scale).
         public let lower: Double
+        /// The right end of the axis (natural scale).
         public let upper: Double
+        /// Tick values on the natural scale, left to right.
         public let ticks: [Double]
         /// The value of no effect (1 for ratios, 0 for differences and generic effects), or `nil`.
         public let nullValue: Double?
+        /// The axis title ("Odds Ratio", "Proportion", …).
         public let label: String
 
         /// The position of `value` in [0, 1] along the axis (outside for values beyond it).
@@ -34,63 +40,92 @@ public struct ForestPlot: Sendable {
 
     /// One study.
     public struct Study: Sendable {
+        /// The study label, with a distinguishing column value where labels repeat.
         public let label: String
         /// The input columns that define the effect, as written (`events`, `total`, …).
         public let inputs: [(String, String)]
+        /// The study's effect on the natural scale.
         public let estimate: Double
+        /// The lower bound of its Wald interval yᵢ − z·√vᵢ, on the natural scale.
         public let ciLower: Double
+        /// The upper bound of its Wald interval yᵢ + z·√vᵢ, on the natural scale.
         public let ciUpper: Double
         /// Percentage weight in the overall model; `nil` where the model has no study weights (GLMM).
         public let weight: Double?
         /// The effect and variance on the analysis scale.
         public let yi: Double
+        /// The sampling variance vᵢ (analysis scale).
         public let vi: Double
     }
 
     /// A pooled estimate drawn as a diamond (a subgroup or the overall model).
     public struct Diamond: Sendable {
+        /// The subgroup label, or the model's name for the overall diamond.
         public let label: String
+        /// The number of studies pooled.
         public let k: Int
+        /// The pooled estimate on the natural scale.
         public let estimate: Double
+        /// The lower confidence bound on the natural scale.
         public let ciLower: Double
+        /// The upper confidence bound on the natural scale.
         public let ciUpper: Double
         /// The summed weight of its studies in the overall model, in percent; `nil` without weights.
         public let weight: Double?
+        /// τ̂² (analysis scale), or `nil` for a common-effect model.
         public let tauSquared: Double?
+        /// I² in percent, or `nil` for a subgroup under a common τ².
         public let iSquared: Double?
+        /// Cochran's Q (metafor's QE), or `nil` for a subgroup under a common τ².
         public let q: Double?
+        /// The degrees of freedom of Q.
         public let qDegreesOfFreedom: Int?
+        /// The p-value of Q (metafor's QEp).
         public let qPValue: Double?
     }
 
     /// A row, top to bottom.
     public enum Row: Sendable {
+        /// The header row of a subgroup, with its label.
         case subgroupHeader(String)
+        /// A study's row.
         case study(Study)
+        /// A subgroup's pooled diamond, after its studies.
         case subgroupDiamond(Diamond)
     }
 
     /// The test for subgroup differences shown under the plot.
     public struct SubgroupTest: Sendable {
+        /// The test's name: Q (separate τ², or any model), QM or F (common τ²).
         public let name: String
+        /// Q_between, QM or the F statistic.
         public let statistic: Double
+        /// Its degrees of freedom, G − 1 (the numerator df of F).
         public let degreesOfFreedom: Int
+        /// The denominator df of an F test, or `nil` for χ².
         public let denominatorDegreesOfFreedom: Int?
+        /// Its p-value.
         public let pValue: Double
     }
 
+    /// The effect measure of the studies.
     public let measure: EffectMeasure
     /// The fitted model's name, the label of the overall diamond ("Random-effects model (REML)").
     public let modelName: String
+    /// The confidence level of the intervals, in (0, 1).
     public let level: Double
     /// Column headers for the input counts (`Events`, `Total`; `Treatment`, `Control`), empty
     /// for hazard ratios and generic effects.
     public let countHeaders: [String]
+    /// The rows, top to bottom: the studies and, with subgroups, their headers and diamonds.
     public let rows: [Row]
+    /// The overall model's diamond, labelled with the model's name.
     public let overall: Diamond
     /// The prediction interval on the natural scale (random-effects models).
     public let predictionInterval: Interval?
+    /// The horizontal axis.
     public let axis: Axis
+    /// The test for subgroup differences, or `nil` without subgroups.
     public let subgroupTest: SubgroupTest?
     /// Whether a subgroup τ² is common to all subgroups.
     public let commonTauSquared: Bool

@@ -6,23 +6,35 @@
 /// θ̂ ± z_{1−α/2}·SE (Sterne & Egger 2001). Studies added by trim-and-fill can be shown as open
 /// circles.
 public struct FunnelPlot: Sendable {
+    /// One study in the plot.
     public struct Point: Sendable {
+        /// The study label (`filled` for an imputed study).
         public let label: String
+        /// The effect yᵢ on the analysis scale.
         public let effect: Double
+        /// The standard error √vᵢ.
         public let standardError: Double
         /// Whether the point was imputed (trim-and-fill) rather than observed.
         public let filled: Bool
     }
 
+    /// The effect measure.
     public let measure: EffectMeasure
+    /// The estimate the funnel is centred on (analysis scale).
     public let estimate: Double
+    /// The confidence level of the pseudo-confidence region, in (0, 1).
     public let level: Double
+    /// The observed studies, then the filled ones.
     public let points: [Point]
     /// Effect-axis limits and ticks (analysis scale), and the largest standard error shown.
     public let effectLower: Double
+    /// The right end of the effect axis (analysis scale).
     public let effectUpper: Double
+    /// Ticks of the effect axis (analysis scale).
     public let effectTicks: [Double]
+    /// The largest standard error on the vertical axis (its last tick).
     public let maxStandardError: Double
+    /// Ticks of the standard-error axis, from 0.
     public let standardErrorTicks: [Double]
 
     /// The funnel plot of any fit: an inverse-variance fit draws its own; other models (MH, Peto,
@@ -35,6 +47,7 @@ public struct FunnelPlot: Sendable {
         }
     }
 
+    /// The funnel plot of an inverse-variance fit, with studies imputed by trim-and-fill where given.
     /// - Parameters:
     ///   - fit: the fitted model of the observed studies; its estimate centres the funnel unless
     ///     `center` is given.

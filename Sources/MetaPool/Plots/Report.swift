@@ -4,11 +4,15 @@
 /// data table, the pooled results, the forest plot, the funnel plot and, with `by`, the subgroup
 /// analysis.
 public struct Report: Sendable {
+    /// The page title.
     public let title: String
+    /// The forest plot of the fit (with a block per subgroup where there are subgroups).
     public let forest: ForestPlot
     /// The fitted model the report is about.
     public let fit: any FittedModel
+    /// The funnel plot of the overall fit.
     public let funnel: FunnelPlot
+    /// The inverse-variance subgroup analysis shown in its own section, or `nil` (also for ``SubgroupFits``).
     public let subgroups: SubgroupAnalysis?
 
     /// Fits the inverse-variance model (and with `by`, the subgroups) once and reports it.

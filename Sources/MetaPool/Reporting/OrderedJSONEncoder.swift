@@ -2,14 +2,22 @@
 
 /// A JSON value tree with ordered object keys.
 public indirect enum JSONValue: Sendable, Equatable {
+    /// JSON `null`.
     case null
+    /// `true` or `false`.
     case bool(Bool)
+    /// A number; non-finite values serialise as `null`.
     case number(Double)
+    /// An integer, written without a decimal point.
     case integer(Int)
+    /// A string.
     case string(String)
+    /// An array.
     case array([JSONValue])
+    /// An object whose members keep their order.
     case object([(String, JSONValue)])
 
+    /// Structural equality; objects are equal only with the same members in the same order.
     public static func == (a: JSONValue, b: JSONValue) -> Bool {
         switch (a, b) {
         case (.null, .null): true
@@ -92,6 +100,7 @@ public indirect enum JSONValue: Sendable, Equatable {
 
 /// Encodes any `Encodable` into a ``JSONValue`` with keys in encoding order.
 public enum OrderedJSONEncoder {
+    /// Encodes `value` into a ``JSONValue``, object keys in the order the type encodes them.
     public static func encode<T: Encodable>(_ value: T) throws -> JSONValue {
         let encoder = TreeEncoder(path: [])
         try value.encode(to: encoder)

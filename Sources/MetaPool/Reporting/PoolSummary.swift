@@ -3,13 +3,20 @@
 /// A summary of a fitted meta-analysis whose JSON encoding is the `--format json` output of
 /// `metapool pool`: snake_case keys named as metafor names the quantities. Values are on the
 /// analysis scale; `back_transformed` holds them on the natural scale. Keys that do not apply
-/// (τ², prediction interval, I², H² for the fixed-effect model) are absent.
+/// (τ², its interval and the prediction interval for the fixed-effect model, whose I² and H² are
+/// the Q-based ones) are absent.
 public struct PoolSummary: Codable, Sendable, Equatable {
+    /// The estimate and its intervals on the natural scale (`back_transformed`).
     public struct BackTransformed: Codable, Sendable, Equatable {
+        /// The pooled estimate on the natural scale.
         public var estimate: Double
+        /// The lower confidence bound (`ci_lower`).
         public var ciLower: Double
+        /// The upper confidence bound (`ci_upper`).
         public var ciUpper: Double
+        /// The lower prediction bound (`pi_lower`); absent for the fixed-effect model.
         public var piLower: Double?
+        /// The upper prediction bound (`pi_upper`); absent for the fixed-effect model.
         public var piUpper: Double?
 
         enum CodingKeys: String, CodingKey {
@@ -17,11 +24,17 @@ public struct PoolSummary: Codable, Sendable, Equatable {
         }
     }
 
+    /// One study's row in `studies`.
     public struct Study: Codable, Sendable, Equatable {
+        /// The study label.
         public var study: String
+        /// The effect yᵢ on the analysis scale.
         public var yi: Double
+        /// The sampling variance vᵢ.
         public var vi: Double
+        /// The lower bound of the study's interval yᵢ − z·√vᵢ (`ci_lower`, analysis scale).
         public var ciLower: Double
+        /// The upper bound of the study's interval yᵢ + z·√vᵢ (`ci_upper`, analysis scale).
         public var ciUpper: Double
         /// Percentage weight in the pooled estimate.
         public var weight: Double
@@ -31,35 +44,63 @@ public struct PoolSummary: Codable, Sendable, Equatable {
         }
     }
 
+    /// The effect measure's code (metafor's `measure`, e.g. `PLO`, `OR`).
     public var measure: String
+    /// The τ² method code (metafor's `method`, e.g. `REML`, `FE`).
     public var method: String
+    /// The interval method (`ci_method`: `wald`, `t`, `hksj` or `hksj-adhoc`).
     public var ciMethod: String
+    /// The confidence level in (0, 1).
     public var level: Double
+    /// The number of studies k.
     public var k: Int
+    /// The pooled estimate μ̂ (analysis scale).
     public var estimate: Double
+    /// Its standard error (`se`).
     public var se: Double
+    /// The lower confidence bound of μ̂ (`ci_lower`, metafor's `ci.lb`).
     public var ciLower: Double
+    /// The upper confidence bound of μ̂ (`ci_upper`, metafor's `ci.ub`).
     public var ciUpper: Double
+    /// The z or t statistic μ̂/SE (metafor's `zval` or `tval`).
     public var statistic: Double
+    /// Its two-sided p-value (`p_value`, metafor's `pval`).
     public var pValue: Double
     /// Degrees of freedom of the t test, absent for the z test.
     public var df: Int?
+    /// The lower prediction bound (`pi_lower`, metafor's `pi.lb`); absent for `FE`.
     public var piLower: Double?
+    /// The upper prediction bound (`pi_upper`, metafor's `pi.ub`); absent for `FE`.
     public var piUpper: Double?
+    /// τ̂² (`tau2`); absent for `FE`.
     public var tau2: Double?
+    /// The lower Q-profile bound for τ² (`tau2_ci_lower`); absent for `FE`.
     public var tau2CILower: Double?
+    /// The upper Q-profile bound for τ² (`tau2_ci_upper`); absent for `FE`.
     public var tau2CIUpper: Double?
+    /// τ̂ = √τ̂² (`tau`); absent for `FE`.
     public var tau: Double?
+    /// I² in percent (`i2`; Q-based for `FE`).
     public var i2: Double?
+    /// The lower bound for I² in percent (`i2_ci_lower`); absent for `FE`.
     public var i2CILower: Double?
+    /// The upper bound for I² in percent (`i2_ci_upper`); absent for `FE`.
     public var i2CIUpper: Double?
+    /// H² (`h2`; Q/df for `FE`).
     public var h2: Double?
+    /// The lower bound for H² (`h2_ci_lower`); absent for `FE`.
     public var h2CILower: Double?
+    /// The upper bound for H² (`h2_ci_upper`); absent for `FE`.
     public var h2CIUpper: Double?
+    /// Cochran's Q (`q`, metafor's QE).
     public var q: Double
+    /// The degrees of freedom of Q, k − 1 (`q_df`).
     public var qDF: Int
+    /// The p-value of Q (`q_p_value`, metafor's QEp).
     public var qPValue: Double
+    /// The estimate and intervals on the natural scale (`back_transformed`).
     public var backTransformed: BackTransformed
+    /// The studies with their effects, intervals and weights (`studies`).
     public var studies: [Study]
 
     enum CodingKeys: String, CodingKey {

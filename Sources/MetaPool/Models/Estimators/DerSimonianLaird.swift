@@ -3,6 +3,7 @@
 /// DerSimonian & Laird (1986, eq. 9); with moderators Raudenbush (2009, eq. 16.42):
 /// τ̂² = max(0, (Q_E − (k − p)) / tr P₀), wᵢ = 1/vᵢ (for p = 1, tr P₀ = Σwᵢ − Σwᵢ²/Σwᵢ).
 public enum DerSimonianLaird: TauSquaredEstimator {
+    /// The DerSimonian–Laird estimate of τ² from effects `y` and sampling variances `v` (metafor's `DL`).
     public static func tauSquared(y: [Double], v: [Double]) throws(MetaPoolError) -> Double {
         try validate(y: y, v: v)
         var model = InterceptModel(y: y, v: v)

@@ -4,6 +4,7 @@
 /// sample variance of the effects minus the mean sampling variance; with moderators
 /// (RSS_OLS − tr(P_OLS·V))/(k − p) (Raudenbush 2009, eq. 16.43).
 public enum Hedges: TauSquaredEstimator {
+    /// The Hedges estimate of τ² from effects `y` and sampling variances `v` (metafor's `HE`).
     public static func tauSquared(y: [Double], v: [Double]) throws(MetaPoolError) -> Double {
         try validate(y: y, v: v)
         var model = InterceptModel(y: y, v: v)

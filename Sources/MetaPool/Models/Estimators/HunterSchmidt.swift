@@ -3,6 +3,7 @@
 /// Hunter & Schmidt (2004); Viechtbauer (2005, eq. 8): τ̂² = max(0, (Q − k)/Σwᵢ), wᵢ = 1/vᵢ
 /// (with moderators Q is the residual Q_E, as metafor computes it).
 public enum HunterSchmidt: TauSquaredEstimator {
+    /// The Hunter–Schmidt estimate of τ² from effects `y` and sampling variances `v` (metafor's `HS`).
     public static func tauSquared(y: [Double], v: [Double]) throws(MetaPoolError) -> Double {
         try validate(y: y, v: v)
         var model = InterceptModel(y: y, v: v)

@@ -2,8 +2,9 @@
 
 /// Maximum likelihood (Hardy & Thompson 1996; Viechtbauer 2005, eq. 10), solved by Fisher
 /// scoring from the Hedges estimate: the step is (yᵀPPy − Σwᵢ)/Σwᵢ², wᵢ = 1/(vᵢ+τ²), kept in a
-/// bisection bracket (``SafeguardedRoot``).
+/// bisection bracket (`SafeguardedRoot`).
 public enum MaximumLikelihood: TauSquaredEstimator {
+    /// The maximum-likelihood estimate of τ² from effects `y` and sampling variances `v` (metafor's `ML`).
     public static func tauSquared(y: [Double], v: [Double]) throws(MetaPoolError) -> Double {
         try validate(y: y, v: v)
         var model = InterceptModel(y: y, v: v)

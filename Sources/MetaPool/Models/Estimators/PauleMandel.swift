@@ -4,6 +4,7 @@
 /// Q statistic yᵀPy = Σwᵢrᵢ², wᵢ = 1/(vᵢ+τ²), equals its expectation k − p; 0 when Q(0) < k − p.
 /// Solved by Newton's method (dQ/dτ² = −yᵀPPy) inside a bisection bracket, from the DL estimate.
 public enum PauleMandel: TauSquaredEstimator {
+    /// The Paule–Mandel estimate of τ² from effects `y` and sampling variances `v` (metafor's `PM`).
     public static func tauSquared(y: [Double], v: [Double]) throws(MetaPoolError) -> Double {
         try validate(y: y, v: v)
         var model = InterceptModel(y: y, v: v)

@@ -4,6 +4,7 @@
 /// is (yᵀPPy − tr P)/tr(PP) with P = W − WX(XᵀWX)⁻¹XᵀW (for p = 1, yᵀPPy = Σwᵢ²(yᵢ−μ̂)²,
 /// tr P = Σw − Σw²/Σw, tr PP = Σw² − 2Σw³/Σw + (Σw²/Σw)²: O(k), no k×k matrix).
 public enum RestrictedMaximumLikelihood: TauSquaredEstimator {
+    /// The REML estimate of τ² from effects `y` and sampling variances `v` (metafor's `REML`).
     public static func tauSquared(y: [Double], v: [Double]) throws(MetaPoolError) -> Double {
         try tauSquaredCountingIterations(y: y, v: v).tauSquared
     }

@@ -4,6 +4,7 @@
 /// τ̂² = τ̂₀² · Q(τ̂₀²)/(k − p), Q the generalized (residual) Q statistic with wᵢ = 1/(vᵢ + τ̂₀²).
 /// Always positive unless all yᵢ are equal.
 public enum SidikJonkman: TauSquaredEstimator {
+    /// The Sidik–Jonkman estimate of τ² from effects `y` and sampling variances `v` (metafor's `SJ`).
     public static func tauSquared(y: [Double], v: [Double]) throws(MetaPoolError) -> Double {
         try validate(y: y, v: v)
         var model = InterceptModel(y: y, v: v)
