@@ -114,6 +114,12 @@ struct FittedModelTests {
             }
         }
         #expect(blocks == ["x": ["A", "B", "E"], "xx": ["C", "D"]])
+        #expect(groups.subgroups.map(\.rows) == [[1, 2, 5], [3, 4]])
+        // After a row selection the rows keep their input numbers.
+        let selected = try table.selecting([RowCondition(column: "study", value: "B"), RowCondition(column: "study", value: "C"),
+                                            RowCondition(column: "study", value: "D"), RowCondition(column: "study", value: "E")])
+        let fits = try SubgroupFits(table: selected, by: "g", specification: AnalysisSpecification(pooling: .inverseVariance(.fixedEffect)))
+        #expect(fits.groups.map(\.rows) == [[2, 5], [3, 4]])
     }
 }
 

@@ -44,6 +44,9 @@ public struct SubgroupAnalysis: Sendable {
         /// The number of studies.
         public var count: Int { effects.count }
 
+        /// The input rows of the subgroup (1-based row numbers, as errors name them), in study order.
+        public var rows: [Int] { effects.locations.compactMap(\.row) }
+
         /// The subgroup's own fit, as any model (`nil` under a common τ²).
         public var fit: (any FittedModel)? { analysis }
 
