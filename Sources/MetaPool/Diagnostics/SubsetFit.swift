@@ -63,7 +63,7 @@ struct SubsetFitter {
         self.method = method
         self.ciMethod = ciMethod
         self.level = level
-        normalCritical = Normal.standard.survivalQuantile((1 - level) / 2)
+        normalCritical = EstimateInference.criticalValue(level: level, degreesOfFreedom: nil)
     }
 
     init(_ analysis: MetaAnalysis) {
@@ -73,7 +73,7 @@ struct SubsetFitter {
     private mutating func tCritical(df: Int) -> Double {
         if df != cachedDF {
             cachedDF = df
-            cachedT = StudentT(degreesOfFreedom: Double(df)).survivalQuantile((1 - level) / 2)
+            cachedT = EstimateInference.criticalValue(level: level, degreesOfFreedom: df)
         }
         return cachedT
     }
@@ -86,12 +86,11 @@ struct SubsetFitter {
         let randomEffects = method != .fixedEffect
         if n == 1 {
             // metafor 3.8: a model of one study has τ² = 0 and a z test, for every method and test.
-            let se = v[0].squareRoot()
-            let z = y[0] / se
+            let one = EstimateInference(estimate: y[0], standardError: v[0].squareRoot(), level: level, degreesOfFreedom: nil,
+                                        criticalValue: normalCritical)
             return try checked(SubsetFit(
-                study: study, count: 1, estimate: y[0], standardError: se, statistic: z,
-                pValue: min(1, 2 * Normal.standard.survival(abs(z))), degreesOfFreedom: nil,
-                confidenceInterval: Interval(y[0] - normalCritical * se, y[0] + normalCritical * se),
+                study: study, count: 1, estimate: one.estimate, standardError: one.standardError, statistic: one.statistic,
+                pValue: one.pValue, degreesOfFreedom: nil, confidenceInterval: one.confidenceInterval,
                 q: 0, qPValue: 1, tauSquared: randomEffects ? 0 : nil, iSquared: 0, hSquared: 1,
                 sumWeights: 1 / v[0], varianceFactor: 1), context: context)
         }

@@ -117,8 +117,10 @@ public struct BatchAnalysis: Sendable {
     /// Fits one analysis (never throws: a failure is returned as `.failure`).
     public func fit(_ a: Analysis) -> Outcome {
         let k = a.yi.count
-        guard level > 0, level < 1 else {
-            return .failure(MetaPoolError(.invalidArgument, "the confidence level \(level) is not between 0 and 1"))
+        do {
+            try EstimateInference.checkLevel(level)
+        } catch {
+            return .failure(error)
         }
         if k == 0 || (k < 2 && (method != .fixedEffect || ciMethod.usesT)) {
             return .failure(MetaPoolError(.insufficientData, "analysis \(a.id) has \(k) stud\(k == 1 ? "y" : "ies"); the \(method.rawValue) model with the \(ciMethod.rawValue) interval needs at least 2"))

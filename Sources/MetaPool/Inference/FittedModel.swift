@@ -153,6 +153,16 @@ public struct FittedStudies: Sendable {
     /// Rows of the input table the studies came from (0-based), in study order, when known.
     public let rows: [Int]?
 
+    /// Each study's Wald interval yᵢ ± z·√vᵢ at `level` on the analysis scale (metafor's `escalc`
+    /// `summary()` intervals, as the forest plot and the JSON summaries show them).
+    public func confidenceIntervals(level: Double) -> [Interval] {
+        let z = EstimateInference.criticalValue(level: level, degreesOfFreedom: nil)
+        return zip(effects.yi, effects.vi).map { y, v in
+            let h = z * v.squareRoot()
+            return Interval(y - h, y + h)
+        }
+    }
+
     /// The studies of a fit, with percentage weights where the model has them.
     public init(effects: EffectSizes, weights: [Double]?, rows: [Int]? = nil) {
         self.effects = effects

@@ -139,13 +139,7 @@ public struct MetaAnalysis: Sendable {
     }
 
     /// Per-study confidence intervals yᵢ ± z·√vᵢ at the model's level.
-    public var studyConfidenceIntervals: [Interval] {
-        let z = Normal.standard.survivalQuantile((1 - level) / 2)
-        return zip(effects.yi, effects.vi).map { y, v in
-            let h = z * v.squareRoot()
-            return Interval(y - h, y + h)
-        }
-    }
+    public var studyConfidenceIntervals: [Interval] { studies.confidenceIntervals(level: level) }
 
     /// Maps a value on the analysis scale to the natural scale (proportion or ratio).
     public func backTransform(_ x: Double) -> Double {

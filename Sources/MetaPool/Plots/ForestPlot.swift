@@ -202,7 +202,7 @@ public struct ForestPlot: Sendable {
         self.modelName = fit.modelName
         self.level = fit.pooled.level
         self.commonTauSquared = commonTauSquared && blocks != nil
-        let z = Normal.standard.survivalQuantile((1 - level) / 2)
+        let studyIntervals = fit.studies.confidenceIntervals(level: level)
         func natural(_ x: Double, total: Double?) -> Double {
             m.backTransform.apply(x, harmonicMeanTotal: total ?? effects.harmonicMeanTotal)
         }
@@ -232,7 +232,7 @@ public struct ForestPlot: Sendable {
         var studies: [Study] = []
         studies.reserveCapacity(effects.count)
         for i in 0..<effects.count {
-            let y = effects.yi[i], v = effects.vi[i], h = z * v.squareRoot()
+            let y = effects.yi[i], v = effects.vi[i], ci = studyIntervals[i]
             let total = effects.totals?[i]
             let inputs: [(String, String)] = inputColumns.compactMap { name in
                 guard let table, let r = studyRows[i], let c = table.columnIndex(name), c < table.rows[r].count,
@@ -240,7 +240,7 @@ public struct ForestPlot: Sendable {
                 return (name, text.trimmingSpaces())
             }
             studies.append(Study(label: labels[i], inputs: inputs, estimate: natural(y, total: total),
-                                 ciLower: natural(y - h, total: total), ciUpper: natural(y + h, total: total),
+                                 ciLower: natural(ci.lower, total: total), ciUpper: natural(ci.upper, total: total),
                                  weight: weights?[i], yi: y, vi: v))
         }
 

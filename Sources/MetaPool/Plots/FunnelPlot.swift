@@ -142,7 +142,7 @@ public struct FunnelPlot: Sendable {
         let f = 12.0
         func x(_ effect: Double) -> Double { left + (effect - effectLower) / (effectUpper - effectLower) * (right - left) }
         func y(_ se: Double) -> Double { top + se / maxStandardError * (bottom - top) }
-        let z = Normal.standard.survivalQuantile((1 - level) / 2)
+        let z = EstimateInference.criticalValue(level: level, degreesOfFreedom: nil)
         var out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
         out += "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"funnel-plot\" width=\"\(SVG.coordinate(width))\" height=\"\(SVG.coordinate(height))\" viewBox=\"0 0 \(SVG.coordinate(width)) \(SVG.coordinate(height))\" font-family=\"\(SVG.fontFamily)\" font-size=\"\(SVG.coordinate(f))\">\n"
         out += "<title>Funnel plot, k = \(points.filter { !$0.filled }.count)</title>\n"
