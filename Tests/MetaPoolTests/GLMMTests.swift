@@ -183,7 +183,7 @@ struct GLMMTests {
     @Test("summary has metafor's names in order")
     func summary() throws {
         let m = try GeneralizedLinearMixedModel(events: [4, 0, 11, 2, 4, 20], totals: [15, 8, 15, 4, 9, 44])
-        guard case .object(let members) = try m.summary() else { Issue.record("not an object"); return }
+        guard case .object(let members) = try m.jsonSummary() else { Issue.record("not an object"); return }
         #expect(members.map(\.0) == ["measure", "method", "quadrature_points", "level", "k", "estimate", "se", "statistic",
                                      "p_value", "ci_lower", "ci_upper", "tau2", "tau", "i2", "h2", "qe_wald", "qe_wald_df",
                                      "qe_wald_p_value", "qe_lrt", "qe_lrt_df", "qe_lrt_p_value", "log_likelihood",
@@ -194,7 +194,7 @@ struct GLMMTests {
         #expect(members[4].1 == .integer(6))
         guard case .object(let back) = members.last!.1 else { Issue.record("back_transformed not an object"); return }
         #expect(back.map(\.0) == ["estimate", "ci_lower", "ci_upper"])
-        let text = try m.summary().serialized()
+        let text = try m.jsonSummary().serialized()
         #expect(text.contains("\"method\": \"GLMM\""))
     }
 
@@ -419,7 +419,7 @@ struct OddsRatioGLMMTests {
         #expect(m.excludedStudies == ["Yucel 2004"])
         #expect(m.count == 17)
         #expect(m.studyEffects.count == 17 && m.randomEffects.count == 17)
-        guard case .object(let members) = try m.summary() else { Issue.record("not an object"); return }
+        guard case .object(let members) = try m.jsonSummary() else { Issue.record("not an object"); return }
         #expect(members.map(\.0) == ["measure", "method", "model", "quadrature_points", "level", "k", "excluded_studies",
                                      "estimate", "se", "statistic", "p_value", "ci_lower", "ci_upper", "tau2", "tau", "i2",
                                      "h2", "qe_wald", "qe_wald_df", "qe_wald_p_value", "qe_lrt", "qe_lrt_df",

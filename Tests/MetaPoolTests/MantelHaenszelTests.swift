@@ -162,7 +162,7 @@ struct MantelHaenszelTests {
                 } else {
                     #expect(fit.cochranMantelHaenszel == nil && fit.tarone == nil, "\(context) CMH/Tarone only for OR")
                 }
-                summary = try fit.summary()
+                summary = try fit.jsonSummary()
             } else {
                 let fit = try Peto(counts, level: c.level)
                 #expect(fit.count == e.k, "\(context) k")
@@ -171,7 +171,7 @@ struct MantelHaenszelTests {
                 expectClose(fit.q, e.q, relative: 1e-6, absolute: 1e-12, "\(context) Q \(fit.q) vs \(e.q)")
                 #expect(fit.qDegreesOfFreedom == e.q_df, "\(context) Q df")
                 expectClose(fit.iSquared, e.i2, relative: 1e-6, absolute: 1e-12, "\(context) I2")
-                summary = try fit.summary()
+                summary = try fit.jsonSummary()
             }
             Self.compare(summary, want, path: context)
         }
@@ -332,9 +332,9 @@ struct MantelHaenszelTests {
     @Test("summary keys: CMH and Tarone only for OR; Tarone p null without df")
     func summaryKeys() throws {
         let counts = try TwoGroupCounts(treatEvents: [2, 0], treatTotals: [25, 30], controlEvents: [6, 0], controlTotals: [24, 31])
-        guard case .object(let or) = try MantelHaenszel(counts).summary(),
-              case .object(let rd) = try MantelHaenszel(counts, measure: .riskDifference).summary(),
-              case .object(let peto) = try Peto(counts).summary() else {
+        guard case .object(let or) = try MantelHaenszel(counts).jsonSummary(),
+              case .object(let rd) = try MantelHaenszel(counts, measure: .riskDifference).jsonSummary(),
+              case .object(let peto) = try Peto(counts).jsonSummary() else {
             Issue.record("summaries are not objects")
             return
         }

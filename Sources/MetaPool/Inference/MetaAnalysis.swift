@@ -161,12 +161,7 @@ extension MetaAnalysis: FittedModel {
 
     /// The ``PoolSummary`` as the JSON object `metapool pool --format json` prints.
     public func jsonSummary() throws(MetaPoolError) -> JSONValue {
-        let summary = try summary()
-        do {
-            return try OrderedJSONEncoder.encode(summary)
-        } catch {
-            throw MetaPoolError(.invalidArgument, "could not encode the summary: \(error)")
-        }
+        try MetaPoolError.encodedSummary(summary())
     }
 }
 

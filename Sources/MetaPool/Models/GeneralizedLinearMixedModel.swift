@@ -224,38 +224,16 @@ public struct GeneralizedLinearMixedModel: Sendable {
     }
 
     /// The JSON object of the fit, with metafor's names in snake_case.
-    public func summary() throws(MetaPoolError) -> JSONValue {
-        func number(_ x: Double) -> JSONValue { x.isFinite ? .number(x) : .null }
-        return .object([
-            ("measure", .string("PLO")),
-            ("method", .string("GLMM")),
-            ("quadrature_points", .integer(quadraturePoints)),
-            ("level", .number(level)),
-            ("k", .integer(count)),
-            ("estimate", number(estimate)),
-            ("se", number(standardError)),
-            ("statistic", number(statistic)),
-            ("p_value", number(pValue)),
-            ("ci_lower", number(confidenceInterval.lower)),
-            ("ci_upper", number(confidenceInterval.upper)),
-            ("tau2", number(tauSquared)),
-            ("tau", number(tau)),
-            ("i2", number(iSquared)),
-            ("h2", number(hSquared)),
-            ("qe_wald", number(waldTest.statistic)),
-            ("qe_wald_df", .integer(waldTest.degreesOfFreedom)),
-            ("qe_wald_p_value", number(waldTest.pValue)),
-            ("qe_lrt", number(likelihoodRatioTest.statistic)),
-            ("qe_lrt_df", .integer(likelihoodRatioTest.degreesOfFreedom)),
-            ("qe_lrt_p_value", number(likelihoodRatioTest.pValue)),
-            ("log_likelihood", number(logLikelihood)),
-            ("marginal_log_likelihood", number(marginalLogLikelihood)),
-            ("back_transformed", .object([
-                ("estimate", number(backTransform(estimate))),
-                ("ci_lower", number(backTransform(confidenceInterval.lower))),
-                ("ci_upper", number(backTransform(confidenceInterval.upper))),
-            ])),
-        ])
+    public func summary() -> MixedModelSummary {
+        MixedModelSummary(
+            measure: "PLO", method: "GLMM", model: nil, quadraturePoints: quadraturePoints, level: level, k: count,
+            excludedStudies: nil, estimate: estimate, se: standardError, statistic: statistic, pValue: pValue,
+            ciLower: confidenceInterval.lower, ciUpper: confidenceInterval.upper,
+            tau2: tauSquared, tau: tau, i2: iSquared, h2: hSquared,
+            qeWald: waldTest.statistic, qeWaldDF: waldTest.degreesOfFreedom, qeWaldPValue: waldTest.pValue,
+            qeLRT: likelihoodRatioTest.statistic, qeLRTDF: likelihoodRatioTest.degreesOfFreedom,
+            qeLRTPValue: likelihoodRatioTest.pValue, logLikelihood: logLikelihood, marginalLogLikelihood: marginalLogLikelihood,
+            backTransformed: PoolSummary.BackTransformed(self))
     }
 }
 
@@ -281,13 +259,13 @@ public protocol BinomialMixedModel: FittedModel {
     var waldTest: GeneralizedLinearMixedModel.HeterogeneityTest { get }
     /// The escalc effects of the studies in the model.
     var effects: EffectSizes { get }
-    /// The model's own JSON summary.
-    func summary() throws(MetaPoolError) -> JSONValue
+    /// The model's typed summary.
+    func summary() -> MixedModelSummary
 }
 
 extension BinomialMixedModel {
     /// The JSON object of `summary()`, with metafor's names in snake_case.
-    public func jsonSummary() throws(MetaPoolError) -> JSONValue { try summary() }
+    public func jsonSummary() throws(MetaPoolError) -> JSONValue { try MetaPoolError.encodedSummary(summary()) }
     /// "Random-effects model (GLMM, Laplace)" for Q = 1, else "(GLMM, Q-point AGHQ)".
     public var modelName: String { "Random-effects model (GLMM, \(quadraturePoints == 1 ? "Laplace" : "\(quadraturePoints)-point AGHQ"))" }
     /// The Wald-type test's Q (metafor's QE.Wld) on k − 1 df, with τ̂² and the ṽ-based I² and H².

@@ -276,42 +276,15 @@ public struct MantelHaenszel: Sendable {
 
     /// The JSON object for `--method MH`: snake_case keys named as metafor names the quantities;
     /// `cmh*` and `tarone*` only for OR.
-    public func summary() throws(MetaPoolError) -> JSONValue {
-        var members: [(String, JSONValue)] = [
-            ("measure", .string(measure.rawValue)),
-            ("method", .string("MH")),
-        ]
-        members += Self.commonMembers(level: level, k: count, estimate: estimate, se: standardError, statistic: statistic,
-                                      pValue: pValue, ci: confidenceInterval, q: q, qDF: qDegreesOfFreedom, qPValue: qPValue,
-                                      i2: iSquared, h2: hSquared)
-        if let cmh = cochranMantelHaenszel {
-            members += [("cmh", .number(cmh.statistic)), ("cmh_p_value", Self.number(cmh.pValue))]
-        }
-        if let ta = tarone {
-            members += [("tarone", .number(ta.statistic)), ("tarone_df", .integer(ta.degreesOfFreedom)),
-                        ("tarone_p_value", Self.number(ta.pValue))]
-        }
-        let back = backTransformedConfidenceInterval
-        members.append(("back_transformed", .object([
-            ("estimate", Self.number(backTransformedEstimate)),
-            ("ci_lower", Self.number(back.lower)),
-            ("ci_upper", Self.number(back.upper)),
-        ])))
-        return .object(members)
-    }
-
-    static func number(_ x: Double?) -> JSONValue { x.map { $0.isFinite ? .number($0) : .null } ?? .null }
-
-    static func commonMembers(level: Double, k: Int, estimate: Double, se: Double, statistic: Double, pValue: Double,
-                              ci: Interval, q: Double, qDF: Int, qPValue: Double, i2: Double, h2: Double) -> [(String, JSONValue)] {
-        [
-            ("level", .number(level)), ("k", .integer(k)),
-            ("estimate", .number(estimate)), ("se", .number(se)),
-            ("statistic", .number(statistic)), ("p_value", .number(pValue)),
-            ("ci_lower", .number(ci.lower)), ("ci_upper", .number(ci.upper)),
-            ("q", .number(q)), ("q_df", .integer(qDF)), ("q_p_value", .number(qPValue)),
-            ("i2", .number(i2)), ("h2", .number(h2)),
-        ]
+    public func summary() -> CountModelSummary {
+        CountModelSummary(
+            measure: measure.rawValue, method: "MH", level: level, k: count,
+            estimate: estimate, se: standardError, statistic: statistic, pValue: pValue,
+            ciLower: confidenceInterval.lower, ciUpper: confidenceInterval.upper,
+            q: q, qDF: qDegreesOfFreedom, qPValue: qPValue, i2: iSquared, h2: hSquared,
+            cmh: cochranMantelHaenszel?.statistic, cmhPValue: cochranMantelHaenszel.map { $0.pValue ?? .nan },
+            tarone: tarone?.statistic, taroneDF: tarone?.degreesOfFreedom, taronePValue: tarone.map { $0.pValue ?? .nan },
+            backTransformed: PoolSummary.BackTransformed(self))
     }
 }
 
@@ -334,13 +307,13 @@ public protocol CommonEffectCountModel: FittedModel {
     var studyEffects: EffectSizes { get }
     /// Percentage weights of the studies in `studyEffects`.
     var weights: [Double] { get }
-    /// The model's own JSON summary.
-    func summary() throws(MetaPoolError) -> JSONValue
+    /// The model's typed summary.
+    func summary() -> CountModelSummary
 }
 
 extension CommonEffectCountModel {
     /// The JSON object of `summary()`, with metafor's names in snake_case.
-    public func jsonSummary() throws(MetaPoolError) -> JSONValue { try summary() }
+    public func jsonSummary() throws(MetaPoolError) -> JSONValue { try MetaPoolError.encodedSummary(summary()) }
     /// Q over the k′ studies that are not double-zero, with the Q-based I² and H²; no τ².
     public var heterogeneity: Heterogeneity { Heterogeneity(q: q, count: heterogeneityCount) }
     /// `nil`: a common-effect model has no prediction interval.

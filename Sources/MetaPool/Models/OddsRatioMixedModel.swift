@@ -168,40 +168,16 @@ public struct OddsRatioMixedModel: Sendable {
     }
 
     /// The JSON object of the fit, with metafor's names in snake_case.
-    public func summary() throws(MetaPoolError) -> JSONValue {
-        func number(_ x: Double) -> JSONValue { x.isFinite ? .number(x) : .null }
-        return .object([
-            ("measure", .string("OR")),
-            ("method", .string("GLMM")),
-            ("model", .string("UM.FS")),
-            ("quadrature_points", .integer(quadraturePoints)),
-            ("level", .number(level)),
-            ("k", .integer(count)),
-            ("excluded_studies", .array(excludedStudies.map { .string($0) })),
-            ("estimate", number(estimate)),
-            ("se", number(standardError)),
-            ("statistic", number(statistic)),
-            ("p_value", number(pValue)),
-            ("ci_lower", number(confidenceInterval.lower)),
-            ("ci_upper", number(confidenceInterval.upper)),
-            ("tau2", number(tauSquared)),
-            ("tau", number(tau)),
-            ("i2", number(iSquared)),
-            ("h2", number(hSquared)),
-            ("qe_wald", number(waldTest.statistic)),
-            ("qe_wald_df", .integer(waldTest.degreesOfFreedom)),
-            ("qe_wald_p_value", number(waldTest.pValue)),
-            ("qe_lrt", number(likelihoodRatioTest.statistic)),
-            ("qe_lrt_df", .integer(likelihoodRatioTest.degreesOfFreedom)),
-            ("qe_lrt_p_value", number(likelihoodRatioTest.pValue)),
-            ("log_likelihood", number(logLikelihood)),
-            ("marginal_log_likelihood", number(marginalLogLikelihood)),
-            ("back_transformed", .object([
-                ("estimate", number(backTransform(estimate))),
-                ("ci_lower", number(backTransform(confidenceInterval.lower))),
-                ("ci_upper", number(backTransform(confidenceInterval.upper))),
-            ])),
-        ])
+    public func summary() -> MixedModelSummary {
+        MixedModelSummary(
+            measure: "OR", method: "GLMM", model: "UM.FS", quadraturePoints: quadraturePoints, level: level, k: count,
+            excludedStudies: excludedStudies, estimate: estimate, se: standardError, statistic: statistic, pValue: pValue,
+            ciLower: confidenceInterval.lower, ciUpper: confidenceInterval.upper,
+            tau2: tauSquared, tau: tau, i2: iSquared, h2: hSquared,
+            qeWald: waldTest.statistic, qeWaldDF: waldTest.degreesOfFreedom, qeWaldPValue: waldTest.pValue,
+            qeLRT: likelihoodRatioTest.statistic, qeLRTDF: likelihoodRatioTest.degreesOfFreedom,
+            qeLRTPValue: likelihoodRatioTest.pValue, logLikelihood: logLikelihood, marginalLogLikelihood: marginalLogLikelihood,
+            backTransformed: PoolSummary.BackTransformed(self))
     }
 }
 

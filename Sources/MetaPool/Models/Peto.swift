@@ -114,21 +114,13 @@ public struct Peto: Sendable {
     }
 
     /// The JSON object for `--method PETO`: measure `OR` (metafor labels it `PETO`), method `PETO`.
-    public func summary() throws(MetaPoolError) -> JSONValue {
-        var members: [(String, JSONValue)] = [
-            ("measure", .string(EffectMeasure.oddsRatio.rawValue)),
-            ("method", .string("PETO")),
-        ]
-        members += MantelHaenszel.commonMembers(level: level, k: count, estimate: estimate, se: standardError, statistic: statistic,
-                                                pValue: pValue, ci: confidenceInterval, q: q, qDF: qDegreesOfFreedom,
-                                                qPValue: qPValue, i2: iSquared, h2: hSquared)
-        let back = backTransformedConfidenceInterval
-        members.append(("back_transformed", .object([
-            ("estimate", MantelHaenszel.number(backTransformedEstimate)),
-            ("ci_lower", MantelHaenszel.number(back.lower)),
-            ("ci_upper", MantelHaenszel.number(back.upper)),
-        ])))
-        return .object(members)
+    public func summary() -> CountModelSummary {
+        CountModelSummary(
+            measure: EffectMeasure.oddsRatio.rawValue, method: "PETO", level: level, k: count,
+            estimate: estimate, se: standardError, statistic: statistic, pValue: pValue,
+            ciLower: confidenceInterval.lower, ciUpper: confidenceInterval.upper,
+            q: q, qDF: qDegreesOfFreedom, qPValue: qPValue, i2: iSquared, h2: hSquared,
+            backTransformed: PoolSummary.BackTransformed(self))
     }
 }
 

@@ -151,7 +151,8 @@ private struct TreeEncoder: Encoder {
 private func primitive<T: Encodable>(_ value: T, path: [any CodingKey]) throws -> Node {
     let child = Node()
     switch value {
-    case let v as Double: child.kind = .single(.number(v))
+    // A non-finite number is null in the tree as in the text (JSON has no NaN or infinity).
+    case let v as Double: child.kind = .single(v.isFinite ? .number(v) : .null)
     case let v as Float: child.kind = .single(.number(Double(v)))
     case let v as Int: child.kind = .single(.integer(v))
     case let v as String: child.kind = .single(.string(v))
