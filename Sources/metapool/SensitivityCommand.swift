@@ -30,7 +30,7 @@ struct SensitivityCommand: ParsableCommand {
     }
 
     func run() throws {
-        let json = try reportingErrors(file: model.file) { () throws(MetaPoolError) -> JSONValue in
+        let (leaveOneOut, cumulative, influence) = try reportingErrors(file: model.file) { () throws(MetaPoolError) -> (LeaveOneOut, CumulativeAnalysis, InfluenceDiagnostics) in
             let table = try DataTable.read(path: model.file).selecting(model.rowConditions)
             let fit = try MetaAnalysis(EffectSizes(table: table, measure: model.measure), method: model.method,
                                        ciMethod: model.ciMethod, level: model.level)
@@ -52,34 +52,35 @@ struct SensitivityCommand: ParsableCommand {
             } else {
                 cumulative = try CumulativeAnalysis(fit)
             }
-            return .object([
-                ("leave_one_out", try LeaveOneOut(fit).summary()),
-                ("cumulative", try cumulative.summary()),
-                ("influence", try InfluenceDiagnostics(fit).summary()),
-            ])
+            return (try LeaveOneOut(fit), cumulative, try InfluenceDiagnostics(fit))
         }
         if format == .json {
+            let json = try reportingErrors(file: model.file) { () throws(MetaPoolError) -> JSONValue in
+                .object([
+                    ("leave_one_out", try leaveOneOut.summary()),
+                    ("cumulative", try cumulative.summary()),
+                    ("influence", try influence.summary()),
+                ])
+            }
             print(json.serialized())
         } else {
-            print(Self.table(json), terminator: "")
+            print(Self.table([
+                ("Leave-one-out (each row: the model without that study)", leaveOneOut.fits.map { $0.json() }),
+                ("Cumulative meta-analysis (each row: the model up to and including that study)", cumulative.fits.map { $0.json(countKey: "k") }),
+                ("Influence diagnostics (* = influential, by metafor's criteria)", influence.studies.map { $0.json() }),
+            ]), terminator: "")
         }
     }
 
-    /// Each section's rows as a fixed-width table with metafor's column names.
-    static func table(_ json: JSONValue) -> String {
-        guard case .object(let sections) = json else { return "" }
-        let titles = ["leave_one_out": "Leave-one-out (each row: the model without that study)",
-                      "cumulative": "Cumulative meta-analysis (each row: the model up to and including that study)",
-                      "influence": "Influence diagnostics (* = influential, by metafor's criteria)"]
+    /// Each section's rows (the typed results' rows with metafor's column names, the same rows the
+    /// JSON has) as a fixed-width table.
+    static func table(_ sections: [(title: String, rows: [[(String, JSONValue)]])]) -> String {
         var out = ""
-        for (name, section) in sections {
-            guard case .object(let members) = section,
-                  case .array(let rows)? = members.first(where: { $0.0 == "rows" })?.1 else { continue }
-            out += (titles[name] ?? name) + "\n\n"
+        for (title, rows) in sections {
+            out += title + "\n\n"
             var header: [String] = []
             var cells: [[String]] = []
-            for row in rows {
-                guard case .object(let fields) = row else { continue }
+            for fields in rows {
                 if header.isEmpty { header = fields.map(\.0).filter { $0 != "influential" } }
                 var line: [String] = []
                 for key in header {

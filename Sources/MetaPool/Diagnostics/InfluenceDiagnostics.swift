@@ -131,15 +131,7 @@ public struct InfluenceDiagnostics: Sendable {
     /// values are `null`.
     public func summary() throws(MetaPoolError) -> JSONValue {
         func number(_ x: Double) -> JSONValue { x.isFinite ? .number(x) : .null }
-        let rows: [JSONValue] = studies.map { s in
-            .object([
-                ("study", .string(s.study)), ("rstudent", number(s.studentizedResidual)), ("dffits", number(s.dffits)),
-                ("cook_d", number(s.cooksDistance)), ("cov_r", number(s.covarianceRatio)),
-                ("tau2_del", number(s.tauSquaredDeleted)), ("qe_del", number(s.qDeleted)),
-                ("hat", number(s.hat)), ("weight", number(s.weight)), ("dfbetas", number(s.dfbetas)),
-                ("influential", .bool(s.isInfluential)),
-            ])
-        }
+        let rows: [JSONValue] = studies.map { .object($0.json()) }
         return .object(analysis.sensitivityHeader("influence") + [
             ("thresholds", .object([
                 ("dffits", number(thresholds.dffits)), ("cook_d", number(thresholds.cooksDistance)),
@@ -147,5 +139,20 @@ public struct InfluenceDiagnostics: Sendable {
             ])),
             ("rows", .array(rows)),
         ])
+    }
+}
+
+extension InfluenceDiagnostics.Study {
+    /// The row with metafor's column names (`study`, `rstudent`, `dffits`, `cook_d`, `cov_r`,
+    /// `tau2_del`, `qe_del`, `hat`, `weight`, `dfbetas`, `influential`); non-finite values are null.
+    public func json() -> [(String, JSONValue)] {
+        func number(_ x: Double) -> JSONValue { x.isFinite ? .number(x) : .null }
+        return [
+            ("study", .string(study)), ("rstudent", number(studentizedResidual)), ("dffits", number(dffits)),
+            ("cook_d", number(cooksDistance)), ("cov_r", number(covarianceRatio)),
+            ("tau2_del", number(tauSquaredDeleted)), ("qe_del", number(qDeleted)),
+            ("hat", number(hat)), ("weight", number(weight)), ("dfbetas", number(dfbetas)),
+            ("influential", .bool(isInfluential)),
+        ]
     }
 }

@@ -136,7 +136,7 @@ struct SubsetFitter {
 extension SubsetFit {
     /// The row as a JSON object with metafor's column names (`tau2` only for random effects,
     /// `df` only for t tests).
-    func json(countKey: String? = nil) -> [(String, JSONValue)] {
+    public func json(countKey: String? = nil) -> [(String, JSONValue)] {
         func number(_ x: Double) -> JSONValue { x.isFinite ? .number(x) : .null }
         var members: [(String, JSONValue)] = [("study", .string(study))]
         if let countKey { members.append((countKey, .integer(count))) }
