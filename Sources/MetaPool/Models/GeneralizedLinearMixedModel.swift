@@ -223,23 +223,15 @@ public struct GeneralizedLinearMixedModel: Sendable {
         return max(0, 2 * g)
     }
 
-    /// The JSON object of the fit, with metafor's names in snake_case.
-    public func summary() -> MixedModelSummary {
-        MixedModelSummary(
-            measure: "PLO", method: "GLMM", model: nil, quadraturePoints: quadraturePoints, level: level, k: count,
-            excludedStudies: nil, estimate: estimate, se: standardError, statistic: statistic, pValue: pValue,
-            ciLower: confidenceInterval.lower, ciUpper: confidenceInterval.upper,
-            tau2: tauSquared, tau: tau, i2: iSquared, h2: hSquared,
-            qeWald: waldTest.statistic, qeWaldDF: waldTest.degreesOfFreedom, qeWaldPValue: waldTest.pValue,
-            qeLRT: likelihoodRatioTest.statistic, qeLRTDF: likelihoodRatioTest.degreesOfFreedom,
-            qeLRTPValue: likelihoodRatioTest.pValue, logLikelihood: logLikelihood, marginalLogLikelihood: marginalLogLikelihood,
-            backTransformed: PoolSummary.BackTransformed(self))
-    }
 }
 
 extension GeneralizedLinearMixedModel: BinomialMixedModel {
     /// `.logitProportion` (metafor's `PLO`): the model is on the logit scale.
     public var measure: EffectMeasure { .logitProportion }
+    /// `nil`: metafor names no model for the binomial–normal GLMM of proportions.
+    public var modelCode: String? { nil }
+    /// `nil`: every study enters the model.
+    public var summaryExcludedStudies: [String]? { nil }
 }
 
 /// The binomial GLMMs (``GeneralizedLinearMixedModel``, ``OddsRatioMixedModel``): random study
@@ -259,11 +251,37 @@ public protocol BinomialMixedModel: FittedModel {
     var waldTest: GeneralizedLinearMixedModel.HeterogeneityTest { get }
     /// The escalc effects of the studies in the model.
     var effects: EffectSizes { get }
-    /// The model's typed summary.
-    func summary() -> MixedModelSummary
+    /// The number of studies in the model, the confidence level and the number of quadrature points.
+    var count: Int { get }
+    var level: Double { get }
+    /// τ̂, I² (%) and H².
+    var tau: Double { get }
+    var iSquared: Double { get }
+    var hSquared: Double { get }
+    /// The likelihood-ratio test for heterogeneity.
+    var likelihoodRatioTest: GeneralizedLinearMixedModel.HeterogeneityTest { get }
+    /// The conditional log-likelihood metafor prints and the maximised marginal one.
+    var logLikelihood: Double { get }
+    var marginalLogLikelihood: Double { get }
+    /// metafor's model code in the summary (`UM.FS` for odds ratios), and the studies left out.
+    var modelCode: String? { get }
+    var summaryExcludedStudies: [String]? { get }
 }
 
 extension BinomialMixedModel {
+    /// The typed summary, with metafor's names in snake_case when encoded.
+    public func summary() -> MixedModelSummary {
+        MixedModelSummary(
+            measure: measure.rawValue, method: "GLMM", model: modelCode, quadraturePoints: quadraturePoints, level: level,
+            k: count, excludedStudies: summaryExcludedStudies, estimate: estimate, se: standardError, statistic: statistic,
+            pValue: pValue, ciLower: confidenceInterval.lower, ciUpper: confidenceInterval.upper,
+            tau2: tauSquared, tau: tau, i2: iSquared, h2: hSquared,
+            qeWald: waldTest.statistic, qeWaldDF: waldTest.degreesOfFreedom, qeWaldPValue: waldTest.pValue,
+            qeLRT: likelihoodRatioTest.statistic, qeLRTDF: likelihoodRatioTest.degreesOfFreedom,
+            qeLRTPValue: likelihoodRatioTest.pValue, logLikelihood: logLikelihood, marginalLogLikelihood: marginalLogLikelihood,
+            backTransformed: PoolSummary.BackTransformed(self))
+    }
+
     /// The JSON object of `summary()`, with metafor's names in snake_case.
     public func jsonSummary() throws(MetaPoolError) -> JSONValue { try MetaPoolError.encodedSummary(summary()) }
     /// "Random-effects model (GLMM, Laplace)" for Q = 1, else "(GLMM, Q-point AGHQ)".

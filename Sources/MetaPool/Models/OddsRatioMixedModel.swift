@@ -167,21 +167,13 @@ public struct OddsRatioMixedModel: Sendable {
         likelihoodRatioTest = .init(statistic: lrt, degreesOfFreedom: df, pValue: chi.survival(lrt))
     }
 
-    /// The JSON object of the fit, with metafor's names in snake_case.
-    public func summary() -> MixedModelSummary {
-        MixedModelSummary(
-            measure: "OR", method: "GLMM", model: "UM.FS", quadraturePoints: quadraturePoints, level: level, k: count,
-            excludedStudies: excludedStudies, estimate: estimate, se: standardError, statistic: statistic, pValue: pValue,
-            ciLower: confidenceInterval.lower, ciUpper: confidenceInterval.upper,
-            tau2: tauSquared, tau: tau, i2: iSquared, h2: hSquared,
-            qeWald: waldTest.statistic, qeWaldDF: waldTest.degreesOfFreedom, qeWaldPValue: waldTest.pValue,
-            qeLRT: likelihoodRatioTest.statistic, qeLRTDF: likelihoodRatioTest.degreesOfFreedom,
-            qeLRTPValue: likelihoodRatioTest.pValue, logLikelihood: logLikelihood, marginalLogLikelihood: marginalLogLikelihood,
-            backTransformed: PoolSummary.BackTransformed(self))
-    }
 }
 
 extension OddsRatioMixedModel: BinomialMixedModel {
     /// `.oddsRatio` (metafor's `OR`): the model is on the log odds ratio scale.
     public var measure: EffectMeasure { .oddsRatio }
+    /// `UM.FS`, metafor's name for the unconditional model with fixed study effects.
+    public var modelCode: String? { "UM.FS" }
+    /// The studies left out (no events, or only events, in both groups).
+    public var summaryExcludedStudies: [String]? { excludedStudies }
 }
