@@ -293,7 +293,21 @@ enum Property {
         let effects: EffectSizes
         do { effects = try EffectSizes.proportions(events: counts.events, totals: counts.totals, measure: measure) }
         catch { return ["\(measure.rawValue): effects rejected: \(error)"] }
+        // Every study at 0 events, or every study at all events with equal totals, gives identical
+        // effects; hksj then has no scale and every method refuses it alike (as in
+        // fixedEqualsRandomAtZero).
+        let identical = effects.yi.allSatisfy { $0 == effects.yi[0] }
         for (m, ci) in models {
+            if identical && ci == .hartungKnapp {
+                do {
+                    _ = try MetaAnalysis(effects, method: m, ciMethod: ci)
+                    out.append("\(measure.rawValue) \(m.rawValue)/hksj on identical effects: expected an error")
+                } catch where error.kind == .insufficientData && error.remedy == .intervals(["hksj-adhoc", "t"]) {
+                } catch {
+                    out.append("\(measure.rawValue) \(m.rawValue)/hksj on identical effects: unexpected \(error)")
+                }
+                continue
+            }
             guard let f = fit(effects, m, ci, &out) else { continue }
             var values = [f.confidenceInterval.lower, f.estimate, f.confidenceInterval.upper]
             if let p = f.predictionInterval { values = [p.lower] + values + [p.upper] }
@@ -470,6 +484,11 @@ struct PropertyTests {
         let all = GeneratedCounts(events: [10, 12, 8, 15], totals: [10, 12, 8, 15])
         #expect(!Property.proportionBackTransforms(all, measure: .logProportion, requireBounds: true).isEmpty)
         #expect(Property.proportionBackTransforms(all, measure: .logitProportion).isEmpty)
+        // Identical effects (every study at all events): hksj refuses, the other intervals pass.
+        let allSame = GeneratedCounts(events: [12, 12, 12], totals: [12, 12, 12])
+        for measure in [EffectMeasure.rawProportion, .logitProportion, .arcsineProportion, .freemanTukeyProportion, .logProportion] {
+            #expect(Property.proportionBackTransforms(allSame, measure: measure, requireBounds: false).isEmpty, "\(measure)")
+        }
         // The tolerance itself: 1e-6 relative is a failure, 1e-10 is not.
         #expect(!Property.close(1, 1 + 1e-6, floor: 1))
         #expect(Property.close(1, 1 + 1e-10, floor: 1))
