@@ -5,8 +5,8 @@ import ArgumentParser
 import Foundation
 import MetaPool
 
-extension TrimAndFill.Estimator: ExpressibleByArgument {}
-extension TrimAndFill.Side: ExpressibleByArgument {}
+extension TrimAndFill.Estimator: CaseInsensitiveArgument {}
+extension TrimAndFill.Side: CaseInsensitiveArgument {}
 
 struct BiasCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -49,7 +49,7 @@ struct BiasCommand: ParsableCommand {
 
     func run() throws {
         let (results, json) = try reportingErrors(file: model.file) { () throws(MetaPoolError) -> (Results, JSONValue) in
-            let table = try DataTable.read(path: model.file).selecting(model.rowConditions)
+            let table = try model.table()
             let effects = try EffectSizes(table: table, measure: model.measure)
             let egger = try EggerTest(effects, model: .metaRegression, predictor: .standardError, method: model.method,
                                       ciMethod: model.ciMethod, level: model.level)

@@ -88,7 +88,7 @@ struct CheckCommand: ParsableCommand {
         }
         let measure = option("measure").flatMap(EffectMeasure.init(code:))
         guard let method = option("method").flatMap(PoolingMethod.init(argument:)),
-              let ci = option("ci").flatMap(ConfidenceIntervalMethod.init(rawValue:)), let level else {
+              let ci = option("ci").flatMap(ConfidenceIntervalMethod.init(code:)), let level else {
             throw MetaPoolError(.invalidValue, "the baseline's options (method, ci, level) are missing or unknown", at: at)
         }
         if path == "-" {
@@ -114,9 +114,11 @@ struct CheckCommand: ParsableCommand {
         if case .bool(let flag)? = options.first(where: { $0.0 == "common_tau2" })?.1 { common = flag }
         var points = 7
         if case .integer(let n)? = options.first(where: { $0.0 == "quadrature_points" })?.1 { points = n }
+        var allowMixed = false
+        if case .bool(let flag)? = options.first(where: { $0.0 == "allow_mixed_endpoints" })?.1 { allowMixed = flag }
         let spec = RecordedAnalysis(file: file, measure: measure, pooling: method, ciMethod: ci, level: level,
                                          conditions: conditions, by: option("by"), commonTauSquared: common,
-                                         quadraturePoints: points)
+                                         quadraturePoints: points, allowMixedEndpoints: allowMixed)
         return (spec, sha)
     }
 

@@ -11,7 +11,7 @@ struct MetaPoolCommand: AsyncParsableCommand {
         abstract: "Meta-analysis of response rates, ratios and generic effects, matching R's metafor.",
         discussion: """
         Exit status: 0 success; 1 `check` found drift or a changed input; 64 usage error (unknown option or value); 65 data error \
-        (bad cell, missing column, too few studies); 66 input file missing or unreadable; \
+        (bad cell, missing column, too few studies, endpoints mixed); 66 input file missing or unreadable; \
         70 an estimator did not converge.
         """,
         version: "0.1.0",
@@ -31,7 +31,7 @@ enum ExitStatus {
         case .unreadableInput: noInput
         case .invalidArgument: usage
         case .noConvergence: software
-        case .notUTF8, .emptyInput, .malformedInput, .missingColumn, .invalidValue, .insufficientData: data
+        case .notUTF8, .emptyInput, .malformedInput, .missingColumn, .invalidValue, .insufficientData, .mixedOutcomes: data
         }
     }
 }
@@ -66,6 +66,8 @@ extension MetaPoolError {
             case .intervals(let i):
                 "; use " + i.map { "--ci \($0)" }.joined(separator: " or ")
             case .measure: "; choose with --measure"
+            case .outcome(let column, let example):
+                "; select one with --where \(column)=\(example.contains(" ") ? "\"\(example)\"" : example) (repeat --where to pool chosen values together), compare them with --by \(column), or pool them anyway with --allow-mixed-endpoints"
             }
         })
     }

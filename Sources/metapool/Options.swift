@@ -16,7 +16,7 @@ extension TauSquaredMethod: ExpressibleByArgument {
 }
 
 extension ConfidenceIntervalMethod: ExpressibleByArgument {
-    public init?(argument: String) { self.init(rawValue: argument.lowercased()) }
+    public init?(argument: String) { self.init(code: argument) }
     public static var allValueStrings: [String] { allCases.map(\.rawValue) }
     public var defaultValueDescription: String { rawValue }
 }
@@ -31,20 +31,26 @@ extension PoolingMethod: ExpressibleByArgument {
     var isGLMM: Bool { if case .glmm = self { true } else { false } }
 }
 
-/// `--format` of pool: table (for people), json (one object), csv (per-study rows). Parsed
-/// case-insensitively.
-enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
-    case table, json, csv
+/// An option value from a fixed list, matched case-insensitively (`--format JSON`, `--side Left`).
+protocol CaseInsensitiveArgument: ExpressibleByArgument, CaseIterable, RawRepresentable<String> {}
 
-    init?(argument: String) { self.init(rawValue: argument.lowercased()) }
+extension CaseInsensitiveArgument {
+    public init?(argument: String) {
+        let wanted = argument.lowercased()
+        guard let match = Self.allCases.first(where: { $0.rawValue.lowercased() == wanted }) else { return nil }
+        self = match
+    }
+}
+
+/// `--format` of pool: table (for people), json (one object), csv (per-study rows).
+enum OutputFormat: String, CaseInsensitiveArgument {
+    case table, json, csv
 }
 
 /// `--format` of regress, sensitivity and bias, which have no per-study CSV: `--help` lists only
 /// what they accept.
-enum ReportFormat: String, ExpressibleByArgument, CaseIterable {
+enum ReportFormat: String, CaseInsensitiveArgument {
     case table, json
-
-    init?(argument: String) { self.init(rawValue: argument.lowercased()) }
 }
 
 /// `--by` and `--common-tau2`, shared by pool, forest and report.
@@ -95,7 +101,7 @@ struct ModelOptions: ParsableArguments {
     /// Whether `--method` is MH, PETO or GLMM (models fitted to the counts themselves).
     var isCountBased: Bool { pooling.isCountBased }
 
-    @Option(name: .customLong("ci"), help: ArgumentHelp("Confidence interval and test: wald, t, hksj (Hartung-Knapp-Sidik-Jonkman), hksj-adhoc.", valueName: "method"))
+    @Option(name: .customLong("ci"), help: ArgumentHelp("Confidence interval and test: wald, t, hksj (Hartung-Knapp-Sidik-Jonkman), hksj-adhoc; metafor's names z, knha and adhoc are accepted too.", valueName: "method"))
     var ciMethod: ConfidenceIntervalMethod = .wald
 
     @Option(help: ArgumentHelp("Confidence level, between 0 and 1.", valueName: "level"))
@@ -133,10 +139,41 @@ struct ModelOptions: ParsableArguments {
         }
     }
 
+    @Flag(name: .customLong("allow-mixed-endpoints"),
+          help: "Pool rows whose endpoint, outcome or measure column holds different values (refused by default unless --where or --by names that column); a note says what was mixed.")
+    var allowMixedEndpoints = false
+
+    /// The rows to analyse: the input read, `--where` applied, and rows that mix endpoints
+    /// refused unless `--where`, `--by` or `--mods` (or `--batch-column`, per analysis) names the column or
+    /// `--allow-mixed-endpoints` is given, in which case a note on standard error says what was mixed.
+    func table(by: String? = nil) throws(MetaPoolError) -> DataTable {
+        try table(comparing: by.map { [$0] } ?? [])
+    }
+
+    /// The rows to analyse, with `columns` (subgroups, moderators) exempt from the mixed-endpoint guard.
+    func table(comparing columns: [String]) throws(MetaPoolError) -> DataTable {
+        let table = try DataTable.read(path: file).selecting(rowConditions)
+        try checkOutcomes(table, comparing: columns)
+        return table
+    }
+
+    /// The mixed-endpoint guard of ``table(by:)`` on a table already read; with `group`, values
+    /// need agree only within each analysis of a batch.
+    func checkOutcomes(_ table: DataTable, comparing columns: [String], within group: String? = nil) throws(MetaPoolError) {
+        let exempt = rowConditions.map(\.column) + columns
+        if !allowMixedEndpoints { return try table.requireSingleOutcome(exempting: exempt, within: group) }
+        for (column, values) in table.mixedOutcomes(exempting: exempt, within: group) { Self.noteMixed(column, values) }
+    }
+
+    /// The note on standard error that `--allow-mixed-endpoints` let different values of `column` through.
+    static func noteMixed(_ column: String, _ values: [(value: String, count: Int)]) {
+        let listed = values.map { "\($0.value) (\($0.count))" }.joined(separator: ", ")
+        printError("note: --allow-mixed-endpoints: pooling rows with different \(column) values: \(listed)")
+    }
+
     /// Reads the input and computes effect sizes.
     func effectSizes() throws(MetaPoolError) -> EffectSizes {
-        let table = try DataTable.read(path: file).selecting(rowConditions)
-        return try EffectSizes(table: table, measure: measure)
+        try EffectSizes(table: table(), measure: measure)
     }
 
     /// Fits the model the options describe.

@@ -66,7 +66,7 @@ extension ModelOptions {
     }
 
     func forestPlot(by: String?, commonTauSquared: Bool) throws(MetaPoolError) -> ForestPlot {
-        let table = try DataTable.read(path: file).selecting(rowConditions)
+        let table = try table(by: by)
         guard let by else { return try ForestPlot(specification.fit(table), table: table) }
         if isCountBased { return try ForestPlot(SubgroupFits(table: table, by: by, specification: specification), table: table) }
         return try ForestPlot(SubgroupAnalysis(table: table, by: by, measure: measure, method: method, ciMethod: ciMethod,
@@ -94,7 +94,7 @@ struct FunnelCommand: ParsableCommand {
     func run() throws {
         let plot = try reportingErrors(file: model.file) { () throws(MetaPoolError) -> FunnelPlot in
             if model.isCountBased {
-                let table = try DataTable.read(path: model.file).selecting(model.rowConditions)
+                let table = try model.table()
                 return try FunnelPlot(fit: model.specification.fit(table))
             }
             let fit = try model.fit()
@@ -132,7 +132,7 @@ struct ReportCommand: ParsableCommand {
     func run() throws {
         let name = title ?? "Meta-analysis of \(model.file == "-" ? "standard input" : URL(fileURLWithPath: model.file).lastPathComponent)"
         let report = try reportingErrors(file: model.file) { () throws(MetaPoolError) in
-            let table = try DataTable.read(path: model.file).selecting(model.rowConditions)
+            let table = try model.table(by: by)
             guard let by else { return try Report(model.specification.fit(table), table: table, title: name) }
             if model.isCountBased {
                 return try Report(SubgroupFits(table: table, by: by, specification: model.specification), table: table, title: name)

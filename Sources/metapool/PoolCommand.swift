@@ -46,7 +46,7 @@ struct PoolCommand: AsyncParsableCommand {
             // One code path with `check`: the JSON records the input's SHA-256 and every option.
             do {
                 let spec = model.specification(by: by, commonTauSquared: commonTauSquared)
-                print(try spec.run(bytes: DataTable.readBytes(path: model.file)).serialized())
+                print(try spec.run(bytes: DataTable.readBytes(path: model.file), noting: ModelOptions.noteMixed).serialized())
             } catch {
                 var located = error
                 if located.location.file == nil { located.location.file = model.file }
@@ -76,7 +76,7 @@ struct PoolCommand: AsyncParsableCommand {
     private func runSubgroups(_ column: String) throws {
         if model.isCountBased {
             let groups = try reportingErrors(file: model.file) { () throws(MetaPoolError) -> SubgroupFits in
-                let table = try DataTable.read(path: model.file).selecting(model.rowConditions)
+                let table = try model.table(by: column)
                 return try SubgroupFits(table: table, by: column, specification: model.specification)
             }
             switch format {
@@ -98,7 +98,7 @@ struct PoolCommand: AsyncParsableCommand {
         let analysis: SubgroupAnalysis
         let json: JSONValue
         do {
-            let table = try DataTable.read(path: model.file).selecting(model.rowConditions)
+            let table = try model.table(by: column)
             analysis = try SubgroupAnalysis(table: table, by: column, measure: model.measure, method: model.method,
                                             ciMethod: model.ciMethod, level: model.level, commonTauSquared: commonTauSquared)
             json = try analysis.summary()
@@ -127,7 +127,7 @@ struct PoolCommand: AsyncParsableCommand {
     private func runCountBased() throws {
         if model.pooling.isGLMM { return try runGLMM() }
         let (text, csv) = try reportingErrors(file: model.file) { () throws(MetaPoolError) -> (String, String) in
-            let table = try DataTable.read(path: model.file).selecting(model.rowConditions)
+            let table = try model.table()
             let counts = try TwoGroupCounts(table: table)
             func f(_ x: Double) -> String { SummaryTable.f(x) }
             func p(_ x: Double?) -> String { x.map { $0 < 1e-4 ? "<.0001" : SummaryTable.p($0) } ?? "NA" }
@@ -175,7 +175,7 @@ struct PoolCommand: AsyncParsableCommand {
         guard format != .csv else { throw fail(MetaPoolError(.invalidArgument, "--method GLMM prints a table or JSON; --format csv lists per-study effect sizes of the inverse-variance models")) }
         // The table is rendered from the typed fit (no JSON read back).
         let fit = try reportingErrors(file: model.file) { () throws(MetaPoolError) -> any FittedModel in
-            let table = try DataTable.read(path: model.file).selecting(model.rowConditions)
+            let table = try model.table()
             return try model.specification.fit(table)
         }
         let tests: (wald: GeneralizedLinearMixedModel.HeterogeneityTest, lrt: GeneralizedLinearMixedModel.HeterogeneityTest)
@@ -215,6 +215,7 @@ struct PoolCommand: AsyncParsableCommand {
                 return try BatchAnalysis.analyses(jsonLines: text, source: model.file, measure: model.measure)
             }
             let table = try DataTable.read(bytes: bytes, source: model.file).selecting(model.rowConditions)
+            try model.checkOutcomes(table, comparing: [], within: batchColumn)
             return try BatchAnalysis.analyses(from: table, column: batchColumn, measure: model.measure)
         }
         let engine = BatchAnalysis(method: model.method, ciMethod: model.ciMethod, level: model.level)

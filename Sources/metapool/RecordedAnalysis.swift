@@ -14,6 +14,8 @@ struct RecordedAnalysis {
     var by: String?
     var commonTauSquared = false
     var quadraturePoints = 7
+    /// Pool rows whose endpoint, outcome or measure column differs (`--allow-mixed-endpoints`).
+    var allowMixedEndpoints = false
 
     /// The lowercase hex SHA-256 of the input bytes (FIPS 180-4, via swift-crypto).
     static func sha256(_ bytes: [UInt8]) -> String {
@@ -25,8 +27,14 @@ struct RecordedAnalysis {
 
     /// Runs the analysis on `bytes` and returns the JSON `pool --format json` prints, with
     /// `input` and `options` appended so that `check` can repeat it.
-    func run(bytes: [UInt8]) throws(MetaPoolError) -> JSONValue {
+    func run(bytes: [UInt8], noting note: (_ column: String, _ values: [(value: String, count: Int)]) -> Void = { _, _ in })
+        throws(MetaPoolError) -> JSONValue {
         let table = try DataTable.read(bytes: bytes, source: file).selecting(conditions)
+        // The mixed-endpoint guard, as for the table output (ModelOptions.checkOutcomes).
+        let exempt = conditions.map(\.column) + (by.map { [$0] } ?? [])
+        if !allowMixedEndpoints { try table.requireSingleOutcome(exempting: exempt) }
+        let mixed = allowMixedEndpoints ? table.mixedOutcomes(exempting: exempt) : []
+        for (column, values) in mixed { note(column, values) }
         var pooling = self.pooling
         if case .glmm = pooling { pooling = .glmm(quadraturePoints: quadraturePoints) }
         let specification = AnalysisSpecification(pooling: pooling, measure: measure, ciMethod: ciMethod, level: level)
@@ -49,7 +57,12 @@ struct RecordedAnalysis {
         }
         guard case .object(let members) = summary else { return summary }
         // Everything needed to draw the forest plot, for users who draw it their own way.
-        return .object(members + [("forest", forest.summary())] + recorded(bytes))
+        // What --allow-mixed-endpoints let through, named in the output (absent when nothing was mixed).
+        let mixedMember: [(String, JSONValue)] = mixed.isEmpty ? [] : [("mixed_outcomes", .array(mixed.map { column, values in
+            .object([("column", .string(column)),
+                     ("values", .array(values.map { .object([("value", .string($0.value)), ("rows", .integer($0.count))]) }))])
+        }))]
+        return .object(members + mixedMember + [("forest", forest.summary())] + recorded(bytes))
     }
 
     /// The `input` and `options` members that let `check` repeat the analysis.
@@ -63,7 +76,8 @@ struct RecordedAnalysis {
             ("where", .array(conditions.map { .string($0.description) })),
             ("by", by.map { .string($0) } ?? .null),
             ("common_tau2", .bool(commonTauSquared)),
-         ] + (pooling.isGLMM ? [("quadrature_points", .integer(quadraturePoints))] : [])))]
+         ] + (pooling.isGLMM ? [("quadrature_points", .integer(quadraturePoints))] : [])
+           + (allowMixedEndpoints ? [("allow_mixed_endpoints", .bool(true))] : [])))]
     }
 }
 
@@ -71,6 +85,6 @@ extension ModelOptions {
     func specification(by: String?, commonTauSquared: Bool = false) -> RecordedAnalysis {
         RecordedAnalysis(file: file, measure: measure, pooling: pooling, ciMethod: ciMethod, level: level,
                               conditions: rowConditions, by: by, commonTauSquared: commonTauSquared,
-                              quadraturePoints: quadraturePoints)
+                              quadraturePoints: quadraturePoints, allowMixedEndpoints: allowMixedEndpoints)
     }
 }

@@ -44,7 +44,7 @@ struct RegressCommand: ParsableCommand {
     func run() throws {
         let showProgress = isatty(2) == 1
         let result = try reportingErrors(file: model.file) { () throws(MetaPoolError) -> (MetaRegression, Double?, PermutationTest?, EffectSizes) in
-            let table = try DataTable.read(path: model.file).selecting(model.rowConditions)
+            let table = try model.table(comparing: moderatorColumns)
             let effects = try EffectSizes(table: table, measure: model.measure)
             let design = try ModeratorDesign(table: table, moderators: moderatorColumns)
             let fit = try MetaRegression(y: effects.yi, v: effects.vi, design: design.matrix, predictors: design.predictors,

@@ -31,7 +31,7 @@ struct SensitivityCommand: ParsableCommand {
 
     func run() throws {
         let (leaveOneOut, cumulative, influence) = try reportingErrors(file: model.file) { () throws(MetaPoolError) -> (LeaveOneOut, CumulativeAnalysis, InfluenceDiagnostics) in
-            let table = try DataTable.read(path: model.file).selecting(model.rowConditions)
+            let table = try model.table()
             let fit = try MetaAnalysis(EffectSizes(table: table, measure: model.measure), method: model.method,
                                        ciMethod: model.ciMethod, level: model.level)
             let cumulative: CumulativeAnalysis

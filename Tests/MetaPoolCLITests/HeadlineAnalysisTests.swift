@@ -123,7 +123,8 @@ struct ReadmeOutputTests {
     func mainCommand() throws {
         let binary = try #require(MetapoolBinary.url, "metapool executable not found next to the test bundle")
         let result = try MetapoolBinary.run(binary, ["pool", "Datasets/her2-bm-intracranial-response.csv",
-                                                     "--where", "regimen=trastuzumab deruxtecan", "--where", "population=active"],
+                                                     "--where", "regimen=trastuzumab deruxtecan", "--where", "population=active",
+                                                     "--where", "endpoint=IC-ORR", "--where", "endpoint=CNS-ORR"],
                                             in: HeadlineAnalysisTests.repository, stdinFile: nil)
         #expect(result.status == 0, "\(result.stderr)")
         let documented = try Self.block(after: "The first prints")
@@ -134,7 +135,8 @@ struct ReadmeOutputTests {
     func headlineBlocks() throws {
         let binary = try #require(MetapoolBinary.url, "metapool executable not found next to the test bundle")
         for (command, marker) in [
-            (["pool", "Datasets/her2-bm-intracranial-response.csv", "--by", "drug_class"], "**2. Intracranial response by drug class**"),
+            (["pool", "Datasets/her2-bm-intracranial-response.csv", "--by", "drug_class",
+              "--where", "endpoint=IC-ORR", "--where", "endpoint=CNS-ORR"], "**2. Intracranial response by drug class**"),
             (["pool", "Datasets/her2-bm-hazard-ratios.csv", "--where", "endpoint=PFS"], "**3. PFS hazard ratios"),
         ] {
             let result = try MetapoolBinary.run(binary, command, in: HeadlineAnalysisTests.repository, stdinFile: nil)

@@ -265,7 +265,8 @@ struct PlotCommandTests {
         let dir = try PlotTests.scratch()
         defer { try? FileManager.default.removeItem(at: dir) }
         let input = PlotTests.repository.appendingPathComponent("Datasets/her2-bm-intracranial-response.csv").path
-        let ok = try MetapoolBinary.run(binary, ["forest", input, "--by", "drug_class", "--common-tau2", "-o", "-"], in: dir, stdinFile: nil)
+        let ok = try MetapoolBinary.run(binary, ["forest", input, "--by", "drug_class", "--common-tau2",
+                                                     "--where", "endpoint=IC-ORR", "--where", "endpoint=CNS-ORR", "-o", "-"], in: dir, stdinFile: nil)
         #expect(ok.status == 0 && ok.stdout.contains("Test for subgroup differences (common τ²): QM = 8.62, df = 3"))
         try "study,events,total\nA,12,10\nB,3,9\n".write(to: dir.appendingPathComponent("bad.csv"), atomically: true, encoding: .utf8)
         for command in ["forest", "funnel", "report"] {

@@ -58,18 +58,21 @@ struct LibraryErrorTests {
             let table: DataTable
             if let bytes { table = try DataTable.read(bytes: bytes, source: path) } else { table = try DataTable.read(path: path) }
             let conditions = zip(c.args, c.args.dropFirst()).filter { $0.0 == "--where" }.compactMap { RowCondition(parsing: $0.1) }
+            // The CLI's mixed-endpoint guard: columns named by --where or --by are exempt.
+            let selected = try table.selecting(conditions)
+            try selected.requireSingleOutcome(exempting: conditions.map(\.column) + (c.option("--by").map { [$0] } ?? []))
             if countBased {
                 // Mantel–Haenszel and Peto read the raw counts.
-                let counts = try TwoGroupCounts(table: table.selecting(conditions))
+                let counts = try TwoGroupCounts(table: selected)
                 _ = try MantelHaenszel(counts, measure: measure ?? .oddsRatio)
-                return try MetaAnalysis(EffectSizes(table: table.selecting(conditions), measure: measure)).summary()
+                return try MetaAnalysis(EffectSizes(table: selected, measure: measure)).summary()
             }
             if let by = c.option("--by") {
-                let groups = try SubgroupAnalysis(table: table.selecting(conditions), by: by, measure: measure,
+                let groups = try SubgroupAnalysis(table: selected, by: by, measure: measure,
                                                   method: method, ciMethod: ci, commonTauSquared: c.args.contains("--common-tau2"))
                 return try groups.overall.summary()
             }
-            let effects = try EffectSizes(table: table.selecting(conditions), measure: measure)
+            let effects = try EffectSizes(table: selected, measure: measure)
             return try MetaAnalysis(effects, method: method, ciMethod: ci).summary()
         }
         guard let error else { return }

@@ -49,6 +49,8 @@ public struct MetaPoolError: Error, Sendable, Hashable, CustomStringConvertible 
         case noConvergence
         /// An option or argument is invalid (unknown measure or method, level outside (0, 1), …).
         case invalidArgument
+        /// The rows mix outcomes (endpoints or effect measures) the analysis would pool as one.
+        case mixedOutcomes
     }
 
     /// What the caller can change instead, in terms of the analysis. ``description`` says it in
@@ -60,6 +62,9 @@ public struct MetaPoolError: Error, Sendable, Hashable, CustomStringConvertible 
         case intervals([String])
         /// Name the effect measure instead of letting the columns decide.
         case measure
+        /// Select one value of an outcome column, fit its values as subgroups, or allow mixing
+        /// explicitly (`example` is one of the values present).
+        case outcome(column: String, example: String)
 
         /// The remedy in words, for library users.
         public var text: String {
@@ -67,6 +72,8 @@ public struct MetaPoolError: Error, Sendable, Hashable, CustomStringConvertible 
             case .methods(let m): "(the \(m.joined(separator: " or ")) model may fit)"
             case .intervals(let i): "(the \(i.joined(separator: " or ")) interval is defined here)"
             case .measure: "(name the effect measure)"
+            case .outcome(let column, let example):
+                "; select one (rows with \(column) = \(example)), fit the values as subgroups of \(column), or allow mixed outcomes explicitly"
             }
         }
     }

@@ -13,6 +13,18 @@ public enum ConfidenceIntervalMethod: String, Sendable, Hashable, CaseIterable {
     /// (Knapp & Hartung 2003; Röver, Knapp & Friede 2015): SE² = max(1, s²)/Σwᵢ (metafor `test = "adhoc"`).
     case hartungKnappAdHoc = "hksj-adhoc"
 
+    /// The method named by `code`, case-insensitively: MetaPool's names (`wald`, `t`, `hksj`,
+    /// `hksj-adhoc`) or metafor's `test` values (`z`, `knha`, `adhoc`); `nil` for anything else.
+    public init?(code: String) {
+        switch code.trimmingSpaces().lowercased() {
+        case "wald", "z": self = .wald
+        case "t": self = .t
+        case "hksj", "knha": self = .hartungKnapp
+        case "hksj-adhoc", "adhoc": self = .hartungKnappAdHoc
+        default: return nil
+        }
+    }
+
     /// Whether the interval and test use Student's t with k − 1 df.
     public var usesT: Bool { self != .wald }
 
