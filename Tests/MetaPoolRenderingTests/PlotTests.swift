@@ -235,7 +235,8 @@ struct PlotCommandTests {
         let input = PlotTests.repository.appendingPathComponent("Datasets/\(file)").path
         for (command, output) in [("forest", "f.svg"), ("funnel", "u.svg"), ("report", "r.html")] {
             let target = dir.appendingPathComponent(output)
-            let result = try MetapoolBinary.run(binary, [command, input, "-o", target.path], in: dir, stdinFile: nil)
+            // Every row of the file, whatever endpoints it mixes (the guard is tested in MixedOutcomeTests).
+            let result = try MetapoolBinary.run(binary, [command, input, "--allow-mixed-endpoints", "-o", target.path], in: dir, stdinFile: nil)
             #expect(result.status == 0, "\(command) \(file): \(result.stderr)")
             let text = try String(contentsOf: target, encoding: .utf8)
             if output.hasSuffix(".svg") {
@@ -245,7 +246,7 @@ struct PlotCommandTests {
             }
         }
         // The forest plot of the JSON output and of the SVG agree.
-        let json = try MetapoolBinary.run(binary, ["pool", input, "--format", "json"], in: dir, stdinFile: nil)
+        let json = try MetapoolBinary.run(binary, ["pool", input, "--allow-mixed-endpoints", "--format", "json"], in: dir, stdinFile: nil)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
         let forest = try #require(object["forest"] as? [String: Any])
         let rows = try #require(forest["rows"] as? [[String: Any]])
