@@ -1,4 +1,5 @@
-// `metapool check`: re-run a recorded analysis and fail on drift, for CI.
+// `metapool check`: re-run recorded analyses and fail on drift, for CI; `--junit` writes a report
+// for CI dashboards and `--update` re-records the baselines.
 
 import ArgumentParser
 import Foundation
@@ -7,179 +8,232 @@ import MetaPool
 struct CheckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
-        abstract: "Re-run the analysis recorded in a baseline (the JSON of `pool --format json`) and fail on drift.",
+        abstract: "Re-run the analyses recorded in baselines (the JSON of `pool --format json`) and fail on drift.",
         discussion: """
-        Exit status: 0 when every number agrees within --rtol and the input is unchanged; 1 on \
-        drift or a changed input (a diff is printed); 64-70 as for pool when the baseline or its \
-        input cannot be used. The input path is taken as recorded (relative to the working \
-        directory), else relative to the baseline's folder.
+        Each PATH is a baseline or a folder (every *.json in it, sorted by name). One line per \
+        baseline: `ok`, `DRIFT` (then what moved) or `ERROR` (why it cannot be used). \
+        Exit status: 0 when every number agrees within --rtol and every input is unchanged; 1 on \
+        drift or a changed input; 64-70 as for pool when a baseline or its input cannot be used \
+        (the first such baseline's status, even when others drifted); 73 when the --junit report \
+        or an --update baseline cannot be written. The input path is taken as recorded (relative \
+        to the working directory), else relative to the baseline's folder. A baseline recorded \
+        by another MetaPool version (metapool_version) is checked all the same, with a note.
         """
     )
 
-    @Argument(help: ArgumentHelp("Baseline JSON written by `metapool pool ... --format json`.", valueName: "baseline"))
-    var baseline: String
+    @Argument(help: ArgumentHelp("Baseline JSON written by `metapool pool ... --format json`, or a folder of them.", valueName: "path"))
+    var paths: [String]
 
     @Option(help: ArgumentHelp("Relative tolerance for numbers.", valueName: "rtol"))
     var rtol: Double = 1e-9
 
+    @Option(help: ArgumentHelp("Also write a JUnit XML report: one testcase per baseline, a failure for drift, an error for an unusable baseline.", valueName: "file"))
+    var junit: String?
+
+    @Flag(help: "Re-record each baseline from its recorded input and options (the same analysis), listing what moved (old → new).")
+    var update = false
+
     func validate() throws {
+        guard !paths.isEmpty else { throw ValidationError("give at least one baseline or folder, e.g. metapool check Baselines/") }
         guard rtol >= 0, rtol.isFinite else { throw ValidationError("--rtol must be a non-negative number, e.g. 1e-9; got \(rtol)") }
+        if update && junit != nil { throw ValidationError("--junit reports a check; --update re-records the baselines: give one or the other") }
+    }
+
+    /// What became of one baseline.
+    struct Outcome {
+        enum Verdict: Equatable {
+            /// `check`: everything agrees; `--update`: nothing to re-record.
+            case ok
+            /// `check`: drift or a changed input; `--update`: re-recorded.
+            case moved
+            /// The baseline or its input cannot be used (or, with --update, written).
+            case error(status: Int32)
+        }
+
+        var baseline: String
+        var verdict: Verdict
+        /// The rest of the summary line after `baseline: ` (for errors the reason, without the
+        /// baseline's name when the message starts with it).
+        var headline: String
+        /// What moved, one line each.
+        var details: [String] = []
+        /// What the reader should know without it failing the check (the version).
+        var notes: [String] = []
+        /// Wall-clock time spent on it.
+        var seconds: Double = 0
+        /// The paths of the members that moved (for the JUnit failure message).
+        var moved: [String] = []
+        /// The whole error message, as on standard error (for the JUnit error's text).
+        var errorDescription: String?
     }
 
     func run() throws {
-        let recorded: JSONValue
-        do throws(MetaPoolError) {
-            let bytes = try DataTable.readBytes(path: baseline)
-            guard let text = String(validating: bytes, as: UTF8.self) else {
-                throw MetaPoolError(.notUTF8, "the baseline is not UTF-8 text; give the JSON that `metapool pool --format json` wrote", at: InputLocation(file: baseline))
+        var outcomes: [Outcome] = []
+        for (baseline, listingError) in Self.baselines(in: paths) {
+            let clock = ContinuousClock()
+            let start = clock.now
+            var outcome: Outcome
+            do throws(MetaPoolError) {
+                if let listingError { throw listingError }
+                outcome = update ? try updating(baseline) : try checking(baseline)
+            } catch {
+                let description = error.commandLineDescription
+                printError("error: \(description)")
+                // The summary line names the baseline once ("ERROR b.json: line 2: …").
+                var reason = Substring(description)
+                for separator in [", ", ": "] where reason.hasPrefix(baseline + separator) {
+                    reason = reason.dropFirst(baseline.count + separator.count)
+                }
+                outcome = Outcome(baseline: baseline, verdict: .error(status: ExitStatus.code(for: error)), headline: String(reason),
+                                  errorDescription: description)
             }
-            recorded = try JSONValue.parse(text, source: baseline)
-        } catch {
-            throw fail(error)
+            outcome.seconds = Self.seconds(clock.now - start)
+            // Unbuffered: each line as soon as it is known, in order with the errors on stderr (CI logs).
+            FileHandle.standardOutput.write(Data(Self.render(outcome, updating: update).utf8))
+            outcomes.append(outcome)
         }
-        let spec: RecordedAnalysis
-        let sha: String
-        do {
-            (spec, sha) = try Self.specification(recorded, baseline: baseline)
-        } catch {
-            throw fail(error)
+        if outcomes.count > 1 { FileHandle.standardOutput.write(Data((Self.tally(outcomes, updating: update) + "\n").utf8)) }
+        if let junit {
+            let report = JUnitReport(outcomes: outcomes, rtol: rtol).xml()
+            do {
+                let url = URL(fileURLWithPath: junit)
+                try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+                try Data(report.utf8).write(to: url, options: .atomic)
+            } catch {
+                printError("error: cannot write the JUnit report \(junit): \(error.localizedDescription)")
+                throw ExitCode(73)  // EX_CANTCREAT
+            }
         }
-        let now: JSONValue
-        let bytes: [UInt8]
-        do {
-            bytes = try DataTable.readBytes(path: spec.file)
-            now = try spec.run(bytes: bytes)
-        } catch {
-            var located = error
-            if located.location.file == nil { located.location.file = spec.file }
-            throw fail(located)
+        for outcome in outcomes { if case .error(let status) = outcome.verdict { throw ExitCode(status) } }
+        if !update && outcomes.contains(where: { $0.verdict == .moved }) { throw ExitCode(1) }
+    }
+
+    /// The baselines the arguments name, in order: a file as given, a folder's `*.json` files
+    /// (not hidden ones) sorted by name. A folder that cannot be listed or holds none is an error.
+    static func baselines(in paths: [String]) -> [(String, MetaPoolError?)] {
+        var out: [(String, MetaPoolError?)] = []
+        let fm = FileManager.default
+        for path in paths {
+            var isDirectory: ObjCBool = false
+            guard fm.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
+                out.append((path, nil)); continue
+            }
+            let names: [String]
+            do {
+                names = try fm.contentsOfDirectory(atPath: path)
+            } catch {
+                out.append((path, MetaPoolError(.unreadableInput, "cannot list the folder (\(error.localizedDescription))", at: InputLocation(file: path))))
+                continue
+            }
+            let prefix = path.hasSuffix("/") ? path : path + "/"
+            let files = names.filter { name in
+                guard name.hasSuffix(".json"), !name.hasPrefix(".") else { return false }
+                var nested: ObjCBool = false
+                return fm.fileExists(atPath: prefix + name, isDirectory: &nested) && !nested.boolValue
+            }.sorted()
+            if files.isEmpty {
+                out.append((path, MetaPoolError(.unreadableInput, "the folder holds no *.json baseline; record one with metapool pool FILE --format json > \(prefix)NAME.json", at: InputLocation(file: path))))
+            }
+            out += files.map { (prefix + $0, nil) }
         }
-        var differences: [String] = []
+        return out
+    }
+
+    /// Checks one baseline: the re-run analysis against the recorded one.
+    func checking(_ path: String) throws(MetaPoolError) -> Outcome {
+        let baseline = try Baseline(path: path)
+        let now = try baseline.rerun()
+        var differences: [Difference] = []
         var compared = 0
-        let currentSHA = RecordedAnalysis.sha256(bytes)
-        if currentSHA != sha {
-            differences.append("input \(spec.file) changed: sha256 \(sha) in the baseline, \(currentSHA) now")
+        Difference.compare(baseline.recorded, now.json, rtol: rtol, differences: &differences, compared: &compared)
+        let version = baseline.versionNote()
+        if let difference = version.difference { differences.insert(difference, at: 0) }
+        let notes = version.note.map { [$0] } ?? []
+        let inputChanged = now.sha256 != baseline.sha256
+        if differences.isEmpty && !inputChanged {
+            return Outcome(baseline: path, verdict: .ok,
+                           headline: "\(compared) numbers within rtol \(rtol); input unchanged (sha256 \(baseline.sha256.prefix(12))…)",
+                           notes: notes)
         }
-        Self.compare(recorded, now, path: "", rtol: rtol, differences: &differences, compared: &compared)
-        if differences.isEmpty {
-            print("check passed: \(baseline): \(compared) numbers within rtol \(rtol); input unchanged (sha256 \(sha.prefix(12))…)")
-            return
+        var details: [String] = []
+        if inputChanged {
+            details.append("input \(baseline.inputPath) changed: sha256 \(baseline.sha256) in the baseline, \(now.sha256) now")
         }
-        print("check FAILED: \(baseline): \(differences.count) difference\(differences.count == 1 ? "" : "s") (rtol \(rtol))")
-        for d in differences { print("  " + d) }
-        throw ExitCode(1)
+        details += differences.map(\.checkLine)
+        let members = Self.count(differences.count, "member", "members") + " moved"
+        return Outcome(baseline: path, verdict: .moved,
+                       headline: (inputChanged ? "input changed; " : "") + members + " (rtol \(rtol))",
+                       details: details, notes: notes, moved: differences.map(\.path))
     }
 
-    /// Reads `input` and `options` from a baseline.
-    static func specification(_ recorded: JSONValue, baseline: String) throws(MetaPoolError) -> (RecordedAnalysis, String) {
-        let at = InputLocation(file: baseline)
-        guard case .string(let path)? = recorded["input"]?["path"], case .string(let sha)? = recorded["input"]?["sha256"],
-              case .object(let options)? = recorded["options"] else {
-            throw MetaPoolError(.missingColumn, "not a MetaPool baseline: it needs \"input\" {path, sha256} and \"options\" (write it with `metapool pool FILE --format json > baseline.json`)", at: at)
+    /// Re-records one baseline from its input and options, listing what moved; the file is
+    /// rewritten (as `pool --format json` prints it) only when something did, and numbers that
+    /// agree within --rtol keep their recorded digits (--rtol 0 re-records every digit).
+    func updating(_ path: String) throws(MetaPoolError) -> Outcome {
+        let baseline = try Baseline(path: path)
+        let now = try baseline.rerun()
+        var differences: [Difference] = []
+        var compared = 0
+        Difference.compare(baseline.recorded, now.json, rtol: rtol, differences: &differences, compared: &compared)
+        let current = JSONValue.string(MetaPoolVersion.current)
+        switch baseline.version {
+        case nil: differences.insert(Difference(path: "metapool_version", change: .added(current)), at: 0)
+        case let old? where old != current:
+            differences.insert(Difference(path: "metapool_version", change: .value(old: old, new: current, relative: nil)), at: 0)
+        default: break
         }
-        func option(_ key: String) -> String? {
-            if case .string(let s)? = options.first(where: { $0.0 == key })?.1 { return s }
-            return nil
+        let inputChanged = now.sha256 != baseline.sha256
+        // Numbers within rtol keep their recorded digits: the file changes where something moved.
+        let merged = Difference.merge(baseline.recorded, now.json, rtol: rtol)
+        if merged == baseline.recorded {
+            return Outcome(baseline: path, verdict: .ok, headline: "\(compared) numbers within rtol \(rtol); input unchanged")
         }
-        let level: Double? = switch options.first(where: { $0.0 == "level" })?.1 {
-        case .number(let d)?: d
-        case .integer(let i)?: Double(i)
-        default: nil
+        var details: [String] = []
+        if inputChanged {
+            details.append("input \(baseline.inputPath) changed: sha256 \(baseline.sha256) → \(now.sha256) (recorded)")
         }
-        let measure = option("measure").flatMap(EffectMeasure.init(code:))
-        guard let method = option("method").flatMap(PoolingMethod.init(argument:)),
-              let ci = option("ci").flatMap(ConfidenceIntervalMethod.init(code:)), let level else {
-            throw MetaPoolError(.invalidValue, "the baseline's options (method, ci, level) are missing or unknown", at: at)
+        details += differences.map(\.updateLine)
+        if details.isEmpty { details.append("the members re-recorded in the order pool writes them") }
+        do {
+            try Data((merged.serialized() + "\n").utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+        } catch {
+            let message = "cannot write \(path): \(error.localizedDescription)"
+            printError("error: \(message)")
+            return Outcome(baseline: path, verdict: .error(status: 73), headline: message, errorDescription: message)
         }
-        if path == "-" {
-            throw MetaPoolError(.invalidArgument, "the baseline was recorded from standard input, which cannot be read again; record it from a file: metapool pool FILE --format json > baseline.json", at: at)
-        }
-        var recordedWhere: [String] = []
-        if case .array(let items)? = options.first(where: { $0.0 == "where" })?.1 {
-            for item in items {
-                guard case .string(let s) = item else { throw MetaPoolError(.invalidValue, "the baseline's options.where holds a non-string", at: at) }
-                recordedWhere.append(s)
-            }
-        }
-        let conditions = recordedWhere.compactMap(RowCondition.init(parsing:))
-        guard conditions.count == recordedWhere.count else {
-            throw MetaPoolError(.invalidValue, "the baseline's options.where has an entry that is not COLUMN=VALUE", at: at)
-        }
-        var file = path
-        if path != "-", !FileManager.default.fileExists(atPath: path) {
-            let besideBaseline = URL(fileURLWithPath: baseline).deletingLastPathComponent().appendingPathComponent(path).path
-            if FileManager.default.fileExists(atPath: besideBaseline) { file = besideBaseline }
-        }
-        var common = false
-        if case .bool(let flag)? = options.first(where: { $0.0 == "common_tau2" })?.1 { common = flag }
-        var points = 7
-        if case .integer(let n)? = options.first(where: { $0.0 == "quadrature_points" })?.1 { points = n }
-        var allowMixed = false
-        if case .bool(let flag)? = options.first(where: { $0.0 == "allow_mixed_endpoints" })?.1 { allowMixed = flag }
-        let spec = RecordedAnalysis(file: file, measure: measure, pooling: method, ciMethod: ci, level: level,
-                                         conditions: conditions, by: option("by"), commonTauSquared: common,
-                                         quadraturePoints: points, allowMixedEndpoints: allowMixed)
-        return (spec, sha)
+        let members = Self.count(differences.count, "member", "members") + " moved"
+        return Outcome(baseline: path, verdict: .moved, headline: (inputChanged ? "input changed; " : "") + members,
+                       details: details, moved: differences.map(\.path))
     }
 
-    /// Walks the baseline and the new result together; numbers must agree within `rtol`
-    /// (|a − b| ≤ rtol·max(|a|, |b|), or both below 1e-300), everything else exactly.
-    static func compare(_ old: JSONValue, _ new: JSONValue, path: String, rtol: Double,
-                        differences: inout [String], compared: inout Int) {
-        let here = path.isEmpty ? "(root)" : path
-        func child(_ key: String) -> String { path.isEmpty ? key : path + "." + key }
-        switch (old, new) {
-        case (.object(let oldMembers), .object(let members)):
-            var seen = Set<String>()
-            for (key, value) in members {
-                seen.insert(key)
-                if key == "input" && path.isEmpty { continue }
-                guard let o = oldMembers.first(where: { $0.0 == key })?.1 else { differences.append("\(child(key)): new, not in the baseline"); continue }
-                compare(o, value, path: child(key), rtol: rtol, differences: &differences, compared: &compared)
-            }
-            for (key, _) in oldMembers where !seen.contains(key) {
-                differences.append("\(child(key)): in the baseline, missing now")
-            }
-        case (.array(let oldItems), .array(let items)):
-            if oldItems.count != items.count { differences.append("\(here): \(oldItems.count) items in the baseline, \(items.count) now"); return }
-            for (i, (o, n)) in zip(oldItems, items).enumerated() {
-                compare(o, n, path: "\(path)[\(i)]", rtol: rtol, differences: &differences, compared: &compared)
-            }
-        case (.number, _), (.integer, _), (_, .number), (_, .integer):
-            guard let a = old.doubleValue, let b = new.doubleValue else {
-                differences.append("\(here): \(describe(old)) in the baseline, \(describe(new)) now"); return
-            }
-            compared += 1
-            let scale = max(abs(a), abs(b))
-            if abs(a - b) > rtol * scale && scale > 1e-300 {
-                let relative = abs(a - b) / scale
-                differences.append("\(here): \(a) in the baseline, \(b) now (relative difference \(String(format: "%.2e", relative)))")
-            }
-        default:
-            if old != new { differences.append("\(here): \(describe(old)) in the baseline, \(describe(new)) now") }
+    /// The summary line of one baseline, then what moved and the notes, indented.
+    static func render(_ outcome: Outcome, updating: Bool) -> String {
+        let label = switch (outcome.verdict, updating) {
+        case (.ok, false): "ok   "
+        case (.moved, false): "DRIFT"
+        case (.ok, true): "unchanged"
+        case (.moved, true): "updated"
+        case (.error, _): "ERROR"
         }
+        var out = "\(label) \(outcome.baseline): \(outcome.headline)\n"
+        for line in outcome.details { out += "  \(line)\n" }
+        for note in outcome.notes { out += "  note: \(note)\n" }
+        return out
     }
 
-    static func describe(_ value: JSONValue) -> String {
-        switch value {
-        case .object: "an object"
-        case .array: "an array"
-        default: value.serialized()
-        }
-    }
-}
-
-extension JSONValue {
-    subscript(key: String) -> JSONValue? {
-        if case .object(let members) = self { return members.first(where: { $0.0 == key })?.1 }
-        return nil
+    /// The last line when there was more than one baseline.
+    static func tally(_ outcomes: [Outcome], updating: Bool) -> String {
+        let ok = outcomes.filter { $0.verdict == .ok }.count
+        let moved = outcomes.filter { $0.verdict == .moved }.count
+        let errors = outcomes.count - ok - moved
+        return updating
+            ? "\(outcomes.count) baselines: \(moved) updated, \(ok) unchanged, \(errors) ERROR"
+            : "\(outcomes.count) baselines: \(ok) ok, \(moved) DRIFT, \(errors) ERROR"
     }
 
-    var doubleValue: Double? {
-        switch self {
-        case .number(let d): d
-        case .integer(let i): Double(i)
-        default: nil
-        }
+    static func count(_ n: Int, _ one: String, _ many: String) -> String { "\(n) \(n == 1 ? one : many)" }
+
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
     }
 }

@@ -12,9 +12,9 @@ struct MetaPoolCommand: AsyncParsableCommand {
         discussion: """
         Exit status: 0 success; 1 `check` found drift or a changed input; 64 usage error (unknown option or value); 65 data error \
         (bad cell, missing column, too few studies, endpoints mixed); 66 input file missing or unreadable; \
-        70 an estimator did not converge.
+        70 an estimator did not converge; 73 an output file (-o, check --junit, check --update) cannot be written.
         """,
-        version: "0.1.0",
+        version: MetaPoolVersion.current,
         subcommands: [PoolCommand.self, RegressCommand.self, SensitivityCommand.self, BiasCommand.self, ForestCommand.self, FunnelCommand.self, ReportCommand.self, CheckCommand.self]
     )
 }

@@ -26,7 +26,7 @@ struct RecordedAnalysis {
     }
 
     /// Runs the analysis on `bytes` and returns the JSON `pool --format json` prints, with
-    /// `input` and `options` appended so that `check` can repeat it.
+    /// `metapool_version`, `input` and `options` appended so that `check` can repeat it.
     func run(bytes: [UInt8], noting note: (_ column: String, _ values: [(value: String, count: Int)]) -> Void = { _, _ in })
         throws(MetaPoolError) -> JSONValue {
         let table = try DataTable.read(bytes: bytes, source: file).selecting(conditions)
@@ -65,9 +65,11 @@ struct RecordedAnalysis {
         return .object(members + mixedMember + [("forest", forest.summary())] + recorded(bytes))
     }
 
-    /// The `input` and `options` members that let `check` repeat the analysis.
+    /// The `metapool_version`, `input` and `options` members that let `check` repeat the analysis
+    /// (and say which version recorded it).
     func recorded(_ bytes: [UInt8]) -> [(String, JSONValue)] {
-        [("input", .object([("path", .string(file)), ("sha256", .string(Self.sha256(bytes)))])),
+        [("metapool_version", .string(MetaPoolVersion.current)),
+         ("input", .object([("path", .string(file)), ("sha256", .string(Self.sha256(bytes)))])),
          ("options", .object([
             ("measure", measure.map { .string($0.rawValue) } ?? .null),
             ("method", .string(pooling.code)),

@@ -1,0 +1,104 @@
+// `metapool check --junit FILE`: the outcomes as a JUnit XML report, which CI services (GitHub
+// Actions reporters, GitLab, Jenkins) show as test results.
+
+import Foundation
+import MetaPool
+
+/// One `<testsuite>` named "metapool check" with one `<testcase>` per baseline: a `<failure>`
+/// for drift or a changed input, an `<error>` for a baseline or input that cannot be used.
+struct JUnitReport {
+    var outcomes: [CheckCommand.Outcome]
+    var rtol: Double
+    var timestamp = Date()
+
+    func xml() -> String {
+        let failures = outcomes.filter { $0.verdict == .moved }.count
+        let errors = outcomes.filter { if case .error = $0.verdict { true } else { false } }.count
+        let total = outcomes.reduce(0) { $0 + $1.seconds }
+        var out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        out += "<testsuite" + Self.attributes([
+            ("name", "metapool check"), ("tests", "\(outcomes.count)"), ("failures", "\(failures)"), ("errors", "\(errors)"),
+            ("skipped", "0"), ("time", Self.time(total)), ("timestamp", Self.iso8601(timestamp)),
+        ]) + ">\n"
+        out += "  <properties>\n"
+        out += "    <property" + Self.attributes([("name", "metapool_version"), ("value", MetaPoolVersion.current)]) + "/>\n"
+        out += "    <property" + Self.attributes([("name", "rtol"), ("value", "\(rtol)")]) + "/>\n"
+        out += "  </properties>\n"
+        for outcome in outcomes {
+            out += "  <testcase" + Self.attributes([("name", outcome.baseline), ("classname", "metapool.check"),
+                                                   ("time", Self.time(outcome.seconds))]) + ">\n"
+            switch outcome.verdict {
+            case .ok: break
+            case .moved:
+                out += "    <failure" + Self.attributes([("message", Self.failureMessage(outcome)), ("type", "drift")]) + ">"
+                out += Self.escape(outcome.details.joined(separator: "\n"), attribute: false) + "</failure>\n"
+            case .error(let status):
+                out += "    <error" + Self.attributes([("message", outcome.headline), ("type", Self.errorType(status))]) + ">"
+                out += Self.escape(outcome.errorDescription ?? outcome.headline, attribute: false) + "</error>\n"
+            }
+            let said = (outcome.verdict == .ok ? ["ok: " + outcome.headline] : []) + outcome.notes.map { "note: " + $0 }
+            if !said.isEmpty {
+                out += "    <system-out>" + Self.escape(said.joined(separator: "\n"), attribute: false) + "</system-out>\n"
+            }
+            out += "  </testcase>\n"
+        }
+        out += "</testsuite>\n"
+        return out
+    }
+
+    /// The headline and the members that moved (the first 20; the element's text has every line).
+    static func failureMessage(_ outcome: CheckCommand.Outcome) -> String {
+        guard !outcome.moved.isEmpty else { return outcome.headline }
+        let shown = outcome.moved.prefix(20).joined(separator: ", ")
+        let more = outcome.moved.count > 20 ? " and \(outcome.moved.count - 20) more" : ""
+        return outcome.headline + ": " + shown + more
+    }
+
+    static func errorType(_ status: Int32) -> String {
+        switch status {
+        case ExitStatus.usage: "usage error (64)"
+        case ExitStatus.data: "data error (65)"
+        case ExitStatus.noInput: "no input (66)"
+        case ExitStatus.software: "no convergence (70)"
+        default: "exit status \(status)"
+        }
+    }
+
+    static func attributes(_ pairs: [(String, String)]) -> String {
+        pairs.map { " \($0.0)=\"\(escape($0.1, attribute: true))\"" }.joined()
+    }
+
+    static func time(_ seconds: Double) -> String { String(format: "%.3f", seconds) }
+
+    static func iso8601(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        return formatter.string(from: date)
+    }
+
+    /// XML 1.0 text or attribute value: the five special characters as entities (in attributes
+    /// also tab, newline and carriage return, which parsers would otherwise turn into spaces),
+    /// and characters XML 1.0 cannot hold at all (most C0 controls, U+FFFE, U+FFFF) as U+FFFD.
+    static func escape(_ text: String, attribute: Bool) -> String {
+        var out = ""
+        out.reserveCapacity(text.utf8.count)
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"" where attribute: out += "&quot;"
+            case "'" where attribute: out += "&apos;"
+            case "\t" where attribute: out += "&#9;"
+            case "\n" where attribute: out += "&#10;"
+            case "\r": out += "&#13;"
+            case "\t", "\n": out.unicodeScalars.append(scalar)
+            default:
+                let v = scalar.value
+                let allowed = (0x20...0xD7FF).contains(v) || (0xE000...0xFFFD).contains(v) || v >= 0x10000
+                out.unicodeScalars.append(allowed ? scalar : "\u{FFFD}")
+            }
+        }
+        return out
+    }
+}
