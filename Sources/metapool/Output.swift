@@ -71,10 +71,9 @@ enum SummaryTable {
         var values = [f(s.estimate), f(s.se), f(s.statistic)]
         if let df = s.df { values.append("\(df)") }
         values += [p(s.pValue), f(s.ciLower), f(s.ciUpper)]
-        let widths = zip(header, values).map { max($0.count, $1.count) + 2 }
-        out += "Model results:\n\n"
-        out += zip(header, widths).map { pad($0, $1) }.joined() + "\n"
-        out += zip(values, widths).map { pad($0, $1) }.joined() + "\n\n"
+        var results = TextTable(header.map(TextTable.Column.number), indent: 2)
+        results.append(values)
+        out += "Model results:\n\n" + results.render() + "\n"
         if let lo = s.piLower, let hi = s.piUpper {
             out += "Prediction interval (\(lvl)%): [\(f(lo)), \(f(hi))]\n\n"
         }
@@ -89,24 +88,18 @@ enum SummaryTable {
 }
 
 enum SubgroupTable {
-    /// The subgroup table's layout, shared by both subgroup renderers: the header and one row
-    /// (k, estimate, CI, τ², I², natural scale), labels padded to `width`.
+    /// The subgroup table's layout, shared by both subgroup renderers: one row per subgroup
+    /// (k, estimate, CI, τ², I², natural scale) and the overall model, as a ``TextTable``.
     struct SubgroupRows {
-        let width: Int
-        init(labels: [String]) { width = max(8, (labels.map(\.count) + ["overall".count]).max() ?? 8) }
+        var table = TextTable([.label("subgroup"), .number("k"), .number("estimate"), .number("ci.lb"), .number("ci.ub"),
+                               .number("tau^2"), .number("I^2"), .label("natural scale [CI]")])
 
-        static func pad(_ text: String, _ n: Int) -> String { text.count >= n ? text : text + String(repeating: " ", count: n - text.count) }
-        static func lpad(_ text: String, _ n: Int) -> String { text.count >= n ? text : String(repeating: " ", count: n - text.count) + text }
-
-        var header: String { Self.pad("subgroup", width) + "    k  estimate    ci.lb    ci.ub     tau^2     I^2  natural scale [CI]\n" }
-
-        func line(_ label: String, k: Int, estimate: Double, ci: Interval, tau2: Double?, i2: Double?,
-                  back: (Double) -> Double) -> String {
+        mutating func append(_ label: String, k: Int, estimate: Double, ci: Interval, tau2: Double?, i2: Double?,
+                             back: (Double) -> Double) {
             func f(_ x: Double) -> String { SummaryTable.f(x) }
             let bt = "\(f(back(estimate))) [\(f(back(ci.lower))), \(f(back(ci.upper)))]"
-            return Self.pad(label, width) + Self.lpad(String(k), 5) + Self.lpad(f(estimate), 10) + Self.lpad(f(ci.lower), 9)
-                + Self.lpad(f(ci.upper), 9) + Self.lpad(tau2.map { f($0) } ?? "-", 10)
-                + Self.lpad(i2.map { String(format: "%.1f%%", $0) } ?? "-", 8) + "  " + bt + "\n"
+            table.append([label, String(k), f(estimate), f(ci.lower), f(ci.upper), tau2.map { f($0) } ?? "-",
+                          i2.map { String(format: "%.1f%%", $0) } ?? "-", bt])
         }
     }
 
@@ -118,15 +111,15 @@ enum SubgroupTable {
         let percent = s.specification.level * 100
         let lvl = percent == percent.rounded() ? String(Int(percent)) : String(format: "%g", percent)
         var out = "Subgroups by \(s.column) (\(s.overall.modelName); CI: wald, \(lvl)%; measure \(s.overall.measure.rawValue))\n\n"
-        let rows = SubgroupRows(labels: s.groups.map(\.label))
-        out += rows.header
-        func line(_ label: String, _ fit: any FittedModel) -> String {
+        var rows = SubgroupRows()
+        func line(_ label: String, _ fit: any FittedModel) {
             let het = fit.heterogeneity
-            return rows.line(label, k: fit.studies.effects.count, estimate: fit.estimate, ci: fit.confidenceInterval,
-                             tau2: het.tauSquared, i2: het.degreesOfFreedom > 0 ? het.iSquared : nil, back: fit.backTransform)
+            rows.append(label, k: fit.studies.effects.count, estimate: fit.estimate, ci: fit.confidenceInterval,
+                        tau2: het.tauSquared, i2: het.degreesOfFreedom > 0 ? het.iSquared : nil, back: fit.backTransform)
         }
-        for g in s.groups { out += line(g.label, g.fit) }
-        out += line("overall", s.overall)
+        for g in s.groups { line(g.label, g.fit) }
+        line("overall", s.overall)
+        out += rows.table.render()
         out += "\nTest for subgroup differences (Wald, subgroup estimates): Q(df = \(s.qBetweenDegreesOfFreedom)) = \(f(s.qBetween)), \(p(s.qBetweenPValue))\n"
         return out
     }
@@ -141,14 +134,14 @@ enum SubgroupTable {
         let percent = (overall.level * 100)
         let lvl = percent == percent.rounded() ? String(Int(percent)) : String(format: "%g", percent)
         var out = "Subgroups by \(s.column) (\(overall.method.rawValue); CI: \(overall.ciMethod.rawValue), \(lvl)%; measure \(overall.effects.measure.rawValue))\n\n"
-        let rows = SubgroupRows(labels: s.subgroups.map(\.label))
-        out += rows.header
+        var rows = SubgroupRows()
         for g in s.subgroups {
-            out += rows.line(g.label, k: g.count, estimate: g.estimate, ci: g.confidenceInterval, tau2: g.tauSquared,
+            rows.append(g.label, k: g.count, estimate: g.estimate, ci: g.confidenceInterval, tau2: g.tauSquared,
                         i2: g.count > 1 ? g.iSquared : nil, back: g.backTransform)
         }
-        out += rows.line("overall", k: overall.count, estimate: overall.estimate, ci: overall.confidenceInterval,
+        rows.append("overall", k: overall.count, estimate: overall.estimate, ci: overall.confidenceInterval,
                     tau2: overall.tauSquared, i2: overall.iSquared, back: overall.backTransform)
+        out += rows.table.render()
         let pText = p(s.qBetweenPValue)
         if let model = s.commonModel {
             let tau2 = model.tauSquared.map { "tau^2 = \(f($0))" } ?? "fixed effect"
