@@ -31,6 +31,29 @@ enum StudyCSV {
     }
 }
 
+/// The studies pooled, as R's meta prints them: label, the data as written (events and total,
+/// the two groups' counts, HR and CI, or yi and vi/se), the study's estimate and CI on the
+/// natural scale (yᵢ ± z·√vᵢ back-transformed, metafor's `summary(escalc(...), transf = ...)`)
+/// and its percentage weight in the fitted model (metafor's `weights(fit)`), all read from the
+/// typed ``ForestPlot`` of the fit.
+enum StudyListing {
+    static func render(_ plot: ForestPlot, model: String) -> String {
+        let studies = plot.rows.compactMap { row -> ForestPlot.Study? in if case .study(let s) = row { s } else { nil } }
+        guard let first = studies.first else { return "" }
+        let inputs = first.inputs.map(\.0)
+        let percent = plot.level * 100
+        let lvl = percent == percent.rounded() ? String(Int(percent)) : String(format: "%g", percent)
+        var table = TextTable([.label("study")] + inputs.map(TextTable.Column.number)
+                              + [.number(plot.measure.naturalScaleName), .number("ci.lb"), .number("ci.ub"), .number("weight")])
+        for s in studies {
+            let data = inputs.map { name in s.inputs.first { $0.0 == name }?.1 ?? "-" }
+            table.append([s.label] + data + [SummaryTable.f(s.estimate), SummaryTable.f(s.ciLower), SummaryTable.f(s.ciUpper),
+                                             s.weight.map { String(format: "%.2f%%", $0) } ?? "-"])
+        }
+        return "Studies (\(lvl)% CI on the \(plot.measure.naturalScaleName) scale; weights in the \(model)):\n\n" + table.render() + "\n"
+    }
+}
+
 enum SummaryTable {
     static func f(_ x: Double, _ digits: Int = 4) -> String { String(format: "%.\(digits)f", x) }
 
@@ -41,7 +64,7 @@ enum SummaryTable {
         s.count >= width ? s : String(repeating: " ", count: width - s.count) + s
     }
 
-    static func render(_ s: PoolSummary, analysis: MetaAnalysis) -> String {
+    static func render(_ s: PoolSummary, analysis: MetaAnalysis, studies: ForestPlot? = nil) -> String {
         let percent = s.level * 100
         let lvl = percent == percent.rounded() ? String(Int(percent)) : String(format: "%g", percent)
         var out = ""
@@ -49,6 +72,7 @@ enum SummaryTable {
         if let tau2 = s.tau2 {
             out += "Random-effects model (k = \(s.k); tau^2 estimator: \(s.method))\n"
             out += "Measure: \(s.measure) (\(measure.analysisScaleName)); CI: \(s.ciMethod), \(lvl)%\n\n"
+            if let studies { out += StudyListing.render(studies, model: "random-effects model") }
             let ci = { (lo: Double?, hi: Double?, d: Int) -> String in
                 guard let lo, let hi else { return "" }
                 return " [\(f(lo, d)), \(f(hi, d))]"
@@ -61,6 +85,7 @@ enum SummaryTable {
         } else {
             out += "Fixed-effect model (k = \(s.k))\n"
             out += "Measure: \(s.measure) (\(measure.analysisScaleName)); CI: \(s.ciMethod), \(lvl)%\n\n"
+            if let studies { out += StudyListing.render(studies, model: "fixed-effect model") }
             // The Q-based I² and H² of a common-effect model (Higgins & Thompson 2002), as metafor prints them.
             if let i2 = s.i2 { out += "I^2 (total heterogeneity / total variability):  \(f(i2, 2))%\n" }
             if let h2 = s.h2 { out += "H^2 (total variability / sampling variability): \(f(h2, 2))\n\n" }

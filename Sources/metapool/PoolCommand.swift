@@ -58,9 +58,14 @@ struct PoolCommand: AsyncParsableCommand {
         if model.isCountBased { return try runCountBased() }
         let summary: PoolSummary
         let analysis: MetaAnalysis
+        let studies: ForestPlot
         do {
-            analysis = try model.fit()
+            let table = try model.table()
+            analysis = try MetaAnalysis(EffectSizes(table: table, measure: model.measure), method: model.method,
+                                        ciMethod: model.ciMethod, level: model.level)
             summary = try analysis.summary()
+            // The study listing, from the typed fit and the rows it was fitted to.
+            studies = try ForestPlot(analysis, table: table)
         } catch {
             var located = error
             if located.location.file == nil { located.location.file = model.file }
@@ -69,7 +74,7 @@ struct PoolCommand: AsyncParsableCommand {
         switch format {
         case .json: print(JSONOutput.encode(summary))
         case .csv: print(StudyCSV.render(summary), terminator: "")
-        case .table: print(SummaryTable.render(summary, analysis: analysis), terminator: "")
+        case .table: print(SummaryTable.render(summary, analysis: analysis, studies: studies), terminator: "")
         }
     }
 

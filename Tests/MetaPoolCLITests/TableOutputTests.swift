@@ -115,12 +115,12 @@ struct TableOutputTests {
 
     /// Each command with the number of tables its output has.
     static let commands: [(arguments: [String], tables: Int)] = [
-        (["pool", pritz], 1),
-        (["pool", bcg], 1),
-        (["pool", bcg, "--method", "FE", "--ci", "wald"], 1),
-        (["pool", bcg, "--ci", "hksj"], 1),
-        (["pool", hazard, "--where", "endpoint=PFS"], 1),
-        (["pool", response, "--where", "endpoint=IC-ORR", "--where", "endpoint=CNS-ORR"], 1),
+        (["pool", pritz], 2),
+        (["pool", bcg], 2),
+        (["pool", bcg, "--method", "FE", "--ci", "wald"], 2),
+        (["pool", bcg, "--ci", "hksj"], 2),
+        (["pool", hazard, "--where", "endpoint=PFS"], 2),
+        (["pool", response, "--where", "endpoint=IC-ORR", "--where", "endpoint=CNS-ORR"], 2),
         (["pool", bcg, "--by", "allocation"], 1),
         (["pool", bcg, "--by", "allocation", "--common-tau2"], 1),
         (["pool", response, "--by", "drug_class", "--where", "endpoint=IC-ORR", "--where", "endpoint=CNS-ORR"], 1),
