@@ -167,6 +167,10 @@ enum SubgroupTable {
         rows.append("overall", k: overall.count, estimate: overall.estimate, ci: overall.confidenceInterval,
                     tau2: overall.tauSquared, i2: overall.iSquared, back: overall.backTransform)
         out += rows.table.render()
+        // A subgroup fitted differently from the others is named (the JSON's `model`).
+        for (i, g) in s.subgroups.filter(\.isSingleStudy).enumerated() {
+            out += (i == 0 ? "\n" : "") + "Note: \(g.label) has one study, reported as that study (fixed effect, Wald CI).\n"
+        }
         let pText = p(s.qBetweenPValue)
         if let model = s.commonModel {
             let tau2 = model.tauSquared.map { "tau^2 = \(f($0))" } ?? "fixed effect"
