@@ -83,20 +83,23 @@ struct BiasCommand: ParsableCommand {
         func f(_ x: Double?) -> String { x.map { SummaryTable.f($0) } ?? "NA" }
         func p(_ x: Double?) -> String { x.map { $0 < 1e-4 ? "< .0001" : "= " + SummaryTable.p($0) } ?? "= NA" }
         var out = "Small-study effects (k = \(r.k))\n\n"
+        // One row per test: the statistic (z or t for the regression tests, Kendall's tau for
+        // the rank correlation), its df, p-value and the limit estimate as sei -> 0 with its CI.
+        var table = TextTable([.label("test"), .label("statistic"), .number("value"), .number("df"), .number("pval"),
+                               .number("limit"), .number("ci.lb"), .number("ci.ub")])
         let tests: [(EggerTest?, String)] = [
-            (r.egger, "Egger's regression test (mixed-effects meta-regression on the standard error; metafor regtest default)"),
-            (r.classic, "Egger's test, classic weighted regression (Egger et al. 1997; regtest model = \"lm\")"),
-            (r.peters, "Peters' test (regression on 1/n)"),
+            (r.egger, "Egger: mixed-effects meta-regression on sei (regtest default)"),
+            (r.classic, "Egger: classic weighted regression (regtest model = \"lm\")"),
+            (r.peters, "Peters: regression on 1/n"),
         ]
+        func pval(_ x: Double?) -> String { x.map { $0 < 1e-4 ? "<.0001" : SummaryTable.p($0) } ?? "NA" }
         for case let (t?, title) in tests {
-            let df = t.degreesOfFreedom.map { "t(df = \($0))" } ?? "z"
-            out += "\(title):\n  test for funnel plot asymmetry: \(df) = \(f(t.statistic)), p \(p(t.pValue))\n"
-            if let limit = t.limitEstimate {
-                out += "  limit estimate (as sei -> 0): \(f(limit)) [\(f(t.limitConfidenceInterval?.lower)), \(f(t.limitConfidenceInterval?.upper))]\n"
-            }
-            out += "\n"
+            table.append([title, t.degreesOfFreedom == nil ? "z" : "t", f(t.statistic), t.degreesOfFreedom.map(String.init) ?? "-",
+                          pval(t.pValue), t.limitEstimate.map { f($0) } ?? "-", t.limitConfidenceInterval.map { f($0.lower) } ?? "-",
+                          t.limitConfidenceInterval.map { f($0.upper) } ?? "-"])
         }
-        out += "Rank correlation test (Begg & Mazumdar 1994):\n  Kendall's tau = \(f(r.rank.tau)), p \(p(r.rank.pValue))\n\n"
+        table.append(["Begg & Mazumdar rank correlation (ranktest)", "Kendall's tau", f(r.rank.tau), "-", pval(r.rank.pValue), "-", "-", "-"])
+        out += table.render() + "\n"
         let fill = r.fill
         out += "Trim-and-fill (\(fill.estimator.rawValue)): estimated missing studies on the \(fill.side.rawValue) side: \(fill.missingStudies) (SE = \(f(fill.missingStudiesStandardError)))\n"
         out += "  adjusted estimate: \(f(fill.estimate)) [\(f(fill.confidenceInterval.lower)), \(f(fill.confidenceInterval.upper))], tau^2 = \(f(fill.tauSquared))\n"

@@ -31,6 +31,29 @@ enum StudyCSV {
     }
 }
 
+/// The studies pooled, as R's meta prints them: label, the data as written (events and total,
+/// the two groups' counts, HR and CI, or yi and vi/se), the study's estimate and CI on the
+/// natural scale (yᵢ ± z·√vᵢ back-transformed, metafor's `summary(escalc(...), transf = ...)`)
+/// and its percentage weight in the fitted model (metafor's `weights(fit)`), all read from the
+/// typed ``ForestPlot`` of the fit.
+enum StudyListing {
+    static func render(_ plot: ForestPlot, model: String) -> String {
+        let studies = plot.rows.compactMap { row -> ForestPlot.Study? in if case .study(let s) = row { s } else { nil } }
+        guard let first = studies.first else { return "" }
+        let inputs = first.inputs.map(\.0)
+        let percent = plot.level * 100
+        let lvl = percent == percent.rounded() ? String(Int(percent)) : String(format: "%g", percent)
+        var table = TextTable([.label("study")] + inputs.map(TextTable.Column.number)
+                              + [.number(plot.measure.naturalScaleName), .number("ci.lb"), .number("ci.ub"), .number("weight")])
+        for s in studies {
+            let data = inputs.map { name in s.inputs.first { $0.0 == name }?.1 ?? "-" }
+            table.append([s.label] + data + [SummaryTable.f(s.estimate), SummaryTable.f(s.ciLower), SummaryTable.f(s.ciUpper),
+                                             s.weight.map { String(format: "%.2f%%", $0) } ?? "-"])
+        }
+        return "Studies (\(lvl)% CI on the \(plot.measure.naturalScaleName) scale; weights in the \(model)):\n\n" + table.render() + "\n"
+    }
+}
+
 enum SummaryTable {
     static func f(_ x: Double, _ digits: Int = 4) -> String { String(format: "%.\(digits)f", x) }
 
@@ -41,7 +64,7 @@ enum SummaryTable {
         s.count >= width ? s : String(repeating: " ", count: width - s.count) + s
     }
 
-    static func render(_ s: PoolSummary, analysis: MetaAnalysis) -> String {
+    static func render(_ s: PoolSummary, analysis: MetaAnalysis, studies: ForestPlot? = nil) -> String {
         let percent = s.level * 100
         let lvl = percent == percent.rounded() ? String(Int(percent)) : String(format: "%g", percent)
         var out = ""
@@ -49,6 +72,7 @@ enum SummaryTable {
         if let tau2 = s.tau2 {
             out += "Random-effects model (k = \(s.k); tau^2 estimator: \(s.method))\n"
             out += "Measure: \(s.measure) (\(measure.analysisScaleName)); CI: \(s.ciMethod), \(lvl)%\n\n"
+            if let studies { out += StudyListing.render(studies, model: "random-effects model") }
             let ci = { (lo: Double?, hi: Double?, d: Int) -> String in
                 guard let lo, let hi else { return "" }
                 return " [\(f(lo, d)), \(f(hi, d))]"
@@ -61,6 +85,7 @@ enum SummaryTable {
         } else {
             out += "Fixed-effect model (k = \(s.k))\n"
             out += "Measure: \(s.measure) (\(measure.analysisScaleName)); CI: \(s.ciMethod), \(lvl)%\n\n"
+            if let studies { out += StudyListing.render(studies, model: "fixed-effect model") }
             // The Q-based I² and H² of a common-effect model (Higgins & Thompson 2002), as metafor prints them.
             if let i2 = s.i2 { out += "I^2 (total heterogeneity / total variability):  \(f(i2, 2))%\n" }
             if let h2 = s.h2 { out += "H^2 (total variability / sampling variability): \(f(h2, 2))\n\n" }
@@ -71,10 +96,9 @@ enum SummaryTable {
         var values = [f(s.estimate), f(s.se), f(s.statistic)]
         if let df = s.df { values.append("\(df)") }
         values += [p(s.pValue), f(s.ciLower), f(s.ciUpper)]
-        let widths = zip(header, values).map { max($0.count, $1.count) + 2 }
-        out += "Model results:\n\n"
-        out += zip(header, widths).map { pad($0, $1) }.joined() + "\n"
-        out += zip(values, widths).map { pad($0, $1) }.joined() + "\n\n"
+        var results = TextTable(header.map(TextTable.Column.number), indent: 2)
+        results.append(values)
+        out += "Model results:\n\n" + results.render() + "\n"
         if let lo = s.piLower, let hi = s.piUpper {
             out += "Prediction interval (\(lvl)%): [\(f(lo)), \(f(hi))]\n\n"
         }
@@ -89,24 +113,18 @@ enum SummaryTable {
 }
 
 enum SubgroupTable {
-    /// The subgroup table's layout, shared by both subgroup renderers: the header and one row
-    /// (k, estimate, CI, τ², I², natural scale), labels padded to `width`.
+    /// The subgroup table's layout, shared by both subgroup renderers: one row per subgroup
+    /// (k, estimate, CI, τ², I², natural scale) and the overall model, as a ``TextTable``.
     struct SubgroupRows {
-        let width: Int
-        init(labels: [String]) { width = max(8, (labels.map(\.count) + ["overall".count]).max() ?? 8) }
+        var table = TextTable([.label("subgroup"), .number("k"), .number("estimate"), .number("ci.lb"), .number("ci.ub"),
+                               .number("tau^2"), .number("I^2"), .label("natural scale [CI]")])
 
-        static func pad(_ text: String, _ n: Int) -> String { text.count >= n ? text : text + String(repeating: " ", count: n - text.count) }
-        static func lpad(_ text: String, _ n: Int) -> String { text.count >= n ? text : String(repeating: " ", count: n - text.count) + text }
-
-        var header: String { Self.pad("subgroup", width) + "    k  estimate    ci.lb    ci.ub     tau^2     I^2  natural scale [CI]\n" }
-
-        func line(_ label: String, k: Int, estimate: Double, ci: Interval, tau2: Double?, i2: Double?,
-                  back: (Double) -> Double) -> String {
+        mutating func append(_ label: String, k: Int, estimate: Double, ci: Interval, tau2: Double?, i2: Double?,
+                             back: (Double) -> Double) {
             func f(_ x: Double) -> String { SummaryTable.f(x) }
             let bt = "\(f(back(estimate))) [\(f(back(ci.lower))), \(f(back(ci.upper)))]"
-            return Self.pad(label, width) + Self.lpad(String(k), 5) + Self.lpad(f(estimate), 10) + Self.lpad(f(ci.lower), 9)
-                + Self.lpad(f(ci.upper), 9) + Self.lpad(tau2.map { f($0) } ?? "-", 10)
-                + Self.lpad(i2.map { String(format: "%.1f%%", $0) } ?? "-", 8) + "  " + bt + "\n"
+            table.append([label, String(k), f(estimate), f(ci.lower), f(ci.upper), tau2.map { f($0) } ?? "-",
+                          i2.map { String(format: "%.1f%%", $0) } ?? "-", bt])
         }
     }
 
@@ -118,15 +136,15 @@ enum SubgroupTable {
         let percent = s.specification.level * 100
         let lvl = percent == percent.rounded() ? String(Int(percent)) : String(format: "%g", percent)
         var out = "Subgroups by \(s.column) (\(s.overall.modelName); CI: wald, \(lvl)%; measure \(s.overall.measure.rawValue))\n\n"
-        let rows = SubgroupRows(labels: s.groups.map(\.label))
-        out += rows.header
-        func line(_ label: String, _ fit: any FittedModel) -> String {
+        var rows = SubgroupRows()
+        func line(_ label: String, _ fit: any FittedModel) {
             let het = fit.heterogeneity
-            return rows.line(label, k: fit.studies.effects.count, estimate: fit.estimate, ci: fit.confidenceInterval,
-                             tau2: het.tauSquared, i2: het.degreesOfFreedom > 0 ? het.iSquared : nil, back: fit.backTransform)
+            rows.append(label, k: fit.studies.effects.count, estimate: fit.estimate, ci: fit.confidenceInterval,
+                        tau2: het.tauSquared, i2: het.degreesOfFreedom > 0 ? het.iSquared : nil, back: fit.backTransform)
         }
-        for g in s.groups { out += line(g.label, g.fit) }
-        out += line("overall", s.overall)
+        for g in s.groups { line(g.label, g.fit) }
+        line("overall", s.overall)
+        out += rows.table.render()
         out += "\nTest for subgroup differences (Wald, subgroup estimates): Q(df = \(s.qBetweenDegreesOfFreedom)) = \(f(s.qBetween)), \(p(s.qBetweenPValue))\n"
         return out
     }
@@ -141,14 +159,18 @@ enum SubgroupTable {
         let percent = (overall.level * 100)
         let lvl = percent == percent.rounded() ? String(Int(percent)) : String(format: "%g", percent)
         var out = "Subgroups by \(s.column) (\(overall.method.rawValue); CI: \(overall.ciMethod.rawValue), \(lvl)%; measure \(overall.effects.measure.rawValue))\n\n"
-        let rows = SubgroupRows(labels: s.subgroups.map(\.label))
-        out += rows.header
+        var rows = SubgroupRows()
         for g in s.subgroups {
-            out += rows.line(g.label, k: g.count, estimate: g.estimate, ci: g.confidenceInterval, tau2: g.tauSquared,
+            rows.append(g.label, k: g.count, estimate: g.estimate, ci: g.confidenceInterval, tau2: g.tauSquared,
                         i2: g.count > 1 ? g.iSquared : nil, back: g.backTransform)
         }
-        out += rows.line("overall", k: overall.count, estimate: overall.estimate, ci: overall.confidenceInterval,
+        rows.append("overall", k: overall.count, estimate: overall.estimate, ci: overall.confidenceInterval,
                     tau2: overall.tauSquared, i2: overall.iSquared, back: overall.backTransform)
+        out += rows.table.render()
+        // A subgroup fitted differently from the others is named (the JSON's `model`).
+        for (i, g) in s.subgroups.filter(\.isSingleStudy).enumerated() {
+            out += (i == 0 ? "\n" : "") + "Note: \(g.label) has one study, reported as that study (fixed effect, Wald CI).\n"
+        }
         let pText = p(s.qBetweenPValue)
         if let model = s.commonModel {
             let tau2 = model.tauSquared.map { "tau^2 = \(f($0))" } ?? "fixed effect"

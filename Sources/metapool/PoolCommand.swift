@@ -58,9 +58,14 @@ struct PoolCommand: AsyncParsableCommand {
         if model.isCountBased { return try runCountBased() }
         let summary: PoolSummary
         let analysis: MetaAnalysis
+        let studies: ForestPlot
         do {
-            analysis = try model.fit()
+            let table = try model.table()
+            analysis = try MetaAnalysis(EffectSizes(table: table, measure: model.measure), method: model.method,
+                                        ciMethod: model.ciMethod, level: model.level)
             summary = try analysis.summary()
+            // The study listing, from the typed fit and the rows it was fitted to.
+            studies = try ForestPlot(analysis, table: table)
         } catch {
             var located = error
             if located.location.file == nil { located.location.file = model.file }
@@ -69,7 +74,7 @@ struct PoolCommand: AsyncParsableCommand {
         switch format {
         case .json: print(JSONOutput.encode(summary))
         case .csv: print(StudyCSV.render(summary), terminator: "")
-        case .table: print(SummaryTable.render(summary, analysis: analysis), terminator: "")
+        case .table: print(SummaryTable.render(summary, analysis: analysis, studies: studies), terminator: "")
         }
     }
 
@@ -156,8 +161,9 @@ struct PoolCommand: AsyncParsableCommand {
             out += "H^2 (total variability / sampling variability): \(String(format: "%.2f", h2))\n\n"
             out += "Test for heterogeneity: Q(df = \(qDF)) = \(f(q)), p-val \(p(qP))\n"
             out += tests + "\nModel results:\n\n"
-            out += "  estimate      se     zval    pval    ci.lb    ci.ub\n"
-            out += [f(estimate), f(se), f(z), p(pValue), f(ci.lower), f(ci.upper)].map { $0.leftPadded(8) }.joined(separator: " ") + "\n"
+            var results = TextTable(["estimate", "se", "zval", "pval", "ci.lb", "ci.ub"].map(TextTable.Column.number), indent: 2)
+            results.append([f(estimate), f(se), f(z), p(pValue), f(ci.lower), f(ci.upper)])
+            out += results.render()
             if back != .identity {
                 out += "\nOn the \(measure.naturalScaleName) scale: \(f(back.apply(estimate))) [\(f(back.apply(ci.lower))), \(f(back.apply(ci.upper)))]\n"
             }
@@ -198,9 +204,10 @@ struct PoolCommand: AsyncParsableCommand {
         out += "Tests for heterogeneity:\n"
         out += "Wald-type test: QE(df = \(tests.wald.degreesOfFreedom)) = \(f(tests.wald.statistic)), p-val \(p(tests.wald.pValue))\n"
         out += "Likelihood ratio test: QE(df = \(tests.lrt.degreesOfFreedom)) = \(f(tests.lrt.statistic)), p-val \(p(tests.lrt.pValue))\n\n"
-        out += "Model results:\n\n  estimate      se    zval    pval    ci.lb   ci.ub\n"
-        out += [f(e.estimate), f(e.standardError), f(e.statistic), e.pValue < 1e-4 ? "<.0001" : SummaryTable.p(e.pValue),
-                f(e.confidenceInterval.lower), f(e.confidenceInterval.upper)].map { $0.leftPadded(8) }.joined(separator: " ") + "\n"
+        var results = TextTable(["estimate", "se", "zval", "pval", "ci.lb", "ci.ub"].map(TextTable.Column.number), indent: 2)
+        results.append([f(e.estimate), f(e.standardError), f(e.statistic), e.pValue < 1e-4 ? "<.0001" : SummaryTable.p(e.pValue),
+                        f(e.confidenceInterval.lower), f(e.confidenceInterval.upper)])
+        out += "Model results:\n\n" + results.render()
         out += "\nOn the \(measure == "OR" ? "odds ratio" : "proportion") scale: \(f(fit.backTransform(e.estimate))) [\(f(fit.backTransform(e.confidenceInterval.lower))), \(f(fit.backTransform(e.confidenceInterval.upper)))]\n"
         print(out, terminator: "")
     }
@@ -241,16 +248,23 @@ struct PoolCommand: AsyncParsableCommand {
                 }
             }
         case .table:
-            out += "analysis            k   estimate      se     ci.lb    ci.ub     tau^2\n"
+            // Whole analysis names; analyses that could not be fitted are listed under the table.
+            var table = TextTable([.label("analysis"), .number("k"), .number("estimate"), .number("se"), .number("ci.lb"),
+                                   .number("ci.ub"), .number("tau^2")])
+            var errors = ""
             for (a, outcome) in zip(analyses, results) {
-                let id = a.id.count > 16 ? String(a.id.prefix(15)) + "…" : a.id.padding(toLength: 16, withPad: " ", startingAt: 0)
                 switch outcome {
                 case .failure(let error):
-                    out += "\(id) \(String(a.yi.count).leftPadded(4))  error: \(error.commandLineSentence)\n"
+                    table.append([a.id, String(a.yi.count), "NA", "NA", "NA", "NA", "NA"])
+                    errors += "  \(a.id): \(error.commandLineSentence)\n"
                 case .success(let r):
-                    out += "\(id) \(String(r.k).leftPadded(4)) \(SummaryTable.f(r.estimate).leftPadded(10)) \(SummaryTable.f(r.standardError).leftPadded(7)) \(SummaryTable.f(r.confidenceInterval.lower).leftPadded(9)) \(SummaryTable.f(r.confidenceInterval.upper).leftPadded(8)) \((r.tauSquared.map { SummaryTable.f($0) } ?? "-").leftPadded(9))\n"
+                    table.append([a.id, String(r.k), SummaryTable.f(r.estimate), SummaryTable.f(r.standardError),
+                                  SummaryTable.f(r.confidenceInterval.lower), SummaryTable.f(r.confidenceInterval.upper),
+                                  r.tauSquared.map { SummaryTable.f($0) } ?? "-"])
                 }
             }
+            out += table.render()
+            if !errors.isEmpty { out += "\nNot fitted (NA above):\n" + errors }
         }
         print(out, terminator: "")
         let failed = results.filter { if case .failure = $0 { true } else { false } }.count

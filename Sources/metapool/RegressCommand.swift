@@ -121,18 +121,16 @@ struct RegressCommand: ParsableCommand {
             out += "\n\n"
         }
         out += "Model Results:\n\n"
-        let name = max(8, m.predictors.map(\.count).max() ?? 8)
         let stat = m.degreesOfFreedom == nil ? "zval" : "tval"
-        var header = "".padding(toLength: name, withPad: " ", startingAt: 0) + "  estimate      se     \(stat)    pval    ci.lb    ci.ub"
-        if permutation != nil { header += "  perm.pval" }
-        out += header + "\n"
+        var table = TextTable([.label("coefficient")] + ["estimate", "se", stat, "pval", "ci.lb", "ci.ub"].map(TextTable.Column.number)
+                              + (permutation != nil ? [.number("perm.pval")] : []))
         for j in m.predictors.indices {
-            var line = m.predictors[j].padding(toLength: name, withPad: " ", startingAt: 0)
-            line += [f(m.coefficients[j]), f(m.standardErrors[j]), f(m.statistics[j]), p(m.pValues[j]),
-                     f(m.confidenceIntervals[j].lower), f(m.confidenceIntervals[j].upper)].map { $0.leftPadded(8) }.joined(separator: " ")
-            if let perm = permutation { line += p(perm.coefficientPValues[j]).leftPadded(11) }
-            out += line + "\n"
+            var cells = [m.predictors[j], f(m.coefficients[j]), f(m.standardErrors[j]), f(m.statistics[j]), p(m.pValues[j]),
+                         f(m.confidenceIntervals[j].lower), f(m.confidenceIntervals[j].upper)]
+            if let perm = permutation { cells.append(p(perm.coefficientPValues[j])) }
+            table.append(cells)
         }
+        out += table.render()
         return out
     }
 }

@@ -96,11 +96,9 @@ struct SensitivityCommand: ParsableCommand {
                 if case .bool(true)? = fields.first(where: { $0.0 == "influential" })?.1 { line[0] += " *" }
                 cells.append(line)
             }
-            let widths = header.indices.map { j in max(header[j].count, cells.map { $0[j].count }.max() ?? 0) }
-            out += header.indices.map { j in j == 0 ? header[j].padding(toLength: widths[j], withPad: " ", startingAt: 0) : header[j].leftPadded(widths[j]) }.joined(separator: "  ") + "\n"
-            for line in cells {
-                out += line.indices.map { j in j == 0 ? line[j].padding(toLength: widths[j], withPad: " ", startingAt: 0) : line[j].leftPadded(widths[j]) }.joined(separator: "  ") + "\n"
-            }
+            var table = TextTable(header.indices.map { $0 == 0 ? .label(header[$0]) : .number(header[$0]) })
+            for line in cells { table.append(line) }
+            out += table.render()
             out += "\n"
         }
         return out

@@ -50,6 +50,24 @@ public struct SubgroupAnalysis: Sendable {
         /// The subgroup's own fit, as any model (`nil` under a common τ²).
         public var fit: (any FittedModel)? { analysis }
 
+        /// Whether the subgroup is reported as its one study (fixed effect, Wald interval) while
+        /// the others are fitted with the chosen model: no τ² or t interval exists for k = 1.
+        public var isSingleStudy: Bool { analysis != nil && effects.count == 1 }
+
+        /// The model the subgroup's estimate comes from, as the JSON's `model` names it:
+        /// `single study`, `random-effects (REML)` (any estimator), `common-effect (FE)`, or under a
+        /// common τ² `common tau^2 (REML)` (`common-effect (FE)` for FE).
+        public var modelDescription: String {
+            if isSingleStudy { return "single study" }
+            if let analysis {
+                return analysis.isRandomEffects ? "random-effects (\(analysis.method.rawValue))" : "common-effect (FE)"
+            }
+            return tauSquared == nil ? "common-effect (FE)" : "common tau^2 (\(commonMethod ?? ""))"
+        }
+
+        /// The estimator of the common τ² (common-τ² subgroups only).
+        let commonMethod: String?
+
         /// Maps a value on the analysis scale to the natural scale, with this subgroup's totals (PFT).
         public func backTransform(_ x: Double) -> Double {
             effects.measure.backTransform.apply(x, harmonicMeanTotal: effects.harmonicMeanTotal)
@@ -67,6 +85,7 @@ public struct SubgroupAnalysis: Sendable {
             tauSquared = a.tauSquared
             iSquared = a.iSquared
             predictionInterval = a.predictionInterval
+            commonMethod = nil
         }
 
         init(label: String, effects: EffectSizes, coefficient j: Int, of fit: MetaRegression) {
@@ -81,6 +100,7 @@ public struct SubgroupAnalysis: Sendable {
             tauSquared = fit.tauSquared
             iSquared = nil
             predictionInterval = fit.predictionInterval(coefficient: j)
+            commonMethod = fit.method.rawValue
         }
     }
 
@@ -244,12 +264,12 @@ public struct SubgroupAnalysis: Sendable {
         var groups: [JSONValue] = []
         for s in subgroups {
             if let analysis = s.analysis {
-                groups.append(.object([("subgroup", .string(s.label))] + (try encode(analysis))))
+                groups.append(.object([("subgroup", .string(s.label)), ("model", .string(s.modelDescription))] + (try encode(analysis))))
                 continue
             }
             // Common τ²: the subgroup's coefficient in the cell-means model.
             var members: [(String, JSONValue)] = [
-                ("subgroup", .string(s.label)), ("k", .integer(s.count)),
+                ("subgroup", .string(s.label)), ("model", .string(s.modelDescription)), ("k", .integer(s.count)),
                 ("estimate", .number(s.estimate)), ("se", .number(s.standardError)),
                 ("ci_lower", .number(s.confidenceInterval.lower)), ("ci_upper", .number(s.confidenceInterval.upper)),
                 ("statistic", .number(s.statistic)), ("p_value", .number(s.pValue)),

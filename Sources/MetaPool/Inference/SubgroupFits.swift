@@ -82,13 +82,23 @@ public struct SubgroupFits: Sendable {
         }
     }
 
+    /// The model every subgroup is fitted with, as the JSON's `model` names it:
+    /// `common-effect (MH)`, `common-effect (PETO)` or `random-effects (GLMM)`.
+    public var modelDescription: String {
+        switch specification.pooling {
+        case .inverseVariance(let method): method == .fixedEffect ? "common-effect (FE)" : "random-effects (\(method.rawValue))"
+        case .glmm: "random-effects (GLMM)"
+        default: "common-effect (\(specification.pooling.code))"
+        }
+    }
+
     /// The JSON object `pool --by` prints: the options, every subgroup's summary (its `subgroup`
     /// label first), the overall summary and the test for subgroup differences.
     public func summary() throws(MetaPoolError) -> JSONValue {
         var subgroups: [JSONValue] = []
         for g in groups {
             guard case .object(let members) = try g.fit.jsonSummary() else { continue }
-            subgroups.append(.object([("subgroup", .string(g.label))] + members))
+            subgroups.append(.object([("subgroup", .string(g.label)), ("model", .string(modelDescription))] + members))
         }
         return .object([
             ("by", .string(column)),
