@@ -91,7 +91,7 @@ extension EffectSizes {
                 if let total, total.isFinite, total > 0, total == total.rounded(), total < 1e15 {
                     example = " (\(value)% of \(formatCount(total)) is \(formatCount((value / 100 * total).rounded())))"
                 }
-                throw MetaPoolError(.invalidValue, "\(value) is not a whole number; it looks like a percentage: give the number of patients (the count of events), not the percent\(example)", at: location)
+                throw MetaPoolError(.invalidValue, "\(value) is not a whole number; it looks like a percentage: give the \(location.column?.hasSuffix("events") == true ? "count of events" : "number of patients"), not the percent\(example)", at: location)
             }
             throw MetaPoolError(.invalidValue, "\(value) is not a whole number; counts of patients must be whole numbers", at: location)
         }
