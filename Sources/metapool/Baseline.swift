@@ -117,10 +117,31 @@ struct Baseline {
         if case .integer(let n)? = options.first(where: { $0.0 == "quadrature_points" })?.1 { points = n }
         var allowMixed = false
         if case .bool(let flag)? = options.first(where: { $0.0 == "allow_mixed_endpoints" })?.1 { allowMixed = flag }
-        let spec = RecordedAnalysis(file: file, measure: measure, pooling: method, ciMethod: ci, level: level,
+        var spec = RecordedAnalysis(file: file, measure: measure, pooling: method, ciMethod: ci, level: level,
                                     conditions: conditions, by: option("by"), commonTauSquared: common,
                                     quadraturePoints: points, allowMixedEndpoints: allowMixed)
+        spec.effectSizeOptions = try effectSizeOptions(options, at: at)
         return (spec, path, sha)
+    }
+
+    /// The effect-size options a baseline records (hr_level, add, to, drop00, drop_missing; absent = default).
+    static func effectSizeOptions(_ options: [(String, JSONValue)], at: InputLocation) throws(MetaPoolError) -> EffectSizeOptions {
+        func value(_ key: String) -> JSONValue? { options.first(where: { $0.0 == key })?.1 }
+        func number(_ key: String) -> Double? {
+            switch value(key) { case .number(let d)?: d; case .integer(let i)?: Double(i); default: nil }
+        }
+        var result = EffectSizeOptions()
+        if let level = number("hr_level") { result.hazardRatioLevel = level }
+        result.continuityCorrection.add = number("add")
+        if case .string(let to)? = value("to") {
+            guard let target = ContinuityCorrection.Target(rawValue: to) else {
+                throw MetaPoolError(.invalidValue, "the baseline's options.to is \"\(to)\"; expected only0, all, if0all or none", at: at)
+            }
+            result.continuityCorrection.to = target
+        }
+        if case .bool(let flag)? = value("drop00") { result.continuityCorrection.dropDoubleZero = flag }
+        if case .bool(let flag)? = value("drop_missing") { result.dropMissing = flag }
+        return result
     }
 }
 

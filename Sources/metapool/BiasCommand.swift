@@ -50,7 +50,7 @@ struct BiasCommand: ParsableCommand {
     func run() throws {
         let (results, json) = try reportingErrors(file: model.file) { () throws(MetaPoolError) -> (Results, JSONValue) in
             let table = try model.table()
-            let effects = try EffectSizes(table: table, measure: model.measure)
+            let effects = try EffectSizes(table: table, measure: model.measure, options: model.effectSizeOptions)
             let egger = try EggerTest(effects, model: .metaRegression, predictor: .standardError, method: model.method,
                                       ciMethod: model.ciMethod, level: model.level)
             let classic = try EggerTest(effects, model: .weightedRegression, predictor: .standardError, level: model.level)

@@ -58,6 +58,7 @@ extension MetaPoolError {
             case .subgroups: "--by"
             case .commonTauSquared: "--common-tau2"
             case .rowSelection: "--where"
+            case .dropDoubleZero: "--drop00"
             }
         }, remedy: { remedy in
             switch remedy {
@@ -68,6 +69,7 @@ extension MetaPoolError {
             case .measure: "; choose with --measure"
             case .outcome(let column, let example):
                 "; select one with --where \(column)=\(example.contains(" ") ? "\"\(example)\"" : example) (repeat --where to pool chosen values together), compare them with --by \(column), or pool them anyway with --allow-mixed-endpoints"
+            case .dropMissing: "(fill it in, remove the row, or give --drop-missing to leave such rows out)"
             }
         })
     }

@@ -86,8 +86,14 @@ struct ModelOptions: ParsableArguments {
 
     /// The library's description of the analysis these options ask for.
     var specification: AnalysisSpecification {
-        AnalysisSpecification(pooling: pooling, measure: measure, ciMethod: ciMethod, level: level)
+        var spec = AnalysisSpecification(pooling: pooling, measure: measure, ciMethod: ciMethod, level: level)
+        spec.effectSizeOptions = effectSizeOptions
+        return spec
     }
+
+    /// `--hr-level`, `--add`, `--to`, `--drop00`, `--drop-missing` (EffectSizeOptions.swift).
+    @OptionGroup var effectSizeArguments: EffectSizeArguments
+    var effectSizeOptions: EffectSizeOptions { effectSizeArguments.options }
 
     /// The inverse-variance model (FE for the count-based methods, which have no τ²).
     var method: TauSquaredMethod {
@@ -114,6 +120,7 @@ struct ModelOptions: ParsableArguments {
     var rowConditions: [RowCondition] { conditions.compactMap(RowCondition.init(parsing:)) }
 
     func validate() throws {
+        try effectSizeArguments.validate(pooling: pooling)
         guard level > 0, level < 1 else {
             throw ValidationError("--level must be between 0 and 1 (exclusive), e.g. 0.95; got \(level)")
         }
@@ -154,7 +161,10 @@ struct ModelOptions: ParsableArguments {
     func table(comparing columns: [String]) throws(MetaPoolError) -> DataTable {
         let table = try DataTable.read(path: file).selecting(rowConditions)
         try checkOutcomes(table, comparing: columns)
-        return table
+        // --drop-missing and --drop00: the rows left out are listed on stderr.
+        let (kept, excluded) = try table.excludingStudies(measure: measure, options: effectSizeOptions)
+        EffectSizeArguments.note(excluded)
+        return kept
     }
 
     /// The mixed-endpoint guard of ``table(by:)`` on a table already read; with `group`, values
@@ -173,7 +183,7 @@ struct ModelOptions: ParsableArguments {
 
     /// Reads the input and computes effect sizes.
     func effectSizes() throws(MetaPoolError) -> EffectSizes {
-        try EffectSizes(table: table(), measure: measure)
+        try EffectSizes(table: table(), measure: measure, options: effectSizeOptions)
     }
 
     /// Fits the model the options describe.

@@ -70,7 +70,7 @@ extension ModelOptions {
         guard let by else { return try ForestPlot(specification.fit(table), table: table) }
         if isCountBased { return try ForestPlot(SubgroupFits(table: table, by: by, specification: specification), table: table) }
         return try ForestPlot(SubgroupAnalysis(table: table, by: by, measure: measure, method: method, ciMethod: ciMethod,
-                                               level: level, commonTauSquared: commonTauSquared), table: table)
+                                               level: level, commonTauSquared: commonTauSquared, effectSizeOptions: effectSizeOptions), table: table)
     }
 }
 
@@ -138,7 +138,8 @@ struct ReportCommand: ParsableCommand {
                 return try Report(SubgroupFits(table: table, by: by, specification: model.specification), table: table, title: name)
             }
             return try Report(SubgroupAnalysis(table: table, by: by, measure: model.measure, method: model.method,
-                                               ciMethod: model.ciMethod, level: model.level, commonTauSquared: commonTauSquared),
+                                               ciMethod: model.ciMethod, level: model.level, commonTauSquared: commonTauSquared,
+                                               effectSizeOptions: model.effectSizeOptions),
                               table: table, title: name)
         }
         try writeOutput(report.html(), to: output)

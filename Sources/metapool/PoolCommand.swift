@@ -46,7 +46,8 @@ struct PoolCommand: AsyncParsableCommand {
             // One code path with `check`: the JSON records the input's SHA-256 and every option.
             do {
                 let spec = model.specification(by: by, commonTauSquared: commonTauSquared)
-                print(try spec.run(bytes: DataTable.readBytes(path: model.file), noting: ModelOptions.noteMixed).serialized())
+                print(try spec.run(bytes: DataTable.readBytes(path: model.file), noting: ModelOptions.noteMixed,
+                                   notingExcluded: EffectSizeArguments.note).serialized())
             } catch {
                 var located = error
                 if located.location.file == nil { located.location.file = model.file }
@@ -105,7 +106,8 @@ struct PoolCommand: AsyncParsableCommand {
         do {
             let table = try model.table(by: column)
             analysis = try SubgroupAnalysis(table: table, by: column, measure: model.measure, method: model.method,
-                                            ciMethod: model.ciMethod, level: model.level, commonTauSquared: commonTauSquared)
+                                            ciMethod: model.ciMethod, level: model.level, commonTauSquared: commonTauSquared,
+                                            effectSizeOptions: model.effectSizeOptions)
             json = try analysis.summary()
         } catch {
             var located = error
@@ -219,11 +221,13 @@ struct PoolCommand: AsyncParsableCommand {
             let firstCharacter = text.unicodeScalars.first { !" \t\r\n".unicodeScalars.contains($0) }
             let lower = model.file.lowercased()
             if lower.hasSuffix(".jsonl") || lower.hasSuffix(".ndjson") || firstCharacter == "{" {
-                return try BatchAnalysis.analyses(jsonLines: text, source: model.file, measure: model.measure)
+                return try BatchAnalysis.analyses(jsonLines: text, source: model.file, measure: model.measure, options: model.effectSizeOptions)
             }
             let table = try DataTable.read(bytes: bytes, source: model.file).selecting(model.rowConditions)
             try model.checkOutcomes(table, comparing: [], within: batchColumn)
-            return try BatchAnalysis.analyses(from: table, column: batchColumn, measure: model.measure)
+            let (kept, excluded) = try table.excludingStudies(measure: model.measure, options: model.effectSizeOptions)
+            EffectSizeArguments.note(excluded)
+            return try BatchAnalysis.analyses(from: kept, column: batchColumn, measure: model.measure, options: model.effectSizeOptions)
         }
         let engine = BatchAnalysis(method: model.method, ciMethod: model.ciMethod, level: model.level)
         let tasks = jobs ?? BatchAnalysis.processorCount

@@ -16,6 +16,8 @@ struct RecordedAnalysis {
     var quadraturePoints = 7
     /// Pool rows whose endpoint, outcome or measure column differs (`--allow-mixed-endpoints`).
     var allowMixedEndpoints = false
+    /// `--hr-level`, `--add`, `--to`, `--drop00`, `--drop-missing`; recorded only where not the defaults.
+    var effectSizeOptions = EffectSizeOptions()
 
     /// The lowercase hex SHA-256 of the input bytes (FIPS 180-4, via swift-crypto).
     static func sha256(_ bytes: [UInt8]) -> String {
@@ -27,17 +29,22 @@ struct RecordedAnalysis {
 
     /// Runs the analysis on `bytes` and returns the JSON `pool --format json` prints, with
     /// `metapool_version`, `input` and `options` appended so that `check` can repeat it.
-    func run(bytes: [UInt8], noting note: (_ column: String, _ values: [(value: String, count: Int)]) -> Void = { _, _ in })
+    func run(bytes: [UInt8], noting note: (_ column: String, _ values: [(value: String, count: Int)]) -> Void = { _, _ in },
+             notingExcluded noteExcluded: ([ExcludedRow]) -> Void = { _ in })
         throws(MetaPoolError) -> JSONValue {
-        let table = try DataTable.read(bytes: bytes, source: file).selecting(conditions)
+        let selected = try DataTable.read(bytes: bytes, source: file).selecting(conditions)
         // The mixed-endpoint guard, as for the table output (ModelOptions.checkOutcomes).
         let exempt = conditions.map(\.column) + (by.map { [$0] } ?? [])
-        if !allowMixedEndpoints { try table.requireSingleOutcome(exempting: exempt) }
-        let mixed = allowMixedEndpoints ? table.mixedOutcomes(exempting: exempt) : []
+        if !allowMixedEndpoints { try selected.requireSingleOutcome(exempting: exempt) }
+        let mixed = allowMixedEndpoints ? selected.mixedOutcomes(exempting: exempt) : []
         for (column, values) in mixed { note(column, values) }
+        // --drop-missing and --drop00: the rows left out, listed as `excluded` (absent without those options).
+        let (table, excluded) = try selected.excludingStudies(measure: measure, options: effectSizeOptions)
+        noteExcluded(excluded)
         var pooling = self.pooling
         if case .glmm = pooling { pooling = .glmm(quadraturePoints: quadraturePoints) }
-        let specification = AnalysisSpecification(pooling: pooling, measure: measure, ciMethod: ciMethod, level: level)
+        var specification = AnalysisSpecification(pooling: pooling, measure: measure, ciMethod: ciMethod, level: level)
+        specification.effectSizeOptions = effectSizeOptions
         var summary: JSONValue
         let forest: ForestPlot
         if let by, pooling.isCountBased {
@@ -46,7 +53,8 @@ struct RecordedAnalysis {
             forest = try ForestPlot(groups, table: table)
         } else if let by, case .inverseVariance(let method) = pooling {
             let analysis = try SubgroupAnalysis(table: table, by: by, measure: measure, method: method,
-                                                ciMethod: ciMethod, level: level, commonTauSquared: commonTauSquared)
+                                                ciMethod: ciMethod, level: level, commonTauSquared: commonTauSquared,
+                                                effectSizeOptions: effectSizeOptions)
             summary = try analysis.summary()
             forest = try ForestPlot(analysis, table: table)
         } else {
@@ -62,7 +70,9 @@ struct RecordedAnalysis {
             .object([("column", .string(column)),
                      ("values", .array(values.map { .object([("value", .string($0.value)), ("rows", .integer($0.count))]) }))])
         }))]
-        return .object(members + mixedMember + [("forest", forest.summary())] + recorded(bytes))
+        let excludedMember: [(String, JSONValue)] = effectSizeOptions.dropMissing || effectSizeOptions.continuityCorrection.dropDoubleZero
+            ? [("excluded", .array(excluded.map(\.json)))] : []
+        return .object(members + mixedMember + excludedMember + [("forest", forest.summary())] + recorded(bytes))
     }
 
     /// The `metapool_version`, `input` and `options` members that let `check` repeat the analysis
@@ -79,7 +89,20 @@ struct RecordedAnalysis {
             ("by", by.map { .string($0) } ?? .null),
             ("common_tau2", .bool(commonTauSquared)),
          ] + (pooling.isGLMM ? [("quadrature_points", .integer(quadraturePoints))] : [])
-           + (allowMixedEndpoints ? [("allow_mixed_endpoints", .bool(true))] : [])))]
+           + (allowMixedEndpoints ? [("allow_mixed_endpoints", .bool(true))] : [])
+           + recordedEffectSizeOptions))]
+    }
+
+    /// The effect-size options that differ from the defaults, as `check` reads them back.
+    var recordedEffectSizeOptions: [(String, JSONValue)] {
+        let o = effectSizeOptions, c = o.continuityCorrection
+        var members: [(String, JSONValue)] = []
+        if o.hazardRatioLevel != 0.95 { members.append(("hr_level", .number(o.hazardRatioLevel))) }
+        if let add = c.add { members.append(("add", .number(add))) }
+        if c.to != .onlyZero { members.append(("to", .string(c.to.rawValue))) }
+        if c.dropDoubleZero { members.append(("drop00", .bool(true))) }
+        if o.dropMissing { members.append(("drop_missing", .bool(true))) }
+        return members
     }
 }
 
@@ -87,6 +110,7 @@ extension ModelOptions {
     func specification(by: String?, commonTauSquared: Bool = false) -> RecordedAnalysis {
         RecordedAnalysis(file: file, measure: measure, pooling: pooling, ciMethod: ciMethod, level: level,
                               conditions: rowConditions, by: by, commonTauSquared: commonTauSquared,
-                              quadraturePoints: quadraturePoints, allowMixedEndpoints: allowMixedEndpoints)
+                              quadraturePoints: quadraturePoints, allowMixedEndpoints: allowMixedEndpoints,
+                              effectSizeOptions: effectSizeOptions)
     }
 }

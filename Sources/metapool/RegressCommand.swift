@@ -45,7 +45,7 @@ struct RegressCommand: ParsableCommand {
         let showProgress = isatty(2) == 1
         let result = try reportingErrors(file: model.file) { () throws(MetaPoolError) -> (MetaRegression, Double?, PermutationTest?, EffectSizes) in
             let table = try model.table(comparing: moderatorColumns)
-            let effects = try EffectSizes(table: table, measure: model.measure)
+            let effects = try EffectSizes(table: table, measure: model.measure, options: model.effectSizeOptions)
             let design = try ModeratorDesign(table: table, moderators: moderatorColumns)
             let fit = try MetaRegression(y: effects.yi, v: effects.vi, design: design.matrix, predictors: design.predictors,
                                          method: model.method, ciMethod: model.ciMethod, level: model.level)

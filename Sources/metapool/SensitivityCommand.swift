@@ -32,7 +32,7 @@ struct SensitivityCommand: ParsableCommand {
     func run() throws {
         let (leaveOneOut, cumulative, influence) = try reportingErrors(file: model.file) { () throws(MetaPoolError) -> (LeaveOneOut, CumulativeAnalysis, InfluenceDiagnostics) in
             let table = try model.table()
-            let fit = try MetaAnalysis(EffectSizes(table: table, measure: model.measure), method: model.method,
+            let fit = try MetaAnalysis(EffectSizes(table: table, measure: model.measure, options: model.effectSizeOptions), method: model.method,
                                        ciMethod: model.ciMethod, level: model.level)
             let cumulative: CumulativeAnalysis
             if let orderBy {

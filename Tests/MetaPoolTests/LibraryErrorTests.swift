@@ -54,25 +54,34 @@ struct LibraryErrorTests {
         } else {
             path = BadInputCase.directory.appendingPathComponent(c.file).path
         }
+        // The effect-size options (--hr-level, --add, --to, --drop00, --drop-missing) as the library's settings.
+        var options = EffectSizeOptions()
+        if let level = c.option("--hr-level"), case .success(let l) = EffectSizeOptions.parseLevel(level) { options.hazardRatioLevel = l }
+        options.continuityCorrection.add = c.option("--add").flatMap(Double.init)
+        if let to = c.option("--to") { options.continuityCorrection.to = try #require(ContinuityCorrection.Target(rawValue: to)) }
+        options.continuityCorrection.dropDoubleZero = c.args.contains("--drop00")
+        options.dropMissing = c.args.contains("--drop-missing")
         let error = expectError { () throws(MetaPoolError) -> PoolSummary in
             let table: DataTable
             if let bytes { table = try DataTable.read(bytes: bytes, source: path) } else { table = try DataTable.read(path: path) }
             let conditions = zip(c.args, c.args.dropFirst()).filter { $0.0 == "--where" }.compactMap { RowCondition(parsing: $0.1) }
             // The CLI's mixed-endpoint guard: columns named by --where or --by are exempt.
-            let selected = try table.selecting(conditions)
-            try selected.requireSingleOutcome(exempting: conditions.map(\.column) + (c.option("--by").map { [$0] } ?? []))
+            let chosen = try table.selecting(conditions)
+            try chosen.requireSingleOutcome(exempting: conditions.map(\.column) + (c.option("--by").map { [$0] } ?? []))
+            let selected = try chosen.excludingStudies(measure: measure, options: options).table
             if countBased {
                 // Mantel–Haenszel and Peto read the raw counts.
                 let counts = try TwoGroupCounts(table: selected)
                 _ = try MantelHaenszel(counts, measure: measure ?? .oddsRatio)
-                return try MetaAnalysis(EffectSizes(table: selected, measure: measure)).summary()
+                return try MetaAnalysis(EffectSizes(table: selected, measure: measure, options: options)).summary()
             }
             if let by = c.option("--by") {
                 let groups = try SubgroupAnalysis(table: selected, by: by, measure: measure,
-                                                  method: method, ciMethod: ci, commonTauSquared: c.args.contains("--common-tau2"))
+                                                  method: method, ciMethod: ci, commonTauSquared: c.args.contains("--common-tau2"),
+                                                  effectSizeOptions: options)
                 return try groups.overall.summary()
             }
-            let effects = try EffectSizes(table: selected, measure: measure)
+            let effects = try EffectSizes(table: selected, measure: measure, options: options)
             return try MetaAnalysis(effects, method: method, ciMethod: ci).summary()
         }
         guard let error else { return }

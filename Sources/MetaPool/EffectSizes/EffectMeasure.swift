@@ -26,7 +26,7 @@ public enum DataFamily: String, Sendable, Hashable, CaseIterable {
         switch self {
         case .proportion: "`events` and `total`"
         case .twoGroup: "`treat_events`, `treat_total`, `control_events` and `control_total`"
-        case .hazardRatio: "`hr`, `hr_lower` and `hr_upper` (a 95% CI), or `log_hr` and `se`"
+        case .hazardRatio: "`hr`, `hr_lower` and `hr_upper` (a CI, 95% unless `hr_level` says otherwise), or `log_hr` and `se`, or `o_minus_e` and `v`, or `hr` and `p_value`"
         case .generic: "`yi` and `vi` (or `yi` and `se`)"
         }
     }

@@ -7,16 +7,42 @@ extension DataFamily {
         let has = { (name: String) in table.columnIndex(name) != nil }
         if has("events") && has("total") { found.append(.proportion) }
         if has("treat_events") && has("treat_total") && has("control_events") && has("control_total") { found.append(.twoGroup) }
-        if (has("hr") && has("hr_lower") && has("hr_upper")) || (has("log_hr") && has("se")) { found.append(.hazardRatio) }
+        if HazardRatioSource.detect(in: table) != nil { found.append(.hazardRatio) }
         if has("yi") && (has("vi") || has("se")) { found.append(.generic) }
         return found
     }
 }
 
+/// Where the log hazard ratios of a table come from, in the order the columns are looked for.
+enum HazardRatioSource: CaseIterable {
+    /// `hr`, `hr_lower`, `hr_upper` (and optionally `hr_level`).
+    case interval
+    /// `log_hr` and `se`.
+    case logScale
+    /// `o_minus_e` and `v` (the log-rank O − E and its variance V).
+    case observedMinusExpected
+    /// `hr` and a two-sided `p_value`.
+    case pValue
+
+    /// The columns this source needs.
+    var columns: [String] {
+        switch self {
+        case .interval: ["hr", "hr_lower", "hr_upper"]
+        case .logScale: ["log_hr", "se"]
+        case .observedMinusExpected: ["o_minus_e", "v"]
+        case .pValue: ["hr", "p_value"]
+        }
+    }
+
+    /// The first source whose columns the table has.
+    static func detect(in table: DataTable) -> HazardRatioSource? {
+        allCases.first { $0.columns.allSatisfy { table.columnIndex($0) != nil } }
+    }
+}
+
 extension EffectSizes {
-    /// Computes effect sizes from a table. Without `measure`, the columns decide the family
-    /// and the family's default measure is used (PLO, OR, HR or GEN).
-    public init(table: DataTable, measure: EffectMeasure? = nil) throws(MetaPoolError) {
+    /// The family of a table for `measure` (or from its columns) and the columns its effect sizes are computed from.
+    static func source(of table: DataTable, measure: EffectMeasure?) throws(MetaPoolError) -> (family: DataFamily, columns: [String]) {
         let families = DataFamily.detect(in: table)
         let family: DataFamily
         if let measure {
@@ -39,21 +65,48 @@ extension EffectSizes {
             }
             family = first
         }
+        switch family {
+        case .proportion: return (family, ["events", "total"])
+        case .twoGroup: return (family, ["treat_events", "treat_total", "control_events", "control_total"])
+        case .hazardRatio: return (family, HazardRatioSource.detect(in: table)?.columns ?? [])
+        case .generic: return (family, ["yi", table.columnIndex("vi") != nil ? "vi" : "se"])
+        }
+    }
+
+    /// Computes effect sizes from a table. Without `measure`, the columns decide the family
+    /// and the family's default measure is used (PLO, OR, HR or GEN).
+    ///
+    /// `options` set the continuity correction of counts (escalc's `add`, `to`, `drop00`), the
+    /// level of hazard-ratio intervals without an `hr_level` column, and whether rows with an
+    /// empty cell are left out (listed in ``excluded``) rather than refused.
+    public init(table: DataTable, measure: EffectMeasure? = nil, options: EffectSizeOptions = EffectSizeOptions()) throws(MetaPoolError) {
+        try options.continuityCorrection.validate()
+        let (family, _) = try Self.source(of: table, measure: measure)
+        let (table, excluded) = try table.excludingStudies(measure: measure, options: options)
         let measure = measure ?? family.measures[0]
         let reader = ColumnReader(table: table)
         let labels = reader.labels()
         let locations = (0..<table.rows.count).map { table.location(row: $0) }
+        let correction = options.continuityCorrection
         switch family {
         case .proportion:
-            self = try .proportions(events: reader.numbers("events"), totals: reader.numbers("total"), measure: measure, labels: labels, locations: locations)
+            self = try .proportions(events: reader.numbers("events"), totals: reader.numbers("total"), measure: measure, labels: labels,
+                                    locations: locations, correction: correction)
         case .twoGroup:
             self = try .twoGroup(treatEvents: reader.numbers("treat_events"), treatTotals: reader.numbers("treat_total"),
                                  controlEvents: reader.numbers("control_events"), controlTotals: reader.numbers("control_total"),
-                                 measure: measure, labels: labels, locations: locations)
+                                 measure: measure, labels: labels, locations: locations, correction: correction)
         case .hazardRatio:
-            if table.columnIndex("hr") != nil, table.columnIndex("hr_lower") != nil, table.columnIndex("hr_upper") != nil {
-                self = try .hazardRatios(reader.numbers("hr"), lower: reader.numbers("hr_lower"), upper: reader.numbers("hr_upper"), labels: labels, locations: locations)
-            } else {
+            switch HazardRatioSource.detect(in: table) {
+            case .interval?:
+                let levels = try reader.levels("hr_level", default: options.hazardRatioLevel)
+                self = try .hazardRatios(reader.numbers("hr"), lower: reader.numbers("hr_lower"), upper: reader.numbers("hr_upper"),
+                                         levels: levels, labels: labels, locations: locations)
+            case .observedMinusExpected?:
+                self = try .observedMinusExpected(reader.numbers("o_minus_e"), variances: reader.numbers("v"), labels: labels, locations: locations)
+            case .pValue?:
+                self = try .hazardRatios(reader.numbers("hr"), pValues: reader.pValues("p_value"), labels: labels, locations: locations)
+            case .logScale?, nil:
                 self = try .logHazardRatios(reader.numbers("log_hr"), standardErrors: reader.numbers("se"), labels: labels, locations: locations)
             }
         case .generic:
@@ -69,6 +122,7 @@ extension EffectSizes {
             self = try EffectSizes(measure: .generic, yi: yi, vi: vi, labels: labels, totals: nil,
                                    locations: locations.map { var l = $0; l.column = nil; return l })
         }
+        self.excluded = excluded
     }
 
     private static func listColumns(_ table: DataTable) -> String {
@@ -103,9 +157,37 @@ struct ColumnReader {
                 throw MetaPoolError(.malformedInput, "this row has \(row.count) cells but the table has \(table.columns.count) columns; every row needs one cell per column", at: table.location(row: i, column: column))
             }
             guard let cell = row[c] else {
-                throw MetaPoolError(.invalidValue, "the cell is empty; every study needs a value here (remove the row to leave the study out)", at: table.location(row: i, column: column))
+                throw MetaPoolError(.invalidValue, "the cell is empty; every study needs a value here", at: table.location(row: i, column: column), remedy: .dropMissing)
             }
             values.append(try Self.parseNumber(cell, at: table.location(row: i, column: column)))
+        }
+        return values
+    }
+
+    /// A column of p-values: numbers, with a hint for bounds such as "<0.001", which give no standard error.
+    func pValues(_ name: String) throws(MetaPoolError) -> [Double] {
+        if let c = table.columnIndex(name) {
+            for (i, row) in table.rows.enumerated() {
+                guard c < row.count, let cell = row[c]?.trimmingSpaces(), let first = cell.first, "<>≤≥".contains(first) else { continue }
+                throw MetaPoolError(.invalidValue, "\"\(cell)\" is a bound, not a p-value; the standard error needs the exact p-value (or give hr_lower and hr_upper)",
+                                    at: table.location(row: i, column: table.columns[c]))
+            }
+        }
+        return try numbers(name)
+    }
+
+    /// Confidence levels from an optional column (a proportion such as 0.9, or a percentage such
+    /// as 90 or "90%"; see ``EffectSizeOptions/parseLevel(_:)``); an absent column or an empty
+    /// cell gives `fallback`.
+    func levels(_ name: String, default fallback: Double) throws(MetaPoolError) -> [Double] {
+        guard let c = table.columnIndex(name) else { return Array(repeating: fallback, count: table.rows.count) }
+        var values: [Double] = []
+        for (i, row) in table.rows.enumerated() {
+            guard c < row.count, let cell = row[c], !cell.trimmingSpaces().isEmpty else { values.append(fallback); continue }
+            switch EffectSizeOptions.parseLevel(cell) {
+            case .success(let level): values.append(level)
+            case .failure(let e): throw MetaPoolError(.invalidValue, e.reason, at: table.location(row: i, column: table.columns[c]))
+            }
         }
         return values
     }

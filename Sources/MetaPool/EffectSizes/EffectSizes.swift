@@ -23,6 +23,10 @@ public struct EffectSizes: Sendable, Equatable {
     /// and the other sample-size predictors of ``EggerTest`` use it.
     public let sampleSizes: [Double]?
 
+    /// The rows of the table left out of these effect sizes (``EffectSizeOptions/dropMissing``,
+    /// ``ContinuityCorrection/dropDoubleZero``); empty when every row is a study.
+    public internal(set) var excluded: [ExcludedRow] = []
+
     /// The number of studies.
     public var count: Int { yi.count }
 

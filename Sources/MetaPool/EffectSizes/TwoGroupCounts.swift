@@ -97,9 +97,9 @@ public struct TwoGroupCounts: Sendable, Equatable {
             return l
         }
         for i in 0..<k {
-            try EffectSizes.validateCount(a[i], at: place(i, "treat_events"))
+            try EffectSizes.validateCount(a[i], at: place(i, "treat_events"), total: n1[i])
             try EffectSizes.validateCount(n1[i], at: place(i, "treat_total"))
-            try EffectSizes.validateCount(c[i], at: place(i, "control_events"))
+            try EffectSizes.validateCount(c[i], at: place(i, "control_events"), total: n2[i])
             try EffectSizes.validateCount(n2[i], at: place(i, "control_total"))
             guard n1[i] > 0 else { throw MetaPoolError(.invalidValue, "treat_total is 0; each group needs at least one patient", at: place(i, "treat_total")) }
             guard n2[i] > 0 else { throw MetaPoolError(.invalidValue, "control_total is 0; each group needs at least one patient", at: place(i, "control_total")) }

@@ -65,6 +65,8 @@ public struct MetaPoolError: Error, Sendable, Hashable, CustomStringConvertible 
         /// Select one value of an outcome column, fit its values as subgroups, or allow mixing
         /// explicitly (`example` is one of the values present).
         case outcome(column: String, example: String)
+        /// Leave out rows with empty cells (``EffectSizeOptions/dropMissing``), or fill them in.
+        case dropMissing
 
         /// The remedy in words, for library users.
         public var text: String {
@@ -74,6 +76,7 @@ public struct MetaPoolError: Error, Sendable, Hashable, CustomStringConvertible 
             case .measure: "(name the effect measure)"
             case .outcome(let column, let example):
                 "; select one (rows with \(column) = \(example)), fit the values as subgroups of \(column), or allow mixed outcomes explicitly"
+            case .dropMissing: "(fill it in, remove the row, or leave such rows out with the dropMissing effect-size option)"
             }
         }
     }
@@ -88,6 +91,8 @@ public struct MetaPoolError: Error, Sendable, Hashable, CustomStringConvertible 
         case commonTauSquared
         /// The selection of rows by column values.
         case rowSelection
+        /// Leaving out double-zero studies (escalc's `drop00`).
+        case dropDoubleZero
 
         /// How the library names the setting at the start of a message.
         public var phrase: String {
@@ -96,6 +101,7 @@ public struct MetaPoolError: Error, Sendable, Hashable, CustomStringConvertible 
             case .subgroups: "the subgroup setting"
             case .commonTauSquared: "a common tau^2"
             case .rowSelection: "the selection"
+            case .dropDoubleZero: "drop00"
             }
         }
     }

@@ -59,6 +59,10 @@ public struct AnalysisSpecification: Sendable, Hashable {
     public var ciMethod: ConfidenceIntervalMethod
     /// The confidence level in (0, 1), e.g. 0.95.
     public var level: Double
+    /// How effect sizes are derived from the table (continuity correction, hazard-ratio level,
+    /// rows with empty cells); the inverse-variance models use them, and the count-based ones
+    /// leave out the rows they exclude.
+    public var effectSizeOptions = EffectSizeOptions()
 
     /// A specification; by default REML with Wald (z) intervals at the 95% level, the measure inferred from the columns.
     public init(pooling: PoolingMethod = .inverseVariance(.restrictedMaximumLikelihood), measure: EffectMeasure? = nil,
@@ -102,9 +106,10 @@ public struct AnalysisSpecification: Sendable, Hashable {
     /// - Throws: ``MetaPoolError`` for invalid settings or data, or a model that cannot be fitted.
     public func fit(_ table: DataTable) throws(MetaPoolError) -> any FittedModel {
         try validate()
+        let table = try table.excludingStudies(measure: measure, options: effectSizeOptions).table
         switch pooling {
         case .inverseVariance(let method):
-            return try MetaAnalysis(EffectSizes(table: table, measure: measure), method: method, ciMethod: ciMethod, level: level)
+            return try MetaAnalysis(EffectSizes(table: table, measure: measure, options: effectSizeOptions), method: method, ciMethod: ciMethod, level: level)
         case .mantelHaenszel:
             return try MantelHaenszel(TwoGroupCounts(table: table), measure: measure ?? .oddsRatio, level: level)
         case .peto:

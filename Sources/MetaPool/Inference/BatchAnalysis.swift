@@ -182,13 +182,14 @@ public struct BatchAnalysis: Sendable {
     /// compared after trimming spaces). Effect sizes are computed for all rows at once, so a bad
     /// row is reported with its row and column whatever its analysis.
     public static func analyses(from table: DataTable, column: String = "analysis",
-                                measure: EffectMeasure? = nil) throws(MetaPoolError) -> [Analysis] {
+                                measure: EffectMeasure? = nil, options: EffectSizeOptions = EffectSizeOptions()) throws(MetaPoolError) -> [Analysis] {
         guard let index = table.columnIndex(column) else {
             throw MetaPoolError(.missingColumn,
                                 "a batch needs a column \"\(column)\" naming each row's analysis (columns: \(table.columns.joined(separator: ", ")))",
                                 at: InputLocation(file: table.source, column: column))
         }
-        let effects = try EffectSizes(table: table, measure: measure)
+        let table = try table.excludingStudies(measure: measure, options: options).table
+        let effects = try EffectSizes(table: table, measure: measure, options: options)
         var order: [String] = []
         var members: [String: [Int]] = [:]
         for (row, cells) in table.rows.enumerated() {
@@ -218,7 +219,8 @@ extension BatchAnalysis {
     /// one array per input column, e.g. `{"analysis": "sim1", "yi": [0.1, 0.3], "vi": [0.02, 0.05]}`
     /// or `{"analysis": "A", "events": [4, 11], "total": [15, 15]}`. Blank lines are skipped.
     /// Errors name the line and, for a bad value, the study (row) and column.
-    public static func analyses(jsonLines text: String, source: String?, measure: EffectMeasure? = nil) throws(MetaPoolError) -> [Analysis] {
+    public static func analyses(jsonLines text: String, source: String?, measure: EffectMeasure? = nil,
+                                options: EffectSizeOptions = EffectSizeOptions()) throws(MetaPoolError) -> [Analysis] {
         var result: [Analysis] = []
         var lineNumber = 0
         for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
@@ -271,7 +273,7 @@ extension BatchAnalysis {
             let rows = (0..<k).map { i in arrays.map { $0[i] } }
             let table = DataTable(source: source, columns: columns, rows: rows)
             do {
-                result.append(Analysis(id: id, effects: try EffectSizes(table: table, measure: measure)))
+                result.append(Analysis(id: id, effects: try EffectSizes(table: table, measure: measure, options: options)))
             } catch {
                 var e = error
                 e.location.line = lineNumber

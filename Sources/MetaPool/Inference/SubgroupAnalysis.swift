@@ -134,13 +134,15 @@ public struct SubgroupAnalysis: Sendable {
     public init(table: DataTable, by column: String, measure: EffectMeasure? = nil,
                 method: TauSquaredMethod = .restrictedMaximumLikelihood,
                 ciMethod: ConfidenceIntervalMethod = .wald, level: Double = 0.95,
-                commonTauSquared: Bool = false) throws(MetaPoolError) {
+                commonTauSquared: Bool = false, effectSizeOptions: EffectSizeOptions = EffectSizeOptions()) throws(MetaPoolError) {
+        // Rows left out by the effect-size options go before the levels are found.
+        let table = try table.excludingStudies(measure: measure, options: effectSizeOptions).table
         let levels = try Self.levels(table: table, column: column)
         guard let index = table.columnIndex(column) else {
             throw MetaPoolError(.missingColumn, "no column \"\(column)\"", at: InputLocation(file: table.source, column: column))
         }
         // Effect sizes of every row first, so a bad row is reported whatever its subgroup.
-        let allEffects = try EffectSizes(table: table, measure: measure)
+        let allEffects = try EffectSizes(table: table, measure: measure, options: effectSizeOptions)
         let labels = levels.labels
         let keys = labels.map { $0.lowercased() }
         self.column = levels.column

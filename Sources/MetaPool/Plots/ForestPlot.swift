@@ -211,7 +211,7 @@ public struct ForestPlot: Sendable {
         switch m.family {
         case .proportion: inputColumns = ["events", "total"]; countHeaders = ["Events", "Total"]
         case .twoGroup: inputColumns = ["treat_events", "treat_total", "control_events", "control_total"]; countHeaders = ["Treatment", "Control"]
-        case .hazardRatio: inputColumns = ["hr", "hr_lower", "hr_upper", "log_hr", "se"]; countHeaders = []
+        case .hazardRatio: inputColumns = ["hr", "hr_lower", "hr_upper", "hr_level", "log_hr", "se", "o_minus_e", "v", "p_value"]; countHeaders = []
         case .generic: inputColumns = ["yi", "vi", "se"]; countHeaders = []
         }
         if let table { inputColumns = inputColumns.filter { table.columnIndex($0) != nil } } else { inputColumns = [] }

@@ -1,0 +1,73 @@
+// The options that say how effect sizes are derived from the columns: the level of hazard-ratio
+// intervals, metafor escalc()'s continuity correction (--add, --to, --drop00), and leaving out rows
+// with empty cells (--drop-missing). Part of ModelOptions, so every command that computes effect
+// sizes takes them.
+
+import ArgumentParser
+import MetaPool
+
+extension ContinuityCorrection.Target: CaseInsensitiveArgument {
+    public static var allValueStrings: [String] { allCases.map(\.rawValue) }
+    public var defaultValueDescription: String { rawValue }
+}
+
+/// `--hr-level`, `--add`, `--to`, `--drop00`, `--drop-missing`.
+struct EffectSizeArguments: ParsableArguments {
+    @Option(name: .customLong("hr-level"), help: ArgumentHelp("Confidence level of the hr_lower/hr_upper intervals, as 0.90 or 90 (rows with an hr_level cell use theirs).", valueName: "level"))
+    var hazardRatioLevel: String?
+
+    @Option(name: .customLong("add"), help: ArgumentHelp("Continuity correction added to the cells of counts, as escalc's add (default 0.5; 0 for PAS and PFT).", valueName: "value"))
+    var add: Double?
+
+    @Option(name: .customLong("to"), help: ArgumentHelp("Studies that get --add, as escalc's to: only0 (those with a zero cell), all, if0all (all, if any has a zero cell), none.", valueName: "studies"))
+    var to: ContinuityCorrection.Target = .onlyZero
+
+    @Flag(name: .customLong("drop00"), help: "Leave out two-group studies with no events in either group (or only events in both), as escalc's drop00; they are listed on stderr.")
+    var dropDoubleZero = false
+
+    @Flag(name: .customLong("drop-missing"), help: "Leave out rows with an empty or NA cell in a column the measure needs (as metafor's na.omit), listed on stderr and in the JSON, instead of refusing them.")
+    var dropMissing = false
+
+    /// The confidence level `--hr-level` gives (0.95 without it); `validate()` has checked it.
+    var parsedHazardRatioLevel: Double {
+        guard let hazardRatioLevel, case .success(let level) = EffectSizeOptions.parseLevel(hazardRatioLevel) else { return 0.95 }
+        return level
+    }
+
+    /// The library's settings these options ask for.
+    var options: EffectSizeOptions {
+        EffectSizeOptions(continuityCorrection: ContinuityCorrection(add: add, to: to, dropDoubleZero: dropDoubleZero),
+                          hazardRatioLevel: parsedHazardRatioLevel, dropMissing: dropMissing)
+    }
+
+    func validate() throws {
+        if let hazardRatioLevel, case .failure(let e) = EffectSizeOptions.parseLevel(hazardRatioLevel) {
+            throw ValidationError("--hr-level: " + e.reason)
+        }
+        if let add, !(add.isFinite && add >= 0) {
+            throw ValidationError("--add must be a finite number 0 or more (escalc's add, e.g. 0.5); got \(add)")
+        }
+    }
+
+    /// The continuity options apply to the effect sizes of the inverse-variance models; MH, PETO
+    /// and GLMM pool the counts themselves.
+    func validate(pooling: PoolingMethod) throws {
+        guard pooling.isCountBased, add != nil || to != .onlyZero || dropDoubleZero else { return }
+        let given = [add.map { _ in "--add" }, to != .onlyZero ? "--to" : nil, dropDoubleZero ? "--drop00" : nil].compactMap { $0 }
+        throw ValidationError("\(given.joined(separator: ", ")) set the continuity correction of per-study effect sizes (inverse-variance models); --method \(pooling.code) pools the counts themselves")
+    }
+
+    /// The note on standard error for each row left out.
+    static func note(_ excluded: [ExcludedRow]) {
+        for row in excluded { printError("note: left out \(row.description)") }
+    }
+}
+
+extension ExcludedRow {
+    /// `{row, study, column}` (and `reason` for a double-zero study), as `pool --format json` lists it.
+    var json: JSONValue {
+        .object([("row", row.map { .integer($0) } ?? .null), ("study", .string(study)),
+                 ("column", column.map { .string($0) } ?? .null)]
+                 + (column == nil ? [("reason", .string(reason))] : []))
+    }
+}
