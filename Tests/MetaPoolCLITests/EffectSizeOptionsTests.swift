@@ -32,7 +32,7 @@ struct EffectSizeOptionsTests {
         try result.stdout.write(to: baseline, atomically: true, encoding: .utf8)
         let check = try CheckCommandTests.run(["check", baseline.path])
         #expect(check.status == 0, "check: \(check.stdout) \(check.stderr)")
-        #expect(check.stdout.hasPrefix("check passed"))
+        #expect(check.stdout.hasPrefix("ok    \(baseline.path): "), "\(check.stdout)")
         return (json, result.stderr)
     }
 
