@@ -58,6 +58,7 @@ extension MetaPoolError {
             case .subgroups: "--by"
             case .commonTauSquared: "--common-tau2"
             case .rowSelection: "--where"
+            case .studyLabels: "--label"
             }
         }, remedy: { remedy in
             switch remedy {

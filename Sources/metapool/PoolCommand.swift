@@ -46,7 +46,8 @@ struct PoolCommand: AsyncParsableCommand {
             // One code path with `check`: the JSON records the input's SHA-256 and every option.
             do {
                 let spec = model.specification(by: by, commonTauSquared: commonTauSquared)
-                print(try spec.run(bytes: DataTable.readBytes(path: model.file), noting: ModelOptions.noteMixed).serialized())
+                print(try spec.run(bytes: DataTable.readBytes(path: model.file), noting: ModelOptions.noteMixed,
+                                   notingInput: ModelOptions.noteInput).serialized())
             } catch {
                 var located = error
                 if located.location.file == nil { located.location.file = model.file }
@@ -214,7 +215,7 @@ struct PoolCommand: AsyncParsableCommand {
             if lower.hasSuffix(".jsonl") || lower.hasSuffix(".ndjson") || firstCharacter == "{" {
                 return try BatchAnalysis.analyses(jsonLines: text, source: model.file, measure: model.measure)
             }
-            let table = try DataTable.read(bytes: bytes, source: model.file).selecting(model.rowConditions)
+            let table = try model.read(bytes: bytes)
             try model.checkOutcomes(table, comparing: [], within: batchColumn)
             return try BatchAnalysis.analyses(from: table, column: batchColumn, measure: model.measure)
         }

@@ -16,6 +16,10 @@ struct RecordedAnalysis {
     var quadraturePoints = 7
     /// Pool rows whose endpoint, outcome or measure column differs (`--allow-mixed-endpoints`).
     var allowMixedEndpoints = false
+    /// `--delimiter`, when given.
+    var delimiter: CSVDelimiter? = nil
+    /// `--label`, when given.
+    var label: String? = nil
 
     /// The lowercase hex SHA-256 of the input bytes (FIPS 180-4, via swift-crypto).
     static func sha256(_ bytes: [UInt8]) -> String {
@@ -27,9 +31,10 @@ struct RecordedAnalysis {
 
     /// Runs the analysis on `bytes` and returns the JSON `pool --format json` prints, with
     /// `input` and `options` appended so that `check` can repeat it.
-    func run(bytes: [UInt8], noting note: (_ column: String, _ values: [(value: String, count: Int)]) -> Void = { _, _ in })
-        throws(MetaPoolError) -> JSONValue {
-        let table = try DataTable.read(bytes: bytes, source: file).selecting(conditions)
+    func run(bytes: [UInt8], noting note: (_ column: String, _ values: [(value: String, count: Int)]) -> Void = { _, _ in },
+             notingInput inputNote: (String) -> Void = { _ in }) throws(MetaPoolError) -> JSONValue {
+        let table = try ModelOptions.read(bytes: bytes, file: file, delimiter: delimiter, label: label, conditions: conditions,
+                                          noting: inputNote)
         // The mixed-endpoint guard, as for the table output (ModelOptions.checkOutcomes).
         let exempt = conditions.map(\.column) + (by.map { [$0] } ?? [])
         if !allowMixedEndpoints { try table.requireSingleOutcome(exempting: exempt) }
@@ -62,7 +67,9 @@ struct RecordedAnalysis {
             .object([("column", .string(column)),
                      ("values", .array(values.map { .object([("value", .string($0.value)), ("rows", .integer($0.count))]) }))])
         }))]
-        return .object(members + mixedMember + [("forest", forest.summary())] + recorded(bytes))
+        // The column the study labels came from (null: none, the studies are numbered).
+        let labelMember: [(String, JSONValue)] = [("label_column", table.labelColumn.map { .string($0) } ?? .null)]
+        return .object(members + mixedMember + labelMember + [("forest", forest.summary())] + recorded(bytes))
     }
 
     /// The `input` and `options` members that let `check` repeat the analysis.
@@ -77,7 +84,9 @@ struct RecordedAnalysis {
             ("by", by.map { .string($0) } ?? .null),
             ("common_tau2", .bool(commonTauSquared)),
          ] + (pooling.isGLMM ? [("quadrature_points", .integer(quadraturePoints))] : [])
-           + (allowMixedEndpoints ? [("allow_mixed_endpoints", .bool(true))] : [])))]
+           + (allowMixedEndpoints ? [("allow_mixed_endpoints", .bool(true))] : [])
+           + (delimiter.map { [("delimiter", .string($0.name))] } ?? [])
+           + (label.map { [("label", .string($0))] } ?? [])))]
     }
 }
 
@@ -85,6 +94,7 @@ extension ModelOptions {
     func specification(by: String?, commonTauSquared: Bool = false) -> RecordedAnalysis {
         RecordedAnalysis(file: file, measure: measure, pooling: pooling, ciMethod: ciMethod, level: level,
                               conditions: rowConditions, by: by, commonTauSquared: commonTauSquared,
-                              quadraturePoints: quadraturePoints, allowMixedEndpoints: allowMixedEndpoints)
+                              quadraturePoints: quadraturePoints, allowMixedEndpoints: allowMixedEndpoints,
+                              delimiter: delimiter, label: label)
     }
 }

@@ -88,6 +88,8 @@ public struct MetaPoolError: Error, Sendable, Hashable, CustomStringConvertible 
         case commonTauSquared
         /// The selection of rows by column values.
         case rowSelection
+        /// The column that labels the studies.
+        case studyLabels
 
         /// How the library names the setting at the start of a message.
         public var phrase: String {
@@ -96,6 +98,7 @@ public struct MetaPoolError: Error, Sendable, Hashable, CustomStringConvertible 
             case .subgroups: "the subgroup setting"
             case .commonTauSquared: "a common tau^2"
             case .rowSelection: "the selection"
+            case .studyLabels: "the label column setting"
             }
         }
     }
