@@ -117,9 +117,17 @@ struct Baseline {
         if case .integer(let n)? = options.first(where: { $0.0 == "quadrature_points" })?.1 { points = n }
         var allowMixed = false
         if case .bool(let flag)? = options.first(where: { $0.0 == "allow_mixed_endpoints" })?.1 { allowMixed = flag }
+        var delimiter: CSVDelimiter?
+        if let name = option("delimiter") {
+            guard let d = CSVDelimiter(name: name) else {
+                throw MetaPoolError(.invalidValue, "the baseline's options.delimiter \"\(name)\" is not , ; or tab", at: at)
+            }
+            delimiter = d
+        }
         var spec = RecordedAnalysis(file: file, measure: measure, pooling: method, ciMethod: ci, level: level,
                                     conditions: conditions, by: option("by"), commonTauSquared: common,
-                                    quadraturePoints: points, allowMixedEndpoints: allowMixed)
+                                    quadraturePoints: points, allowMixedEndpoints: allowMixed,
+                                    delimiter: delimiter, label: option("label"))
         spec.effectSizeOptions = try effectSizeOptions(options, at: at)
         return (spec, path, sha)
     }

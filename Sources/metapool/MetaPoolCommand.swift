@@ -59,6 +59,7 @@ extension MetaPoolError {
             case .commonTauSquared: "--common-tau2"
             case .rowSelection: "--where"
             case .dropDoubleZero: "--drop00"
+            case .studyLabels: "--label"
             }
         }, remedy: { remedy in
             switch remedy {

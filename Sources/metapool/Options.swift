@@ -42,6 +42,13 @@ extension CaseInsensitiveArgument {
     }
 }
 
+/// `--delimiter`: `,`, `;` or `tab`.
+extension CSVDelimiter: ExpressibleByArgument {
+    public init?(argument: String) { self.init(name: argument) }
+    public static var allValueStrings: [String] { allCases.map(\.name) }
+    public var defaultValueDescription: String { name }
+}
+
 /// `--format` of pool: table (for people), json (one object), csv (per-study rows).
 enum OutputFormat: String, CaseInsensitiveArgument {
     case table, json, csv
@@ -116,6 +123,12 @@ struct ModelOptions: ParsableArguments {
     @Option(name: .customLong("where"), help: ArgumentHelp("Analyse only rows whose COLUMN equals VALUE (spaces and case ignored). Repeat: the same column gives alternatives, different columns must all match.", valueName: "column=value"))
     var conditions: [String] = []
 
+    @Option(help: ArgumentHelp("Field separator: , ; or tab. Default: the one the header line uses (a note names ; and tab). With ; a decimal comma (0,42) is read as 0.42.", valueName: "delimiter"))
+    var delimiter: CSVDelimiter?
+
+    @Option(help: ArgumentHelp("The column of study labels. Default: the first of study, author, trial, name (case ignored).", valueName: "column"))
+    var label: String?
+
     /// The parsed `--where` conditions (validated in `validate()`).
     var rowConditions: [RowCondition] { conditions.compactMap(RowCondition.init(parsing:)) }
 
@@ -159,13 +172,34 @@ struct ModelOptions: ParsableArguments {
 
     /// The rows to analyse, with `columns` (subgroups, moderators) exempt from the mixed-endpoint guard.
     func table(comparing columns: [String]) throws(MetaPoolError) -> DataTable {
-        let table = try DataTable.read(path: file).selecting(rowConditions)
+        let table = try read(bytes: DataTable.readBytes(path: file))
         try checkOutcomes(table, comparing: columns)
         // --drop-missing and --drop00: the rows left out are listed on stderr.
         let (kept, excluded) = try table.excludingStudies(measure: measure, options: effectSizeOptions)
         EffectSizeArguments.note(excluded)
         return kept
     }
+
+    /// The input's rows as `--delimiter`, `--label` and `--where` ask, before the mixed-endpoint guard;
+    /// a note on standard error names a delimiter other than a comma found in the header line.
+    func read(bytes: [UInt8]) throws(MetaPoolError) -> DataTable {
+        try Self.read(bytes: bytes, file: file, delimiter: delimiter, label: label, conditions: rowConditions, noting: Self.noteInput)
+    }
+
+    /// ``read(bytes:)`` for a recorded analysis too (`check` repeats it).
+    static func read(bytes: [UInt8], file: String, delimiter: CSVDelimiter?, label: String?, conditions: [RowCondition],
+                     noting note: (String) -> Void) throws(MetaPoolError) -> DataTable {
+        var table = try DataTable.read(bytes: bytes, source: file, delimiter: delimiter)
+        if delimiter == nil, let found = table.delimiter, found != .comma {
+            let how = found == .semicolon ? "; decimal commas are read as points (0,42 as 0.42), as R's read.csv2 does" : ""
+            note("note: \(file == "-" ? "<stdin>" : file): reading \(found == .tab ? "tab" : "'\(found.rawValue)'")-separated columns\(how)")
+        }
+        if let label { table = try table.labeled(by: label) }
+        return try table.selecting(conditions)
+    }
+
+    /// Prints a note about the input on standard error.
+    static func noteInput(_ message: String) { printError(message) }
 
     /// The mixed-endpoint guard of ``table(by:)`` on a table already read; with `group`, values
     /// need agree only within each analysis of a batch.

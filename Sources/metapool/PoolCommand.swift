@@ -47,7 +47,7 @@ struct PoolCommand: AsyncParsableCommand {
             do {
                 let spec = model.specification(by: by, commonTauSquared: commonTauSquared)
                 print(try spec.run(bytes: DataTable.readBytes(path: model.file), noting: ModelOptions.noteMixed,
-                                   notingExcluded: EffectSizeArguments.note).serialized())
+                                   notingExcluded: EffectSizeArguments.note, notingInput: ModelOptions.noteInput).serialized())
             } catch {
                 var located = error
                 if located.location.file == nil { located.location.file = model.file }
@@ -223,7 +223,7 @@ struct PoolCommand: AsyncParsableCommand {
             if lower.hasSuffix(".jsonl") || lower.hasSuffix(".ndjson") || firstCharacter == "{" {
                 return try BatchAnalysis.analyses(jsonLines: text, source: model.file, measure: model.measure, options: model.effectSizeOptions)
             }
-            let table = try DataTable.read(bytes: bytes, source: model.file).selecting(model.rowConditions)
+            let table = try model.read(bytes: bytes)
             try model.checkOutcomes(table, comparing: [], within: batchColumn)
             let (kept, excluded) = try table.excludingStudies(measure: model.measure, options: model.effectSizeOptions)
             EffectSizeArguments.note(excluded)

@@ -18,6 +18,10 @@ struct RecordedAnalysis {
     var allowMixedEndpoints = false
     /// `--hr-level`, `--add`, `--to`, `--drop00`, `--drop-missing`; recorded only where not the defaults.
     var effectSizeOptions = EffectSizeOptions()
+    /// `--delimiter`, when given.
+    var delimiter: CSVDelimiter? = nil
+    /// `--label`, when given.
+    var label: String? = nil
 
     /// The lowercase hex SHA-256 of the input bytes (FIPS 180-4, via swift-crypto).
     static func sha256(_ bytes: [UInt8]) -> String {
@@ -30,9 +34,10 @@ struct RecordedAnalysis {
     /// Runs the analysis on `bytes` and returns the JSON `pool --format json` prints, with
     /// `metapool_version`, `input` and `options` appended so that `check` can repeat it.
     func run(bytes: [UInt8], noting note: (_ column: String, _ values: [(value: String, count: Int)]) -> Void = { _, _ in },
-             notingExcluded noteExcluded: ([ExcludedRow]) -> Void = { _ in })
-        throws(MetaPoolError) -> JSONValue {
-        let selected = try DataTable.read(bytes: bytes, source: file).selecting(conditions)
+             notingExcluded noteExcluded: ([ExcludedRow]) -> Void = { _ in },
+             notingInput inputNote: (String) -> Void = { _ in }) throws(MetaPoolError) -> JSONValue {
+        let selected = try ModelOptions.read(bytes: bytes, file: file, delimiter: delimiter, label: label, conditions: conditions,
+                                             noting: inputNote)
         // The mixed-endpoint guard, as for the table output (ModelOptions.checkOutcomes).
         let exempt = conditions.map(\.column) + (by.map { [$0] } ?? [])
         if !allowMixedEndpoints { try selected.requireSingleOutcome(exempting: exempt) }
@@ -72,7 +77,9 @@ struct RecordedAnalysis {
         }))]
         let excludedMember: [(String, JSONValue)] = effectSizeOptions.dropMissing || effectSizeOptions.continuityCorrection.dropDoubleZero
             ? [("excluded", .array(excluded.map(\.json)))] : []
-        return .object(members + mixedMember + excludedMember + [("forest", forest.summary())] + recorded(bytes))
+        // The column the study labels came from (null: none, the studies are numbered).
+        let labelMember: [(String, JSONValue)] = [("label_column", selected.labelColumn.map { .string($0) } ?? .null)]
+        return .object(members + mixedMember + excludedMember + labelMember + [("forest", forest.summary())] + recorded(bytes))
     }
 
     /// The `metapool_version`, `input` and `options` members that let `check` repeat the analysis
@@ -90,6 +97,8 @@ struct RecordedAnalysis {
             ("common_tau2", .bool(commonTauSquared)),
          ] + (pooling.isGLMM ? [("quadrature_points", .integer(quadraturePoints))] : [])
            + (allowMixedEndpoints ? [("allow_mixed_endpoints", .bool(true))] : [])
+           + (delimiter.map { [("delimiter", .string($0.name))] } ?? [])
+           + (label.map { [("label", .string($0))] } ?? [])
            + recordedEffectSizeOptions))]
     }
 
@@ -111,6 +120,6 @@ extension ModelOptions {
         RecordedAnalysis(file: file, measure: measure, pooling: pooling, ciMethod: ciMethod, level: level,
                               conditions: rowConditions, by: by, commonTauSquared: commonTauSquared,
                               quadraturePoints: quadraturePoints, allowMixedEndpoints: allowMixedEndpoints,
-                              effectSizeOptions: effectSizeOptions)
+                              effectSizeOptions: effectSizeOptions, delimiter: delimiter, label: label)
     }
 }

@@ -62,8 +62,11 @@ struct LibraryErrorTests {
         options.continuityCorrection.dropDoubleZero = c.args.contains("--drop00")
         options.dropMissing = c.args.contains("--drop-missing")
         let error = expectError { () throws(MetaPoolError) -> PoolSummary in
-            let table: DataTable
-            if let bytes { table = try DataTable.read(bytes: bytes, source: path) } else { table = try DataTable.read(path: path) }
+            var table: DataTable
+            // --delimiter forces the CSV delimiter (else the header line's); --label names the label column.
+            let delimiter = c.option("--delimiter").flatMap(CSVDelimiter.init(name:))
+            if let bytes { table = try DataTable.read(bytes: bytes, source: path, delimiter: delimiter) } else { table = try DataTable.read(path: path, delimiter: delimiter) }
+            if let label = c.option("--label") { table = try table.labeled(by: label) }
             let conditions = zip(c.args, c.args.dropFirst()).filter { $0.0 == "--where" }.compactMap { RowCondition(parsing: $0.1) }
             // The CLI's mixed-endpoint guard: columns named by --where or --by are exempt.
             let chosen = try table.selecting(conditions)

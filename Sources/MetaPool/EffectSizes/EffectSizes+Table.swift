@@ -134,9 +134,9 @@ extension EffectSizes {
 struct ColumnReader {
     let table: DataTable
 
-    /// The `study` column, or "Study i" where it is absent or empty.
+    /// The label column (``DataTable/labelColumn``), or "Study i" where it is absent or empty.
     func labels() -> [String] {
-        guard let c = table.columnIndex("study") else { return (0..<table.rows.count).map { "Study \($0 + 1)" } }
+        guard let c = table.labelColumnIndex else { return (0..<table.rows.count).map { "Study \($0 + 1)" } }
         return table.rows.enumerated().map { i, row in
             let t = (c < row.count ? row[c] : nil)?.trimmingSpaces() ?? ""
             return t.isEmpty ? "Study \(i + 1)" : t
@@ -192,7 +192,8 @@ struct ColumnReader {
         return values
     }
 
-    /// Parses a plain decimal number (`12`, `-0.5`, `1.2e-3`); rejects hex, comma decimals,
+    /// Parses a plain decimal number (`12`, `-0.5`, `1.2e-3`); rejects hex, comma decimals and
+    /// thousands separators (named by `DataTable.commaHint`),
     /// NaN, infinities and values that overflow a Double.
     static func parseNumber(_ text: String, at location: InputLocation) throws(MetaPoolError) -> Double {
         let t = text.trimmingSpaces()
@@ -228,9 +229,7 @@ struct ColumnReader {
             if ["nan", "inf", "-inf", "+inf", "infinity", "-infinity"].contains(lower) {
                 throw MetaPoolError(.invalidValue, "\(shown) is not a finite number", at: location)
             }
-            if t.contains(","), Double(t.replacingOccurrences(of: ",", with: ".")) != nil {
-                throw MetaPoolError(.invalidValue, "\"\(shown)\" uses a comma as decimal separator; write it with a dot (\(t.replacingOccurrences(of: ",", with: ".")))", at: location)
-            }
+            if let hint = DataTable.commaHint(t) { throw MetaPoolError(.invalidValue, hint, at: location) }
             throw MetaPoolError(.invalidValue, "\"\(shown)\" is not a number", at: location)
         }
     }

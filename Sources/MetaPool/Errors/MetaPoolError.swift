@@ -93,6 +93,8 @@ public struct MetaPoolError: Error, Sendable, Hashable, CustomStringConvertible 
         case rowSelection
         /// Leaving out double-zero studies (escalc's `drop00`).
         case dropDoubleZero
+        /// The column that labels the studies.
+        case studyLabels
 
         /// How the library names the setting at the start of a message.
         public var phrase: String {
@@ -102,6 +104,7 @@ public struct MetaPoolError: Error, Sendable, Hashable, CustomStringConvertible 
             case .commonTauSquared: "a common tau^2"
             case .rowSelection: "the selection"
             case .dropDoubleZero: "drop00"
+            case .studyLabels: "the label column setting"
             }
         }
     }

@@ -1,16 +1,47 @@
 // Reading RFC 4180 CSV into a DataTable: yaslab/CSV.swift splits the fields; a structural
 // pass first finds where each record starts and rejects what CSV.swift would silently accept.
+// Semicolon- and tab-separated files are read too: the delimiter is taken from the header line.
 
 import CSV
 
+/// The character between the fields of a CSV file.
+public enum CSVDelimiter: String, Sendable, Hashable, CaseIterable {
+    /// `,`: RFC 4180, R's `read.csv`.
+    case comma = ","
+    /// `;`: spreadsheets in locales whose decimal mark is a comma; `0,42` is read as 0.42, as R's
+    /// `read.csv2` (`sep = ";", dec = ","`) reads it.
+    case semicolon = ";"
+    /// A tab: R's `read.delim`.
+    case tab = "\t"
+
+    /// The delimiter as a command line names it: `,`, `;` or `tab`.
+    public var name: String { self == .tab ? "tab" : rawValue }
+
+    /// The delimiter named `,`, `;`, `tab` (any case) or a literal tab character.
+    public init?(name: String) {
+        switch name.lowercased() {
+        case ",", "comma": self = .comma
+        case ";", "semicolon": self = .semicolon
+        case "tab", "\t", "\\t": self = .tab
+        default: return nil
+        }
+    }
+
+    var scalar: Unicode.Scalar { rawValue.unicodeScalars.first! }
+}
+
 extension DataTable {
-    /// Reads CSV text (RFC 4180: comma separator, `"` quoting with `""` escapes, LF or CRLF
-    /// line ends, a header row). Blank lines are skipped.
-    public static func readCSV(_ text: String, source: String?) throws(MetaPoolError) -> DataTable {
-        let records = try csvRecordLines(text, source: source)
+    /// Reads CSV text (RFC 4180: `"` quoting with `""` escapes, LF or CRLF line ends, a header
+    /// row) separated by `delimiter`, or, when it is `nil`, by the one of comma, semicolon and tab
+    /// that the header line holds most often outside quotes (a comma on a tie or when it holds
+    /// none). Blank lines are skipped. With semicolons, cells written as numbers with a decimal
+    /// comma (`0,42`, `-1,5e-3`) are read with a decimal point, as R's `read.csv2` reads them.
+    public static func readCSV(_ text: String, source: String?, delimiter: CSVDelimiter? = nil) throws(MetaPoolError) -> DataTable {
+        let delimiter = delimiter ?? sniffDelimiter(text)
+        let records = try csvRecordLines(text, source: source, delimiter: delimiter)
         let reader: CSVReader
         do {
-            reader = try CSVReader(string: text, hasHeaderRow: false)
+            reader = try CSVReader(string: text, hasHeaderRow: false, delimiter: delimiter.scalar)
         } catch {
             throw MetaPoolError(.malformedInput, "the CSV could not be read (\(error))", at: InputLocation(file: source))
         }
@@ -31,12 +62,13 @@ extension DataTable {
             if fields.count != columns.count {
                 let what = fields.count < columns.count ? "only \(fields.count)" : "\(fields.count)"
                 throw MetaPoolError(.malformedInput,
-                                    "this row has \(what) fields but the header has \(columns.count); check for a missing or extra comma, or quote fields that contain commas",
+                                    "this row has \(what) fields but the header has \(columns.count); check for a missing or extra \(delimiter.fieldWord), or quote fields that contain \(delimiter.fieldWord)s",
                                     at: InputLocation(file: source, row: rows.count + 1, line: line))
             }
             rows.append(fields.map { field in
                 let t = field.trimmingSpaces()
-                return t.isEmpty || t == "NA" ? nil : field
+                if t.isEmpty || t == "NA" { return nil }
+                return delimiter == .semicolon ? Self.decimalPoint(field) : field
             })
             lines.append(line)
         }
@@ -47,7 +79,59 @@ extension DataTable {
         if rows.isEmpty {
             throw MetaPoolError(.emptyInput, "the input has a header row but no data rows", at: InputLocation(file: source, line: headerLine))
         }
-        return DataTable(source: source, columns: columns, rows: rows, lines: lines)
+        var table = DataTable(source: source, columns: columns, rows: rows, lines: lines)
+        table.delimiter = delimiter
+        return table
+    }
+
+    /// The delimiter of the header line (its first non-blank line): the one of comma, semicolon
+    /// and tab it holds most often outside quotes; a comma on a tie or when it holds none.
+    static func sniffDelimiter(_ text: String) -> CSVDelimiter {
+        var counts: [CSVDelimiter: Int] = [:]
+        var inQuotes = false
+        var sawText = false
+        for c in text.unicodeScalars {
+            if c == "\"" { inQuotes.toggle(); sawText = true; continue }
+            if inQuotes { continue }
+            if c == "\n" || c == "\r" {
+                if sawText { break }
+                continue
+            }
+            if c != " " && c != "\t" { sawText = true }
+            if let d = CSVDelimiter.allCases.first(where: { $0.scalar == c }) { counts[d, default: 0] += 1 }
+        }
+        // The first of the most frequent in the order comma, semicolon, tab.
+        return CSVDelimiter.allCases.max { counts[$0, default: 0] < counts[$1, default: 0] || (counts[$0, default: 0] == counts[$1, default: 0] && $0.rank > $1.rank) }
+            .flatMap { counts[$0, default: 0] > 0 ? $0 : nil } ?? .comma
+    }
+
+    /// A cell of a semicolon-separated file with its decimal comma written as a point when it is a
+    /// number written with one (an optional sign, digits, a comma, digits, an optional exponent),
+    /// as R's `read.csv2` (`dec = ","`) reads it; other cells unchanged.
+    static func decimalPoint(_ cell: String) -> String {
+        let t = cell.trimmingSpaces()
+        var bytes = Array(t.utf8)
+        guard let comma = bytes.firstIndex(of: UInt8(ascii: ",")) else { return cell }
+        let isDigit = { (b: UInt8) in b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9") }
+        var i = 0
+        if i < bytes.count, bytes[i] == UInt8(ascii: "+") || bytes[i] == UInt8(ascii: "-") { i += 1 }
+        let integerStart = i
+        while i < bytes.count, isDigit(bytes[i]) { i += 1 }
+        guard i == comma, i > integerStart else { return cell }
+        i += 1
+        let fractionStart = i
+        while i < bytes.count, isDigit(bytes[i]) { i += 1 }
+        guard i > fractionStart else { return cell }
+        if i < bytes.count, bytes[i] == UInt8(ascii: "e") || bytes[i] == UInt8(ascii: "E") {
+            i += 1
+            if i < bytes.count, bytes[i] == UInt8(ascii: "+") || bytes[i] == UInt8(ascii: "-") { i += 1 }
+            let exponentStart = i
+            while i < bytes.count, isDigit(bytes[i]) { i += 1 }
+            guard i > exponentStart else { return cell }
+        }
+        guard i == bytes.count else { return cell }
+        bytes[comma] = UInt8(ascii: ".")
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     static func validateHeader(_ columns: [String], source: String?, line: Int?) throws(MetaPoolError) {
@@ -66,7 +150,8 @@ extension DataTable {
     /// One pass over the text that returns the 1-based line where each record starts and
     /// rejects quoting errors: an unterminated quoted field, a quote inside an unquoted
     /// field, or text after a closing quote (RFC 4180, section 2, rules 5–7).
-    static func csvRecordLines(_ text: String, source: String?) throws(MetaPoolError) -> [Int] {
+    static func csvRecordLines(_ text: String, source: String?, delimiter: CSVDelimiter = .comma) throws(MetaPoolError) -> [Int] {
+        let separator = delimiter.scalar
         var starts: [Int] = []
         var line = 1
         var inQuotes = false
@@ -96,8 +181,8 @@ extension DataTable {
             }
             if justClosedQuote {
                 justClosedQuote = false
-                if c != "," && c != "\n" && c != "\r" {
-                    throw MetaPoolError(.malformedInput, "text follows a closing quote; a quoted field must end at a comma or the end of the line (write a literal quote as \"\")", at: InputLocation(file: source, line: line))
+                if c != separator && c != "\n" && c != "\r" {
+                    throw MetaPoolError(.malformedInput, "text follows a closing quote; a quoted field must end at a \(delimiter.fieldWord) or the end of the line (write a literal quote as \"\")", at: InputLocation(file: source, line: line))
                 }
             }
             switch c {
@@ -108,7 +193,7 @@ extension DataTable {
                 inQuotes = true
                 quoteOpenedLine = line
                 atFieldStart = false
-            case ",":
+            case separator:
                 atFieldStart = true
             case "\r":
                 let after = next()
@@ -129,4 +214,18 @@ extension DataTable {
         }
         return starts
     }
+}
+
+extension CSVDelimiter {
+    /// The delimiter in a sentence: comma, semicolon, tab.
+    var fieldWord: String {
+        switch self {
+        case .comma: "comma"
+        case .semicolon: "semicolon"
+        case .tab: "tab"
+        }
+    }
+
+    /// The order in which ties are broken when sniffing.
+    var rank: Int { Self.allCases.firstIndex(of: self)! }
 }

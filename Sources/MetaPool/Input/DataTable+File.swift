@@ -4,9 +4,9 @@
 import SystemPackage
 
 extension DataTable {
-    /// Reads a CSV or JSON file; `-` reads standard input.
-    public static func read(path: String) throws(MetaPoolError) -> DataTable {
-        try read(bytes: readBytes(path: path), source: path)
+    /// Reads a CSV or JSON file; `-` reads standard input. `delimiter` as for ``read(bytes:source:delimiter:)``.
+    public static func read(path: String, delimiter: CSVDelimiter? = nil) throws(MetaPoolError) -> DataTable {
+        try read(bytes: readBytes(path: path), source: path, delimiter: delimiter)
     }
 
     /// The bytes of a file, or of standard input for `-`.

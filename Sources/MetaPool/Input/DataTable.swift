@@ -18,6 +18,10 @@ public struct DataTable: Sendable, Equatable {
     /// For each row, its 1-based number among the input's data rows; errors name this row
     /// even after a selection (`selecting(_:)`) has dropped others.
     public var rowNumbers: [Int]
+    /// The field separator the rows were read with (`nil` for JSON and tables built in code).
+    public var delimiter: CSVDelimiter?
+    /// The column named by ``labeled(by:)``; `nil` lets ``labelColumn`` find one.
+    var chosenLabelColumn: String?
 
     /// A table of `rows` under `columns`; `lines` gives each row's physical line (all `nil` by default).
     public init(source: String? = nil, columns: [String], rows: [[String?]], lines: [Int?]? = nil) {
@@ -38,7 +42,7 @@ public struct DataTable: Sendable, Equatable {
     /// table has no line or study; a negative one (or `Int.max`) has no row number either.
     public func location(row: Int, column: String? = nil) -> InputLocation {
         var study: String?
-        if let s = columnIndex("study"), row >= 0, row < rows.count, s < rows[row].count { study = rows[row][s] }
+        if let s = labelColumnIndex, row >= 0, row < rows.count, s < rows[row].count { study = rows[row][s] }
         let number: Int? = row >= 0 && row < rowNumbers.count ? rowNumbers[row] : (row >= 0 && row < Int.max ? row + 1 : nil)
         return InputLocation(file: source, row: number, line: row >= 0 && row < lines.count ? lines[row] : nil, column: column, study: study)
     }
@@ -46,8 +50,9 @@ public struct DataTable: Sendable, Equatable {
 
 extension DataTable {
     /// Reads CSV or JSON bytes. JSON is recognised by a first non-space byte of `[`;
-    /// everything else is read as CSV (RFC 4180, comma-separated, header row).
-    public static func read(bytes: [UInt8], source: String?) throws(MetaPoolError) -> DataTable {
+    /// everything else is read as CSV (RFC 4180, header row) with `delimiter`, or with the
+    /// delimiter the header line uses when it is `nil` (see ``readCSV(_:source:delimiter:)``).
+    public static func read(bytes: [UInt8], source: String?, delimiter: CSVDelimiter? = nil) throws(MetaPoolError) -> DataTable {
         let text = try decodeUTF8(bytes, source: source)
         let trimmed = text.trimmingSpaces()
         if trimmed.isEmpty {
@@ -56,7 +61,7 @@ extension DataTable {
         if trimmed.first == "[" || trimmed.first == "{" {
             return try readJSON(text, source: source)
         }
-        return try readCSV(text, source: source)
+        return try readCSV(text, source: source, delimiter: delimiter)
     }
 
     /// Validates UTF-8 and strips a leading byte-order mark.

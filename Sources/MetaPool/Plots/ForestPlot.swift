@@ -312,7 +312,7 @@ public struct ForestPlot: Sendable {
         for (label, rows) in groups where rows.count > 1 {
             let candidates = table.columns.indices.filter { c in
                 let name = table.columns[c]
-                return name.lowercased() != "study" && !exclude.contains(name)
+                return c != table.labelColumnIndex && !exclude.contains(name)
             }
             for c in candidates {
                 let values = rows.map { r -> String in
