@@ -139,13 +139,30 @@ struct CheckCommand: ParsableCommand {
         return out
     }
 
+    /// One baseline read, its analysis re-run, and what differs.
+    struct Comparison {
+        var baseline: Baseline
+        var now: Baseline.Rerun
+        var differences: [Difference] = []
+        /// How many numbers were compared.
+        var compared = 0
+    }
+
+    /// Reads the baseline at `path`, re-runs its analysis and compares the two (shared by
+    /// `checking` and `updating`).
+    func comparing(_ path: String) throws(MetaPoolError) -> Comparison {
+        let baseline = try Baseline(path: path)
+        var comparison = Comparison(baseline: baseline, now: try baseline.rerun())
+        Difference.compare(baseline.recorded, comparison.now.json, rtol: rtol,
+                           differences: &comparison.differences, compared: &comparison.compared)
+        return comparison
+    }
+
     /// Checks one baseline: the re-run analysis against the recorded one.
     func checking(_ path: String) throws(MetaPoolError) -> Outcome {
-        let baseline = try Baseline(path: path)
-        let now = try baseline.rerun()
-        var differences: [Difference] = []
-        var compared = 0
-        Difference.compare(baseline.recorded, now.json, rtol: rtol, differences: &differences, compared: &compared)
+        let comparison = try comparing(path)
+        let (baseline, now, compared) = (comparison.baseline, comparison.now, comparison.compared)
+        var differences = comparison.differences
         let version = baseline.versionNote()
         if let difference = version.difference { differences.insert(difference, at: 0) }
         let notes = version.note.map { [$0] } ?? []
@@ -170,11 +187,9 @@ struct CheckCommand: ParsableCommand {
     /// rewritten (as `pool --format json` prints it) only when something did, and numbers that
     /// agree within --rtol keep their recorded digits (--rtol 0 re-records every digit).
     func updating(_ path: String) throws(MetaPoolError) -> Outcome {
-        let baseline = try Baseline(path: path)
-        let now = try baseline.rerun()
-        var differences: [Difference] = []
-        var compared = 0
-        Difference.compare(baseline.recorded, now.json, rtol: rtol, differences: &differences, compared: &compared)
+        let comparison = try comparing(path)
+        let (baseline, now, compared) = (comparison.baseline, comparison.now, comparison.compared)
+        var differences = comparison.differences
         let current = JSONValue.string(MetaPoolVersion.current)
         switch baseline.version {
         case nil: differences.insert(Difference(path: "metapool_version", change: .added(current)), at: 0)
