@@ -15,8 +15,9 @@ struct CheckCommand: ParsableCommand {
         Exit status: 0 when every number agrees within --rtol and every input is unchanged; 1 on \
         drift or a changed input; 64-70 as for pool when a baseline or its input cannot be used \
         (the first such baseline's status, even when others drifted); 73 when the --junit report \
-        or an --update baseline cannot be written. The input path is taken as recorded (relative \
-        to the working directory), else relative to the baseline's folder. A baseline recorded \
+        or an --update baseline cannot be created, 74 when writing it or standard output fails. \
+        The input path is taken as recorded (relative to the working directory), else relative to \
+        the baseline's folder. A baseline recorded \
         by another MetaPool version (metapool_version) is checked all the same, with a note.
         """
     )
@@ -88,20 +89,25 @@ struct CheckCommand: ParsableCommand {
                                   errorDescription: description)
             }
             outcome.seconds = Self.seconds(clock.now - start)
-            // Unbuffered: each line as soon as it is known, in order with the errors on stderr (CI logs).
-            FileHandle.standardOutput.write(Data(Self.render(outcome, updating: update).utf8))
+            // Flushed: each line as soon as it is known, in order with the errors on stderr (CI logs).
+            StandardOutput.writeNow(Self.render(outcome, updating: update))
             outcomes.append(outcome)
         }
-        if outcomes.count > 1 { FileHandle.standardOutput.write(Data((Self.tally(outcomes, updating: update) + "\n").utf8)) }
+        if outcomes.count > 1 { StandardOutput.writeNow(Self.tally(outcomes, updating: update) + "\n") }
         if let junit {
             let report = JUnitReport(outcomes: outcomes, rtol: rtol).xml()
             do {
-                let url = URL(fileURLWithPath: junit)
-                try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-                try Data(report.utf8).write(to: url, options: .atomic)
+                let folder = URL(fileURLWithPath: junit).deletingLastPathComponent()
+                try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             } catch {
                 printError("error: cannot write the JUnit report \(junit): \(error.localizedDescription)")
-                throw ExitCode(73)  // EX_CANTCREAT
+                throw ExitCode(StandardOutput.cannotCreateStatus)
+            }
+            do {
+                try OutputFile.write(report, to: junit, atomically: true)
+            } catch {
+                printError("error: the JUnit report: \(error.message)")
+                throw ExitCode(error.status)
             }
         }
         for outcome in outcomes { if case .error(let status) = outcome.verdict { throw ExitCode(status) } }
@@ -210,11 +216,10 @@ struct CheckCommand: ParsableCommand {
         details += differences.map(\.updateLine)
         if details.isEmpty { details.append("the members re-recorded in the order pool writes them") }
         do {
-            try Data((merged.serialized() + "\n").utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+            try OutputFile.write(merged.serialized() + "\n", to: path, atomically: true)
         } catch {
-            let message = "cannot write \(path): \(error.localizedDescription)"
-            printError("error: \(message)")
-            return Outcome(baseline: path, verdict: .error(status: 73), headline: message, errorDescription: message)
+            printError("error: \(error.message)")
+            return Outcome(baseline: path, verdict: .error(status: error.status), headline: error.message, errorDescription: error.message)
         }
         let members = Self.count(differences.count, "member", "members") + " moved"
         return Outcome(baseline: path, verdict: .moved, headline: (inputChanged ? "input changed; " : "") + members,

@@ -11,10 +11,10 @@ func writeOutput(_ text: String, to path: String) throws {
         return
     }
     do {
-        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+        try OutputFile.write(text, to: path, atomically: false)
     } catch {
-        printError("error: cannot write \(path): \(error.localizedDescription)")
-        throw ExitCode(73)  // EX_CANTCREAT
+        printError("error: \(error.message)")
+        throw ExitCode(error.status)
     }
 }
 
