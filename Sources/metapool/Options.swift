@@ -49,6 +49,9 @@ extension CSVDelimiter: ExpressibleByArgument {
     public var defaultValueDescription: String { name }
 }
 
+/// A one-line warning on standard error: an option given that has no effect (the run goes on).
+func warn(_ message: String) { printError("warning: \(message)") }
+
 /// `--format` of pool: table (for people), json (one object), csv (per-study rows).
 enum OutputFormat: String, CaseInsensitiveArgument {
     case table, json, csv
@@ -118,8 +121,11 @@ struct ModelOptions: ParsableArguments {
         return .fixedEffect
     }
 
-    @Option(name: .customLong("quadrature-points"), help: ArgumentHelp("With --method GLMM: Gauss-Hermite quadrature points (adaptive); 1 is the Laplace approximation.", valueName: "n"))
-    var quadraturePoints: Int = 7
+    @Option(name: .customLong("quadrature-points"), help: ArgumentHelp("With --method GLMM: Gauss-Hermite quadrature points (adaptive); 1 is the Laplace approximation (default 7).", valueName: "n"))
+    var quadraturePointsArgument: Int?
+
+    /// `--quadrature-points`, 7 when not given.
+    var quadraturePoints: Int { quadraturePointsArgument ?? 7 }
 
     /// Whether `--method` is MH, PETO or GLMM (models fitted to the counts themselves).
     var isCountBased: Bool { pooling.isCountBased }
@@ -150,6 +156,25 @@ struct ModelOptions: ParsableArguments {
         for condition in conditions where RowCondition(parsing: condition) == nil {
             throw ValidationError("--where takes COLUMN=VALUE, e.g. --where endpoint=IC-ORR; got \"\(condition)\"")
         }
+        for warning in inapplicable { warn(warning) }
+    }
+
+    /// Options given that cannot change the result, as what the warning says after `warning: `.
+    var inapplicable: [String] {
+        var out: [String] = []
+        if quadraturePointsArgument != nil && !pooling.isGLMM {
+            out.append("--quadrature-points has no effect without --method GLMM (ignored)")
+        }
+        // Hazard-ratio CIs are read only for HR; MH, PETO and GLMM pool counts.
+        if effectSizeArguments.hazardRatioLevel != nil, (measure.map { $0 != .hazardRatio } ?? false) || isCountBased {
+            out.append("--hr-level applies to hazard-ratio intervals (hr_lower, hr_upper); --\(isCountBased ? "method \(pooling.code)" : "measure \(measure?.rawValue ?? "")") has none (ignored)")
+        }
+        // The continuity correction acts on counts (escalc's add and to); HR and GEN have none.
+        let correction = effectSizeOptions.continuityCorrection
+        if let measure, measure == .hazardRatio || measure == .generic, correction.add != nil || correction.to != .onlyZero {
+            out.append("--add and --to correct zero cells of counts; --measure \(measure.rawValue) has none (ignored)")
+        }
+        return out
     }
 
     /// What `pool` refuses among the model options, as its usage message (nil when they go

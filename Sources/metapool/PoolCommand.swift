@@ -38,6 +38,10 @@ struct PoolCommand: AsyncParsableCommand {
             throw ValidationError(message)
         }
         if batch && by != nil { throw ValidationError("--batch and --by cannot be combined; give each subgroup its own analysis id") }
+        if !batch {
+            if jobs != nil { warn("--jobs sets the parallel tasks of --batch; it has no effect without --batch (ignored)") }
+            if batchColumn != "analysis" { warn("--batch-column names the analysis column of --batch; it has no effect without --batch (ignored)") }
+        }
     }
 
     func run() async throws {
