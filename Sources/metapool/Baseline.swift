@@ -77,7 +77,9 @@ struct Baseline {
     /// `pool`'s message).
     static func specification(_ recorded: JSONValue, baseline: String) throws(MetaPoolError) -> (RecordedAnalysis, String, String) {
         let at = InputLocation(file: baseline)
-        try requireWellFormed(recorded, baseline: baseline)
+        // The recorded results are checked by `check` (``requireWellFormed``); `--update` replaces them.
+        if let input = recorded["input"] { try requireWellFormed(input, baseline: baseline, path: "input") }
+        if let options = recorded["options"] { try requireWellFormed(options, baseline: baseline, path: "options") }
         guard case .string(let path)? = recorded["input"]?["path"], case .string(let sha)? = recorded["input"]?["sha256"],
               case .object(let options)? = recorded["options"] else {
             throw MetaPoolError(.missingColumn, "not a MetaPool baseline: it needs \"input\" {path, sha256} and \"options\" (write it with `metapool pool FILE --format json > baseline.json`)", at: at)
@@ -171,7 +173,7 @@ struct Baseline {
         let at = InputLocation(file: baseline)
         switch value {
         case .number(let d) where !d.isFinite:
-            throw MetaPoolError(.invalidValue, "the baseline's \(path.isEmpty ? "(root)" : path) is a number too large for a double (read as \(d > 0 ? "+" : "-")infinity); a recorded number must be finite — re-record the baseline with metapool check --update", at: at)
+            throw MetaPoolError(.invalidValue, "the baseline's \(path.isEmpty ? "(root)" : path) is a number too large for a double (read as \(d > 0 ? "+" : "-")infinity); a recorded number must be finite (metapool check --update re-records the results)", at: at)
         case .object(let members):
             var seen = Set<String>()
             for (key, member) in members {
@@ -289,6 +291,7 @@ struct Difference {
         case .array: "an array"
         // 14.0 is not the integer 14: a number keeps its fraction (JSON would write 14).
         case .number(let d) where d.isFinite: d.description
+        case .number(let d) where d.isInfinite: d > 0 ? "+infinity" : "-infinity"
         default: value.serialized()
         }
     }
@@ -297,8 +300,8 @@ struct Difference {
     /// (|a − b| ≤ rtol·max(|a|, |b|), or both below 1e-300 in magnitude), integers (k, df,
     /// counts) exactly and as integers, everything else exactly. A number the new result cannot
     /// write (NaN, infinity) is the `null` it prints. The root `input` and `metapool_version` are
-    /// left to the caller (the hash and the version note). ``Baseline/requireWellFormed`` has
-    /// refused non-finite numbers and repeated keys in the baseline.
+    /// left to the caller (the hash and the version note). `check` has refused non-finite numbers
+    /// and repeated keys in the baseline (``Baseline/requireWellFormed``).
     static func compare(_ old: JSONValue, _ new: JSONValue, path: String = "", rtol: Double,
                         differences: inout [Difference], compared: inout Int) {
         let here = path.isEmpty ? "(root)" : path

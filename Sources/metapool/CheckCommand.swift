@@ -154,19 +154,23 @@ struct CheckCommand: ParsableCommand {
         var compared = 0
     }
 
-    /// Reads the baseline at `path`, re-runs its analysis and compares the two (shared by
-    /// `checking` and `updating`).
-    func comparing(_ path: String) throws(MetaPoolError) -> Comparison {
+    /// Reads the baseline at `path`, refuses it if `validate` throws, re-runs its analysis and
+    /// compares the two (shared by `checking` and `updating`).
+    func comparing(_ path: String, validating validate: (JSONValue) throws(MetaPoolError) -> Void = { _ in }) throws(MetaPoolError) -> Comparison {
         let baseline = try Baseline(path: path)
+        try validate(baseline.recorded)
         var comparison = Comparison(baseline: baseline, now: try baseline.rerun())
         Difference.compare(baseline.recorded, comparison.now.json, rtol: rtol,
                            differences: &comparison.differences, compared: &comparison.compared)
         return comparison
     }
 
-    /// Checks one baseline: the re-run analysis against the recorded one.
+    /// Checks one baseline: the re-run analysis against the recorded one. A number in it that is
+    /// not finite makes it malformed (it would agree with anything), not drift.
     func checking(_ path: String) throws(MetaPoolError) -> Outcome {
-        let comparison = try comparing(path)
+        let comparison = try comparing(path) { recorded throws(MetaPoolError) in
+            try Baseline.requireWellFormed(recorded, baseline: path)
+        }
         let (baseline, now, compared) = (comparison.baseline, comparison.now, comparison.compared)
         var differences = comparison.differences
         let version = baseline.versionNote()

@@ -80,6 +80,30 @@ struct CheckBaselineIntegrityTests {
         Self.expectMalformed(deep, ["forest.rows[0].estimate is a number too large"])
     }
 
+    @Test("check --update re-records a result that overflowed (the options are sound), and it then checks clean")
+    func updateRepairsOverflow() throws {
+        let dir = try CheckCommandTests.scratch()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let json = try CheckCommandTests.copyOfBaseline("pritz1997-reml.json", into: dir)
+        let baseline = dir.appendingPathComponent("edited.json")
+        try json.replacing(#/"tau2": [0-9.e-]+/#, with: "\"tau2\": 1e999", maxReplacements: 1).write(to: baseline, atomically: true, encoding: .utf8)
+        let updated = try CheckCommandTests.run(["check", "edited.json", "--update"], in: dir)
+        #expect(updated.status == 0, "\(updated.stdout)\n\(updated.stderr)")
+        #expect(updated.stdout.hasPrefix("updated edited.json: 1 member moved\n  tau2: +infinity → "), "\(updated.stdout)")
+        // Only tau2 was rewritten: as computed now (the recorded digits were lost), within 1e-9 of the original.
+        let rewritten = try String(contentsOf: baseline, encoding: .utf8)
+        let tau2 = { (text: String) throws -> Double in
+            let match = try #require(text.firstMatch(of: #/"tau2": ([0-9.e-]+)/#))
+            return try #require(Double(match.1))
+        }
+        let (old, new) = (try tau2(json), try tau2(rewritten))
+        #expect(abs(new - old) <= 1e-9 * old, "\(new) vs \(old)")
+        #expect(rewritten.replacing(#/"tau2": [0-9.e-]+/#, with: "", maxReplacements: 1)
+                == json.replacing(#/"tau2": [0-9.e-]+/#, with: "", maxReplacements: 1))
+        let checked = try CheckCommandTests.run(["check", "edited.json"], in: dir)
+        #expect(checked.status == 0, "\(checked.stdout)\n\(checked.stderr)")
+    }
+
     @Test("an overflowing option (level 1e999) is malformed too")
     func overflowingOption() throws {
         let result = try Self.check(text: { $0.replacingOccurrences(of: "\"level\": 0.95,\n    \"where\"", with: "\"level\": 1e999,\n    \"where\"") })
