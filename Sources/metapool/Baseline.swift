@@ -71,32 +71,36 @@ struct Baseline {
     }
 
     /// Reads `input` and `options` from a baseline: the analysis (its file resolved), the
-    /// recorded input path and SHA-256.
+    /// recorded input path and SHA-256. A baseline is refused (malformed) when a number in it is
+    /// not finite or a key repeats, when an option has the wrong type, an unknown value or a name
+    /// `pool` does not record, and when the options are a combination `pool` refuses (with
+    /// `pool`'s message).
     static func specification(_ recorded: JSONValue, baseline: String) throws(MetaPoolError) -> (RecordedAnalysis, String, String) {
         let at = InputLocation(file: baseline)
+        // The recorded results are checked by `check` (``requireWellFormed``); `--update` replaces them.
+        if let input = recorded["input"] { try requireWellFormed(input, baseline: baseline, path: "input") }
+        if let options = recorded["options"] { try requireWellFormed(options, baseline: baseline, path: "options") }
         guard case .string(let path)? = recorded["input"]?["path"], case .string(let sha)? = recorded["input"]?["sha256"],
               case .object(let options)? = recorded["options"] else {
             throw MetaPoolError(.missingColumn, "not a MetaPool baseline: it needs \"input\" {path, sha256} and \"options\" (write it with `metapool pool FILE --format json > baseline.json`)", at: at)
         }
-        func option(_ key: String) -> String? {
-            if case .string(let s)? = options.first(where: { $0.0 == key })?.1 { return s }
-            return nil
+        let read = try RecordedOptions(options, at: at)
+        var measure: EffectMeasure?
+        if let code = try read.string("measure") {
+            guard let m = EffectMeasure(code: code) else {
+                throw MetaPoolError(.invalidValue, "the baseline's options.measure \"\(code)\" is not a measure (\(EffectMeasure.allCases.map(\.rawValue).joined(separator: " ")))", at: at)
+            }
+            measure = m
         }
-        let level: Double? = switch options.first(where: { $0.0 == "level" })?.1 {
-        case .number(let d)?: d
-        case .integer(let i)?: Double(i)
-        default: nil
-        }
-        let measure = option("measure").flatMap(EffectMeasure.init(code:))
-        guard let method = option("method").flatMap(PoolingMethod.init(argument:)),
-              let ci = option("ci").flatMap(ConfidenceIntervalMethod.init(code:)), let level else {
+        guard let method = try read.string("method").flatMap(PoolingMethod.init(argument:)),
+              let ci = try read.string("ci").flatMap(ConfidenceIntervalMethod.init(code:)), let level = try read.number("level") else {
             throw MetaPoolError(.invalidValue, "the baseline's options (method, ci, level) are missing or unknown", at: at)
         }
         if path == "-" {
             throw MetaPoolError(.invalidArgument, "the baseline was recorded from standard input, which cannot be read again; record it from a file: metapool pool FILE --format json > baseline.json", at: at)
         }
         var recordedWhere: [String] = []
-        if case .array(let items)? = options.first(where: { $0.0 == "where" })?.1 {
+        if let items = try read.array("where") {
             for item in items {
                 guard case .string(let s) = item else { throw MetaPoolError(.invalidValue, "the baseline's options.where holds a non-string", at: at) }
                 recordedWhere.append(s)
@@ -111,45 +115,134 @@ struct Baseline {
             let besideBaseline = URL(fileURLWithPath: baseline).deletingLastPathComponent().appendingPathComponent(path).path
             if FileManager.default.fileExists(atPath: besideBaseline) { file = besideBaseline }
         }
-        var common = false
-        if case .bool(let flag)? = options.first(where: { $0.0 == "common_tau2" })?.1 { common = flag }
-        var points = 7
-        if case .integer(let n)? = options.first(where: { $0.0 == "quadrature_points" })?.1 { points = n }
-        var allowMixed = false
-        if case .bool(let flag)? = options.first(where: { $0.0 == "allow_mixed_endpoints" })?.1 { allowMixed = flag }
         var delimiter: CSVDelimiter?
-        if let name = option("delimiter") {
+        if let name = try read.string("delimiter") {
             guard let d = CSVDelimiter(name: name) else {
                 throw MetaPoolError(.invalidValue, "the baseline's options.delimiter \"\(name)\" is not , ; or tab", at: at)
             }
             delimiter = d
         }
+        let by = try read.string("by"), common = try read.bool("common_tau2") ?? false
+        let points = try read.integer("quadrature_points") ?? 7
+        let allowMixed = try read.bool("allow_mixed_endpoints") ?? false, label = try read.string("label")
         var spec = RecordedAnalysis(file: file, measure: measure, pooling: method, ciMethod: ci, level: level,
-                                    conditions: conditions, by: option("by"), commonTauSquared: common,
+                                    conditions: conditions, by: by, commonTauSquared: common,
                                     quadraturePoints: points, allowMixedEndpoints: allowMixed,
-                                    delimiter: delimiter, label: option("label"))
-        spec.effectSizeOptions = try effectSizeOptions(options, at: at)
+                                    delimiter: delimiter, label: label)
+        spec.effectSizeOptions = try effectSizeOptions(read, at: at)
+        // What pool refuses on the command line, check refuses in a baseline, in the same words.
+        if let refusal = ModelOptions.refusal(pooling: method, measure: measure, ciMethod: ci, level: level, quadraturePoints: points,
+                                              correction: spec.effectSizeOptions.continuityCorrection)
+            ?? SubgroupOptions.refusal(by: by, commonTauSquared: common, pooling: method) {
+            throw MetaPoolError(.invalidValue, "the baseline's options are ones pool refuses: \(refusal)", at: at)
+        }
         return (spec, path, sha)
     }
 
     /// The effect-size options a baseline records (hr_level, add, to, drop00, drop_missing; absent = default).
-    static func effectSizeOptions(_ options: [(String, JSONValue)], at: InputLocation) throws(MetaPoolError) -> EffectSizeOptions {
-        func value(_ key: String) -> JSONValue? { options.first(where: { $0.0 == key })?.1 }
-        func number(_ key: String) -> Double? {
-            switch value(key) { case .number(let d)?: d; case .integer(let i)?: Double(i); default: nil }
-        }
+    static func effectSizeOptions(_ read: RecordedOptions, at: InputLocation) throws(MetaPoolError) -> EffectSizeOptions {
         var result = EffectSizeOptions()
-        if let level = number("hr_level") { result.hazardRatioLevel = level }
-        result.continuityCorrection.add = number("add")
-        if case .string(let to)? = value("to") {
+        if let level = try read.number("hr_level") {
+            // pool records the level --hr-level gave as a proportion (0.90 for 90).
+            guard level >= 0.5, level < 1 else {
+                throw MetaPoolError(.invalidValue, "the baseline's options are ones pool refuses: --hr-level: \(level) is not a confidence level from 0.5 to below 1", at: at)
+            }
+            result.hazardRatioLevel = level
+        }
+        if let add = try read.number("add") {
+            guard add >= 0 else {
+                throw MetaPoolError(.invalidValue, "the baseline's options are ones pool refuses: --add must be a finite number 0 or more (escalc's add, e.g. 0.5); got \(add)", at: at)
+            }
+            result.continuityCorrection.add = add
+        }
+        if let to = try read.string("to") {
             guard let target = ContinuityCorrection.Target(rawValue: to) else {
                 throw MetaPoolError(.invalidValue, "the baseline's options.to is \"\(to)\"; expected only0, all, if0all or none", at: at)
             }
             result.continuityCorrection.to = target
         }
-        if case .bool(let flag)? = value("drop00") { result.continuityCorrection.dropDoubleZero = flag }
-        if case .bool(let flag)? = value("drop_missing") { result.dropMissing = flag }
+        if let flag = try read.bool("drop00") { result.continuityCorrection.dropDoubleZero = flag }
+        if let flag = try read.bool("drop_missing") { result.dropMissing = flag }
         return result
+    }
+
+    /// Refuses a baseline holding a number that is not finite (a literal such as 1e999 that
+    /// overflows a double: it would compare as agreeing with anything) or an object with a key
+    /// twice (only one of them would be compared), naming the JSON path.
+    static func requireWellFormed(_ value: JSONValue, baseline: String, path: String = "") throws(MetaPoolError) {
+        let at = InputLocation(file: baseline)
+        switch value {
+        case .number(let d) where !d.isFinite:
+            throw MetaPoolError(.invalidValue, "the baseline's \(path.isEmpty ? "(root)" : path) is a number too large for a double (read as \(d > 0 ? "+" : "-")infinity); a recorded number must be finite (metapool check --update re-records the results)", at: at)
+        case .object(let members):
+            var seen = Set<String>()
+            for (key, member) in members {
+                let child = path.isEmpty ? key : path + "." + key
+                guard seen.insert(key).inserted else {
+                    throw MetaPoolError(.invalidValue, "the baseline's \(child) appears twice; each key must appear once", at: at)
+                }
+                try requireWellFormed(member, baseline: baseline, path: child)
+            }
+        case .array(let items):
+            for (i, item) in items.enumerated() { try requireWellFormed(item, baseline: baseline, path: "\(path)[\(i)]") }
+        default:
+            break
+        }
+    }
+}
+
+/// A baseline's `options` object read with the types `pool` records: an option of another type,
+/// or one `pool` does not record, is refused (null reads as absent).
+struct RecordedOptions {
+    static let known: Set<String> = ["measure", "method", "ci", "level", "where", "by", "common_tau2", "quadrature_points",
+                                     "allow_mixed_endpoints", "delimiter", "label", "hr_level", "add", "to", "drop00", "drop_missing"]
+    let members: [(String, JSONValue)]
+    let at: InputLocation
+
+    init(_ members: [(String, JSONValue)], at: InputLocation) throws(MetaPoolError) {
+        for (key, _) in members where !Self.known.contains(key) {
+            throw MetaPoolError(.invalidValue, "the baseline's options.\(key) is not an option pool records (\(Self.known.sorted().joined(separator: ", ")))", at: at)
+        }
+        self.members = members
+        self.at = at
+    }
+
+    private func value(_ key: String) -> JSONValue? {
+        switch members.first(where: { $0.0 == key })?.1 { case nil, .null?: nil; case let v?: v }
+    }
+
+    private func wrongType(_ key: String, _ expected: String) -> MetaPoolError {
+        MetaPoolError(.invalidValue, "the baseline's options.\(key) is \(Difference.describe(value(key) ?? .null)); expected \(expected)", at: at)
+    }
+
+    func string(_ key: String) throws(MetaPoolError) -> String? {
+        guard let v = value(key) else { return nil }
+        guard case .string(let s) = v else { throw wrongType(key, "a string") }
+        return s
+    }
+
+    func number(_ key: String) throws(MetaPoolError) -> Double? {
+        guard let v = value(key) else { return nil }
+        guard let d = v.doubleValue else { throw wrongType(key, "a number") }
+        return d
+    }
+
+    func integer(_ key: String) throws(MetaPoolError) -> Int? {
+        guard let v = value(key) else { return nil }
+        guard case .integer(let i) = v else { throw wrongType(key, "an integer") }
+        return i
+    }
+
+    func bool(_ key: String) throws(MetaPoolError) -> Bool? {
+        guard let v = value(key) else { return nil }
+        guard case .bool(let b) = v else { throw wrongType(key, "true or false") }
+        return b
+    }
+
+    func array(_ key: String) throws(MetaPoolError) -> [JSONValue]? {
+        guard let v = value(key) else { return nil }
+        guard case .array(let items) = v else { throw wrongType(key, "an array") }
+        return items
     }
 }
 
@@ -196,18 +289,24 @@ struct Difference {
         switch value {
         case .object: "an object"
         case .array: "an array"
+        // 14.0 is not the integer 14: a number keeps its fraction (JSON would write 14).
+        case .number(let d) where d.isFinite: d.description
+        case .number(let d) where d.isInfinite: d > 0 ? "+infinity" : "-infinity"
         default: value.serialized()
         }
     }
 
     /// Walks the baseline and the new result together; numbers must agree within `rtol`
-    /// (|a − b| ≤ rtol·max(|a|, |b|), or both below 1e-300), everything else exactly. The root
-    /// `input` and `metapool_version` are left to the caller (the hash and the version note).
+    /// (|a − b| ≤ rtol·max(|a|, |b|), or both below 1e-300 in magnitude), integers (k, df,
+    /// counts) exactly and as integers, everything else exactly. A number the new result cannot
+    /// write (NaN, infinity) is the `null` it prints. The root `input` and `metapool_version` are
+    /// left to the caller (the hash and the version note). `check` has refused non-finite numbers
+    /// and repeated keys in the baseline (``Baseline/requireWellFormed``).
     static func compare(_ old: JSONValue, _ new: JSONValue, path: String = "", rtol: Double,
                         differences: inout [Difference], compared: inout Int) {
         let here = path.isEmpty ? "(root)" : path
         func child(_ key: String) -> String { path.isEmpty ? key : path + "." + key }
-        switch (old, new) {
+        switch (old, new.written) {
         case (.object(let oldMembers), .object(let members)):
             var seen = Set<String>()
             for (key, value) in members {
@@ -229,17 +328,34 @@ struct Difference {
             for (i, (o, n)) in zip(oldItems, items).enumerated() {
                 compare(o, n, path: "\(path)[\(i)]", rtol: rtol, differences: &differences, compared: &compared)
             }
-        case (.number, _), (.integer, _), (_, .number), (_, .integer):
-            guard let a = old.doubleValue, let b = new.doubleValue else {
-                differences.append(Difference(path: here, change: .value(old: old, new: new, relative: nil))); return
+        case (let o, let n):
+            let numeric = o.doubleValue != nil || n.doubleValue != nil
+            if numeric { compared += 1 }
+            if agrees(o, n, rtol: rtol) { return }
+            var relative: Double?
+            if case .number(let b) = n, let a = o.doubleValue, a.isFinite, b.isFinite, max(abs(a), abs(b)) > 0 {
+                relative = abs(a - b) / max(abs(a), abs(b))
             }
-            compared += 1
+            differences.append(Difference(path: here, change: .value(old: o, new: n, relative: relative)))
+        }
+    }
+
+    /// Whether a recorded scalar agrees with the new one: an integer (k, df, counts) only with
+    /// the same integer; a number with a number (an integral one may be recorded without a
+    /// fraction) within `rtol`, both finite; anything else only with an equal value.
+    static func agrees(_ old: JSONValue, _ new: JSONValue, rtol: Double) -> Bool {
+        switch (old, new.written) {
+        case (.integer(let a), .integer(let b)):
+            return a == b
+        case (.number, .number(let b)), (.integer, .number(let b)):
+            guard let a = old.doubleValue, a.isFinite, b.isFinite else { return false }
+            if a == b { return true }
             let scale = max(abs(a), abs(b))
-            if abs(a - b) > rtol * scale && scale > 1e-300 {
-                differences.append(Difference(path: here, change: .value(old: old, new: new, relative: abs(a - b) / scale)))
-            }
-        default:
-            if old != new { differences.append(Difference(path: here, change: .value(old: old, new: new, relative: nil))) }
+            return scale <= 1e-300 || abs(a - b) <= rtol * scale
+        case (.number, _), (_, .number), (.integer, _), (_, .integer):
+            return false
+        case (let o, let n):
+            return o == n
         }
     }
 }
@@ -258,10 +374,8 @@ extension Difference {
             })
         case (.array(let oldItems), .array(let items)) where oldItems.count == items.count:
             return .array(zip(oldItems, items).map { merge($0, $1, rtol: rtol) })
-        case (.number, .number), (.integer, .integer), (.number, .integer), (.integer, .number):
-            guard let a = old.doubleValue, let b = new.doubleValue else { return new }
-            let scale = max(abs(a), abs(b))
-            return abs(a - b) > rtol * scale && scale > 1e-300 ? new : old
+        case (.number, _), (.integer, _):
+            return agrees(old, new, rtol: rtol) ? old : new
         default:
             return new
         }
@@ -272,6 +386,12 @@ extension JSONValue {
     subscript(key: String) -> JSONValue? {
         if case .object(let members) = self { return members.first(where: { $0.0 == key })?.1 }
         return nil
+    }
+
+    /// The value as `serialized()` writes it: a number that is not finite is `null`.
+    var written: JSONValue {
+        if case .number(let d) = self, !d.isFinite { return .null }
+        return self
     }
 
     var doubleValue: Double? {

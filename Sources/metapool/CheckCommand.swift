@@ -15,8 +15,9 @@ struct CheckCommand: ParsableCommand {
         Exit status: 0 when every number agrees within --rtol and every input is unchanged; 1 on \
         drift or a changed input; 64-70 as for pool when a baseline or its input cannot be used \
         (the first such baseline's status, even when others drifted); 73 when the --junit report \
-        or an --update baseline cannot be written. The input path is taken as recorded (relative \
-        to the working directory), else relative to the baseline's folder. A baseline recorded \
+        or an --update baseline cannot be created, 74 when writing it or standard output fails. \
+        The input path is taken as recorded (relative to the working directory), else relative to \
+        the baseline's folder. A baseline recorded \
         by another MetaPool version (metapool_version) is checked all the same, with a note.
         """
     )
@@ -88,20 +89,25 @@ struct CheckCommand: ParsableCommand {
                                   errorDescription: description)
             }
             outcome.seconds = Self.seconds(clock.now - start)
-            // Unbuffered: each line as soon as it is known, in order with the errors on stderr (CI logs).
-            FileHandle.standardOutput.write(Data(Self.render(outcome, updating: update).utf8))
+            // Flushed: each line as soon as it is known, in order with the errors on stderr (CI logs).
+            StandardOutput.writeNow(Self.render(outcome, updating: update))
             outcomes.append(outcome)
         }
-        if outcomes.count > 1 { FileHandle.standardOutput.write(Data((Self.tally(outcomes, updating: update) + "\n").utf8)) }
+        if outcomes.count > 1 { StandardOutput.writeNow(Self.tally(outcomes, updating: update) + "\n") }
         if let junit {
             let report = JUnitReport(outcomes: outcomes, rtol: rtol).xml()
             do {
-                let url = URL(fileURLWithPath: junit)
-                try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-                try Data(report.utf8).write(to: url, options: .atomic)
+                let folder = URL(fileURLWithPath: junit).deletingLastPathComponent()
+                try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             } catch {
                 printError("error: cannot write the JUnit report \(junit): \(error.localizedDescription)")
-                throw ExitCode(73)  // EX_CANTCREAT
+                throw ExitCode(StandardOutput.cannotCreateStatus)
+            }
+            do {
+                try OutputFile.write(report, to: junit, atomically: true)
+            } catch {
+                printError("error: the JUnit report: \(error.message)")
+                throw ExitCode(error.status)
             }
         }
         for outcome in outcomes { if case .error(let status) = outcome.verdict { throw ExitCode(status) } }
@@ -139,13 +145,34 @@ struct CheckCommand: ParsableCommand {
         return out
     }
 
-    /// Checks one baseline: the re-run analysis against the recorded one.
-    func checking(_ path: String) throws(MetaPoolError) -> Outcome {
-        let baseline = try Baseline(path: path)
-        let now = try baseline.rerun()
+    /// One baseline read, its analysis re-run, and what differs.
+    struct Comparison {
+        var baseline: Baseline
+        var now: Baseline.Rerun
         var differences: [Difference] = []
+        /// How many numbers were compared.
         var compared = 0
-        Difference.compare(baseline.recorded, now.json, rtol: rtol, differences: &differences, compared: &compared)
+    }
+
+    /// Reads the baseline at `path`, refuses it if `validate` throws, re-runs its analysis and
+    /// compares the two (shared by `checking` and `updating`).
+    func comparing(_ path: String, validating validate: (JSONValue) throws(MetaPoolError) -> Void = { _ in }) throws(MetaPoolError) -> Comparison {
+        let baseline = try Baseline(path: path)
+        try validate(baseline.recorded)
+        var comparison = Comparison(baseline: baseline, now: try baseline.rerun())
+        Difference.compare(baseline.recorded, comparison.now.json, rtol: rtol,
+                           differences: &comparison.differences, compared: &comparison.compared)
+        return comparison
+    }
+
+    /// Checks one baseline: the re-run analysis against the recorded one. A number in it that is
+    /// not finite makes it malformed (it would agree with anything), not drift.
+    func checking(_ path: String) throws(MetaPoolError) -> Outcome {
+        let comparison = try comparing(path) { recorded throws(MetaPoolError) in
+            try Baseline.requireWellFormed(recorded, baseline: path)
+        }
+        let (baseline, now, compared) = (comparison.baseline, comparison.now, comparison.compared)
+        var differences = comparison.differences
         let version = baseline.versionNote()
         if let difference = version.difference { differences.insert(difference, at: 0) }
         let notes = version.note.map { [$0] } ?? []
@@ -170,11 +197,9 @@ struct CheckCommand: ParsableCommand {
     /// rewritten (as `pool --format json` prints it) only when something did, and numbers that
     /// agree within --rtol keep their recorded digits (--rtol 0 re-records every digit).
     func updating(_ path: String) throws(MetaPoolError) -> Outcome {
-        let baseline = try Baseline(path: path)
-        let now = try baseline.rerun()
-        var differences: [Difference] = []
-        var compared = 0
-        Difference.compare(baseline.recorded, now.json, rtol: rtol, differences: &differences, compared: &compared)
+        let comparison = try comparing(path)
+        let (baseline, now, compared) = (comparison.baseline, comparison.now, comparison.compared)
+        var differences = comparison.differences
         let current = JSONValue.string(MetaPoolVersion.current)
         switch baseline.version {
         case nil: differences.insert(Difference(path: "metapool_version", change: .added(current)), at: 0)
@@ -195,11 +220,10 @@ struct CheckCommand: ParsableCommand {
         details += differences.map(\.updateLine)
         if details.isEmpty { details.append("the members re-recorded in the order pool writes them") }
         do {
-            try Data((merged.serialized() + "\n").utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+            try OutputFile.write(merged.serialized() + "\n", to: path, atomically: true)
         } catch {
-            let message = "cannot write \(path): \(error.localizedDescription)"
-            printError("error: \(message)")
-            return Outcome(baseline: path, verdict: .error(status: 73), headline: message, errorDescription: message)
+            printError("error: \(error.message)")
+            return Outcome(baseline: path, verdict: .error(status: error.status), headline: error.message, errorDescription: error.message)
         }
         let members = Self.count(differences.count, "member", "members") + " moved"
         return Outcome(baseline: path, verdict: .moved, headline: (inputChanged ? "input changed; " : "") + members,

@@ -51,10 +51,11 @@ struct EffectSizeArguments: ParsableArguments {
 
     /// The continuity options apply to the effect sizes of the inverse-variance models; MH, PETO
     /// and GLMM pool the counts themselves.
-    func validate(pooling: PoolingMethod) throws {
-        guard pooling.isCountBased, add != nil || to != .onlyZero || dropDoubleZero else { return }
-        let given = [add.map { _ in "--add" }, to != .onlyZero ? "--to" : nil, dropDoubleZero ? "--drop00" : nil].compactMap { $0 }
-        throw ValidationError("\(given.joined(separator: ", ")) set the continuity correction of per-study effect sizes (inverse-variance models); --method \(pooling.code) pools the counts themselves")
+    /// The usage message when they are given with one (nil when fine); ModelOptions and `check` ask.
+    static func refusal(pooling: PoolingMethod, correction c: ContinuityCorrection) -> String? {
+        guard pooling.isCountBased, c.add != nil || c.to != .onlyZero || c.dropDoubleZero else { return nil }
+        let given = [c.add.map { _ in "--add" }, c.to != .onlyZero ? "--to" : nil, c.dropDoubleZero ? "--drop00" : nil].compactMap { $0 }
+        return "\(given.joined(separator: ", ")) set the continuity correction of per-study effect sizes (inverse-variance models); --method \(pooling.code) pools the counts themselves"
     }
 
     /// The note on standard error for each row left out.

@@ -12,11 +12,45 @@ struct MetaPoolCommand: AsyncParsableCommand {
         discussion: """
         Exit status: 0 success; 1 `check` found drift or a changed input; 64 usage error (unknown option or value); 65 data error \
         (bad cell, missing column, too few studies, endpoints mixed); 66 input file missing or unreadable; \
-        70 an estimator did not converge; 73 an output file (-o, check --junit, check --update) cannot be written.
+        70 an estimator did not converge; 73 an output file (-o, check --junit, check --update) cannot be created; \
+        74 writing the output failed (standard output or a file: disk full, I/O error).
         """,
         version: MetaPoolVersion.current,
         subcommands: [PoolCommand.self, RegressCommand.self, SensitivityCommand.self, BiasCommand.self, ForestCommand.self, FunnelCommand.self, ReportCommand.self, CheckCommand.self]
     )
+
+    /// ArgumentParser's `main`, with standard output flushed and checked before exiting: output
+    /// that could not be written (a full disk, /dev/full) exits 74 with a message, never 0.
+    static func main() async {
+        var status: Int32 = 0
+        do {
+            var command = try parseAsRoot()
+            if var asynchronous = command as? AsyncParsableCommand {
+                try await asynchronous.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            status = exitCode(for: error).rawValue
+            if status == 0 {
+                // --help and --version: their text is the output.
+                let message = fullMessage(for: error)
+                if !message.isEmpty { print(message) }
+            } else {
+                if let problem = StandardOutput.finish() {
+                    printError("error: \(problem)")
+                    // A status of its own already says the run failed; drift (1) loses its report.
+                    Foundation.exit(status == 1 ? StandardOutput.ioErrorStatus : status)
+                }
+                exit(withError: error)
+            }
+        }
+        if let problem = StandardOutput.finish() {
+            printError("error: \(problem)")
+            status = StandardOutput.ioErrorStatus
+        }
+        Foundation.exit(status)
+    }
 }
 
 /// Exit statuses (sysexits.h), documented in the README.
@@ -83,6 +117,7 @@ func printError(_ message: String, terminator: String = "\n") {
 
 struct StandardError: TextOutputStream {
     mutating func write(_ string: String) {
-        FileHandle.standardError.write(Data(string.utf8))
+        // A failed write to standard error is ignored (write(_: Data) would trap).
+        try? FileHandle.standardError.write(contentsOf: Data(string.utf8))
     }
 }

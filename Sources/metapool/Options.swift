@@ -49,6 +49,9 @@ extension CSVDelimiter: ExpressibleByArgument {
     public var defaultValueDescription: String { name }
 }
 
+/// A one-line warning on standard error: an option given that has no effect (the run goes on).
+func warn(_ message: String) { printError("warning: \(message)") }
+
 /// `--format` of pool: table (for people), json (one object), csv (per-study rows).
 enum OutputFormat: String, CaseInsensitiveArgument {
     case table, json, csv
@@ -70,7 +73,17 @@ struct SubgroupOptions: ParsableArguments {
     var commonTauSquared = false
 
     func validate() throws {
-        if commonTauSquared && by == nil { throw ValidationError("--common-tau2 applies to subgroups; give --by COLUMN as well") }
+        if let message = Self.refusal(by: by, commonTauSquared: commonTauSquared) { throw ValidationError(message) }
+    }
+
+    /// What pool, forest and report refuse about `--common-tau2` (nil when fine); `pooling`, when
+    /// given, also refuses it with the count-based methods (pool's own check, which `check` repeats).
+    static func refusal(by: String?, commonTauSquared: Bool, pooling: PoolingMethod? = nil) -> String? {
+        if commonTauSquared && by == nil { return "--common-tau2 applies to subgroups; give --by COLUMN as well" }
+        if commonTauSquared, let pooling, pooling.isCountBased {
+            return "--common-tau2 fits a mixed-effects meta-regression, an inverse-variance model; --method \(pooling.code) fits each subgroup on its own"
+        }
+        return nil
     }
 }
 
@@ -108,8 +121,11 @@ struct ModelOptions: ParsableArguments {
         return .fixedEffect
     }
 
-    @Option(name: .customLong("quadrature-points"), help: ArgumentHelp("With --method GLMM: Gauss-Hermite quadrature points (adaptive); 1 is the Laplace approximation.", valueName: "n"))
-    var quadraturePoints: Int = 7
+    @Option(name: .customLong("quadrature-points"), help: ArgumentHelp("With --method GLMM: Gauss-Hermite quadrature points (adaptive); 1 is the Laplace approximation (default 7).", valueName: "n"))
+    var quadraturePointsArgument: Int?
+
+    /// `--quadrature-points`, 7 when not given.
+    var quadraturePoints: Int { quadraturePointsArgument ?? 7 }
 
     /// Whether `--method` is MH, PETO or GLMM (models fitted to the counts themselves).
     var isCountBased: Bool { pooling.isCountBased }
@@ -133,30 +149,59 @@ struct ModelOptions: ParsableArguments {
     var rowConditions: [RowCondition] { conditions.compactMap(RowCondition.init(parsing:)) }
 
     func validate() throws {
-        try effectSizeArguments.validate(pooling: pooling)
-        guard level > 0, level < 1 else {
-            throw ValidationError("--level must be between 0 and 1 (exclusive), e.g. 0.95; got \(level)")
-        }
-        if isCountBased {
-            guard ciMethod == .wald else {
-                throw ValidationError("--method \(pooling.code) uses z tests and Wald intervals, as metafor's rma.\(pooling == .peto ? "peto" : pooling.isGLMM ? "glmm" : "mh") does; drop --ci \(ciMethod.rawValue)")
-            }
-            if pooling.isGLMM, let measure, measure != .logitProportion, measure != .oddsRatio {
-                throw ValidationError("--method GLMM fits logit proportions (PLO, events/total) or odds ratios (OR, two-group counts); --measure \(measure.rawValue) is neither")
-            }
-            if pooling.isGLMM, !(1...100).contains(quadraturePoints) {
-                throw ValidationError("--quadrature-points must be between 1 and 100; got \(quadraturePoints)")
-            }
-            if pooling == .peto, let measure, measure != .oddsRatio {
-                throw ValidationError("--method PETO pools odds ratios; drop --measure \(measure.rawValue) or give --measure OR")
-            }
-            if pooling == .mantelHaenszel, let measure, ![.oddsRatio, .riskRatio, .riskDifference].contains(measure) {
-                throw ValidationError("--method MH pools OR, RR or RD from two-group counts; --measure \(measure.rawValue) is not one of them")
-            }
+        if let message = Self.refusal(pooling: pooling, measure: measure, ciMethod: ciMethod, level: level,
+                                      quadraturePoints: quadraturePoints, correction: effectSizeOptions.continuityCorrection) {
+            throw ValidationError(message)
         }
         for condition in conditions where RowCondition(parsing: condition) == nil {
             throw ValidationError("--where takes COLUMN=VALUE, e.g. --where endpoint=IC-ORR; got \"\(condition)\"")
         }
+        for warning in inapplicable { warn(warning) }
+    }
+
+    /// Options given that cannot change the result, as what the warning says after `warning: `.
+    var inapplicable: [String] {
+        var out: [String] = []
+        if quadraturePointsArgument != nil && !pooling.isGLMM {
+            out.append("--quadrature-points has no effect without --method GLMM (ignored)")
+        }
+        // Hazard-ratio CIs are read only for HR; MH, PETO and GLMM pool counts.
+        if effectSizeArguments.hazardRatioLevel != nil, (measure.map { $0 != .hazardRatio } ?? false) || isCountBased {
+            out.append("--hr-level applies to hazard-ratio intervals (hr_lower, hr_upper); --\(isCountBased ? "method \(pooling.code)" : "measure \(measure?.rawValue ?? "")") has none (ignored)")
+        }
+        // The continuity correction acts on counts (escalc's add and to); HR and GEN have none.
+        let correction = effectSizeOptions.continuityCorrection
+        if let measure, measure == .hazardRatio || measure == .generic, correction.add != nil || correction.to != .onlyZero {
+            out.append("--add and --to correct zero cells of counts; --measure \(measure.rawValue) has none (ignored)")
+        }
+        return out
+    }
+
+    /// What `pool` refuses among the model options, as its usage message (nil when they go
+    /// together); `check` refuses a baseline that records such a combination with the same words.
+    static func refusal(pooling: PoolingMethod, measure: EffectMeasure?, ciMethod: ConfidenceIntervalMethod, level: Double,
+                        quadraturePoints: Int, correction: ContinuityCorrection) -> String? {
+        if let message = EffectSizeArguments.refusal(pooling: pooling, correction: correction) { return message }
+        guard level > 0, level < 1 else {
+            return "--level must be between 0 and 1 (exclusive), e.g. 0.95; got \(level)"
+        }
+        guard pooling.isCountBased else { return nil }
+        guard ciMethod == .wald else {
+            return "--method \(pooling.code) uses z tests and Wald intervals, as metafor's rma.\(pooling == .peto ? "peto" : pooling.isGLMM ? "glmm" : "mh") does; drop --ci \(ciMethod.rawValue)"
+        }
+        if pooling.isGLMM, let measure, measure != .logitProportion, measure != .oddsRatio {
+            return "--method GLMM fits logit proportions (PLO, events/total) or odds ratios (OR, two-group counts); --measure \(measure.rawValue) is neither"
+        }
+        if pooling.isGLMM, !(1...100).contains(quadraturePoints) {
+            return "--quadrature-points must be between 1 and 100; got \(quadraturePoints)"
+        }
+        if pooling == .peto, let measure, measure != .oddsRatio {
+            return "--method PETO pools odds ratios; drop --measure \(measure.rawValue) or give --measure OR"
+        }
+        if pooling == .mantelHaenszel, let measure, ![.oddsRatio, .riskRatio, .riskDifference].contains(measure) {
+            return "--method MH pools OR, RR or RD from two-group counts; --measure \(measure.rawValue) is not one of them"
+        }
+        return nil
     }
 
     @Flag(name: .customLong("allow-mixed-endpoints"),

@@ -1,5 +1,8 @@
 // Rendering a PoolSummary for people (table), for programs (JSON) and for spreadsheets (CSV).
 
+#if canImport(Glibc)
+@preconcurrency import Glibc  // stdout, ferror (C's global streams)
+#endif
 import Foundation
 import MetaPool
 
@@ -188,3 +191,86 @@ enum SubgroupTable {
         return out
     }
 }
+
+/// Every write the tool makes is checked: a CI job that redirects a baseline into a full disk
+/// must fail, not record an empty file. Standard output goes through C's buffered `stdout`
+/// (Swift's `print`); ``StandardOutput/finish()`` flushes it at exit and reports any error.
+/// Files are written with POSIX calls so that "cannot create" (73, EX_CANTCREAT) and "cannot
+/// write" (74, EX_IOERR) are told apart (sysexits.h).
+enum StandardOutput {
+    static let ioErrorStatus: Int32 = 74  // EX_IOERR
+    static let cannotCreateStatus: Int32 = 73  // EX_CANTCREAT
+
+    /// Writes `text` now (unbuffered for `check`'s per-baseline lines, in order with standard error).
+    static func writeNow(_ text: String) {
+        print(text, terminator: "")
+        fflush(stdout)
+    }
+
+    /// Flushes standard output; nil when everything written reached it, else why not.
+    static func finish() -> String? {
+        let flushed = fflush(stdout) == 0
+        let failed = !flushed || ferror(stdout) != 0
+        guard failed else { return nil }
+        return "cannot write to standard output: \(String(cString: strerror(errno == 0 ? EIO : errno)))"
+    }
+}
+
+/// An output file that could not be made: the message (already without "error: ") and the status.
+struct OutputFileError: Error {
+    var message: String
+    var status: Int32
+}
+
+enum OutputFile {
+    /// Writes `text` to `path`. A regular file (or a new one) is written `atomically` when asked:
+    /// a temporary file beside it, renamed over it once complete, so a failed write leaves the old
+    /// file; anything else (a device such as /dev/null or /dev/full, a FIFO) is written in place.
+    static func write(_ text: String, to path: String, atomically: Bool) throws(OutputFileError) {
+        var info = stat()
+        let exists = stat(path, &info) == 0
+        let regular = !exists || (info.st_mode & S_IFMT) == S_IFREG
+        guard atomically && regular else { return try writeInPlace(text, to: path, shownAs: path) }
+        let url = URL(fileURLWithPath: path)
+        let temporary = url.deletingLastPathComponent()
+            .appendingPathComponent(".\(url.lastPathComponent).metapool-\(ProcessInfo.processInfo.processIdentifier).tmp").path
+        do {
+            try writeInPlace(text, to: temporary, shownAs: path)
+        } catch {
+            unlink(temporary)
+            throw error
+        }
+        if exists { chmod(temporary, info.st_mode & 0o7777) }
+        guard rename(temporary, path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(temporary)
+            throw OutputFileError(message: "cannot write \(path): \(reason)", status: StandardOutput.cannotCreateStatus)
+        }
+    }
+
+    private static func writeInPlace(_ text: String, to path: String, shownAs shown: String) throws(OutputFileError) {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o666)
+        guard fd >= 0 else {
+            throw OutputFileError(message: "cannot create \(shown): \(String(cString: strerror(errno)))", status: StandardOutput.cannotCreateStatus)
+        }
+        var failure: Int32 = 0
+        var bytes = Array(text.utf8)[...]
+        while !bytes.isEmpty {
+            let n = bytes.withUnsafeBytes { posixWrite(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                failure = errno
+                break
+            }
+            if n == 0 { failure = EIO; break }
+            bytes = bytes.dropFirst(n)
+        }
+        if close(fd) != 0 && failure == 0 { failure = errno }
+        if failure != 0 {
+            throw OutputFileError(message: "cannot write \(shown): \(String(cString: strerror(failure)))", status: StandardOutput.ioErrorStatus)
+        }
+    }
+}
+
+/// POSIX write(2), named apart from ``OutputFile/write(_:to:atomically:)``.
+private func posixWrite(_ fd: Int32, _ bytes: UnsafeRawPointer?, _ count: Int) -> Int { write(fd, bytes, count) }

@@ -11,10 +11,10 @@ func writeOutput(_ text: String, to path: String) throws {
         return
     }
     do {
-        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+        try OutputFile.write(text, to: path, atomically: false)
     } catch {
-        printError("error: cannot write \(path): \(error.localizedDescription)")
-        throw ExitCode(73)  // EX_CANTCREAT
+        printError("error: \(error.message)")
+        throw ExitCode(error.status)
     }
 }
 
@@ -89,7 +89,13 @@ struct FunnelCommand: ParsableCommand {
     @Flag(help: "Add the studies that trim-and-fill (L0) imputes, as open circles, and centre on its adjusted estimate.")
     var trimfill = false
 
-    func validate() throws { if trimfill { try model.requireInverseVariance("funnel --trimfill") } }
+    @Option(help: ArgumentHelp("With --trimfill: the side of the funnel on which studies are missing (left or right), as metafor's trimfill(side =); default: chosen as metafor chooses it.", valueName: "side"))
+    var side: TrimAndFill.Side?
+
+    func validate() throws {
+        if trimfill { try model.requireInverseVariance("funnel --trimfill") }
+        if side != nil && !trimfill { warn("--side sets the side of --trimfill; it has no effect without --trimfill (ignored)") }
+    }
 
     func run() throws {
         let plot = try reportingErrors(file: model.file) { () throws(MetaPoolError) -> FunnelPlot in
@@ -99,7 +105,7 @@ struct FunnelCommand: ParsableCommand {
             }
             let fit = try model.fit()
             guard trimfill else { return try FunnelPlot(fit) }
-            let fill = try TrimAndFill(fit)
+            let fill = try TrimAndFill(fit, side: side)
             return try FunnelPlot(fit, filled: fill.filled.map { ($0.yi, $0.vi) }, center: fill.estimate)
         }
         try writeOutput(plot.svg(), to: output)

@@ -34,10 +34,14 @@ struct PoolCommand: AsyncParsableCommand {
         if model.isCountBased && batch {
             throw ValidationError("--method \(model.pooling.code) fits one analysis at a time; --batch works with the inverse-variance methods (FE DL REML ML PM HE SJ HS EB)")
         }
-        if model.isCountBased && commonTauSquared {
-            throw ValidationError("--common-tau2 fits a mixed-effects meta-regression, an inverse-variance model; --method \(model.pooling.code) fits each subgroup on its own")
+        if model.isCountBased, let message = SubgroupOptions.refusal(by: by, commonTauSquared: commonTauSquared, pooling: model.pooling) {
+            throw ValidationError(message)
         }
         if batch && by != nil { throw ValidationError("--batch and --by cannot be combined; give each subgroup its own analysis id") }
+        if !batch {
+            if jobs != nil { warn("--jobs sets the parallel tasks of --batch; it has no effect without --batch (ignored)") }
+            if batchColumn != "analysis" { warn("--batch-column names the analysis column of --batch; it has no effect without --batch (ignored)") }
+        }
     }
 
     func run() async throws {

@@ -25,8 +25,11 @@ struct RegressCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Permutation test with up to N permutations (exact when there are no more distinct ones).", valueName: "n"))
     var permutations: Int?
 
-    @Option(help: ArgumentHelp("Seed of the random permutations.", valueName: "n"))
-    var seed: UInt64 = 1
+    @Option(name: .customLong("seed"), help: ArgumentHelp("Seed of the random permutations (default 1).", valueName: "n"))
+    var seedArgument: UInt64?
+
+    /// `--seed`, 1 when not given.
+    var seed: UInt64 { seedArgument ?? 1 }
 
     @Option(help: ArgumentHelp("Output: table (for people) or json.", valueName: "format"))
     var format: ReportFormat = .table
@@ -38,6 +41,7 @@ struct RegressCommand: ParsableCommand {
     func validate() throws {
         guard !moderatorColumns.isEmpty else { throw ValidationError("give at least one moderator: --mods COLUMN[,COLUMN...]") }
         if let permutations, permutations < 1 { throw ValidationError("--permutations must be at least 1; got \(permutations)") }
+        if seedArgument != nil && permutations == nil { warn("--seed sets the random permutations of --permutations; it has no effect without it (ignored)") }
         try model.requireInverseVariance("regress")
     }
 
