@@ -17,6 +17,34 @@ struct MetaPoolCommand: AsyncParsableCommand {
         version: MetaPoolVersion.current,
         subcommands: [PoolCommand.self, RegressCommand.self, SensitivityCommand.self, BiasCommand.self, ForestCommand.self, FunnelCommand.self, ReportCommand.self, CheckCommand.self]
     )
+
+    /// ArgumentParser's own run loop, except that its messages, which quote the values given on
+    /// the command line ("The value '…' is invalid for '--measure'"), show control and bidi
+    /// characters escaped (``SafeText/terminal(_:)``) line by line, as every message of this tool does.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            let code = exitCode(for: error)
+            let message = fullMessage(for: error)
+            if !message.isEmpty {
+                let safe = message.split(separator: "\n", omittingEmptySubsequences: false)
+                    .map { SafeText.terminal(String($0)) }.joined(separator: "\n")
+                if code == .success {
+                    print(safe)
+                } else {
+                    var stderr = StandardError()
+                    print(safe, to: &stderr)
+                }
+            }
+            Foundation.exit(code.rawValue)
+        }
+    }
 }
 
 /// Exit statuses (sysexits.h), documented in the README.
@@ -76,9 +104,14 @@ extension MetaPoolError {
     }
 }
 
+/// Writes one message to standard error. Messages name labels, values and paths from the input,
+/// so control and bidi characters in them are shown escaped (``SafeText/terminal(_:)``); a leading
+/// carriage return (a progress line that rewrites itself) is the one kept.
 func printError(_ message: String, terminator: String = "\n") {
     var stderr = StandardError()
-    print(message, terminator: terminator, to: &stderr)
+    let rewrite = message.hasPrefix("\r")
+    let text = SafeText.terminal(rewrite ? String(message.dropFirst()) : message)
+    print((rewrite ? "\r" : "") + text, terminator: terminator, to: &stderr)
 }
 
 struct StandardError: TextOutputStream {
