@@ -116,6 +116,21 @@ struct OutputSafetyTests {
         #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("out").path))
     }
 
+    @Test("log_hr = -800: hazard ratios 0 in double precision print as 0.0000; forest refuses to put them on its log axis")
+    func underflow() throws {
+        let dir = try Self.folder(["hr.csv": "study,log_hr,se\nA,-800,0.1\nB,-799.5,0.2\nC,-800.2,0.15\n"])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let table = try Self.run(["pool", "hr.csv"], in: dir)
+        #expect(table.status == 0)
+        Self.expectNoInfinityOrDigitRuns(table.stdout, "pool")
+        #expect(table.stdout.contains("On the hazard ratio scale: 0.0000 [0.0000, 0.0000]"))
+        let forest = try Self.run(["forest", "hr.csv", "-o", "out.svg"], in: dir)
+        #expect(forest.status == 65)
+        #expect(forest.stderr.contains("estimate of study \"A\" is -800.0000 on the analysis scale, 0 in double precision on the hazard ratio scale"),
+                "\(forest.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("out.svg").path))
+    }
+
     @Test("log_hr = 709: tables in scientific notation, the forest plot drawn with a readable axis")
     func hugeButFinite() throws {
         let dir = try Self.folder(["hr.csv": Self.huge])
@@ -138,6 +153,20 @@ struct OutputSafetyTests {
         }
         let svg = try String(contentsOf: dir.appendingPathComponent("plot.svg"), encoding: .utf8)
         #expect(svg.contains("8.22e+307 [8.06e+307, 8.38e+307]"))
+    }
+
+    @Test("log_hr = -700: the log axis down to 1e-300 is labelled in scientific notation, not 0")
+    func tinyButPositive() throws {
+        let dir = try Self.folder(["hr.csv": "study,log_hr,se\nA,-700,0.1\nB,-699.5,0.2\nC,-700.2,0.15\n"])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let result = try Self.run(["forest", "hr.csv", "-o", "plot.svg"], in: dir)
+        #expect(result.status == 0, "\(result.stderr)")
+        let doc = try XMLDocument(data: Data(contentsOf: dir.appendingPathComponent("plot.svg")), options: [])
+        let ticks = try doc.nodes(forXPath: "//*[local-name()='text'][@class='tick-label']").compactMap(\.stringValue)
+        #expect((2...9).contains(ticks.count), "\(ticks)")
+        // Every label names its tick: distinct, and 1 the only one in fixed notation.
+        #expect(Set(ticks).count == ticks.count, "\(ticks)")
+        #expect(ticks.filter { !$0.contains("e-") } == ["1"], "\(ticks)")
     }
 
     // MARK: item 13: control characters in text output

@@ -131,9 +131,10 @@ public struct ForestPlot: Sendable {
     public let subgroupTest: SubgroupTest?
     /// Whether a subgroup τ² is common to all subgroups.
     public let commonTauSquared: Bool
-    /// The first value whose natural-scale value overflows a Double (the exponential of an
-    /// analysis-scale value above 709.78): what it is and its analysis-scale value; `nil` when
-    /// every value is finite. Such a plot cannot be drawn (``requireDrawable()``).
+    /// The first value whose natural-scale value a Double cannot hold: the exponential of an
+    /// analysis-scale value above 709.78 (infinite) or below about −745 (0, which a log axis cannot
+    /// place). What it is and its analysis-scale value; `nil` when every value can be drawn. Such
+    /// a plot cannot be drawn (``requireDrawable()``).
     public let overflow: (what: String, analysisValue: Double)?
 
     /// Throws when a value to draw overflows on the natural scale (``overflow``): its position on
@@ -142,8 +143,12 @@ public struct ForestPlot: Sendable {
     /// - Throws: ``MetaPoolError`` `.insufficientData`, naming the value.
     public func requireDrawable() throws(MetaPoolError) {
         guard let (what, y) = overflow else { return }
+        let analysis = NumberFormat.decimal(y, digits: 4)
+        if y < 0 {
+            throw MetaPoolError(.insufficientData, "the \(what) is \(analysis) on the analysis scale, 0 in double precision on the \(measure.naturalScaleName) scale (below about 1e-308), so the forest plot cannot place it on its log axis; check the effect values (on the log scale, values below -708 underflow)")
+        }
         let value = NumberFormat.naturalScale(.infinity, analysisValue: y, digits: 2)
-        throw MetaPoolError(.insufficientData, "the \(what) is \(NumberFormat.decimal(y, digits: 4)) on the analysis scale, \(value) on the \(measure.naturalScaleName) scale, beyond the largest double (about 1.8e+308), so the forest plot cannot place it; check the effect values (on the log scale, values above 709.78 overflow)")
+        throw MetaPoolError(.insufficientData, "the \(what) is \(analysis) on the analysis scale, \(value) on the \(measure.naturalScaleName) scale, beyond the largest double (about 1.8e+308), so the forest plot cannot place it; check the effect values (on the log scale, values above 709.78 overflow)")
     }
 
     /// The studies in row order.
@@ -220,9 +225,10 @@ public struct ForestPlot: Sendable {
         self.commonTauSquared = commonTauSquared && blocks != nil
         let studyIntervals = fit.studies.confidenceIntervals(level: level)
         var overflow: (what: String, analysisValue: Double)?
-        /// Records the first value that overflows on the natural scale.
+        /// Records the first value that overflows on the natural scale (or underflows to 0 on a log axis).
+        let logAxis = m.backTransform == .exponential
         func checked(_ natural: Double, _ analysisValue: Double, _ what: @autoclosure () -> String) -> Double {
-            if overflow == nil, natural == .infinity, analysisValue.isFinite { overflow = (what(), analysisValue) }
+            if overflow == nil, natural == .infinity || (logAxis && natural == 0), analysisValue.isFinite { overflow = (what(), analysisValue) }
             return natural
         }
         func natural(_ x: Double, total: Double?) -> Double {
@@ -486,7 +492,8 @@ extension ForestPlot {
                 ("label", .string(axis.label)),
             ])),
         ]
-        if overflow != nil, let reason = BackTransform.overflowReason([.infinity]) { members.append(("overflow", .string(reason))) }
+        // Null values (an infinite natural-scale value) say why; values that underflow to 0 are not null.
+        if let (_, y) = overflow, y > 0, let reason = BackTransform.overflowReason([.infinity]) { members.append(("overflow", .string(reason))) }
         if let t = subgroupTest {
             members.append(("test_subgroup_differences", .object([
                 ("test", .string(t.name)), ("statistic", number(t.statistic)), ("df", .integer(t.degreesOfFreedom)),

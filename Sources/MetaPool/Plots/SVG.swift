@@ -35,6 +35,14 @@ enum SVG {
 
     /// A value for an axis tick: as few decimals as the tick needs (0.5, 1, 2.5, 0.01).
     static func tick(_ x: Double) -> String {
+        // Ticks of a log axis reaching 1e-300 or 1e300: the fewest mantissa digits that give the tick back.
+        if (x != 0 && abs(x) < 1e-6) || !NumberFormat.isFixed(x) {
+            for digits in 0...6 {
+                let text = NumberFormat.scientific(x, digits: digits)
+                if let back = Double(text), abs(back - x) <= abs(x) * 1e-9 { return text }
+            }
+            return NumberFormat.scientific(x, digits: 6)
+        }
         for digits in 0...6 {
             let text = fixed(x, digits: digits)
             if let back = Double(text), abs(back - x) <= abs(x) * 1e-9 + 1e-12 { return text }
