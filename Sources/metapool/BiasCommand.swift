@@ -104,7 +104,8 @@ struct BiasCommand: ParsableCommand {
         out += "Trim-and-fill (\(fill.estimator.rawValue)): estimated missing studies on the \(fill.side.rawValue) side: \(fill.missingStudies) (SE = \(f(fill.missingStudiesStandardError)))\n"
         out += "  adjusted estimate: \(f(fill.estimate)) [\(f(fill.confidenceInterval.lower)), \(f(fill.confidenceInterval.upper))], tau^2 = \(f(fill.tauSquared))\n"
         let back = fill.fit
-        out += "  on the natural scale: \(f(back.backTransform(fill.estimate))) [\(f(back.backTransform(fill.confidenceInterval.lower))), \(f(back.backTransform(fill.confidenceInterval.upper)))]\n"
+        func n(_ x: Double) -> String { SummaryTable.natural(back.backTransform(x), of: x) }
+        out += "  on the natural scale: \(n(fill.estimate)) [\(n(fill.confidenceInterval.lower)), \(n(fill.confidenceInterval.upper))]\n"
         return out
     }
 }

@@ -76,29 +76,6 @@ struct JUnitReport {
         return formatter.string(from: date)
     }
 
-    /// XML 1.0 text or attribute value: the five special characters as entities (in attributes
-    /// also tab, newline and carriage return, which parsers would otherwise turn into spaces),
-    /// and characters XML 1.0 cannot hold at all (most C0 controls, U+FFFE, U+FFFF) as U+FFFD.
-    static func escape(_ text: String, attribute: Bool) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"" where attribute: out += "&quot;"
-            case "'" where attribute: out += "&apos;"
-            case "\t" where attribute: out += "&#9;"
-            case "\n" where attribute: out += "&#10;"
-            case "\r": out += "&#13;"
-            case "\t", "\n": out.unicodeScalars.append(scalar)
-            default:
-                let v = scalar.value
-                let allowed = (0x20...0xD7FF).contains(v) || (0xE000...0xFFFD).contains(v) || v >= 0x10000
-                out.unicodeScalars.append(allowed ? scalar : "\u{FFFD}")
-            }
-        }
-        return out
-    }
+    /// XML text or attribute value: the one escaping of every XML MetaPool writes (SVG, the report, JUnit).
+    static func escape(_ text: String, attribute: Bool) -> String { SafeText.xml(text, attribute: attribute) }
 }

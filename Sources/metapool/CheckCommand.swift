@@ -239,9 +239,11 @@ struct CheckCommand: ParsableCommand {
         case (.moved, true): "updated"
         case (.error, _): "ERROR"
         }
-        var out = "\(label) \(outcome.baseline): \(outcome.headline)\n"
-        for line in outcome.details { out += "  \(line)\n" }
-        for note in outcome.notes { out += "  note: \(note)\n" }
+        // Paths, labels and recorded strings come from files: each line is one line, shown safely.
+        let safe = SafeText.terminal
+        var out = "\(label) \(safe(outcome.baseline)): \(safe(outcome.headline))\n"
+        for line in outcome.details { out += "  \(safe(line))\n" }
+        for note in outcome.notes { out += "  note: \(safe(note))\n" }
         return out
     }
 

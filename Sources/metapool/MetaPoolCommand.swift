@@ -19,8 +19,11 @@ struct MetaPoolCommand: AsyncParsableCommand {
         subcommands: [PoolCommand.self, RegressCommand.self, SensitivityCommand.self, BiasCommand.self, ForestCommand.self, FunnelCommand.self, ReportCommand.self, CheckCommand.self]
     )
 
-    /// ArgumentParser's `main`, with standard output flushed and checked before exiting: output
-    /// that could not be written (a full disk, /dev/full) exits 74 with a message, never 0.
+    /// ArgumentParser's `main`, with two changes. Standard output is flushed and checked before
+    /// exiting: output that could not be written (a full disk, /dev/full) exits 74 with a message,
+    /// never 0. And its messages, which quote the values given on the command line ("The value '…'
+    /// is invalid for '--measure'"), show control and bidi characters escaped
+    /// (``SafeText/terminal(_:)``) line by line, as every message of this tool does.
     static func main() async {
         var status: Int32 = 0
         do {
@@ -32,9 +35,10 @@ struct MetaPoolCommand: AsyncParsableCommand {
             }
         } catch {
             status = exitCode(for: error).rawValue
+            let message = fullMessage(for: error).split(separator: "\n", omittingEmptySubsequences: false)
+                .map { SafeText.terminal(String($0)) }.joined(separator: "\n")
             if status == 0 {
                 // --help and --version: their text is the output.
-                let message = fullMessage(for: error)
                 if !message.isEmpty { print(message) }
             } else {
                 if let problem = StandardOutput.finish() {
@@ -42,7 +46,11 @@ struct MetaPoolCommand: AsyncParsableCommand {
                     // A status of its own already says the run failed; drift (1) loses its report.
                     Foundation.exit(status == 1 ? StandardOutput.ioErrorStatus : status)
                 }
-                exit(withError: error)
+                if !message.isEmpty {
+                    var stderr = StandardError()
+                    print(message, to: &stderr)
+                }
+                Foundation.exit(status)
             }
         }
         if let problem = StandardOutput.finish() {
@@ -110,9 +118,14 @@ extension MetaPoolError {
     }
 }
 
+/// Writes one message to standard error. Messages name labels, values and paths from the input,
+/// so control and bidi characters in them are shown escaped (``SafeText/terminal(_:)``); a leading
+/// carriage return (a progress line that rewrites itself) is the one kept.
 func printError(_ message: String, terminator: String = "\n") {
     var stderr = StandardError()
-    print(message, terminator: terminator, to: &stderr)
+    let rewrite = message.hasPrefix("\r")
+    let text = SafeText.terminal(rewrite ? String(message.dropFirst()) : message)
+    print((rewrite ? "\r" : "") + text, terminator: terminator, to: &stderr)
 }
 
 struct StandardError: TextOutputStream {

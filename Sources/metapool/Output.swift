@@ -27,11 +27,10 @@ enum StudyCSV {
         return out
     }
 
-    /// RFC 4180 quoting when a field needs it.
-    static func quote(_ field: String) -> String {
-        guard field.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" || $0 == "\r\n" }) else { return field }
-        return "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-    }
+    /// A text cell (label, id, message): RFC 4180 quoting when needed and a `'` before a leading
+    /// `=`, `+`, `-`, `@`, tab or carriage return against spreadsheet formula injection
+    /// (``SafeText/csvField(_:)``). Numeric cells are written without it.
+    static func quote(_ field: String) -> String { SafeText.csvField(field) }
 }
 
 /// The studies pooled, as R's meta prints them: label, the data as written (events and total,
@@ -50,18 +49,26 @@ enum StudyListing {
                               + [.number(plot.measure.naturalScaleName), .number("ci.lb"), .number("ci.ub"), .number("weight")])
         for s in studies {
             let data = inputs.map { name in s.inputs.first { $0.0 == name }?.1 ?? "-" }
-            table.append([s.label] + data + [SummaryTable.f(s.estimate), SummaryTable.f(s.ciLower), SummaryTable.f(s.ciUpper),
-                                             s.weight.map { String(format: "%.2f%%", $0) } ?? "-"])
+            table.append([s.label] + data + [SummaryTable.natural(s.estimate, of: s.yi), SummaryTable.natural(s.ciLower, of: s.analysisInterval.lower),
+                                             SummaryTable.natural(s.ciUpper, of: s.analysisInterval.upper),
+                                             s.weight.map { SummaryTable.f($0, 2) + "%" } ?? "-"])
         }
         return "Studies (\(lvl)% CI on the \(plot.measure.naturalScaleName) scale; weights in the \(model)):\n\n" + table.render() + "\n"
     }
 }
 
 enum SummaryTable {
-    static func f(_ x: Double, _ digits: Int = 4) -> String { String(format: "%.\(digits)f", x) }
+    /// `x` with `digits` decimals, in scientific notation from 10⁹ on (``NumberFormat``, the rule every output shares).
+    static func f(_ x: Double, _ digits: Int = 4) -> String { NumberFormat.decimal(x, digits: digits) }
+
+    /// A value on the natural scale, the back-transform of `analysisValue`: never "Inf" for a
+    /// finite estimate whose exponential overflows (``NumberFormat/naturalScale(_:analysisValue:digits:)``).
+    static func natural(_ x: Double, of analysisValue: Double, _ digits: Int = 4) -> String {
+        NumberFormat.naturalScale(x, analysisValue: analysisValue, digits: digits)
+    }
 
     /// metafor's style: p < .0001 below 1e-4, four decimals otherwise.
-    static func p(_ x: Double) -> String { x < 1e-4 ? "<.0001" : String(format: "%.4f", x) }
+    static func p(_ x: Double) -> String { x < 1e-4 ? "<.0001" : NumberFormat.decimal(x, digits: 4) }
 
     static func pad(_ s: String, _ width: Int) -> String {
         s.count >= width ? s : String(repeating: " ", count: width - s.count) + s
@@ -107,8 +114,10 @@ enum SummaryTable {
         }
         if measure.backTransform != .identity {
             let b = s.backTransformed
-            out += "On the \(measure.naturalScaleName) scale: \(f(b.estimate)) [\(f(b.ciLower)), \(f(b.ciUpper))]"
-            if let lo = b.piLower, let hi = b.piUpper { out += "; prediction interval [\(f(lo)), \(f(hi))]" }
+            out += "On the \(measure.naturalScaleName) scale: \(natural(b.estimate, of: s.estimate)) [\(natural(b.ciLower, of: s.ciLower)), \(natural(b.ciUpper, of: s.ciUpper))]"
+            if let lo = b.piLower, let hi = b.piUpper, let loA = s.piLower, let hiA = s.piUpper {
+                out += "; prediction interval [\(natural(lo, of: loA)), \(natural(hi, of: hiA))]"
+            }
             out += "\n"
         }
         return out
@@ -125,9 +134,10 @@ enum SubgroupTable {
         mutating func append(_ label: String, k: Int, estimate: Double, ci: Interval, tau2: Double?, i2: Double?,
                              back: (Double) -> Double) {
             func f(_ x: Double) -> String { SummaryTable.f(x) }
-            let bt = "\(f(back(estimate))) [\(f(back(ci.lower))), \(f(back(ci.upper)))]"
+            func n(_ x: Double) -> String { SummaryTable.natural(back(x), of: x) }
+            let bt = "\(n(estimate)) [\(n(ci.lower)), \(n(ci.upper))]"
             table.append([label, String(k), f(estimate), f(ci.lower), f(ci.upper), tau2.map { f($0) } ?? "-",
-                          i2.map { String(format: "%.1f%%", $0) } ?? "-", bt])
+                          i2.map { SummaryTable.f($0, 1) + "%" } ?? "-", bt])
         }
     }
 
@@ -138,7 +148,7 @@ enum SubgroupTable {
         func p(_ x: Double) -> String { x.isNaN ? "p = NA" : x < 1e-4 ? "p < .0001" : "p = " + SummaryTable.p(x) }
         let percent = s.specification.level * 100
         let lvl = percent == percent.rounded() ? String(Int(percent)) : String(format: "%g", percent)
-        var out = "Subgroups by \(s.column) (\(s.overall.modelName); CI: wald, \(lvl)%; measure \(s.overall.measure.rawValue))\n\n"
+        var out = "Subgroups by \(SafeText.terminal(s.column)) (\(s.overall.modelName); CI: wald, \(lvl)%; measure \(s.overall.measure.rawValue))\n\n"
         var rows = SubgroupRows()
         func line(_ label: String, _ fit: any FittedModel) {
             let het = fit.heterogeneity
@@ -161,7 +171,7 @@ enum SubgroupTable {
         let overall = s.overall
         let percent = (overall.level * 100)
         let lvl = percent == percent.rounded() ? String(Int(percent)) : String(format: "%g", percent)
-        var out = "Subgroups by \(s.column) (\(overall.method.rawValue); CI: \(overall.ciMethod.rawValue), \(lvl)%; measure \(overall.effects.measure.rawValue))\n\n"
+        var out = "Subgroups by \(SafeText.terminal(s.column)) (\(overall.method.rawValue); CI: \(overall.ciMethod.rawValue), \(lvl)%; measure \(overall.effects.measure.rawValue))\n\n"
         var rows = SubgroupRows()
         for g in s.subgroups {
             rows.append(g.label, k: g.count, estimate: g.estimate, ci: g.confidenceInterval, tau2: g.tauSquared,
@@ -172,12 +182,12 @@ enum SubgroupTable {
         out += rows.table.render()
         // A subgroup fitted differently from the others is named (the JSON's `model`).
         for (i, g) in s.subgroups.filter(\.isSingleStudy).enumerated() {
-            out += (i == 0 ? "\n" : "") + "Note: \(g.label) has one study, reported as that study (fixed effect, Wald CI).\n"
+            out += (i == 0 ? "\n" : "") + "Note: \(SafeText.terminal(g.label)) has one study, reported as that study (fixed effect, Wald CI).\n"
         }
         let pText = p(s.qBetweenPValue)
         if let model = s.commonModel {
             let tau2 = model.tauSquared.map { "tau^2 = \(f($0))" } ?? "fixed effect"
-            let i2 = model.iSquared.map { String(format: ", I^2 = %.2f%%", $0) } ?? ""
+            let i2 = model.iSquared.map { ", I^2 = " + SummaryTable.f($0, 2) + "%" } ?? ""
             out += "\nCommon tau^2 across subgroups (mixed-effects model, subgroup as a factor): \(tau2)\(i2)\n"
             out += "Residual heterogeneity: QE(df = \(model.residualQDegreesOfFreedom)) = \(f(model.residualQ)), \(p(model.residualQPValue))\n"
             if let df2 = s.qBetweenDenominatorDegreesOfFreedom {

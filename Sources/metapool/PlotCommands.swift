@@ -65,12 +65,20 @@ extension ModelOptions {
         }
     }
 
+    /// The plot to draw; refused when a value overflows on the natural scale (``ForestPlot/requireDrawable()``).
     func forestPlot(by: String?, commonTauSquared: Bool) throws(MetaPoolError) -> ForestPlot {
         let table = try table(by: by)
-        guard let by else { return try ForestPlot(specification.fit(table), table: table) }
-        if isCountBased { return try ForestPlot(SubgroupFits(table: table, by: by, specification: specification), table: table) }
-        return try ForestPlot(SubgroupAnalysis(table: table, by: by, measure: measure, method: method, ciMethod: ciMethod,
-                                               level: level, commonTauSquared: commonTauSquared, effectSizeOptions: effectSizeOptions), table: table)
+        let plot: ForestPlot
+        if let by {
+            plot = isCountBased
+                ? try ForestPlot(SubgroupFits(table: table, by: by, specification: specification), table: table)
+                : try ForestPlot(SubgroupAnalysis(table: table, by: by, measure: measure, method: method, ciMethod: ciMethod,
+                                                  level: level, commonTauSquared: commonTauSquared, effectSizeOptions: effectSizeOptions), table: table)
+        } else {
+            plot = try ForestPlot(specification.fit(table), table: table)
+        }
+        try plot.requireDrawable()
+        return plot
     }
 }
 

@@ -163,15 +163,16 @@ struct PoolCommand: AsyncParsableCommand {
                     tests += "Tarone's test for heterogeneity: X^2 = \(f(ta.statistic)), df = \(ta.degreesOfFreedom), p-val \(p(ta.pValue))\n"
                 }
             }
-            out += "I^2 (total heterogeneity / total variability):  \(String(format: "%.2f", i2))%\n"
-            out += "H^2 (total variability / sampling variability): \(String(format: "%.2f", h2))\n\n"
+            out += "I^2 (total heterogeneity / total variability):  \(SummaryTable.f(i2, 2))%\n"
+            out += "H^2 (total variability / sampling variability): \(SummaryTable.f(h2, 2))\n\n"
             out += "Test for heterogeneity: Q(df = \(qDF)) = \(f(q)), p-val \(p(qP))\n"
             out += tests + "\nModel results:\n\n"
             var results = TextTable(["estimate", "se", "zval", "pval", "ci.lb", "ci.ub"].map(TextTable.Column.number), indent: 2)
             results.append([f(estimate), f(se), f(z), p(pValue), f(ci.lower), f(ci.upper)])
             out += results.render()
             if back != .identity {
-                out += "\nOn the \(measure.naturalScaleName) scale: \(f(back.apply(estimate))) [\(f(back.apply(ci.lower))), \(f(back.apply(ci.upper)))]\n"
+                func n(_ x: Double) -> String { SummaryTable.natural(back.apply(x), of: x) }
+                out += "\nOn the \(measure.naturalScaleName) scale: \(n(estimate)) [\(n(ci.lower)), \(n(ci.upper))]\n"
             }
             var rows = "study,treat_events,treat_total,control_events,control_total\n"
             for i in 0..<counts.count {
@@ -206,7 +207,7 @@ struct PoolCommand: AsyncParsableCommand {
         var out = "Random-effects model (k = \(fit.studies.effects.count)); GLMM, \(measure == "OR" ? "unconditional model with fixed study effects (UM.FS)" : "binomial-normal")\n"
         out += "Measure: \(measure); adaptive Gauss-Hermite quadrature with \(model.quadraturePoints) point\(model.quadraturePoints == 1 ? " (Laplace)" : "s")\n\n"
         out += "tau^2 = \(f(tau2))   tau = \(f(tau2.squareRoot()))\n"
-        out += "I^2   = \(String(format: "%.2f", het.iSquared))%   H^2 = \(String(format: "%.2f", het.hSquared))\n\n"
+        out += "I^2   = \(SummaryTable.f(het.iSquared, 2))%   H^2 = \(SummaryTable.f(het.hSquared, 2))\n\n"
         out += "Tests for heterogeneity:\n"
         out += "Wald-type test: QE(df = \(tests.wald.degreesOfFreedom)) = \(f(tests.wald.statistic)), p-val \(p(tests.wald.pValue))\n"
         out += "Likelihood ratio test: QE(df = \(tests.lrt.degreesOfFreedom)) = \(f(tests.lrt.statistic)), p-val \(p(tests.lrt.pValue))\n\n"
@@ -214,7 +215,8 @@ struct PoolCommand: AsyncParsableCommand {
         results.append([f(e.estimate), f(e.standardError), f(e.statistic), e.pValue < 1e-4 ? "<.0001" : SummaryTable.p(e.pValue),
                         f(e.confidenceInterval.lower), f(e.confidenceInterval.upper)])
         out += "Model results:\n\n" + results.render()
-        out += "\nOn the \(measure == "OR" ? "odds ratio" : "proportion") scale: \(f(fit.backTransform(e.estimate))) [\(f(fit.backTransform(e.confidenceInterval.lower))), \(f(fit.backTransform(e.confidenceInterval.upper)))]\n"
+        func n(_ x: Double) -> String { SummaryTable.natural(fit.backTransform(x), of: x) }
+        out += "\nOn the \(measure == "OR" ? "odds ratio" : "proportion") scale: \(n(e.estimate)) [\(n(e.confidenceInterval.lower)), \(n(e.confidenceInterval.upper))]\n"
         print(out, terminator: "")
     }
 
@@ -264,7 +266,7 @@ struct PoolCommand: AsyncParsableCommand {
                 switch outcome {
                 case .failure(let error):
                     table.append([a.id, String(a.yi.count), "NA", "NA", "NA", "NA", "NA"])
-                    errors += "  \(a.id): \(error.commandLineSentence)\n"
+                    errors += "  \(SafeText.terminal(a.id)): \(SafeText.terminal(error.commandLineSentence))\n"
                 case .success(let r):
                     table.append([a.id, String(r.k), SummaryTable.f(r.estimate), SummaryTable.f(r.standardError),
                                   SummaryTable.f(r.confidenceInterval.lower), SummaryTable.f(r.confidenceInterval.upper),

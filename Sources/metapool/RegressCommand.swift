@@ -110,9 +110,9 @@ struct RegressCommand: ParsableCommand {
         if let tau2 = m.tauSquared {
             out += "tau^2 (estimated amount of residual heterogeneity):     \(f(tau2))\n"
             out += "tau (square root of estimated tau^2 value):             \(f(tau2.squareRoot()))\n"
-            out += "I^2 (residual heterogeneity / unaccounted variability): \(String(format: "%.2f", m.iSquared ?? .nan))%\n"
-            out += "H^2 (unaccounted variability / sampling variability):   \(String(format: "%.2f", m.hSquared ?? .nan))\n"
-            out += "R^2 (amount of heterogeneity accounted for):            \(r2.map { String(format: "%.2f%%", $0) } ?? "NA")\n\n"
+            out += "I^2 (residual heterogeneity / unaccounted variability): \(SummaryTable.f(m.iSquared ?? .nan, 2))%\n"
+            out += "H^2 (unaccounted variability / sampling variability):   \(SummaryTable.f(m.hSquared ?? .nan, 2))\n"
+            out += "R^2 (amount of heterogeneity accounted for):            \(r2.map { SummaryTable.f($0, 2) + "%" } ?? "NA")\n\n"
         }
         out += "Test for Residual Heterogeneity:\nQE(df = \(m.residualQDegreesOfFreedom)) = \(f(m.residualQ)), p-val \(m.residualQPValue < 1e-4 ? "< .0001" : "= " + p(m.residualQPValue))\n\n"
         if let t = m.moderatorTest {

@@ -87,7 +87,7 @@ struct SensitivityCommand: ParsableCommand {
                     let value = fields.first { $0.0 == key }?.1 ?? .null
                     switch value {
                     case .string(let s): line.append(s)
-                    case .number(let d): line.append(key.contains("p_value") ? (d < 1e-4 ? "<.0001" : String(format: "%.4f", d)) : String(format: "%.4f", d))
+                    case .number(let d): line.append(key.contains("p_value") ? (d < 1e-4 ? "<.0001" : SummaryTable.f(d, 4)) : SummaryTable.f(d, 4))
                     case .integer(let i): line.append(String(i))
                     case .bool(let b): line.append(b ? "yes" : "no")
                     default: line.append("NA")

@@ -1,10 +1,14 @@
 // The one column formatter of every table the commands print: headers and rows, numbers
 // right-aligned and labels left-aligned under their headers, columns two spaces apart.
 
+import MetaPool
+
 /// A fixed-width text table. Each column is as wide as its widest cell (header included);
 /// numeric columns are right-aligned, label columns left-aligned, and columns are separated by
 /// at least two spaces, so that a cell never runs into its neighbour (`0.0410 -11.5444`).
 /// Trailing spaces are trimmed. An empty cell is written as `-`, so every row has one cell per column.
+/// Cells and headers hold text from the input (labels, factor levels, ids), so control and bidi
+/// characters are shown escaped (``SafeText/terminal(_:)``): a label cannot break a row or drive the terminal.
 struct TextTable {
     enum Alignment { case left, right }
 
@@ -37,6 +41,8 @@ struct TextTable {
 
     /// The header line and one line per row, each ending in a newline.
     func render() -> String {
+        let columns = columns.map { Column(header: SafeText.terminal($0.header), alignment: $0.alignment) }
+        let rows = rows.map { $0.map(SafeText.terminal) }
         let widths = columns.indices.map { j in
             max(columns[j].header.count, rows.map { $0[j].count }.max() ?? 0)
         }

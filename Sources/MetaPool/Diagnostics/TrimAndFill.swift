@@ -269,10 +269,10 @@ public struct TrimAndFill: Sendable {
                     ("statistic", .number(fit.statistic)), ("p_value", .number(fit.pValue))]
         if let df = fit.degreesOfFreedom { members.append(("df", .integer(df))) }
         if let tau2 = fit.tauSquared { members.append(("tau2", .number(tau2))) }
-        members.append(("back_transformed", .object([
-            ("estimate", .number(fit.backTransform(fit.estimate))),
-            ("ci_lower", .number(fit.backTransform(fit.confidenceInterval.lower))),
-            ("ci_upper", .number(fit.backTransform(fit.confidenceInterval.upper))),
+        members.append(("back_transformed", .backTransformed([
+            ("estimate", fit.backTransform(fit.estimate)),
+            ("ci_lower", fit.backTransform(fit.confidenceInterval.lower)),
+            ("ci_upper", fit.backTransform(fit.confidenceInterval.upper)),
         ])))
         if !converged { members.append(("converged", .bool(false))) }
         return .object(members)

@@ -57,3 +57,24 @@ public enum BackTransform: String, Sendable, Hashable {
         0.5 * (Double.asin((x / (n + 1)).squareRoot()) + Double.asin(((x + 1) / (n + 1)).squareRoot()))
     }
 }
+
+extension BackTransform {
+    /// Why natural-scale values are `null` in JSON, or `nil` when none is: the exponential of an
+    /// analysis-scale value above about 709.78 exceeds the largest Double, and JSON has no
+    /// infinity. The JSON keeps the finite analysis-scale values, from which the natural-scale
+    /// value is e^y (the tables print it as m·10^e, ``NumberFormat/naturalScale(_:analysisValue:digits:)``).
+    public static func overflowReason(_ natural: [Double?]) -> String? {
+        guard natural.contains(where: { $0 == .infinity }) else { return nil }
+        return "a value on the natural scale exceeds the largest double (the exponential of an analysis-scale value above 709.78) and is null; the analysis-scale values are finite"
+    }
+}
+
+extension JSONValue {
+    /// A `back_transformed` object: each natural-scale value (`null` when not finite) and, when
+    /// one overflowed, the `overflow` member saying why (``BackTransform/overflowReason(_:)``).
+    static func backTransformed(_ values: [(String, Double)]) -> JSONValue {
+        var members: [(String, JSONValue)] = values.map { ($0.0, $0.1.isFinite ? .number($0.1) : .null) }
+        if let reason = BackTransform.overflowReason(values.map(\.1)) { members.append(("overflow", .string(reason))) }
+        return .object(members)
+    }
+}

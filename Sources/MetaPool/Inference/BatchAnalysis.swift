@@ -324,11 +324,11 @@ extension BatchAnalysis.Fit {
         if let tau2 = tauSquared { m.append(("tau2", n(tau2))) }
         if let i2 = iSquared { m.append(("i2", n(i2))) }
         m += [("q", n(q)), ("q_df", .integer(k - 1)), ("q_p_value", n(qPValue))]
-        var back: [(String, JSONValue)] = [("estimate", n(backTransform(estimate))),
-                                           ("ci_lower", n(backTransform(confidenceInterval.lower))),
-                                           ("ci_upper", n(backTransform(confidenceInterval.upper)))]
-        if let pi = predictionInterval { back += [("pi_lower", n(backTransform(pi.lower))), ("pi_upper", n(backTransform(pi.upper)))] }
-        m.append(("back_transformed", .object(back)))
+        var back: [(String, Double)] = [("estimate", backTransform(estimate)),
+                                        ("ci_lower", backTransform(confidenceInterval.lower)),
+                                        ("ci_upper", backTransform(confidenceInterval.upper))]
+        if let pi = predictionInterval { back += [("pi_lower", backTransform(pi.lower)), ("pi_upper", backTransform(pi.upper))] }
+        m.append(("back_transformed", .backTransformed(back)))
         return .object(m)
     }
 }

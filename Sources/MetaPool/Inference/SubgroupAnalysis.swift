@@ -281,15 +281,15 @@ public struct SubgroupAnalysis: Sendable {
                 members += [("pi_lower", .number(pi.lower)), ("pi_upper", .number(pi.upper))]
             }
             if let tau2 = s.tauSquared { members.append(("tau2", .number(tau2))) }
-            var back: [(String, JSONValue)] = [
-                ("estimate", number(s.backTransform(s.estimate))),
-                ("ci_lower", number(s.backTransform(s.confidenceInterval.lower))),
-                ("ci_upper", number(s.backTransform(s.confidenceInterval.upper))),
+            var back: [(String, Double)] = [
+                ("estimate", s.backTransform(s.estimate)),
+                ("ci_lower", s.backTransform(s.confidenceInterval.lower)),
+                ("ci_upper", s.backTransform(s.confidenceInterval.upper)),
             ]
             if let pi = s.predictionInterval {
-                back += [("pi_lower", number(s.backTransform(pi.lower))), ("pi_upper", number(s.backTransform(pi.upper)))]
+                back += [("pi_lower", s.backTransform(pi.lower)), ("pi_upper", s.backTransform(pi.upper))]
             }
-            members.append(("back_transformed", .object(back)))
+            members.append(("back_transformed", .backTransformed(back)))
             groups.append(.object(members))
         }
         var testMembers: [(String, JSONValue)] = [

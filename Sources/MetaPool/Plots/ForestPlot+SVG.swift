@@ -139,7 +139,7 @@ extension ForestPlot {
             case .study(let s):
                 y += Layout.rowHeight
                 let baseline = y + 4
-                body += "<g class=\"study\" data-label=\"\(SVG.escape(s.label))\">\n"
+                body += "<g class=\"study\" data-label=\"\(SafeText.xml(s.label))\">\n"
                 body += text(s.label, x: xStudy, y: baseline)
                 for (i, cell) in countCells(s).enumerated() where i < xCounts.count {
                     body += text(cell, x: xCounts[i], y: baseline, anchor: "end")
@@ -206,7 +206,7 @@ extension ForestPlot {
         let height = y + Layout.margin
         var out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
         out += "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"forest-plot\" width=\"\(SVG.coordinate(width))\" height=\"\(SVG.coordinate(height))\" viewBox=\"0 0 \(SVG.coordinate(width)) \(SVG.coordinate(height))\" font-family=\"\(SVG.fontFamily)\" font-size=\"\(SVG.coordinate(f))\">\n"
-        out += "<title>Forest plot: \(SVG.escape(overall.label)), k = \(overall.k)</title>\n"
+        out += "<title>Forest plot: \(SafeText.xml(overall.label)), k = \(overall.k)</title>\n"
         out += "<rect class=\"background\" x=\"0\" y=\"0\" width=\"\(SVG.coordinate(width))\" height=\"\(SVG.coordinate(height))\" fill=\"#ffffff\"/>\n"
         out += lines + body + axisSVG + footerSVG + "</svg>\n"
         return out
@@ -245,6 +245,6 @@ extension ForestPlot {
         if italic { attributes += " font-style=\"italic\"" }
         if let size { attributes += " font-size=\"\(SVG.coordinate(size))\"" }
         if let cssClass { attributes += " class=\"\(cssClass)\"" }
-        return "<text \(attributes)>\(SVG.escape(content))</text>\n"
+        return "<text \(attributes)>\(SafeText.xml(content))</text>\n"
     }
 }

@@ -52,6 +52,8 @@ public struct ForestPlot: Sendable {
         public let ciUpper: Double
         /// Percentage weight in the overall model; `nil` where the model has no study weights (GLMM).
         public let weight: Double?
+        /// The study's Wald interval yᵢ ± z·√vᵢ on the analysis scale.
+        public let analysisInterval: Interval
         /// The effect and variance on the analysis scale.
         public let yi: Double
         /// The sampling variance vᵢ (analysis scale).
@@ -129,6 +131,25 @@ public struct ForestPlot: Sendable {
     public let subgroupTest: SubgroupTest?
     /// Whether a subgroup τ² is common to all subgroups.
     public let commonTauSquared: Bool
+    /// The first value whose natural-scale value a Double cannot hold: the exponential of an
+    /// analysis-scale value above 709.78 (infinite) or below about −745 (0, which a log axis cannot
+    /// place). What it is and its analysis-scale value; `nil` when every value can be drawn. Such
+    /// a plot cannot be drawn (``requireDrawable()``).
+    public let overflow: (what: String, analysisValue: Double)?
+
+    /// Throws when a value to draw overflows on the natural scale (``overflow``): its position on
+    /// the axis and the axis itself would be infinite. Values that are large but finite are drawn,
+    /// labelled in scientific notation.
+    /// - Throws: ``MetaPoolError`` `.insufficientData`, naming the value.
+    public func requireDrawable() throws(MetaPoolError) {
+        guard let (what, y) = overflow else { return }
+        let analysis = NumberFormat.decimal(y, digits: 4)
+        if y < 0 {
+            throw MetaPoolError(.insufficientData, "the \(what) is \(analysis) on the analysis scale, 0 in double precision on the \(measure.naturalScaleName) scale (below about 1e-308), so the forest plot cannot place it on its log axis; check the effect values (on the log scale, values below -708 underflow)")
+        }
+        let value = NumberFormat.naturalScale(.infinity, analysisValue: y, digits: 2)
+        throw MetaPoolError(.insufficientData, "the \(what) is \(analysis) on the analysis scale, \(value) on the \(measure.naturalScaleName) scale, beyond the largest double (about 1.8e+308), so the forest plot cannot place it; check the effect values (on the log scale, values above 709.78 overflow)")
+    }
 
     /// The studies in row order.
     public var studies: [Study] {
@@ -203,6 +224,13 @@ public struct ForestPlot: Sendable {
         self.level = fit.pooled.level
         self.commonTauSquared = commonTauSquared && blocks != nil
         let studyIntervals = fit.studies.confidenceIntervals(level: level)
+        var overflow: (what: String, analysisValue: Double)?
+        /// Records the first value that overflows on the natural scale (or underflows to 0 on a log axis).
+        let logAxis = m.backTransform == .exponential
+        func checked(_ natural: Double, _ analysisValue: Double, _ what: @autoclosure () -> String) -> Double {
+            if overflow == nil, natural == .infinity || (logAxis && natural == 0), analysisValue.isFinite { overflow = (what(), analysisValue) }
+            return natural
+        }
         func natural(_ x: Double, total: Double?) -> Double {
             m.backTransform.apply(x, harmonicMeanTotal: total ?? effects.harmonicMeanTotal)
         }
@@ -239,20 +267,27 @@ public struct ForestPlot: Sendable {
                       let text = table.rows[r][c] else { return nil }
                 return (name, text.trimmingSpaces())
             }
-            studies.append(Study(label: labels[i], inputs: inputs, estimate: natural(y, total: total),
-                                 ciLower: natural(ci.lower, total: total), ciUpper: natural(ci.upper, total: total),
-                                 weight: weights?[i], yi: y, vi: v))
+            let what = " of study \"\(labels[i])\""
+            studies.append(Study(label: labels[i], inputs: inputs, estimate: checked(natural(y, total: total), y, "estimate" + what),
+                                 ciLower: checked(natural(ci.lower, total: total), ci.lower, "lower CI bound" + what),
+                                 ciUpper: checked(natural(ci.upper, total: total), ci.upper, "upper CI bound" + what),
+                                 weight: weights?[i], analysisInterval: ci, yi: y, vi: v))
         }
 
         func diamond(_ label: String, _ a: any FittedModel, weight: Double?) -> Diamond {
-            let p = a.pooled, het = a.heterogeneity
-            return Diamond(label: label, k: a.studies.effects.count, estimate: a.backTransform(p.estimate),
-                           ciLower: a.backTransform(p.confidenceInterval.lower), ciUpper: a.backTransform(p.confidenceInterval.upper),
+            let p = a.pooled, het = a.heterogeneity, ci = p.confidenceInterval
+            return Diamond(label: label, k: a.studies.effects.count,
+                           estimate: checked(a.backTransform(p.estimate), p.estimate, "pooled estimate of \"\(label)\""),
+                           ciLower: checked(a.backTransform(ci.lower), ci.lower, "lower CI bound of \"\(label)\""),
+                           ciUpper: checked(a.backTransform(ci.upper), ci.upper, "upper CI bound of \"\(label)\""),
                            weight: weight, tauSquared: het.tauSquared, iSquared: het.iSquared, q: het.q,
                            qDegreesOfFreedom: het.degreesOfFreedom, qPValue: het.pValue)
         }
         overall = diamond(fit.modelName, fit, weight: weights == nil ? nil : 100)
-        predictionInterval = fit.predictionInterval.map { Interval(fit.backTransform($0.lower), fit.backTransform($0.upper)) }
+        predictionInterval = fit.predictionInterval.map { pi in
+            Interval(checked(fit.backTransform(pi.lower), pi.lower, "lower prediction bound"),
+                     checked(fit.backTransform(pi.upper), pi.upper, "upper prediction bound"))
+        }
 
         var rows: [Row] = []
         if let blocks {
@@ -272,8 +307,10 @@ public struct ForestPlot: Sendable {
                     rows.append(.subgroupDiamond(diamond(block.label, a, weight: weight)))
                 case .coefficient(let estimate, let interval, let tau2, let back):
                     rows.append(.subgroupDiamond(Diamond(
-                        label: block.label, k: block.effects.count, estimate: back(estimate),
-                        ciLower: back(interval.lower), ciUpper: back(interval.upper),
+                        label: block.label, k: block.effects.count,
+                        estimate: checked(back(estimate), estimate, "pooled estimate of \"\(block.label)\""),
+                        ciLower: checked(back(interval.lower), interval.lower, "lower CI bound of \"\(block.label)\""),
+                        ciUpper: checked(back(interval.upper), interval.upper, "upper CI bound of \"\(block.label)\""),
                         weight: weight, tauSquared: tau2, iSquared: nil, q: nil, qDegreesOfFreedom: nil, qPValue: nil)))
                 }
             }
@@ -283,6 +320,7 @@ public struct ForestPlot: Sendable {
             subgroupTest = nil
         }
         self.rows = rows
+        self.overflow = overflow
 
         // The axis must show every estimate, every diamond and the prediction interval; study
         // CIs are included unless they would stretch the axis more than its own width on either
@@ -389,12 +427,22 @@ public struct ForestPlot: Sendable {
             let lastDecade = Int((hi / Double.log(10)).rounded(.up)) + 1
             var candidates: [Double] = []
             for d in firstDecade...lastDecade { for m in mantissas { candidates.append(m * Double.pow(10, Double(d))) } }
+            // Near the ends of the Double range (log values near ±709) 10^d overflows or underflows.
+            candidates = candidates.filter { $0.isFinite && $0 >= Double.leastNormalMagnitude }
+            if candidates.isEmpty { candidates = [1] }
             let below = candidates.last { Double.log($0) <= lo + 1e-12 } ?? candidates[0]
             let above = candidates.first { Double.log($0) >= hi - 1e-12 } ?? candidates[candidates.count - 1]
             lo = Double.log(below)
             hi = Double.log(above)
             ticks = candidates.filter { $0 >= below * (1 - 1e-12) && $0 <= above * (1 + 1e-12) }
             if ticks.count > 9 { ticks = ticks.filter { Double.log10($0).rounded() == Double.log10($0) || $0 == 1 } }
+            if ticks.count > 9 {
+                // Estimates hundreds of decades apart (log values near ±709): every n-th decade,
+                // so that the labels do not overlap; 1 and both ends stay.
+                let stride = (ticks.count + 7) / 8
+                let powers = ticks.map { Int(Double.log10($0).rounded()) }
+                ticks = zip(ticks, powers).filter { $0.1 % stride == 0 || $0.0 == below || $0.0 == above }.map(\.0)
+            }
         }
         return Axis(scale: scale, lower: inverse(lo), upper: inverse(hi), ticks: ticks, nullValue: nullValue, label: label)
     }
@@ -444,6 +492,8 @@ extension ForestPlot {
                 ("label", .string(axis.label)),
             ])),
         ]
+        // Null values (an infinite natural-scale value) say why; values that underflow to 0 are not null.
+        if let (_, y) = overflow, y > 0, let reason = BackTransform.overflowReason([.infinity]) { members.append(("overflow", .string(reason))) }
         if let t = subgroupTest {
             members.append(("test_subgroup_differences", .object([
                 ("test", .string(t.name)), ("statistic", number(t.statistic)), ("df", .integer(t.degreesOfFreedom)),

@@ -157,7 +157,7 @@ public struct FunnelPlot: Sendable {
         out += "<line class=\"estimate\" data-value=\"\(estimate)\" x1=\"\(SVG.coordinate(x(estimate)))\" y1=\"\(SVG.coordinate(top))\" x2=\"\(SVG.coordinate(x(estimate)))\" y2=\"\(SVG.coordinate(bottom))\" stroke=\"#000\" stroke-width=\"1\"/>\n"
         for p in points {
             let fill = p.filled ? "#ffffff" : "#1a1a1a"
-            out += "<circle class=\"\(p.filled ? "point filled" : "point")\" data-label=\"\(SVG.escape(p.label))\" data-effect=\"\(p.effect)\" data-se=\"\(p.standardError)\" cx=\"\(SVG.coordinate(x(p.effect)))\" cy=\"\(SVG.coordinate(y(p.standardError)))\" r=\"4\" fill=\"\(fill)\" stroke=\"#000\" stroke-width=\"1\"><title>\(SVG.escape(p.label))</title></circle>\n"
+            out += "<circle class=\"\(p.filled ? "point filled" : "point")\" data-label=\"\(SafeText.xml(p.label))\" data-effect=\"\(p.effect)\" data-se=\"\(p.standardError)\" cx=\"\(SVG.coordinate(x(p.effect)))\" cy=\"\(SVG.coordinate(y(p.standardError)))\" r=\"4\" fill=\"\(fill)\" stroke=\"#000\" stroke-width=\"1\"><title>\(SafeText.xml(p.label))</title></circle>\n"
         }
         out += "</g>\n"
         // Axes.
@@ -167,7 +167,7 @@ public struct FunnelPlot: Sendable {
             out += "<line class=\"tick\" x1=\"\(SVG.coordinate(x(t)))\" y1=\"\(SVG.coordinate(bottom))\" x2=\"\(SVG.coordinate(x(t)))\" y2=\"\(SVG.coordinate(bottom + 5))\" stroke=\"#000\"/>\n"
             out += "<text x=\"\(SVG.coordinate(x(t)))\" y=\"\(SVG.coordinate(bottom + 5 + f))\" text-anchor=\"middle\" font-size=\"11\">\(SVG.tick(t))</text>\n"
         }
-        out += "<text x=\"\(SVG.coordinate((left + right) / 2))\" y=\"\(SVG.coordinate(bottom + 38))\" text-anchor=\"middle\">\(SVG.escape(effectLabel))</text>\n</g>\n"
+        out += "<text x=\"\(SVG.coordinate((left + right) / 2))\" y=\"\(SVG.coordinate(bottom + 38))\" text-anchor=\"middle\">\(SafeText.xml(effectLabel))</text>\n</g>\n"
         out += "<g class=\"y-axis\" data-lower=\"0\" data-upper=\"\(maxStandardError)\" data-y0=\"\(SVG.coordinate(top))\" data-y1=\"\(SVG.coordinate(bottom))\">\n"
         for t in standardErrorTicks {
             out += "<line class=\"tick\" x1=\"\(SVG.coordinate(left - 5))\" y1=\"\(SVG.coordinate(y(t)))\" x2=\"\(SVG.coordinate(left))\" y2=\"\(SVG.coordinate(y(t)))\" stroke=\"#000\"/>\n"

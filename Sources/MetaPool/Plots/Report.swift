@@ -34,6 +34,7 @@ public struct Report: Sendable {
         self.title = title
         self.fit = fit
         forest = try ForestPlot(fit, table: table)
+        try forest.requireDrawable()
         funnel = try FunnelPlot(fit: fit)
         subgroups = nil
     }
@@ -44,6 +45,7 @@ public struct Report: Sendable {
         self.title = title
         fit = groups.overall
         forest = try ForestPlot(groups, table: table)
+        try forest.requireDrawable()
         funnel = try FunnelPlot(fit: groups.overall)
         subgroups = nil
     }
@@ -53,6 +55,7 @@ public struct Report: Sendable {
         self.title = title
         fit = groups.overall
         forest = try ForestPlot(groups, table: table)
+        try forest.requireDrawable()
         funnel = try FunnelPlot(groups.overall)
         subgroups = groups
     }
@@ -76,10 +79,10 @@ public struct Report: Sendable {
         let m = fit.measure
         let inverseVariance = fit as? MetaAnalysis
         func n(_ x: Double?, _ digits: Int = 4) -> String { x.map { SVG.fixed($0, digits: digits) } ?? "–" }
-        func e(_ s: String) -> String { SVG.escape(s) }
+        func e(_ s: String) -> String { SafeText.xml(s) }
         let percent = a.level * 100
         let levelText = (percent == percent.rounded() ? String(Int(percent)) : SVG.tick(percent)) + "%"
-        var out = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        var out = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n"
         out += "<title>\(e(title))</title>\n<style>\n\(Self.style)\n</style>\n</head>\n<body>\n"
         out += "<h1>\(e(title))</h1>\n"
         out += "<p class=\"meta\">Measure \(m.rawValue) (\(e(m.naturalScaleName)) on the natural scale); model \(e(inverseVariance.map { "\($0.method.displayName) (\($0.method.rawValue)); CI \($0.ciMethod.rawValue)" } ?? fit.modelName)), \(levelText); k = \(fit.studies.effects.count). Written by MetaPool; the same numbers as R's metafor.</p>\n"

@@ -1,33 +1,10 @@
-// Small helpers for writing SVG by hand: escaping, number formatting and text widths.
+// Small helpers for writing SVG by hand: number formatting and text widths (escaping is SafeText.xml).
 
 /// Text and number helpers shared by the forest and funnel plots and the HTML report.
 enum SVG {
     /// Fonts present on a bare Linux box with fontconfig (DejaVu ships with most distributions
     /// and with librsvg's dependencies), then common fallbacks.
     static let fontFamily = "DejaVu Sans, Liberation Sans, Arial, Helvetica, sans-serif"
-
-    /// Escapes text for XML/HTML character data and attribute values (W3C XML 1.0 §2.4).
-    static func escape(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default:
-                // XML 1.0 forbids most control characters even as references; show them as U+FFFD.
-                if scalar.value < 0x20 && scalar != "\t" && scalar != "\n" && scalar != "\r" {
-                    out.unicodeScalars.append("\u{FFFD}")
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out
-    }
 
     /// A coordinate with at most two decimals, no exponent.
     static func coordinate(_ x: Double) -> String {
@@ -37,13 +14,14 @@ enum SVG {
         return fixed(r, digits: 2)
     }
 
-    /// `x` with `digits` decimals, rounded half away from zero ("-0.00" printed as "0.00").
+    /// `x` with `digits` decimals, rounded half away from zero ("-0.00" printed as "0.00"); from
+    /// 10⁹ on in scientific notation, by the rule every output shares (``NumberFormat``).
     static func fixed(_ x: Double, digits: Int) -> String {
-        guard x.isFinite else { return x.isNaN ? "NA" : (x > 0 ? "Inf" : "-Inf") }
+        guard NumberFormat.isFixed(x) else { return NumberFormat.decimal(x, digits: digits) }
         var scale = 1.0
         for _ in 0..<digits { scale *= 10 }
         let scaled = (abs(x) * scale).rounded()
-        guard scaled < 9e15 else { return "\(x)" }
+        guard scaled < 9e15 else { return NumberFormat.decimal(x, digits: digits) }
         let units = Int(scaled)
         let negative = x < 0 && units != 0
         var text = String(units / Int(scale))
@@ -57,6 +35,14 @@ enum SVG {
 
     /// A value for an axis tick: as few decimals as the tick needs (0.5, 1, 2.5, 0.01).
     static func tick(_ x: Double) -> String {
+        // Ticks of a log axis reaching 1e-300 or 1e300: the fewest mantissa digits that give the tick back.
+        if (x != 0 && abs(x) < 1e-6) || !NumberFormat.isFixed(x) {
+            for digits in 0...6 {
+                let text = NumberFormat.scientific(x, digits: digits)
+                if let back = Double(text), abs(back - x) <= abs(x) * 1e-9 { return text }
+            }
+            return NumberFormat.scientific(x, digits: 6)
+        }
         for digits in 0...6 {
             let text = fixed(x, digits: digits)
             if let back = Double(text), abs(back - x) <= abs(x) * 1e-9 + 1e-12 { return text }

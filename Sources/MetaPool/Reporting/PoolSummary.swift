@@ -18,9 +18,21 @@ public struct PoolSummary: Codable, Sendable, Equatable {
         public var piLower: Double?
         /// The upper prediction bound (`pi_upper`); absent for the fixed-effect model.
         public var piUpper: Double?
+        /// Why values above are `null`: they overflow a Double on the natural scale
+        /// (``BackTransform/overflowReason(_:)``); absent when every value is finite.
+        public var overflow: String?
+
+        public init(estimate: Double, ciLower: Double, ciUpper: Double, piLower: Double?, piUpper: Double?) {
+            self.estimate = estimate
+            self.ciLower = ciLower
+            self.ciUpper = ciUpper
+            self.piLower = piLower
+            self.piUpper = piUpper
+            overflow = BackTransform.overflowReason([estimate, ciLower, ciUpper, piLower, piUpper])
+        }
 
         enum CodingKeys: String, CodingKey {
-            case estimate, ciLower = "ci_lower", ciUpper = "ci_upper", piLower = "pi_lower", piUpper = "pi_upper"
+            case estimate, ciLower = "ci_lower", ciUpper = "ci_upper", piLower = "pi_lower", piUpper = "pi_upper", overflow
         }
     }
 
