@@ -231,7 +231,7 @@ struct PoolCommand: AsyncParsableCommand {
                 try model.checkOutcomes(table, comparing: [], within: input.idColumn)
                 let (analyses, excluded) = try BatchAnalysis.analyses(jsonLines: table, keys: input.keys, column: input.idColumn,
                                                                       measure: model.measure, options: model.effectSizeOptions)
-                EffectSizeArguments.note(excluded)
+                for (id, row) in excluded { printError("note: left out of analysis \(id): \(row.description)") }
                 return analyses
             }
             let table = try model.read(bytes: bytes)

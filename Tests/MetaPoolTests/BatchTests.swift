@@ -121,6 +121,16 @@ struct BatchTests {
         let selected = try input.table.selecting([RowCondition(column: "arm", value: "x")])
         let one = try BatchAnalysis.analyses(jsonLines: selected, keys: input.keys).analyses
         #expect(one.map(\.id) == ["1e2"] && one[0].yi == [0.1])
+        // --drop-missing: rows left out with their analysis and their study number within the line;
+        // a line left with no study gives no analysis.
+        let missing = try DataTable.readJSONLines("{\"analysis\": \"m\", \"yi\": [0.1, null, 0.3], \"vi\": [0.01, 0.02, 0.03]}\n"
+                                                  + "{\"analysis\": \"n\", \"yi\": [null], \"vi\": [0.01]}\n", source: nil)
+        var drop = EffectSizeOptions()
+        drop.dropMissing = true
+        let (kept, left) = try BatchAnalysis.analyses(jsonLines: missing.table, keys: missing.keys, options: drop)
+        #expect(kept.map(\.id) == ["m"] && kept[0].yi == [0.1, 0.3])
+        #expect(left.map(\.analysis) == ["m", "n"] && left.map(\.row.row) == [2, 1] && left.map(\.row.column) == ["yi", "yi"])
+        #expect(throws: MetaPoolError.self) { _ = try BatchAnalysis.analyses(jsonLines: missing.table, keys: missing.keys) }
     }
 
     @Test("JSON Lines: a repeated identifier (spaces and case ignored) is refused naming both lines")

@@ -230,13 +230,14 @@ extension BatchAnalysis {
     /// any selection of its rows (`table` is ``JSONLinesTable/table`` or rows of it: `--where`,
     /// `--label`). Each line's effect sizes come from the columns that line has (`keys`), so lines
     /// may hold different measures; rows left out by `options` (drop-missing, drop00) are returned
-    /// for the caller to list, and a line with no row left gives no analysis, as in a CSV batch.
+    /// with their analysis (their row is the study's number within its line) for the caller to
+    /// list, and a line with no row left gives no analysis, as in a CSV batch.
     ///
     /// - Throws: ``MetaPoolError`` from the effect sizes, its reason starting `analysis ID:`, and
     ///   `.insufficientData` when every row was left out.
     public static func analyses(jsonLines table: DataTable, keys: [Int: [String]], column: String = "analysis",
                                 measure: EffectMeasure? = nil, options: EffectSizeOptions = EffectSizeOptions())
-        throws(MetaPoolError) -> (analyses: [Analysis], excluded: [ExcludedRow]) {
+        throws(MetaPoolError) -> (analyses: [Analysis], excluded: [(analysis: String, row: ExcludedRow)]) {
         guard let idIndex = table.columnIndex(column) else {
             throw MetaPoolError(.missingColumn, "the JSON Lines table has no identifier column \"\(column)\"", at: InputLocation(file: table.source, column: column))
         }
@@ -251,7 +252,7 @@ extension BatchAnalysis {
             rowsOfLine[line, default: []].append(r)
         }
         var result: [Analysis] = []
-        var excluded: [ExcludedRow] = []
+        var excluded: [(analysis: String, row: ExcludedRow)] = []
         result.reserveCapacity(order.count)
         for line in order {
             let rows = rowsOfLine[line]!
@@ -266,7 +267,7 @@ extension BatchAnalysis {
             sub.rowNumbers = rows.map { $0 < table.rowNumbers.count ? table.rowNumbers[$0] : $0 + 1 }
             do {
                 let (kept, left) = try sub.partitioningStudies(measure: measure, options: options)
-                excluded += left
+                excluded += left.map { (id, $0) }
                 if kept.rows.isEmpty { continue }
                 result.append(Analysis(id: id, effects: try EffectSizes(table: kept, measure: measure, options: options)))
             } catch {
@@ -277,7 +278,7 @@ extension BatchAnalysis {
             }
         }
         if result.isEmpty {
-            throw DataTable.noRowLeft(excluded, of: table.rows.count, source: table.source)
+            throw DataTable.noRowLeft(excluded.map(\.row), of: table.rows.count, source: table.source)
         }
         return (result, excluded)
     }
