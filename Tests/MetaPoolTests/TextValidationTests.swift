@@ -82,4 +82,22 @@ struct TextValidationTests {
             #expect(table.rows.count == 2 && table.rows[0][0]?.hasSuffix("😀") == true)
         }
     }
+
+    @Test("JSON with CRLF line ends (a baseline or data saved on Windows) reads as with LF; syntax errors name the same line")
+    func crlfJSON() throws {
+        let lf = "{\n  \"k\": 3,\n  \"estimate\": 0.25,\n  \"studies\": [1, 2]\n}\n"
+        let crlf = lf.replacingOccurrences(of: "\n", with: "\r\n")
+        #expect(try JSONValue.parse(crlf, source: "b.json") == JSONValue.parse(lf, source: "b.json"))
+        let table = try DataTable.read(bytes: Array("[\r\n{\"yi\": 0.1, \"vi\": 0.01},\r\n{\"yi\": 0.2, \"vi\": 0.02}\r\n]\r\n".utf8), source: "d.json")
+        #expect(table.rows == [["0.1", "0.01"], ["0.2", "0.02"]])
+        for text in [lf, crlf] {
+            let broken = text.replacingOccurrences(of: "0.25", with: "0.25.")
+            do {
+                _ = try JSONValue.parse(broken, source: "b.json")
+                Issue.record("expected a syntax error")
+            } catch {
+                #expect(error.location.line == 3, "\(error.reason)")
+            }
+        }
+    }
 }
