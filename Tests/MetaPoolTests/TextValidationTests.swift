@@ -39,11 +39,18 @@ struct TextValidationTests {
         Array("study,yi,vi\n".utf8) + [0xE2, 0x82] + Array("A\n".utf8),                // a character missing its last byte
     ]
 
+    /// The text with a line of 100 bytes after its first line, longer than the UTF-16 test's 64
+    /// bytes, so that pieces are checked as they come.
+    static func padded(_ text: [UInt8]) -> [UInt8] {
+        let end = text.firstIndex(of: 0x0A)! + 1
+        return Array(text[..<end]) + Array(repeating: UInt8(ascii: "x"), count: 99) + [0x0A] + Array(text[end...])
+    }
+
     @Test("checking in pieces of any size gives the outcome of checking the whole", arguments: 0..<texts.count)
     func pieces(_ index: Int) {
-        let bytes = Self.texts[index]
+        let bytes = Self.padded(Self.texts[index])
         let whole = Self.check(bytes, step: 0)
-        for step in 1...9 {
+        for step in [1, 2, 3, 5, 7, 9, 64, 1000] {
             let chunked = Self.check(bytes, step: step)
             #expect(chunked?.reason == whole?.reason && chunked?.location == whole?.location && chunked?.kind == whole?.kind,
                     "text \(index), pieces of \(step): \(chunked?.reason ?? "ok") vs \(whole?.reason ?? "ok")")
@@ -62,6 +69,12 @@ struct TextValidationTests {
         #expect(binary.reason.contains("NUL bytes (the first is byte 19)") && binary.location.line == 4, "\(binary.reason)")
         let nul = try #require(Self.check(Self.texts[7], step: 0))
         #expect(nul.reason.contains("the first is byte 26") && nul.location.line == 3, "\(nul.reason)")
+        // A NUL more than 1 KiB past the invalid byte does not make it binary.
+        let far = Array("study\n".utf8) + [0xE9] + Array(repeating: UInt8(ascii: "x"), count: 2000) + [0]
+        for step in [0, 100, 1 << 16] {
+            let error = try #require(Self.check(far, step: step))
+            #expect(error.reason.hasPrefix("byte 7 (0xE9) is not valid UTF-8") && error.location.line == 2, "\(step): \(error.reason)")
+        }
     }
 
     @Test("readBytes reads a character split across its 64 KiB reads, and the table is the same as read from memory")

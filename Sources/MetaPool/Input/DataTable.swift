@@ -110,6 +110,9 @@ struct TextValidator {
     private(set) var checked = 0
     private var line = 1
     private var headChecked = false
+    /// How far past an invalid byte a NUL marks the file as binary (waited for before the error,
+    /// so the message does not depend on how the input arrived in pieces).
+    static let binaryWindow = 1024
 
     init(source: String?) { self.source = source }
 
@@ -145,17 +148,21 @@ struct TextValidator {
             case 0xF0: length = 4; second = 0x90...0xBF
             case 0xF1...0xF3: length = 4
             case 0xF4: length = 4; second = 0x80...0x8F
-            default: throw invalid(at: i, in: bytes)
+            default:
+                if final || n - i >= Self.binaryWindow { throw invalid(at: i, in: bytes) }
+                checked = i
+                return
             }
             if i + length > n {
                 // Wait for the rest of the sequence unless what is there is already wrong.
                 let available = bytes[(i + 1)...]
                 let fine = available.enumerated().allSatisfy { $0.offset == 0 ? second.contains($0.element) : (0x80...0xBF).contains($0.element) }
-                if final || !fine { throw invalid(at: i, in: bytes) }
+                if final || (!fine && n - i >= Self.binaryWindow) { throw invalid(at: i, in: bytes) }
                 break
             }
             guard second.contains(bytes[i + 1]), bytes[(i + 2)..<(i + length)].allSatisfy({ (0x80...0xBF).contains($0) }) else {
-                throw invalid(at: i, in: bytes)
+                if final || n - i >= Self.binaryWindow { throw invalid(at: i, in: bytes) }
+                break
             }
             i += length
         }
@@ -167,10 +174,10 @@ struct TextValidator {
                       at: InputLocation(file: source, line: line))
     }
 
-    /// The error for the sequence starting at `index`, or for a NUL among the bytes already read
+    /// The error for the sequence starting at `index`, or for a NUL within ``binaryWindow`` bytes
     /// after it: a binary file (an image, a random stream) is named as binary.
     private func invalid(at index: Int, in bytes: [UInt8]) -> MetaPoolError {
-        if let zero = bytes[index...].firstIndex(of: 0) {
+        if let zero = bytes[index..<min(bytes.count, index + Self.binaryWindow)].firstIndex(of: 0) {
             var error = nul(at: zero)
             error.location.line = line + bytes[index..<zero].reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
             return error
