@@ -15,10 +15,15 @@ struct Baseline {
     /// `input.sha256` as recorded.
     let sha256: String
 
+    /// The largest baseline `check` reads: a recorded `pool --format json` is a few kB (a few MB
+    /// for 10⁴ studies); a larger file is a wrong path (a device, a data dump), refused before it
+    /// is read whole.
+    static let maximumSize = 64 << 20
+
     /// Reads and parses the baseline and its `input` and `options`.
     init(path: String) throws(MetaPoolError) {
         self.path = path
-        let bytes = try DataTable.readBytes(path: path)
+        let bytes = try DataTable.readBytes(path: path, maximumSize: Self.maximumSize, what: "a baseline (the JSON of `metapool pool --format json`)")
         guard let text = String(validating: bytes, as: UTF8.self) else {
             throw MetaPoolError(.notUTF8, "the baseline is not UTF-8 text; give the JSON that `metapool pool --format json` wrote", at: InputLocation(file: path))
         }

@@ -239,6 +239,12 @@ struct ModelOptions: ParsableArguments {
             let how = found == .semicolon ? "; decimal commas are read as points (0,42 as 0.42), as R's read.csv2 does" : ""
             note("note: \(file == "-" ? "<stdin>" : file): reading \(found == .tab ? "tab" : "'\(found.rawValue)'")-separated columns\(how)")
         }
+        return try narrowed(table, label: label, conditions: conditions)
+    }
+
+    /// A table read with `--label` and `--where` applied (a CSV or JSON file, or JSON Lines for `--batch`).
+    static func narrowed(_ table: DataTable, label: String?, conditions: [RowCondition]) throws(MetaPoolError) -> DataTable {
+        var table = table
         if let label { table = try table.labeled(by: label) }
         return try table.selecting(conditions)
     }

@@ -227,7 +227,18 @@ struct PoolCommand: AsyncParsableCommand {
             let firstCharacter = text.unicodeScalars.first { !" \t\r\n".unicodeScalars.contains($0) }
             let lower = model.file.lowercased()
             if lower.hasSuffix(".jsonl") || lower.hasSuffix(".ndjson") || firstCharacter == "{" {
-                return try BatchAnalysis.analyses(jsonLines: text, source: model.file, measure: model.measure, options: model.effectSizeOptions)
+                // The same steps as for a table: --label, --where, the mixed-outcome guard within
+                // each analysis, --drop-missing/--drop00 (listed), then each line's effect sizes.
+                if let delimiter = model.delimiter {
+                    throw MetaPoolError(.invalidArgument, "--delimiter \(delimiter.name) applies to CSV input; this is JSON Lines (one object per line), which has no delimiter to choose", at: InputLocation(file: model.file))
+                }
+                let input = try DataTable.readJSONLines(text, source: model.file, idColumn: batchColumn)
+                let table = try ModelOptions.narrowed(input.table, label: model.label, conditions: model.rowConditions)
+                try model.checkOutcomes(table, comparing: [], within: input.idColumn)
+                let (analyses, excluded) = try BatchAnalysis.analyses(jsonLines: table, keys: input.keys, column: input.idColumn,
+                                                                      measure: model.measure, options: model.effectSizeOptions)
+                for (id, row) in excluded { printError("note: left out of analysis \(id): \(row.description)") }
+                return analyses
             }
             let table = try model.read(bytes: bytes)
             try model.checkOutcomes(table, comparing: [], within: batchColumn)

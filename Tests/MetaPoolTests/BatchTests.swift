@@ -102,6 +102,51 @@ struct BatchTests {
         #expect(throws: MetaPoolError.self) { _ = try BatchAnalysis.analyses(jsonLines: "\n\n", source: nil) }
     }
 
+    @Test("JSON Lines as one table: union of columns, rows numbered within their line, CRLF read as LF, identifiers as written")
+    func jsonLinesTable() throws {
+        let text = "{\"analysis\": 1e2, \"yi\": [0.1, 0.3], \"vi\": [0.01, 0.02], \"arm\": [\"x\", \"y\"]}\r\n\r\n"
+            + "{\"Analysis\": 100.0, \"events\": [4, 11, 2], \"total\": [15, 15, 4]}\r\n"
+        let input = try DataTable.readJSONLines(text, source: "b.jsonl")
+        #expect(input.table.columns == ["analysis", "yi", "vi", "arm", "events", "total"])
+        #expect(input.table.rows.map { $0[0] } == ["1e2", "1e2", "100.0", "100.0", "100.0"])
+        #expect(input.table.lines == [1, 1, 3, 3, 3] && input.table.rowNumbers == [1, 2, 1, 2, 3])
+        #expect(input.table.rows[2] == ["100.0", nil, nil, nil, "4", "15"])
+        #expect(input.keys == [1: ["analysis", "yi", "vi", "arm"], 3: ["analysis", "events", "total"]])
+        // Each line's effect sizes from its own columns: GEN for the first, PLO for the second.
+        let (analyses, excluded) = try BatchAnalysis.analyses(jsonLines: input.table, keys: input.keys)
+        #expect(analyses.map(\.id) == ["1e2", "100.0"] && analyses.map(\.measure) == [.generic, .logitProportion] && excluded.isEmpty)
+        #expect(try BatchAnalysis.analyses(jsonLines: text.replacingOccurrences(of: "\r\n", with: "\n"), source: nil).map(\.yi)
+                == analyses.map(\.yi))
+        // Selected rows (as --where arm=x selects them): the line with no row left gives no analysis.
+        let selected = try input.table.selecting([RowCondition(column: "arm", value: "x")])
+        let one = try BatchAnalysis.analyses(jsonLines: selected, keys: input.keys).analyses
+        #expect(one.map(\.id) == ["1e2"] && one[0].yi == [0.1])
+        // --drop-missing: rows left out with their analysis and their study number within the line;
+        // a line left with no study gives no analysis.
+        let missing = try DataTable.readJSONLines("{\"analysis\": \"m\", \"yi\": [0.1, null, 0.3], \"vi\": [0.01, 0.02, 0.03]}\n"
+                                                  + "{\"analysis\": \"n\", \"yi\": [null], \"vi\": [0.01]}\n", source: nil)
+        var drop = EffectSizeOptions()
+        drop.dropMissing = true
+        let (kept, left) = try BatchAnalysis.analyses(jsonLines: missing.table, keys: missing.keys, options: drop)
+        #expect(kept.map(\.id) == ["m"] && kept[0].yi == [0.1, 0.3])
+        #expect(left.map(\.analysis) == ["m", "n"] && left.map(\.row.row) == [2, 1] && left.map(\.row.column) == ["yi", "yi"])
+        #expect(throws: MetaPoolError.self) { _ = try BatchAnalysis.analyses(jsonLines: missing.table, keys: missing.keys) }
+    }
+
+    @Test("JSON Lines: a repeated identifier (spaces and case ignored) is refused naming both lines")
+    func jsonLinesDuplicateIdentifiers() {
+        for second in [#""s1""#, #"" S1 ""#] {
+            let text = "{\"analysis\": \"s1\", \"yi\": [0.1], \"vi\": [0.01]}\n{\"analysis\": \(second), \"yi\": [0.2], \"vi\": [0.01]}\n"
+            do {
+                _ = try DataTable.readJSONLines(text, source: "d.jsonl")
+                Issue.record("expected an error for \(second)")
+            } catch {
+                #expect(error.kind == .invalidValue && error.location.line == 2 && error.location.column == "analysis")
+                #expect(error.reason.contains("also on line 1"), "\(error.reason)")
+            }
+        }
+    }
+
     @Test("every split of n analyses over t tasks returns n results in order")
     func splits() async throws {
         let all = try Self.analyses(70)

@@ -145,6 +145,22 @@ extension DataTable {
     ///   and `.insufficientData` when no row is left.
     public func excludingStudies(measure: EffectMeasure?, options: EffectSizeOptions) throws(MetaPoolError)
         -> (table: DataTable, excluded: [ExcludedRow]) {
+        let (kept, excluded) = try partitioningStudies(measure: measure, options: options)
+        guard kept.rows.isEmpty, options.dropMissing || options.continuityCorrection.dropDoubleZero else { return (kept, excluded) }
+        throw Self.noRowLeft(excluded, of: rows.count, source: source)
+    }
+
+    /// The error of ``excludingStudies(measure:options:)`` when every row was left out.
+    static func noRowLeft(_ excluded: [ExcludedRow], of count: Int, source: String?) -> MetaPoolError {
+        MetaPoolError(.insufficientData,
+                      "every row was left out (\(excluded.count) of \(count): \(excluded.prefix(3).map(\.description).joined(separator: "; "))\(excluded.count > 3 ? "; …" : "")); there are no studies",
+                      at: InputLocation(file: source))
+    }
+
+    /// ``excludingStudies(measure:options:)`` without the error when no row is left (a batch
+    /// drops such an analysis, as a CSV batch does).
+    func partitioningStudies(measure: EffectMeasure?, options: EffectSizeOptions) throws(MetaPoolError)
+        -> (table: DataTable, excluded: [ExcludedRow]) {
         guard options.dropMissing || options.continuityCorrection.dropDoubleZero else { return (self, []) }
         let source = try EffectSizes.source(of: self, measure: measure)
         if options.continuityCorrection.dropDoubleZero && source.family != .twoGroup {
@@ -168,11 +184,6 @@ extension DataTable {
                 continue
             }
             keep.append(r)
-        }
-        guard !keep.isEmpty else {
-            throw MetaPoolError(.insufficientData,
-                                "every row was left out (\(excluded.count) of \(rows.count): \(excluded.prefix(3).map(\.description).joined(separator: "; "))\(excluded.count > 3 ? "; …" : "")); there are no studies",
-                                at: InputLocation(file: self.source))
         }
         var kept = self
         kept.rows = keep.map { rows[$0] }

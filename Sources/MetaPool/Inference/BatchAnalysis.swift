@@ -218,73 +218,69 @@ extension BatchAnalysis {
     /// Reads JSON Lines: one analysis per line, an object with `analysis` (its identifier) and
     /// one array per input column, e.g. `{"analysis": "sim1", "yi": [0.1, 0.3], "vi": [0.02, 0.05]}`
     /// or `{"analysis": "A", "events": [4, 11], "total": [15, 15]}`. Blank lines are skipped.
-    /// Errors name the line and, for a bad value, the study (row) and column.
+    /// Errors name the line and, for a bad value, the study (row) and column; two lines with one
+    /// identifier are refused (see ``DataTable/readJSONLines(_:source:idColumn:)``).
     public static func analyses(jsonLines text: String, source: String?, measure: EffectMeasure? = nil,
                                 options: EffectSizeOptions = EffectSizeOptions()) throws(MetaPoolError) -> [Analysis] {
+        let input = try DataTable.readJSONLines(text, source: source)
+        return try analyses(jsonLines: input.table, keys: input.keys, column: input.idColumn, measure: measure, options: options).analyses
+    }
+
+    /// The analyses of JSON Lines read with ``DataTable/readJSONLines(_:source:idColumn:)``, after
+    /// any selection of its rows (`table` is ``JSONLinesTable/table`` or rows of it: `--where`,
+    /// `--label`). Each line's effect sizes come from the columns that line has (`keys`), so lines
+    /// may hold different measures; rows left out by `options` (drop-missing, drop00) are returned
+    /// with their analysis (their row is the study's number within its line) for the caller to
+    /// list, and a line with no row left gives no analysis, as in a CSV batch.
+    ///
+    /// - Throws: ``MetaPoolError`` from the effect sizes, its reason starting `analysis ID:`, and
+    ///   `.insufficientData` when every row was left out.
+    public static func analyses(jsonLines table: DataTable, keys: [Int: [String]], column: String = "analysis",
+                                measure: EffectMeasure? = nil, options: EffectSizeOptions = EffectSizeOptions())
+        throws(MetaPoolError) -> (analyses: [Analysis], excluded: [(analysis: String, row: ExcludedRow)]) {
+        guard let idIndex = table.columnIndex(column) else {
+            throw MetaPoolError(.missingColumn, "the JSON Lines table has no identifier column \"\(column)\"", at: InputLocation(file: table.source, column: column))
+        }
+        // The rows of each line, in input order.
+        var order: [Int] = []
+        var rowsOfLine: [Int: [Int]] = [:]
+        for r in table.rows.indices {
+            guard r < table.lines.count, let line = table.lines[r] else {
+                throw MetaPoolError(.invalidArgument, "row \(r + 1) of the JSON Lines table has no line number; read it with DataTable.readJSONLines")
+            }
+            if rowsOfLine[line] == nil { order.append(line) }
+            rowsOfLine[line, default: []].append(r)
+        }
         var result: [Analysis] = []
-        var lineNumber = 0
-        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            lineNumber += 1
-            let trimmed = String(line).trimmingSpaces()
-            if trimmed.isEmpty { continue }
-            func fail(_ reason: String, row: Int? = nil, column: String? = nil) -> MetaPoolError {
-                MetaPoolError(.malformedInput, reason, at: InputLocation(file: source, row: row, line: lineNumber, column: column))
-            }
-            let value: JSONValue
+        var excluded: [(analysis: String, row: ExcludedRow)] = []
+        result.reserveCapacity(order.count)
+        for line in order {
+            let rows = rowsOfLine[line]!
+            let id = table.rows[rows[0]][idIndex] ?? ""
+            // The line's own columns (all of the table's when the keys are unknown).
+            let names = keys[line] ?? table.columns
+            let indices = names.compactMap { table.columnIndex($0) }
+            var sub = table
+            sub.columns = indices.map { table.columns[$0] }
+            sub.rows = rows.map { r in indices.map { $0 < table.rows[r].count ? table.rows[r][$0] : nil } }
+            sub.lines = rows.map { table.lines[$0] }
+            sub.rowNumbers = rows.map { $0 < table.rowNumbers.count ? table.rowNumbers[$0] : $0 + 1 }
             do {
-                value = try JSONValue.parse(trimmed, source: source)
-            } catch {
-                throw fail("line \(lineNumber) is not valid JSON: \(error.reason)")
-            }
-            guard case .object(let members) = value else { throw fail("each line must be a JSON object with \"analysis\" and one array per column") }
-            var id: String?
-            var columns: [String] = []
-            var arrays: [[String?]] = []
-            for (key, member) in members {
-                if key == "analysis" {
-                    switch member {
-                    case .string(let s): id = s
-                    case .integer(let i): id = String(i)
-                    case .number(let d): id = "\(d)"
-                    default: throw fail("\"analysis\" must be a string or a number", column: "analysis")
-                    }
-                    continue
-                }
-                guard case .array(let items) = member else {
-                    throw fail("\"\(key)\" must be an array with one value per study", column: key)
-                }
-                var cells: [String?] = []
-                for item in items {
-                    switch item {
-                    case .integer(let i): cells.append(String(i))
-                    case .number(let d): cells.append("\(d)")
-                    case .string(let s): cells.append(s)
-                    case .null: cells.append(nil)
-                    default: throw fail("\"\(key)\" holds an array or object; give numbers", column: key)
-                    }
-                }
-                columns.append(key)
-                arrays.append(cells)
-            }
-            guard let id, !id.isEmpty else { throw fail("the line has no \"analysis\" identifier", column: "analysis") }
-            guard let k = arrays.first?.count, arrays.allSatisfy({ $0.count == k }), k > 0 else {
-                throw fail("analysis \(id): the column arrays must be non-empty and of equal length (\(zip(columns, arrays).map { "\($0.0): \($0.1.count)" }.joined(separator: ", ")))")
-            }
-            let rows = (0..<k).map { i in arrays.map { $0[i] } }
-            let table = DataTable(source: source, columns: columns, rows: rows)
-            do {
-                result.append(Analysis(id: id, effects: try EffectSizes(table: table, measure: measure, options: options)))
+                let (kept, left) = try sub.partitioningStudies(measure: measure, options: options)
+                excluded += left.map { (id, $0) }
+                if kept.rows.isEmpty { continue }
+                result.append(Analysis(id: id, effects: try EffectSizes(table: kept, measure: measure, options: options)))
             } catch {
                 var e = error
-                e.location.line = lineNumber
+                if e.location.line == nil { e.location.line = line }
                 e.reason = "analysis \(id): " + e.reason
                 throw e
             }
         }
-        guard !result.isEmpty else {
-            throw MetaPoolError(.emptyInput, "no analyses: the JSON Lines input has no objects", at: InputLocation(file: source))
+        if result.isEmpty {
+            throw DataTable.noRowLeft(excluded.map(\.row), of: table.rows.count, source: table.source)
         }
-        return result
+        return (result, excluded)
     }
 }
 

@@ -9,8 +9,12 @@ extension DataTable {
         try read(bytes: readBytes(path: path), source: path, delimiter: delimiter)
     }
 
-    /// The bytes of a file, or of standard input for `-`.
-    public static func readBytes(path: String) throws(MetaPoolError) -> [UInt8] {
+    /// The bytes of a file, or of standard input for `-`, checked as text while they are read:
+    /// reading stops at the first byte that cannot be UTF-8 text (a NUL, an invalid sequence;
+    /// UTF-16 and UTF-32 are named), so a device such as `/dev/zero` or `/dev/urandom` is refused
+    /// after one 64 KiB chunk. With `maximumSize`, a file of more bytes is refused as soon as
+    /// they have been read (`what` names the file in the message, e.g. "a baseline").
+    public static func readBytes(path: String, maximumSize: Int? = nil, what: String = "the input") throws(MetaPoolError) -> [UInt8] {
         let fd: FileDescriptor
         if path == "-" {
             fd = .standardInput
@@ -30,6 +34,7 @@ extension DataTable {
         defer { if path != "-" { try? fd.close() } }
         var bytes: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        var validator = TextValidator(source: path)
         while true {
             let n: Int
             do {
@@ -41,7 +46,19 @@ extension DataTable {
             }
             if n == 0 { break }
             bytes.append(contentsOf: buffer[0..<n])
+            if let maximumSize, bytes.count > maximumSize {
+                throw MetaPoolError(.malformedInput,
+                                    "the file is larger than \(Self.describeSize(maximumSize)), the most \(what) may be; check the path",
+                                    at: InputLocation(file: path))
+            }
+            try validator.check(bytes, final: false)
         }
+        try validator.check(bytes, final: true)
         return bytes
+    }
+
+    /// `64 MiB` for 64 × 2²⁰ bytes, else the number of bytes.
+    static func describeSize(_ bytes: Int) -> String {
+        bytes % (1 << 20) == 0 ? "\(bytes >> 20) MiB" : "\(bytes) bytes"
     }
 }

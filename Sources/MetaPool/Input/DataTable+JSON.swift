@@ -6,7 +6,7 @@
 // the whole document.
 
 /// One JSON cell: numbers (as written) and strings become text cells; `null` is missing.
-private enum JSONCell {
+enum JSONCell {
     case text(String)
     case missing
     case unsupported(String)
@@ -58,12 +58,12 @@ extension DataTable {
 }
 
 /// One parsed object: its keys in input order with their cells.
-private struct JSONRow {
+struct JSONRow {
     var cells: [(String, JSONCell)] = []
 }
 
 /// Parses `[ {…}, {…} ]` over the Unicode scalars of the text, tracking line and column.
-private struct JSONRowParser {
+struct JSONRowParser {
     let scalars: [Unicode.Scalar]
     let source: String?
     var index = 0
@@ -165,7 +165,7 @@ private struct JSONRowParser {
         }
     }
 
-    mutating func parseCell(row: Int) throws(MetaPoolError) -> JSONCell {
+    mutating func parseCell(row: Int?) throws(MetaPoolError) -> JSONCell {
         switch current {
         case "\""?: return .text(try parseString(row: row))
         case "{"?, "["?:
@@ -311,7 +311,7 @@ private struct JSONRowParser {
     }
 
     /// Skips a nested array or object (validating its syntax).
-    mutating func skipValue(row: Int, depth: Int) throws(MetaPoolError) {
+    mutating func skipValue(row: Int?, depth: Int) throws(MetaPoolError) {
         _ = try parseValue(row: row, depth: depth)
     }
 
@@ -321,6 +321,65 @@ private struct JSONRowParser {
         skipSpace()
         if !atEnd { throw error("unexpected \(describe(current)) after the JSON value") }
         return value
+    }
+}
+
+/// One member of a JSON Lines object: a cell, or an array of cells (one per study).
+enum JSONLineMember {
+    case cell(JSONCell)
+    case array([JSONCell])
+}
+
+extension JSONRowParser {
+    /// One JSON Lines object, `{"analysis": "sim1", "yi": [0.1, 0.3], ...}`: each member a cell or
+    /// an array of cells, numbers kept as written (so `1e2` and `100.0` stay two identifiers, and
+    /// `1e999` is reported as too large by the numeric column reader, as in a JSON array).
+    mutating func parseLineObject() throws(MetaPoolError) -> [(String, JSONLineMember)] {
+        skipSpace()
+        guard current == "{" else { throw error("expected an object {\"analysis\": ..., \"yi\": [...], ...} but found \(describe(current))") }
+        advance()
+        var members: [(String, JSONLineMember)] = []
+        var keys = Set<String>()
+        skipSpace()
+        if current == "}" {
+            advance()
+        } else {
+            while true {
+                skipSpace()
+                guard current == "\"" else { throw error("expected a quoted key but found \(describe(current))") }
+                let key = try parseString(row: nil)
+                guard keys.insert(key).inserted else { throw error("the key \"\(key)\" appears twice in this object; keep one") }
+                try expect(":", "':' after the key \"\(key)\"")
+                skipSpace()
+                if current == "[" {
+                    advance()
+                    var items: [JSONCell] = []
+                    skipSpace()
+                    if current == "]" {
+                        advance()
+                    } else {
+                        while true {
+                            skipSpace()
+                            items.append(try parseCell(row: items.count + 1))
+                            skipSpace()
+                            if current == "," { advance(); continue }
+                            if current == "]" { advance(); break }
+                            throw error("expected ',' or ']' in the array \"\(key)\" but found \(describe(current))")
+                        }
+                    }
+                    members.append((key, .array(items)))
+                } else {
+                    members.append((key, .cell(try parseCell(row: nil))))
+                }
+                skipSpace()
+                if current == "," { advance(); continue }
+                if current == "}" { advance(); break }
+                throw error("expected ',' or '}' but found \(describe(current))")
+            }
+        }
+        skipSpace()
+        if !atEnd { throw error("unexpected \(describe(current)) after the object; give one object per line") }
+        return members
     }
 }
 

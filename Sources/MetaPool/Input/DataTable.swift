@@ -72,33 +72,10 @@ extension DataTable {
     }
 
     static func decodeUTF8(_ bytes: [UInt8], source: String?) throws(MetaPoolError) -> String {
-        var body = bytes[...]
-        if body.starts(with: [0xEF, 0xBB, 0xBF]) { body = body.dropFirst(3) }
-        if let encoding = wideEncoding(body) {
-            throw MetaPoolError(.notUTF8, "the file is \(encoding), not UTF-8; save it as UTF-8 (e.g. iconv -f \(encoding) -t UTF-8)", at: InputLocation(file: source))
-        }
-        if body.contains(0) {
-            throw MetaPoolError(.notUTF8, "the file contains NUL bytes; it looks binary, not CSV or JSON text", at: InputLocation(file: source, line: lineNumber(of: body.firstIndex(of: 0)!, in: body)))
-        }
-        // Find the first invalid UTF-8 sequence, to name its line.
-        var iterator = body.makeIterator()
-        var decoder = UTF8()
-        var offset = body.startIndex
-        var text = String.UnicodeScalarView()
-        text.reserveCapacity(body.count)
-        var consumed = 0
-        while true {
-            switch decoder.decode(&iterator) {
-            case .scalarValue(let scalar):
-                text.append(scalar)
-                consumed += UTF8.width(scalar)
-            case .emptyInput:
-                return String(text)
-            case .error:
-                offset = body.startIndex + consumed
-                throw MetaPoolError(.notUTF8, "byte \(consumed + 1) (0x\(String(body[offset], radix: 16, uppercase: true))) is not valid UTF-8; save the file as UTF-8", at: InputLocation(file: source, line: lineNumber(of: offset, in: body)))
-            }
-        }
+        var validator = TextValidator(source: source)
+        try validator.check(bytes, final: true)
+        let body = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? bytes[3...] : bytes[...]
+        return String(decoding: body, as: UTF8.self)
     }
 
     /// Recognises UTF-32 and UTF-16 by their byte-order marks, or (without one) by the NUL
@@ -121,9 +98,92 @@ extension DataTable {
         if even.allSatisfy({ $0 == 0 }) && odd.allSatisfy({ $0 != 0 }) { return "UTF-16BE" }
         return nil
     }
+}
 
-    private static func lineNumber(of index: Int, in bytes: ArraySlice<UInt8>) -> Int {
-        1 + bytes[bytes.startIndex..<index].reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
+/// Checks input bytes as they arrive, so that reading stops at the first byte that cannot be
+/// text (a device such as /dev/zero or /dev/urandom is refused after one chunk, not read until
+/// memory runs out): UTF-16 or UTF-32 (recognised in the first 64 bytes), then NUL bytes and
+/// invalid UTF-8 (RFC 3629, section 4: no overlong forms, surrogates or values past U+10FFFF).
+struct TextValidator {
+    let source: String?
+    /// The bytes checked so far (a sequence split across two reads waits for the next).
+    private(set) var checked = 0
+    private var line = 1
+    private var headChecked = false
+    /// How far past an invalid byte a NUL marks the file as binary (waited for before the error,
+    /// so the message does not depend on how the input arrived in pieces).
+    static let binaryWindow = 1024
+
+    init(source: String?) { self.source = source }
+
+    /// Checks `bytes[checked...]`, all the bytes read so far; `final` when no more will come.
+    mutating func check(_ bytes: [UInt8], final: Bool) throws(MetaPoolError) {
+        if !headChecked {
+            // The UTF-16/32 test looks at the first 64 bytes after a BOM.
+            guard final || bytes.count >= 67 else { return }
+            let bom = bytes.starts(with: [0xEF, 0xBB, 0xBF])
+            if let encoding = DataTable.wideEncoding(bom ? bytes[3...] : bytes[...]) {
+                throw MetaPoolError(.notUTF8, "the file is \(encoding), not UTF-8; save it as UTF-8 (e.g. iconv -f \(encoding) -t UTF-8)", at: InputLocation(file: source))
+            }
+            if bom { checked = 3 }
+            headChecked = true
+        }
+        let n = bytes.count
+        var i = checked
+        while i < n {
+            let b = bytes[i]
+            if b < 0x80 {
+                if b == 0 { throw nul(at: i) }
+                if b == 0x0A { line += 1 }
+                i += 1
+                continue
+            }
+            let length: Int
+            var second: ClosedRange<UInt8> = 0x80...0xBF
+            switch b {
+            case 0xC2...0xDF: length = 2
+            case 0xE0: length = 3; second = 0xA0...0xBF
+            case 0xE1...0xEC, 0xEE...0xEF: length = 3
+            case 0xED: length = 3; second = 0x80...0x9F
+            case 0xF0: length = 4; second = 0x90...0xBF
+            case 0xF1...0xF3: length = 4
+            case 0xF4: length = 4; second = 0x80...0x8F
+            default:
+                if final || n - i >= Self.binaryWindow { throw invalid(at: i, in: bytes) }
+                checked = i
+                return
+            }
+            if i + length > n {
+                // Wait for the rest of the sequence unless what is there is already wrong.
+                let available = bytes[(i + 1)...]
+                let fine = available.enumerated().allSatisfy { $0.offset == 0 ? second.contains($0.element) : (0x80...0xBF).contains($0.element) }
+                if final || (!fine && n - i >= Self.binaryWindow) { throw invalid(at: i, in: bytes) }
+                break
+            }
+            guard second.contains(bytes[i + 1]), bytes[(i + 2)..<(i + length)].allSatisfy({ (0x80...0xBF).contains($0) }) else {
+                if final || n - i >= Self.binaryWindow { throw invalid(at: i, in: bytes) }
+                break
+            }
+            i += length
+        }
+        checked = i
+    }
+
+    private func nul(at index: Int) -> MetaPoolError {
+        MetaPoolError(.notUTF8, "the file contains NUL bytes (the first is byte \(index + 1)); it looks binary, not CSV or JSON text",
+                      at: InputLocation(file: source, line: line))
+    }
+
+    /// The error for the sequence starting at `index`, or for a NUL within ``binaryWindow`` bytes
+    /// after it: a binary file (an image, a random stream) is named as binary.
+    private func invalid(at index: Int, in bytes: [UInt8]) -> MetaPoolError {
+        if let zero = bytes[index..<min(bytes.count, index + Self.binaryWindow)].firstIndex(of: 0) {
+            var error = nul(at: zero)
+            error.location.line = line + bytes[index..<zero].reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
+            return error
+        }
+        return MetaPoolError(.notUTF8, "byte \(index + 1) (0x\(String(bytes[index], radix: 16, uppercase: true))) is not valid UTF-8; save the file as UTF-8",
+                             at: InputLocation(file: source, line: line))
     }
 }
 
