@@ -101,5 +101,10 @@ struct TextOutputTests {
         #expect(SafeText.csvField("line\nbreak") == "\"line\nbreak\"")
         #expect(SafeText.csvField("Smith 2001") == "Smith 2001")
         #expect(SafeText.csvField("a=b") == "a=b")
+        // Escape sequences, bidi overrides and noncharacters are escaped; line breaks and tabs kept.
+        #expect(SafeText.csvField("red\u{1B}[31m") == "red\\u{1B}[31m")
+        #expect(SafeText.csvField("rtl\u{202E}evil") == "rtl\\u{202E}evil")
+        #expect(SafeText.csvField("a\u{FFFE}b") == "a\\u{FFFE}b")
+        #expect(SafeText.csvField("tab\there") == "tab\there")
     }
 }

@@ -14,11 +14,13 @@ public enum SafeText {
     /// Whether `scalar` must not reach a terminal as is: C0 controls (U+0000–U+001F), DEL, C1
     /// controls (U+0080–U+009F, which include the 8-bit CSI and OSC), the bidirectional
     /// embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069, the "Trojan Source"
-    /// characters, CVE-2021-42574), the implicit marks U+200E, U+200F and U+061C, and the line and
-    /// paragraph separators U+2028 and U+2029.
+    /// characters, CVE-2021-42574), the implicit marks U+200E, U+200F and U+061C, the line and
+    /// paragraph separators U+2028 and U+2029, and the noncharacters U+FFFE and U+FFFF (invisible,
+    /// and not allowed in XML).
     public static func isTerminalUnsafe(_ scalar: Unicode.Scalar) -> Bool {
         switch scalar.value {
-        case 0x00...0x1F, 0x7F...0x9F, 0x202A...0x202E, 0x2066...0x2069, 0x200E, 0x200F, 0x061C, 0x2028, 0x2029: true
+        case 0x00...0x1F, 0x7F...0x9F, 0x202A...0x202E, 0x2066...0x2069, 0x200E, 0x200F, 0x061C, 0x2028, 0x2029,
+             0xFFFE, 0xFFFF: true
         default: false
         }
     }
@@ -86,10 +88,23 @@ public enum SafeText {
     /// A text cell of CSV output: a cell starting with a formula character (`=`, `+`, `-`, `@`,
     /// tab, carriage return) gets a leading `'`, as OWASP's "CSV Injection" advises, so that a
     /// spreadsheet shows it as text instead of running it; then RFC 4180 quoting (§2.6–2.7) when
-    /// the cell holds a comma, a quote, a line feed or a carriage return. The text is otherwise
-    /// kept as is (line breaks included). Numeric cells are not passed here: `-0.5` stays a number.
+    /// the cell holds a comma, a quote, a line feed or a carriage return. Line breaks and tabs are
+    /// kept (quoted); the other terminal-unsafe characters (``isTerminalUnsafe(_:)``: escape
+    /// sequences, bidi overrides) are written as `\u{1B}`-style escapes, since CSV output is often
+    /// read in a terminal. Numeric cells are not passed here: `-0.5` stays a number.
     public static func csvField(_ text: String) -> String {
         var field = text
+        if field.unicodeScalars.contains(where: { isTerminalUnsafe($0) && !["\n", "\r", "\t"].contains($0) }) {
+            var escaped = ""
+            for scalar in field.unicodeScalars {
+                if isTerminalUnsafe(scalar) && !["\n", "\r", "\t"].contains(scalar) {
+                    escaped += "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
+                } else {
+                    escaped.unicodeScalars.append(scalar)
+                }
+            }
+            field = escaped
+        }
         if let first = field.unicodeScalars.first, formulaStarts.contains(first) { field = "'" + field }
         guard field.unicodeScalars.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return field }
         var quoted = "\""
