@@ -1,4 +1,4 @@
-// Leave-one-out, cumulative and influence refits from power sums (SubsetModel, from 200 studies on)
+// Leave-one-out, cumulative and influence refits from power sums (SubsetModel, from 30 studies on)
 // against the direct refits over each subset's own arrays, for every estimator and test.
 
 import Foundation
