@@ -47,10 +47,15 @@ struct PoolCommand: AsyncParsableCommand {
             do {
                 let spec = model.specification(by: by, commonTauSquared: commonTauSquared)
                 let bytes = try DataTable.readBytes(path: model.file)
-                let json = try ProgressReporter.whileRunning("pool", Self.longRunDescription(model, by: by, commonTauSquared: commonTauSquared)) { () throws(MetaPoolError) in
+                func analyse() throws(MetaPoolError) -> JSONValue {
                     try spec.run(bytes: bytes, noting: ModelOptions.noteMixed,
                                  notingExcluded: EffectSizeArguments.note, notingInput: ModelOptions.noteInput)
                 }
+                // The GLMM is the one single analysis that can run for minutes (10⁵ studies):
+                // a progress line on stderr; the closed-form models stay quiet.
+                let json = model.pooling.isGLMM && by == nil
+                    ? try ProgressReporter.whileRunning("pool", "fitting the GLMM") { () throws(MetaPoolError) in try analyse() }
+                    : try analyse()
                 print(json.serialized())
             } catch {
                 var located = error
@@ -218,13 +223,6 @@ struct PoolCommand: AsyncParsableCommand {
         out += "Model results:\n\n" + results.render()
         out += "\nOn the \(measure == "OR" ? "odds ratio" : "proportion") scale: \(f(fit.backTransform(e.estimate))) [\(f(fit.backTransform(e.confidenceInterval.lower))), \(f(fit.backTransform(e.confidenceInterval.upper)))]\n"
         print(out, terminator: "")
-    }
-
-    /// What a long `pool --format json` run is doing, for its progress line.
-    static func longRunDescription(_ model: ModelOptions, by: String?, commonTauSquared: Bool) -> String {
-        if model.pooling.isGLMM { return "fitting the GLMM" }
-        if by != nil { return commonTauSquared ? "fitting the subgroups with a common tau^2" : "fitting the subgroups" }
-        return "fitting the model"
     }
 
     /// "pool --batch: fitting 100,000 analyses (N s)" every few seconds while the batch runs (the
