@@ -50,8 +50,17 @@ struct PoolCommand: AsyncParsableCommand {
             // One code path with `check`: the JSON records the input's SHA-256 and every option.
             do {
                 let spec = model.specification(by: by, commonTauSquared: commonTauSquared)
-                print(try spec.run(bytes: DataTable.readBytes(path: model.file), noting: ModelOptions.noteMixed,
-                                   notingExcluded: EffectSizeArguments.note, notingInput: ModelOptions.noteInput).serialized())
+                let bytes = try DataTable.readBytes(path: model.file)
+                func analyse() throws(MetaPoolError) -> JSONValue {
+                    try spec.run(bytes: bytes, noting: ModelOptions.noteMixed,
+                                 notingExcluded: EffectSizeArguments.note, notingInput: ModelOptions.noteInput)
+                }
+                // The GLMM is the one single analysis that can run for minutes (10⁵ studies):
+                // a progress line on stderr; the closed-form models stay quiet.
+                let json = model.pooling.isGLMM && by == nil
+                    ? try ProgressReporter.whileRunning("pool", "fitting the GLMM") { () throws(MetaPoolError) in try analyse() }
+                    : try analyse()
+                print(json.serialized())
             } catch {
                 var located = error
                 if located.location.file == nil { located.location.file = model.file }
@@ -189,7 +198,9 @@ struct PoolCommand: AsyncParsableCommand {
         // The table is rendered from the typed fit (no JSON read back).
         let fit = try reportingErrors(file: model.file) { () throws(MetaPoolError) -> any FittedModel in
             let table = try model.table()
-            return try model.specification.fit(table)
+            return try ProgressReporter.whileRunning("pool", "fitting the GLMM to \(ProgressReporter.grouped(table.rows.count)) studies") { () throws(MetaPoolError) in
+                try model.specification.fit(table)
+            }
         }
         let tests: (wald: GeneralizedLinearMixedModel.HeterogeneityTest, lrt: GeneralizedLinearMixedModel.HeterogeneityTest)
         if let g = fit as? GeneralizedLinearMixedModel {
@@ -220,6 +231,17 @@ struct PoolCommand: AsyncParsableCommand {
         print(out, terminator: "")
     }
 
+    /// "pool --batch: fitting 100,000 analyses (N s)" every few seconds while the batch runs (the
+    /// engine reports no count, so the line gives the batch's size and the time).
+    static func heartbeat(_ progress: ProgressReporter) -> DispatchSourceTimer {
+        let timer = DispatchSource.makeTimerSource(queue: DispatchQueue.global(qos: .utility))
+        let interval = isatty(2) == 1 ? 1.0 : 5.0
+        timer.schedule(deadline: .now() + interval, repeating: interval)
+        timer.setEventHandler { progress.tick() }
+        timer.resume()
+        return timer
+    }
+
     private func runBatch() async throws {
         let analyses = try reportingErrors(file: model.file) { () throws(MetaPoolError) -> [BatchAnalysis.Analysis] in
             let bytes = try DataTable.readBytes(path: model.file)
@@ -248,7 +270,11 @@ struct PoolCommand: AsyncParsableCommand {
         }
         let engine = BatchAnalysis(method: model.method, ciMethod: model.ciMethod, level: model.level)
         let tasks = jobs ?? BatchAnalysis.processorCount
+        let progress = ProgressReporter(task: "pool --batch", unit: "fitting \(ProgressReporter.grouped(analyses.count)) analyses", total: nil)
+        let heartbeat = Self.heartbeat(progress)
         let results = await engine.run(analyses, tasks: tasks)
+        heartbeat.cancel()
+        progress.finish()
         var out = ""
         out.reserveCapacity(results.count * 200)
         switch format {

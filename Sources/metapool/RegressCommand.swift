@@ -22,8 +22,13 @@ struct RegressCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Moderator columns, comma separated (repeatable). Numeric columns enter as they are; text columns as factors (first level in sorted order is the reference).", valueName: "col[,col...]"))
     var mods: [String] = []
 
-    @Option(help: ArgumentHelp("Permutation test with up to N permutations (exact when there are no more distinct ones).", valueName: "n"))
+    @Option(help: ArgumentHelp("Permutation test with up to N permutations, 100 to 1,000,000 (exact when there are no more distinct ones).", valueName: "n"))
     var permutations: Int?
+
+    /// The permutation counts accepted: below 100 the smallest attainable p-value, 1/N, is above
+    /// 0.01 (and N = 1 gives p = 1 whatever the data); above 10⁶ a run takes hours for p-values
+    /// no more precise than ±0.001 (the Monte Carlo standard error √(p(1 − p)/N)).
+    static let permutationRange = 100...1_000_000
 
     @Option(name: .customLong("seed"), help: ArgumentHelp("Seed of the random permutations (default 1).", valueName: "n"))
     var seedArgument: UInt64?
@@ -40,13 +45,16 @@ struct RegressCommand: ParsableCommand {
 
     func validate() throws {
         guard !moderatorColumns.isEmpty else { throw ValidationError("give at least one moderator: --mods COLUMN[,COLUMN...]") }
-        if let permutations, permutations < 1 { throw ValidationError("--permutations must be at least 1; got \(permutations)") }
+        if let permutations, !Self.permutationRange.contains(permutations) {
+            throw ValidationError(permutations < Self.permutationRange.lowerBound
+                ? "--permutations must be at least \(Self.permutationRange.lowerBound): with N permutations the smallest p-value is 1/N, so fewer cannot show significance (exact enumeration is used anyway when there are fewer distinct permutations); got \(permutations)"
+                : "--permutations must be at most 1,000,000 (each one refits the model; a million already gives p-values to ±0.001); got \(permutations)")
+        }
         if seedArgument != nil && permutations == nil { warn("--seed sets the random permutations of --permutations; it has no effect without it (ignored)") }
         try model.requireInverseVariance("regress")
     }
 
     func run() throws {
-        let showProgress = isatty(2) == 1
         let result = try reportingErrors(file: model.file) { () throws(MetaPoolError) -> (MetaRegression, Double?, PermutationTest?, EffectSizes) in
             let table = try model.table(comparing: moderatorColumns)
             let effects = try EffectSizes(table: table, measure: model.measure, options: model.effectSizeOptions)
@@ -56,11 +64,10 @@ struct RegressCommand: ParsableCommand {
             let r2 = try fit.rSquared()
             var perm: PermutationTest?
             if let permutations {
+                let progress = ProgressReporter(task: "regress", unit: "permutations", total: nil)
+                defer { progress.finish() }
                 perm = try PermutationTest(fit, iterations: permutations, seed: seed) { done, total in
-                    guard showProgress else { return }
-                    let width = 30, filled = done * width / max(total, 1)
-                    printError("\r[" + String(repeating: "=", count: filled) + String(repeating: " ", count: width - filled) + "] \(done)/\(total) permutations", terminator: "")
-                    if done == total { printError("") }
+                    progress.update(done, total: total)
                 }
             }
             return (fit, r2, perm, effects)

@@ -34,6 +34,13 @@ struct SensitivityCommand: ParsableCommand {
             let table = try model.table()
             let fit = try MetaAnalysis(EffectSizes(table: table, measure: model.measure, options: model.effectSizeOptions), method: model.method,
                                        ciMethod: model.ciMethod, level: model.level)
+            let k = fit.count
+            let progress = ProgressReporter(task: "sensitivity", unit: "leave-one-out fits", total: k)
+            defer { progress.finish() }
+            let leaveOneOut = try LeaveOneOut(fit) { done, _ in progress.update(done) }
+            let stepProgress = ProgressReporter(task: "sensitivity", unit: "cumulative fits", total: k)
+            defer { stepProgress.finish() }
+            let steps: (Int, Int) -> Void = { done, _ in stepProgress.update(done) }
             let cumulative: CumulativeAnalysis
             if let orderBy {
                 guard let c = table.columnIndex(orderBy) else {
@@ -48,11 +55,11 @@ struct SensitivityCommand: ParsableCommand {
                     }
                     keys.append(key)
                 }
-                cumulative = try CumulativeAnalysis(fit, sortedBy: keys)
+                cumulative = try CumulativeAnalysis(fit, sortedBy: keys, progress: steps)
             } else {
-                cumulative = try CumulativeAnalysis(fit)
+                cumulative = try CumulativeAnalysis(fit, progress: steps)
             }
-            return (try LeaveOneOut(fit), cumulative, try InfluenceDiagnostics(fit))
+            return (leaveOneOut, cumulative, InfluenceDiagnostics(leaveOneOut))
         }
         if format == .json {
             let json = try reportingErrors(file: model.file) { () throws(MetaPoolError) -> JSONValue in

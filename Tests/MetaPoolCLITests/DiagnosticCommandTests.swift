@@ -79,6 +79,11 @@ struct DiagnosticCommandTests {
         #expect(few.status == 65 && few.stdout.isEmpty && few.stderr.hasPrefix("error: two.csv"), "\(few.stderr)")
         let bad = try MetapoolBinary.run(binary, ["regress", "two.csv", "--mods", "yi", "--permutations", "0"], in: dir, stdinFile: nil)
         #expect(bad.status == 64)
+        // Issue 18: one permutation printed p = 1; 2⁶³ − 1 ran for a day. 100 to 10⁶ are accepted.
+        for count in ["1", "99", "1000001", "9223372036854775807"] {
+            let refused = try MetapoolBinary.run(binary, ["regress", Self.bcg, "--mods", "latitude", "--permutations", count], in: dir, stdinFile: nil)
+            #expect(refused.status == 64 && refused.stdout.isEmpty && refused.stderr.contains("--permutations must be"), "\(count): \(refused.stderr)")
+        }
     }
 
     @Test("sensitivity: leave-one-out, cumulative (ordered by a column) and influence as the library computes them")

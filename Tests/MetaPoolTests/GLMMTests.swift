@@ -221,6 +221,26 @@ struct GLMMTests {
         #expect(edge.estimate.isFinite && edge.standardError > 0)
     }
 
+    @Test("a study of 10^9 patients among 2,000: Laplace converges in few iterations, to the fit with 10^8 (issue 18)")
+    func hugeStudy() throws {
+        // Fixtures/glmm_stall/registry_1e9.csv: 2,000 studies of 10–200 patients (Python's random,
+        // seed 2, logit p ~ N(−1, 0.25)) and a registry of 3·10⁸ events in 10⁹. log C(n, x) and the
+        // registry's binomial kernel are each ~10¹⁰ and cancel, leaving rounding errors of ~10⁻⁶ in
+        // ℓ: the search crept for hundreds of iterations of ever shorter steps (50 s here, past
+        // 600 s at k = 2·10⁵) because it compared values below their rounding error. The
+        // registry's size barely moves the random-effects fit, so 10⁸ (no stall) is the reference.
+        let table = try DataTable.read(path: FixtureFolder.url("glmm_stall").appendingPathComponent("registry_1e9.csv").path)
+        let m = try GeneralizedLinearMixedModel(table: table, quadraturePoints: 1)
+        var events = m.events, totals = m.totals
+        events[events.count - 1] = 3e7
+        totals[totals.count - 1] = 1e8
+        let reference = try GeneralizedLinearMixedModel(events: events, totals: totals, quadraturePoints: 1)
+        #expect(m.count == 2001 && m.iterations <= 40, "\(m.iterations) Newton iterations")
+        expectClose(m.estimate, reference.estimate, relative: 1e-6, absolute: 1e-9, "estimate")
+        expectClose(m.tauSquared, reference.tauSquared, relative: 1e-5, absolute: 1e-9, "tau2")
+        expectClose(m.standardError, reference.standardError, relative: 1e-4, absolute: 1e-9, "se")
+    }
+
     @Test("homogeneous data give tau^2 = 0 exactly and the equal-effects estimate")
     func homogeneous() throws {
         let m = try GeneralizedLinearMixedModel(events: [10, 11, 9, 10, 12], totals: [50, 50, 50, 50, 60])
@@ -479,3 +499,4 @@ struct OddsRatioGLMMTests {
         expectError(.missingColumn) { try OddsRatioMixedModel(table: table) }
     }
 }
+

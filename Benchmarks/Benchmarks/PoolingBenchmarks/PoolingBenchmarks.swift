@@ -1,6 +1,6 @@
 // Benchmarks of the performance-critical pooling: τ² estimators at k = 10³…10⁶ against a plain
-// summing pass over the same arrays (the floor), one full analysis of k = 14, and the batch
-// engine on 10⁵ analyses with 1 and 2 tasks.
+// summing pass over the same arrays (the floor), one full analysis of k = 14, the GLMM and the
+// sensitivity analyses at k = 10⁵, and the batch engine on 10⁵ analyses with 1 and 2 tasks.
 
 import Benchmark
 import MetaPool
@@ -103,7 +103,42 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
-    // Leave-one-out and influence diagnostics at k = 10⁴ (DL): k refits of O(k) each.
+    // GLMM for proportions at k = 10⁵ with the Laplace approximation (issue 18: a search that
+    // compared log-likelihoods below their rounding error crept for hundreds of iterations; each
+    // iteration is O(k), and the number of iterations must not grow with k). One study of 10⁹
+    // patients makes ℓ's terms cancel from ~10¹⁰.
+    let (largeEvents, largeTotals): ([Double], [Double]) = {
+        var events: [Double] = [], totals: [Double] = []
+        var state: UInt64 = 2026
+        for _ in 0..<100_000 {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            let n = Double(10 + Int((state >> 11) % 191))
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            let p = 0.15 + 0.2 * Double(state >> 11) / Double(1 << 53)
+            events.append((n * p).rounded())
+            totals.append(n)
+        }
+        return (events + [3e8], totals + [1e9])
+    }()
+    Benchmark("GLMM k=1e5 (PLO, Laplace), one study of 1e9", configuration: .init(maxDuration: .seconds(30), maxIterations: 5)) { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(try GeneralizedLinearMixedModel(events: largeEvents, totals: largeTotals, quadraturePoints: 1))
+        }
+    }
+
+    // Sensitivity at k = 10⁵ (REML): leave-one-out, cumulative and influence from power sums,
+    // O(k·iterations) overall (issue 18: 6 min 47 s when each refit summed over the k studies).
+    let k1e5 = synthetic(100_000, seed: 8)
+    let fit1e5 = try! MetaAnalysis(try! EffectSizes.generic(yi: k1e5.y, vi: k1e5.v), method: .restrictedMaximumLikelihood)
+    Benchmark("Sensitivity k=1e5 (REML): leave-one-out, cumulative, influence", configuration: .init(maxDuration: .seconds(30), maxIterations: 5)) { benchmark in
+        for _ in benchmark.scaledIterations {
+            let loo = try LeaveOneOut(fit1e5)
+            blackHole(InfluenceDiagnostics(loo))
+            blackHole(try CumulativeAnalysis(fit1e5))
+        }
+    }
+
+    // Leave-one-out and influence diagnostics at k = 10⁴ (DL).
     Benchmark("Leave-one-out k=1e4 (DL)", configuration: .init(maxDuration: .seconds(10), maxIterations: 20)) { benchmark in
         for _ in benchmark.scaledIterations { blackHole(try LeaveOneOut(fit1e4)) }
     }

@@ -29,7 +29,8 @@ public struct CumulativeAnalysis: Sendable {
     ///   - order: a permutation of 0..<k (0-based indices into the analysis's effects).
     /// - Throws: ``MetaPoolError``: `.invalidArgument` when `order` is not a permutation of
     ///   0..<k; the estimator's error (located at the study just added) when τ² cannot be estimated.
-    public init(_ analysis: MetaAnalysis, order: [Int]? = nil) throws(MetaPoolError) {
+    ///   - progress: called with (done, k) after each step.
+    public init(_ analysis: MetaAnalysis, order: [Int]? = nil, progress: ((Int, Int) -> Void)? = nil) throws(MetaPoolError) {
         let k = analysis.count
         let order = order ?? Array(0..<k)
         guard order.count == k else {
@@ -55,11 +56,36 @@ public struct CumulativeAnalysis: Sendable {
         vSub.reserveCapacity(k)
         var fits: [SubsetFit] = []
         fits.reserveCapacity(k)
+        // From SubsetModel.minimumStudies studies on, the power sums of the first n studies at 0
+        // and at the full fit's τ̂² give each step's sums in O(1) per evaluation (``SubsetModel``);
+        // they are kept up to date as studies are added, O(1) per study.
+        let useSeries = k >= SubsetModel.minimumStudies
+        var model: SubsetModel?
+        if useSeries {
+            var expansions = [PowerSums(base: 0, center: analysis.estimate)]
+            if analysis.tauSquaredEstimate > 0 { expansions.append(PowerSums(base: analysis.tauSquaredEstimate, center: analysis.estimate)) }
+            model = SubsetModel(expansions: expansions, allY: order.map { y[$0] }, allV: order.map { v[$0] },
+                                members: .first(0), smallestVariance: .infinity)
+        }
         for (step, index) in order.enumerated() {
-            ySub.append(y[index])
-            vSub.append(v[index])
-            fits.append(try fitter.fit(y: ySub, v: vSub, study: labels[index],
-                                       context: "with the first \(step + 1) studies (up to \"\(labels[index])\")"))
+            let context = "with the first \(step + 1) studies (up to \"\(labels[index])\")"
+            if var m = model {
+                model = nil  // one owner of the power sums, so that adding a study does not copy them
+                for b in m.expansions.indices { m.expansions[b].add(y: y[index], v: v[index]) }
+                m.members = .first(step + 1)
+                m.smallestVariance = min(m.smallestVariance, v[index])
+                if step == 0 {
+                    fits.append(try fitter.fit(y: [y[index]], v: [v[index]], study: labels[index], context: context))
+                } else {
+                    fits.append(try fitter.fit(model: &m, study: labels[index], context: context))
+                }
+                model = m
+            } else {
+                ySub.append(y[index])
+                vSub.append(v[index])
+                fits.append(try fitter.fit(y: ySub, v: vSub, study: labels[index], context: context))
+            }
+            progress?(step + 1, k)
         }
         self.fits = fits
     }
@@ -68,7 +94,7 @@ public struct CumulativeAnalysis: Sendable {
     /// year); ties keep input order, as R's `order()` does for metafor's `cumul(order =)`.
     /// - Throws: ``MetaPoolError``: `.invalidArgument` when there is not one key per study,
     ///   `.invalidValue` (located at the study) for a NaN key; otherwise as ``init(_:order:)``.
-    public init(_ analysis: MetaAnalysis, sortedBy keys: [Double]) throws(MetaPoolError) {
+    public init(_ analysis: MetaAnalysis, sortedBy keys: [Double], progress: ((Int, Int) -> Void)? = nil) throws(MetaPoolError) {
         let k = analysis.count
         guard keys.count == k else {
             throw MetaPoolError(.invalidArgument, "there are \(keys.count) sort keys for \(k) studies; give one per study")
@@ -80,7 +106,7 @@ public struct CumulativeAnalysis: Sendable {
         }
         // Stable: equal keys keep input order.
         let order = keys.indices.sorted { keys[$0] < keys[$1] || (keys[$0] == keys[$1] && $0 < $1) }
-        try self.init(analysis, order: order)
+        try self.init(analysis, order: order, progress: progress)
     }
 
     /// The JSON object `metapool sensitivity` prints: the settings, the order (0-based

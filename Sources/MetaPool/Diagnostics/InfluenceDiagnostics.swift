@@ -68,15 +68,28 @@ public struct InfluenceDiagnostics: Sendable {
     /// The leave-one-out refits the diagnostics come from (`deleted[i]` is the model without study i).
     public let deleted: [SubsetFit]
 
-    /// Computes the diagnostics by k refits, O(k²) time and O(k) memory overall.
+    /// Computes the diagnostics by k refits (see ``LeaveOneOut/init(_:progress:)`` for their cost).
+    /// - Parameter progress: called with (done, k) after each refit.
     /// - Throws: ``MetaPoolError``: `.insufficientData` for a single study; the estimator's
     ///   error (located at the study left out) when τ² cannot be estimated without one study.
-    public init(_ analysis: MetaAnalysis) throws(MetaPoolError) {
+    public init(_ analysis: MetaAnalysis, progress: ((Int, Int) -> Void)? = nil) throws(MetaPoolError) {
         let k = analysis.count
         guard k >= 2 else {
             throw MetaPoolError(.insufficientData, "influence diagnostics need at least 2 studies; there is \(k)",
                                 at: InputLocation(file: analysis.effects.locations.first?.file))
         }
+        self.init(analysis, deleted: try LeaveOneOut.refits(analysis) { i, _ in progress?(i + 1, k) })
+    }
+
+    /// The diagnostics from the refits of a leave-one-out analysis, without refitting.
+    public init(_ leaveOneOut: LeaveOneOut) {
+        self.init(leaveOneOut.analysis, deleted: leaveOneOut.fits)
+    }
+
+    /// O(k) given the refits: Σⱼ 1/(vⱼ + τ̂²₍₋ᵢ₎) over all k studies comes from the power sums
+    /// at τ̂² (``PowerSums``) where the series applies, else from a direct pass.
+    private init(_ analysis: MetaAnalysis, deleted: [SubsetFit]) {
+        let k = analysis.count
         let p = 1.0
         let kk = Double(k)
         let thresholds = Thresholds(dffits: 3 * (p / (kk - p)).squareRoot(),
@@ -84,6 +97,7 @@ public struct InfluenceDiagnostics: Sendable {
                                     hat: 3 * p / kk, dfbetas: 1)
         self.analysis = analysis
         self.thresholds = thresholds
+        self.deleted = deleted
 
         let y = analysis.effects.yi, v = analysis.effects.vi, labels = analysis.effects.labels
         let tau2 = analysis.tauSquaredEstimate
@@ -92,10 +106,12 @@ public struct InfluenceDiagnostics: Sendable {
         var sumW = 0.0
         for j in 0..<k { sumW += 1 / (v[j] + tau2) }
         let cookChiSquared = ChiSquared(degreesOfFreedom: p)
+        let expansions = k >= SubsetModel.minimumStudies
+            ? SubsetModel.expansions(y: y, v: v, tau2: tau2, center: mu) : []
 
         var studies: [Study] = []
         studies.reserveCapacity(k)
-        deleted = try LeaveOneOut.refits(analysis) { i, fit in
+        for (i, fit) in deleted.enumerated() {
             let tau2Deleted = fit.tauSquaredValue
             let f = fit.varianceFactor
             let varianceDeleted = fit.standardError * fit.standardError
@@ -103,8 +119,12 @@ public struct InfluenceDiagnostics: Sendable {
             let change = mu - fit.estimate
             // Σ over all k studies of 1/(vⱼ + τ̂²₍₋ᵢ₎): the precision of μ at the deleted τ².
             var sumWAll = 0.0
-            v.withUnsafeBufferPointer { v in
-                for j in 0..<k { sumWAll += 1 / (v[j] + tau2Deleted) }
+            if let series = expansions.lazy.compactMap({ $0.series(tau2: tau2Deleted) }).first {
+                sumWAll = series[0][0]
+            } else {
+                v.withUnsafeBufferPointer { v in
+                    for j in 0..<k { sumWAll += 1 / (v[j] + tau2Deleted) }
+                }
             }
             let rstudent = (y[i] - fit.estimate) / (f * (v[i] + tau2Deleted) + varianceDeleted).squareRoot()
             let dffits = change / (f * hat * (tau2Deleted + v[i])).squareRoot()

@@ -17,33 +17,54 @@ public struct LeaveOneOut: Sendable {
     /// One refit per study, in input order; `fits[i].study` is the study left out.
     public let fits: [SubsetFit]
 
-    /// Refits the model k times, in O(k²) time overall and O(k) memory.
+    /// Refits the model k times: O(k) time per refit evaluation for small k; from k =
+    /// ``SubsetModel/minimumStudies`` on, O(1) per evaluation from power sums kept once
+    /// (``SubsetModel``), so O(k·iterations) overall.
+    /// - Parameter progress: called with (done, k) after each refit.
     /// - Throws: ``MetaPoolError``: `.insufficientData` for a single study (there is nothing
     ///   left to pool); the estimator's error (located at the study left out) when τ² cannot
     ///   be estimated without one study.
-    public init(_ analysis: MetaAnalysis) throws(MetaPoolError) {
+    public init(_ analysis: MetaAnalysis, progress: ((Int, Int) -> Void)? = nil) throws(MetaPoolError) {
         let k = analysis.count
         guard k >= 2 else {
             throw MetaPoolError(.insufficientData, "leave-one-out needs at least 2 studies; there is \(k)",
                                 at: InputLocation(file: analysis.effects.locations.first?.file))
         }
         self.analysis = analysis
-        self.fits = try Self.refits(analysis) { _, _ in }
+        self.fits = try Self.refits(analysis) { i, _ in progress?(i + 1, k) }
     }
 
     /// Fits the model without each study in turn, calling `visit(i, fit)` after the refit
-    /// without study i. The buffers hold the k − 1 other studies; moving from study i to
-    /// i + 1 changes one element (slot i takes study i back), so each refit is O(k) and
-    /// allocation-free.
+    /// without study i. Below ``SubsetModel/minimumStudies`` studies the buffers hold the k − 1
+    /// other studies; moving from study i to i + 1 changes one element (slot i takes study i
+    /// back), so each refit is O(k) and allocation-free. From there on each refit's sums come
+    /// from the power sums of all k studies less study i's own terms (``SubsetModel``).
     static func refits(_ analysis: MetaAnalysis,
                        _ visit: (Int, SubsetFit) -> Void) throws(MetaPoolError) -> [SubsetFit] {
         let y = analysis.effects.yi, v = analysis.effects.vi, labels = analysis.effects.labels
         let k = y.count
         var fitter = SubsetFitter(analysis)
-        // Without study 0: studies 1…k−1.
-        var ySub = Array(y[1...]), vSub = Array(v[1...])
         var fits: [SubsetFit] = []
         fits.reserveCapacity(k)
+        if k >= SubsetModel.minimumStudies {
+            let expansions = SubsetModel.expansions(y: y, v: v, tau2: analysis.tauSquaredEstimate, center: analysis.estimate)
+            // The smallest variance without study i: the smallest, or the second smallest without it.
+            var first = 0, second = -1
+            for j in 1..<k {
+                if v[j] < v[first] { second = first; first = j } else if second < 0 || v[j] < v[second] { second = j }
+            }
+            var model = SubsetModel(expansions: expansions, allY: y, allV: v, members: .allBut(0), smallestVariance: v[first])
+            for i in 0..<k {
+                model.members = .allBut(i)
+                model.smallestVariance = v[i == first ? second : first]
+                let fit = try fitter.fit(model: &model, study: labels[i], context: "without study \"\(labels[i])\"")
+                visit(i, fit)
+                fits.append(fit)
+            }
+            return fits
+        }
+        // Without study 0: studies 1…k−1.
+        var ySub = Array(y[1...]), vSub = Array(v[1...])
         for i in 0..<k {
             if i > 0 {
                 // Slot i − 1 held study i; it now holds study i − 1, so the subset lacks study i.

@@ -98,14 +98,37 @@ struct SubsetFitter {
         do {
             tau2 = try method.estimator?.tauSquared(y: y, v: v) ?? 0
         } catch {
-            var e = error
-            e.reason = "\(context()): \(e.reason)"
-            if e.location.study == nil { e.location.study = study }
-            throw e
+            throw located(error, study: study, context: context)
         }
+        return try fit(count: n, tauSquared: tau2, study: study, context: context) { WeightedSums(y: y, v: v, tau2: $0) }
+    }
+
+    /// Fits the model to the subset `model` stands for (n ≥ 2 studies), its sums from the
+    /// subset's power sums in O(1) per evaluation where they apply (``SubsetModel``).
+    mutating func fit(model: inout SubsetModel, study: String, context: @autoclosure () -> String) throws(MetaPoolError) -> SubsetFit {
+        let tau2: Double
+        do {
+            tau2 = try method.estimate(&model)
+        } catch {
+            throw located(error, study: study, context: context)
+        }
+        return try fit(count: model.studyCount, tauSquared: tau2, study: study, context: context) { [model] in model.weightedSums(tau2: $0) }
+    }
+
+    private func located(_ error: MetaPoolError, study: String, context: () -> String) -> MetaPoolError {
+        var e = error
+        e.reason = "\(context()): \(e.reason)"
+        if e.location.study == nil { e.location.study = study }
+        return e
+    }
+
+    /// The row for a subset of n ≥ 2 studies with τ̂² estimated, from its sums at 0 and at τ̂².
+    private mutating func fit(count n: Int, tauSquared tau2: Double, study: String, context: () -> String,
+                              sums: (Double) -> WeightedSums) throws(MetaPoolError) -> SubsetFit {
+        let randomEffects = method != .fixedEffect
         let df = n - 1
-        let fixed = WeightedSums(y: y, v: v, tau2: 0)
-        let s = tau2 == 0 ? fixed : WeightedSums(y: y, v: v, tau2: tau2)
+        let fixed = sums(0)
+        let s = tau2 == 0 ? fixed : sums(tau2)
         // Hartung & Knapp (2001), eq. 7: s² = Σwᵢ(yᵢ − μ̂)²/(k − 1) scales 1/Σw.
         let factor = ciMethod.varianceFactor(q: s.q, residualDegreesOfFreedom: Double(df))
         let se = (factor / s.sumW).squareRoot()

@@ -30,6 +30,8 @@ struct BinomialNormalLikelihood: Sendable {
     private struct Evaluation {
         var value: Double
         var gradient: (mu: Double, tau: Double)
+        /// Σ of |each term| summed into the value (see ``LikelihoodEvaluation/magnitude``).
+        var magnitude: Double
     }
 
     init(events: [Double], totals: [Double], rule: GaussHermiteRule) {
@@ -105,7 +107,7 @@ struct BinomialNormalLikelihood: Sendable {
 
     private func evaluate(mu: Double, tau: Double) -> Evaluation {
         let z = rule.nodes
-        var value = 0.0, gMu = 0.0, gTau = 0.0
+        var value = 0.0, gMu = 0.0, gTau = 0.0, magnitude = 0.0
         var terms = [Double](repeating: 0, count: z.count)
         for i in events.indices {
             let x = events[i], n = totals[i]
@@ -127,6 +129,7 @@ struct BinomialNormalLikelihood: Sendable {
             for k in z.indices { sum += Double.exp(terms[k] - largest) }
             let logSum = largest + Double.log(sum)
             value += logBinomial[i] + Double.log(s) + hHat + logSum
+            magnitude += abs(logBinomial[i]) + abs(hHat) + abs(Double.log(s)) + abs(logSum)
 
             // Derivatives of the mode and of D = −h″(ẑ) = τ²n·v + 1, v = p(1 − p), dv/dη = v(1 − 2p).
             let r = Self.residual(x, n, p, q)
@@ -150,7 +153,7 @@ struct BinomialNormalLikelihood: Sendable {
             gMu += aMu
             gTau += aTau
         }
-        return Evaluation(value: value, gradient: (gMu, gTau))
+        return Evaluation(value: value, gradient: (gMu, gTau), magnitude: magnitude)
     }
 
     /// ℓ(μ, τ), for tests and diagnostics.
@@ -179,7 +182,7 @@ struct BinomialNormalLikelihood: Sendable {
         let result = try maximizeEvenInTau(starts: [(muDL, max(tau2DL.squareRoot(), 0.3)), (muFE, 1.0)],
                                            betaAtZero: muFE, bound: Self.parameterBound) { mu, tau in
             let e = evaluate(mu: mu, tau: tau)
-            return LikelihoodEvaluation(value: e.value, gradient: (e.gradient.mu, e.gradient.tau))
+            return LikelihoodEvaluation(value: e.value, gradient: (e.gradient.mu, e.gradient.tau), magnitude: e.magnitude)
         }
         return Fit(mu: result.beta, tau: result.tau, logLikelihood: result.value,
                    hessian: hessian(mu: result.beta, tau: result.tau), iterations: result.iterations)

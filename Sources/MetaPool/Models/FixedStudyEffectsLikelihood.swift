@@ -162,7 +162,7 @@ struct FixedStudyEffectsLikelihood: Sendable {
 
     /// The profile log-likelihood and its gradient; NaN where a study effect cannot be profiled.
     func profile(beta: Double, tau: Double) -> (LikelihoodEvaluation, alphas: [Double]) {
-        var value = 0.0, gBeta = 0.0, gTau = 0.0
+        var value = 0.0, gBeta = 0.0, gTau = 0.0, magnitude = 0.0
         var alphas = [Double](repeating: .nan, count: count)
         for i in 0..<count {
             guard let alpha = profileAlpha(i, beta: beta, tau: tau) else {
@@ -171,10 +171,11 @@ struct FixedStudyEffectsLikelihood: Sendable {
             alphas[i] = alpha
             let e = study(i, alpha: alpha, beta: beta, tau: tau)
             value += e.value
+            magnitude += abs(logBinomial[i]) + abs(e.value - logBinomial[i])
             gBeta += e.beta
             gTau += e.tau
         }
-        return (LikelihoodEvaluation(value: value, gradient: (gBeta, gTau)), alphas)
+        return (LikelihoodEvaluation(value: value, gradient: (gBeta, gTau), magnitude: magnitude), alphas)
     }
 
     /// The equal-effects (τ = 0) fit: the logistic regression on study and group, where AGHQ is

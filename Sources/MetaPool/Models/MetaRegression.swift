@@ -115,31 +115,29 @@ public struct MetaRegression: Sendable {
         self.ciMethod = ciMethod
         self.level = level
 
-        var work = RegressionWorkspace(y: y, v: v, design: design, p: p)
         let residualDF = Double(k - p)
-
-        // Fixed-effect weights: QE, tr P₀ (for DL and the typical variance), Σ 1/vᵢ.
-        try work.evaluate(tau2: 0, traces: true)
-        let qe = work.q, traceP0 = work.traceP
+        // One factor (subgroups with a common τ²): sums within levels, O(k + p) per τ², and the
+        // test of all contrasts in closed form; otherwise the general p × p workspace.
+        var factorWork = FactorWorkspace(y: y, v: v, design: design, p: p)
+        let solved: SolvedRegression
+        if var work = factorWork {
+            solved = try Self.solve(&work, method: method, ciMethod: ciMethod, fixed: fixed, residualDF: residualDF)
+            factorWork = work
+        } else {
+            var work = RegressionWorkspace(y: y, v: v, design: design, p: p)
+            solved = try Self.solve(&work, method: method, ciMethod: ciMethod, fixed: fixed, residualDF: residualDF)
+        }
+        let qe = solved.qe
         residualQ = qe
         residualQDegreesOfFreedom = k - p
         residualQPValue = ChiSquared(degreesOfFreedom: residualDF).survival(qe)
-        typicalVariance = residualDF / traceP0
-
-        let tau2: Double
-        if let fixed {
-            tau2 = fixed
-        } else {
-            tau2 = try method.estimate(&work)
-        }
+        typicalVariance = residualDF / solved.traceP0
+        let tau2 = solved.tau2
         tauSquaredEstimate = tau2
-
-        try work.evaluate(tau2: tau2, traces: false)
-        let beta = Array(work.beta)
+        let beta = solved.beta
         coefficients = beta
-        var cov = try work.inverse()
-        let factor = ciMethod.varianceFactor(q: work.q, residualDegreesOfFreedom: residualDF)
-        if factor != 1 { for i in cov.indices { cov[i] *= factor } }
+        let cov = solved.covariance
+        let factor = solved.factor
         covariance = cov
         let df = ciMethod.usesT ? k - p : nil
         degreesOfFreedom = df
@@ -158,13 +156,18 @@ public struct MetaRegression: Sendable {
         } else {
             // QM = β_tᵀ (Cov_tt)⁻¹ β_t through a Cholesky solve of the tested block.
             let m = tested.count
-            var block = [Double](repeating: 0, count: m * m)
+            var block: [Double] = []
             var rhs = tested.map { beta[$0] }
-            for (a, i) in tested.enumerated() { for (b, j) in tested.enumerated() { block[a * m + b] = cov[i * p + j] } }
             let testedBeta = rhs
-            try RegressionWorkspace.choleskySolve(&block, &rhs, n: m, columns: 1)
             var qm = 0.0
-            for a in 0..<m { qm += testedBeta[a] * rhs[a] }
+            if let factorWork, factorWork.intercept, tested == Array(1..<p) {
+                qm = factorWork.contrastsStatistic() / factor
+            } else {
+                block = [Double](repeating: 0, count: m * m)
+                for (a, i) in tested.enumerated() { for (b, j) in tested.enumerated() { block[a * m + b] = cov[i * p + j] } }
+                try RegressionWorkspace.choleskySolve(&block, &rhs, n: m, columns: 1)
+                for a in 0..<m { qm += testedBeta[a] * rhs[a] }
+            }
             if ciMethod.usesT {
                 let f = qm / Double(m)
                 moderatorTest = ModeratorTest(coefficients: tested, statistic: f, degreesOfFreedom: m, denominatorDegreesOfFreedom: k - p,
@@ -178,6 +181,31 @@ public struct MetaRegression: Sendable {
         guard results.allSatisfy(\.isFinite) else {
             throw MetaPoolError(.insufficientData, "the effects or variances are too extreme to fit in double precision (the weighted sums overflow); check the yi and vi values or rescale them")
         }
+    }
+
+    /// The fit of a solver: QE and tr P₀ at τ² = 0, τ̂², β̂ and its covariance scaled by the test's
+    /// variance factor (Hartung–Knapp), and that factor.
+    struct SolvedRegression {
+        var qe: Double, traceP0: Double, tau2: Double, beta: [Double], covariance: [Double], factor: Double
+    }
+
+    static func solve<Solver: RegressionSolver>(_ work: inout Solver, method: TauSquaredMethod, ciMethod: ConfidenceIntervalMethod,
+                                                fixed: Double?, residualDF: Double) throws(MetaPoolError) -> SolvedRegression {
+        // Fixed-effect weights: QE, tr P₀ (for DL and the typical variance), Σ 1/vᵢ.
+        try work.evaluate(tau2: 0, traces: true)
+        let qe = work.q, traceP0 = work.traceP
+        let tau2: Double
+        if let fixed {
+            tau2 = fixed
+        } else {
+            tau2 = try method.estimate(&work)
+        }
+        try work.evaluate(tau2: tau2, traces: false)
+        let beta = Array(work.beta)
+        var cov = try work.inverse()
+        let factor = ciMethod.varianceFactor(q: work.q, residualDegreesOfFreedom: residualDF)
+        if factor != 1 { for i in cov.indices { cov[i] *= factor } }
+        return SolvedRegression(qe: qe, traceP0: traceP0, tau2: tau2, beta: beta, covariance: cov, factor: factor)
     }
 
     /// Whether τ² is part of the model (every method but `FE`).

@@ -5,6 +5,17 @@
 struct LikelihoodEvaluation: Sendable {
     var value: Double
     var gradient: (beta: Double, tau: Double)
+    /// Σ of the absolute values of the terms added up into `value` (at least |value|): the value's
+    /// rounding error scales with it, not with |value|. A study of 10⁹ patients adds log C(n, x)
+    /// ≈ 10¹⁰ and a binomial kernel of about −10¹⁰, which cancel to a few units but leave an error
+    /// of ~10⁻⁶ in ℓ, far above the gain of a Newton step near the maximum.
+    var magnitude: Double
+
+    init(value: Double, gradient: (beta: Double, tau: Double), magnitude: Double? = nil) {
+        self.value = value
+        self.gradient = gradient
+        self.magnitude = max(abs(value), magnitude ?? 0)
+    }
 
     var isFinite: Bool { value.isFinite && gradient.beta.isFinite && gradient.tau.isFinite }
 }
@@ -55,8 +66,9 @@ struct LikelihoodHessian: Sendable {
     }
 }
 
-/// A gain in log-likelihood too small to check by comparing values: 10⁻⁹ + 10⁻¹³|ℓ|.
-func negligibleGain(_ value: Double) -> Double { 1e-9 + 1e-13 * abs(value) }
+/// A gain in log-likelihood too small to check by comparing values: 10⁻⁹ + 10⁻¹³·M, M the
+/// magnitude of the terms summed into ℓ (|ℓ| when they do not cancel), ~500 units of rounding.
+func negligibleGain(_ magnitude: Double) -> Double { 1e-9 + 1e-13 * abs(magnitude) }
 
 /// The result of a Newton ascent.
 struct NewtonAscentResult: Sendable {
@@ -70,7 +82,9 @@ struct NewtonAscentResult: Sendable {
 /// (Levenberg 1944) and backtracking to an Armijo increase (Nocedal & Wright 2006, §3.1, §3.4).
 /// Steps are at most 2 in each parameter. Stops on a Newton step below 10⁻¹⁰·max(1, |x|).
 /// - Throws: `.noConvergence` when |β| or |τ| passes `bound` (the likelihood has no finite maximum),
-///   when no ascent is possible away from a stationary point, or after 500 iterations.
+///   when no ascent is possible away from a stationary point, when the steps shrink to nothing
+///   for 10 iterations in a row (a stall), or after 200 iterations: at most 200 × (9 + 60)
+///   evaluations, each one pass over the studies.
 func newtonAscent(beta startBeta: Double, tau startTau: Double, bound: Double,
                   evaluate: (Double, Double) -> LikelihoodEvaluation) throws(MetaPoolError) -> NewtonAscentResult {
     var beta = startBeta, tau = startTau
@@ -78,7 +92,8 @@ func newtonAscent(beta startBeta: Double, tau startTau: Double, bound: Double,
     guard current.isFinite else {
         throw MetaPoolError(.noConvergence, "the GLMM log-likelihood is not finite at the starting values")
     }
-    let maxIterations = 500
+    let maxIterations = 200
+    var creeping = 0
     for iteration in 1...maxIterations {
         let h = LikelihoodHessian(beta: beta, tau: tau) { evaluate($0, $1).gradient }
         guard h.bb.isFinite, h.bt.isFinite, h.tt.isFinite else {
@@ -135,9 +150,9 @@ func newtonAscent(beta startBeta: Double, tau startTau: Double, bound: Double,
         // Near the maximum the predicted gain ½gᵀd falls below the rounding noise of ℓ (a sum of
         // terms of size ~n, so ~10⁻¹⁰ with n ~ 10⁶): there the Newton step is taken on the
         // strength of the gradient, which stays accurate, instead of comparing values.
-        if !shifted, !needsIncrease, 0.5 * slope <= negligibleGain(current.value) {
+        if !shifted, !needsIncrease, 0.5 * slope <= negligibleGain(current.magnitude) {
             let trial = evaluate(beta + dBeta, tau + dTau)
-            if trial.isFinite, trial.value >= current.value - 1e-6 {
+            if trial.isFinite, trial.value >= current.value - max(1e-6, 10 * negligibleGain(current.magnitude)) {
                 beta += dBeta
                 tau += dTau
                 current = trial
@@ -151,7 +166,7 @@ func newtonAscent(beta startBeta: Double, tau startTau: Double, bound: Double,
             let increases = needsIncrease
                 ? trial.value > current.value
                 : trial.value >= current.value + 1e-4 * step * slope
-                    || (trial.value >= current.value - 1e-13 * max(1, abs(current.value)) && step * longest <= 1e-8)
+                    || (trial.value >= current.value - 1e-13 * max(1, current.magnitude) && step * longest <= 1e-8)
             if trial.isFinite, increases {
                 beta += step * dBeta
                 tau += step * dTau
@@ -160,6 +175,17 @@ func newtonAscent(beta startBeta: Double, tau startTau: Double, bound: Double,
                 break
             }
             step /= 2
+        }
+        // Steps cut to nothing, iteration after iteration, mean the values no longer tell the
+        // search anything (rounding): stop rather than creep for hundreds of iterations, each
+        // costing dozens of passes over the studies.
+        if accepted, step * longest <= 1e-9 * max(1, abs(beta), abs(tau)) {
+            creeping += 1
+            if creeping >= 10 {
+                throw MetaPoolError(.noConvergence, "the GLMM fit stalled at (\(beta), tau = \(tau)): the log-likelihood is flat to rounding there but its gradient is not 0")
+            }
+        } else {
+            creeping = 0
         }
         guard accepted else {
             // No ascent along a Newton direction: ℓ is flat to rounding here.

@@ -34,9 +34,22 @@ protocol TauSquaredModel {
     /// the typical within-study variance (k − p)/tr P₀ (Higgins & Thompson 2002, eq. 9, with
     /// moderators as metafor computes it), or the smallest vᵢ if that is not a positive number.
     mutating func convergenceScale() throws(MetaPoolError) -> Double
+    /// The unweighted mean of the effects and Σ(yᵢ − ȳ)² (Sidik–Jonkman's start).
+    func unweightedSpread() -> (mean: Double, sumSquares: Double)
 }
 
 extension TauSquaredModel {
+    /// From ``effects`` in two passes.
+    func unweightedSpread() -> (mean: Double, sumSquares: Double) {
+        let y = effects
+        var mean = 0.0
+        for yi in y { mean += yi }
+        mean /= Double(y.count)
+        var ss = 0.0
+        for yi in y { ss += (yi - mean) * (yi - mean) }
+        return (mean, ss)
+    }
+
     /// k − p, the residual degrees of freedom.
     var residualDegreesOfFreedom: Double { Double(studyCount - coefficientCount) }
 

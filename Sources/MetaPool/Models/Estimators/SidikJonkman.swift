@@ -12,13 +12,7 @@ public enum SidikJonkman: TauSquaredEstimator {
     }
 
     static func estimate<Model: TauSquaredModel>(_ model: inout Model) throws(MetaPoolError) -> Double {
-        let y = model.effects
-        var mean = 0.0
-        for yi in y { mean += yi }
-        mean /= Double(y.count)
-        var ss = 0.0
-        for yi in y { ss += (yi - mean) * (yi - mean) }
-        let tau0 = ss / Double(y.count)
+        let tau0 = model.unweightedSpread().sumSquares / Double(model.studyCount)
         let s = try model.sums(tau2: tau0, traces: false)
         return tau0 * s.q / model.residualDegreesOfFreedom
     }

@@ -1,0 +1,116 @@
+// Progress of long runs on standard error: a live line on a terminal, a line every few seconds off one.
+
+import Foundation
+
+/// Reports "TASK: DONE of TOTAL UNIT (ELAPSED)" on standard error while a long computation runs
+/// (leave-one-out refits, permutations, GLMM iterations, batch analyses). On a terminal the line is
+/// rewritten in place (at most ten times a second, from half a second on) and erased at the end; off a
+/// terminal (a CI log, `2> file`) one line is printed every `interval` seconds, so a run that finishes
+/// within the first interval prints nothing. Standard output is never touched.
+final class ProgressReporter: @unchecked Sendable {
+    let task: String
+    let unit: String
+    private(set) var total: Int?
+    private let isTerminal: Bool
+    private let interval: Double
+    private let start = ContinuousClock.now
+    private var lastReport: ContinuousClock.Instant
+    private var drewLiveLine = false
+
+    /// - Parameters:
+    ///   - task: the command or stage, e.g. "sensitivity".
+    ///   - unit: what is counted, e.g. "leave-one-out fits".
+    ///   - total: how many there will be, or `nil` when unknown (iterations).
+    ///   - interval: seconds between lines off a terminal.
+    init(task: String, unit: String, total: Int?, interval: Double = 5, isTerminal: Bool = isatty(2) == 1) {
+        self.task = task
+        self.unit = unit
+        self.total = total
+        self.isTerminal = isTerminal
+        self.interval = interval
+        lastReport = start
+    }
+
+    private static func seconds(_ d: Duration) -> Double {
+        Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+    }
+
+    /// "40,000 of 100,000 leave-one-out fits (12 s)".
+    func line(done: Int, elapsed: Double) -> String {
+        let count = total.map { "\(Self.grouped(done)) of \(Self.grouped($0)) \(unit)" } ?? "\(unit) \(Self.grouped(done))"
+        return "\(task): \(count) (\(Int(elapsed.rounded(.down))) s)"
+    }
+
+    /// Records that `done` units are finished; prints when it is time to.
+    func update(_ done: Int, total newTotal: Int? = nil) {
+        if let newTotal { total = newTotal }
+        let now = ContinuousClock.now
+        let elapsed = Self.seconds(now - start)
+        let sinceLast = Self.seconds(now - lastReport)
+        if isTerminal {
+            guard elapsed >= 0.5, sinceLast >= 0.1 else { return }
+            lastReport = now
+            drewLiveLine = true
+            printError("\r\u{1B}[K" + line(done: done, elapsed: elapsed), terminator: "")
+        } else {
+            guard sinceLast >= interval else { return }
+            lastReport = now
+            printError(line(done: done, elapsed: elapsed))
+        }
+    }
+
+    /// Erases the live line on a terminal.
+    func finish() {
+        if drewLiveLine { printError("\r\u{1B}[K", terminator: "") }
+        drewLiveLine = false
+    }
+
+    /// Runs `body` with a line "TASK: WHAT (N s)" on standard error every `interval` seconds
+    /// while it runs (live on a terminal, every second from the second second): for one long
+    /// computation with no count to show (a GLMM fit to 10⁵ studies, a batch of analyses).
+    static func whileRunning<T, E: Error>(_ task: String, _ what: String, interval: Double = 5,
+                                          isTerminal: Bool = isatty(2) == 1, _ body: () throws(E) -> T) throws(E) -> T {
+        let reporter = ProgressReporter(task: task, unit: what, total: nil, interval: interval, isTerminal: isTerminal)
+        let timer = DispatchSource.makeTimerSource(queue: DispatchQueue.global(qos: .utility))
+        let lock = NSLock()
+        var stopped = false
+        timer.schedule(deadline: .now() + (isTerminal ? 1 : interval), repeating: isTerminal ? 1 : interval)
+        timer.setEventHandler {
+            lock.lock(); defer { lock.unlock() }
+            guard !stopped else { return }
+            reporter.tick()
+        }
+        timer.resume()
+        defer {
+            lock.lock()
+            stopped = true
+            timer.cancel()
+            reporter.finish()
+            lock.unlock()
+        }
+        return try body()
+    }
+
+    /// One heartbeat line: "TASK: WHAT (N s)", in place on a terminal.
+    func tick() {
+        let elapsed = Self.seconds(ContinuousClock.now - start)
+        let text = "\(task): \(unit) (\(Int(elapsed.rounded(.down))) s)"
+        if isTerminal {
+            drewLiveLine = true
+            printError("\r\u{1B}[K" + text, terminator: "")
+        } else {
+            printError(text)
+        }
+    }
+
+    /// 100000 → "100,000".
+    static func grouped(_ n: Int) -> String {
+        let digits = String(n.magnitude)
+        var out = ""
+        for (i, c) in digits.enumerated() {
+            if i > 0, (digits.count - i) % 3 == 0 { out.append(",") }
+            out.append(c)
+        }
+        return (n < 0 ? "-" : "") + out
+    }
+}
