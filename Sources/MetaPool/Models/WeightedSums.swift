@@ -87,7 +87,7 @@ struct WeightedSums {
                 // shifted sums; Higham 2002, §1.9).
                 var largest = 0
                 while largest < y.count - 1 && 1 / (v[largest] + tau2) != wMax { largest += 1 }
-                let pivot = y.isEmpty ? 0 : y[largest]
+                let pivotEffect = y.isEmpty ? 0 : y[largest]
                 // The traces as sums of non-negative terms, tr P = Σwᵢ(S − wᵢ)/S and
                 // tr PP = Σwᵢ²[(S − wᵢ)² + (A − wᵢ²)]/S² (S = Σw, A = Σw²), with S − wᵢ and A − wᵢ²
                 // of the largest weight summed over the other studies: the closed forms
@@ -99,9 +99,13 @@ struct WeightedSums {
                     su += u
                     su2 += u * u
                     su3 += u * u * u
-                    sud += u * (y[i] - pivot)
+                    sud += u * (y[i] - pivotEffect)
                 }
-                let shift = y.isEmpty ? 0 : sud / su
+                let shifted = y.isEmpty ? 0 : sud / su
+                let direct = swy / sw
+                // Effects near ±1e308 overflow yᵢ − y_L; centre on Σwy/Σw itself then (weights
+                // that large apart cannot come with effects that large and still give a finite Q).
+                let (pivot, shift) = shifted.isFinite ? (pivotEffect, shifted) : (direct, 0.0)
                 var qq = 0.0, s2r = 0.0, otherU = 0.0, otherU2 = 0.0, tp = 0.0, tpp = 0.0
                 for i in 0..<y.count {
                     let w = 1 / (v[i] + tau2)
@@ -125,7 +129,11 @@ struct WeightedSums {
                 sumW = wMax * su
                 sumW2 = wMax * (wMax * su2)
                 sumW3 = wMax * (wMax * (wMax * su3))
-                mean = pivot + shift
+                // The reported mean stays Σwy/Σw where that is finite: on a million studies whose mean
+                // is near 0 the shifted sum drifts (its partial sums grow with the pivot's offset) and
+                // loses digits Σwy/Σw keeps; the residuals above need only the centre's first-order
+                // accuracy, which either gives.
+                mean = sw.isFinite && swy.isFinite && direct.isFinite ? direct : pivot + shift
                 q = qq
                 sumW2Residual2 = s2r
                 traceP = wMax * (tp / su)
