@@ -126,9 +126,11 @@ struct WeightedSums {
                     tp += otherU
                     tpp += otherU * otherU + otherU2
                 }
-                sumW = wMax * su
-                sumW2 = wMax * (wMax * su2)
-                sumW3 = wMax * (wMax * (wMax * su3))
+                // The plain sums of the first loop where they are finite (so both passes give the
+                // same Σw and Σw²), the scaled ones where those overflowed on the way.
+                sumW = sw.isFinite ? sw : wMax * su
+                sumW2 = sw2.isFinite ? sw2 : wMax * (wMax * su2)
+                sumW3 = sw3.isFinite ? sw3 : wMax * (wMax * (wMax * su3))
                 // The reported mean stays Σwy/Σw where that is finite: on a million studies whose mean
                 // is near 0 the shifted sum drifts (its partial sums grow with the pivot's offset) and
                 // loses digits Σwy/Σw keeps; the residuals above need only the centre's first-order
