@@ -4,6 +4,7 @@
 // the test for residual heterogeneity QE.
 
 import CLapacke
+import RealModule
 
 /// A fitted mixed-effects (or, with `FE`, fixed-effects) meta-regression.
 ///
@@ -273,6 +274,16 @@ struct RegressionWorkspace: TauSquaredModel {
     mutating func hedgesNumerator() throws(MetaPoolError) -> Double {
         try evaluateOrdinaryLeastSquares()
         return hedgesNumeratorValue
+    }
+
+    mutating func logLikelihood(tau2: Double, restricted: Bool) throws(MetaPoolError) -> Double {
+        try evaluate(tau2: tau2, traces: false)
+        var logVariances = 0.0
+        for vi in v { logVariances += Double.log(vi + tau2) }
+        // log det(XᵀWX) from the diagonal of its Cholesky factor.
+        var logDet = 0.0
+        if restricted { for j in 0..<p { logDet += 2 * Double.log(factor[j + j * p]) } }
+        return -0.5 * (logVariances + q + logDet)
     }
 
     mutating func convergenceScale() throws(MetaPoolError) -> Double {
