@@ -85,12 +85,14 @@ enum SummaryTable {
             if let studies { out += StudyListing.render(studies, model: "random-effects model") }
             let ci = { (lo: Double?, hi: Double?, d: Int) -> String in
                 guard let lo, let hi else { return "" }
+                if s.tau2CINote != nil { return " [empty set]" }
                 return " [\(f(lo, d)), \(f(hi, d))]"
             }
             out += "tau^2 = \(f(tau2))\(ci(s.tau2CILower, s.tau2CIUpper, 4))   (\(lvl)% CI by Q-profile)\n"
             out += "tau   = \(f(tau2.squareRoot()))\(ci(s.tau2CILower.map { $0.squareRoot() }, s.tau2CIUpper.map { $0.squareRoot() }, 4))\n"
             if let i2 = s.i2 { out += "I^2   = \(f(i2, 2))%\(ci(s.i2CILower, s.i2CIUpper, 2))\n" }
             if let h2 = s.h2 { out += "H^2   = \(f(h2, 2))\(ci(s.h2CILower, s.h2CIUpper, 2))\n" }
+            if s.tau2CINote != nil { out += "(Both bounds of the tau^2 CI fall below 0: the CIs are the empty set, as metafor's confint() says.)\n" }
             out += "\n"
         } else {
             out += "Fixed-effect model (k = \(s.k))\n"

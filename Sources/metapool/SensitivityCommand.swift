@@ -50,10 +50,18 @@ struct SensitivityCommand: ParsableCommand {
                 var keys: [Double] = []
                 for row in table.rows.indices {
                     let text = (c < table.rows[row].count ? table.rows[row][c] : nil)?.trimmingCharacters(in: .whitespaces) ?? ""
-                    guard let key = Double(text), key.isFinite else {
-                        throw MetaPoolError(.invalidValue, "the --order-by value \"\(text)\" is not a number", at: table.location(row: row, column: table.columns[c]))
+                    let location = table.location(row: row, column: table.columns[c])
+                    guard !text.isEmpty else {
+                        throw MetaPoolError(.invalidValue, "the --order-by value is empty; every study needs one", at: location)
                     }
-                    keys.append(key)
+                    // The effect columns' number rules: no hex, NaN, infinities or overflow.
+                    do throws(MetaPoolError) {
+                        keys.append(try DataTable.number(text, at: location))
+                    } catch {
+                        var e = error
+                        e.reason = "the --order-by value: " + e.reason
+                        throw e
+                    }
                 }
                 cumulative = try CumulativeAnalysis(fit, sortedBy: keys, progress: steps)
             } else {

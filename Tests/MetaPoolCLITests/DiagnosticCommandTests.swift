@@ -86,6 +86,38 @@ struct DiagnosticCommandTests {
         }
     }
 
+    @Test("regress and sensitivity --order-by read numbers as the effect columns: nan, inf, 1e999 and hex are data errors at the cell; huge moderators exit 65")
+    func moderatorNumbers() throws {
+        let binary = try #require(MetapoolBinary.url)
+        let dir = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for (i, cell) in ["nan", "inf", "1e999", "-1e999", "0x10"].enumerated() {
+            let name = "m\(i).csv"
+            try "study,yi,vi,x\nA,0.1,0.01,1\nB,0.3,0.02,2\nC,0.2,0.03,\(cell)\nD,0.4,0.02,4\n".write(to: dir.appendingPathComponent(name), atomically: true, encoding: .utf8)
+            let regress = try MetapoolBinary.run(binary, ["regress", name, "--mods", "x"], in: dir, stdinFile: nil)
+            #expect(regress.status == 65 && regress.stdout.isEmpty, "\(cell): \(regress.status) \(regress.stderr)")
+            #expect(regress.stderr.contains(name) && regress.stderr.contains("row 3") && regress.stderr.contains("column \"x\""), "\(cell): \(regress.stderr)")
+            #expect(!regress.stdout.contains("x\(cell)"))
+            let ordered = try MetapoolBinary.run(binary, ["sensitivity", name, "--order-by", "x"], in: dir, stdinFile: nil)
+            #expect(ordered.status == 65 && ordered.stdout.isEmpty && ordered.stderr.contains("row 3") && ordered.stderr.contains("--order-by"), "\(cell): \(ordered.stderr)")
+        }
+        for (i, huge) in [["1e300", "-1e300"], ["1e160", "2"]].enumerated() {
+            let name = "huge\(i).csv"
+            try "study,yi,vi,x\nA,0.1,0.01,1\nB,0.3,0.02,\(huge[0])\nC,0.2,0.03,3\nD,0.4,0.02,\(huge[1])\n".write(to: dir.appendingPathComponent(name), atomically: true, encoding: .utf8)
+            let r = try MetapoolBinary.run(binary, ["regress", name, "--mods", "x"], in: dir, stdinFile: nil)
+            #expect(r.status == 65 && r.stdout.isEmpty && r.stderr.contains("column \"x\"") && r.stderr.contains("rescale") && !r.stderr.contains("LAPACK"), "\(huge): \(r.stderr)")
+        }
+        // Factor levels differing only in case are one level, as --by groups them.
+        try "study,yi,vi,arm\nA,0.1,0.01,Drug\nB,0.3,0.02,placebo\nC,0.2,0.03,drug\nD,0.4,0.02,Placebo\nE,0.5,0.04,DRUG\n".write(to: dir.appendingPathComponent("case.csv"), atomically: true, encoding: .utf8)
+        let factor = try MetapoolBinary.run(binary, ["regress", "case.csv", "--mods", "arm", "--format", "json"], in: dir, stdinFile: nil)
+        #expect(factor.status == 0, "\(factor.stderr)")
+        let out = try #require(try JSONSerialization.jsonObject(with: Data(factor.stdout.utf8)) as? [String: Any])
+        #expect(((out["coefficients"] as? [[String: Any]]) ?? []).compactMap { $0["name"] as? String } == ["intrcpt", "armplacebo"])
+        let by = try MetapoolBinary.run(binary, ["pool", "case.csv", "--by", "arm", "--format", "json"], in: dir, stdinFile: nil)
+        let groups = try #require((try JSONSerialization.jsonObject(with: Data(by.stdout.utf8)) as? [String: Any])?["subgroups"] as? [[String: Any]])
+        #expect(groups.count == 2)
+    }
+
     @Test("sensitivity: leave-one-out, cumulative (ordered by a column) and influence as the library computes them")
     func sensitivity() throws {
         let out = try Self.json(["sensitivity", Self.bcg, "--method", "DL", "--order-by", "latitude", "--format", "json"])

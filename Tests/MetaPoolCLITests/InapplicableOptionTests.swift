@@ -41,7 +41,7 @@ struct InapplicableOptionTests {
     @Test("options that apply give no warning")
     func applicableOptionsAreQuiet() throws {
         for arguments in [["pool", Self.bcg, "--method", "GLMM", "--quadrature-points", "3"],
-                          ["regress", Self.bcg, "--mods", "latitude", "--permutations", "50", "--seed", "7"],
+                          ["regress", Self.bcg, "--mods", "latitude", "--permutations", "100", "--seed", "7"],
                           ["funnel", Self.bcg, "-o", "-", "--trimfill", "--side", "left"]] {
             let result = try Self.run(arguments)
             #expect(result.status == 0 && result.stderr.isEmpty, "\(arguments): \(result.stderr)")

@@ -279,7 +279,8 @@ struct OutputSafetyTests {
         let lines = result.stdout.components(separatedBy: "\n")
         #expect(lines.contains { $0.hasPrefix("\"'=HYPERLINK(\"\"http://x\"\")\",0.3,0.03,") })
         #expect(lines.contains { $0.hasPrefix("'-0.5,0.4,0.02,0.1228") })
-        #expect(lines.contains { $0.hasPrefix("'@SUM\u{85},0.25,") })
+        // The C1 control U+0085 (NEL) is escaped, as every terminal-unsafe character of a CSV cell.
+        #expect(lines.contains { $0.hasPrefix("'@SUM\\u{85},0.25,") })
         // The lower CI bound of study A is the number -0.1771…, not a guarded text cell.
         #expect(lines.contains { $0.contains(",0.1,0.02,-0.1771") })
         // A label with a line break stays data, quoted per RFC 4180.

@@ -23,6 +23,8 @@ struct PowerSums {
     /// Σᵢ dᵢ⁰…, the unweighted Σ1, Σd, Σd², Σv (for Hedges and Sidik–Jonkman).
     private(set) var count = 0
     private(set) var sumD = 0.0, sumD2 = 0.0, sumV = 0.0
+    /// Σᵢ log(vᵢ + b), for the log-likelihood.
+    private(set) var sumLogVariance = 0.0
     /// max wᵢ at b.
     private(set) var largestWeight = 0.0
 
@@ -49,7 +51,24 @@ struct PowerSums {
         sumD += d
         sumD2 += d * d
         sumV += v
+        sumLogVariance += Double.log(v + base)
         largestWeight = max(largestWeight, w)
+    }
+
+    /// Σᵢ log(vᵢ + τ²) = Σᵢ log(vᵢ + b) + Σₙ (−1)ⁿ⁺¹ δⁿ Σᵢ wᵢⁿ / n (the series of log(1 + δwᵢ),
+    /// Abramowitz & Stegun 1964, 4.1.24), or `nil` outside the series' radius.
+    func logVarianceSum(tau2: Double) -> Double? {
+        let delta = tau2 - base
+        guard abs(delta) * largestWeight <= Self.largestRatio else { return nil }
+        var total = sumLogVariance
+        var power = 1.0  // δⁿ
+        for n in 1...Self.terms {
+            power *= delta
+            if power == 0 { break }
+            let term = power * sums[n - 1] / Double(n)
+            total += n % 2 == 1 ? term : -term
+        }
+        return total
     }
 
     /// A[j][m − 1] = Σᵢ wᵢ(τ²)ᵐ dᵢʲ at τ² = `tau2`, or `nil` outside the series' radius.
@@ -191,6 +210,20 @@ struct SubsetModel: TauSquaredModel {
         let s = weightedSums(tau2: tau2)
         return ModelSums(sumW: s.sumW, sumW2: s.sumW2, q: s.q, sumW2Residual2: s.sumW2Residual2,
                          traceP: s.traceP, tracePP: s.tracePP)
+    }
+
+    /// −½[Σlog(vᵢ + τ²) + Q + log Σwᵢ] over the subset (the last term with `restricted`), with
+    /// Σlog(vᵢ + τ²) from the expansion's series where it converges and a direct pass otherwise.
+    mutating func logLikelihood(tau2: Double, restricted: Bool) throws(MetaPoolError) -> Double {
+        let s = weightedSums(tau2: tau2)
+        var logVariances = 0.0
+        if let expansion = expansions.min(by: { abs(tau2 - $0.base) * $0.largestWeight < abs(tau2 - $1.base) * $1.largestWeight }),
+           let series = expansion.logVarianceSum(tau2: tau2) {
+            logVariances = series - (excluded.map { Double.log($0.v + tau2) } ?? 0)
+        } else {
+            for vi in v { logVariances += Double.log(vi + tau2) }
+        }
+        return -0.5 * (logVariances + s.q + (restricted ? Double.log(s.sumW) : 0))
     }
 
     /// The unweighted mean and Σ(yᵢ − ȳ)² of the subset, with the mean variance.

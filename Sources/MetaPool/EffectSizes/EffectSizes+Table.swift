@@ -234,3 +234,13 @@ struct ColumnReader {
         }
     }
 }
+
+extension DataTable {
+    /// Reads `text` by the number rules of the effect columns: a plain finite decimal number
+    /// (`12`, `-0.5`, `1.2e-3`); hex, NaN, infinities, overflowing values, decimal commas and
+    /// thousands separators are errors at `location`. For columns other than the effect columns
+    /// that must be numeric (`--order-by`), so that every number in the input is read alike.
+    public static func number(_ text: String, at location: InputLocation) throws(MetaPoolError) -> Double {
+        try ColumnReader.parseNumber(text, at: location)
+    }
+}

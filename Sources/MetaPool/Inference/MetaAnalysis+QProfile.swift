@@ -10,6 +10,11 @@ public struct HeterogeneityIntervals: Sendable, Hashable {
     public var iSquared: Interval
     /// The interval for H².
     public var hSquared: Interval
+    /// Whether both bounds for τ² fall below 0 (Q(0) is below the lower χ² quantile α/2): the
+    /// interval is the empty set, as metafor's `confint()` says ("The upper and lower CI bounds
+    /// for tau^2 both fall below 0. The CIs are therefore equal to the null/empty set."), and the
+    /// bounds hold 0 as metafor's do. Identical effects give it.
+    public var isEmpty: Bool = false
 }
 
 extension MetaAnalysis {
@@ -52,6 +57,7 @@ extension MetaAnalysis {
             tauSquared: Interval(lower, upper),
             tau: Interval(lower.squareRoot(), upper.squareRoot()),
             iSquared: Interval(Heterogeneity.iSquared(tauSquared: lower, typicalVariance: vt), Heterogeneity.iSquared(tauSquared: upper, typicalVariance: vt)),
-            hSquared: Interval(Heterogeneity.hSquared(tauSquared: lower, typicalVariance: vt), Heterogeneity.hSquared(tauSquared: upper, typicalVariance: vt)))
+            hSquared: Interval(Heterogeneity.hSquared(tauSquared: lower, typicalVariance: vt), Heterogeneity.hSquared(tauSquared: upper, typicalVariance: vt)),
+            isEmpty: q0 < upperTarget)
     }
 }

@@ -97,12 +97,22 @@ public struct MetaAnalysis: Sendable {
     }
 
     /// Why the `hksj` interval cannot be formed, or `nil` when it can. With every yᵢ equal, the
-    /// Hartung–Knapp scale factor Σwᵢ(yᵢ − μ̂)²/(k − 1) is 0 (or rounding noise): the SE is 0, the
-    /// interval has no width and the statistic is ±∞ or NaN (metafor reports SE = 0 and a
-    /// zero-width CI). That is no inference, so it is an error, not a number.
+    /// Hartung–Knapp scale factor Σwᵢ(yᵢ − μ̂)²/(k − 1) is 0: the SE is 0, the interval has no
+    /// width and the statistic is ±∞ or NaN (metafor reports SE = 0 and a zero-width CI). That is
+    /// no inference, so it is an error, not a number. The same holds when the effects agree to 8
+    /// significant digits (max − min ≤ 1e-8·max|yᵢ|): metafor 3.8-1 then reports SE = 0 as well
+    /// (effects 0.5 + e·(0, 1, 0, 2): exact SEs down to e = 1e-8, SE = 0 from e = 1e-9), and an
+    /// interval a billionth of the effect wide is not an interval anyone can use.
     static func hartungKnappUndefined(_ y: [Double], ciMethod: ConfidenceIntervalMethod) -> MetaPoolError? {
-        guard ciMethod == .hartungKnapp, let first = y.first, y.allSatisfy({ $0 == first }) else { return nil }
-        return MetaPoolError(.insufficientData, "the hksj interval is undefined when every study has the same effect (\(first)): its scale factor sum(w_i (y_i - mu)^2)/(k - 1) is 0, so the standard error would be 0",
+        guard ciMethod == .hartungKnapp, let first = y.first else { return nil }
+        var lo = first, hi = first
+        for value in y { lo = min(lo, value); hi = max(hi, value) }
+        if lo == hi {
+            return MetaPoolError(.insufficientData, "the hksj interval is undefined when every study has the same effect (\(first)): its scale factor sum(w_i (y_i - mu)^2)/(k - 1) is 0, so the standard error would be 0",
+                                 remedy: .intervals(["hksj-adhoc", "t"]))
+        }
+        guard hi - lo <= 1e-8 * max(abs(lo), abs(hi)) else { return nil }
+        return MetaPoolError(.insufficientData, "the hksj interval is undefined when the effects agree to 8 significant digits (from \(lo) to \(hi)): its scale factor sum(w_i (y_i - mu)^2)/(k - 1) is then rounding noise and metafor reports a standard error of 0",
                              remedy: .intervals(["hksj-adhoc", "t"]))
     }
 

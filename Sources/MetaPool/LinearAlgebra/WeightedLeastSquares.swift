@@ -49,8 +49,9 @@ public struct WeightedLeastSquares: Sendable {
         var rank: Int32 = 0
         let info = LAPACKE_dgelsy(LAPACK_COL_MAJOR, Int32(n), Int32(p), 1, &a, Int32(n), &b, Int32(n),
                                   &pivots, Self.rankTolerance, &rank)
+        // With valid shapes LAPACKE rejects an argument only for NaN in it: W^{1/2}X or W^{1/2}y overflowed.
         guard info == 0 else {
-            throw MetaPoolError(.invalidArgument, "LAPACK dgelsy rejected argument \(-info)")
+            throw MetaPoolError(.insufficientData, "the values are too extreme for weighted least squares in double precision (the weighted design overflows); rescale them")
         }
         guard rank == Int32(p) else {
             throw MetaPoolError(.insufficientData, "the moderators are linearly dependent (the design matrix has rank \(rank) of \(p) columns); drop a redundant column")

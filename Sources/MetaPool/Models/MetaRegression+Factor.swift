@@ -125,6 +125,18 @@ struct FactorWorkspace: RegressionSolver {
                          traceP: traces ? traceP : .nan, tracePP: traces ? tracePP : .nan)
     }
 
+    /// −½[Σlog(vᵢ + τ²) + Q + log det(XᵀWX)] (Viechtbauer 2005, eqs. 9 and 11). For a one-way
+    /// design XᵀWX is diag(W_g) in cell-means coding, and the intercept-plus-contrasts coding is
+    /// X·T with det T = ±1, so log det(XᵀWX) = Σ_g log W_g either way.
+    mutating func logLikelihood(tau2: Double, restricted: Bool) throws(MetaPoolError) -> Double {
+        try evaluate(tau2: tau2, traces: false)
+        var logVariances = 0.0
+        for vi in v { logVariances += Double.log(vi + tau2) }
+        var logDet = 0.0
+        if restricted { for w in weights { logDet += Double.log(w) } }
+        return -0.5 * (logVariances + q + logDet)
+    }
+
     /// RSS of the unweighted cell means less tr(P_OLS·V) = Σvᵢ − Σ_g Σ_{i∈g}vᵢ/n_g.
     func hedgesNumerator() throws(MetaPoolError) -> Double {
         var n = [Double](repeating: 0, count: levels), sy = n, sv = n

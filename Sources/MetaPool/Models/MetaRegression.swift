@@ -4,6 +4,7 @@
 // the test for residual heterogeneity QE.
 
 import CLapacke
+import RealModule
 
 /// A fitted mixed-effects (or, with `FE`, fixed-effects) meta-regression.
 ///
@@ -101,6 +102,17 @@ public struct MetaRegression: Sendable {
         }
         if let fixed, !(fixed >= 0 && fixed.isFinite) {
             throw MetaPoolError(.invalidArgument, "a fixed tau^2 must be finite and at least 0; got \(fixed)")
+        }
+        // The largest weights are 1/vᵢ (τ² ≥ 0 only lowers them): where a diagonal element of
+        // XᵀV⁻¹X overflows, XᵀWX is not representable and LAPACK would be handed infinities.
+        // The off-diagonal elements are bounded by the diagonal ones (Cauchy–Schwarz).
+        for j in 0..<p {
+            var diagonal = 0.0
+            for i in 0..<k { let x = design[i * p + j]; diagonal += x * x / v[i] }
+            guard diagonal.isFinite else {
+                throw MetaPoolError(.invalidValue, "the moderator \"\(predictors[j])\" is too large for the weighted cross-products of the design in double precision (sum of x^2/v_i overflows); rescale it, e.g. divide it by a power of 10",
+                                    at: InputLocation(column: predictors[j]))
+            }
         }
         let tested = testing ?? (0..<p).filter { predictors[$0] != "intrcpt" }
         guard tested.allSatisfy({ (0..<p).contains($0) }), Set(tested).count == tested.count else {
@@ -292,6 +304,16 @@ struct RegressionWorkspace: TauSquaredModel {
         return hedgesNumeratorValue
     }
 
+    mutating func logLikelihood(tau2: Double, restricted: Bool) throws(MetaPoolError) -> Double {
+        try evaluate(tau2: tau2, traces: false)
+        var logVariances = 0.0
+        for vi in v { logVariances += Double.log(vi + tau2) }
+        // log det(XᵀWX) from the diagonal of its Cholesky factor.
+        var logDet = 0.0
+        if restricted { for j in 0..<p { logDet += 2 * Double.log(factor[j + j * p]) } }
+        return -0.5 * (logVariances + q + logDet)
+    }
+
     mutating func convergenceScale() throws(MetaPoolError) -> Double {
         var smallest = Double.infinity
         for vi in v { smallest = min(smallest, vi) }
@@ -307,7 +329,7 @@ struct RegressionWorkspace: TauSquaredModel {
             throw MetaPoolError(.insufficientData, "the moderators are linearly dependent or a subgroup has no studies (XᵀWX is singular); drop a redundant column or level")
         }
         let solved = LAPACKE_dpotrs(LAPACK_COL_MAJOR, lower, Int32(n), Int32(columns), &a, Int32(n), &b, Int32(n))
-        guard solved == 0 else { throw MetaPoolError(.invalidArgument, "LAPACK dpotrs rejected argument \(-solved)") }
+        guard solved == 0 else { throw MetaPoolError.regressionOverflow }
     }
 
     /// Accumulates the weighted cross-products with wᵢ = 1/(vᵢ + τ²), solves for β̂ and forms
@@ -405,7 +427,7 @@ struct RegressionWorkspace: TauSquaredModel {
             // Z₂₋ = G₋⁻¹X₋ᵀW₋²X₋ and Z₃₋ = G₋⁻¹X₋ᵀW₋³X₋ in place.
             info |= LAPACKE_dpotrs(LAPACK_COL_MAJOR, lower, n, n, &factorMinus, n, &g2, n)
             info |= LAPACKE_dpotrs(LAPACK_COL_MAJOR, lower, n, n, &factorMinus, n, &g3, n)
-            guard info == 0 else { throw MetaPoolError(.invalidArgument, "LAPACK dpotrs failed") }
+            guard info == 0 else { throw MetaPoolError.regressionOverflow }
             let (traceZ2, traceZ3, traceZ2Z2) = Self.traces(g2, g3, p: p)
             let c = 1 / (1 / wm + s)
             let dd = normG + 1
@@ -424,7 +446,7 @@ struct RegressionWorkspace: TauSquaredModel {
         }
         var info = LAPACKE_dpotrs(LAPACK_COL_MAJOR, lower, n, n, &factor, n, &g2, n)
         info |= LAPACKE_dpotrs(LAPACK_COL_MAJOR, lower, n, n, &factor, n, &g3, n)
-        guard info == 0 else { throw MetaPoolError(.invalidArgument, "LAPACK dpotrs failed") }
+        guard info == 0 else { throw MetaPoolError.regressionOverflow }
         let (traceZ2, traceZ3, traceZ2Z2) = Self.traces(g2, g3, p: p)
         traceP = sumW - traceZ2
         tracePP = sumW2 - 2 * traceZ3 + traceZ2Z2
@@ -481,7 +503,7 @@ struct RegressionWorkspace: TauSquaredModel {
             // hᵢ = xᵢᵀ(XᵀX)⁻¹xᵢ by a solve with the factor.
             for a in 0..<p { vectorB[a] = x[i * p + a] }
             guard LAPACKE_dpotrs(LAPACK_COL_MAJOR, lower, n, 1, &factor, n, &vectorB, n) == 0 else {
-                throw MetaPoolError(.invalidArgument, "LAPACK dpotrs failed")
+                throw MetaPoolError.regressionOverflow
             }
             var h = 0.0
             for a in 0..<p { h += x[i * p + a] * vectorB[a] }
@@ -493,7 +515,7 @@ struct RegressionWorkspace: TauSquaredModel {
            (0..<p).allSatisfy({ factorMinus[$0 + $0 * p] * factorMinus[$0 + $0 * p] > 1e-10 * gMinus[$0 * p + $0] }) {
             for a in 0..<p { vectorB[a] = x[m * p + a] }
             guard LAPACKE_dpotrs(LAPACK_COL_MAJOR, lower, n, 1, &factorMinus, n, &vectorB, n) == 0 else {
-                throw MetaPoolError(.invalidArgument, "LAPACK dpotrs failed")
+                throw MetaPoolError.regressionOverflow
             }
             var s = 0.0
             for a in 0..<p { s += x[m * p + a] * vectorB[a] }
@@ -531,4 +553,11 @@ struct RegressionWorkspace: TauSquaredModel {
     private static func symmetrize(_ m: inout [Double], p: Int) {
         for a in 0..<p { for b in 0..<a { m[b * p + a] = m[a * p + b] } }
     }
+}
+
+extension MetaPoolError {
+    /// LAPACK refused a matrix of the regression because it holds infinities or NaN: the weighted
+    /// sums overflowed (LAPACKE checks its inputs for NaN and reports the argument; with valid
+    /// shapes that is the only way its solvers fail here). A data error, not a usage error.
+    static let regressionOverflow = MetaPoolError(.insufficientData, "the effects, variances or moderators are too extreme to fit in double precision (the weighted cross-products overflow); check the yi and vi values and rescale the moderators")
 }

@@ -6,6 +6,19 @@
 /// sorts them (by Unicode code point here, which agrees with R's C-locale order) and coded with
 /// the first level as the reference, one 0/1 column per other level, named column + level
 /// (`allocrandom`, as metafor names them).
+///
+/// How a column is classified:
+/// - numeric when every cell is a finite decimal number by the rules of the effect columns
+///   (`12`, `-0.5`, `1.2e-3`; see `ColumnReader.parseNumber`);
+/// - an error naming the first offending cell when every cell reads as a number in some
+///   spelling but one is not a finite decimal number (`nan`, `inf`, `1e999`, hex `0x10`, a
+///   decimal comma `0,5`): such a column is meant to be numeric, and one bad cell must not turn
+///   it into a factor with a level per value;
+/// - otherwise a factor. Levels are compared trimmed and ignoring case, as `--by`, `--where` and
+///   `--batch` compare them (`Low` and `low` are one level, named as first written).
+///
+/// A numeric column whose cross-products Σxᵢ² overflow a Double (|x| ≳ 1e154) is an error
+/// naming its largest cell, as metafor refuses it (`crossprod(X)` is infinite); rescale it.
 public struct ModeratorDesign: Sendable {
     /// Row-major k × p.
     public let matrix: [Double]
@@ -40,24 +53,22 @@ public struct ModeratorDesign: Sendable {
                 }
                 cells.append(text)
             }
-            let numbers = cells.map { Double($0) }
-            if numbers.allSatisfy({ $0?.isFinite == true }) {
-                let values = numbers.compactMap { $0 }
+            switch try Self.classify(cells, table: table, column: header) {
+            case .numeric(let values):
                 guard Set(values).count > 1 else {
                     throw MetaPoolError(.insufficientData, "the moderator \"\(header)\" has the same value (\(cells[0])) in every study; it cannot be estimated next to the intercept",
                                         at: InputLocation(file: table.source, column: header))
                 }
                 columns.append(values)
                 names.append(header)
-            } else {
-                let levels = Set(cells).sorted { $0.unicodeScalars.lexicographicallyPrecedes($1.unicodeScalars) }
+            case .factor(let keys, let levels):
                 guard levels.count > 1 else {
                     throw MetaPoolError(.insufficientData, "the moderator \"\(header)\" has one level (\(cells[0])) in every study; it cannot be estimated next to the intercept",
                                         at: InputLocation(file: table.source, column: header))
                 }
                 for level in levels.dropFirst() {
-                    columns.append(cells.map { $0 == level ? 1 : 0 })
-                    names.append(header + level)
+                    columns.append(keys.map { $0 == level.key ? 1 : 0 })
+                    names.append(header + level.name)
                 }
             }
         }
@@ -67,5 +78,67 @@ public struct ModeratorDesign: Sendable {
         self.matrix = matrix
         predictors = names
         rowCount = k
+    }
+}
+
+extension ModeratorDesign {
+    /// A moderator column read as numbers, or as a factor: each row's level key (trimmed,
+    /// lowercased) and the levels sorted by their first-written spelling (Unicode code points,
+    /// R's C-locale order), each with that spelling.
+    enum Column {
+        case numeric([Double])
+        case factor(keys: [String], levels: [(key: String, name: String)])
+    }
+
+    /// Classifies the (trimmed, non-empty) cells of one moderator column; see ``ModeratorDesign``.
+    static func classify(_ cells: [String], table: DataTable, column header: String) throws(MetaPoolError) -> Column {
+        var values: [Double] = []
+        values.reserveCapacity(cells.count)
+        var firstBad: Int?
+        var allNumberLike = true
+        for (row, text) in cells.enumerated() {
+            if let value = try? ColumnReader.parseNumber(text, at: InputLocation()) {
+                values.append(value)
+            } else if looksNumeric(text) {
+                if firstBad == nil { firstBad = row }
+            } else {
+                allNumberLike = false
+                break
+            }
+        }
+        if allNumberLike {
+            if let row = firstBad {
+                // Rethrow the effect columns' message (not finite, hex, comma) at the cell.
+                _ = try ColumnReader.parseNumber(cells[row], at: table.location(row: row, column: header))
+            }
+            var sumSquares = 0.0, largest = 0
+            for (i, x) in values.enumerated() {
+                sumSquares += x * x
+                if abs(x) > abs(values[largest]) { largest = i }
+            }
+            guard sumSquares.isFinite else {
+                throw MetaPoolError(.invalidValue, "the moderator \"\(header)\" holds \(cells[largest]), too large for the cross-products of the design in double precision (the sum of its squares overflows; metafor refuses it too); rescale the column, e.g. divide it by a power of 10",
+                                    at: table.location(row: largest, column: header))
+            }
+            return .numeric(values)
+        }
+        var names: [String: String] = [:]
+        var keys: [String] = []
+        keys.reserveCapacity(cells.count)
+        for text in cells {
+            let key = text.lowercased()
+            keys.append(key)
+            if names[key] == nil { names[key] = text }
+        }
+        let levels = names.map { (key: $0.key, name: $0.value) }
+            .sorted { $0.name.unicodeScalars.lexicographicallyPrecedes($1.name.unicodeScalars) }
+        return .factor(keys: keys, levels: levels)
+    }
+
+    /// Whether a cell that is not a finite decimal number still reads as a number in some
+    /// spelling: NaN, an infinity, an overflowing exponent or hex (as Swift's and C's `strtod`
+    /// read them), or a decimal comma or thousands separator.
+    static func looksNumeric(_ text: String) -> Bool {
+        Double(text) != nil || DataTable.commaHint(text) != nil
     }
 }

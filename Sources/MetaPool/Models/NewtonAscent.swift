@@ -147,6 +147,15 @@ func newtonAscent(beta startBeta: Double, tau startTau: Double, bound: Double,
             if last.isFinite, last.value >= current.value { beta += dBeta; tau += dTau; current = last }
             return NewtonAscentResult(beta: beta, tau: tau, value: current.value, iterations: iteration)
         }
+        // Flat to rounding in τ: −ℓ's curvature is positive but below the shift, β has converged
+        // and the whole gain left, ½gᵀd, is below the resolution of ℓ. This is a maximum whose
+        // τ-curvature vanishes (ℓ ≈ ℓ₀ − cτ⁴ about τ = 0 when the score test for τ² is exactly 0:
+        // events 3,1,2,0,2,2,0,1,1,3 of 5 each), where the shifted Newton steps in τ shrink
+        // as τ³ and never reach the step test; lme4 stops in the same flat region (τ̂² ≈ 3e-8).
+        if shifted, !needsIncrease, smallest >= 0, abs(dBeta) <= 1e-8 * max(1, abs(beta)),
+           0.5 * slope <= 1e-15 * max(1, abs(current.value)) {
+            return NewtonAscentResult(beta: beta, tau: tau, value: current.value, iterations: iteration)
+        }
         // Near the maximum the predicted gain ½gᵀd falls below the rounding noise of ℓ (a sum of
         // terms of size ~n, so ~10⁻¹⁰ with n ~ 10⁶): there the Newton step is taken on the
         // strength of the gradient, which stays accurate, instead of comparing values.

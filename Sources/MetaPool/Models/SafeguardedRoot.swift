@@ -77,6 +77,17 @@ struct SafeguardedRoot {
             }
             x = proposal
         }
+        // Out of iterations without ever seeing f > 0: f may have no root above 0 and only come
+        // close to 0 from below (the REML score of (0.1759, 0.0126), (0.1832, 0.0232),
+        // (−0.3523, 0.0672) peaks at −1e-9 near τ² = 0.0041, and Fisher scoring crawls towards
+        // it). With f(0) ≤ 0 as well, the boundary τ² = 0 is the solution, as metafor ends there
+        // ("Fisher scoring algorithm may have gotten stuck at a local maximum. Setting tau^2 = 0.").
+        // Not earlier: a score that is negative at 0 can still cross 0 further up (s3253 of the
+        // issue-18 sweep: f(0) < 0 and a root at 0.1077, which metafor finds).
+        if !loKnownPositive {
+            let (v0, _) = evaluate(0)
+            if v0.isFinite && v0 <= 0 { return 0 }
+        }
         return nil
     }
 }

@@ -1,5 +1,7 @@
 // What a τ² estimator asks of a model: the weighted sums at a given τ², for any design matrix.
 
+import RealModule
+
 /// The sums over studies that the τ² estimators need from the model yᵢ = xᵢᵀβ + uᵢ + εᵢ at a
 /// given τ², with wᵢ = 1/(vᵢ + τ²) and P = W − WX(XᵀWX)⁻¹XᵀW (Viechtbauer 2005; Raudenbush 2009).
 /// For the intercept-only model (p = 1) P = W − wwᵀ/Σw.
@@ -36,6 +38,9 @@ protocol TauSquaredModel {
     mutating func convergenceScale() throws(MetaPoolError) -> Double
     /// The unweighted mean of the effects and Σ(yᵢ − ȳ)² (Sidik–Jonkman's start).
     func unweightedSpread() -> (mean: Double, sumSquares: Double)
+    /// The log-likelihood at τ² up to a constant, −½[Σlog(vᵢ + τ²) + yᵀPy], and with
+    /// `restricted` also −½ log det(XᵀWX) (Viechtbauer 2005, eqs. 9 and 11).
+    mutating func logLikelihood(tau2: Double, restricted: Bool) throws(MetaPoolError) -> Double
 }
 
 extension TauSquaredModel {
@@ -59,6 +64,18 @@ extension TauSquaredModel {
         let typical = residualDegreesOfFreedom / s.traceP
         if typical.isFinite && typical > 0 { return typical }
         return smallestVariance.isFinite && smallestVariance > 0 ? smallestVariance : 1
+    }
+
+    /// `root`, or 0 where the (restricted) likelihood is higher at τ² = 0 than at `root`: a root
+    /// of the score can be a local maximum below the boundary's, and metafor then reports 0
+    /// ("Fisher scoring algorithm may have gotten stuck at a local maximum. Setting tau^2 = 0.";
+    /// ML on (−0.057, 3.68494), (−0.748, 0.00222), (2.229, 1.04994), (0.122, 1.49717): a root at
+    /// 0.822, metafor 0).
+    mutating func higherOfRootAndBoundary(_ root: Double, restricted: Bool) throws(MetaPoolError) -> Double {
+        guard root > 0 else { return root }
+        let atRoot = try logLikelihood(tau2: root, restricted: restricted)
+        let atZero = try logLikelihood(tau2: 0, restricted: restricted)
+        return atZero.isFinite && atRoot.isFinite && atZero > atRoot ? 0 : root
     }
 
     /// Solves an estimating equation f(τ²) = 0 (f decreasing, positive below the root) with
@@ -110,6 +127,13 @@ struct InterceptModel: TauSquaredModel {
     func hedgesNumerator() throws(MetaPoolError) -> Double {
         let u = UnweightedSums(y: y, v: v)
         return u.sumSquares - Double(y.count - 1) * u.meanVariance
+    }
+
+    mutating func logLikelihood(tau2: Double, restricted: Bool) throws(MetaPoolError) -> Double {
+        let s = try sums(tau2: tau2, traces: false)
+        var logVariances = 0.0
+        for vi in v { logVariances += Double.log(vi + tau2) }
+        return -0.5 * (logVariances + s.q + (restricted ? Double.log(s.sumW) : 0))
     }
 
     /// (k − 1)/tr P₀ in one pass with the closed-form tr P (only its magnitude matters here).

@@ -74,37 +74,72 @@ struct WeightedSums {
                     tracePP = sw2 - 2 * sw3 / sw + ratio * ratio
                     return
                 }
-                // The second pass centres on Σwy/Σw itself (c + δ would carry the shift's rounding).
-                let mu = swy / sw
+                // The second pass centres on the effect of the study with the largest weight,
+                // c = y_L, with the weights scaled by it (uᵢ = wᵢ/w_L ≤ 1, so that Σw², tr PP and the
+                // mean's numerator cannot overflow on the way to a representable result):
+                // δ = μ̂ − c = Σᵢ≠L uᵢ(yᵢ − c)/Σu holds no term of the dominant study, so it keeps
+                // its relative precision however small it is, and the residuals are rᵢ = (yᵢ − c) − δ.
+                // Centring on Σwy/Σw itself loses everything when weights span more than ~1e32:
+                // μ̂ then carries an error of one ulp of y, and w_L·ulp² swamps Q (y = 0.1, 0.2, 0.3,
+                // 0.5 with v = 1e-200, 1e200, 1, 1e-100 gave Q = 1.9e166 for the exact 1.6e99).
+                // Q(μ) = Q(μ̂) + Σw·(μ − μ̂)², so the rounding of δ enters Q only to second order and
+                // every term of Q is then accurate to a few ulps of Q (Chan, Golub & LeVeque 1983 on
+                // shifted sums; Higham 2002, §1.9).
+                var largest = 0
+                while largest < y.count - 1 && 1 / (v[largest] + tau2) != wMax { largest += 1 }
+                let pivotEffect = y.isEmpty ? 0 : y[largest]
                 // The traces as sums of non-negative terms, tr P = Σwᵢ(S − wᵢ)/S and
                 // tr PP = Σwᵢ²[(S − wᵢ)² + (A − wᵢ²)]/S² (S = Σw, A = Σw²), with S − wᵢ and A − wᵢ²
                 // of the largest weight summed over the other studies: the closed forms
                 // cancel catastrophically when one weight dominates (vᵢ = 1e-10 among vᵢ ≈ 0.1 gave
                 // tr PP = 1e20 − 2e20 + 1e20 and a REML τ² of 0 where metafor finds 0.0047).
-                var largest = 0
-                while largest < y.count - 1 && 1 / (v[largest] + tau2) != wMax { largest += 1 }
-                var qq = 0.0, s2r = 0.0, otherW = 0.0, otherW2 = 0.0, tp = 0.0, tpp = 0.0
+                var su = 0.0, su2 = 0.0, su3 = 0.0, sud = 0.0
+                for i in 0..<y.count {
+                    let u = (1 / (v[i] + tau2)) / wMax
+                    su += u
+                    su2 += u * u
+                    su3 += u * u * u
+                    sud += u * (y[i] - pivotEffect)
+                }
+                let shifted = y.isEmpty ? 0 : sud / su
+                let direct = swy / sw
+                // Effects near ±1e308 overflow yᵢ − y_L; centre on Σwy/Σw itself then (weights
+                // that large apart cannot come with effects that large and still give a finite Q).
+                let (pivot, shift) = shifted.isFinite ? (pivotEffect, shifted) : (direct, 0.0)
+                var qq = 0.0, s2r = 0.0, otherU = 0.0, otherU2 = 0.0, tp = 0.0, tpp = 0.0
                 for i in 0..<y.count {
                     let w = 1 / (v[i] + tau2)
-                    let r = y[i] - mu
-                    let wr2 = w * r * r
-                    qq += wr2
-                    s2r += w * wr2
+                    let r = (y[i] - pivot) - shift
+                    let wr = w * r
+                    qq += wr * r
+                    s2r += wr * wr
                     if i != largest {
-                        otherW += w
-                        otherW2 += w * w
-                        let rest = sw - w, rest2 = sw2 - w * w
-                        tp += w * rest
-                        tpp += w * w * (rest * rest + rest2)
+                        let u = w / wMax
+                        otherU += u
+                        otherU2 += u * u
+                        let rest = su - u, rest2 = su2 - u * u
+                        tp += u * rest
+                        tpp += u * u * (rest * rest + rest2)
                     }
                 }
                 if !y.isEmpty {
-                    tp += wMax * otherW
-                    tpp += wMax * wMax * (otherW * otherW + otherW2)
+                    tp += otherU
+                    tpp += otherU * otherU + otherU2
                 }
-                sumW = sw; sumW2 = sw2; sumW3 = sw3; mean = mu; q = qq; sumW2Residual2 = s2r
-                traceP = tp / sw
-                tracePP = tpp / (sw * sw)
+                // The plain sums of the first loop where they are finite (so both passes give the
+                // same Σw and Σw²), the scaled ones where those overflowed on the way.
+                sumW = sw.isFinite ? sw : wMax * su
+                sumW2 = sw2.isFinite ? sw2 : wMax * (wMax * su2)
+                sumW3 = sw3.isFinite ? sw3 : wMax * (wMax * (wMax * su3))
+                // The reported mean stays Σwy/Σw where that is finite: on a million studies whose mean
+                // is near 0 the shifted sum drifts (its partial sums grow with the pivot's offset) and
+                // loses digits Σwy/Σw keeps; the residuals above need only the centre's first-order
+                // accuracy, which either gives.
+                mean = sw.isFinite && swy.isFinite && direct.isFinite ? direct : pivot + shift
+                q = qq
+                sumW2Residual2 = s2r
+                traceP = wMax * (tp / su)
+                tracePP = wMax * (wMax * (tpp / (su * su)))
             }
         }
     }

@@ -97,7 +97,7 @@ public struct Report: Sendable {
         if let tau2 = het.tauSquared {
             // The Q-profile interval (Viechtbauer 2007) for inverse-variance fits.
             let intervals = try? inverseVariance?.heterogeneityIntervals()
-            out += "<tr><td>τ²\(intervals == nil ? "" : " [Q-profile CI]")</td><td>\(n(tau2))\(intervals.map { " [\(n($0.tauSquared.lower)), \(n($0.tauSquared.upper))]" } ?? "")</td><td></td></tr>\n"
+            out += "<tr><td>τ²\(intervals == nil ? "" : " [Q-profile CI]")</td><td>\(n(tau2))\(intervals.map { $0.isEmpty ? " [empty set: both bounds below 0]" : " [\(n($0.tauSquared.lower)), \(n($0.tauSquared.upper))]" } ?? "")</td><td></td></tr>\n"
             out += "<tr><td>I²\(intervals == nil ? "" : " [CI]")</td><td>\(n(het.iSquared, 2))%\(intervals.map { " [\(n($0.iSquared.lower, 2)), \(n($0.iSquared.upper, 2))]" } ?? "")</td><td></td></tr>\n"
             out += "<tr><td>H²</td><td>\(n(het.hSquared, 2))</td><td></td></tr>\n"
         } else {

@@ -90,6 +90,10 @@ public struct PoolSummary: Codable, Sendable, Equatable {
     public var tau2CILower: Double?
     /// The upper Q-profile bound for τ² (`tau2_ci_upper`); absent for `FE`.
     public var tau2CIUpper: Double?
+    /// Present only when the Q-profile interval is the empty set (``HeterogeneityIntervals/isEmpty``,
+    /// e.g. identical effects): both bounds fall below 0, so the τ², I² and H² bounds hold 0 (1 for
+    /// H²) as metafor's `confint()` values do, and this says that they bound nothing (`tau2_ci_note`).
+    public var tau2CINote: String? = nil
     /// τ̂ = √τ̂² (`tau`); absent for `FE`.
     public var tau: Double?
     /// I² in percent (`i2`; Q-based for `FE`).
@@ -118,7 +122,7 @@ public struct PoolSummary: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case measure, method, ciMethod = "ci_method", level, k, estimate, se, ciLower = "ci_lower", ciUpper = "ci_upper"
         case statistic, pValue = "p_value", df, piLower = "pi_lower", piUpper = "pi_upper"
-        case tau2, tau2CILower = "tau2_ci_lower", tau2CIUpper = "tau2_ci_upper", tau
+        case tau2, tau2CILower = "tau2_ci_lower", tau2CIUpper = "tau2_ci_upper", tau2CINote = "tau2_ci_note", tau
         case i2, i2CILower = "i2_ci_lower", i2CIUpper = "i2_ci_upper"
         case h2, h2CILower = "h2_ci_lower", h2CIUpper = "h2_ci_upper"
         case q, qDF = "q_df", qPValue = "q_p_value", backTransformed = "back_transformed", studies
@@ -137,7 +141,9 @@ extension MetaAnalysis {
             studies.append(.init(study: effects.labels[i], yi: effects.yi[i], vi: effects.vi[i],
                                  ciLower: studyCIs[i].lower, ciUpper: studyCIs[i].upper, weight: weights[i]))
         }
-        return PoolSummary(
+        // An empty interval keeps metafor's bounds (0, 0; its confint() values) with the reason beside them.
+        let empty = intervals?.isEmpty == true
+        var summary = PoolSummary(
             measure: effects.measure.rawValue, method: method.rawValue, ciMethod: ciMethod.rawValue, level: level, k: count,
             estimate: estimate, se: standardError, ciLower: confidenceInterval.lower, ciUpper: confidenceInterval.upper,
             statistic: statistic, pValue: pValue, df: degreesOfFreedom,
@@ -151,5 +157,12 @@ extension MetaAnalysis {
                                    ciLower: backTransform(confidenceInterval.lower), ciUpper: backTransform(confidenceInterval.upper),
                                    piLower: pi.map { backTransform($0.lower) }, piUpper: pi.map { backTransform($0.upper) }),
             studies: studies)
+        if empty { summary.tau2CINote = HeterogeneityIntervals.emptyNote }
+        return summary
     }
+}
+
+extension HeterogeneityIntervals {
+    /// The reason an empty Q-profile interval has no bounds (`tau2_ci_note`).
+    public static let emptyNote = "both bounds of the Q-profile interval for tau^2 fall below 0 (Q at tau^2 = 0 is below the lower chi-squared quantile): the interval is the empty set, as metafor's confint() reports"
 }
