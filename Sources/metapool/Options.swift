@@ -219,6 +219,11 @@ struct ModelOptions: ParsableArguments {
     func table(comparing columns: [String]) throws(MetaPoolError) -> DataTable {
         let table = try read(bytes: DataTable.readBytes(path: file))
         try checkOutcomes(table, comparing: columns)
+        // --hr-level with the measure left to the columns: it applies only to hazard-ratio intervals.
+        if effectSizeArguments.hazardRatioLevel != nil, measure == nil, !isCountBased,
+           table.columnIndex("hr_lower") == nil || table.columnIndex("hr_upper") == nil {
+            warn("--hr-level applies to hazard-ratio intervals (hr_lower, hr_upper); the input has none (ignored)")
+        }
         // --drop-missing and --drop00: the rows left out are listed on stderr.
         let (kept, excluded) = try table.excludingStudies(measure: measure, options: effectSizeOptions)
         EffectSizeArguments.note(excluded)

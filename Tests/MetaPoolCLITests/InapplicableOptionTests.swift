@@ -24,6 +24,8 @@ struct InapplicableOptionTests {
             (["sensitivity", bcg], ["--quadrature-points", "3"], "warning: --quadrature-points has no effect without --method GLMM (ignored)"),
             (["pool", bcg, "--method", "MH"], ["--hr-level", "0.9"], "warning: --hr-level applies to hazard-ratio intervals (hr_lower, hr_upper); --method MH has none (ignored)"),
             (["pool", pritz, "--measure", "PLO"], ["--hr-level", "90"], "warning: --hr-level applies to hazard-ratio intervals (hr_lower, hr_upper); --measure PLO has none (ignored)"),
+            (["pool", pritz], ["--hr-level", "90"], "warning: --hr-level applies to hazard-ratio intervals (hr_lower, hr_upper); the input has none (ignored)"),
+            (["sensitivity", bcg], ["--hr-level", "0.9"], "warning: --hr-level applies to hazard-ratio intervals (hr_lower, hr_upper); the input has none (ignored)"),
             (["pool", bcg], ["--jobs", "2"], "warning: --jobs sets the parallel tasks of --batch; it has no effect without --batch (ignored)"),
             (["pool", bcg], ["--batch-column", "trial"], "warning: --batch-column names the analysis column of --batch; it has no effect without --batch (ignored)"),
             (["regress", bcg, "--mods", "latitude"], ["--seed", "7"], "warning: --seed sets the random permutations of --permutations; it has no effect without it (ignored)"),
@@ -42,7 +44,8 @@ struct InapplicableOptionTests {
     func applicableOptionsAreQuiet() throws {
         for arguments in [["pool", Self.bcg, "--method", "GLMM", "--quadrature-points", "3"],
                           ["regress", Self.bcg, "--mods", "latitude", "--permutations", "100", "--seed", "7"],
-                          ["funnel", Self.bcg, "-o", "-", "--trimfill", "--side", "left"]] {
+                          ["funnel", Self.bcg, "-o", "-", "--trimfill", "--side", "left"],
+                          ["pool", "Datasets/her2-bm-hazard-ratios.csv", "--where", "endpoint=PFS", "--hr-level", "0.95"]] {
             let result = try Self.run(arguments)
             #expect(result.status == 0 && result.stderr.isEmpty, "\(arguments): \(result.stderr)")
         }
