@@ -104,6 +104,8 @@ struct TextOutputTests {
         // Escape sequences, bidi overrides and noncharacters are escaped; line breaks and tabs kept.
         #expect(SafeText.csvField("red\u{1B}[31m") == "red\\u{1B}[31m")
         #expect(SafeText.csvField("rtl\u{202E}evil") == "rtl\\u{202E}evil")
+        // In XML a bidi override is valid but would reorder the drawn label: shown as an escape.
+        #expect(SafeText.xml("rtl\u{202E}evil\u{2028}") == "rtl\\u{202E}evil\\u{2028}")
         #expect(SafeText.csvField("a\u{FFFE}b") == "a\\u{FFFE}b")
         #expect(SafeText.csvField("tab\there") == "tab\there")
     }

@@ -61,7 +61,10 @@ public enum SafeText {
     /// quotes and the tab, line feed and carriage return (which a parser would otherwise normalise
     /// to spaces, XML 1.0 §3.3.3); a carriage return always as `&#13;` (a parser turns a literal
     /// one into a line feed, §2.11); characters XML cannot hold (``isXMLCharacter(_:)``) as
-    /// U+FFFD. HTML5 parses the result the same way, so the report uses it too.
+    /// U+FFFD; and the valid but invisible direction and line controls among
+    /// ``isTerminalUnsafe(_:)`` (bidi overrides, which would reorder a label as drawn, U+2028/9)
+    /// as `\u{202E}`-style text, as in every text output. HTML5 parses the result the same way,
+    /// so the report uses it too.
     public static func xml(_ text: String, attribute: Bool = true) -> String {
         var out = ""
         out.reserveCapacity(text.utf8.count)
@@ -75,7 +78,14 @@ public enum SafeText {
             case "\t" where attribute: out += "&#9;"
             case "\n" where attribute: out += "&#10;"
             case "\r": out += "&#13;"
-            default: out.unicodeScalars.append(isXMLCharacter(scalar) ? scalar : "\u{FFFD}")
+            default:
+                if !isXMLCharacter(scalar) {
+                    out.unicodeScalars.append("\u{FFFD}")
+                } else if isTerminalUnsafe(scalar) && scalar != "\t" && scalar != "\n" {
+                    out += "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
             }
         }
         return out
