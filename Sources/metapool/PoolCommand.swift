@@ -231,17 +231,6 @@ struct PoolCommand: AsyncParsableCommand {
         print(out, terminator: "")
     }
 
-    /// "pool --batch: fitting 100,000 analyses (N s)" every few seconds while the batch runs (the
-    /// engine reports no count, so the line gives the batch's size and the time).
-    static func heartbeat(_ progress: ProgressReporter) -> DispatchSourceTimer {
-        let timer = DispatchSource.makeTimerSource(queue: DispatchQueue.global(qos: .utility))
-        let interval = isatty(2) == 1 ? 1.0 : 5.0
-        timer.schedule(deadline: .now() + interval, repeating: interval)
-        timer.setEventHandler { progress.tick() }
-        timer.resume()
-        return timer
-    }
-
     private func runBatch() async throws {
         let analyses = try reportingErrors(file: model.file) { () throws(MetaPoolError) -> [BatchAnalysis.Analysis] in
             let bytes = try DataTable.readBytes(path: model.file)
@@ -270,11 +259,12 @@ struct PoolCommand: AsyncParsableCommand {
         }
         let engine = BatchAnalysis(method: model.method, ciMethod: model.ciMethod, level: model.level)
         let tasks = jobs ?? BatchAnalysis.processorCount
+        // "pool --batch: fitting 100,000 analyses (N s)" every few seconds while the batch runs (the
+        // engine reports no count, so the line gives the batch's size and the time).
         let progress = ProgressReporter(task: "pool --batch", unit: "fitting \(ProgressReporter.grouped(analyses.count)) analyses", total: nil)
-        let heartbeat = Self.heartbeat(progress)
+        let stopProgress = progress.startHeartbeat()
         let results = await engine.run(analyses, tasks: tasks)
-        heartbeat.cancel()
-        progress.finish()
+        stopProgress()
         var out = ""
         out.reserveCapacity(results.count * 200)
         switch format {

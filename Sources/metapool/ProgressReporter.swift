@@ -67,28 +67,36 @@ final class ProgressReporter: @unchecked Sendable {
 
     /// Runs `body` with a line "TASK: WHAT (N s)" on standard error every `interval` seconds
     /// while it runs (live on a terminal, every second from the second second): for one long
-    /// computation with no count to show (a GLMM fit to 10⁵ studies, a batch of analyses).
+    /// computation with no count to show (a GLMM fit to 10⁵ studies).
     static func whileRunning<T, E: Error>(_ task: String, _ what: String, interval: Double = 5,
                                           isTerminal: Bool = isatty(2) == 1, _ body: () throws(E) -> T) throws(E) -> T {
         let reporter = ProgressReporter(task: task, unit: what, total: nil, interval: interval, isTerminal: isTerminal)
+        let stop = reporter.startHeartbeat()
+        defer { stop() }
+        return try body()
+    }
+
+    /// Starts ``tick()`` every second on a terminal, every `interval` seconds off
+    /// one; the function returned stops it and erases the live line. No tick comes after it.
+    func startHeartbeat() -> () -> Void {
         let timer = DispatchSource.makeTimerSource(queue: DispatchQueue.global(qos: .utility))
         let lock = NSLock()
-        var stopped = false
-        timer.schedule(deadline: .now() + (isTerminal ? 1 : interval), repeating: isTerminal ? 1 : interval)
-        timer.setEventHandler {
+        nonisolated(unsafe) var stopped = false
+        let period = isTerminal ? 1 : interval
+        timer.schedule(deadline: .now() + period, repeating: period)
+        timer.setEventHandler { [self] in
             lock.lock(); defer { lock.unlock() }
             guard !stopped else { return }
-            reporter.tick()
+            tick()
         }
         timer.resume()
-        defer {
+        return { [self] in
             lock.lock()
             stopped = true
             timer.cancel()
-            reporter.finish()
+            finish()
             lock.unlock()
         }
-        return try body()
     }
 
     /// One heartbeat line: "TASK: WHAT (N s)", in place on a terminal.
