@@ -7,7 +7,15 @@ import Foundation
 /// rewritten in place (at most ten times a second, from half a second on) and erased at the end; off a
 /// terminal (a CI log, `2> file`) one line is printed every `interval` seconds, so a run that finishes
 /// within the first interval prints nothing. Standard output is never touched.
+/// `METAPOOL_PROGRESS_INTERVAL=SECONDS` sets that interval (0: a line at every update).
 final class ProgressReporter: @unchecked Sendable {
+    /// Seconds between lines off a terminal: `METAPOOL_PROGRESS_INTERVAL` when it is a number ≥ 0, else 5.
+    static let defaultInterval: Double = {
+        if let text = ProcessInfo.processInfo.environment["METAPOOL_PROGRESS_INTERVAL"], let value = Double(text),
+           value >= 0, value.isFinite { return value }
+        return 5
+    }()
+
     let task: String
     let unit: String
     private(set) var total: Int?
@@ -22,7 +30,7 @@ final class ProgressReporter: @unchecked Sendable {
     ///   - unit: what is counted, e.g. "leave-one-out fits".
     ///   - total: how many there will be, or `nil` when unknown (iterations).
     ///   - interval: seconds between lines off a terminal.
-    init(task: String, unit: String, total: Int?, interval: Double = 5, isTerminal: Bool = isatty(2) == 1) {
+    init(task: String, unit: String, total: Int?, interval: Double = defaultInterval, isTerminal: Bool = isatty(2) == 1) {
         self.task = task
         self.unit = unit
         self.total = total
@@ -68,7 +76,7 @@ final class ProgressReporter: @unchecked Sendable {
     /// Runs `body` with a line "TASK: WHAT (N s)" on standard error every `interval` seconds
     /// while it runs (live on a terminal, every second from the second second): for one long
     /// computation with no count to show (a GLMM fit to 10⁵ studies).
-    static func whileRunning<T, E: Error>(_ task: String, _ what: String, interval: Double = 5,
+    static func whileRunning<T, E: Error>(_ task: String, _ what: String, interval: Double = defaultInterval,
                                           isTerminal: Bool = isatty(2) == 1, _ body: () throws(E) -> T) throws(E) -> T {
         let reporter = ProgressReporter(task: task, unit: what, total: nil, interval: interval, isTerminal: isTerminal)
         let stop = reporter.startHeartbeat()
@@ -76,13 +84,13 @@ final class ProgressReporter: @unchecked Sendable {
         return try body()
     }
 
-    /// Starts ``tick()`` every second on a terminal, every `interval` seconds off
+    /// Starts ``tick()`` every second on a terminal, every `interval` seconds (at least 0.1) off
     /// one; the function returned stops it and erases the live line. No tick comes after it.
     func startHeartbeat() -> () -> Void {
         let timer = DispatchSource.makeTimerSource(queue: DispatchQueue.global(qos: .utility))
         let lock = NSLock()
         nonisolated(unsafe) var stopped = false
-        let period = isTerminal ? 1 : interval
+        let period = isTerminal ? 1 : max(interval, 0.1)
         timer.schedule(deadline: .now() + period, repeating: period)
         timer.setEventHandler { [self] in
             lock.lock(); defer { lock.unlock() }

@@ -99,7 +99,7 @@ enum MetapoolBinary {
     /// the first `outputLimit` bytes of each are read back, so a run that prints hundreds of
     /// megabytes (JSON for 10⁶ studies) does not make the test process as large.
     static func run(_ binary: URL, _ arguments: [String], in directory: URL, stdinFile: URL?, timeout: TimeInterval = 60,
-                    outputLimit: Int = .max) throws -> Result {
+                    outputLimit: Int = .max, environment: [String: String] = [:]) throws -> Result {
         let fm = FileManager.default
         let scratch = fm.temporaryDirectory.appendingPathComponent("metapool-cli-\(UUID().uuidString)", isDirectory: true)
         try fm.createDirectory(at: scratch, withIntermediateDirectories: true)
@@ -114,6 +114,9 @@ enum MetapoolBinary {
         process.executableURL = binary
         process.arguments = arguments
         process.currentDirectoryURL = directory
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         process.standardOutput = out
         process.standardError = err
         process.standardInput = try stdinFile.map { try FileHandle(forReadingFrom: $0) } ?? FileHandle.nullDevice
