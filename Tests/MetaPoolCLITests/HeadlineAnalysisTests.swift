@@ -24,6 +24,7 @@ struct HeadlineAnalysisTests {
     }
     struct ByClass: Decodable {
         var file, by: String
+        var `where`: [String]
         var subgroups: [Group]
         var overall_estimate, q: Double
         var df: Int
@@ -80,7 +81,8 @@ struct HeadlineAnalysisTests {
     @Test("IC-ORR by drug class: separate and common tau^2")
     func byDrugClass() throws {
         let e = try Self.expected().by_drug_class
-        let table = try Self.table(e.file)
+        let conditions = try e.where.map { try #require(RowCondition(parsing: $0)) }
+        let table = try Self.table(e.file).selecting(conditions)
         let separate = try SubgroupAnalysis(table: table, by: e.by)
         #expect(separate.subgroups.map(\.label) == e.subgroups.map(\.subgroup))
         for (got, want) in zip(separate.subgroups, e.subgroups) {
@@ -136,7 +138,7 @@ struct ReadmeOutputTests {
         let binary = try #require(MetapoolBinary.url, "metapool executable not found next to the test bundle")
         for (command, marker) in [
             (["pool", "Datasets/her2-bm-intracranial-response.csv", "--by", "drug_class",
-              "--where", "endpoint=IC-ORR", "--where", "endpoint=CNS-ORR"], "**2. Intracranial response by drug class**"),
+              "--where", "endpoint=IC-ORR", "--where", "endpoint=CNS-ORR", "--where", "role=experimental"], "**2. Intracranial response by drug class**"),
             (["pool", "Datasets/her2-bm-hazard-ratios.csv", "--where", "endpoint=PFS"], "**3. PFS hazard ratios"),
         ] {
             let result = try MetapoolBinary.run(binary, command, in: HeadlineAnalysisTests.repository, stdinFile: nil)

@@ -9,7 +9,7 @@ import Testing
 @Suite("pool --by names each subgroup's model")
 struct SubgroupModelTests {
     static let arguments = ["pool", "Datasets/her2-bm-intracranial-response.csv", "--by", "drug_class",
-                            "--where", "endpoint=IC-ORR", "--where", "endpoint=CNS-ORR"]
+                            "--where", "endpoint=IC-ORR", "--where", "endpoint=CNS-ORR", "--where", "role=experimental"]
 
     static func run(_ arguments: [String]) throws -> String {
         let binary = try #require(MetapoolBinary.url, "metapool executable not found next to the test bundle")
@@ -28,7 +28,8 @@ struct SubgroupModelTests {
     func table() throws {
         let out = try Self.run(Self.arguments)
         let notes = out.split(separator: "\n").filter { $0.hasPrefix("Note: ") }
-        #expect(notes == ["Note: radiotherapy combination has one study, reported as that study (fixed effect, Wald CI)."], "\(out)")
+        #expect(notes == ["Note: monoclonal antibody has one study, reported as that study (fixed effect, Wald CI).",
+                          "Note: radiotherapy combination has one study, reported as that study (fixed effect, Wald CI)."], "\(out)")
         let bcg = try Self.run(["pool", "Datasets/bcg-vaccine.csv", "--by", "allocation"])
         #expect(!bcg.contains("Note: "), "\(bcg)")
     }
@@ -37,7 +38,7 @@ struct SubgroupModelTests {
     func json() throws {
         #expect(try Self.models(Self.arguments) == [
             "antibody-drug conjugate": "random-effects (REML)", "tyrosine kinase inhibitor": "random-effects (REML)",
-            "monoclonal antibody": "random-effects (REML)", "radiotherapy combination": "single study",
+            "monoclonal antibody": "single study", "radiotherapy combination": "single study",
         ])
         #expect(try Self.models(Self.arguments + ["--method", "DL", "--common-tau2"]).values.allSatisfy { $0 == "common tau^2 (DL)" })
         #expect(try Self.models(["pool", "Datasets/bcg-vaccine.csv", "--by", "allocation", "--method", "FE"]).values.allSatisfy { $0 == "common-effect (FE)" })

@@ -17,6 +17,12 @@ struct PlotTests {
         try DataTable.read(path: repository.appendingPathComponent("Datasets/\(name)").path)
     }
 
+    /// The README's drug-class analysis: the intracranial endpoints of the experimental arms.
+    static func intracranialExperimental() throws -> DataTable {
+        try table("her2-bm-intracranial-response.csv").selecting(
+            ["endpoint=IC-ORR", "endpoint=CNS-ORR", "role=experimental"].map { try #require(RowCondition(parsing: $0)) })
+    }
+
     static func scratch() throws -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("metapool-plots-\(UUID().uuidString)", isDirectory: true)
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
@@ -100,7 +106,7 @@ struct PlotTests {
 
     @Test("subgroup blocks: headers, one diamond per subgroup, weights adding up, the test under the plot")
     func subgroups() throws {
-        let table = try Self.table("her2-bm-intracranial-response.csv")
+        let table = try Self.intracranialExperimental()
         let plot = try ForestPlot(table: table, by: "drug_class")
         let groups = try SubgroupAnalysis(table: table, by: "drug_class")
         let doc = try SVGCheck.parse(plot.svg())
@@ -113,8 +119,9 @@ struct PlotTests {
         }
         #expect(abs(plot.studies.compactMap(\.weight).reduce(0, +) - 100) < 1e-9)
         let footer = try SVGCheck.elements(doc, "//*[local-name()='text'][@class='footer']").map { $0.stringValue ?? "" }
-        #expect(footer.contains { $0.hasPrefix("Test for subgroup differences: Q = 26.90, df = 3") })
-        #expect(footer.contains { $0.hasPrefix("Heterogeneity: τ² = 0.7688; I² = 86.2%; Q = 122.92, df = 18") })
+        // metafor: Tests/MetaPoolTests/Fixtures/headline/expected.json (Q_between 23.8050, overall τ² 0.5754).
+        #expect(footer.contains { $0.hasPrefix("Test for subgroup differences: Q = 23.81, df = 3") })
+        #expect(footer.contains { $0.hasPrefix("Heterogeneity: τ² = 0.5754; I² = 82.3%; Q = 70.58, df = 15") })
         try Self.checkGeometry(plot, fit: try MetaAnalysis(EffectSizes(table: table)))
     }
 
@@ -201,13 +208,13 @@ struct PlotTests {
 
     @Test("report: self-contained (no scripts, links or external resources) and rendered by Chromium")
     func report() throws {
-        let table = try Self.table("her2-bm-intracranial-response.csv")
+        let table = try Self.intracranialExperimental()
         let html = try Report(table: table, title: "IC-ORR <by> drug class", by: "drug_class").html()
         #expect(html.hasPrefix("<!DOCTYPE html>"))
         for forbidden in ["<script", "<link", "src=", "href=", "@import", "url(http"] { #expect(!html.contains(forbidden), "\(forbidden)") }
         #expect(html.contains("IC-ORR &lt;by&gt; drug class"))
         #expect(html.components(separatedBy: "<svg ").count - 1 == 2, "forest and funnel inline")
-        #expect(html.contains("Test for subgroup differences: Q = 26.90"))
+        #expect(html.contains("Test for subgroup differences: Q = 23.81"))
         let dir = try Self.scratch()
         defer { try? FileManager.default.removeItem(at: dir) }
         let url = dir.appendingPathComponent("report.html")
@@ -267,8 +274,8 @@ struct PlotCommandTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         let input = PlotTests.repository.appendingPathComponent("Datasets/her2-bm-intracranial-response.csv").path
         let ok = try MetapoolBinary.run(binary, ["forest", input, "--by", "drug_class", "--common-tau2",
-                                                     "--where", "endpoint=IC-ORR", "--where", "endpoint=CNS-ORR", "-o", "-"], in: dir, stdinFile: nil)
-        #expect(ok.status == 0 && ok.stdout.contains("Test for subgroup differences (common τ²): QM = 8.62, df = 3"))
+                                                     "--where", "endpoint=IC-ORR", "--where", "endpoint=CNS-ORR", "--where", "role=experimental", "-o", "-"], in: dir, stdinFile: nil)
+        #expect(ok.status == 0 && ok.stdout.contains("Test for subgroup differences (common τ²): QM = 10.51, df = 3"))
         try "study,events,total\nA,12,10\nB,3,9\n".write(to: dir.appendingPathComponent("bad.csv"), atomically: true, encoding: .utf8)
         for command in ["forest", "funnel", "report"] {
             let out = dir.appendingPathComponent("\(command).out")

@@ -6,7 +6,8 @@
 #
 # 1. T-DXd intracranial response in active brain metastases: rows with regimen "trastuzumab
 #    deruxtecan" and population "active"; escalc("PLO"), rma(method = "REML"), confint(), predict().
-# 2. Intracranial response by drug class: one rma() per class (a class with one study is that
+# 2. Intracranial response by drug class (IC-ORR and CNS-ORR rows of the experimental arms; the
+#    comparator arms are left out with --where role=experimental): one rma() per class (a class with one study is that
 #    study, method = "FE"); Q_between from the fixed-effect pooling of the class estimates; and
 #    with a common tau^2, rma(mods = ~ g) and rma(mods = ~ g - 1).
 # 3. PFS hazard ratios: log HR with SE = (log upper - log lower) / (2 qnorm(0.975)); REML.
@@ -30,12 +31,15 @@ summarise <- function(fit, transf = identity) {
 response <- read.csv("Datasets/her2-bm-intracranial-response.csv", stringsAsFactors = FALSE)
 hazard <- read.csv("Datasets/her2-bm-hazard-ratios.csv", stringsAsFactors = FALSE)
 
+intracranial <- clean(response$endpoint) %in% c("ic-orr", "cns-orr")
+
 # 1
-tdxd <- response[clean(response$regimen) == "trastuzumab deruxtecan" & clean(response$population) == "active", ]
+tdxd <- response[clean(response$regimen) == "trastuzumab deruxtecan" & clean(response$population) == "active" & intracranial, ]
 es <- escalc("PLO", xi = tdxd$events, ni = tdxd$total)
 tdxd_fit <- rma(yi = es$yi, vi = es$vi, method = "REML", control = ctl)
 
 # 2
+response <- response[intracranial & clean(response$role) == "experimental", ]
 es_all <- escalc("PLO", xi = response$events, ni = response$total)
 classes <- unique(trimws(response$drug_class))
 groups <- lapply(classes, function(cl) {
@@ -60,9 +64,10 @@ pfs_fit <- rma(yi = yi, sei = sei, method = "REML", control = ctl)
 doc <- list(
   metafor_version = as.character(packageVersion("metafor")),
   generated_by = "Tests/Reference/generate_headline.R",
-  tdxd_active = c(list(file = "her2-bm-intracranial-response.csv", where = c("regimen=trastuzumab deruxtecan", "population=active")),
+  tdxd_active = c(list(file = "her2-bm-intracranial-response.csv", where = c("regimen=trastuzumab deruxtecan", "population=active", "endpoint=IC-ORR", "endpoint=CNS-ORR")),
                   summarise(tdxd_fit, transf.ilogit)),
-  by_drug_class = list(file = "her2-bm-intracranial-response.csv", by = "drug_class", subgroups = groups,
+  by_drug_class = list(file = "her2-bm-intracranial-response.csv", by = "drug_class",
+    where = c("endpoint=IC-ORR", "endpoint=CNS-ORR", "role=experimental"), subgroups = groups,
     overall_estimate = num(overall$b[1]), q = num(between$QE), df = length(classes) - 1, p_value = num(between$QEp),
     common_tau2 = num(common$tau2), common_qm = num(common$QM), common_qm_p_value = num(common$QMp),
     common_estimates = lapply(seq_along(classes), function(j) num(means$b[j])),
