@@ -136,7 +136,7 @@ struct ModelOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Confidence level, between 0 and 1.", valueName: "level"))
     var level: Double = 0.95
 
-    @Option(name: .customLong("where"), help: ArgumentHelp("Analyse only rows whose COLUMN equals VALUE (spaces and case ignored). Repeat: the same column gives alternatives, different columns must all match.", valueName: "column=value"))
+    @Option(name: .customLong("where"), help: ArgumentHelp("Analyse only rows whose COLUMN equals VALUE (spaces and case ignored); COLUMN!=VALUE leaves those rows out. Repeat: the same column gives alternatives, different columns must all match.", valueName: "column=value"))
     var conditions: [String] = []
 
     @Option(help: ArgumentHelp("Field separator: , ; or tab. Default: the one the header line uses (a note names ; and tab). With ; a decimal comma (0,42) is read as 0.42.", valueName: "delimiter"))
@@ -154,7 +154,7 @@ struct ModelOptions: ParsableArguments {
             throw ValidationError(message)
         }
         for condition in conditions where RowCondition(parsing: condition) == nil {
-            throw ValidationError("--where takes COLUMN=VALUE, e.g. --where endpoint=IC-ORR; got \"\(condition)\"")
+            throw ValidationError("--where takes COLUMN=VALUE or COLUMN!=VALUE, e.g. --where endpoint=IC-ORR or --where study!=KAMILLA; got \"\(condition)\"")
         }
         for warning in inapplicable { warn(warning) }
     }
@@ -260,7 +260,8 @@ struct ModelOptions: ParsableArguments {
     /// The mixed-endpoint guard of ``table(by:)`` on a table already read; with `group`, values
     /// need agree only within each analysis of a batch.
     func checkOutcomes(_ table: DataTable, comparing columns: [String], within group: String? = nil) throws(MetaPoolError) {
-        let exempt = rowConditions.map(\.column) + columns
+        // Naming the values to keep exempts a column; leaving some out does not.
+        let exempt = rowConditions.filter { !$0.excludes }.map(\.column) + columns
         if !allowMixedEndpoints { return try table.requireSingleOutcome(exempting: exempt, within: group) }
         for (column, values) in table.mixedOutcomes(exempting: exempt, within: group) { Self.noteMixed(column, values) }
     }

@@ -97,6 +97,22 @@ struct MixedOutcomeTests {
         #expect(refused.stderr.contains("within one analysis") && refused.stderr.contains("OS (2 rows), PFS (1 row)"), "\(refused.stderr)")
     }
 
+    @Test("--where COLUMN!=VALUE leaves rows out, is recorded as written, and does not exempt its column from the guard")
+    func exclusion() throws {
+        let r = try Self.run(["pool", Self.hazardRatios, "--where", "endpoint=PFS", "--where", "study!=NALA", "--format", "json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let json = try Self.object(r.stdout)
+        #expect(json["k"] as? Int == 3)
+        let studies = try #require(json["studies"] as? [[String: Any]]).compactMap { $0["study"] as? String }
+        #expect(!studies.contains("NALA") && studies.count == 3, "\(studies)")
+        #expect((json["options"] as? [String: Any])?["where"] as? [String] == ["endpoint=PFS", "study!=NALA"])
+        // Leaving OS out still leaves PFS and CNS-PFS mixed: refused, as without --where.
+        let mixed = try Self.run(["pool", Self.hazardRatios, "--where", "endpoint!=OS"])
+        #expect(mixed.status == 65 && mixed.stderr.contains("PFS (4 rows), CNS-PFS (1 row)"), "\(mixed.stderr)")
+        let typo = try Self.run(["pool", Self.hazardRatios, "--where", "endpoint=PFS", "--where", "study!=NALLA"])
+        #expect(typo.status == 65 && typo.stderr.contains("study!=NALLA leaves out no row") && typo.stderr.contains("did you mean NALA?"), "\(typo.stderr)")
+    }
+
     @Test("a --where on another column that leaves one endpoint passes; one that leaves two is refused")
     func singleValueLeft() throws {
         // DESTINY-Breast03 has one row (PFS); NALA has two (PFS and OS).

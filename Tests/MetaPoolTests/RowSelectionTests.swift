@@ -28,6 +28,36 @@ struct RowSelectionTests {
         #expect(RowCondition(parsing: "=ADC") == nil)
     }
 
+    @Test("COLUMN!=VALUE leaves rows out, combines with COLUMN=VALUE, and refuses an exclusion that matches no row")
+    func exclusion() throws {
+        #expect(RowCondition(parsing: "study!=KAMILLA") == RowCondition(column: "study", value: "KAMILLA", excludes: true))
+        #expect(RowCondition(parsing: " study != A ")?.description == "study!=A")
+        #expect(RowCondition(parsing: "!=A") == nil)
+        let t = try table()
+        let notAdc = try t.selecting([RowCondition(column: "class", value: "ADC", excludes: true)])
+        #expect(notAdc.rows.map { $0[0] } == ["B", "D", "F"])
+        #expect(notAdc.rowNumbers == [2, 4, 6])
+        // Alternatives kept on one column, a study left out on another: (ADC or TKI) and not E.
+        let mixed = try t.selecting([RowCondition(column: "class", value: "ADC"), RowCondition(column: "class", value: "TKI"),
+                                     RowCondition(column: "study", value: " e ", excludes: true)])
+        #expect(mixed.rows.map { $0[0] } == ["A", "B", "C", "D"])
+        // Same column kept and left out: active, but not the TKI arm among them.
+        let both = try t.selecting([RowCondition(column: "population", value: "active"), RowCondition(column: "class", value: "TKI", excludes: true)])
+        #expect(both.rows.map { $0[0] } == ["A", "E", "F"])
+        // A misspelt exclusion would leave everything in: it is an error naming the near value.
+        do {
+            _ = try t.selecting([RowCondition(column: "class", value: "ADX", excludes: true)])
+            Issue.record("an exclusion matching no row was accepted")
+        } catch {
+            #expect(error.kind == .insufficientData)
+            #expect(error.description.contains("class!=ADX leaves out no row") && error.description.contains("did you mean ADC?"), "\(error)")
+        }
+        // Leaving out every row is the usual no-row error.
+        #expect(throws: MetaPoolError.self) {
+            try t.selecting(["ADC", "TKI", "mAb"].map { RowCondition(column: "class", value: $0, excludes: true) })
+        }
+    }
+
     @Test("same column: alternatives; different columns: all must match; case and spaces ignored")
     func semantics() throws {
         let t = try table()

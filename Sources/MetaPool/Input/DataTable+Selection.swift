@@ -1,51 +1,79 @@
-// Row selection (`--where column=value`): analyse part of a file without editing it.
+// Row selection (`--where column=value`, `--where column!=value`): analyse part of a file
+// without editing it, e.g. a sensitivity analysis without one study.
 
-/// One `column=value` condition on the rows of a ``DataTable``.
+/// One `column=value` (keep) or `column!=value` (leave out) condition on the rows of a ``DataTable``.
 public struct RowCondition: Sendable, Hashable, CustomStringConvertible {
     /// The column, matched like every column name (case-insensitive, spaces trimmed).
     public var column: String
-    /// The value a cell must equal, compared with spaces trimmed and case ignored.
+    /// The value a cell must equal (or, with `excludes`, must not equal), compared with spaces
+    /// trimmed and case ignored.
     public var value: String
+    /// Whether rows holding `value` are left out (`column!=value`) rather than kept.
+    public var excludes: Bool
 
-    /// The condition `column=value`.
-    public init(column: String, value: String) {
+    /// The condition `column=value`, or `column!=value` when `excludes`.
+    public init(column: String, value: String, excludes: Bool = false) {
         self.column = column
         self.value = value
+        self.excludes = excludes
     }
 
-    /// Parses `column=value`; `nil` when there is no `=` or the column name is empty.
+    /// Parses `column=value` or `column!=value`; `nil` when there is no `=` or the column name is empty.
     public init?(parsing text: String) {
         guard let equals = text.firstIndex(of: "=") else { return nil }
-        let column = String(text[..<equals]).trimmingSpaces()
+        var name = text[..<equals]
+        let excludes = name.hasSuffix("!")
+        if excludes { name = name.dropLast() }
+        let column = String(name).trimmingSpaces()
         guard !column.isEmpty else { return nil }
-        self.init(column: column, value: String(text[text.index(after: equals)...]).trimmingSpaces())
+        self.init(column: column, value: String(text[text.index(after: equals)...]).trimmingSpaces(), excludes: excludes)
     }
 
-    /// The condition as `column=value`.
-    public var description: String { "\(column)=\(value)" }
+    /// The condition as `column=value` or `column!=value`.
+    public var description: String { "\(column)\(excludes ? "!=" : "=")\(value)" }
 }
 
 extension DataTable {
-    /// The rows that satisfy the conditions: conditions on the same column are alternatives
-    /// (any may hold), conditions on different columns must all hold, as in
-    /// `subset = col1 %in% c(...) & col2 == ...` in R. Rows keep their original numbers.
+    /// The rows that satisfy the conditions: `column=value` conditions on the same column are
+    /// alternatives (any may hold), conditions on different columns must all hold, and a row
+    /// whose cell equals a `column!=value` is left out, as in
+    /// `subset = col1 %in% c(...) & col2 == ... & !(col3 %in% c(...))` in R. Rows keep their
+    /// original numbers.
     ///
     /// - Throws: ``MetaPoolError`` `.missingColumn` for a column the table lacks, and
-    ///   `.insufficientData` when no row is left.
+    ///   `.insufficientData` when no row is left or a `column!=value` matches no row (a
+    ///   misspelt exclusion would otherwise silently leave everything in).
     public func selecting(_ conditions: [RowCondition]) throws(MetaPoolError) -> DataTable {
         guard !conditions.isEmpty else { return self }
-        var byColumn: [(index: Int, values: Set<String>)] = []
+        var byColumn: [(index: Int, values: Set<String>, excluded: Set<String>)] = []
         for condition in conditions {
             guard let index = columnIndex(condition.column) else {
                 throw MetaPoolError(.missingColumn,
                                     "{setting} names column \"\(condition.column)\", which the input does not have (columns: \(columns.joined(separator: ", ")))",
                                     at: InputLocation(file: source, column: condition.column), setting: .rowSelection)
             }
-            let value = condition.value.lowercased()
-            if let existing = byColumn.firstIndex(where: { $0.index == index }) {
-                byColumn[existing].values.insert(value)
+            let value = condition.value.trimmingSpaces().lowercased()
+            let existing = byColumn.firstIndex(where: { $0.index == index }) ?? {
+                byColumn.append((index, [], []))
+                return byColumn.count - 1
+            }()
+            if condition.excludes {
+                byColumn[existing].excluded.insert(value)
             } else {
-                byColumn.append((index, [value]))
+                byColumn[existing].values.insert(value)
+            }
+        }
+        for condition in conditions where condition.excludes {
+            let present = distinctValues(ofColumn: condition.column)
+            let wanted = condition.value.trimmingSpaces().lowercased()
+            if !present.contains(where: { $0.value.trimmingSpaces().lowercased() == wanted }) {
+                let name = columns[columnIndex(condition.column) ?? 0].trimmingSpaces()
+                let listed = present.prefix(20).map(\.value).joined(separator: ", ") + (present.count > 20 ? ", and \(present.count - 20) more" : "")
+                let near = Self.nearest(to: [condition.value], among: present.map(\.value))
+                let suggestion = near.isEmpty ? "" : "; did you mean \(near.joined(separator: " or "))?"
+                throw MetaPoolError(.insufficientData,
+                                    "{setting} \(condition) leaves out no row: no \(name) cell holds \"\(condition.value)\" (\(name) holds \(listed))\(suggestion)",
+                                    at: InputLocation(file: source, column: name), setting: .rowSelection)
             }
         }
         var selected = self
@@ -54,8 +82,11 @@ extension DataTable {
         selected.rowNumbers = []
         for (i, row) in rows.enumerated() {
             let keep = byColumn.allSatisfy { column in
-                guard column.index < row.count, let cell = row[column.index] else { return false }
-                return column.values.contains(cell.trimmingSpaces().lowercased())
+                let cell = column.index < row.count ? row[column.index]?.trimmingSpaces().lowercased() : nil
+                if let cell, column.excluded.contains(cell) { return false }
+                guard !column.values.isEmpty else { return true }
+                guard let cell else { return false }
+                return column.values.contains(cell)
             }
             if keep {
                 selected.rows.append(row)
@@ -79,7 +110,8 @@ extension DataTable {
         for condition in conditions {
             guard let index = columnIndex(condition.column), !columnsSeen.contains(index) else { continue }
             columnsSeen.append(index)
-            let asked = conditions.filter { columnIndex($0.column) == index }.map(\.value)
+            let asked = conditions.filter { columnIndex($0.column) == index && !$0.excludes }.map(\.value)
+            guard !asked.isEmpty else { continue }
             let present = distinctValues(ofColumn: condition.column)
             let presentKeys = Set(present.map { $0.value.lowercased() })
             guard !asked.contains(where: { presentKeys.contains($0.trimmingSpaces().lowercased()) }) else { continue }
