@@ -15,6 +15,12 @@ struct HeadlineAnalysisTests {
         var k: Int
         var estimate, se, ci_lower, ci_upper, p_value, tau2, tau2_ci_lower, tau2_ci_upper, i2, q, q_p_value: Double
         var pi_lower, pi_upper, back_estimate, back_ci_lower, back_ci_upper: Double
+        var pi_t_lower, pi_t_upper: Double
+    }
+    struct Mixed: Decodable {
+        var subgroup: String?
+        var k: Int
+        var estimate, se, ci_lower, ci_upper, tau2, pi_t_lower, pi_t_upper, marginal, marginal_lower, marginal_upper: Double
     }
     struct Group: Decodable {
         var subgroup: String
@@ -35,6 +41,10 @@ struct HeadlineAnalysisTests {
         var tdxd_active: Pooled
         var by_drug_class: ByClass
         var pfs: Pooled
+        var tdxd_active_glmm: Mixed
+        var class_glmm: [Mixed]
+        var with_kamilla: Pooled
+        var without_radiotherapy: Pooled
     }
 
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -63,6 +73,10 @@ struct HeadlineAnalysisTests {
         for (key, got, want) in pairs {
             expectClose(got, want, relative: 1e-6, absolute: 1e-10, "\(name) \(key): \(String(describing: got)) vs metafor \(want)")
         }
+        let t = try #require(fit.prediction(.t), "\(name): no t prediction interval")
+        #expect(t.degreesOfFreedom == e.k - 1)
+        expectClose(t.interval.lower, e.pi_t_lower, relative: 1e-6, absolute: 1e-10, "\(name) pi (t) lower")
+        expectClose(t.interval.upper, e.pi_t_upper, relative: 1e-6, absolute: 1e-10, "\(name) pi (t) upper")
         expectClose(s.tau2CILower, e.tau2_ci_lower, relative: 1e-6, absolute: 1e-8, "\(name) tau2_ci_lower")
         expectClose(s.pValue, e.p_value, relative: 1e-4, absolute: 1e-10, "\(name) p")
         expectClose(s.qPValue, e.q_p_value, relative: 1e-4, absolute: 1e-10, "\(name) Q p")
@@ -73,6 +87,47 @@ struct HeadlineAnalysisTests {
         let e = try Self.expected()
         try check(e.tdxd_active, "T-DXd active")
         #expect(e.tdxd_active.k >= 4)
+    }
+
+    /// The GLMM of the rows `conditions` select against rma.glmm(nAGQ = 7): estimate, SE, CI and
+    /// τ² to 1e-5 (the bar for metafor/lme4), the t prediction interval and the
+    /// population-averaged rate (R's integrate()) to 1e-5 as they follow from the fit.
+    func checkGLMM(_ e: Mixed, _ conditions: [String], _ name: String) throws {
+        let rows = try Self.table("her2-bm-intracranial-response.csv").selecting(conditions.map { try #require(RowCondition(parsing: $0)) })
+        let g = try GeneralizedLinearMixedModel(table: rows, quadraturePoints: 7)
+        #expect(g.count == e.k, "\(name) k")
+        expectClose(g.estimate, e.estimate, relative: 1e-5, absolute: 1e-7, "\(name) GLMM estimate")
+        expectClose(g.standardError, e.se, relative: 1e-5, absolute: 1e-7, "\(name) GLMM se")
+        expectClose(g.confidenceInterval.lower, e.ci_lower, relative: 1e-5, absolute: 1e-7, "\(name) GLMM ci_lower")
+        expectClose(g.confidenceInterval.upper, e.ci_upper, relative: 1e-5, absolute: 1e-7, "\(name) GLMM ci_upper")
+        expectClose(g.tauSquared, e.tau2, relative: 1e-5, absolute: 1e-7, "\(name) GLMM tau2")
+        let t = try #require(g.prediction(.t))
+        expectClose(t.interval.lower, e.pi_t_lower, relative: 1e-5, absolute: 1e-7, "\(name) GLMM pi (t) lower")
+        expectClose(t.interval.upper, e.pi_t_upper, relative: 1e-5, absolute: 1e-7, "\(name) GLMM pi (t) upper")
+        let m = g.populationAveragedRate
+        expectClose(m.estimate, e.marginal, relative: 1e-5, absolute: 1e-7, "\(name) marginal rate")
+        expectClose(m.lower, e.marginal_lower, relative: 1e-5, absolute: 1e-7, "\(name) marginal lower")
+        expectClose(m.upper, e.marginal_upper, relative: 1e-5, absolute: 1e-7, "\(name) marginal upper")
+    }
+
+    @Test("the GLMM beside inverse variance: T-DXd in active BM and the two largest drug classes")
+    func glmm() throws {
+        let e = try Self.expected()
+        try checkGLMM(e.tdxd_active_glmm, e.tdxd_active.where, "T-DXd active")
+        #expect(e.class_glmm.count == 2)
+        for c in e.class_glmm {
+            let subgroup = try #require(c.subgroup)
+            try checkGLMM(c, e.by_drug_class.where + ["drug_class=\(subgroup)"], subgroup)
+        }
+    }
+
+    @Test("sensitivity analyses: with KAMILLA's best overall response, without the radiotherapy series")
+    func sensitivityAnalyses() throws {
+        let e = try Self.expected()
+        try check(e.with_kamilla, "with KAMILLA")
+        try check(e.without_radiotherapy, "without Chargari 2011")
+        #expect(e.with_kamilla.k == e.by_drug_class.subgroups.map(\.k).reduce(0, +) + 1)
+        #expect(e.without_radiotherapy.k == e.by_drug_class.subgroups.map(\.k).reduce(0, +) - 1)
     }
 
     @Test("pooled PFS hazard ratios in patients with brain metastases")
