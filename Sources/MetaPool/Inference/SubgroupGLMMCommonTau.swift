@@ -55,7 +55,7 @@ public struct SubgroupGLMMCommonTau: Sendable {
             throw MetaPoolError(.insufficientData, "fits one coefficient per subgroup and needs more studies (\(k)) than subgroups (\(g))", at: at, setting: .commonTauSquared)
         }
         for name in ["events", "total"] where table.columnIndex(name) == nil {
-            throw MetaPoolError(.missingColumn, "the GLMM with the subgroup as a factor fits proportions (events/total, PLO) and needs the columns `events` and `total`; the column is missing (two-group counts: fit each subgroup on its own)",
+            throw MetaPoolError(.missingColumn, "with the GLMM fits the subgroup as a factor to proportions (events/total, PLO) and needs the columns `events` and `total`; the column is missing (two-group counts are fitted subgroup by subgroup without a common tau^2)",
                                 at: InputLocation(file: table.source, column: name), setting: .commonTauSquared)
         }
         let reader = ColumnReader(table: table)

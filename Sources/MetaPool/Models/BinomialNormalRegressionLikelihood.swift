@@ -59,7 +59,8 @@ struct BinomialNormalRegressionLikelihood: Sendable {
     /// The fixed-effects logistic regression xᵢ ~ Binomial(nᵢ, expit(xᵢᵀβ)) (metafor's `res.FE`,
     /// R's `glm(family = binomial)`), by Newton's method with the exact information XᵀVX,
     /// V = diag(nᵢpᵢ(1 − pᵢ)), and step halving (McCullagh & Nelder 1989, §4.4).
-    /// - Throws: `.noConvergence` when the estimates diverge (complete or quasi-complete separation).
+    /// - Throws: `.insufficientData` when the estimates diverge (complete or quasi-complete
+    ///   separation, a property of the data: there is no finite estimate).
     func logisticRegression() throws(MetaPoolError) -> (beta: [Double], logLikelihood: Double) {
         let x = base.events, n = base.totals
         func logLik(_ beta: [Double]) -> Double {
@@ -113,7 +114,7 @@ struct BinomialNormalRegressionLikelihood: Sendable {
         throw Self.separation
     }
 
-    static let separation = MetaPoolError(.noConvergence, "the logistic model with these moderators has no finite maximum: the moderators separate the studies with events from those without (e.g. a factor level whose studies all have 0 events, or all have only events); merge or drop that level")
+    static let separation = MetaPoolError(.insufficientData, "the logistic model with these moderators has no finite maximum: the moderators separate the studies with events from those without (e.g. a factor level whose studies all have 0 events, or all have only events); merge or drop that level")
 
     /// Maximises ℓ from the fixed-effects logistic estimates with τ = 1 and from `start` (β, τ),
     /// keeps the higher maximum, and compares with τ = 0 (where AGHQ is exact and β̂ is the

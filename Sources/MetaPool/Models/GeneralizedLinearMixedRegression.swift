@@ -84,9 +84,10 @@ public struct GeneralizedLinearMixedRegression: Sendable {
     ///   - design: the k × p design, row-major, its first column the intercept.
     ///   - predictors: the p column names.
     /// - Throws: ``MetaPoolError``: `.invalidArgument` for a bad Q, level or shapes; `.invalidValue`
-    ///   for bad counts; `.insufficientData` for k ≤ p, no events (or no non-events) at all, or
-    ///   linearly dependent moderators; `.noConvergence` when the moderators separate the data or
-    ///   the likelihood has no finite maximum.
+    ///   for bad counts; `.insufficientData` for k ≤ p, no events (or no non-events) at all,
+    ///   linearly dependent moderators, or moderators that separate the data (the logistic
+    ///   regression has no finite maximum); `.noConvergence` when the GLMM likelihood has no
+    ///   finite maximum or the iteration fails.
     public init(events: [Double], totals: [Double], design: [Double], predictors: [String], labels: [String]? = nil,
                 quadraturePoints: Int = 7, level: Double = 0.95) throws(MetaPoolError) {
         try self.init(events: events, totals: totals, design: design, predictors: predictors, labels: labels, locations: nil,
