@@ -43,6 +43,10 @@ datasets <- list(
                                             scq = scq, ethnicity = ethnicity, patients = patients)),
     mods = list("scq", "ethnicity", c("scq", "patients")),
     source = "metadat::dat.debruin2009 (de Bruin et al. 2009), numeric scq and factors ethnicity, patients"),
+  homogeneous_synthetic = list(
+    data = data.frame(study = paste("Study", 1:6), events = c(10, 11, 9, 10, 12, 10), total = c(50, 50, 50, 50, 60, 52), x = 1:6),
+    mods = list("x"),
+    source = "synthetic: six nearly equal proportions with a made-up numeric moderator, for which the ML estimate of tau^2 is 0"),
   pritz1997 = list(data = pritz, mods = list("order", "half"),
     source = "metadat::dat.pritz1997 (Pritz 1997); the moderators are synthetic: order = row number, half = early (rows 1-7) / late")
 )
