@@ -85,6 +85,8 @@ struct GLMMRegressCommandTests {
                              stderr: ["two-group counts"], output: nil, in: FixtureFolder.root)
         try expectCLIOutcome(["regress", "debruin2009.csv", "--mods", "total", "--method", "GLMM", "--where", "total=29"], exit: 65,
                              stderr: ["same value"], output: nil, in: Self.folder)
+        try expectCLIOutcome(["pool", "Datasets/bcg-vaccine.csv", "--by", "allocation", "--common-tau2", "--method", "GLMM"], exit: 64,
+                             stderr: ["two-group counts", "without a common tau^2"], output: nil, in: FixtureFolder.root)
         try expectCLIOutcome(["pool", "Datasets/bcg-vaccine.csv", "--by", "allocation", "--common-tau2", "--method", "MH"], exit: 64,
                              stderr: ["--method MH fits each subgroup on its own"], output: nil, in: FixtureFolder.root)
     }

@@ -40,7 +40,8 @@ public struct SubgroupGLMMCommonTau: Sendable {
     public let qBetweenPValue: Double
 
     /// Fits the factor model and the overall model to events/total.
-    /// - Throws: ``MetaPoolError``: `.missingColumn`, `.invalidValue` for an empty subgroup cell,
+    /// - Throws: ``MetaPoolError``: `.invalidArgument` for two-group counts, `.missingColumn`,
+    ///   `.invalidValue` for an empty subgroup cell,
     ///   `.insufficientData` for one subgroup or no more studies than subgroups, and whatever the
     ///   GLMM throws (e.g. a subgroup whose studies all have 0 events separates the data).
     public init(table: DataTable, by column: String, quadraturePoints: Int = 7, level: Double = 0.95) throws(MetaPoolError) {
@@ -53,6 +54,11 @@ public struct SubgroupGLMMCommonTau: Sendable {
         }
         guard k > g else {
             throw MetaPoolError(.insufficientData, "fits one coefficient per subgroup and needs more studies (\(k)) than subgroups (\(g))", at: at, setting: .commonTauSquared)
+        }
+        // Two-group counts: the odds-ratio GLMM has no factor form here (a choice of model, not bad data).
+        if table.columnIndex("events") == nil, table.columnIndex("treat_events") != nil || table.columnIndex("control_events") != nil {
+            throw MetaPoolError(.invalidArgument, "with the GLMM fits the subgroup as a factor to proportions (events/total, PLO); two-group counts (the odds-ratio GLMM) are fitted subgroup by subgroup without a common tau^2",
+                                at: InputLocation(file: table.source), setting: .commonTauSquared)
         }
         for name in ["events", "total"] where table.columnIndex(name) == nil {
             throw MetaPoolError(.missingColumn, "with the GLMM fits the subgroup as a factor to proportions (events/total, PLO) and needs the columns `events` and `total`; the column is missing (two-group counts are fitted subgroup by subgroup without a common tau^2)",
