@@ -133,6 +133,24 @@ struct GLMMRegressionTests {
         #expect(regression.moderatorTest == nil)
     }
 
+    @Test("the units of a numeric moderator do not change the fit (scq × 1000, ÷ 1000)")
+    func moderatorUnits() throws {
+        let table = try DataTable.read(path: GLMMRegressionFixture.directory.appendingPathComponent("debruin2009.csv").path)
+        let reader = ColumnReader(table: table)
+        let x = try reader.numbers("events"), n = try reader.numbers("total"), scq = try reader.numbers("scq")
+        func fit(_ factor: Double) throws -> GeneralizedLinearMixedRegression {
+            try GeneralizedLinearMixedRegression(events: x, totals: n, design: scq.flatMap { [1, $0 * factor] }, predictors: ["intrcpt", "scq"])
+        }
+        let base = try fit(1)
+        for factor in [1000.0, 0.001] {
+            let scaled = try fit(factor)
+            expectClose(scaled.coefficients[1].estimate * factor, base.coefficients[1].estimate, relative: 1e-6, absolute: 1e-12, "×\(factor) estimate")
+            expectClose(scaled.coefficients[1].standardError * factor, base.coefficients[1].standardError, relative: 1e-6, absolute: 1e-12, "×\(factor) se")
+            expectClose(scaled.coefficients[0].standardError, base.coefficients[0].standardError, relative: 1e-6, absolute: 1e-12, "×\(factor) intercept se")
+            expectClose(scaled.tauSquared, base.tauSquared, relative: 1e-6, absolute: 1e-12, "×\(factor) tau2")
+        }
+    }
+
     @Test("bad inputs get clear errors")
     func badInputs() throws {
         func kind(_ body: () throws -> Any) -> (MetaPoolError.Kind, String)? {

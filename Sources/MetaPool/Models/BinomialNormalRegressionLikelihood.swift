@@ -14,6 +14,16 @@ struct BinomialNormalRegressionLikelihood: Sendable {
 
     var k: Int { base.events.count }
 
+    /// The natural scale of each parameter: 1/max|xᵢⱼ| for β_j (1 for a column of 0s and 1s, the
+    /// intercept and factor dummies), 1 for τ. Differences, steps and bounds are taken in these units.
+    var scales: [Double] {
+        (0..<p).map { j in
+            var largest = 0.0
+            for i in 0..<k { largest = max(largest, abs(design[i * p + j])) }
+            return largest > 0 ? 1 / largest : 1
+        } + [1]
+    }
+
     func linearPredictor(_ beta: ArraySlice<Double>) -> [Double] {
         (0..<k).map { i in
             var eta = 0.0
@@ -89,7 +99,7 @@ struct BinomialNormalRegressionLikelihood: Sendable {
             for a in 0..<p { for b in 0..<a { info[b * p + a] = info[a * p + b] } }
             guard let l = SymmetricMatrix.cholesky(info, n: p) else { throw Self.separation }
             let d = SymmetricMatrix.solve(cholesky: l, n: p, score)
-            if d.indices.allSatisfy({ abs(d[$0]) <= 1e-12 * max(1, abs(beta[$0])) }) {
+            if d.indices.allSatisfy({ abs(d[$0]) <= 1e-12 * max(scales[$0], abs(beta[$0])) }) {
                 let last = zip(beta, d).map(+)
                 let value = logLik(last)
                 if value >= current { beta = last; current = value }
@@ -109,7 +119,8 @@ struct BinomialNormalRegressionLikelihood: Sendable {
                 step /= 2
             }
             guard accepted else { return (beta, current) }
-            guard beta.allSatisfy({ abs($0) <= BinomialNormalLikelihood.parameterBound }) else { throw Self.separation }
+            let scale = scales
+            guard beta.indices.allSatisfy({ abs(beta[$0]) <= BinomialNormalLikelihood.parameterBound * scale[$0] }) else { throw Self.separation }
         }
         throw Self.separation
     }
@@ -125,7 +136,7 @@ struct BinomialNormalRegressionLikelihood: Sendable {
         var iterations = 0
         for s in [start, fixedEffects + [1.0]] {
             do {
-                let fit = try newtonAscentVector(start: s, bound: BinomialNormalLikelihood.parameterBound, evaluate: evaluate)
+                let fit = try newtonAscentVector(start: s, bound: BinomialNormalLikelihood.parameterBound, scales: scales, evaluate: evaluate)
                 iterations += fit.iterations
                 if best.map({ fit.value > $0.value }) ?? true { best = fit }
             } catch {

@@ -163,7 +163,7 @@ public struct GeneralizedLinearMixedRegression: Sendable {
         marginalLogLikelihood = fit.value
 
         // Cov(β̂): the β block of (−H)⁻¹ over (β, τ); at τ̂ = 0 the inverse of −H_ββ.
-        let h = differenceHessian(at: theta) { likelihood.evaluate($0).gradient }
+        let h = differenceHessian(at: theta, scales: likelihood.scales) { likelihood.evaluate($0).gradient }
         let size = tau == 0 ? p : p + 1
         var information = [Double](repeating: 0, count: size * size)
         for a in 0..<size { for b in 0..<size { information[a * size + b] = -h[a * (p + 1) + b] } }

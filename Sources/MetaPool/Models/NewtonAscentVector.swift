@@ -64,9 +64,11 @@ enum SymmetricMatrix {
 }
 
 /// The Hessian of ℓ at θ by central differences of the analytic gradient with one Richardson
-/// extrapolation (error O(δ⁴), δ = 2·10⁻³ max(1, |θⱼ|)), symmetrised: the rule of
-/// ``LikelihoodHessian`` for any number of parameters.
-func differenceHessian(at theta: [Double], gradient: ([Double]) -> [Double]) -> [Double] {
+/// extrapolation (error O(δ⁴), δⱼ = 2·10⁻³ max(sⱼ, |θⱼ|)), symmetrised: the rule of
+/// ``LikelihoodHessian`` for any number of parameters. sⱼ is the parameter's natural scale (1 by
+/// default; 1/max|xᵢⱼ| for the coefficient of a moderator column, so that a step moves the linear
+/// predictor by ~2·10⁻³ whatever the moderator's units).
+func differenceHessian(at theta: [Double], scales: [Double]? = nil, gradient: ([Double]) -> [Double]) -> [Double] {
     let n = theta.count
     var h = [Double](repeating: 0, count: n * n)
     func column(_ j: Int, _ delta: Double) -> [Double] {
@@ -77,7 +79,7 @@ func differenceHessian(at theta: [Double], gradient: ([Double]) -> [Double]) -> 
         return (0..<n).map { (gp[$0] - gm[$0]) / (2 * delta) }
     }
     for j in 0..<n {
-        let delta = 2e-3 * max(1, abs(theta[j]))
+        let delta = 2e-3 * max(scales?[j] ?? 1, abs(theta[j]))
         let coarse = column(j, delta), fine = column(j, delta / 2)
         for i in 0..<n { h[i * n + j] = (4 * fine[i] - coarse[i]) / 3 }
     }
@@ -90,12 +92,14 @@ func differenceHessian(at theta: [Double], gradient: ([Double]) -> [Double]) -> 
 /// increase (Nocedal & Wright 2006, §3.1, §3.4, §3.4 "modified Newton"), as ``newtonAscent`` for
 /// two parameters. The last parameter is τ, in which ℓ is even: where the Newton step vanishes but
 /// −H needed a shift (a saddle, e.g. τ = 0 with ℓ increasing away from it), a step in τ alone is
-/// tried. Stops on a step below 10⁻¹⁰·max(1, |θⱼ|) in every parameter.
+/// tried. Stops on a step below 10⁻¹⁰·max(sⱼ, |θⱼ|) in every parameter, sⱼ the parameter's scale
+/// (see ``differenceHessian(at:scales:gradient:)``; steps and `bound` are in units of sⱼ too).
 /// - Throws: `.noConvergence` when a parameter passes `bound`, when no ascent is possible away from
 ///   a stationary point, on a stall (10 vanishing steps in a row) or after 200 iterations.
-func newtonAscentVector(start: [Double], bound: Double,
+func newtonAscentVector(start: [Double], bound: Double, scales: [Double]? = nil,
                         evaluate: ([Double]) -> VectorLikelihoodEvaluation) throws(MetaPoolError) -> (theta: [Double], value: Double, iterations: Int) {
     let n = start.count
+    let scale = scales ?? [Double](repeating: 1, count: n)
     var theta = start
     var current = evaluate(theta)
     guard current.isFinite else {
@@ -103,7 +107,7 @@ func newtonAscentVector(start: [Double], bound: Double,
     }
     var creeping = 0
     for iteration in 1...200 {
-        let h = differenceHessian(at: theta) { evaluate($0).gradient }
+        let h = differenceHessian(at: theta, scales: scale) { evaluate($0).gradient }
         guard h.allSatisfy(\.isFinite) else {
             throw MetaPoolError(.noConvergence, "the GLMM log-likelihood has a non-finite curvature at \(theta)")
         }
@@ -132,10 +136,10 @@ func newtonAscentVector(start: [Double], bound: Double,
         }
         let g = current.gradient
         var d = SymmetricMatrix.solve(cholesky: factor!, n: n, g)
-        var longest = d.map(abs).max() ?? 0
+        var longest = (0..<n).map { abs(d[$0]) / scale[$0] }.max() ?? 0
         if longest > 2 { d = d.map { $0 * 2 / longest } }
         let shifted = shift > 0
-        let tiny = (0..<n).allSatisfy { abs(d[$0]) <= 1e-10 * max(1, abs(theta[$0])) }
+        let tiny = (0..<n).allSatisfy { abs(d[$0]) <= 1e-10 * max(scale[$0], abs(theta[$0])) }
         if tiny && !shifted {
             var last = theta
             for j in 0..<n { last[j] += d[j] }
@@ -144,7 +148,7 @@ func newtonAscentVector(start: [Double], bound: Double,
             return (theta, current.value, iteration)
         }
         var needsIncrease = false
-        if shifted, (0..<n).allSatisfy({ abs(d[$0]) < 1e-4 }) {
+        if shifted, (0..<n).allSatisfy({ abs(d[$0]) < 1e-4 * scale[$0] }) {
             // Stationary but not a maximum in every direction (or flat): try τ alone, the direction
             // in which ℓ, even in τ, can have a minimum at a stationary point.
             let length = 0.1 * max(1, abs(theta[n - 1]))
@@ -159,13 +163,13 @@ func newtonAscentVector(start: [Double], bound: Double,
                 theta = best.theta
                 current = best.e
                 needsIncrease = true
-            } else if (0..<n - 1).allSatisfy({ abs(d[$0]) <= 1e-8 * max(1, abs(theta[$0])) }) {
+            } else if (0..<n - 1).allSatisfy({ abs(d[$0]) <= 1e-8 * max(scale[$0], abs(theta[$0])) }) {
                 // Flat to rounding in τ (ℓ ≈ ℓ₀ − cτ⁴ about τ = 0): the maximum, as in ``newtonAscent``.
                 return (theta, current.value, iteration)
             }
         }
         if needsIncrease { continue }
-        longest = d.map(abs).max() ?? 0
+        longest = (0..<n).map { abs(d[$0]) / scale[$0] }.max() ?? 0
         var slope = 0.0
         for j in 0..<n { slope += g[j] * d[j] }
         // Below the rounding noise of ℓ, take the Newton step on the strength of the gradient.
@@ -194,7 +198,7 @@ func newtonAscentVector(start: [Double], bound: Double,
             }
             step /= 2
         }
-        if accepted, step * longest <= 1e-9 * max(1, theta.map(abs).max() ?? 0) {
+        if accepted, step * longest <= 1e-9 * max(1, (0..<n).map { abs(theta[$0]) / scale[$0] }.max() ?? 0) {
             creeping += 1
             if creeping >= 10 {
                 throw MetaPoolError(.noConvergence, "the GLMM fit stalled: the log-likelihood is flat to rounding there but its gradient is not 0")
@@ -206,7 +210,7 @@ func newtonAscentVector(start: [Double], bound: Double,
             if longest <= 1e-6 { return (theta, current.value, iteration) }
             throw MetaPoolError(.noConvergence, "the GLMM fit could not increase the likelihood")
         }
-        guard theta.allSatisfy({ abs($0) <= bound }) else {
+        guard (0..<n).allSatisfy({ abs(theta[$0]) <= bound * scale[$0] }) else {
             throw MetaPoolError(.noConvergence, "the GLMM likelihood has no finite maximum: the estimates run off to infinity; this happens when the moderators separate the data completely, e.g. a factor level whose studies have no events (or only events)")
         }
     }
