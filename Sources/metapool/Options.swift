@@ -80,7 +80,8 @@ struct SubgroupOptions: ParsableArguments {
     /// given, also refuses it with the count-based methods (pool's own check, which `check` repeats).
     static func refusal(by: String?, commonTauSquared: Bool, pooling: PoolingMethod? = nil) -> String? {
         if commonTauSquared && by == nil { return "--common-tau2 applies to subgroups; give --by COLUMN as well" }
-        if commonTauSquared, let pooling, pooling.isCountBased {
+        // The GLMM takes the subgroup as a factor (rma.glmm(mods = ~ factor(g))); MH and Peto cannot.
+        if commonTauSquared, let pooling, pooling.isCountBased, !pooling.isGLMM {
             return "--common-tau2 fits a mixed-effects meta-regression, an inverse-variance model; --method \(pooling.code) fits each subgroup on its own"
         }
         return nil

@@ -46,7 +46,7 @@ struct ForestCommand: ParsableCommand {
     var output: String
 
     func validate() throws {
-        if commonTauSquared { try model.requireInverseVariance("forest --common-tau2") }
+        if commonTauSquared && !model.pooling.isGLMM { try model.requireInverseVariance("forest --common-tau2") }
     }
 
     func run() throws {
@@ -69,7 +69,9 @@ extension ModelOptions {
     func forestPlot(by: String?, commonTauSquared: Bool) throws(MetaPoolError) -> ForestPlot {
         let table = try table(by: by)
         let plot: ForestPlot
-        if let by {
+        if let by, commonTauSquared, case .glmm(let points) = pooling {
+            plot = try ForestPlot(SubgroupGLMMCommonTau(table: table, by: by, quadraturePoints: points, level: level), table: table)
+        } else if let by {
             plot = isCountBased
                 ? try ForestPlot(SubgroupFits(table: table, by: by, specification: specification), table: table)
                 : try ForestPlot(SubgroupAnalysis(table: table, by: by, measure: measure, method: method, ciMethod: ciMethod,

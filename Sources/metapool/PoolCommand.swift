@@ -93,6 +93,7 @@ struct PoolCommand: AsyncParsableCommand {
     }
 
     private func runSubgroups(_ column: String) throws {
+        if model.pooling.isGLMM && commonTauSquared { return try runGLMMCommonTau(column) }
         if model.isCountBased {
             let groups = try reportingErrors(file: model.file) { () throws(MetaPoolError) -> SubgroupFits in
                 let table = try model.table(by: column)

@@ -52,7 +52,11 @@ struct RecordedAnalysis {
         specification.effectSizeOptions = effectSizeOptions
         var summary: JSONValue
         let forest: ForestPlot
-        if let by, pooling.isCountBased {
+        if let by, commonTauSquared, case .glmm(let points) = pooling {
+            let groups = try SubgroupGLMMCommonTau(table: table, by: by, quadraturePoints: points, level: level)
+            summary = try groups.summary()
+            forest = try ForestPlot(groups, table: table)
+        } else if let by, pooling.isCountBased {
             let groups = try SubgroupFits(table: table, by: by, specification: specification)
             summary = try groups.summary()
             forest = try ForestPlot(groups, table: table)

@@ -10,7 +10,8 @@ struct RegressCommand: ParsableCommand {
         abstract: "Meta-regression: the effect sizes on moderator columns (numeric, or text as factors), as metafor's rma(yi, vi, mods = ...).",
         discussion: """
         Mixed-effects model with any tau^2 estimator (REML by default); FE for a fixed-effects \
-        model. Coefficients with SE, z (or t) test, p and CI; the omnibus test of moderators QM \
+        model; GLMM for events/total: the binomial-normal model with moderators, as \
+        rma.glmm(measure = "PLO", mods = ...), with metafor's Wald and LRT tests for residual heterogeneity. Coefficients with SE, z (or t) test, p and CI; the omnibus test of moderators QM \
         (chi-squared, or F with --ci t/hksj/hksj-adhoc); residual heterogeneity QE; R^2. \
         --permutations N adds metafor's permutest(): exact over every distinct permutation when \
         there are at most N, else N random ones (--seed).
@@ -51,10 +52,15 @@ struct RegressCommand: ParsableCommand {
                 : "--permutations must be at most 1,000,000 (each one refits the model; a million already gives p-values to ±0.001); got \(permutations)")
         }
         if seedArgument != nil && permutations == nil { warn("--seed sets the random permutations of --permutations; it has no effect without it (ignored)") }
-        try model.requireInverseVariance("regress")
+        if model.pooling.isGLMM {
+            if let message = Self.glmmRefusal(measure: model.measure, permutations: permutations) { throw ValidationError(message) }
+        } else {
+            try model.requireInverseVariance("regress")
+        }
     }
 
     func run() throws {
+        if model.pooling.isGLMM { return try runGLMM() }
         let result = try reportingErrors(file: model.file) { () throws(MetaPoolError) -> (MetaRegression, Double?, PermutationTest?, EffectSizes) in
             let table = try model.table(comparing: moderatorColumns)
             let effects = try EffectSizes(table: table, measure: model.measure, options: model.effectSizeOptions)

@@ -106,54 +106,64 @@ struct BinomialNormalLikelihood: Sendable {
     // MARK: Log-likelihood and gradient
 
     private func evaluate(mu: Double, tau: Double) -> Evaluation {
-        let z = rule.nodes
         var value = 0.0, gMu = 0.0, gTau = 0.0, magnitude = 0.0
-        var terms = [Double](repeating: 0, count: z.count)
+        var terms = [Double](repeating: 0, count: rule.nodes.count)
         for i in events.indices {
-            let x = events[i], n = totals[i]
-            let u = mode(x, n, mu: mu, tau: tau)
-            let eta = mu + tau * u
-            let (p, q) = Self.probabilities(eta)
-            let v = p * q
-            let d = tau * tau * n * v + 1
-            let s = 1 / d.squareRoot()
-            let hHat = x * eta - n * Self.log1pexp(eta) - u * u / 2
-            var largest = -Double.infinity
-            for k in z.indices {
-                let uk = u + s * z[k]
-                let ek = mu + tau * uk
-                terms[k] = logWeights[k] + (x * ek - n * Self.log1pexp(ek) - uk * uk / 2) - hHat + z[k] * z[k] / 2
-                largest = max(largest, terms[k])
-            }
-            var sum = 0.0
-            for k in z.indices { sum += Double.exp(terms[k] - largest) }
-            let logSum = largest + Double.log(sum)
-            value += logBinomial[i] + Double.log(s) + hHat + logSum
-            magnitude += abs(logBinomial[i]) + abs(hHat) + abs(Double.log(s)) + abs(logSum)
-
-            // Derivatives of the mode and of D = −h″(ẑ) = τ²n·v + 1, v = p(1 − p), dv/dη = v(1 − 2p).
-            let r = Self.residual(x, n, p, q)
-            let uMu = -tau * n * v / d
-            let uTau = (r - tau * n * v * u) / d
-            let vPrime = v * (q - p)
-            let dMu = tau * tau * n * vPrime * (1 + tau * uMu)
-            let dTau = 2 * tau * n * v + tau * tau * n * vPrime * (u + tau * uTau)
-            let logSMu = -0.5 * dMu / d, logSTau = -0.5 * dTau / d
-            let sMu = s * logSMu, sTau = s * logSTau
-            var aMu = logSMu, aTau = logSTau
-            for k in z.indices {
-                let weight = Double.exp(terms[k] - logSum)
-                let uk = u + s * z[k]
-                let (pk, qk) = Self.probabilities(mu + tau * uk)
-                let rk = Self.residual(x, n, pk, qk)
-                let slope = tau * rk - uk
-                aMu += weight * (rk + slope * (uMu + z[k] * sMu))
-                aTau += weight * (uk * rk + slope * (uTau + z[k] * sTau))
-            }
-            gMu += aMu
-            gTau += aTau
+            let t = studyTerm(i, mu: mu, tau: tau, terms: &terms)
+            value += t.value
+            magnitude += t.magnitude
+            gMu += t.gMu
+            gTau += t.gTau
         }
         return Evaluation(value: value, gradient: (gMu, gTau), magnitude: magnitude)
+    }
+
+    /// Study i's log Lᵢ(μ, τ) with its derivatives in μ and τ and the magnitude of its terms;
+    /// `terms` is scratch space of Q entries. μ may be study-specific (xᵢᵀβ in the regression).
+    func studyTerm(_ i: Int, mu: Double, tau: Double, terms: inout [Double])
+        -> (value: Double, gMu: Double, gTau: Double, magnitude: Double) {
+        let z = rule.nodes
+        let x = events[i], n = totals[i]
+        let u = mode(x, n, mu: mu, tau: tau)
+        let eta = mu + tau * u
+        let (p, q) = Self.probabilities(eta)
+        let v = p * q
+        let d = tau * tau * n * v + 1
+        let s = 1 / d.squareRoot()
+        let hHat = x * eta - n * Self.log1pexp(eta) - u * u / 2
+        var largest = -Double.infinity
+        for k in z.indices {
+            let uk = u + s * z[k]
+            let ek = mu + tau * uk
+            terms[k] = logWeights[k] + (x * ek - n * Self.log1pexp(ek) - uk * uk / 2) - hHat + z[k] * z[k] / 2
+            largest = max(largest, terms[k])
+        }
+        var sum = 0.0
+        for k in z.indices { sum += Double.exp(terms[k] - largest) }
+        let logSum = largest + Double.log(sum)
+        let value = logBinomial[i] + Double.log(s) + hHat + logSum
+        let magnitude = abs(logBinomial[i]) + abs(hHat) + abs(Double.log(s)) + abs(logSum)
+
+        // Derivatives of the mode and of D = −h″(ẑ) = τ²n·v + 1, v = p(1 − p), dv/dη = v(1 − 2p).
+        let r = Self.residual(x, n, p, q)
+        let uMu = -tau * n * v / d
+        let uTau = (r - tau * n * v * u) / d
+        let vPrime = v * (q - p)
+        let dMu = tau * tau * n * vPrime * (1 + tau * uMu)
+        let dTau = 2 * tau * n * v + tau * tau * n * vPrime * (u + tau * uTau)
+        let logSMu = -0.5 * dMu / d, logSTau = -0.5 * dTau / d
+        let sMu = s * logSMu, sTau = s * logSTau
+        var aMu = logSMu, aTau = logSTau
+        for k in z.indices {
+            let weight = Double.exp(terms[k] - logSum)
+            let uk = u + s * z[k]
+            let (pk, qk) = Self.probabilities(mu + tau * uk)
+            let rk = Self.residual(x, n, pk, qk)
+            let slope = tau * rk - uk
+            aMu += weight * (rk + slope * (uMu + z[k] * sMu))
+            aTau += weight * (uk * rk + slope * (uTau + z[k] * sTau))
+        }
+        return (value, aMu, aTau, magnitude)
     }
 
     /// ℓ(μ, τ), for tests and diagnostics.
