@@ -18,11 +18,20 @@ enum JSONOutput {
 }
 
 enum StudyCSV {
-    /// Per-study rows: study, yi, vi, ci_lower, ci_upper, weight, and the natural-scale estimate and CI.
-    static func render(_ s: PoolSummary) -> String {
-        var out = "study,yi,vi,ci_lower,ci_upper,weight\n"
-        for study in s.studies {
-            out += [quote(study.study), "\(study.yi)", "\(study.vi)", "\(study.ciLower)", "\(study.ciUpper)", "\(study.weight)"].joined(separator: ",") + "\n"
+    /// Per-study rows: study, yi, vi, ci_lower, ci_upper (escalc's interval, analysis scale),
+    /// weight and, with the plot's rows, the interval shown for the study on the natural scale
+    /// (study_ci_lower, study_ci_upper) and what it is (study_ci: cp, …, published, escalc).
+    static func render(_ s: PoolSummary, studies plot: ForestPlot? = nil) -> String {
+        let shown = plot.map(\.studies).flatMap { $0.count == s.studies.count ? $0 : nil }
+        var out = "study,yi,vi,ci_lower,ci_upper,weight" + (shown == nil ? "" : ",study_ci_lower,study_ci_upper,study_ci") + "\n"
+        for (i, study) in s.studies.enumerated() {
+            var cells = [quote(study.study), "\(study.yi)", "\(study.vi)", "\(study.ciLower)", "\(study.ciUpper)", "\(study.weight)"]
+            if let row = shown?[i] {
+                // A natural-scale bound a double cannot hold (exp overflow) is left empty, as JSON's null.
+                func cell(_ x: Double) -> String { x.isFinite ? "\(x)" : "" }
+                cells += [cell(row.shownLower), cell(row.shownUpper), (row.interval?.source ?? .analysisScale).code]
+            }
+            out += cells.joined(separator: ",") + "\n"
         }
         return out
     }
@@ -34,8 +43,9 @@ enum StudyCSV {
 }
 
 /// The studies pooled, as R's meta prints them: label, the data as written (events and total,
-/// the two groups' counts, HR and CI, or yi and vi/se), the study's estimate and CI on the
-/// natural scale (yᵢ ± z·√vᵢ back-transformed, metafor's `summary(escalc(...), transf = ...)`)
+/// the two groups' counts, HR and CI, or yi and vi/se), the study's estimate and the interval
+/// the plot shows on the natural scale (Clopper–Pearson for proportions by default, a hazard
+/// ratio's published CI, else yᵢ ± z·√vᵢ back-transformed, metafor's `summary(escalc(...), transf = ...)`)
 /// and its percentage weight in the fitted model (metafor's `weights(fit)`), all read from the
 /// typed ``ForestPlot`` of the fit.
 enum StudyListing {
@@ -43,17 +53,19 @@ enum StudyListing {
         let studies = plot.rows.compactMap { row -> ForestPlot.Study? in if case .study(let s) = row { s } else { nil } }
         guard let first = studies.first else { return "" }
         let inputs = first.inputs.map(\.0)
-        let percent = plot.level * 100
-        let lvl = percent == percent.rounded() ? String(Int(percent)) : String(format: "%g", percent)
         var table = TextTable([.label("study")] + inputs.map(TextTable.Column.number)
                               + [.number(plot.measure.naturalScaleName), .number("ci.lb"), .number("ci.ub"), .number("weight")])
         for s in studies {
             let data = inputs.map { name in s.inputs.first { $0.0 == name }?.1 ?? "-" }
-            table.append([s.label] + data + [SummaryTable.natural(s.estimate, of: s.yi), SummaryTable.natural(s.ciLower, of: s.analysisInterval.lower),
-                                             SummaryTable.natural(s.ciUpper, of: s.analysisInterval.upper),
+            // The interval shown (ForestPlot+StudyIntervals.swift): exact for proportions by
+            // default, as published for hazard ratios; escalc's Wald interval back-transformed otherwise.
+            let escalc = (s.interval?.source ?? .analysisScale) == .analysisScale
+            table.append([s.label] + data + [SummaryTable.natural(s.estimate, of: s.yi),
+                                             escalc ? SummaryTable.natural(s.ciLower, of: s.analysisInterval.lower) : SummaryTable.f(s.shownLower),
+                                             escalc ? SummaryTable.natural(s.ciUpper, of: s.analysisInterval.upper) : SummaryTable.f(s.shownUpper),
                                              s.weight.map { SummaryTable.f($0, 2) + "%" } ?? "-"])
         }
-        return "Studies (\(lvl)% CI on the \(plot.measure.naturalScaleName) scale; weights in the \(model)):\n\n" + table.render() + "\n"
+        return "Studies (\(plot.studyIntervalDescription), shown on the \(plot.measure.naturalScaleName) scale; weights in the \(model)):\n\n" + table.render() + "\n"
     }
 }
 

@@ -42,16 +42,20 @@ struct ForestCommand: ParsableCommand {
     var by: String? { subgroups.by }
     var commonTauSquared: Bool { subgroups.commonTauSquared }
 
+    /// `--study-ci` (StudyIntervalOptions.swift).
+    @OptionGroup var studyIntervals: StudyIntervalArguments
+
     @Option(name: [.short, .customLong("output")], help: ArgumentHelp("SVG file to write; - for standard output.", valueName: "file"))
     var output: String
 
     func validate() throws {
         if commonTauSquared && !model.pooling.isGLMM { try model.requireInverseVariance("forest --common-tau2") }
+        studyIntervals.validate(measure: model.measure)
     }
 
     func run() throws {
         let plot = try reportingErrors(file: model.file) { () throws(MetaPoolError) in
-            try model.forestPlot(by: by, commonTauSquared: commonTauSquared)
+            try studyIntervals.apply(to: model.forestPlot(by: by, commonTauSquared: commonTauSquared), explicitMeasure: model.measure)
         }
         try writeOutput(plot.svg(), to: output)
     }
@@ -135,6 +139,9 @@ struct ReportCommand: ParsableCommand {
     var by: String? { subgroups.by }
     var commonTauSquared: Bool { subgroups.commonTauSquared }
 
+    /// `--study-ci` (StudyIntervalOptions.swift).
+    @OptionGroup var studyIntervals: StudyIntervalArguments
+
     @Option(help: ArgumentHelp("Page title (default: the input file's name).", valueName: "text"))
     var title: String?
 
@@ -143,6 +150,7 @@ struct ReportCommand: ParsableCommand {
 
     func validate() throws {
         if commonTauSquared { try model.requireInverseVariance("report --common-tau2") }
+        studyIntervals.validate(measure: model.measure)
     }
 
     func run() throws {
@@ -158,6 +166,9 @@ struct ReportCommand: ParsableCommand {
                                                effectSizeOptions: model.effectSizeOptions),
                               table: table, title: name)
         }
-        try writeOutput(report.html(), to: output)
+        let shown = try reportingErrors(file: model.file) { () throws(MetaPoolError) in
+            try studyIntervals.apply(to: report, explicitMeasure: model.measure)
+        }
+        try writeOutput(shown.html(), to: output)
     }
 }

@@ -15,6 +15,9 @@ struct PoolCommand: AsyncParsableCommand {
 
     @OptionGroup var subgroups: SubgroupOptions
     var by: String? { subgroups.by }
+
+    /// `--study-ci` (StudyIntervalOptions.swift).
+    @OptionGroup var studyIntervals: StudyIntervalArguments
     var commonTauSquared: Bool { subgroups.commonTauSquared }
 
     @Flag(help: "Batch: FILE holds many analyses (a CSV/JSON table with an analysis column, or JSON Lines with one analysis per line); fit each, in parallel, one result per analysis.")
@@ -31,6 +34,7 @@ struct PoolCommand: AsyncParsableCommand {
 
     func validate() throws {
         if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1; got \(jobs)") }
+        studyIntervals.validate(measure: model.measure)
         if model.isCountBased && batch {
             throw ValidationError("--method \(model.pooling.code) fits one analysis at a time; --batch works with the inverse-variance methods (FE DL REML ML PM HE SJ HS EB)")
         }
@@ -49,11 +53,13 @@ struct PoolCommand: AsyncParsableCommand {
         if format == .json {
             // One code path with `check`: the JSON records the input's SHA-256 and every option.
             do {
-                let spec = model.specification(by: by, commonTauSquared: commonTauSquared)
+                var spec = model.specification(by: by, commonTauSquared: commonTauSquared)
+                spec.studyInterval = studyIntervals.method
                 let bytes = try DataTable.readBytes(path: model.file)
                 func analyse() throws(MetaPoolError) -> JSONValue {
                     try spec.run(bytes: bytes, noting: ModelOptions.noteMixed,
-                                 notingExcluded: EffectSizeArguments.note, notingInput: ModelOptions.noteInput)
+                                 notingExcluded: EffectSizeArguments.note, notingInput: ModelOptions.noteInput,
+                                 warningInapplicable: model.measure == nil ? warn : { _ in })
                 }
                 // The GLMM is the one single analysis that can run for minutes (10⁵ studies):
                 // a progress line on stderr; the closed-form models stay quiet.
@@ -79,7 +85,7 @@ struct PoolCommand: AsyncParsableCommand {
                                         ciMethod: model.ciMethod, level: model.level)
             summary = try analysis.summary()
             // The study listing, from the typed fit and the rows it was fitted to.
-            studies = try ForestPlot(analysis, table: table)
+            studies = try studyIntervals.apply(to: ForestPlot(analysis, table: table), explicitMeasure: model.measure)
         } catch {
             var located = error
             if located.location.file == nil { located.location.file = model.file }
@@ -87,7 +93,7 @@ struct PoolCommand: AsyncParsableCommand {
         }
         switch format {
         case .json: print(JSONOutput.encode(summary))
-        case .csv: print(StudyCSV.render(summary), terminator: "")
+        case .csv: print(StudyCSV.render(summary, studies: studies), terminator: "")
         case .table: print(SummaryTable.render(summary, analysis: analysis, studies: studies), terminator: "")
         }
     }

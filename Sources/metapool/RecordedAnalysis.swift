@@ -22,6 +22,8 @@ struct RecordedAnalysis {
     var delimiter: CSVDelimiter? = nil
     /// `--label`, when given.
     var label: String? = nil
+    /// `--study-ci`, when given (recorded as `study_ci`).
+    var studyInterval: StudyIntervalMethod? = nil
 
     /// The lowercase hex SHA-256 of the input bytes (FIPS 180-4, via swift-crypto).
     static func sha256(_ bytes: [UInt8]) -> String {
@@ -35,7 +37,8 @@ struct RecordedAnalysis {
     /// `metapool_version`, `input` and `options` appended so that `check` can repeat it.
     func run(bytes: [UInt8], noting note: (_ column: String, _ values: [(value: String, count: Int)]) -> Void = { _, _ in },
              notingExcluded noteExcluded: ([ExcludedRow]) -> Void = { _ in },
-             notingInput inputNote: (String) -> Void = { _ in }) throws(MetaPoolError) -> JSONValue {
+             notingInput inputNote: (String) -> Void = { _ in },
+             warningInapplicable warnInapplicable: (String) -> Void = { _ in }) throws(MetaPoolError) -> JSONValue {
         let selected = try ModelOptions.read(bytes: bytes, file: file, delimiter: delimiter, label: label, conditions: conditions,
                                              noting: inputNote)
         // The mixed-endpoint guard, as for the table output (ModelOptions.checkOutcomes).
@@ -51,7 +54,7 @@ struct RecordedAnalysis {
         var specification = AnalysisSpecification(pooling: pooling, measure: measure, ciMethod: ciMethod, level: level)
         specification.effectSizeOptions = effectSizeOptions
         var summary: JSONValue
-        let forest: ForestPlot
+        var forest: ForestPlot
         if let by, commonTauSquared, case .glmm(let points) = pooling {
             let groups = try SubgroupGLMMCommonTau(table: table, by: by, quadraturePoints: points, level: level)
             summary = try groups.summary()
@@ -72,7 +75,16 @@ struct RecordedAnalysis {
             summary = try fit.jsonSummary()
             forest = try ForestPlot(fit, table: table)
         }
-        guard case .object(let members) = summary else { return summary }
+        // --study-ci: the study intervals shown (Clopper-Pearson for proportions by default).
+        if let method = studyInterval {
+            if method.applies(to: forest.measure) {
+                forest = try forest.withStudyIntervals(method)
+            } else if let warning = StudyIntervalArguments.inapplicable(method, measure: forest.measure, explicit: measure != nil) {
+                warnInapplicable(warning)
+            }
+        }
+        guard case .object(var members) = summary else { return summary }
+        members = Self.addingStudyIntervals(members, forest: forest)
         // Everything needed to draw the forest plot, for users who draw it their own way.
         // What --allow-mixed-endpoints let through, named in the output (absent when nothing was mixed).
         let mixedMember: [(String, JSONValue)] = mixed.isEmpty ? [] : [("mixed_outcomes", .array(mixed.map { column, values in
@@ -103,6 +115,7 @@ struct RecordedAnalysis {
            + (allowMixedEndpoints ? [("allow_mixed_endpoints", .bool(true))] : [])
            + (delimiter.map { [("delimiter", .string($0.name))] } ?? [])
            + (label.map { [("label", .string($0))] } ?? [])
+           + (studyInterval.map { [("study_ci", .string($0.code))] } ?? [])
            + recordedEffectSizeOptions))]
     }
 

@@ -30,6 +30,11 @@ struct InapplicableOptionTests {
             (["pool", bcg], ["--batch-column", "trial"], "warning: --batch-column names the analysis column of --batch; it has no effect without --batch (ignored)"),
             (["regress", bcg, "--mods", "latitude"], ["--seed", "7"], "warning: --seed sets the random permutations of --permutations; it has no effect without it (ignored)"),
             (["funnel", bcg, "-o", "-"], ["--side", "left"], "warning: --side sets the side of --trimfill; it has no effect without --trimfill (ignored)"),
+            (["pool", bcg], ["--study-ci", "cp"], "warning: --study-ci cp applies to proportions (events, total); the input gives OR effects, not events and totals (ignored)"),
+            (["pool", bcg, "--measure", "RR"], ["--study-ci", "wilson"], "warning: --study-ci wilson applies to proportions (events, total); --measure RR has none (ignored)"),
+            (["forest", bcg, "-o", "-"], ["--study-ci", "jeffreys"], "warning: --study-ci jeffreys applies to proportions (events, total); the input gives OR effects, not events and totals (ignored)"),
+            (["report", bcg, "-o", "-"], ["--study-ci", "wald"], "warning: --study-ci wald applies to proportions (events, total); the input gives OR effects, not events and totals (ignored)"),
+            (["pool", bcg, "--format", "csv"], ["--study-ci", "cp"], "warning: --study-ci cp applies to proportions (events, total); the input gives OR effects, not events and totals (ignored)"),
           ] as [([String], [String], String)])
     func warns(_ base: [String], _ extra: [String], _ warning: String) throws {
         let plain = try Self.run(base)

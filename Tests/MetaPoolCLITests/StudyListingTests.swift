@@ -1,5 +1,7 @@
 // The study listing of `metapool pool` (the default table) against metafor: each study's
-// estimate and CI on the natural scale and its weight in the fitted model.
+// estimate and CI on the natural scale and its weight in the fitted model; the interval printed
+// is the one shown for the study (Clopper-Pearson, binom.test, for proportions; a hazard
+// ratio's published CI), the escalc interval stays in the typed plot and the JSON.
 // Fixture: Tests/MetaPoolTests/Fixtures/study_listing/expected.json, written by
 // `Rscript Tests/Reference/generate_study_listing.R` from the files in Datasets/.
 
@@ -13,6 +15,8 @@ struct StudyListingTests {
     struct Study: Decodable {
         var study: String
         var estimate, ci_lower, ci_upper, weight: Double
+        /// The interval shown: binom.test's for events/total, the published HR CI, else escalc's.
+        var study_ci_lower, study_ci_upper: Double
     }
     struct Analysis: Decodable, CustomTestStringConvertible {
         var name, file, measure, method: String
@@ -51,6 +55,9 @@ struct StudyListingTests {
             expectClose(s.estimate, e.estimate, relative: 1e-12, absolute: 1e-14, "\(e.study) estimate")
             expectClose(s.ciLower, e.ci_lower, relative: 1e-12, absolute: 1e-14, "\(e.study) ci.lb")
             expectClose(s.ciUpper, e.ci_upper, relative: 1e-12, absolute: 1e-14, "\(e.study) ci.ub")
+            // The shown interval: beta quantiles to ~1e-12 against R's qbeta; published bounds exactly.
+            expectClose(s.shownLower, e.study_ci_lower, relative: 1e-10, absolute: 1e-12, "\(e.study) study CI lower")
+            expectClose(s.shownUpper, e.study_ci_upper, relative: 1e-10, absolute: 1e-12, "\(e.study) study CI upper")
             // Weights depend on tau^2, converged to 1e-13 on both sides.
             expectClose(s.weight, e.weight, relative: 1e-7, absolute: 1e-9, "\(e.study) weight")
         }
@@ -74,8 +81,8 @@ struct StudyListingTests {
             let numbers = cells[(n - 4)..<(n - 1)].map { Double($0) ?? .nan }
             let weight = Double(cells[n - 1].dropLast()) ?? .nan
             #expect(abs(numbers[0] - e.estimate) <= 0.5e-4 + 1e-12, "\(e.study): \(cells)")
-            #expect(abs(numbers[1] - e.ci_lower) <= 0.5e-4 + 1e-12, "\(e.study): \(cells)")
-            #expect(abs(numbers[2] - e.ci_upper) <= 0.5e-4 + 1e-12, "\(e.study): \(cells)")
+            #expect(abs(numbers[1] - e.study_ci_lower) <= 0.5e-4 + 1e-12, "\(e.study): \(cells)")
+            #expect(abs(numbers[2] - e.study_ci_upper) <= 0.5e-4 + 1e-12, "\(e.study): \(cells)")
             #expect(abs(weight - e.weight) <= 0.5e-2 + 1e-12, "\(e.study): \(cells)")
         }
     }

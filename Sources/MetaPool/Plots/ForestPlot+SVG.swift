@@ -88,7 +88,7 @@ extension ForestPlot {
             }
         }
         countWidths = countWidths.map { $0 + Layout.columnGap }
-        var estimateTexts = studies.map { Self.interval($0.estimate, $0.ciLower, $0.ciUpper) }
+        var estimateTexts = studies.map { Self.interval($0.estimate, $0.shownLower, $0.shownUpper) }
         estimateTexts.append(Self.interval(overall.estimate, overall.ciLower, overall.ciUpper))
         estimateTexts.append(estimateHeader)
         let estimateWidth = (estimateTexts.map { SVG.textWidth($0, size: f) }.max() ?? 100) + Layout.columnGap
@@ -103,7 +103,7 @@ extension ForestPlot {
         let xEstimate = plotX1 + Layout.plotPadding + Layout.columnGap / 2
         let xWeight = xEstimate + estimateWidth + weightWidth - Layout.columnGap / 2  // right edge
         var width = xWeight + Layout.margin
-        let footer = [heterogeneityText] + (subgroupTestText.map { [$0] } ?? [])
+        let footer = [heterogeneityText] + (subgroupTestText.map { [$0] } ?? []) + [intervalLegend]
         width = max(width, (footer.map { SVG.textWidth($0, size: Layout.smallFontSize) }.max() ?? 0) + 2 * Layout.margin)
 
         func position(_ value: Double) -> Double { plotX0 + axis.fraction(value) * (plotX1 - plotX0) }
@@ -145,7 +145,7 @@ extension ForestPlot {
                     body += text(cell, x: xCounts[i], y: baseline, anchor: "end")
                 }
                 body += studyGraphic(s, y: y, plotX0: plotX0, plotX1: plotX1, position: position, maxWeight: maxWeight)
-                body += text(Self.interval(s.estimate, s.ciLower, s.ciUpper), x: xEstimate, y: baseline)
+                body += text(Self.interval(s.estimate, s.shownLower, s.shownUpper), x: xEstimate, y: baseline)
                 body += text(s.weight.map { SVG.fixed($0, digits: 1) + "%" } ?? "–", x: xWeight, y: baseline, anchor: "end")
                 body += "</g>\n"
             case .subgroupDiamond(let d):
@@ -216,12 +216,13 @@ extension ForestPlot {
     private func studyGraphic(_ s: Study, y: Double, plotX0: Double, plotX1: Double, position: (Double) -> Double,
                               maxWeight: Double) -> String {
         var out = ""
-        var l = position(s.ciLower), u = position(s.ciUpper)
+        // The interval shown: by default exact for proportions, as published for hazard ratios.
+        var l = position(s.shownLower), u = position(s.shownUpper)
         if !l.isFinite { l = plotX0 - 1 }
         if !u.isFinite { u = plotX1 + 1 }
         let clippedLeft = l < plotX0, clippedRight = u > plotX1
         let (cl, cu) = (max(l, plotX0), min(u, plotX1))
-        out += "<line class=\"ci\" data-lower=\"\(s.ciLower)\" data-upper=\"\(s.ciUpper)\" x1=\"\(SVG.coordinate(cl))\" y1=\"\(SVG.coordinate(y))\" x2=\"\(SVG.coordinate(cu))\" y2=\"\(SVG.coordinate(y))\" stroke=\"#000\" stroke-width=\"1.2\"/>\n"
+        out += "<line class=\"ci\" data-lower=\"\(s.shownLower)\" data-upper=\"\(s.shownUpper)\" x1=\"\(SVG.coordinate(cl))\" y1=\"\(SVG.coordinate(y))\" x2=\"\(SVG.coordinate(cu))\" y2=\"\(SVG.coordinate(y))\" stroke=\"#000\" stroke-width=\"1.2\"/>\n"
         if clippedLeft {
             out += "<polygon class=\"arrow\" points=\"\(SVG.coordinate(plotX0)),\(SVG.coordinate(y)) \(SVG.coordinate(plotX0 + 6)),\(SVG.coordinate(y - 3.5)) \(SVG.coordinate(plotX0 + 6)),\(SVG.coordinate(y + 3.5))\" fill=\"#000\"/>\n"
         }

@@ -58,6 +58,10 @@ public struct ForestPlot: Sendable {
         public let yi: Double
         /// The sampling variance vᵢ (analysis scale).
         public let vi: Double
+        /// The interval the outputs show for the study (ForestPlot+StudyIntervals.swift): by
+        /// default Clopper–Pearson for proportions, the published CI of a hazard ratio, else the
+        /// Wald interval above; `nil` shows the Wald interval.
+        public internal(set) var interval: StudyInterval? = nil
     }
 
     /// A pooled estimate drawn as a diamond (a subgroup or the overall model).
@@ -120,13 +124,19 @@ public struct ForestPlot: Sendable {
     /// for hazard ratios and generic effects.
     public let countHeaders: [String]
     /// The rows, top to bottom: the studies and, with subgroups, their headers and diamonds.
-    public let rows: [Row]
+    public internal(set) var rows: [Row]
+    /// How the study rows' intervals were chosen (``withStudyIntervals(_:)``).
+    public internal(set) var studyIntervalMethod: StudyIntervalMethod = .analysisScale
+    /// The name of the pooled interval in the legend: "Wald", "t", "Hartung-Knapp", …
+    public internal(set) var pooledIntervalName = "Wald"
+    /// The input named in an error about the axis.
+    var axisSource: String?
     /// The overall model's diamond, labelled with the model's name.
     public let overall: Diamond
     /// The prediction interval on the natural scale (random-effects models).
     public let predictionInterval: Interval?
     /// The horizontal axis.
-    public let axis: Axis
+    public internal(set) var axis: Axis
     /// The test for subgroup differences, or `nil` without subgroups.
     public let subgroupTest: SubgroupTest?
     /// Whether a subgroup τ² is common to all subgroups.
@@ -273,6 +283,18 @@ public struct ForestPlot: Sendable {
                                  ciUpper: checked(natural(ci.upper, total: total), ci.upper, "upper CI bound" + what),
                                  weight: weights?[i], analysisInterval: ci, yi: y, vi: v))
         }
+        // The study intervals shown by default: Clopper–Pearson for proportions, published HR CIs.
+        studyIntervalMethod = .defaultMethod(for: m)
+        for i in studies.indices { studies[i].interval = studies[i].studyInterval(studyIntervalMethod, measure: m, level: level) }
+        if let a = fit as? MetaAnalysis {
+            pooledIntervalName = switch a.ciMethod {
+            case .wald: "Wald"
+            case .t: "t"
+            case .hartungKnapp: "Hartung-Knapp"
+            case .hartungKnappAdHoc: "Hartung-Knapp (ad hoc)"
+            }
+        }
+        axisSource = table?.source ?? effects.locations.first?.file
 
         func diamond(_ label: String, _ a: any FittedModel, weight: Double?) -> Diamond {
             let p = a.pooled, het = a.heterogeneity, ci = p.confidenceInterval
@@ -325,19 +347,9 @@ public struct ForestPlot: Sendable {
         // The axis must show every estimate, every diamond and the prediction interval; study
         // CIs are included unless they would stretch the axis more than its own width on either
         // side (they are then clipped, with an arrow, as RevMan does).
-        let scale: Scale = m.backTransform == .exponential ? .log : .linear
-        let nullValue: Double? = switch m {
-        case .oddsRatio, .riskRatio, .hazardRatio: 1
-        case .riskDifference, .generic: 0
-        default: nil
-        }
-        var must: [Double] = studies.map(\.estimate) + [overall.ciLower, overall.ciUpper]
-        for row in rows { if case .subgroupDiamond(let d) = row { must += [d.ciLower, d.ciUpper] } }
-        if let pi = predictionInterval { must += [pi.lower, pi.upper] }
-        if let nullValue { must.append(nullValue) }
-        let ciBounds = studies.flatMap { [$0.ciLower, $0.ciUpper] }
-        axis = try Self.axis(must: must, wanted: ciBounds, scale: scale, nullValue: nullValue,
-                             proportion: m.family == .proportion, label: Self.axisLabel(m), source: table?.source ?? effects.locations.first?.file)
+        // (ForestPlot+StudyIntervals.swift: the shown study intervals stretch it.)
+        axis = try Self.axis(studies: studies, rows: rows, overall: overall, predictionInterval: predictionInterval, measure: m,
+                             source: axisSource)
     }
 
     /// Study labels that tell rows apart: where several rows share a label (arms or cohorts of
@@ -474,7 +486,7 @@ extension ForestPlot {
                     ("inputs", .object(s.inputs.map { ($0.0, .string($0.1)) })),
                     ("estimate", number(s.estimate)), ("ci_lower", number(s.ciLower)), ("ci_upper", number(s.ciUpper)),
                     ("weight", number(s.weight)), ("yi", number(s.yi)), ("vi", number(s.vi)),
-                ]))
+                ] + studyIntervalMembers(s)))
             case .subgroupDiamond(let d):
                 rowsJSON.append(diamondJSON(d, type: "subgroup_diamond"))
             }
@@ -494,6 +506,7 @@ extension ForestPlot {
         ]
         // Null values (an infinite natural-scale value) say why; values that underflow to 0 are not null.
         if let (_, y) = overflow, y > 0, let reason = BackTransform.overflowReason([.infinity]) { members.append(("overflow", .string(reason))) }
+        members.append(("study_ci_method", .string(studyIntervalMethod.code)))
         if let t = subgroupTest {
             members.append(("test_subgroup_differences", .object([
                 ("test", .string(t.name)), ("statistic", number(t.statistic)), ("df", .integer(t.degreesOfFreedom)),

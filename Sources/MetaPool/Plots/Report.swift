@@ -7,7 +7,7 @@ public struct Report: Sendable {
     /// The page title.
     public let title: String
     /// The forest plot of the fit (with a block per subgroup where there are subgroups).
-    public let forest: ForestPlot
+    public internal(set) var forest: ForestPlot
     /// The fitted model the report is about.
     public let fit: any FittedModel
     /// The funnel plot of the overall fit.
@@ -128,9 +128,9 @@ public struct Report: Sendable {
             out += "<tr><td>\(e(s.label))</td>"
             let values = Dictionary(s.inputs, uniquingKeysWith: { x, _ in x })
             for name in inputNames { out += "<td>\(e(values[name] ?? ""))</td>" }
-            out += "<td>\(n(s.yi))</td><td>\(n(s.vi))</td><td>\(e(ForestPlot.interval(s.estimate, s.ciLower, s.ciUpper)))</td><td>\(s.weight.map { SVG.fixed($0, digits: 1) + "%" } ?? "–")</td></tr>\n"
+            out += "<td>\(n(s.yi))</td><td>\(n(s.vi))</td><td>\(e(ForestPlot.interval(s.estimate, s.shownLower, s.shownUpper)))</td><td>\(s.weight.map { SVG.fixed($0, digits: 1) + "%" } ?? "–")</td></tr>\n"
         }
-        out += "</table>\n</body>\n</html>\n"
+        out += "</table>\n<p class=\"meta\">\(e(forest.intervalLegend))</p>\n</body>\n</html>\n"
         return out
     }
 
