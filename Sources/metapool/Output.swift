@@ -161,6 +161,8 @@ enum SubgroupTable {
         line("overall", s.overall)
         out += rows.table.render()
         out += "\nTest for subgroup differences (Wald, subgroup estimates): Q(df = \(s.qBetweenDegreesOfFreedom)) = \(f(s.qBetween)), \(p(s.qBetweenPValue))\n"
+        let averaged = s.populationAveragedLines()
+        if !averaged.isEmpty { out += "\n" + averaged.map { SafeText.terminal($0) + "\n" }.joined() }
         return out
     }
 
