@@ -23,8 +23,8 @@ extension GeneralizedLinearMixedModel {
     ///
     /// Each profile point maximises the AGHQ log-likelihood ℓ over the other parameter by golden-
     /// section search (ℓ is unimodal in μ for fixed τ and in τ ≥ 0 for fixed μ); each bound is the
-    /// root of 2(ℓ̂ − ℓ_p) − χ²₁,level found by bisection after bracketing outward from the estimate
-    /// in steps that double. Agrees with solving the same equations on lme4's nAGQ deviance to
+    /// root of 2(ℓ̂ − ℓ_p) − χ²₁,level found by the Illinois method after bracketing outward from
+    /// the estimate in steps that double. Agrees with solving the same equations on lme4's nAGQ deviance to
     /// ~1e-7 (the reference), and with lme4's spline-interpolated `confint()` to ~1e-4.
     /// - Throws: ``MetaPoolError`` `.invalidArgument` for a level outside (0, 1); `.noConvergence`
     ///   when a bound lies beyond |μ| = 100 or τ = 100 (the likelihood is flat there: no finite bound).
@@ -43,7 +43,8 @@ extension GeneralizedLinearMixedModel {
             var a = a0, b = b0
             var c = b - r * (b - a), d = a + r * (b - a)
             var fc = f(c), fd = f(d)
-            for _ in 0..<200 where b - a > 1e-13 * max(1, abs(a) + abs(b)) {
+            // To 1e-9 in the argument: the maximum's value is then exact to ~1e-18 × the curvature.
+            for _ in 0..<200 where b - a > 1e-9 * max(1, abs(a) + abs(b)) {
                 if fc >= fd { b = d; d = c; fd = fc; c = b - r * (b - a); fc = f(c) }
                 else { a = c; c = d; fc = fd; d = a + r * (b - a); fd = f(d) }
             }
@@ -85,10 +86,26 @@ extension GeneralizedLinearMixedModel {
                 inside = x
                 h *= 2
             }
-            for _ in 0..<200 {
-                let mid = 0.5 * (inside + outside)
-                if mid == inside || mid == outside { break }
-                if excess(profile, mid) > 0 { outside = mid } else { inside = mid }
+            // The Illinois variant of regula falsi (Dowell & Jarratt 1971, BIT 11:168): superlinear,
+            // and the bracket [inside, outside] is kept, so it cannot leave the root's side.
+            var fIn = excess(profile, inside), fOut = excess(profile, outside)
+            if !fOut.isFinite { fOut = 1e3 }
+            var lastSide = 0
+            for _ in 0..<200 where abs(outside - inside) > 1e-11 * max(1, abs(inside)) {
+                var x = (fOut * inside - fIn * outside) / (fOut - fIn)
+                if !(x.isFinite && min(inside, outside) < x && x < max(inside, outside)) { x = 0.5 * (inside + outside) }
+                var fx = excess(profile, x)
+                if !fx.isFinite { fx = 1e3 }
+                if fx > 0 {
+                    outside = x; fOut = fx
+                    if lastSide == 1 { fIn *= 0.5 }
+                    lastSide = 1
+                } else {
+                    inside = x; fIn = fx
+                    if lastSide == -1 { fOut *= 0.5 }
+                    lastSide = -1
+                }
+                if fx == 0 { return x }
             }
             return 0.5 * (inside + outside)
         }
