@@ -42,6 +42,8 @@ struct GLMMCIReference: Decodable {
         var ci_lower: Double?
         var ci_upper: Double?
         var tau2: Double?
+        var pi_lower: Double?
+        var pi_upper: Double?
     }
     struct Sensitivity: Decodable {
         var dataset: String
@@ -180,6 +182,12 @@ struct GLMMOutputTests {
             let out = try Self.json(["pool", GLMMCIReference.path(dataset), "--method", "GLMM", "--ci", "t", "--format", "json"])
             #expect((r.df ?? 0) == (r.k ?? 0) - 1)
             Self.expectFit(out, r, "\(dataset) t")
+            // The prediction interval (the forest plot's, natural scale) is on t(k - 1) too, as predict().
+            let pi = try #require((out["forest"] as? [String: Any])?["prediction_interval"] as? [String: Any])
+            let back: (Double) -> Double = r.measure == "OR" ? { Double.exp($0) } : { 1 / (1 + Double.exp(-$0)) }
+            let piRel = r.measure == "OR" ? 2e-4 : 1e-5
+            expectClose(Self.number(pi["lower"]), back(try #require(r.pi_lower)), relative: piRel, absolute: 1e-9, "\(dataset) pi lower")
+            expectClose(Self.number(pi["upper"]), back(try #require(r.pi_upper)), relative: piRel, absolute: 1e-9, "\(dataset) pi upper")
             #expect(((out["options"] as? [String: Any])?["ci"] as? String) == "t")
             // The heterogeneity tests do not depend on the test of the fixed effect.
             let z = try Self.json(["pool", GLMMCIReference.path(dataset), "--method", "GLMM", "--format", "json"])

@@ -68,8 +68,10 @@ marginal_fits <- lapply(names(plo_sets), function(n) c(list(dataset = n), with_m
 subgroups <- lapply(c("active", "stable"), function(g)
   c(list(subgroup = g), with_marginal(plo(by_groups[by_groups$setting == g, ]))))
 
-t_tests <- c(lapply(names(plo_sets), function(n) c(list(dataset = n, measure = "PLO"), fit_summary(plo(plo_sets[[n]], "t")))),
-             lapply(names(or_sets), function(n) c(list(dataset = n, measure = "OR"), fit_summary(orf(or_sets[[n]], "t")))))
+# With the t test, predict() gives the prediction interval on t(k - p) too (analysis scale).
+with_pi <- function(m) { p <- predict(m); c(fit_summary(m), list(pi_lower = num(p$pi.lb), pi_upper = num(p$pi.ub))) }
+t_tests <- c(lapply(names(plo_sets), function(n) c(list(dataset = n, measure = "PLO"), with_pi(plo(plo_sets[[n]], "t")))),
+             lapply(names(or_sets), function(n) c(list(dataset = n, measure = "OR"), with_pi(orf(or_sets[[n]], "t")))))
 
 refits <- function(d, fitter, test) {
   k <- nrow(d)
