@@ -199,6 +199,11 @@ struct GLMMOutputTests {
         // Still refused: the Hartung-Knapp intervals (inverse-variance weights), with the choices named.
         let hksj = try Self.run(["pool", GLMMCIReference.path("pritz1997"), "--method", "GLMM", "--ci", "hksj"])
         #expect(hksj.status == 64 && hksj.stderr.contains("--method GLMM takes --ci wald (z) or t"), "\(hksj.stderr)")
+        // --by: every subgroup's GLMM on t, and the table names the interval.
+        let by = try Self.run(["pool", GLMMCIReference.path("by_groups"), "--method", "GLMM", "--ci", "t", "--by", "setting"])
+        #expect(by.status == 0 && by.stdout.hasPrefix("Subgroups by setting (Random-effects model (GLMM, 7-point AGHQ); CI: t, 95%; measure PLO)"), "\(by.stdout)")
+        let byJSON = try Self.json(["pool", GLMMCIReference.path("by_groups"), "--method", "GLMM", "--ci", "t", "--by", "setting", "--format", "json"])
+        #expect((byJSON["subgroups"] as? [[String: Any]])?.map { $0["df"] as? Int } == [3, 4])
         let mh = try Self.run(["pool", GLMMCIReference.path("bcg"), "--method", "MH", "--ci", "t"])
         #expect(mh.status == 64)
     }
