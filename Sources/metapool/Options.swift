@@ -187,8 +187,11 @@ struct ModelOptions: ParsableArguments {
             return "--level must be between 0 and 1 (exclusive), e.g. 0.95; got \(level)"
         }
         guard pooling.isCountBased else { return nil }
-        guard ciMethod == .wald else {
-            return "--method \(pooling.code) uses z tests and Wald intervals, as metafor's rma.\(pooling == .peto ? "peto" : pooling.isGLMM ? "glmm" : "mh") does; drop --ci \(ciMethod.rawValue)"
+        guard ciMethod == .wald || (ciMethod == .t && pooling.isGLMM) else {
+            if pooling.isGLMM {
+                return "--method GLMM takes --ci wald (z) or t (t on k - 1 df, as metafor's rma.glmm(test = \"t\")); drop --ci \(ciMethod.rawValue)"
+            }
+            return "--method \(pooling.code) uses z tests and Wald intervals, as metafor's rma.\(pooling == .peto ? "peto" : "mh") does; drop --ci \(ciMethod.rawValue)"
         }
         if pooling.isGLMM, let measure, measure != .logitProportion, measure != .oddsRatio {
             return "--method GLMM fits logit proportions (PLO, events/total) or odds ratios (OR, two-group counts); --measure \(measure.rawValue) is neither"

@@ -162,7 +162,7 @@ enum SubgroupTable {
         func p(_ x: Double) -> String { x.isNaN ? "p = NA" : x < 1e-4 ? "p < .0001" : "p = " + SummaryTable.p(x) }
         let percent = s.specification.level * 100
         let lvl = percent == percent.rounded() ? String(Int(percent)) : String(format: "%g", percent)
-        var out = "Subgroups by \(SafeText.terminal(s.column)) (\(s.overall.modelName); CI: wald, \(lvl)%; measure \(s.overall.measure.rawValue))\n\n"
+        var out = "Subgroups by \(SafeText.terminal(s.column)) (\(s.overall.modelName); CI: \(s.specification.ciMethod.rawValue), \(lvl)%; measure \(s.overall.measure.rawValue))\n\n"
         var rows = SubgroupRows()
         func line(_ label: String, _ fit: any FittedModel) {
             let het = fit.heterogeneity
@@ -173,6 +173,8 @@ enum SubgroupTable {
         line("overall", s.overall)
         out += rows.table.render()
         out += "\nTest for subgroup differences (Wald, subgroup estimates): Q(df = \(s.qBetweenDegreesOfFreedom)) = \(f(s.qBetween)), \(p(s.qBetweenPValue))\n"
+        let averaged = s.populationAveragedLines()
+        if !averaged.isEmpty { out += "\n" + averaged.map { SafeText.terminal($0) + "\n" }.joined() }
         return out
     }
 

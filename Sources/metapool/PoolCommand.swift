@@ -35,8 +35,8 @@ struct PoolCommand: AsyncParsableCommand {
     func validate() throws {
         if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1; got \(jobs)") }
         studyIntervals.validate(measure: model.measure)
-        if model.isCountBased && batch {
-            throw ValidationError("--method \(model.pooling.code) fits one analysis at a time; --batch works with the inverse-variance methods (FE DL REML ML PM HE SJ HS EB)")
+        if model.isCountBased && batch && !model.pooling.isGLMM {
+            throw ValidationError("--method \(model.pooling.code) fits one analysis at a time; --batch works with the inverse-variance methods (FE DL REML ML PM HE SJ HS EB) and GLMM")
         }
         if model.isCountBased, let message = SubgroupOptions.refusal(by: by, commonTauSquared: commonTauSquared, pooling: model.pooling) {
             throw ValidationError(message)
@@ -229,16 +229,29 @@ struct PoolCommand: AsyncParsableCommand {
         out += "Tests for heterogeneity:\n"
         out += "Wald-type test: QE(df = \(tests.wald.degreesOfFreedom)) = \(f(tests.wald.statistic)), p-val \(p(tests.wald.pValue))\n"
         out += "Likelihood ratio test: QE(df = \(tests.lrt.degreesOfFreedom)) = \(f(tests.lrt.statistic)), p-val \(p(tests.lrt.pValue))\n\n"
-        var results = TextTable(["estimate", "se", "zval", "pval", "ci.lb", "ci.ub"].map(TextTable.Column.number), indent: 2)
-        results.append([f(e.estimate), f(e.standardError), f(e.statistic), e.pValue < 1e-4 ? "<.0001" : SummaryTable.p(e.pValue),
-                        f(e.confidenceInterval.lower), f(e.confidenceInterval.upper)])
+        // --ci t: metafor's rma.glmm(test = "t") prints tval and df (k - 1).
+        let df = e.degreesOfFreedom
+        var results = TextTable((["estimate", "se", df == nil ? "zval" : "tval"] + (df == nil ? [] : ["df"]) + ["pval", "ci.lb", "ci.ub"]).map(TextTable.Column.number), indent: 2)
+        results.append([f(e.estimate), f(e.standardError), f(e.statistic)] + (df.map { [String($0)] } ?? [])
+                       + [e.pValue < 1e-4 ? "<.0001" : SummaryTable.p(e.pValue), f(e.confidenceInterval.lower), f(e.confidenceInterval.upper)])
         out += "Model results:\n\n" + results.render()
         func n(_ x: Double) -> String { SummaryTable.natural(fit.backTransform(x), of: x) }
         out += "\nOn the \(measure == "OR" ? "odds ratio" : "proportion") scale: \(n(e.estimate)) [\(n(e.confidenceInterval.lower)), \(n(e.confidenceInterval.upper))]\n"
+        // The conditional rate above is the median study's; the population-averaged one beside it.
+        if let line = fit.populationAveragedText() { out += line + "\n" }
+        if let g = fit as? GeneralizedLinearMixedModel {
+            let p = g.profileLikelihoodSummary
+            if let error = p.error {
+                out += "Profile-likelihood intervals: not available (\(error))\n"
+            } else if let lo = p.ciLower, let hi = p.ciUpper, let tlo = p.tau2CILower, let thi = p.tau2CIUpper {
+                out += "Profile-likelihood \(SummaryTable.f(p.level * 100, 0))% CIs: mu [\(f(lo)), \(f(hi))] (proportion [\(n(lo)), \(n(hi))]); tau^2 [\(f(tlo)), \(f(thi))]\n"
+            }
+        }
         print(out, terminator: "")
     }
 
     private func runBatch() async throws {
+        if model.pooling.isGLMM { return try await runGLMMBatch() }
         let analyses = try reportingErrors(file: model.file) { () throws(MetaPoolError) -> [BatchAnalysis.Analysis] in
             let bytes = try DataTable.readBytes(path: model.file)
             let text = try DataTable.decodeText(bytes, source: model.file)

@@ -26,10 +26,12 @@ struct SensitivityCommand: ParsableCommand {
     var format: ReportFormat = .table
 
     func validate() throws {
-        try model.requireInverseVariance("sensitivity")
+        // The GLMM refits leave-one-out and cumulative (SensitivityCommand+GLMM.swift).
+        if !model.pooling.isGLMM { try model.requireInverseVariance("sensitivity") }
     }
 
     func run() throws {
+        if model.pooling.isGLMM { return try runGLMM() }
         let (leaveOneOut, cumulative, influence) = try reportingErrors(file: model.file) { () throws(MetaPoolError) -> (LeaveOneOut, CumulativeAnalysis, InfluenceDiagnostics) in
             let table = try model.table()
             let fit = try MetaAnalysis(EffectSizes(table: table, measure: model.measure, options: model.effectSizeOptions), method: model.method,
@@ -42,28 +44,8 @@ struct SensitivityCommand: ParsableCommand {
             defer { stepProgress.finish() }
             let steps: (Int, Int) -> Void = { done, _ in stepProgress.update(done) }
             let cumulative: CumulativeAnalysis
-            if let orderBy {
-                guard let c = table.columnIndex(orderBy) else {
-                    throw MetaPoolError(.missingColumn, "--order-by names column \"\(orderBy)\", which the input does not have (columns: \(table.columns.joined(separator: ", ")))",
-                                        at: InputLocation(file: table.source, column: orderBy))
-                }
-                var keys: [Double] = []
-                for row in table.rows.indices {
-                    let text = (c < table.rows[row].count ? table.rows[row][c] : nil)?.trimmingCharacters(in: .whitespaces) ?? ""
-                    let location = table.location(row: row, column: table.columns[c])
-                    guard !text.isEmpty else {
-                        throw MetaPoolError(.invalidValue, "the --order-by value is empty; every study needs one", at: location)
-                    }
-                    // The effect columns' number rules: no hex, NaN, infinities or overflow.
-                    do throws(MetaPoolError) {
-                        keys.append(try DataTable.number(text, at: location))
-                    } catch {
-                        var e = error
-                        e.reason = "the --order-by value: " + e.reason
-                        throw e
-                    }
-                }
-                cumulative = try CumulativeAnalysis(fit, sortedBy: keys, progress: steps)
+            if orderBy != nil {
+                cumulative = try CumulativeAnalysis(fit, sortedBy: orderKeys(table), progress: steps)
             } else {
                 cumulative = try CumulativeAnalysis(fit, progress: steps)
             }
@@ -85,6 +67,32 @@ struct SensitivityCommand: ParsableCommand {
                 ("Influence diagnostics (* = influential, by metafor's criteria)", influence.studies.map { $0.json() }),
             ]), terminator: "")
         }
+    }
+
+    /// The --order-by column's values, one finite number per row of `table`.
+    func orderKeys(_ table: DataTable) throws(MetaPoolError) -> [Double] {
+        guard let orderBy else { return [] }
+        guard let c = table.columnIndex(orderBy) else {
+            throw MetaPoolError(.missingColumn, "--order-by names column \"\(orderBy)\", which the input does not have (columns: \(table.columns.joined(separator: ", ")))",
+                                at: InputLocation(file: table.source, column: orderBy))
+        }
+        var keys: [Double] = []
+        for row in table.rows.indices {
+            let text = (c < table.rows[row].count ? table.rows[row][c] : nil)?.trimmingCharacters(in: .whitespaces) ?? ""
+            let location = table.location(row: row, column: table.columns[c])
+            guard !text.isEmpty else {
+                throw MetaPoolError(.invalidValue, "the --order-by value is empty; every study needs one", at: location)
+            }
+            // The effect columns' number rules: no hex, NaN, infinities or overflow.
+            do throws(MetaPoolError) {
+                keys.append(try DataTable.number(text, at: location))
+            } catch {
+                var e = error
+                e.reason = "the --order-by value: " + e.reason
+                throw e
+            }
+        }
+        return keys
     }
 
     /// Each section's rows (the typed results' rows with metafor's column names, the same rows the

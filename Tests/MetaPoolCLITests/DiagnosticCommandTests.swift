@@ -154,7 +154,7 @@ struct DiagnosticCommandTests {
         let options = try #require(or["options"] as? [String: Any])
         #expect((options["quadrature_points"] as? Int) == 1 && (options["method"] as? String) == "GLMM")
         let binary = try #require(MetapoolBinary.url)
-        for args in [["--ci", "hksj"], ["--measure", "RR"], ["--quadrature-points", "0"], ["--by", "allocation", "--common-tau2"], ["--batch"]] {
+        for args in [["--ci", "hksj"], ["--measure", "RR"], ["--quadrature-points", "0"], ["--by", "allocation", "--common-tau2"]] {
             let r = try MetapoolBinary.run(binary, ["pool", Self.bcg, "--method", "GLMM"] + args, in: FixtureFolder.root, stdinFile: nil)
             #expect(r.status == 64, "\(args): \(r.stderr)")
         }

@@ -78,7 +78,8 @@ public struct AnalysisSpecification: Sendable, Hashable {
     public func validate() throws(MetaPoolError) {
         try EstimateInference.checkLevel(level)
         guard pooling.isCountBased else { return }
-        guard ciMethod == .wald else {
+        // The GLMM also takes metafor's test = "t" (rma.glmm): t on k − p df.
+        guard ciMethod == .wald || (ciMethod == .t && pooling.code == "GLMM") else {
             throw MetaPoolError(.invalidArgument, "the \(pooling.code) method uses z tests and Wald intervals, as metafor's rma.\(pooling == .peto ? "peto" : pooling.code == "GLMM" ? "glmm" : "mh") does; the \(ciMethod.rawValue) interval is not available with it")
         }
         switch pooling {
@@ -117,9 +118,11 @@ public struct AnalysisSpecification: Sendable, Hashable {
         case .glmm(let points):
             let isTwoGroup = measure == .oddsRatio || (measure == nil && table.columnIndex("treat_events") != nil)
             if isTwoGroup {
-                return try OddsRatioMixedModel(table: table, quadraturePoints: points, level: level)
+                let model = try OddsRatioMixedModel(table: table, quadraturePoints: points, level: level)
+                return ciMethod == .t ? model.withTTest() : model
             }
-            return try GeneralizedLinearMixedModel(table: table, quadraturePoints: points, level: level)
+            let model = try GeneralizedLinearMixedModel(table: table, quadraturePoints: points, level: level)
+            return ciMethod == .t ? model.withTTest() : model
         }
     }
 }

@@ -64,7 +64,7 @@ public struct GeneralizedLinearMixedModel: Sendable {
     public let level: Double
     /// μ̂, the pooled log odds, with its standard error, interval and test (stored once; estimate, SE,
     /// interval, statistic and p-value are read from it through ``PooledResult``).
-    public let pooled: EstimateInference
+    public internal(set) var pooled: EstimateInference
     /// τ̂², the between-study variance of the logits.
     public let tauSquared: Double
     /// I² in percent and H².
@@ -271,15 +271,18 @@ public protocol BinomialMixedModel: FittedModel {
 extension BinomialMixedModel {
     /// The typed summary, with metafor's names in snake_case when encoded.
     public func summary() -> MixedModelSummary {
-        MixedModelSummary(
+        var summary = MixedModelSummary(
             measure: measure.rawValue, method: "GLMM", model: modelCode, quadraturePoints: quadraturePoints, level: level,
             k: count, excludedStudies: summaryExcludedStudies, estimate: estimate, se: standardError, statistic: statistic,
-            pValue: pValue, ciLower: confidenceInterval.lower, ciUpper: confidenceInterval.upper,
+            df: pooled.degreesOfFreedom, pValue: pValue, ciLower: confidenceInterval.lower, ciUpper: confidenceInterval.upper,
             tau2: tauSquared, tau: tau, i2: iSquared, h2: hSquared,
             qeWald: waldTest.statistic, qeWaldDF: waldTest.degreesOfFreedom, qeWaldPValue: waldTest.pValue,
             qeLRT: likelihoodRatioTest.statistic, qeLRTDF: likelihoodRatioTest.degreesOfFreedom,
             qeLRTPValue: likelihoodRatioTest.pValue, logLikelihood: logLikelihood, marginalLogLikelihood: marginalLogLikelihood,
             backTransformed: PoolSummary.BackTransformed(self))
+        summary.populationAveraged = (self as? GeneralizedLinearMixedModel)?.populationAveragedSummary
+        summary.profileLikelihood = (self as? GeneralizedLinearMixedModel)?.profileLikelihoodSummary
+        return summary
     }
 
     /// The JSON object of `summary()`, with metafor's names in snake_case.

@@ -33,7 +33,7 @@ public struct OddsRatioMixedModel: Sendable {
     public let level: Double
     /// β̂, the pooled log odds ratio, with its standard error, interval and test (stored once; estimate, SE,
     /// interval, statistic and p-value are read from it through ``PooledResult``).
-    public let pooled: EstimateInference
+    public internal(set) var pooled: EstimateInference
     /// τ̂², the between-study variance of the log odds ratios.
     public let tauSquared: Double
     /// I² in percent and H².

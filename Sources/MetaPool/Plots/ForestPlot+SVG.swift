@@ -103,7 +103,7 @@ extension ForestPlot {
         let xEstimate = plotX1 + Layout.plotPadding + Layout.columnGap / 2
         let xWeight = xEstimate + estimateWidth + weightWidth - Layout.columnGap / 2  // right edge
         var width = xWeight + Layout.margin
-        let footer = [heterogeneityText] + (subgroupTestText.map { [$0] } ?? []) + [intervalLegend]
+        let footer = [heterogeneityText] + (subgroupTestText.map { [$0] } ?? []) + footnotes + [intervalLegend]
         width = max(width, (footer.map { SVG.textWidth($0, size: Layout.smallFontSize) }.max() ?? 0) + 2 * Layout.margin)
 
         func position(_ value: Double) -> Double { plotX0 + axis.fraction(value) * (plotX1 - plotX0) }

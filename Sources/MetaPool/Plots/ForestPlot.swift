@@ -146,6 +146,9 @@ public struct ForestPlot: Sendable {
     /// place). What it is and its analysis-scale value; `nil` when every value can be drawn. Such
     /// a plot cannot be drawn (``requireDrawable()``).
     public let overflow: (what: String, analysisValue: Double)?
+    /// Lines under the heterogeneity line: the population-averaged rate of a GLMM for proportions
+    /// (one per subgroup and the overall fit with `--by`); empty for other models.
+    public internal(set) var footnotes: [String] = []
 
     /// Throws when a value to draw overflows on the natural scale (``overflow``): its position on
     /// the axis and the axis itself would be infinite. Values that are large but finite are drawn,
@@ -186,6 +189,7 @@ public struct ForestPlot: Sendable {
     /// beside each study (events, totals) and the columns that tell arms of one trial apart.
     public init(_ fit: any FittedModel, table: DataTable? = nil) throws(MetaPoolError) {
         try self.init(fit: fit, table: table, blocks: nil, test: nil, commonTauSquared: false)
+        footnotes = fit.populationAveragedText(unicode: true).map { [$0] } ?? []
     }
 
     /// The plot of a subgroup analysis: one block per subgroup (its studies found by their input
@@ -213,6 +217,7 @@ public struct ForestPlot: Sendable {
         let test = SubgroupTest(name: "Q", statistic: groups.qBetween, degreesOfFreedom: groups.qBetweenDegreesOfFreedom,
                                 denominatorDegreesOfFreedom: nil, pValue: groups.qBetweenPValue)
         try self.init(fit: groups.overall, table: table, blocks: blocks, test: test, commonTauSquared: false)
+        footnotes = groups.populationAveragedLines(unicode: true)
     }
 
     /// A subgroup block: its studies (matched to the overall fit's by input row) and its estimate.

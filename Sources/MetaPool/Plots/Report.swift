@@ -92,6 +92,11 @@ public struct Report: Sendable {
         if let pi = fit.predictionInterval {
             out += "<tr><td>prediction interval</td><td>[\(n(pi.lower)), \(n(pi.upper))]</td><td>[\(n(fit.backTransform(pi.lower))), \(n(fit.backTransform(pi.upper)))]</td></tr>\n"
         }
+        if let g = fit as? GeneralizedLinearMixedModel {
+            // The GLMM's estimate is the median study's rate; averaged over the studies' random effects:
+            let r = g.populationAveragedRate
+            out += "<tr><td>population-averaged rate [\(levelText) CI, μ's CI with τ² fixed]</td><td></td><td>\(n(r.estimate)) [\(n(r.lower)), \(n(r.upper))]</td></tr>\n"
+        }
         let test = a.degreesOfFreedom.map { "t(\($0))" } ?? "z"
         out += "<tr><td>\(test), p</td><td>\(n(a.statistic)), \(e(SVG.pValue(a.pValue)))</td><td></td></tr>\n"
         if let tau2 = het.tauSquared {

@@ -60,6 +60,8 @@ public struct MixedModelSummary: Codable, Sendable, Equatable {
     public var estimate: Double
     public var se: Double
     public var statistic: Double
+    /// The t test's degrees of freedom, k − 1 (`--ci t`, metafor's `ddf`); absent for the z test.
+    public var df: Int? = nil
     public var pValue: Double
     public var ciLower: Double
     public var ciUpper: Double
@@ -80,14 +82,19 @@ public struct MixedModelSummary: Codable, Sendable, Equatable {
     public var marginalLogLikelihood: Double
     /// The estimate and interval on the natural scale.
     public var backTransformed: PoolSummary.BackTransformed
+    /// The population-averaged proportion and its interval (proportions only; absent for odds ratios).
+    public var populationAveraged: PopulationAveragedSummary? = nil
+    /// Profile-likelihood intervals for μ, τ and τ² (proportions only; absent for odds ratios).
+    public var profileLikelihood: ProfileLikelihoodSummary? = nil
 
     enum CodingKeys: String, CodingKey {
         case measure, method, model, quadraturePoints = "quadrature_points", level, k, excludedStudies = "excluded_studies"
-        case estimate, se, statistic, pValue = "p_value", ciLower = "ci_lower", ciUpper = "ci_upper"
+        case estimate, se, statistic, df, pValue = "p_value", ciLower = "ci_lower", ciUpper = "ci_upper"
         case tau2, tau, i2, h2, qeWald = "qe_wald", qeWaldDF = "qe_wald_df", qeWaldPValue = "qe_wald_p_value"
         case qeLRT = "qe_lrt", qeLRTDF = "qe_lrt_df", qeLRTPValue = "qe_lrt_p_value"
         case logLikelihood = "log_likelihood", marginalLogLikelihood = "marginal_log_likelihood"
-        case backTransformed = "back_transformed"
+        case backTransformed = "back_transformed", populationAveraged = "population_averaged"
+        case profileLikelihood = "profile_likelihood"
     }
 }
 

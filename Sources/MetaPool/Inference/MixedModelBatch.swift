@@ -1,0 +1,135 @@
+// The batch engine for the GLMM: many analyses of counts, each fitted by maximum likelihood
+// (GeneralizedLinearMixedModel or OddsRatioMixedModel as the specification selects), across all
+// cores, one result per analysis in input order. The inverse-variance batch (BatchAnalysis) works
+// from yi and vi; the GLMM needs each analysis's own rows of counts.
+
+/// Many independent GLMM analyses of one table, grouped by an analysis column (or by the lines of
+/// JSON Lines input), each fitted with one ``AnalysisSpecification``.
+public struct MixedModelBatch: Sendable {
+    /// One analysis: its identifier and its rows of counts.
+    public struct Analysis: Sendable {
+        public let id: String
+        public let table: DataTable
+        /// The number of studies (rows).
+        public var count: Int { table.rows.count }
+    }
+
+    /// A fitted GLMM, or why the analysis could not be fitted.
+    public typealias Outcome = Swift.Result<any FittedModel, MetaPoolError>
+
+    /// The model every analysis is fitted with (a GLMM).
+    public let specification: AnalysisSpecification
+
+    /// - Throws: ``MetaPoolError`` `.invalidArgument` unless the specification is a valid GLMM.
+    public init(specification: AnalysisSpecification) throws(MetaPoolError) {
+        guard case .glmm = specification.pooling else {
+            throw MetaPoolError(.invalidArgument, "MixedModelBatch fits the GLMM; use BatchAnalysis for \(specification.pooling.code)")
+        }
+        try specification.validate()
+        self.specification = specification
+    }
+
+    /// The analyses of a table: rows grouped by `column` (cells trimmed and compared
+    /// case-insensitively, named as first written, in order of first appearance, as
+    /// ``BatchAnalysis/analyses(from:column:measure:options:)`` groups them).
+    public static func analyses(from table: DataTable, column: String = "analysis") throws(MetaPoolError) -> [Analysis] {
+        guard let index = table.columnIndex(column) else {
+            throw MetaPoolError(.missingColumn,
+                                "a batch needs a column \"\(column)\" naming each row's analysis (columns: \(table.columns.joined(separator: ", ")))",
+                                at: InputLocation(file: table.source, column: column))
+        }
+        var order: [String] = []
+        var members: [String: [Int]] = [:]
+        for (row, cells) in table.rows.enumerated() {
+            let id = (index < cells.count ? cells[index] : nil)?.trimmingSpaces() ?? ""
+            guard !id.isEmpty else {
+                throw MetaPoolError(.invalidValue, "the analysis cell is empty; every row needs one", at: table.location(row: row, column: table.columns[index]))
+            }
+            let key = id.lowercased()
+            if members[key] == nil { order.append(id) }
+            members[key, default: []].append(row)
+        }
+        return order.map { id in Analysis(id: id, table: table.subset(rows: members[id.lowercased()] ?? [])) }
+    }
+
+    /// The analyses of JSON Lines input read by ``DataTable/readJSONLines(_:source:idColumn:)``:
+    /// one per line, with that line's own columns.
+    public static func analyses(jsonLines table: DataTable, keys: [Int: [String]], column: String = "analysis") throws(MetaPoolError) -> [Analysis] {
+        guard let idIndex = table.columnIndex(column) else {
+            throw MetaPoolError(.missingColumn, "the JSON Lines table has no identifier column \"\(column)\"", at: InputLocation(file: table.source, column: column))
+        }
+        var order: [Int] = []
+        var rowsOfLine: [Int: [Int]] = [:]
+        for r in table.rows.indices {
+            guard r < table.lines.count, let line = table.lines[r] else {
+                throw MetaPoolError(.invalidArgument, "row \(r + 1) of the JSON Lines table has no line number; read it with DataTable.readJSONLines")
+            }
+            if rowsOfLine[line] == nil { order.append(line) }
+            rowsOfLine[line, default: []].append(r)
+        }
+        return order.map { line in
+            let rows = rowsOfLine[line] ?? []
+            let id = table.rows[rows[0]][idIndex] ?? ""
+            let indices = (keys[line] ?? table.columns).compactMap { table.columnIndex($0) }
+            var sub = table.subset(rows: rows)
+            sub.columns = indices.map { table.columns[$0] }
+            sub.rows = rows.map { r in indices.map { $0 < table.rows[r].count ? table.rows[r][$0] : nil } }
+            return Analysis(id: id, table: sub)
+        }
+    }
+
+    /// Fits one analysis; its errors name the analysis.
+    public func fit(_ a: Analysis) -> Outcome {
+        do {
+            return .success(try specification.fit(a.table))
+        } catch {
+            var e = error
+            e.reason = "analysis \(a.id): " + e.reason
+            return .failure(e)
+        }
+    }
+
+    /// Fits every analysis, `tasks` at a time, results in input order.
+    public func run(_ analyses: [Analysis], tasks: Int = BatchAnalysis.processorCount) async -> [Outcome] {
+        let n = analyses.count
+        guard n > 0 else { return [] }
+        let workers = max(1, min(tasks, n))
+        if workers == 1 { return analyses.map(fit) }
+        return await withTaskGroup(of: (Int, Outcome).self) { group in
+            var next = 0
+            var results = [Outcome?](repeating: nil, count: n)
+            // At most `workers` fits in flight (a GLMM fit is far longer than the bookkeeping).
+            while next < min(workers, n) { let i = next; group.addTask { (i, self.fit(analyses[i])) }; next += 1 }
+            for await (i, outcome) in group {
+                results[i] = outcome
+                if next < n { let j = next; group.addTask { (j, self.fit(analyses[j])) }; next += 1 }
+            }
+            return results.map { $0 ?? .failure(MetaPoolError(.noConvergence, "the analysis was not fitted")) }
+        }
+    }
+
+    /// One JSON Lines object: `analysis` and the GLMM's summary (``GeneralizedLinearMixedModel/jsonSummary()``),
+    /// or `analysis`, `k` and `error`.
+    public static func summary(of outcome: Outcome, for analysis: Analysis) -> JSONValue {
+        if case .success(let fit) = outcome, case .object(let members)? = try? fit.jsonSummary() {
+            return .object([("analysis", .string(analysis.id))] + members)
+        }
+        let reason: String
+        switch outcome {
+        case .failure(let error): reason = error.reason
+        case .success: reason = "analysis \(analysis.id): the summary could not be encoded"
+        }
+        return .object([("analysis", .string(analysis.id)), ("k", .integer(analysis.count)), ("error", .string(reason))])
+    }
+}
+
+extension DataTable {
+    /// The table with only these rows (0-based), their line and row numbers kept.
+    func subset(rows: [Int]) -> DataTable {
+        var sub = self
+        sub.rows = rows.map { self.rows[$0] }
+        sub.lines = rows.map { $0 < self.lines.count ? self.lines[$0] : nil }
+        sub.rowNumbers = rows.map { $0 < self.rowNumbers.count ? self.rowNumbers[$0] : $0 + 1 }
+        return sub
+    }
+}

@@ -1,0 +1,81 @@
+// `pool --batch --method GLMM`: each analysis's rows of counts fitted by the GLMM (MixedModelBatch),
+// with the outputs of the inverse-variance batch: JSON Lines, CSV or a table.
+
+import Foundation
+import MetaPool
+
+extension PoolCommand {
+    func runGLMMBatch() async throws {
+        let (engine, analyses) = try reportingErrors(file: model.file) { () throws(MetaPoolError) -> (MixedModelBatch, [MixedModelBatch.Analysis]) in
+            let engine = try MixedModelBatch(specification: model.specification)
+            let bytes = try DataTable.readBytes(path: model.file)
+            let text = try DataTable.decodeText(bytes, source: model.file)
+            let firstCharacter = text.unicodeScalars.first { !" \t\r\n".unicodeScalars.contains($0) }
+            let lower = model.file.lowercased()
+            if lower.hasSuffix(".jsonl") || lower.hasSuffix(".ndjson") || firstCharacter == "{" {
+                if let delimiter = model.delimiter {
+                    throw MetaPoolError(.invalidArgument, "--delimiter \(delimiter.name) applies to CSV input; this is JSON Lines (one object per line), which has no delimiter to choose", at: InputLocation(file: model.file))
+                }
+                let input = try DataTable.readJSONLines(text, source: model.file, idColumn: batchColumn)
+                let table = try ModelOptions.narrowed(input.table, label: model.label, conditions: model.rowConditions)
+                try model.checkOutcomes(table, comparing: [], within: input.idColumn)
+                return (engine, try MixedModelBatch.analyses(jsonLines: table, keys: input.keys, column: input.idColumn))
+            }
+            let table = try model.read(bytes: bytes)
+            try model.checkOutcomes(table, comparing: [], within: batchColumn)
+            return (engine, try MixedModelBatch.analyses(from: table, column: batchColumn))
+        }
+        let progress = ProgressReporter(task: "pool --batch", unit: "fitting \(ProgressReporter.grouped(analyses.count)) GLMMs", total: nil)
+        let stopProgress = progress.startHeartbeat()
+        let results = await engine.run(analyses, tasks: jobs ?? BatchAnalysis.processorCount)
+        stopProgress()
+        var out = ""
+        switch format {
+        case .json:
+            for (a, r) in zip(analyses, results) { out += MixedModelBatch.summary(of: r, for: a).serialized(indent: 0) + "\n" }
+        case .csv:
+            // The inverse-variance batch's columns; q is the Wald-type test (metafor's QE.Wld), and
+            // population-averaged rates (proportions) follow.
+            out += "analysis,k,estimate,se,ci_lower,ci_upper,p_value,tau2,i2,q,q_p_value,pi_lower,pi_upper,marginal,marginal_ci_lower,marginal_ci_upper,error\n"
+            for (a, outcome) in zip(analyses, results) {
+                switch outcome {
+                case .success(let fit):
+                    let e = fit.pooled, het = fit.heterogeneity, pi = fit.predictionInterval
+                    let marginal = (fit as? GeneralizedLinearMixedModel)?.populationAveragedRate
+                    let cells: [String] = [String(fit.studies.effects.count), "\(e.estimate)", "\(e.standardError)", "\(e.confidenceInterval.lower)",
+                                           "\(e.confidenceInterval.upper)", "\(e.pValue)", het.tauSquared.map { "\($0)" } ?? "",
+                                           "\(het.iSquared)", "\(het.q)", "\(het.pValue)",
+                                           pi.map { "\($0.lower)" } ?? "", pi.map { "\($0.upper)" } ?? "",
+                                           marginal.map { "\($0.estimate)" } ?? "", marginal.map { "\($0.lower)" } ?? "",
+                                           marginal.map { "\($0.upper)" } ?? ""]
+                    out += StudyCSV.quote(a.id) + "," + cells.joined(separator: ",") + ",\n"
+                case .failure(let error):
+                    out += StudyCSV.quote(a.id) + "," + String(a.count) + String(repeating: ",", count: 15) + StudyCSV.quote(error.commandLineSentence) + "\n"
+                }
+            }
+        case .table:
+            var table = TextTable([.label("analysis"), .number("k"), .number("estimate"), .number("se"), .number("ci.lb"),
+                                   .number("ci.ub"), .number("tau^2"), .number("pop.avg")])
+            var errors = ""
+            for (a, outcome) in zip(analyses, results) {
+                switch outcome {
+                case .failure(let error):
+                    table.append([a.id, String(a.count), "NA", "NA", "NA", "NA", "NA", "NA"])
+                    errors += "  \(SafeText.terminal(a.id)): \(SafeText.terminal(error.commandLineSentence))\n"
+                case .success(let fit):
+                    let e = fit.pooled
+                    table.append([a.id, String(fit.studies.effects.count), SummaryTable.f(e.estimate), SummaryTable.f(e.standardError),
+                                  SummaryTable.f(e.confidenceInterval.lower), SummaryTable.f(e.confidenceInterval.upper),
+                                  fit.heterogeneity.tauSquared.map { SummaryTable.f($0) } ?? "-",
+                                  (fit as? GeneralizedLinearMixedModel).map { SummaryTable.f($0.populationAveragedRate.estimate) } ?? "-"])
+                }
+            }
+            out += table.render()
+            out += "\nGLMM (\(model.quadraturePoints == 1 ? "Laplace" : "\(model.quadraturePoints)-point AGHQ")); estimates on the analysis scale (logit or log odds ratio); pop.avg: the population-averaged proportion (proportions only).\n"
+            if !errors.isEmpty { out += "\nNot fitted (NA above):\n" + errors }
+        }
+        print(out, terminator: "")
+        let failed = results.filter { if case .failure = $0 { true } else { false } }.count
+        if failed > 0 { printError("metapool: \(failed) of \(results.count) analyses could not be fitted (see their error fields)") }
+    }
+}
