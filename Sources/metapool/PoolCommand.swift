@@ -14,6 +14,8 @@ struct PoolCommand: AsyncParsableCommand {
     @OptionGroup var model: ModelOptions
 
     @OptionGroup var subgroups: SubgroupOptions
+
+    @OptionGroup var prediction: PredictionOptions
     var by: String? { subgroups.by }
     var commonTauSquared: Bool { subgroups.commonTauSquared }
 
@@ -38,6 +40,9 @@ struct PoolCommand: AsyncParsableCommand {
             throw ValidationError(message)
         }
         if batch && by != nil { throw ValidationError("--batch and --by cannot be combined; give each subgroup its own analysis id") }
+        if prediction.threshold != nil && (batch || by != nil) {
+            throw ValidationError("--threshold gives the probabilities of one pooled analysis; it cannot be combined with --\(batch ? "batch" : "by")")
+        }
         if !batch {
             if jobs != nil { warn("--jobs sets the parallel tasks of --batch; it has no effect without --batch (ignored)") }
             if batchColumn != "analysis" { warn("--batch-column names the analysis column of --batch; it has no effect without --batch (ignored)") }
@@ -49,7 +54,8 @@ struct PoolCommand: AsyncParsableCommand {
         if format == .json {
             // One code path with `check`: the JSON records the input's SHA-256 and every option.
             do {
-                let spec = model.specification(by: by, commonTauSquared: commonTauSquared)
+                var spec = model.specification(by: by, commonTauSquared: commonTauSquared)
+                (spec.predictionInterval, spec.threshold) = (prediction.setting, prediction.threshold)
                 let bytes = try DataTable.readBytes(path: model.file)
                 func analyse() throws(MetaPoolError) -> JSONValue {
                     try spec.run(bytes: bytes, noting: ModelOptions.noteMixed,
@@ -71,12 +77,15 @@ struct PoolCommand: AsyncParsableCommand {
         if let by { return try runSubgroups(by) }
         if model.isCountBased { return try runCountBased() }
         let summary: PoolSummary
-        let analysis: MetaAnalysis
+        var analysis: MetaAnalysis
         let studies: ForestPlot
+        var probabilities: ThresholdProbabilities?
         do {
             let table = try model.table()
             analysis = try MetaAnalysis(EffectSizes(table: table, measure: model.measure), method: model.method,
                                         ciMethod: model.ciMethod, level: model.level)
+            analysis.predictionIntervalSetting = prediction.resolved(for: analysis.measure)
+            if let threshold = prediction.threshold { probabilities = try ThresholdProbabilities(analysis, threshold: threshold) }
             summary = try analysis.summary()
             // The study listing, from the typed fit and the rows it was fitted to.
             studies = try ForestPlot(analysis, table: table)
@@ -88,7 +97,9 @@ struct PoolCommand: AsyncParsableCommand {
         switch format {
         case .json: print(JSONOutput.encode(summary))
         case .csv: print(StudyCSV.render(summary), terminator: "")
-        case .table: print(SummaryTable.render(summary, analysis: analysis, studies: studies), terminator: "")
+        case .table:
+            print(SummaryTable.render(summary, analysis: analysis, studies: studies), terminator: "")
+            if let probabilities { print(PredictionOptions.lines(probabilities, measure: analysis.measure), terminator: "") }
         }
     }
 
@@ -96,7 +107,7 @@ struct PoolCommand: AsyncParsableCommand {
         if model.isCountBased {
             let groups = try reportingErrors(file: model.file) { () throws(MetaPoolError) -> SubgroupFits in
                 let table = try model.table(by: column)
-                return try SubgroupFits(table: table, by: column, specification: model.specification)
+                return try SubgroupFits(table: table, by: column, specification: model.specification(prediction))
             }
             switch format {
             case .table: print(SubgroupTable.render(groups), terminator: "")
@@ -120,7 +131,7 @@ struct PoolCommand: AsyncParsableCommand {
             let table = try model.table(by: column)
             analysis = try SubgroupAnalysis(table: table, by: column, measure: model.measure, method: model.method,
                                             ciMethod: model.ciMethod, level: model.level, commonTauSquared: commonTauSquared,
-                                            effectSizeOptions: model.effectSizeOptions)
+                                            effectSizeOptions: model.effectSizeOptions, predictionInterval: prediction.setting)
             json = try analysis.summary()
         } catch {
             var located = error
@@ -199,7 +210,9 @@ struct PoolCommand: AsyncParsableCommand {
         let fit = try reportingErrors(file: model.file) { () throws(MetaPoolError) -> any FittedModel in
             let table = try model.table()
             return try ProgressReporter.whileRunning("pool", "fitting the GLMM to \(ProgressReporter.grouped(table.rows.count)) studies") { () throws(MetaPoolError) in
-                try model.specification.fit(table)
+                var spec = model.specification
+                spec.predictionInterval = prediction.setting
+                return try spec.fit(table)
             }
         }
         let tests: (wald: GeneralizedLinearMixedModel.HeterogeneityTest, lrt: GeneralizedLinearMixedModel.HeterogeneityTest)
@@ -227,7 +240,16 @@ struct PoolCommand: AsyncParsableCommand {
                         f(e.confidenceInterval.lower), f(e.confidenceInterval.upper)])
         out += "Model results:\n\n" + results.render()
         func n(_ x: Double) -> String { SummaryTable.natural(fit.backTransform(x), of: x) }
-        out += "\nOn the \(measure == "OR" ? "odds ratio" : "proportion") scale: \(n(e.estimate)) [\(n(e.confidenceInterval.lower)), \(n(e.confidenceInterval.upper))]\n"
+        if let pi = fit.newStudyPrediction {
+            out += "\n" + PredictionOptions.heading(pi, level: fit.pooled.level) + ": [\(f(pi.interval.lower)), \(f(pi.interval.upper))]\n"
+        }
+        out += "\nOn the \(measure == "OR" ? "odds ratio" : "proportion") scale: \(n(e.estimate)) [\(n(e.confidenceInterval.lower)), \(n(e.confidenceInterval.upper))]"
+        if let pi = fit.predictionInterval { out += "; prediction interval [\(n(pi.lower)), \(n(pi.upper))]" }
+        out += "\n"
+        if let threshold = prediction.threshold {
+            let probabilities = try reportingErrors(file: model.file) { () throws(MetaPoolError) in try ThresholdProbabilities(fit, threshold: threshold) }
+            out += PredictionOptions.lines(probabilities, measure: fit.measure)
+        }
         print(out, terminator: "")
     }
 
@@ -257,7 +279,8 @@ struct PoolCommand: AsyncParsableCommand {
             EffectSizeArguments.note(excluded)
             return try BatchAnalysis.analyses(from: kept, column: batchColumn, measure: model.measure, options: model.effectSizeOptions)
         }
-        let engine = BatchAnalysis(method: model.method, ciMethod: model.ciMethod, level: model.level)
+        var engine = BatchAnalysis(method: model.method, ciMethod: model.ciMethod, level: model.level)
+        engine.predictionInterval = prediction.setting
         let tasks = jobs ?? BatchAnalysis.processorCount
         // "pool --batch: fitting 100,000 analyses (N s)" every few seconds while the batch runs (the
         // engine reports no count, so the line gives the batch's size and the time).

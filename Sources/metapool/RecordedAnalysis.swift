@@ -22,6 +22,10 @@ struct RecordedAnalysis {
     var delimiter: CSVDelimiter? = nil
     /// `--label`, when given.
     var label: String? = nil
+    /// `--pi`, when given (nil: the measure's default).
+    var predictionInterval: PredictionIntervalSetting? = nil
+    /// `--threshold`, when given.
+    var threshold: Double? = nil
 
     /// The lowercase hex SHA-256 of the input bytes (FIPS 180-4, via swift-crypto).
     static func sha256(_ bytes: [UInt8]) -> String {
@@ -50,6 +54,7 @@ struct RecordedAnalysis {
         if case .glmm = pooling { pooling = .glmm(quadraturePoints: quadraturePoints) }
         var specification = AnalysisSpecification(pooling: pooling, measure: measure, ciMethod: ciMethod, level: level)
         specification.effectSizeOptions = effectSizeOptions
+        specification.predictionInterval = predictionInterval
         var summary: JSONValue
         let forest: ForestPlot
         if let by, pooling.isCountBased {
@@ -59,7 +64,7 @@ struct RecordedAnalysis {
         } else if let by, case .inverseVariance(let method) = pooling {
             let analysis = try SubgroupAnalysis(table: table, by: by, measure: measure, method: method,
                                                 ciMethod: ciMethod, level: level, commonTauSquared: commonTauSquared,
-                                                effectSizeOptions: effectSizeOptions)
+                                                effectSizeOptions: effectSizeOptions, predictionInterval: predictionInterval)
             summary = try analysis.summary()
             forest = try ForestPlot(analysis, table: table)
         } else {
@@ -67,6 +72,9 @@ struct RecordedAnalysis {
             let fit = try specification.fit(table)
             summary = try fit.jsonSummary()
             forest = try ForestPlot(fit, table: table)
+            if let threshold, case .object(let members) = summary {
+                summary = .object(members + (try ThresholdProbabilities(fit, threshold: threshold)).jsonMembers)
+            }
         }
         guard case .object(let members) = summary else { return summary }
         // Everything needed to draw the forest plot, for users who draw it their own way.
@@ -99,6 +107,8 @@ struct RecordedAnalysis {
            + (allowMixedEndpoints ? [("allow_mixed_endpoints", .bool(true))] : [])
            + (delimiter.map { [("delimiter", .string($0.name))] } ?? [])
            + (label.map { [("label", .string($0))] } ?? [])
+           + (predictionInterval.map { [("pi", .string($0.rawValue))] } ?? [])
+           + (threshold.map { [("threshold", .number($0))] } ?? [])
            + recordedEffectSizeOptions))]
     }
 

@@ -62,6 +62,8 @@ public struct GeneralizedLinearMixedModel: Sendable {
     public let quadraturePoints: Int
     /// The confidence level in (0, 1), e.g. 0.95.
     public let level: Double
+    /// Which prediction interval the fit reports (metafor's unless set).
+    public var predictionIntervalSetting: PredictionIntervalSetting = .metafor
     /// μ̂, the pooled log odds, with its standard error, interval and test (stored once; estimate, SE,
     /// interval, statistic and p-value are read from it through ``PooledResult``).
     public let pooled: EstimateInference
@@ -266,12 +268,14 @@ public protocol BinomialMixedModel: FittedModel {
     /// metafor's model code in the summary (`UM.FS` for odds ratios), and the studies left out.
     var modelCode: String? { get }
     var summaryExcludedStudies: [String]? { get }
+    /// Which prediction interval the fit reports.
+    var predictionIntervalSetting: PredictionIntervalSetting { get }
 }
 
 extension BinomialMixedModel {
     /// The typed summary, with metafor's names in snake_case when encoded.
     public func summary() -> MixedModelSummary {
-        MixedModelSummary(
+        var summary = MixedModelSummary(
             measure: measure.rawValue, method: "GLMM", model: modelCode, quadraturePoints: quadraturePoints, level: level,
             k: count, excludedStudies: summaryExcludedStudies, estimate: estimate, se: standardError, statistic: statistic,
             pValue: pValue, ciLower: confidenceInterval.lower, ciUpper: confidenceInterval.upper,
@@ -280,6 +284,11 @@ extension BinomialMixedModel {
             qeLRT: likelihoodRatioTest.statistic, qeLRTDF: likelihoodRatioTest.degreesOfFreedom,
             qeLRTPValue: likelihoodRatioTest.pValue, logLikelihood: logLikelihood, marginalLogLikelihood: marginalLogLikelihood,
             backTransformed: PoolSummary.BackTransformed(self))
+        if let prediction = newStudyPrediction {
+            (summary.piLower, summary.piUpper) = (prediction.interval.lower, prediction.interval.upper)
+            (summary.piMethod, summary.piDF) = (prediction.method.rawValue, prediction.degreesOfFreedom)
+        }
+        return summary
     }
 
     /// The JSON object of `summary()`, with metafor's names in snake_case.
@@ -291,8 +300,11 @@ extension BinomialMixedModel {
         Heterogeneity(tauSquared: tauSquared, typicalVariance: typicalVariance, q: waldTest.statistic, count: effects.count,
                       degreesOfFreedom: waldTest.degreesOfFreedom)
     }
-    /// The prediction interval estimate ± z·√(SE² + τ̂²) on the analysis scale (logits or log odds ratios).
-    public var predictionInterval: Interval? { pooled.predictionInterval(tauSquared: tauSquared) }
+    /// The prediction interval estimate ± c·√(SE² + τ̂²) on the analysis scale (logits or log odds
+    /// ratios), c by ``predictionIntervalSetting`` (metafor's z unless set).
+    public var predictionInterval: Interval? { newStudyPrediction?.interval }
+    /// The prediction for a new study by ``predictionIntervalSetting``.
+    public var newStudyPrediction: Prediction? { prediction(setting: predictionIntervalSetting) }
     /// The escalc effects of the studies, without weights (a GLMM gives no fixed per-study share).
     public var studies: FittedStudies { FittedStudies(effects: effects, weights: nil, rows: nil) }
 }

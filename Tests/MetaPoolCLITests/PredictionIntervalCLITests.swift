@@ -1,0 +1,117 @@
+// `pool --pi` and `--threshold` against R: Tests/MetaPoolTests/Fixtures/pi_cli/reference.json, written
+// by `Rscript Tests/Reference/generate_pi_cli.R` (metafor fits, qt/qnorm/pt formulas, predict(pi.type)).
+
+import Foundation
+import MetaPool
+import Testing
+@testable import MetaPoolTestSupport
+
+@Suite("pool --pi and --threshold against R")
+struct PredictionIntervalCLITests {
+    struct Case: Decodable, CustomTestStringConvertible, Sendable {
+        var name, file, method, ci, pi, pi_method: String
+        var `where`: [String]
+        var pi_df: Int?
+        var k: Int
+        var estimate, se, tau2, pi_lower, pi_upper, threshold, threshold_analysis_scale, p_new_study_exceeds, p_mean_exceeds: Double
+        var testDescription: String { "\(name) --ci \(ci) --pi \(pi)" }
+    }
+    struct Reference: Decodable { var cases: [Case] }
+
+    static let cases: [Case] = {
+        let url = FixtureFolder.url("pi_cli").appendingPathComponent("reference.json")
+        guard let data = try? Data(contentsOf: url) else { return [] }
+        return (try? JSONDecoder().decode(Reference.self, from: data).cases) ?? []
+    }()
+
+    @Test("the reference holds every dataset, interval method and the GLMM")
+    func present() {
+        #expect(Self.cases.count == 48)
+        #expect(Set(Self.cases.map(\.pi)) == ["default", "metafor", "z", "t", "riley"])
+        #expect(Self.cases.contains { $0.method == "GLMM" && $0.pi == "t" })
+    }
+
+    static func run(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+        let binary = try #require(MetapoolBinary.url, "metapool executable not found next to the test bundle")
+        let r = try MetapoolBinary.run(binary, arguments, in: FixtureFolder.root, stdinFile: nil)
+        return (r.status, r.stdout, r.stderr)
+    }
+
+    static func arguments(_ c: Case) -> [String] {
+        var a = ["pool", c.file, "--method", c.method, "--ci", c.ci, "--threshold", "\(c.threshold)"]
+        for w in c.where { a += ["--where", w] }
+        if c.pi != "default" { a += ["--pi", c.pi] }
+        return a
+    }
+
+    @Test("pool --format json gives R's interval, method, df and probabilities to 1e-8", arguments: cases)
+    func json(_ c: Case) throws {
+        let r = try Self.run(Self.arguments(c) + ["--format", "json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        func number(_ key: String) -> Double? { (object[key] as? NSNumber)?.doubleValue }
+        let tolerance = c.method == "GLMM" ? 1e-6 : 1e-8
+        #expect(object["k"] as? Int == c.k)
+        #expect(object["pi_method"] as? String == c.pi_method)
+        #expect(object["pi_df"] as? Int == c.pi_df, "pi_df \(String(describing: object["pi_df"]))")
+        expectClose(number("estimate"), c.estimate, relative: tolerance, absolute: 1e-10, "\(c.name) estimate")
+        expectClose(number("pi_lower"), c.pi_lower, relative: tolerance, absolute: 1e-10, "\(c.name) pi_lower")
+        expectClose(number("pi_upper"), c.pi_upper, relative: tolerance, absolute: 1e-10, "\(c.name) pi_upper")
+        expectClose(number("threshold"), c.threshold, relative: 1e-15, absolute: 0, "\(c.name) threshold")
+        expectClose(number("threshold_analysis_scale"), c.threshold_analysis_scale, relative: 1e-14, absolute: 1e-15, "\(c.name) threshold (analysis)")
+        expectClose(number("p_new_study_exceeds"), c.p_new_study_exceeds, relative: tolerance, absolute: 1e-10, "\(c.name) P(new > c)")
+        expectClose(number("p_mean_exceeds"), c.p_mean_exceeds, relative: tolerance, absolute: 1e-10, "\(c.name) P(mu > c)")
+        // The natural-scale bounds follow the chosen method, and the options record --pi for check.
+        let back = try #require(object["back_transformed"] as? [String: Any])
+        let transform: (Double) -> Double = c.name.hasPrefix("her2_pfs") || c.name == "bcg" ? { Foundation.exp($0) } : { 1 / (1 + Foundation.exp(-$0)) }
+        expectClose((back["pi_lower"] as? NSNumber)?.doubleValue, transform(c.pi_lower), relative: tolerance, absolute: 1e-10, "\(c.name) back pi_lower")
+        expectClose((back["pi_upper"] as? NSNumber)?.doubleValue, transform(c.pi_upper), relative: tolerance, absolute: 1e-10, "\(c.name) back pi_upper")
+        let options = try #require(object["options"] as? [String: Any])
+        #expect(options["pi"] as? String == (c.pi == "default" ? nil : c.pi))
+    }
+
+    @Test("the table names the method and prints the probabilities", arguments: cases.filter { $0.ci == "wald" && $0.pi != "metafor" })
+    func table(_ c: Case) throws {
+        let r = try Self.run(Self.arguments(c))
+        #expect(r.status == 0, "\(r.stderr)")
+        let label = switch c.pi_method {
+        case "z": "z"
+        case "riley": "t on \(c.pi_df ?? -1) df, Riley et al. 2011"
+        default: "t on \(c.pi_df ?? -1) df"
+        }
+        func f(_ x: Double) -> String { NumberFormat.decimal(x, digits: 4) }
+        #expect(r.stdout.contains("Prediction interval (95%, \(label)): [\(f(c.pi_lower)), \(f(c.pi_upper))]"), "\(r.stdout)")
+        #expect(r.stdout.contains(") = \(f(c.p_new_study_exceeds))"), "\(r.stdout)")
+        #expect(r.stdout.contains("P(new study's true "), "\(r.stdout)")
+    }
+
+    @Test("the PFS headline (k = 4): z 0.21-0.91 by default under metafor, t on 3 df 0.14-1.44 and crosses 1")
+    func headline() throws {
+        let base = ["pool", "Datasets/her2-bm-hazard-ratios.csv", "--where", "endpoint=PFS"]
+        let t = try Self.run(base)
+        #expect(t.stdout.contains("prediction interval [0.1365, 1.4358]"), "\(t.stdout)")
+        let z = try Self.run(base + ["--pi", "z"])
+        #expect(z.stdout.contains("prediction interval [0.2144, 0.9136]"), "\(z.stdout)")
+    }
+
+    @Test("a threshold outside the measure's range is a usage error (64) naming the range",
+          arguments: [("Datasets/her2-bm-hazard-ratios.csv", "0"), ("Datasets/her2-bm-hazard-ratios.csv", "-1"),
+                      ("Datasets/pritz1997-hyperdynamic-therapy.csv", "1"), ("Datasets/pritz1997-hyperdynamic-therapy.csv", "1.5"),
+                      ("Datasets/pritz1997-hyperdynamic-therapy.csv", "0")])
+    func outOfRange(_ file: String, _ value: String) throws {
+        for format in ["table", "json"] {
+            let selection = file.contains("hazard") ? ["--where", "endpoint=PFS"] : []
+            let r = try Self.run(["pool", file, "--threshold=\(value)", "--format", format] + selection)
+            #expect(r.status == 64, "\(r.stderr)")
+            #expect(r.stderr.contains("threshold \(Double(value)!)") && r.stderr.contains("must be"), "\(r.stderr)")
+            #expect(r.stdout.isEmpty)
+        }
+    }
+
+    @Test("an unknown --pi is a usage error")
+    func unknownMethod() throws {
+        let r = try Self.run(["pool", "Datasets/pritz1997-hyperdynamic-therapy.csv", "--pi", "hts"])
+        #expect(r.status == 64, "\(r.stderr)")
+        #expect(r.stderr.contains("--pi"), "\(r.stderr)")
+    }
+}

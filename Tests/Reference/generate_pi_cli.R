@@ -1,0 +1,91 @@
+#!/usr/bin/env Rscript
+# Reference values for `metapool pool --pi z|t|riley|metafor --threshold c --format json` on the
+# shipped datasets (Datasets/), from metafor fits with full control and the formulas written here:
+#   PI = mu +- c sqrt(se^2 + tau^2), c = qnorm(0.975) (z), qt(0.975, k - 1) (t), qt(0.975, k - 2)
+#   (riley); "metafor" is predict()'s default (z under test = "z", t on k - 1 df under knha);
+#   where metafor's predict(pi.type = "t" | "riley") applies it is checked to agree (1e-12).
+#   P(theta_new > c) = 1 - F((c - mu)/sqrt(se^2 + tau^2)) on the interval's distribution,
+#   P(mu > c)        = 1 - F((c - mu)/se) on the model's z or t.
+# The threshold is given on the natural scale and taken to the analysis scale with the measure's
+# transformation (qlogis for PLO, log for HR and OR). The default (no --pi) is t for proportions and
+# hazard ratios, metafor's for other measures. GLMM: rma.glmm("PLO", nAGQ = 7) with the t PI.
+#
+#   cd <package root> && Rscript Tests/Reference/generate_pi_cli.R
+
+suppressPackageStartupMessages({ library(metafor); library(jsonlite) })
+ctrl <- list(threshold = 1e-13, tol = 1e-13, maxiter = 1e4)
+
+hr <- read.csv("Datasets/her2-bm-hazard-ratios.csv")
+orr <- read.csv("Datasets/her2-bm-intracranial-response.csv")
+bcg <- read.csv("Datasets/bcg-vaccine.csv")
+pritz <- read.csv("Datasets/pritz1997-hyperdynamic-therapy.csv")
+
+pfs <- hr[hr$endpoint == "PFS", ]
+tdxd <- orr[orr$regimen == "trastuzumab deruxtecan" & orr$population == "active" & orr$endpoint %in% c("IC-ORR", "CNS-ORR"), ]
+analyses <- list(
+  list(name = "her2_pfs", file = "Datasets/her2-bm-hazard-ratios.csv", where = list("endpoint=PFS"), threshold = 1,
+       transform = log, default = "t",
+       d = data.frame(yi = log(pfs$hr), vi = ((log(pfs$hr_upper) - log(pfs$hr_lower)) / (2 * qnorm(0.975)))^2)),
+  list(name = "her2_tdxd_active", file = "Datasets/her2-bm-intracranial-response.csv",
+       where = list("regimen=trastuzumab deruxtecan", "population=active", "endpoint=IC-ORR", "endpoint=CNS-ORR"),
+       threshold = 0.3, transform = qlogis, default = "t", d = escalc("PLO", xi = events, ni = total, data = tdxd)),
+  list(name = "bcg", file = "Datasets/bcg-vaccine.csv", where = list(), threshold = 0.5, transform = log, default = "metafor",
+       d = escalc("OR", ai = treat_events, n1i = treat_total, ci = control_events, n2i = control_total, data = bcg)),
+  list(name = "pritz1997", file = "Datasets/pritz1997-hyperdynamic-therapy.csv", where = list(), threshold = 0.8,
+       transform = qlogis, default = "t", d = escalc("PLO", xi = events, ni = total, data = pritz)))
+
+cases <- list()
+for (a in analyses) for (test in c("z", "knha")) {
+  m <- rma(yi, vi, data = a$d, method = "REML", test = test, control = ctrl)
+  k <- m$k
+  p <- predict(m)
+  model_df <- if (test == "z") Inf else k - 1
+  for (pi in c("default", "metafor", "z", "t", "riley")) {
+    type <- if (pi == "default") a$default else pi
+    df <- switch(type, metafor = model_df, z = Inf, t = k - 1, riley = k - 2)
+    crit <- if (is.finite(df)) qt(0.975, df) else qnorm(0.975)
+    h <- crit * sqrt(p$se^2 + m$tau2)
+    lower <- p$pred - h; upper <- p$pred + h
+    if (type %in% c("t", "riley")) {
+      q <- predict(m, pi.type = type)
+      stopifnot(abs(q$pi.lb - lower) < 1e-12, abs(q$pi.ub - upper) < 1e-12)
+    }
+    if (type == "metafor") stopifnot(abs(p$pi.lb - lower) < 1e-12, abs(p$pi.ub - upper) < 1e-12)
+    c <- a$transform(a$threshold)
+    new_study <- pt((c - p$pred) / sqrt(p$se^2 + m$tau2), df, lower.tail = FALSE)
+    mean <- pt((c - p$pred) / p$se, model_df, lower.tail = FALSE)
+    cases[[length(cases) + 1]] <- list(
+      name = a$name, file = a$file, where = a$where, method = "REML", ci = if (test == "z") "wald" else "hksj",
+      pi = pi, pi_method = if (type == "metafor") (if (test == "z") "z" else "t") else type,
+      pi_df = if (is.finite(df)) df else NULL, k = k, estimate = p$pred, se = p$se, tau2 = m$tau2,
+      pi_lower = lower, pi_upper = upper, threshold = a$threshold, threshold_analysis_scale = c,
+      p_new_study_exceeds = new_study, p_mean_exceeds = mean)
+  }
+}
+
+# The GLMM (binomial-normal, nAGQ = 7) with the t prediction interval on k - 1 df (the default for
+# proportions) and the z one (--pi z, metafor's predict() for rma.glmm).
+for (a in analyses[c(2, 4)]) {
+  d <- a$d
+  m <- rma.glmm(measure = "PLO", xi = d$events, ni = d$total, nAGQ = 7,
+                control = list(glmerCtrl = list(tolPwrss = 1e-12, optimizer = "bobyqa", optCtrl = list(rhoend = 1e-11, maxfun = 1e5))))
+  k <- m$k
+  for (pi in c("default", "z", "t", "riley")) {
+    type <- if (pi == "default") "t" else pi
+    df <- switch(type, z = Inf, t = k - 1, riley = k - 2)
+    crit <- if (is.finite(df)) qt(0.975, df) else qnorm(0.975)
+    h <- crit * sqrt(m$se^2 + m$tau2)
+    est <- as.numeric(m$beta)
+    if (type == "z") { q <- predict(m); stopifnot(abs(q$pi.lb - (est - h)) < 1e-12) }
+    c <- a$transform(a$threshold)
+    cases[[length(cases) + 1]] <- list(
+      name = paste0(a$name, "_glmm"), file = a$file, where = a$where, method = "GLMM", ci = "wald", pi = pi,
+      pi_method = type, pi_df = if (is.finite(df)) df else NULL, k = k, estimate = est, se = m$se, tau2 = m$tau2,
+      pi_lower = est - h, pi_upper = est + h, threshold = a$threshold, threshold_analysis_scale = c,
+      p_new_study_exceeds = pt((c - est) / sqrt(m$se^2 + m$tau2), df, lower.tail = FALSE),
+      p_mean_exceeds = pnorm((c - est) / m$se, lower.tail = FALSE))
+  }
+}
+writeLines(toJSON(list(generated_by = "Tests/Reference/generate_pi_cli.R", cases = cases),
+                  auto_unbox = TRUE, digits = NA, pretty = TRUE, null = "null"),
+           "Tests/MetaPoolTests/Fixtures/pi_cli/reference.json")
