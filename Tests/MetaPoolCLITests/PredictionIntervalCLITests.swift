@@ -108,6 +108,94 @@ struct PredictionIntervalCLITests {
         }
     }
 
+    struct SubgroupReference: Decodable {
+        struct Group: Decodable { var subgroup: String; var k: Int?; var pi_method: String?; var pi_df: Int?; var pi_lower, pi_upper: Double? }
+        struct Case: Decodable, CustomTestStringConvertible, Sendable {
+            var pi, pi_method: String
+            var groups, common: [Group]
+            var common_pi_df: Int?
+            var testDescription: String { "--pi \(pi)" }
+        }
+        var file, by: String
+        var `where`: [String]
+        var cases: [Case]
+    }
+
+    static let subgroupReference: SubgroupReference? = {
+        let url = FixtureFolder.url("pi_cli").appendingPathComponent("subgroups.json")
+        guard let data = try? Data(contentsOf: url) else { return nil }
+        return try? JSONDecoder().decode(SubgroupReference.self, from: data)
+    }()
+
+    static func subgroupArguments(_ c: SubgroupReference.Case, _ r: SubgroupReference) -> [String] {
+        var a = ["pool", r.file]
+        for w in r.where { a += ["--where", w] }
+        if c.pi != "default" { a += ["--pi", c.pi] }
+        return a
+    }
+
+    static func number(_ any: Any?) -> Double? { (any as? NSNumber)?.doubleValue }
+
+    @Test("--by: each subgroup's interval by the chosen method (separate and common tau^2) as R", arguments: subgroupReference?.cases ?? [])
+    func subgroups(_ c: SubgroupReference.Case) throws {
+        let reference = try #require(Self.subgroupReference)
+        #expect(reference.cases.count == 4)
+        for common in [false, true] {
+            let r = try Self.run(Self.subgroupArguments(c, reference) + ["--by", reference.by, "--format", "json"] + (common ? ["--common-tau2"] : []))
+            #expect(r.status == 0, "\(r.stderr)")
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+            let groups = try #require(object["subgroups"] as? [[String: Any]])
+            let expected = common ? c.common : c.groups
+            #expect(groups.count == expected.count)
+            for (g, e) in zip(groups, expected) {
+                #expect(g["subgroup"] as? String == e.subgroup)
+                if let lower = e.pi_lower, let upper = e.pi_upper {
+                    #expect(g["pi_method"] as? String == c.pi_method, "\(e.subgroup)")
+                    #expect(g["pi_df"] as? Int == (common ? c.common_pi_df : e.pi_df), "\(e.subgroup) pi_df")
+                    expectClose(Self.number(g["pi_lower"]), lower, relative: 1e-8, absolute: 1e-10, "\(e.subgroup) pi_lower (common \(common))")
+                    expectClose(Self.number(g["pi_upper"]), upper, relative: 1e-8, absolute: 1e-10, "\(e.subgroup) pi_upper (common \(common))")
+                } else {
+                    // One study (fixed effect), or riley on k − 2 = 0 df: no interval.
+                    #expect(g["pi_lower"] == nil && g["pi_upper"] == nil, "\(e.subgroup)")
+                }
+            }
+        }
+    }
+
+    @Test("--batch: each analysis's interval and method by --pi, as R's per-subgroup fits", arguments: subgroupReference?.cases ?? [])
+    func batch(_ c: SubgroupReference.Case) throws {
+        let reference = try #require(Self.subgroupReference)
+        let r = try Self.run(Self.subgroupArguments(c, reference) + ["--batch", "--batch-column", reference.by, "--format", "json"])
+        #expect(r.status == 0, "\(r.stderr)")  // the one-study class is an error line, not a failed run
+        let lines = r.stdout.split(separator: "\n").map { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect(lines.count == c.groups.count)
+        for (line, e) in zip(lines, c.groups) {
+            let g = try #require(line)
+            #expect(g["analysis"] as? String == e.subgroup)
+            guard let lower = e.pi_lower, let upper = e.pi_upper else {
+                #expect(g["pi_lower"] == nil, "\(e.subgroup)")
+                continue
+            }
+            #expect(g["pi_method"] as? String == c.pi_method, "\(e.subgroup)")
+            #expect(g["pi_df"] as? Int == e.pi_df, "\(e.subgroup) pi_df")
+            expectClose(Self.number(g["pi_lower"]), lower, relative: 1e-8, absolute: 1e-10, "\(e.subgroup) batch pi_lower")
+            expectClose(Self.number(g["pi_upper"]), upper, relative: 1e-8, absolute: 1e-10, "\(e.subgroup) batch pi_upper")
+        }
+    }
+
+    @Test("the forest plot and the report name the method beside the interval")
+    func plots() throws {
+        let base = ["Datasets/her2-bm-hazard-ratios.csv", "--where", "endpoint=PFS", "-o", "-"]
+        let forest = try Self.run(["forest"] + base)
+        #expect(forest.status == 0, "\(forest.stderr)")
+        #expect(forest.stdout.contains(">Prediction interval (t on 3 df)<"), "\(forest.stdout)")
+        let riley = try Self.run(["forest"] + base + ["--pi", "riley"])
+        #expect(riley.stdout.contains(">Prediction interval (t on 2 df, Riley et al. 2011)<"))
+        let report = try Self.run(["report"] + base + ["--pi", "z"])
+        #expect(report.status == 0, "\(report.stderr)")
+        #expect(report.stdout.contains("<td>prediction interval (z)</td><td>[-1.5397, -0.0903]</td>"), "\(report.stdout)")
+    }
+
     @Test("an unknown --pi is a usage error")
     func unknownMethod() throws {
         let r = try Self.run(["pool", "Datasets/pritz1997-hyperdynamic-therapy.csv", "--pi", "hts"])

@@ -86,6 +86,48 @@ for (a in analyses[c(2, 4)]) {
       p_mean_exceeds = pnorm((c - est) / m$se, lower.tail = FALSE))
   }
 }
+# Subgroups (--by drug_class, separate tau^2 each; --common-tau2: rma(mods = ~ factor(g) - 1), whose
+# predict(pi.type = "t" | "riley") uses k - G (- 1) df) and the batch engine (--batch-column drug_class)
+# on the intracranial response arms; riley on k - 2 = 0 df has no interval (metafor would use 1 df).
+ic <- orr[orr$endpoint %in% c("IC-ORR", "CNS-ORR"), ]
+ic <- escalc("PLO", xi = events, ni = total, data = ic)
+classes <- unique(ic$drug_class)
+subgroups <- list()
+for (pi in c("default", "z", "t", "riley")) {
+  type <- if (pi == "default") "t" else pi
+  groups <- list()
+  for (g in classes) {
+    d <- ic[ic$drug_class == g, ]
+    k <- nrow(d)
+    if (k < 2) { groups[[length(groups) + 1]] <- list(subgroup = g, k = k, pi_lower = NULL, pi_upper = NULL); next }
+    m <- rma(yi, vi, data = d, method = "REML", control = ctrl)
+    df <- switch(type, z = Inf, t = k - 1, riley = k - 2)
+    entry <- list(subgroup = g, k = k, pi_method = type, pi_df = if (is.finite(df)) df else NULL)
+    if (df >= 1) {
+      crit <- if (is.finite(df)) qt(0.975, df) else qnorm(0.975)
+      h <- crit * sqrt(m$se^2 + m$tau2)
+      entry$pi_lower <- as.numeric(m$beta) - h; entry$pi_upper <- as.numeric(m$beta) + h
+    }
+    groups[[length(groups) + 1]] <- entry
+  }
+  # Common tau^2: the cell-means model; its prediction for each subgroup.
+  mc <- rma(yi, vi, mods = ~ factor(drug_class, levels = classes) - 1, data = ic, method = "REML", control = ctrl)
+  p <- if (type == "z") predict(mc, newmods = diag(length(classes))) else predict(mc, newmods = diag(length(classes)), pi.type = type)
+  if (type == "z") stopifnot(is.null(p$pi.ddf))
+  df_common <- switch(type, z = Inf, t = mc$k - mc$p, riley = mc$k - mc$p - 1)
+  crit <- if (is.finite(df_common)) qt(0.975, df_common) else qnorm(0.975)
+  h <- crit * sqrt(as.numeric(mc$se)^2 + mc$tau2)
+  stopifnot(max(abs(p$pi.lb - (as.numeric(mc$beta) - h))) < 1e-12)
+  common <- lapply(seq_along(classes), function(j) list(subgroup = classes[j], pi_lower = as.numeric(mc$beta)[j] - h[j],
+                                                      pi_upper = as.numeric(mc$beta)[j] + h[j]))
+  subgroups[[length(subgroups) + 1]] <- list(pi = pi, pi_method = type, groups = groups,
+                                             common_pi_df = if (is.finite(df_common)) df_common else NULL, common = common)
+}
+writeLines(toJSON(list(generated_by = "Tests/Reference/generate_pi_cli.R", file = "Datasets/her2-bm-intracranial-response.csv",
+                       where = list("endpoint=IC-ORR", "endpoint=CNS-ORR"), by = "drug_class", cases = subgroups),
+                  auto_unbox = TRUE, digits = NA, pretty = TRUE, null = "null"),
+           "Tests/MetaPoolTests/Fixtures/pi_cli/subgroups.json")
+
 writeLines(toJSON(list(generated_by = "Tests/Reference/generate_pi_cli.R", cases = cases),
                   auto_unbox = TRUE, digits = NA, pretty = TRUE, null = "null"),
            "Tests/MetaPoolTests/Fixtures/pi_cli/reference.json")
