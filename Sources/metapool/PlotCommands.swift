@@ -50,6 +50,9 @@ struct ForestCommand: ParsableCommand {
     func validate() throws {
         if commonTauSquared { try model.requireInverseVariance("forest --common-tau2") }
         if prediction.threshold != nil { warn("--threshold gives probabilities in pool's table and JSON; the forest plot does not show them (ignored)") }
+        if prediction.setting != nil, let reason = PredictionOptions.noInterval(model) {
+            warn("--pi sets the prediction interval; \(reason) (ignored)")
+        }
     }
 
     func run() throws {
@@ -150,6 +153,9 @@ struct ReportCommand: ParsableCommand {
     func validate() throws {
         if commonTauSquared { try model.requireInverseVariance("report --common-tau2") }
         if prediction.threshold != nil { warn("--threshold gives probabilities in pool's table and JSON; the report does not show them (ignored)") }
+        if prediction.setting != nil, let reason = PredictionOptions.noInterval(model) {
+            warn("--pi sets the prediction interval; \(reason) (ignored)")
+        }
     }
 
     func run() throws {

@@ -40,6 +40,9 @@ struct PoolCommand: AsyncParsableCommand {
             throw ValidationError(message)
         }
         if batch && by != nil { throw ValidationError("--batch and --by cannot be combined; give each subgroup its own analysis id") }
+        if prediction.setting != nil, let reason = PredictionOptions.noInterval(model) {
+            warn("--pi sets the prediction interval; \(reason) (ignored)")
+        }
         if prediction.threshold != nil && (batch || by != nil) {
             throw ValidationError("--threshold gives the probabilities of one pooled analysis; it cannot be combined with --\(batch ? "batch" : "by")")
         }
@@ -166,13 +169,16 @@ struct PoolCommand: AsyncParsableCommand {
             let estimate: Double, se: Double, z: Double, pValue: Double, ci: Interval, back: BackTransform
             let q: Double, qDF: Int, qP: Double, i2: Double, h2: Double, measure: EffectMeasure
             var tests = ""
+            var probabilities: ThresholdProbabilities?
             if model.pooling == .peto {
                 let fit = try Peto(counts, level: model.level)
+                if let threshold = prediction.threshold { probabilities = try ThresholdProbabilities(fit, threshold: threshold) }
                 (estimate, se, z, pValue, ci, back) = (fit.estimate, fit.standardError, fit.statistic, fit.pValue, fit.confidenceInterval, BackTransform.exponential)
                 (q, qDF, qP, i2, h2, measure) = (fit.q, fit.qDegreesOfFreedom, fit.qPValue, fit.iSquared, fit.hSquared, .oddsRatio)
                 out = "Equal-effects model (k = \(fit.count)); Peto's method\nMeasure: OR (log odds ratio)\n\n"
             } else {
                 let fit = try MantelHaenszel(counts, measure: model.measure ?? .oddsRatio, level: model.level)
+                if let threshold = prediction.threshold { probabilities = try ThresholdProbabilities(fit, threshold: threshold) }
                 (estimate, se, z, pValue, ci, back) = (fit.estimate, fit.standardError, fit.statistic, fit.pValue, fit.confidenceInterval, fit.backTransform)
                 (q, qDF, qP, i2, h2, measure) = (fit.q, fit.qDegreesOfFreedom, fit.qPValue, fit.iSquared, fit.hSquared, fit.measure)
                 out = "Equal-effects model (k = \(fit.count)); Mantel-Haenszel method\nMeasure: \(measure.rawValue)\n\n"
@@ -194,6 +200,7 @@ struct PoolCommand: AsyncParsableCommand {
                 func n(_ x: Double) -> String { SummaryTable.natural(back.apply(x), of: x) }
                 out += "\nOn the \(measure.naturalScaleName) scale: \(n(estimate)) [\(n(ci.lower)), \(n(ci.upper))]\n"
             }
+            if let probabilities { out += PredictionOptions.lines(probabilities, measure: measure) }
             var rows = "study,treat_events,treat_total,control_events,control_total\n"
             for i in 0..<counts.count {
                 rows += StudyCSV.quote(counts.labels[i]) + ",\(counts.treatEvents[i]),\(counts.treatTotals[i]),\(counts.controlEvents[i]),\(counts.controlTotals[i])\n"

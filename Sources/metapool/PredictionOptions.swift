@@ -24,6 +24,15 @@ struct PredictionOptions: ParsableArguments {
     /// The setting for a fit of `measure`: the option, or the measure's default.
     func resolved(for measure: EffectMeasure) -> PredictionIntervalSetting { setting ?? .default(for: measure) }
 
+    /// Why the model of `model` has no prediction interval (a common-effect model), or nil.
+    static func noInterval(_ model: ModelOptions) -> String? {
+        switch model.pooling {
+        case .mantelHaenszel, .peto: "--method \(model.pooling.code) is a common-effect model, which has none"
+        case .inverseVariance(.fixedEffect): "--method FE is a common-effect model, which has none"
+        default: nil
+        }
+    }
+
     /// "Prediction interval (95%, t on 3 df)" and the like.
     static func heading(_ prediction: Prediction, level: Double) -> String {
         let percent = level * 100

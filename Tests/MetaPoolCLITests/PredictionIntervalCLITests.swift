@@ -196,6 +196,35 @@ struct PredictionIntervalCLITests {
         #expect(report.stdout.contains("<td>prediction interval (z)</td><td>[-1.5397, -0.0903]</td>"), "\(report.stdout)")
     }
 
+    struct CommonEffect: Decodable, CustomTestStringConvertible, Sendable {
+        var method, file: String
+        var threshold, p_mean_exceeds: Double
+        var testDescription: String { method }
+    }
+    struct CommonEffectReference: Decodable { var cases: [CommonEffect] }
+
+    static let commonEffectCases: [CommonEffect] = {
+        let url = FixtureFolder.url("pi_cli").appendingPathComponent("common_effect.json")
+        guard let data = try? Data(contentsOf: url) else { return [] }
+        return (try? JSONDecoder().decode(CommonEffectReference.self, from: data).cases) ?? []
+    }()
+
+    @Test("a common-effect model (FE, MH, Peto): P(mu > c) as R, no predictive probability, and --pi is named as ignored",
+          arguments: commonEffectCases)
+    func commonEffect(_ c: CommonEffect) throws {
+        #expect(Self.commonEffectCases.count == 3)
+        let r = try Self.run(["pool", c.file, "--method", c.method, "--threshold", "\(c.threshold)", "--format", "json", "--pi", "t"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("warning: --pi sets the prediction interval") && r.stderr.contains("(ignored)"), "\(r.stderr)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        #expect(object["p_new_study_exceeds"] is NSNull)
+        #expect(object["pi_lower"] == nil)
+        expectClose(Self.number(object["p_mean_exceeds"]), c.p_mean_exceeds, relative: 1e-8, absolute: 1e-12, "\(c.method) P(mu > c)")
+        let table = try Self.run(["pool", c.file, "--method", c.method, "--threshold", "\(c.threshold)"])
+        #expect(table.stdout.contains("P(new study's true odds ratio > 0.6): none"), "\(table.stdout)")
+        #expect(table.stdout.contains("P(pooled mean odds ratio > 0.6) = "), "\(table.stdout)")
+    }
+
     @Test("an unknown --pi is a usage error")
     func unknownMethod() throws {
         let r = try Self.run(["pool", "Datasets/pritz1997-hyperdynamic-therapy.csv", "--pi", "hts"])

@@ -128,6 +128,17 @@ writeLines(toJSON(list(generated_by = "Tests/Reference/generate_pi_cli.R", file 
                   auto_unbox = TRUE, digits = NA, pretty = TRUE, null = "null"),
            "Tests/MetaPoolTests/Fixtures/pi_cli/subgroups.json")
 
+# Common-effect models (FE, Mantel-Haenszel, Peto) have no prediction interval: P(mu > c) only.
+b <- analyses[[3]]$d
+common <- lapply(list(list(method = "FE", fit = rma(yi, vi, data = b, method = "FE")),
+                      list(method = "MH", fit = rma.mh(ai = treat_events, n1i = treat_total, ci = control_events, n2i = control_total, data = bcg)),
+                      list(method = "PETO", fit = rma.peto(ai = treat_events, n1i = treat_total, ci = control_events, n2i = control_total, data = bcg))),
+                 function(x) list(method = x$method, file = "Datasets/bcg-vaccine.csv", threshold = 0.6,
+                                  p_mean_exceeds = pnorm((log(0.6) - as.numeric(x$fit$beta)) / x$fit$se, lower.tail = FALSE)))
+writeLines(toJSON(list(generated_by = "Tests/Reference/generate_pi_cli.R", cases = common),
+                  auto_unbox = TRUE, digits = NA, pretty = TRUE),
+           "Tests/MetaPoolTests/Fixtures/pi_cli/common_effect.json")
+
 writeLines(toJSON(list(generated_by = "Tests/Reference/generate_pi_cli.R", cases = cases),
                   auto_unbox = TRUE, digits = NA, pretty = TRUE, null = "null"),
            "Tests/MetaPoolTests/Fixtures/pi_cli/reference.json")
