@@ -225,6 +225,30 @@ struct PredictionIntervalCLITests {
         #expect(table.stdout.contains("P(pooled mean odds ratio > 0.6) = "), "\(table.stdout)")
     }
 
+    @Test("check re-runs a baseline recorded with --pi and --threshold, and refuses an unknown pi")
+    func baseline() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let file = FixtureFolder.root.appendingPathComponent("Datasets/pritz1997-hyperdynamic-therapy.csv").path
+        let recorded = try Self.run(["pool", file, "--pi", "riley", "--threshold", "0.8", "--format", "json"])
+        #expect(recorded.status == 0, "\(recorded.stderr)")
+        #expect(recorded.stdout.contains("\"pi\": \"riley\"") && recorded.stdout.contains("\"threshold\": 0.8"))
+        let path = folder.appendingPathComponent("riley.json")
+        try recorded.stdout.write(to: path, atomically: true, encoding: .utf8)
+        let check = try Self.run(["check", path.path])
+        #expect(check.status == 0, "\(check.stdout)\n\(check.stderr)")
+        #expect(check.stdout.hasPrefix("ok "), "\(check.stdout)")
+        // The same baseline re-run with another method drifts: the option is really read back.
+        let t = recorded.stdout.replacingOccurrences(of: "\"pi\": \"riley\"", with: "\"pi\": \"t\"")
+        try t.write(to: path, atomically: true, encoding: .utf8)
+        let drift = try Self.run(["check", path.path])
+        #expect(drift.status == 1 && drift.stdout.contains("pi_lower"), "\(drift.stdout)")
+        let bogus = recorded.stdout.replacingOccurrences(of: "\"pi\": \"riley\"", with: "\"pi\": \"hts\"")
+        try bogus.write(to: path, atomically: true, encoding: .utf8)
+        let refused = try Self.run(["check", path.path])
+        #expect(refused.status == 65 && refused.stderr.contains("options.pi \"hts\""), "\(refused.stdout)\n\(refused.stderr)")
+    }
+
     @Test("an unknown --pi is a usage error")
     func unknownMethod() throws {
         let r = try Self.run(["pool", "Datasets/pritz1997-hyperdynamic-therapy.csv", "--pi", "hts"])
