@@ -113,7 +113,11 @@ struct PoolCommand: AsyncParsableCommand {
                 return try SubgroupFits(table: table, by: column, specification: model.specification(prediction))
             }
             switch format {
-            case .table: print(SubgroupTable.render(groups), terminator: "")
+            case .table:
+                print(SubgroupTable.render(groups), terminator: "")
+                let rows = groups.groups.map { g in PredictionOptions.SubgroupInterval(g.label, g.fit.newStudyPrediction) { g.fit.backTransform($0) } }
+                    + [PredictionOptions.SubgroupInterval("overall", groups.overall.newStudyPrediction) { groups.overall.backTransform($0) }]
+                print(PredictionOptions.subgroupIntervals(rows, level: groups.specification.level), terminator: "")
             case .json: print(try reportingErrors(file: model.file) { () throws(MetaPoolError) in try groups.summary() }.serialized())
             case .csv:
                 var out = "subgroup,k,estimate,se,ci_lower,ci_upper,tau2,i2\n"
@@ -153,7 +157,11 @@ struct PoolCommand: AsyncParsableCommand {
                 out += StudyCSV.quote(g.label) + "," + fields.joined(separator: ",") + "\n"
             }
             print(out, terminator: "")
-        case .table: print(SubgroupTable.render(analysis), terminator: "")
+        case .table:
+            print(SubgroupTable.render(analysis), terminator: "")
+            let rows = analysis.subgroups.map { g in PredictionOptions.SubgroupInterval(g.label, g.prediction) { g.backTransform($0) } }
+                + [PredictionOptions.SubgroupInterval("overall", analysis.overall.newStudyPrediction) { analysis.overall.backTransform($0) }]
+            print(PredictionOptions.subgroupIntervals(rows, level: analysis.overall.level), terminator: "")
         }
     }
 

@@ -63,3 +63,38 @@ extension ModelOptions {
         return spec
     }
 }
+
+extension PredictionOptions {
+    /// One row of ``subgroupIntervals(_:level:)``: a subgroup's prediction and its bounds on the natural scale.
+    struct SubgroupInterval {
+        var label: String
+        var prediction: Prediction?
+        var lower = "", upper = ""
+
+        init(_ label: String, _ prediction: Prediction?, backTransform: (Double) -> Double) {
+            self.label = label
+            self.prediction = prediction
+            if let i = prediction?.interval {
+                lower = SummaryTable.natural(backTransform(i.lower), of: i.lower)
+                upper = SummaryTable.natural(backTransform(i.upper), of: i.upper)
+            }
+        }
+    }
+
+    /// The prediction interval of each subgroup and of the overall model on the natural scale, with
+    /// its method, below the subgroup table (empty when no fit has one: common-effect models).
+    static func subgroupIntervals(_ rows: [SubgroupInterval], level: Double) -> String {
+        guard rows.contains(where: { $0.prediction != nil }) else { return "" }
+        let percent = level * 100
+        let lvl = percent == percent.rounded() ? String(Int(percent)) : String(format: "%g", percent)
+        var table = TextTable([.label("subgroup"), .number("pi.lb"), .number("pi.ub"), .label("method")])
+        for row in rows {
+            guard let p = row.prediction else {
+                table.append([row.label, "-", "-", "none (one study, fixed effect, or too few studies for the method)"])
+                continue
+            }
+            table.append([row.label, row.lower, row.upper, p.label])
+        }
+        return "\nPrediction intervals (\(lvl)%, natural scale):\n\n" + table.render()
+    }
+}

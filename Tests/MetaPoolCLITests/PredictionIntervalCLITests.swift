@@ -162,6 +162,26 @@ struct PredictionIntervalCLITests {
         }
     }
 
+    @Test("--by table: each subgroup's interval on the natural scale with its method, as R", arguments: subgroupReference?.cases ?? [])
+    func subgroupTable(_ c: SubgroupReference.Case) throws {
+        let reference = try #require(Self.subgroupReference)
+        let r = try Self.run(Self.subgroupArguments(c, reference) + ["--by", reference.by])
+        #expect(r.status == 0, "\(r.stderr)")
+        let block = try #require(r.stdout.components(separatedBy: "Prediction intervals (95%, natural scale):").last)
+        let lines = block.split(separator: "\n").map(String.init)
+        func f(_ x: Double) -> String { NumberFormat.decimal(1 / (1 + Foundation.exp(-x)), digits: 4) }
+        for e in c.groups {
+            let line = try #require(lines.first { $0.hasPrefix(e.subgroup + " ") }, "\(e.subgroup): \(block)")
+            let cells = line.dropFirst(e.subgroup.count).split(separator: " ", maxSplits: 2).map { $0.trimmingCharacters(in: .whitespaces) }
+            if let lower = e.pi_lower, let upper = e.pi_upper {
+                let method = c.pi_method == "z" ? "z" : "t on \(e.pi_df ?? -1) df" + (c.pi_method == "riley" ? ", Riley et al. 2011" : "")
+                #expect(cells == [f(lower), f(upper), method], "\(line)")
+            } else {
+                #expect(cells.first == "-", "\(line)")
+            }
+        }
+    }
+
     @Test("--batch: each analysis's interval and method by --pi, as R's per-subgroup fits", arguments: subgroupReference?.cases ?? [])
     func batch(_ c: SubgroupReference.Case) throws {
         let reference = try #require(Self.subgroupReference)
