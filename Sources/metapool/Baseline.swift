@@ -141,6 +141,13 @@ struct Baseline {
             }
             spec.studyInterval = method
         }
+        if let name = try read.string("pi") {
+            guard let setting = PredictionIntervalSetting(rawValue: name) else {
+                throw MetaPoolError(.invalidValue, "the baseline's options.pi \"\(name)\" is not a prediction interval method (\(PredictionIntervalSetting.allCases.map(\.rawValue).joined(separator: " ")))", at: at)
+            }
+            spec.predictionInterval = setting
+        }
+        spec.threshold = try read.number("threshold")
         // What pool refuses on the command line, check refuses in a baseline, in the same words.
         if let refusal = ModelOptions.refusal(pooling: method, measure: measure, ciMethod: ci, level: level, quadraturePoints: points,
                                               correction: spec.effectSizeOptions.continuityCorrection)
@@ -207,7 +214,7 @@ struct Baseline {
 struct RecordedOptions {
     static let known: Set<String> = ["measure", "method", "ci", "level", "where", "by", "common_tau2", "quadrature_points",
                                      "allow_mixed_endpoints", "delimiter", "label", "hr_level", "add", "to", "drop00", "drop_missing",
-                                     "study_ci"]
+                                     "study_ci", "pi", "threshold"]
     let members: [(String, JSONValue)]
     let at: InputLocation
 

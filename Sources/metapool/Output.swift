@@ -124,7 +124,8 @@ enum SummaryTable {
         results.append(values)
         out += "Model results:\n\n" + results.render() + "\n"
         if let lo = s.piLower, let hi = s.piUpper {
-            out += "Prediction interval (\(lvl)%): [\(f(lo)), \(f(hi))]\n\n"
+            let method = analysis.newStudyPrediction.map { ", " + $0.label } ?? ""
+            out += "Prediction interval (\(lvl)%\(method)): [\(f(lo)), \(f(hi))]\n\n"
         }
         if measure.backTransform != .identity {
             let b = s.backTransformed

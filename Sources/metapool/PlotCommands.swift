@@ -44,6 +44,7 @@ struct ForestCommand: ParsableCommand {
 
     /// `--study-ci` (StudyIntervalOptions.swift).
     @OptionGroup var studyIntervals: StudyIntervalArguments
+    @OptionGroup var prediction: PredictionOptions
 
     @Option(name: [.short, .customLong("output")], help: ArgumentHelp("SVG file to write; - for standard output.", valueName: "file"))
     var output: String
@@ -51,11 +52,15 @@ struct ForestCommand: ParsableCommand {
     func validate() throws {
         if commonTauSquared && !model.pooling.isGLMM { try model.requireInverseVariance("forest --common-tau2") }
         studyIntervals.validate(measure: model.measure)
+        if prediction.threshold != nil { warn("--threshold gives probabilities in pool's table and JSON; the forest plot does not show them (ignored)") }
+        if prediction.setting != nil, let reason = PredictionOptions.noInterval(model) {
+            warn("--pi sets the prediction interval; \(reason) (ignored)")
+        }
     }
 
     func run() throws {
         let plot = try reportingErrors(file: model.file) { () throws(MetaPoolError) in
-            try studyIntervals.apply(to: model.forestPlot(by: by, commonTauSquared: commonTauSquared), explicitMeasure: model.measure)
+            try studyIntervals.apply(to: model.forestPlot(by: by, commonTauSquared: commonTauSquared, prediction: prediction), explicitMeasure: model.measure)
         }
         try writeOutput(plot.svg(), to: output)
     }
@@ -70,7 +75,9 @@ extension ModelOptions {
     }
 
     /// The plot to draw; refused when a value overflows on the natural scale (``ForestPlot/requireDrawable()``).
-    func forestPlot(by: String?, commonTauSquared: Bool) throws(MetaPoolError) -> ForestPlot {
+    func forestPlot(by: String?, commonTauSquared: Bool, prediction: PredictionOptions? = nil) throws(MetaPoolError) -> ForestPlot {
+        var specification = specification
+        specification.predictionInterval = prediction?.setting
         let table = try table(by: by)
         let plot: ForestPlot
         if let by, commonTauSquared, case .glmm(let points) = pooling {
@@ -79,7 +86,8 @@ extension ModelOptions {
             plot = isCountBased
                 ? try ForestPlot(SubgroupFits(table: table, by: by, specification: specification), table: table)
                 : try ForestPlot(SubgroupAnalysis(table: table, by: by, measure: measure, method: method, ciMethod: ciMethod,
-                                                  level: level, commonTauSquared: commonTauSquared, effectSizeOptions: effectSizeOptions), table: table)
+                                                  level: level, commonTauSquared: commonTauSquared, effectSizeOptions: effectSizeOptions,
+                                                  predictionInterval: prediction?.setting), table: table)
         } else {
             plot = try ForestPlot(specification.fit(table), table: table)
         }
@@ -141,6 +149,7 @@ struct ReportCommand: ParsableCommand {
 
     /// `--study-ci` (StudyIntervalOptions.swift).
     @OptionGroup var studyIntervals: StudyIntervalArguments
+    @OptionGroup var prediction: PredictionOptions
 
     @Option(help: ArgumentHelp("Page title (default: the input file's name).", valueName: "text"))
     var title: String?
@@ -151,19 +160,24 @@ struct ReportCommand: ParsableCommand {
     func validate() throws {
         if commonTauSquared { try model.requireInverseVariance("report --common-tau2") }
         studyIntervals.validate(measure: model.measure)
+        if prediction.threshold != nil { warn("--threshold gives probabilities in pool's table and JSON; the report does not show them (ignored)") }
+        if prediction.setting != nil, let reason = PredictionOptions.noInterval(model) {
+            warn("--pi sets the prediction interval; \(reason) (ignored)")
+        }
     }
 
     func run() throws {
         let name = title ?? "Meta-analysis of \(model.file == "-" ? "standard input" : URL(fileURLWithPath: model.file).lastPathComponent)"
         let report = try reportingErrors(file: model.file) { () throws(MetaPoolError) in
             let table = try model.table(by: by)
-            guard let by else { return try Report(model.specification.fit(table), table: table, title: name) }
+            let specification = model.specification(prediction)
+            guard let by else { return try Report(specification.fit(table), table: table, title: name) }
             if model.isCountBased {
-                return try Report(SubgroupFits(table: table, by: by, specification: model.specification), table: table, title: name)
+                return try Report(SubgroupFits(table: table, by: by, specification: specification), table: table, title: name)
             }
             return try Report(SubgroupAnalysis(table: table, by: by, measure: model.measure, method: model.method,
                                                ciMethod: model.ciMethod, level: model.level, commonTauSquared: commonTauSquared,
-                                               effectSizeOptions: model.effectSizeOptions),
+                                               effectSizeOptions: model.effectSizeOptions, predictionInterval: prediction.setting),
                               table: table, title: name)
         }
         let shown = try reportingErrors(file: model.file) { () throws(MetaPoolError) in

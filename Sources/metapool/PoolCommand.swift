@@ -14,6 +14,8 @@ struct PoolCommand: AsyncParsableCommand {
     @OptionGroup var model: ModelOptions
 
     @OptionGroup var subgroups: SubgroupOptions
+
+    @OptionGroup var prediction: PredictionOptions
     var by: String? { subgroups.by }
 
     /// `--study-ci` (StudyIntervalOptions.swift).
@@ -42,6 +44,12 @@ struct PoolCommand: AsyncParsableCommand {
             throw ValidationError(message)
         }
         if batch && by != nil { throw ValidationError("--batch and --by cannot be combined; give each subgroup its own analysis id") }
+        if prediction.setting != nil, let reason = PredictionOptions.noInterval(model) {
+            warn("--pi sets the prediction interval; \(reason) (ignored)")
+        }
+        if prediction.threshold != nil && (batch || by != nil) {
+            throw ValidationError("--threshold gives the probabilities of one pooled analysis; it cannot be combined with --\(batch ? "batch" : "by")")
+        }
         if !batch {
             if jobs != nil { warn("--jobs sets the parallel tasks of --batch; it has no effect without --batch (ignored)") }
             if batchColumn != "analysis" { warn("--batch-column names the analysis column of --batch; it has no effect without --batch (ignored)") }
@@ -55,6 +63,7 @@ struct PoolCommand: AsyncParsableCommand {
             do {
                 var spec = model.specification(by: by, commonTauSquared: commonTauSquared)
                 spec.studyInterval = studyIntervals.method
+                (spec.predictionInterval, spec.threshold) = (prediction.setting, prediction.threshold)
                 let bytes = try DataTable.readBytes(path: model.file)
                 func analyse() throws(MetaPoolError) -> JSONValue {
                     try spec.run(bytes: bytes, noting: ModelOptions.noteMixed,
@@ -77,12 +86,15 @@ struct PoolCommand: AsyncParsableCommand {
         if let by { return try runSubgroups(by) }
         if model.isCountBased { return try runCountBased() }
         let summary: PoolSummary
-        let analysis: MetaAnalysis
+        var analysis: MetaAnalysis
         let studies: ForestPlot
+        var probabilities: ThresholdProbabilities?
         do {
             let table = try model.table()
             analysis = try MetaAnalysis(EffectSizes(table: table, measure: model.measure), method: model.method,
                                         ciMethod: model.ciMethod, level: model.level)
+            analysis.predictionIntervalSetting = prediction.resolved(for: analysis.measure)
+            if let threshold = prediction.threshold { probabilities = try ThresholdProbabilities(analysis, threshold: threshold) }
             summary = try analysis.summary()
             // The study listing, from the typed fit and the rows it was fitted to.
             studies = try studyIntervals.apply(to: ForestPlot(analysis, table: table), explicitMeasure: model.measure)
@@ -94,7 +106,9 @@ struct PoolCommand: AsyncParsableCommand {
         switch format {
         case .json: print(JSONOutput.encode(summary))
         case .csv: print(StudyCSV.render(summary, studies: studies), terminator: "")
-        case .table: print(SummaryTable.render(summary, analysis: analysis, studies: studies), terminator: "")
+        case .table:
+            print(SummaryTable.render(summary, analysis: analysis, studies: studies), terminator: "")
+            if let probabilities { print(PredictionOptions.lines(probabilities, measure: analysis.measure), terminator: "") }
         }
     }
 
@@ -103,10 +117,14 @@ struct PoolCommand: AsyncParsableCommand {
         if model.isCountBased {
             let groups = try reportingErrors(file: model.file) { () throws(MetaPoolError) -> SubgroupFits in
                 let table = try model.table(by: column)
-                return try SubgroupFits(table: table, by: column, specification: model.specification)
+                return try SubgroupFits(table: table, by: column, specification: model.specification(prediction))
             }
             switch format {
-            case .table: print(SubgroupTable.render(groups), terminator: "")
+            case .table:
+                print(SubgroupTable.render(groups), terminator: "")
+                let rows = groups.groups.map { g in PredictionOptions.SubgroupInterval(g.label, g.fit.newStudyPrediction) { g.fit.backTransform($0) } }
+                    + [PredictionOptions.SubgroupInterval("overall", groups.overall.newStudyPrediction) { groups.overall.backTransform($0) }]
+                print(PredictionOptions.subgroupIntervals(rows, level: groups.specification.level), terminator: "")
             case .json: print(try reportingErrors(file: model.file) { () throws(MetaPoolError) in try groups.summary() }.serialized())
             case .csv:
                 var out = "subgroup,k,estimate,se,ci_lower,ci_upper,tau2,i2\n"
@@ -127,7 +145,7 @@ struct PoolCommand: AsyncParsableCommand {
             let table = try model.table(by: column)
             analysis = try SubgroupAnalysis(table: table, by: column, measure: model.measure, method: model.method,
                                             ciMethod: model.ciMethod, level: model.level, commonTauSquared: commonTauSquared,
-                                            effectSizeOptions: model.effectSizeOptions)
+                                            effectSizeOptions: model.effectSizeOptions, predictionInterval: prediction.setting)
             json = try analysis.summary()
         } catch {
             var located = error
@@ -146,7 +164,11 @@ struct PoolCommand: AsyncParsableCommand {
                 out += StudyCSV.quote(g.label) + "," + fields.joined(separator: ",") + "\n"
             }
             print(out, terminator: "")
-        case .table: print(SubgroupTable.render(analysis), terminator: "")
+        case .table:
+            print(SubgroupTable.render(analysis), terminator: "")
+            let rows = analysis.subgroups.map { g in PredictionOptions.SubgroupInterval(g.label, g.prediction) { g.backTransform($0) } }
+                + [PredictionOptions.SubgroupInterval("overall", analysis.overall.newStudyPrediction) { analysis.overall.backTransform($0) }]
+            print(PredictionOptions.subgroupIntervals(rows, level: analysis.overall.level), terminator: "")
         }
     }
 
@@ -162,13 +184,16 @@ struct PoolCommand: AsyncParsableCommand {
             let estimate: Double, se: Double, z: Double, pValue: Double, ci: Interval, back: BackTransform
             let q: Double, qDF: Int, qP: Double, i2: Double, h2: Double, measure: EffectMeasure
             var tests = ""
+            var probabilities: ThresholdProbabilities?
             if model.pooling == .peto {
                 let fit = try Peto(counts, level: model.level)
+                if let threshold = prediction.threshold { probabilities = try ThresholdProbabilities(fit, threshold: threshold) }
                 (estimate, se, z, pValue, ci, back) = (fit.estimate, fit.standardError, fit.statistic, fit.pValue, fit.confidenceInterval, BackTransform.exponential)
                 (q, qDF, qP, i2, h2, measure) = (fit.q, fit.qDegreesOfFreedom, fit.qPValue, fit.iSquared, fit.hSquared, .oddsRatio)
                 out = "Equal-effects model (k = \(fit.count)); Peto's method\nMeasure: OR (log odds ratio)\n\n"
             } else {
                 let fit = try MantelHaenszel(counts, measure: model.measure ?? .oddsRatio, level: model.level)
+                if let threshold = prediction.threshold { probabilities = try ThresholdProbabilities(fit, threshold: threshold) }
                 (estimate, se, z, pValue, ci, back) = (fit.estimate, fit.standardError, fit.statistic, fit.pValue, fit.confidenceInterval, fit.backTransform)
                 (q, qDF, qP, i2, h2, measure) = (fit.q, fit.qDegreesOfFreedom, fit.qPValue, fit.iSquared, fit.hSquared, fit.measure)
                 out = "Equal-effects model (k = \(fit.count)); Mantel-Haenszel method\nMeasure: \(measure.rawValue)\n\n"
@@ -190,6 +215,7 @@ struct PoolCommand: AsyncParsableCommand {
                 func n(_ x: Double) -> String { SummaryTable.natural(back.apply(x), of: x) }
                 out += "\nOn the \(measure.naturalScaleName) scale: \(n(estimate)) [\(n(ci.lower)), \(n(ci.upper))]\n"
             }
+            if let probabilities { out += PredictionOptions.lines(probabilities, measure: measure) }
             var rows = "study,treat_events,treat_total,control_events,control_total\n"
             for i in 0..<counts.count {
                 rows += StudyCSV.quote(counts.labels[i]) + ",\(counts.treatEvents[i]),\(counts.treatTotals[i]),\(counts.controlEvents[i]),\(counts.controlTotals[i])\n"
@@ -206,7 +232,9 @@ struct PoolCommand: AsyncParsableCommand {
         let fit = try reportingErrors(file: model.file) { () throws(MetaPoolError) -> any FittedModel in
             let table = try model.table()
             return try ProgressReporter.whileRunning("pool", "fitting the GLMM to \(ProgressReporter.grouped(table.rows.count)) studies") { () throws(MetaPoolError) in
-                try model.specification.fit(table)
+                var spec = model.specification
+                spec.predictionInterval = prediction.setting
+                return try spec.fit(table)
             }
         }
         let tests: (wald: GeneralizedLinearMixedModel.HeterogeneityTest, lrt: GeneralizedLinearMixedModel.HeterogeneityTest)
@@ -236,7 +264,12 @@ struct PoolCommand: AsyncParsableCommand {
                        + [e.pValue < 1e-4 ? "<.0001" : SummaryTable.p(e.pValue), f(e.confidenceInterval.lower), f(e.confidenceInterval.upper)])
         out += "Model results:\n\n" + results.render()
         func n(_ x: Double) -> String { SummaryTable.natural(fit.backTransform(x), of: x) }
-        out += "\nOn the \(measure == "OR" ? "odds ratio" : "proportion") scale: \(n(e.estimate)) [\(n(e.confidenceInterval.lower)), \(n(e.confidenceInterval.upper))]\n"
+        if let pi = fit.newStudyPrediction {
+            out += "\n" + PredictionOptions.heading(pi, level: fit.pooled.level) + ": [\(f(pi.interval.lower)), \(f(pi.interval.upper))]\n"
+        }
+        out += "\nOn the \(measure == "OR" ? "odds ratio" : "proportion") scale: \(n(e.estimate)) [\(n(e.confidenceInterval.lower)), \(n(e.confidenceInterval.upper))]"
+        if let pi = fit.predictionInterval { out += "; prediction interval [\(n(pi.lower)), \(n(pi.upper))]" }
+        out += "\n"
         // The conditional rate above is the median study's; the population-averaged one beside it.
         if let line = fit.populationAveragedText() { out += line + "\n" }
         if let g = fit as? GeneralizedLinearMixedModel {
@@ -246,6 +279,10 @@ struct PoolCommand: AsyncParsableCommand {
             } else if let lo = p.ciLower, let hi = p.ciUpper, let tlo = p.tau2CILower, let thi = p.tau2CIUpper {
                 out += "Profile-likelihood \(SummaryTable.f(p.level * 100, 0))% CIs: mu [\(f(lo)), \(f(hi))] (proportion [\(n(lo)), \(n(hi))]); tau^2 [\(f(tlo)), \(f(thi))]\n"
             }
+        }
+        if let threshold = prediction.threshold {
+            let probabilities = try reportingErrors(file: model.file) { () throws(MetaPoolError) in try ThresholdProbabilities(fit, threshold: threshold) }
+            out += PredictionOptions.lines(probabilities, measure: fit.measure)
         }
         print(out, terminator: "")
     }
@@ -277,7 +314,8 @@ struct PoolCommand: AsyncParsableCommand {
             EffectSizeArguments.note(excluded)
             return try BatchAnalysis.analyses(from: kept, column: batchColumn, measure: model.measure, options: model.effectSizeOptions)
         }
-        let engine = BatchAnalysis(method: model.method, ciMethod: model.ciMethod, level: model.level)
+        var engine = BatchAnalysis(method: model.method, ciMethod: model.ciMethod, level: model.level)
+        engine.predictionInterval = prediction.setting
         let tasks = jobs ?? BatchAnalysis.processorCount
         // "pool --batch: fitting 100,000 analyses (N s)" every few seconds while the batch runs (the
         // engine reports no count, so the line gives the batch's size and the time).

@@ -24,6 +24,10 @@ struct RecordedAnalysis {
     var label: String? = nil
     /// `--study-ci`, when given (recorded as `study_ci`).
     var studyInterval: StudyIntervalMethod? = nil
+    /// `--pi`, when given (nil: the measure's default).
+    var predictionInterval: PredictionIntervalSetting? = nil
+    /// `--threshold`, when given.
+    var threshold: Double? = nil
 
     /// The lowercase hex SHA-256 of the input bytes (FIPS 180-4, via swift-crypto).
     static func sha256(_ bytes: [UInt8]) -> String {
@@ -53,6 +57,7 @@ struct RecordedAnalysis {
         if case .glmm = pooling { pooling = .glmm(quadraturePoints: quadraturePoints) }
         var specification = AnalysisSpecification(pooling: pooling, measure: measure, ciMethod: ciMethod, level: level)
         specification.effectSizeOptions = effectSizeOptions
+        specification.predictionInterval = predictionInterval
         var summary: JSONValue
         var forest: ForestPlot
         if let by, commonTauSquared, case .glmm(let points) = pooling {
@@ -66,7 +71,7 @@ struct RecordedAnalysis {
         } else if let by, case .inverseVariance(let method) = pooling {
             let analysis = try SubgroupAnalysis(table: table, by: by, measure: measure, method: method,
                                                 ciMethod: ciMethod, level: level, commonTauSquared: commonTauSquared,
-                                                effectSizeOptions: effectSizeOptions)
+                                                effectSizeOptions: effectSizeOptions, predictionInterval: predictionInterval)
             summary = try analysis.summary()
             forest = try ForestPlot(analysis, table: table)
         } else {
@@ -74,6 +79,9 @@ struct RecordedAnalysis {
             let fit = try specification.fit(table)
             summary = try fit.jsonSummary()
             forest = try ForestPlot(fit, table: table)
+            if let threshold, case .object(let members) = summary {
+                summary = .object(members + (try ThresholdProbabilities(fit, threshold: threshold)).jsonMembers)
+            }
         }
         // --study-ci: the study intervals shown (Clopper-Pearson for proportions by default).
         if let method = studyInterval {
@@ -116,6 +124,8 @@ struct RecordedAnalysis {
            + (delimiter.map { [("delimiter", .string($0.name))] } ?? [])
            + (label.map { [("label", .string($0))] } ?? [])
            + (studyInterval.map { [("study_ci", .string($0.code))] } ?? [])
+           + (predictionInterval.map { [("pi", .string($0.rawValue))] } ?? [])
+           + (threshold.map { [("threshold", .number($0))] } ?? [])
            + recordedEffectSizeOptions))]
     }
 

@@ -243,7 +243,7 @@ struct CheckCommandTests {
             let summaries = lines.filter { !$0.hasPrefix("  ") }
             #expect(summaries.count == 3, "\(result.stdout)")
             #expect(summaries.first?.hasPrefix("DRIFT baselines/drifted.json: 1 member moved (rtol 1e-09)") == true, "\(result.stdout)")
-            #expect(summaries.dropFirst().first?.hasPrefix("ok    baselines/good.json: 260 numbers within rtol 1e-09; input unchanged") == true, "\(result.stdout)")
+            #expect(summaries.dropFirst().first?.hasPrefix("ok    baselines/good.json: 261 numbers within rtol 1e-09; input unchanged") == true, "\(result.stdout)")
             #expect(summaries.last == "2 baselines: 1 ok, 1 DRIFT, 0 ERROR")
             // The detail stays, under its baseline.
             #expect(lines.dropFirst().first?.hasPrefix("  tau2: ") == true, "\(result.stdout)")
@@ -390,7 +390,7 @@ struct CheckCommandTests {
         let lines = result.stdout.split(separator: "\n").map(String.init)
         #expect(lines == ["updated baselines/drifted.json: 1 member moved",
                           "  tau2: \(JSONValue.number(new).serialized()) → \(JSONValue.number(old).serialized())",
-                          "unchanged baselines/good.json: 260 numbers within rtol 1e-09; input unchanged",
+                          "unchanged baselines/good.json: 261 numbers within rtol 1e-09; input unchanged",
                           "2 baselines: 1 updated, 1 unchanged, 0 ERROR"], "\(result.stdout)")
         // Written as pool --format json writes it: the same bytes as the fresh recording.
         #expect(try String(contentsOf: path, encoding: .utf8) == good)
@@ -401,7 +401,7 @@ struct CheckCommandTests {
         let before = try FileManager.default.attributesOfItem(atPath: path.path)[.modificationDate] as? Date
         Thread.sleep(forTimeInterval: 0.02)
         let again = try Self.run(["check", "baselines/drifted.json", "--update"], in: dir)
-        #expect(again.stdout == "unchanged baselines/drifted.json: 260 numbers within rtol 1e-09; input unchanged\n")
+        #expect(again.stdout == "unchanged baselines/drifted.json: 261 numbers within rtol 1e-09; input unchanged\n")
         #expect(try FileManager.default.attributesOfItem(atPath: path.path)[.modificationDate] as? Date == before)
     }
 

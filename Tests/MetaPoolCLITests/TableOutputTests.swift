@@ -113,7 +113,7 @@ struct TableOutputTests {
     static let hazard = "Datasets/her2-bm-hazard-ratios.csv"
     static let response = "Datasets/her2-bm-intracranial-response.csv"
 
-    /// Each command with the number of tables its output has.
+    /// Each command with the number of tables its output has (--by: the subgroups and their prediction intervals).
     static let commands: [(arguments: [String], tables: Int)] = [
         (["pool", pritz], 2),
         (["pool", bcg], 2),
@@ -121,9 +121,9 @@ struct TableOutputTests {
         (["pool", bcg, "--ci", "hksj"], 2),
         (["pool", hazard, "--where", "endpoint=PFS"], 2),
         (["pool", response, "--where", "endpoint=IC-ORR", "--where", "endpoint=CNS-ORR"], 2),
-        (["pool", bcg, "--by", "allocation"], 1),
-        (["pool", bcg, "--by", "allocation", "--common-tau2"], 1),
-        (["pool", response, "--by", "drug_class", "--where", "endpoint=IC-ORR", "--where", "endpoint=CNS-ORR"], 1),
+        (["pool", bcg, "--by", "allocation"], 2),
+        (["pool", bcg, "--by", "allocation", "--common-tau2"], 2),
+        (["pool", response, "--by", "drug_class", "--where", "endpoint=IC-ORR", "--where", "endpoint=CNS-ORR"], 2),
         (["pool", bcg, "--method", "MH"], 1),
         (["pool", bcg, "--method", "MH", "--measure", "RR"], 1),
         (["pool", bcg, "--method", "PETO"], 1),

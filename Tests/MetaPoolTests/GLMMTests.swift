@@ -185,7 +185,7 @@ struct GLMMTests {
         let m = try GeneralizedLinearMixedModel(events: [4, 0, 11, 2, 4, 20], totals: [15, 8, 15, 4, 9, 44])
         guard case .object(let members) = try m.jsonSummary() else { Issue.record("not an object"); return }
         #expect(members.map(\.0) == ["measure", "method", "quadrature_points", "level", "k", "estimate", "se", "statistic",
-                                     "p_value", "ci_lower", "ci_upper", "tau2", "tau", "i2", "h2", "qe_wald", "qe_wald_df",
+                                     "p_value", "ci_lower", "ci_upper", "pi_lower", "pi_upper", "pi_method", "tau2", "tau", "i2", "h2", "qe_wald", "qe_wald_df",
                                      "qe_wald_p_value", "qe_lrt", "qe_lrt_df", "qe_lrt_p_value", "log_likelihood",
                                      "marginal_log_likelihood", "back_transformed", "population_averaged", "profile_likelihood"])
         #expect(members[0].1 == .string("PLO"))
@@ -193,7 +193,9 @@ struct GLMMTests {
         #expect(members[2].1 == .integer(7))
         #expect(members[4].1 == .integer(6))
         guard case .object(let back) = members.first(where: { $0.0 == "back_transformed" })!.1 else { Issue.record("back_transformed not an object"); return }
-        #expect(back.map(\.0) == ["estimate", "ci_lower", "ci_upper"])
+        // The prediction interval: metafor's z for the library's fit (--pi sets it; PredictionIntervalCLITests).
+        #expect(back.map(\.0) == ["estimate", "ci_lower", "ci_upper", "pi_lower", "pi_upper"])
+        #expect(members.first { $0.0 == "pi_method" }?.1 == .string("z"))
         let text = try m.jsonSummary().serialized()
         #expect(text.contains("\"method\": \"GLMM\""))
     }
@@ -441,7 +443,8 @@ struct OddsRatioGLMMTests {
         #expect(m.studyEffects.count == 17 && m.randomEffects.count == 17)
         guard case .object(let members) = try m.jsonSummary() else { Issue.record("not an object"); return }
         #expect(members.map(\.0) == ["measure", "method", "model", "quadrature_points", "level", "k", "excluded_studies",
-                                     "estimate", "se", "statistic", "p_value", "ci_lower", "ci_upper", "tau2", "tau", "i2",
+                                     "estimate", "se", "statistic", "p_value", "ci_lower", "ci_upper", "pi_lower", "pi_upper",
+                                     "pi_method", "tau2", "tau", "i2",
                                      "h2", "qe_wald", "qe_wald_df", "qe_wald_p_value", "qe_lrt", "qe_lrt_df",
                                      "qe_lrt_p_value", "log_likelihood", "marginal_log_likelihood", "back_transformed"])
         #expect(members[2].1 == .string("UM.FS"))

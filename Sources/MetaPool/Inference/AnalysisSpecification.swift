@@ -63,6 +63,10 @@ public struct AnalysisSpecification: Sendable, Hashable {
     /// rows with empty cells); the inverse-variance models use them, and the count-based ones
     /// leave out the rows they exclude.
     public var effectSizeOptions = EffectSizeOptions()
+    /// The prediction interval the fit reports, or `nil` for the measure's default
+    /// (``PredictionIntervalSetting/default(for:)``: t on k − 1 df for proportions and hazard
+    /// ratios, metafor's otherwise).
+    public var predictionInterval: PredictionIntervalSetting? = nil
 
     /// A specification; by default REML with Wald (z) intervals at the 95% level, the measure inferred from the columns.
     public init(pooling: PoolingMethod = .inverseVariance(.restrictedMaximumLikelihood), measure: EffectMeasure? = nil,
@@ -106,6 +110,18 @@ public struct AnalysisSpecification: Sendable, Hashable {
     /// Fits the specified model to a table.
     /// - Throws: ``MetaPoolError`` for invalid settings or data, or a model that cannot be fitted.
     public func fit(_ table: DataTable) throws(MetaPoolError) -> any FittedModel {
+        let fit = try fitModel(table)
+        let setting = predictionInterval ?? .default(for: fit.measure)
+        switch fit {
+        case var m as MetaAnalysis: m.predictionIntervalSetting = setting; return m
+        case var g as GeneralizedLinearMixedModel: g.predictionIntervalSetting = setting; return g
+        case var o as OddsRatioMixedModel: o.predictionIntervalSetting = setting; return o
+        default: return fit
+        }
+    }
+
+    /// The model of ``fit(_:)`` with metafor's prediction interval.
+    private func fitModel(_ table: DataTable) throws(MetaPoolError) -> any FittedModel {
         try validate()
         let table = try table.excludingStudies(measure: measure, options: effectSizeOptions).table
         switch pooling {

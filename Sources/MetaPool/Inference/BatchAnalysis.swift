@@ -80,6 +80,8 @@ public struct BatchAnalysis: Sendable {
         public let predictionInterval: Interval?
         /// The harmonic mean of the totals, for the Freeman–Tukey back-transform (NaN when not proportions).
         public let harmonicMeanTotal: Double
+        /// The prediction behind `predictionInterval` (its method and df), `nil` for the fixed-effect model.
+        public var prediction: Prediction? = nil
 
         /// Maps a value to the natural scale of the measure.
         public func backTransform(_ x: Double) -> Double {
@@ -96,6 +98,9 @@ public struct BatchAnalysis: Sendable {
     public let ciMethod: ConfidenceIntervalMethod
     /// The confidence level in (0, 1), e.g. 0.95.
     public let level: Double
+    /// The prediction interval of every fit, or `nil` for each analysis's measure default
+    /// (``PredictionIntervalSetting/default(for:)``); metafor's unless set.
+    public var predictionInterval: PredictionIntervalSetting? = .metafor
 
     /// A batch engine; by default REML with Wald (z) intervals at the 95% level, as ``MetaAnalysis``.
     public init(method: TauSquaredMethod = .restrictedMaximumLikelihood, ciMethod: ConfidenceIntervalMethod = .wald,
@@ -139,7 +144,12 @@ public struct BatchAnalysis: Sendable {
         }
         let core = PooledEstimate(y: a.yi, v: a.vi, tau2: tau2, ciMethod: ciMethod, level: level)
         let random = method != .fixedEffect
-        let pi = random ? core.inference.predictionInterval(tauSquared: tau2) : nil
+        let setting = predictionInterval ?? .default(for: a.measure)
+        let prediction = random
+            ? core.inference.prediction(tauSquared: tau2, studies: k,
+                                        method: setting.method(modelDegreesOfFreedom: core.inference.degreesOfFreedom))
+            : nil
+        let pi = prediction?.interval
         let heterogeneity = random
             ? Heterogeneity(tauSquared: tau2, typicalVariance: core.typicalVariance, q: core.q, count: k)
             : Heterogeneity(q: core.q, count: k)
@@ -153,7 +163,8 @@ public struct BatchAnalysis: Sendable {
         }
         return .success(Fit(id: a.id, k: k, measure: a.measure, pooled: e, tauSquared: random ? tau2 : nil,
                       iSquared: i2,
-                      q: core.q, qPValue: core.qPValue, predictionInterval: pi, harmonicMeanTotal: a.harmonicMeanTotal))
+                      q: core.q, qPValue: core.qPValue, predictionInterval: pi, harmonicMeanTotal: a.harmonicMeanTotal,
+                      prediction: prediction))
     }
 
     /// Fits every analysis on `tasks` parallel child tasks (a task group over contiguous chunks,
@@ -317,6 +328,10 @@ extension BatchAnalysis.Fit {
         ]
         if let df = degreesOfFreedom { m.append(("df", .integer(df))) }
         if let pi = predictionInterval { m += [("pi_lower", n(pi.lower)), ("pi_upper", n(pi.upper))] }
+        if let p = prediction {
+            m.append(("pi_method", .string(p.method.rawValue)))
+            if let df = p.degreesOfFreedom { m.append(("pi_df", .integer(df))) }
+        }
         if let tau2 = tauSquared { m.append(("tau2", n(tau2))) }
         if let i2 = iSquared { m.append(("i2", n(i2))) }
         m += [("q", n(q)), ("q_df", .integer(k - 1)), ("q_p_value", n(qPValue))]

@@ -212,6 +212,9 @@ public protocol FittedModel: PooledResult, Sendable {
     var heterogeneity: Heterogeneity { get }
     /// The prediction interval on the analysis scale, `nil` where the model has none.
     var predictionInterval: Interval? { get }
+    /// The predictive distribution of a new study's true effect behind `predictionInterval`
+    /// (its method and df, and probabilities beyond a threshold), `nil` where the model has none.
+    var newStudyPrediction: Prediction? { get }
     /// The studies, with their weights where defined.
     var studies: FittedStudies { get }
     /// Maps a value on the analysis scale to the natural scale.

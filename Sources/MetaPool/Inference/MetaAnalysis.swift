@@ -34,6 +34,8 @@ public struct MetaAnalysis: Sendable {
     public let typicalVariance: Double
     /// Percentage weights 100·wᵢ/Σw with wᵢ = 1/(vᵢ + τ̂²).
     public let weights: [Double]
+    /// Which prediction interval the fit reports (metafor's unless set).
+    public var predictionIntervalSetting: PredictionIntervalSetting = .metafor
 
     /// Fits the model.
     /// - Throws: ``MetaPoolError`` for fewer studies than the method needs, an invalid level,
@@ -141,11 +143,15 @@ public struct MetaAnalysis: Sendable {
     }
 
 
-    /// The prediction interval for the true effect of a new study, μ̂ ± c·√(SE² + τ̂²), with c from
-    /// the normal (wald) or t on k − 1 df (other methods), as metafor's `predict()`. `nil` for FE.
-    public var predictionInterval: Interval? {
+    /// The prediction interval for the true effect of a new study, μ̂ ± c·√(SE² + τ̂²), with c by
+    /// ``predictionIntervalSetting`` (by default metafor's `predict()`: the normal under wald, t on
+    /// k − 1 df under the other methods). `nil` for FE.
+    public var predictionInterval: Interval? { newStudyPrediction?.interval }
+
+    /// The prediction for a new study by ``predictionIntervalSetting``; `nil` for FE.
+    public var newStudyPrediction: Prediction? {
         guard isRandomEffects else { return nil }
-        return pooled.predictionInterval(tauSquared: tauSquaredEstimate)
+        return prediction(setting: predictionIntervalSetting)
     }
 
     /// Per-study confidence intervals yᵢ ± z·√vᵢ at the model's level.

@@ -40,6 +40,8 @@ public struct SubgroupAnalysis: Sendable {
         public let iSquared: Double?
         /// The prediction interval on the analysis scale, or `nil` for a fixed-effect model.
         public let predictionInterval: Interval?
+        /// The prediction behind it (its method and df), or `nil` for a fixed-effect model.
+        public let prediction: Prediction?
 
         /// The number of studies.
         public var count: Int { effects.count }
@@ -85,10 +87,12 @@ public struct SubgroupAnalysis: Sendable {
             tauSquared = a.tauSquared
             iSquared = a.iSquared
             predictionInterval = a.predictionInterval
+            prediction = a.newStudyPrediction
             commonMethod = nil
         }
 
-        init(label: String, effects: EffectSizes, coefficient j: Int, of fit: MetaRegression) {
+        init(label: String, effects: EffectSizes, coefficient j: Int, of fit: MetaRegression,
+             predictionInterval setting: PredictionIntervalSetting = .metafor) {
             self.label = label
             self.effects = effects
             analysis = nil
@@ -99,7 +103,15 @@ public struct SubgroupAnalysis: Sendable {
             pValue = fit.pValues[j]
             tauSquared = fit.tauSquared
             iSquared = nil
-            predictionInterval = fit.predictionInterval(coefficient: j)
+            // β̂ⱼ ± c·√(SEⱼ² + τ̂²), c on the normal or t on k − p (− 1 for riley) df, as metafor's
+            // predict(pi.type = ...) for the cell-means model.
+            if let tau2 = fit.tauSquared, let test = fit.coefficient(j) {
+                prediction = test.prediction(tauSquared: tau2, studies: fit.count, coefficients: fit.coefficients.count,
+                                             method: setting.method(modelDegreesOfFreedom: test.degreesOfFreedom))
+            } else {
+                prediction = nil
+            }
+            predictionInterval = prediction?.interval
             commonMethod = fit.method.rawValue
         }
     }
@@ -128,13 +140,15 @@ public struct SubgroupAnalysis: Sendable {
     /// when one τ² is common to all subgroups; `nil` otherwise.
     public let commonModel: MetaRegression?
 
-    /// Fits every subgroup and the overall model.
+    /// Fits every subgroup and the overall model, with the prediction interval `setting` asks for
+    /// (`nil`: the measure's default, ``PredictionIntervalSetting/default(for:)``).
     /// - Throws: ``MetaPoolError``: `.missingColumn` when the table lacks `column`, `.invalidValue`
     ///   for a row with no value in it, and whatever effect sizes or a model throw.
     public init(table: DataTable, by column: String, measure: EffectMeasure? = nil,
                 method: TauSquaredMethod = .restrictedMaximumLikelihood,
                 ciMethod: ConfidenceIntervalMethod = .wald, level: Double = 0.95,
-                commonTauSquared: Bool = false, effectSizeOptions: EffectSizeOptions = EffectSizeOptions()) throws(MetaPoolError) {
+                commonTauSquared: Bool = false, effectSizeOptions: EffectSizeOptions = EffectSizeOptions(),
+                predictionInterval setting: PredictionIntervalSetting? = .metafor) throws(MetaPoolError) {
         // Rows left out by the effect-size options go before the levels are found.
         let table = try table.excludingStudies(measure: measure, options: effectSizeOptions).table
         let levels = try Self.levels(table: table, column: column)
@@ -146,14 +160,19 @@ public struct SubgroupAnalysis: Sendable {
         let labels = levels.labels
         let keys = labels.map { $0.lowercased() }
         self.column = levels.column
-        self.overall = try MetaAnalysis(allEffects, method: method, ciMethod: ciMethod, level: level)
+        // The prediction interval asked for, or (nil) the measure's default.
+        let predictionInterval = setting ?? .default(for: allEffects.measure)
+        var overall = try MetaAnalysis(allEffects, method: method, ciMethod: ciMethod, level: level)
+        overall.predictionIntervalSetting = predictionInterval
+        self.overall = overall
         // Each subgroup's effects are the overall effects of its rows: no second reading, no
         // matching of strings.
         let groupEffects = try levels.rows.map { rows throws(MetaPoolError) in try allEffects.subset(rows) }
         if commonTauSquared {
             let model: MetaRegression
             (subgroups, model) = try Self.commonFit(allEffects, table: table, column: index, keys: keys, labels: labels,
-                                                    groupEffects: groupEffects, method: method, ciMethod: ciMethod, level: level)
+                                                    groupEffects: groupEffects, method: method, ciMethod: ciMethod, level: level,
+                                                    predictionInterval: predictionInterval)
             commonModel = model
             guard let test = model.moderatorTest else {
                 throw MetaPoolError(.insufficientData, "needs at least 2 subgroups", at: InputLocation(file: table.source, column: column), setting: .commonTauSquared)
@@ -176,8 +195,9 @@ public struct SubgroupAnalysis: Sendable {
         var subgroups: [Subgroup] = []
         for (label, effects) in zip(labels, groupEffects) {
             let single = effects.count == 1
-            let analysis = try MetaAnalysis(effects, method: single ? .fixedEffect : method,
+            var analysis = try MetaAnalysis(effects, method: single ? .fixedEffect : method,
                                             ciMethod: single ? .wald : ciMethod, level: level)
+            analysis.predictionIntervalSetting = predictionInterval
             subgroups.append(Subgroup(label: label, analysis: analysis))
         }
         self.subgroups = subgroups
@@ -210,7 +230,7 @@ public struct SubgroupAnalysis: Sendable {
     /// The common-τ² fit: the factor model for τ² and QM, its cell-means form for the estimates.
     private static func commonFit(_ all: EffectSizes, table: DataTable, column index: Int, keys: [String], labels: [String],
                                   groupEffects: [EffectSizes], method: TauSquaredMethod, ciMethod: ConfidenceIntervalMethod,
-                                  level: Double) throws(MetaPoolError) -> ([Subgroup], MetaRegression) {
+                                  level: Double, predictionInterval: PredictionIntervalSetting) throws(MetaPoolError) -> ([Subgroup], MetaRegression) {
         let k = all.count, g = keys.count
         let at = InputLocation(file: table.source, column: table.columns[index])
         guard g >= 2 else {
@@ -248,7 +268,8 @@ public struct SubgroupAnalysis: Sendable {
             try MetaRegression(y: all.yi, v: all.vi, design: cellMeans, predictors: names, testing: [],
                                method: method, ciMethod: ciMethod, level: level, tauSquared: model.tauSquaredEstimate)
         }
-        let subgroups = labels.indices.map { Subgroup(label: labels[$0], effects: groupEffects[$0], coefficient: $0, of: means) }
+        let subgroups = labels.indices.map { Subgroup(label: labels[$0], effects: groupEffects[$0], coefficient: $0, of: means,
+                                                              predictionInterval: predictionInterval) }
         return (subgroups, model)
     }
 
@@ -277,8 +298,10 @@ public struct SubgroupAnalysis: Sendable {
                 ("statistic", .number(s.statistic)), ("p_value", .number(s.pValue)),
             ]
             if let df = commonModel?.degreesOfFreedom { members.append(("df", .integer(df))) }
-            if let pi = s.predictionInterval {
-                members += [("pi_lower", .number(pi.lower)), ("pi_upper", .number(pi.upper))]
+            if let pi = s.prediction {
+                members += [("pi_lower", .number(pi.interval.lower)), ("pi_upper", .number(pi.interval.upper)),
+                            ("pi_method", .string(pi.method.rawValue))]
+                if let df = pi.degreesOfFreedom { members.append(("pi_df", .integer(df))) }
             }
             if let tau2 = s.tauSquared { members.append(("tau2", .number(tau2))) }
             var back: [(String, Double)] = [

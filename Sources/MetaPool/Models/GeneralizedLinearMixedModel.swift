@@ -62,6 +62,8 @@ public struct GeneralizedLinearMixedModel: Sendable {
     public let quadraturePoints: Int
     /// The confidence level in (0, 1), e.g. 0.95.
     public let level: Double
+    /// Which prediction interval the fit reports (metafor's unless set).
+    public var predictionIntervalSetting: PredictionIntervalSetting = .metafor
     /// μ̂, the pooled log odds, with its standard error, interval and test (stored once; estimate, SE,
     /// interval, statistic and p-value are read from it through ``PooledResult``).
     public internal(set) var pooled: EstimateInference
@@ -266,6 +268,8 @@ public protocol BinomialMixedModel: FittedModel {
     /// metafor's model code in the summary (`UM.FS` for odds ratios), and the studies left out.
     var modelCode: String? { get }
     var summaryExcludedStudies: [String]? { get }
+    /// Which prediction interval the fit reports.
+    var predictionIntervalSetting: PredictionIntervalSetting { get }
 }
 
 extension BinomialMixedModel {
@@ -282,6 +286,10 @@ extension BinomialMixedModel {
             backTransformed: PoolSummary.BackTransformed(self))
         summary.populationAveraged = (self as? GeneralizedLinearMixedModel)?.populationAveragedSummary
         summary.profileLikelihood = (self as? GeneralizedLinearMixedModel)?.profileLikelihoodSummary
+        if let prediction = newStudyPrediction {
+            (summary.piLower, summary.piUpper) = (prediction.interval.lower, prediction.interval.upper)
+            (summary.piMethod, summary.piDF) = (prediction.method.rawValue, prediction.degreesOfFreedom)
+        }
         return summary
     }
 
@@ -294,8 +302,11 @@ extension BinomialMixedModel {
         Heterogeneity(tauSquared: tauSquared, typicalVariance: typicalVariance, q: waldTest.statistic, count: effects.count,
                       degreesOfFreedom: waldTest.degreesOfFreedom)
     }
-    /// The prediction interval estimate ± z·√(SE² + τ̂²) on the analysis scale (logits or log odds ratios).
-    public var predictionInterval: Interval? { pooled.predictionInterval(tauSquared: tauSquared) }
+    /// The prediction interval estimate ± c·√(SE² + τ̂²) on the analysis scale (logits or log odds
+    /// ratios), c by ``predictionIntervalSetting`` (metafor's z unless set).
+    public var predictionInterval: Interval? { newStudyPrediction?.interval }
+    /// The prediction for a new study by ``predictionIntervalSetting``.
+    public var newStudyPrediction: Prediction? { prediction(setting: predictionIntervalSetting) }
     /// The escalc effects of the studies, without weights (a GLMM gives no fixed per-study share).
     public var studies: FittedStudies { FittedStudies(effects: effects, weights: nil, rows: nil) }
 }

@@ -31,6 +31,8 @@ public struct OddsRatioMixedModel: Sendable {
     public let quadraturePoints: Int
     /// The confidence level in (0, 1), e.g. 0.95.
     public let level: Double
+    /// Which prediction interval the fit reports (metafor's unless set).
+    public var predictionIntervalSetting: PredictionIntervalSetting = .metafor
     /// β̂, the pooled log odds ratio, with its standard error, interval and test (stored once; estimate, SE,
     /// interval, statistic and p-value are read from it through ``PooledResult``).
     public internal(set) var pooled: EstimateInference

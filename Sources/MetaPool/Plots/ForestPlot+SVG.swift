@@ -79,7 +79,7 @@ extension ForestPlot {
             case .subgroupDiamond(let d): "Subgroup model (k = \(d.k))"
             }
         }
-        labels += ["Study", overall.label, "Prediction interval"]
+        labels += ["Study", overall.label, predictionIntervalLabel]
         let studyWidth = (labels.map { SVG.textWidth($0, size: f) }.max() ?? 40) + Layout.columnGap
         var countWidths: [Double] = countHeaders.map { SVG.textWidth($0, size: f) }
         for s in studies {
@@ -173,7 +173,7 @@ extension ForestPlot {
         if let pi = predictionInterval {
             y += Layout.rowHeight
             let (l, u) = (max(position(pi.lower), plotX0), min(position(pi.upper), plotX1))
-            body += text("Prediction interval", x: xStudy, y: y + 4)
+            body += text(predictionIntervalLabel, x: xStudy, y: y + 4)
             body += "<line class=\"pi\" data-lower=\"\(pi.lower)\" data-upper=\"\(pi.upper)\" x1=\"\(SVG.coordinate(l))\" y1=\"\(SVG.coordinate(y))\" x2=\"\(SVG.coordinate(u))\" y2=\"\(SVG.coordinate(y))\" stroke=\"#c0392b\" stroke-width=\"4\"/>\n"
             body += text("[\(SVG.fixed(pi.lower, digits: 2)), \(SVG.fixed(pi.upper, digits: 2))]", x: xEstimate, y: y + 4)
         }
@@ -247,5 +247,12 @@ extension ForestPlot {
         if let size { attributes += " font-size=\"\(SVG.coordinate(size))\"" }
         if let cssClass { attributes += " class=\"\(cssClass)\"" }
         return "<text \(attributes)>\(SafeText.xml(content))</text>\n"
+    }
+}
+
+extension ForestPlot {
+    /// "Prediction interval (t on 3 df)": the row's label names how the interval was formed.
+    var predictionIntervalLabel: String {
+        predictionIntervalMethod.map { "Prediction interval (\($0))" } ?? "Prediction interval"
     }
 }

@@ -135,6 +135,8 @@ public struct ForestPlot: Sendable {
     public let overall: Diamond
     /// The prediction interval on the natural scale (random-effects models).
     public let predictionInterval: Interval?
+    /// How the prediction interval was formed ("t on 3 df", "z"; ``Prediction/label``), shown beside it.
+    public let predictionIntervalMethod: String?
     /// The horizontal axis.
     public internal(set) var axis: Axis
     /// The test for subgroup differences, or `nil` without subgroups.
@@ -311,6 +313,7 @@ public struct ForestPlot: Sendable {
                            qDegreesOfFreedom: het.degreesOfFreedom, qPValue: het.pValue)
         }
         overall = diamond(fit.modelName, fit, weight: weights == nil ? nil : 100)
+        predictionIntervalMethod = fit.newStudyPrediction?.label
         predictionInterval = fit.predictionInterval.map { pi in
             Interval(checked(fit.backTransform(pi.lower), pi.lower, "lower prediction bound"),
                      checked(fit.backTransform(pi.upper), pi.upper, "upper prediction bound"))
@@ -502,7 +505,10 @@ extension ForestPlot {
             ("count_headers", .array(countHeaders.map { .string($0) })),
             ("rows", .array(rowsJSON)),
             ("overall", diamondJSON(overall, type: "overall_diamond")),
-            ("prediction_interval", predictionInterval.map { .object([("lower", number($0.lower)), ("upper", number($0.upper))]) } ?? .null),
+            ("prediction_interval", predictionInterval.map {
+                .object([("lower", number($0.lower)), ("upper", number($0.upper))]
+                        + (predictionIntervalMethod.map { [("method", .string($0))] } ?? []))
+            } ?? .null),
             ("axis", .object([
                 ("scale", .string(axis.scale.rawValue)), ("lower", number(axis.lower)), ("upper", number(axis.upper)),
                 ("ticks", .array(axis.ticks.map { number($0) })), ("null_value", number(axis.nullValue)),

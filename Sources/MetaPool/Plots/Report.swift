@@ -90,7 +90,7 @@ public struct Report: Sendable {
         out += "<h2>Pooled result</h2>\n<table class=\"results\">\n<tr><th>quantity</th><th>analysis scale</th><th>natural scale</th></tr>\n"
         out += "<tr><td>estimate [\(levelText) CI]</td><td>\(n(a.estimate)) [\(n(a.confidenceInterval.lower)), \(n(a.confidenceInterval.upper))]</td><td>\(n(fit.backTransform(a.estimate))) [\(n(fit.backTransform(a.confidenceInterval.lower))), \(n(fit.backTransform(a.confidenceInterval.upper)))]</td></tr>\n"
         if let pi = fit.predictionInterval {
-            out += "<tr><td>prediction interval</td><td>[\(n(pi.lower)), \(n(pi.upper))]</td><td>[\(n(fit.backTransform(pi.lower))), \(n(fit.backTransform(pi.upper)))]</td></tr>\n"
+            out += "<tr><td>prediction interval\(fit.newStudyPrediction.map { " (\(e($0.label)))" } ?? "")</td><td>[\(n(pi.lower)), \(n(pi.upper))]</td><td>[\(n(fit.backTransform(pi.lower))), \(n(fit.backTransform(pi.upper)))]</td></tr>\n"
         }
         if let g = fit as? GeneralizedLinearMixedModel {
             // The GLMM's estimate is the median study's rate; averaged over the studies' random effects:

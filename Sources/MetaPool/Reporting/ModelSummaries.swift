@@ -65,6 +65,11 @@ public struct MixedModelSummary: Codable, Sendable, Equatable {
     public var pValue: Double
     public var ciLower: Double
     public var ciUpper: Double
+    /// The prediction interval (analysis scale), its method (`z`, `t`, `riley`) and t df (absent for z).
+    public var piLower: Double? = nil
+    public var piUpper: Double? = nil
+    public var piMethod: String? = nil
+    public var piDF: Int? = nil
     /// τ̂², τ̂, I² (%) and H² through the typical within-study variance.
     public var tau2: Double
     public var tau: Double
@@ -90,6 +95,7 @@ public struct MixedModelSummary: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case measure, method, model, quadraturePoints = "quadrature_points", level, k, excludedStudies = "excluded_studies"
         case estimate, se, statistic, df, pValue = "p_value", ciLower = "ci_lower", ciUpper = "ci_upper"
+        case piLower = "pi_lower", piUpper = "pi_upper", piMethod = "pi_method", piDF = "pi_df"
         case tau2, tau, i2, h2, qeWald = "qe_wald", qeWaldDF = "qe_wald_df", qeWaldPValue = "qe_wald_p_value"
         case qeLRT = "qe_lrt", qeLRTDF = "qe_lrt_df", qeLRTPValue = "qe_lrt_p_value"
         case logLikelihood = "log_likelihood", marginalLogLikelihood = "marginal_log_likelihood"
@@ -110,10 +116,11 @@ extension MetaPoolError {
 }
 
 extension PoolSummary.BackTransformed {
-    /// The estimate and interval of a fit on the natural scale (no prediction interval).
+    /// The estimate and intervals of a fit on the natural scale (the prediction interval where the fit has one).
     init(_ fit: some FittedModel) {
-        let p = fit.pooled
+        let p = fit.pooled, pi = fit.predictionInterval
         self.init(estimate: fit.backTransform(p.estimate), ciLower: fit.backTransform(p.confidenceInterval.lower),
-                  ciUpper: fit.backTransform(p.confidenceInterval.upper), piLower: nil, piUpper: nil)
+                  ciUpper: fit.backTransform(p.confidenceInterval.upper),
+                  piLower: pi.map { fit.backTransform($0.lower) }, piUpper: pi.map { fit.backTransform($0.upper) })
     }
 }

@@ -84,6 +84,10 @@ public struct PoolSummary: Codable, Sendable, Equatable {
     public var piLower: Double?
     /// The upper prediction bound (`pi_upper`, metafor's `pi.ub`); absent for `FE`.
     public var piUpper: Double?
+    /// The prediction interval's method (`pi_method`: `z`, `t` or `riley`); absent for `FE`.
+    public var piMethod: String? = nil
+    /// The df of its t distribution (`pi_df`); absent for z and for `FE`.
+    public var piDF: Int? = nil
     /// τ̂² (`tau2`); absent for `FE`.
     public var tau2: Double?
     /// The lower Q-profile bound for τ² (`tau2_ci_lower`); absent for `FE`.
@@ -122,6 +126,7 @@ public struct PoolSummary: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case measure, method, ciMethod = "ci_method", level, k, estimate, se, ciLower = "ci_lower", ciUpper = "ci_upper"
         case statistic, pValue = "p_value", df, piLower = "pi_lower", piUpper = "pi_upper"
+        case piMethod = "pi_method", piDF = "pi_df"
         case tau2, tau2CILower = "tau2_ci_lower", tau2CIUpper = "tau2_ci_upper", tau2CINote = "tau2_ci_note", tau
         case i2, i2CILower = "i2_ci_lower", i2CIUpper = "i2_ci_upper"
         case h2, h2CILower = "h2_ci_lower", h2CIUpper = "h2_ci_upper"
@@ -158,6 +163,10 @@ extension MetaAnalysis {
                                    piLower: pi.map { backTransform($0.lower) }, piUpper: pi.map { backTransform($0.upper) }),
             studies: studies)
         if empty { summary.tau2CINote = HeterogeneityIntervals.emptyNote }
+        if let prediction = newStudyPrediction {
+            summary.piMethod = prediction.method.rawValue
+            summary.piDF = prediction.degreesOfFreedom
+        }
         return summary
     }
 }
