@@ -45,6 +45,7 @@ struct HeadlineAnalysisTests {
         var class_glmm: [Mixed]
         var with_kamilla: Pooled
         var without_radiotherapy: Pooled
+        var overall_glmm, with_kamilla_glmm, without_radiotherapy_glmm: Mixed
     }
 
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -126,6 +127,9 @@ struct HeadlineAnalysisTests {
         let e = try Self.expected()
         try check(e.with_kamilla, "with KAMILLA")
         try check(e.without_radiotherapy, "without Chargari 2011")
+        try checkGLMM(e.overall_glmm, e.by_drug_class.where, "all experimental arms")
+        try checkGLMM(e.with_kamilla_glmm, e.with_kamilla.where, "with KAMILLA")
+        try checkGLMM(e.without_radiotherapy_glmm, e.without_radiotherapy.where, "without Chargari 2011")
         #expect(e.with_kamilla.k == e.by_drug_class.subgroups.map(\.k).reduce(0, +) + 1)
         #expect(e.without_radiotherapy.k == e.by_drug_class.subgroups.map(\.k).reduce(0, +) - 1)
     }

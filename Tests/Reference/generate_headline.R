@@ -118,7 +118,10 @@ doc <- list(
   tdxd_active_glmm = glmm(tdxd),
   class_glmm = class_glmm,
   with_kamilla = sensitivity(with_kamilla, c("endpoint=IC-ORR", "endpoint=CNS-ORR", "endpoint=BOR", "role=experimental")),
-  without_radiotherapy = sensitivity(without_rt, c("endpoint=IC-ORR", "endpoint=CNS-ORR", "role=experimental", "study!=Chargari 2011"))
+  without_radiotherapy = sensitivity(without_rt, c("endpoint=IC-ORR", "endpoint=CNS-ORR", "role=experimental", "study!=Chargari 2011")),
+  overall_glmm = glmm(response),
+  with_kamilla_glmm = glmm(with_kamilla),
+  without_radiotherapy_glmm = glmm(without_rt)
 )
 dir.create(file.path("Tests", "MetaPoolTests", "Fixtures", "headline"), showWarnings = FALSE, recursive = TRUE)
 writeLines(toJSON(doc, auto_unbox = TRUE, digits = NA, pretty = TRUE, null = "null"),
