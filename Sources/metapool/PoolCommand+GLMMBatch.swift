@@ -8,22 +8,12 @@ extension PoolCommand {
     func runGLMMBatch() async throws {
         let (engine, analyses) = try reportingErrors(file: model.file) { () throws(MetaPoolError) -> (MixedModelBatch, [MixedModelBatch.Analysis]) in
             let engine = try MixedModelBatch(specification: model.specification)
-            let bytes = try DataTable.readBytes(path: model.file)
-            let text = try DataTable.decodeText(bytes, source: model.file)
-            let firstCharacter = text.unicodeScalars.first { !" \t\r\n".unicodeScalars.contains($0) }
-            let lower = model.file.lowercased()
-            if lower.hasSuffix(".jsonl") || lower.hasSuffix(".ndjson") || firstCharacter == "{" {
-                if let delimiter = model.delimiter {
-                    throw MetaPoolError(.invalidArgument, "--delimiter \(delimiter.name) applies to CSV input; this is JSON Lines (one object per line), which has no delimiter to choose", at: InputLocation(file: model.file))
-                }
-                let input = try DataTable.readJSONLines(text, source: model.file, idColumn: batchColumn)
-                let table = try ModelOptions.narrowed(input.table, label: model.label, conditions: model.rowConditions)
-                try model.checkOutcomes(table, comparing: [], within: input.idColumn)
-                return (engine, try MixedModelBatch.analyses(jsonLines: table, keys: input.keys, column: input.idColumn))
+            switch try readBatchInput() {
+            case .jsonLines(let table, let keys, let idColumn):
+                return (engine, try MixedModelBatch.analyses(jsonLines: table, keys: keys, column: idColumn))
+            case .table(let table):
+                return (engine, try MixedModelBatch.analyses(from: table, column: batchColumn))
             }
-            let table = try model.read(bytes: bytes)
-            try model.checkOutcomes(table, comparing: [], within: batchColumn)
-            return (engine, try MixedModelBatch.analyses(from: table, column: batchColumn))
         }
         let progress = ProgressReporter(task: "pool --batch", unit: "fitting \(ProgressReporter.grouped(analyses.count)) GLMMs", total: nil)
         let stopProgress = progress.startHeartbeat()

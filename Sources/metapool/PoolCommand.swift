@@ -287,32 +287,48 @@ struct PoolCommand: AsyncParsableCommand {
         print(out, terminator: "")
     }
 
+    /// A batch's input with --label, --where and the mixed-outcome guard (within each analysis)
+    /// applied: JSON Lines (one analysis per line, each with its own columns) or a table.
+    enum BatchInput {
+        case jsonLines(DataTable, keys: [Int: [String]], idColumn: String)
+        case table(DataTable)
+    }
+
+    /// Reads `--batch` input: JSON Lines when the file is named .jsonl/.ndjson or starts with `{`.
+    func readBatchInput() throws(MetaPoolError) -> BatchInput {
+        let bytes = try DataTable.readBytes(path: model.file)
+        let text = try DataTable.decodeText(bytes, source: model.file)
+        let firstCharacter = text.unicodeScalars.first { !" \t\r\n".unicodeScalars.contains($0) }
+        let lower = model.file.lowercased()
+        if lower.hasSuffix(".jsonl") || lower.hasSuffix(".ndjson") || firstCharacter == "{" {
+            if let delimiter = model.delimiter {
+                throw MetaPoolError(.invalidArgument, "--delimiter \(delimiter.name) applies to CSV input; this is JSON Lines (one object per line), which has no delimiter to choose", at: InputLocation(file: model.file))
+            }
+            let input = try DataTable.readJSONLines(text, source: model.file, idColumn: batchColumn)
+            let table = try ModelOptions.narrowed(input.table, label: model.label, conditions: model.rowConditions)
+            try model.checkOutcomes(table, comparing: [], within: input.idColumn)
+            return .jsonLines(table, keys: input.keys, idColumn: input.idColumn)
+        }
+        let table = try model.read(bytes: bytes)
+        try model.checkOutcomes(table, comparing: [], within: batchColumn)
+        return .table(table)
+    }
+
     private func runBatch() async throws {
         if model.pooling.isGLMM { return try await runGLMMBatch() }
         let analyses = try reportingErrors(file: model.file) { () throws(MetaPoolError) -> [BatchAnalysis.Analysis] in
-            let bytes = try DataTable.readBytes(path: model.file)
-            let text = try DataTable.decodeText(bytes, source: model.file)
-            let firstCharacter = text.unicodeScalars.first { !" \t\r\n".unicodeScalars.contains($0) }
-            let lower = model.file.lowercased()
-            if lower.hasSuffix(".jsonl") || lower.hasSuffix(".ndjson") || firstCharacter == "{" {
-                // The same steps as for a table: --label, --where, the mixed-outcome guard within
-                // each analysis, --drop-missing/--drop00 (listed), then each line's effect sizes.
-                if let delimiter = model.delimiter {
-                    throw MetaPoolError(.invalidArgument, "--delimiter \(delimiter.name) applies to CSV input; this is JSON Lines (one object per line), which has no delimiter to choose", at: InputLocation(file: model.file))
-                }
-                let input = try DataTable.readJSONLines(text, source: model.file, idColumn: batchColumn)
-                let table = try ModelOptions.narrowed(input.table, label: model.label, conditions: model.rowConditions)
-                try model.checkOutcomes(table, comparing: [], within: input.idColumn)
-                let (analyses, excluded) = try BatchAnalysis.analyses(jsonLines: table, keys: input.keys, column: input.idColumn,
+            switch try readBatchInput() {
+            case .jsonLines(let table, let keys, let idColumn):
+                // The same steps as for a table: --drop-missing/--drop00 (listed), then each line's effect sizes.
+                let (analyses, excluded) = try BatchAnalysis.analyses(jsonLines: table, keys: keys, column: idColumn,
                                                                       measure: model.measure, options: model.effectSizeOptions)
                 for (id, row) in excluded { printError("note: left out of analysis \(id): \(row.description)") }
                 return analyses
+            case .table(let table):
+                let (kept, excluded) = try table.excludingStudies(measure: model.measure, options: model.effectSizeOptions)
+                EffectSizeArguments.note(excluded)
+                return try BatchAnalysis.analyses(from: kept, column: batchColumn, measure: model.measure, options: model.effectSizeOptions)
             }
-            let table = try model.read(bytes: bytes)
-            try model.checkOutcomes(table, comparing: [], within: batchColumn)
-            let (kept, excluded) = try table.excludingStudies(measure: model.measure, options: model.effectSizeOptions)
-            EffectSizeArguments.note(excluded)
-            return try BatchAnalysis.analyses(from: kept, column: batchColumn, measure: model.measure, options: model.effectSizeOptions)
         }
         var engine = BatchAnalysis(method: model.method, ciMethod: model.ciMethod, level: model.level)
         engine.predictionInterval = prediction.setting

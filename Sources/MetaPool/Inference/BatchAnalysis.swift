@@ -194,28 +194,10 @@ public struct BatchAnalysis: Sendable {
     /// row is reported with its row and column whatever its analysis.
     public static func analyses(from table: DataTable, column: String = "analysis",
                                 measure: EffectMeasure? = nil, options: EffectSizeOptions = EffectSizeOptions()) throws(MetaPoolError) -> [Analysis] {
-        guard let index = table.columnIndex(column) else {
-            throw MetaPoolError(.missingColumn,
-                                "a batch needs a column \"\(column)\" naming each row's analysis (columns: \(table.columns.joined(separator: ", ")))",
-                                at: InputLocation(file: table.source, column: column))
-        }
+        _ = try table.batchIdentifierIndex(column)  // checked before any row is dropped
         let table = try table.excludingStudies(measure: measure, options: options).table
         let effects = try EffectSizes(table: table, measure: measure, options: options)
-        var order: [String] = []
-        var members: [String: [Int]] = [:]
-        for (row, cells) in table.rows.enumerated() {
-            let id = (index < cells.count ? cells[index] : nil)?.trimmingSpaces() ?? ""
-            guard !id.isEmpty else {
-                throw MetaPoolError(.invalidValue, "the analysis cell is empty; every row needs one", at: table.location(row: row, column: table.columns[index]))
-            }
-            // Grouped as `--by` and `--where` compare cells: trimmed and case-insensitively, so
-            // "A" and "a" are one analysis, named as first written.
-            let key = id.lowercased()
-            if members[key] == nil { order.append(id) }
-            members[key, default: []].append(row)
-        }
-        return order.map { id in
-            let rows = members[id.lowercased()] ?? []
+        return try table.batchGroups(column: column).map { id, rows in
             let totals = effects.totals.map { t in rows.map { t[$0] } }
             var harmonic = Double.nan
             if let totals, !totals.isEmpty { harmonic = Double(totals.count) / totals.reduce(0) { $0 + 1 / $1 } }
@@ -249,33 +231,11 @@ extension BatchAnalysis {
     public static func analyses(jsonLines table: DataTable, keys: [Int: [String]], column: String = "analysis",
                                 measure: EffectMeasure? = nil, options: EffectSizeOptions = EffectSizeOptions())
         throws(MetaPoolError) -> (analyses: [Analysis], excluded: [(analysis: String, row: ExcludedRow)]) {
-        guard let idIndex = table.columnIndex(column) else {
-            throw MetaPoolError(.missingColumn, "the JSON Lines table has no identifier column \"\(column)\"", at: InputLocation(file: table.source, column: column))
-        }
-        // The rows of each line, in input order.
-        var order: [Int] = []
-        var rowsOfLine: [Int: [Int]] = [:]
-        for r in table.rows.indices {
-            guard r < table.lines.count, let line = table.lines[r] else {
-                throw MetaPoolError(.invalidArgument, "row \(r + 1) of the JSON Lines table has no line number; read it with DataTable.readJSONLines")
-            }
-            if rowsOfLine[line] == nil { order.append(line) }
-            rowsOfLine[line, default: []].append(r)
-        }
+        let lines = try table.jsonLinesGroups(keys: keys, column: column)
         var result: [Analysis] = []
         var excluded: [(analysis: String, row: ExcludedRow)] = []
-        result.reserveCapacity(order.count)
-        for line in order {
-            let rows = rowsOfLine[line]!
-            let id = table.rows[rows[0]][idIndex] ?? ""
-            // The line's own columns (all of the table's when the keys are unknown).
-            let names = keys[line] ?? table.columns
-            let indices = names.compactMap { table.columnIndex($0) }
-            var sub = table
-            sub.columns = indices.map { table.columns[$0] }
-            sub.rows = rows.map { r in indices.map { $0 < table.rows[r].count ? table.rows[r][$0] : nil } }
-            sub.lines = rows.map { table.lines[$0] }
-            sub.rowNumbers = rows.map { $0 < table.rowNumbers.count ? table.rowNumbers[$0] : $0 + 1 }
+        result.reserveCapacity(lines.count)
+        for (id, line, sub) in lines {
             do {
                 let (kept, left) = try sub.partitioningStudies(measure: measure, options: options)
                 excluded += left.map { (id, $0) }
@@ -292,6 +252,65 @@ extension BatchAnalysis {
             throw DataTable.noRowLeft(excluded.map(\.row), of: table.rows.count, source: table.source)
         }
         return (result, excluded)
+    }
+}
+
+extension DataTable {
+    /// The rows of a batch table grouped by the identifier `column`, in order of first appearance:
+    /// cells trimmed and compared case-insensitively (as `--by` and `--where` compare them), so "A"
+    /// and "a" are one analysis, named as first written. An empty identifier is an error.
+    func batchGroups(column: String) throws(MetaPoolError) -> [(id: String, rows: [Int])] {
+        let index = try batchIdentifierIndex(column)
+        var order: [String] = []
+        var members: [String: [Int]] = [:]
+        for (row, cells) in rows.enumerated() {
+            let id = (index < cells.count ? cells[index] : nil)?.trimmingSpaces() ?? ""
+            guard !id.isEmpty else {
+                throw MetaPoolError(.invalidValue, "the analysis cell is empty; every row needs one", at: location(row: row, column: columns[index]))
+            }
+            let key = id.lowercased()
+            if members[key] == nil { order.append(id) }
+            members[key, default: []].append(row)
+        }
+        return order.map { ($0, members[$0.lowercased()] ?? []) }
+    }
+
+    /// The index of a batch's identifier column; a missing column is an error listing the columns.
+    func batchIdentifierIndex(_ column: String) throws(MetaPoolError) -> Int {
+        guard let index = columnIndex(column) else {
+            throw MetaPoolError(.missingColumn,
+                                "a batch needs a column \"\(column)\" naming each row's analysis (columns: \(columns.joined(separator: ", ")))",
+                                at: InputLocation(file: source, column: column))
+        }
+        return index
+    }
+
+    /// One table per line of JSON Lines input read by ``readJSONLines(_:source:idColumn:)``, in
+    /// input order: the line's identifier, its number, and its rows with the line's own columns
+    /// (all of the table's when `keys` does not list them).
+    func jsonLinesGroups(keys: [Int: [String]], column: String) throws(MetaPoolError) -> [(id: String, line: Int, table: DataTable)] {
+        guard let idIndex = columnIndex(column) else {
+            throw MetaPoolError(.missingColumn, "the JSON Lines table has no identifier column \"\(column)\"", at: InputLocation(file: source, column: column))
+        }
+        var order: [Int] = []
+        var rowsOfLine: [Int: [Int]] = [:]
+        for r in rows.indices {
+            guard r < lines.count, let line = lines[r] else {
+                throw MetaPoolError(.invalidArgument, "row \(r + 1) of the JSON Lines table has no line number; read it with DataTable.readJSONLines")
+            }
+            if rowsOfLine[line] == nil { order.append(line) }
+            rowsOfLine[line, default: []].append(r)
+        }
+        return order.map { line in
+            let selected = rowsOfLine[line] ?? []
+            let indices = (keys[line] ?? columns).compactMap { columnIndex($0) }
+            var sub = self
+            sub.columns = indices.map { columns[$0] }
+            sub.rows = selected.map { r in indices.map { $0 < rows[r].count ? rows[r][$0] : nil } }
+            sub.lines = selected.map { lines[$0] }
+            sub.rowNumbers = selected.map { $0 < rowNumbers.count ? rowNumbers[$0] : $0 + 1 }
+            return (rows[selected[0]][idIndex] ?? "", line, sub)
+        }
     }
 }
 

@@ -33,49 +33,13 @@ public struct MixedModelBatch: Sendable {
     /// case-insensitively, named as first written, in order of first appearance, as
     /// ``BatchAnalysis/analyses(from:column:measure:options:)`` groups them).
     public static func analyses(from table: DataTable, column: String = "analysis") throws(MetaPoolError) -> [Analysis] {
-        guard let index = table.columnIndex(column) else {
-            throw MetaPoolError(.missingColumn,
-                                "a batch needs a column \"\(column)\" naming each row's analysis (columns: \(table.columns.joined(separator: ", ")))",
-                                at: InputLocation(file: table.source, column: column))
-        }
-        var order: [String] = []
-        var members: [String: [Int]] = [:]
-        for (row, cells) in table.rows.enumerated() {
-            let id = (index < cells.count ? cells[index] : nil)?.trimmingSpaces() ?? ""
-            guard !id.isEmpty else {
-                throw MetaPoolError(.invalidValue, "the analysis cell is empty; every row needs one", at: table.location(row: row, column: table.columns[index]))
-            }
-            let key = id.lowercased()
-            if members[key] == nil { order.append(id) }
-            members[key, default: []].append(row)
-        }
-        return order.map { id in Analysis(id: id, table: table.subset(rows: members[id.lowercased()] ?? [])) }
+        try table.batchGroups(column: column).map { Analysis(id: $0.id, table: table.subset(rows: $0.rows)) }
     }
 
     /// The analyses of JSON Lines input read by ``DataTable/readJSONLines(_:source:idColumn:)``:
     /// one per line, with that line's own columns.
     public static func analyses(jsonLines table: DataTable, keys: [Int: [String]], column: String = "analysis") throws(MetaPoolError) -> [Analysis] {
-        guard let idIndex = table.columnIndex(column) else {
-            throw MetaPoolError(.missingColumn, "the JSON Lines table has no identifier column \"\(column)\"", at: InputLocation(file: table.source, column: column))
-        }
-        var order: [Int] = []
-        var rowsOfLine: [Int: [Int]] = [:]
-        for r in table.rows.indices {
-            guard r < table.lines.count, let line = table.lines[r] else {
-                throw MetaPoolError(.invalidArgument, "row \(r + 1) of the JSON Lines table has no line number; read it with DataTable.readJSONLines")
-            }
-            if rowsOfLine[line] == nil { order.append(line) }
-            rowsOfLine[line, default: []].append(r)
-        }
-        return order.map { line in
-            let rows = rowsOfLine[line] ?? []
-            let id = table.rows[rows[0]][idIndex] ?? ""
-            let indices = (keys[line] ?? table.columns).compactMap { table.columnIndex($0) }
-            var sub = table.subset(rows: rows)
-            sub.columns = indices.map { table.columns[$0] }
-            sub.rows = rows.map { r in indices.map { $0 < table.rows[r].count ? table.rows[r][$0] : nil } }
-            return Analysis(id: id, table: sub)
-        }
+        try table.jsonLinesGroups(keys: keys, column: column).map { Analysis(id: $0.id, table: $0.table) }
     }
 
     /// Fits one analysis; its errors name the analysis.
