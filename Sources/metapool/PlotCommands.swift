@@ -158,7 +158,7 @@ struct ReportCommand: ParsableCommand {
     var output: String
 
     func validate() throws {
-        if commonTauSquared { try model.requireInverseVariance("report --common-tau2") }
+        if commonTauSquared && !model.pooling.isGLMM { try model.requireInverseVariance("report --common-tau2") }
         studyIntervals.validate(measure: model.measure)
         if prediction.threshold != nil { warn("--threshold gives probabilities in pool's table and JSON; the report does not show them (ignored)") }
         if prediction.setting != nil, let reason = PredictionOptions.noInterval(model) {
@@ -172,6 +172,10 @@ struct ReportCommand: ParsableCommand {
             let table = try model.table(by: by)
             let specification = model.specification(prediction)
             guard let by else { return try Report(specification.fit(table), table: table, title: name) }
+            if commonTauSquared, case .glmm(let points) = model.pooling {
+                return try Report(SubgroupGLMMCommonTau(table: table, by: by, quadraturePoints: points, level: model.level),
+                                  table: table, title: name)
+            }
             if model.isCountBased {
                 return try Report(SubgroupFits(table: table, by: by, specification: specification), table: table, title: name)
             }

@@ -69,6 +69,13 @@ struct GLMMRegressCommandTests {
         let svg = dir.appendingPathComponent("forest.svg")
         try expectCLIOutcome(["forest", "her2_icorr.csv", "--by", "population", "--common-tau2", "--method", "GLMM", "-o", svg.path],
                              exit: 0, stderr: [], output: svg, in: Self.folder)
+        // So does the report, whose plot carries QM from the same model.
+        let html = dir.appendingPathComponent("report.html")
+        try expectCLIOutcome(["report", "her2_icorr.csv", "--by", "population", "--common-tau2", "--method", "GLMM", "-o", html.path],
+                             exit: 0, stderr: [], output: html, in: Self.folder)
+        let page = try String(contentsOf: html, encoding: .utf8)
+        let qm = try #require(c["qm"] as? Double)
+        #expect(page.contains("QM = \(String(format: "%.2f", qm))"), "the report names QM = \(qm)")
     }
 
     @Test("refusals (64) and data errors (65)")

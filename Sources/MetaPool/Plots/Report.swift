@@ -50,6 +50,17 @@ public struct Report: Sendable {
         subgroups = nil
     }
 
+    /// The report of subgroups in one GLMM with the subgroup as a factor (a common τ²): the
+    /// overall GLMM and the plot with a block per subgroup and the test of the factor (QM).
+    public init(_ groups: SubgroupGLMMCommonTau, table: DataTable? = nil, title: String) throws(MetaPoolError) {
+        self.title = title
+        fit = groups.overall
+        forest = try ForestPlot(groups, table: table)
+        try forest.requireDrawable()
+        funnel = try FunnelPlot(fit: groups.overall)
+        subgroups = nil
+    }
+
     /// The report of a subgroup analysis: the overall fit, each subgroup and the test between them.
     public init(_ groups: SubgroupAnalysis, table: DataTable? = nil, title: String) throws(MetaPoolError) {
         self.title = title
