@@ -75,7 +75,9 @@ struct PoolCommand: AsyncParsableCommand {
                 let json = model.pooling.isGLMM && by == nil
                     ? try ProgressReporter.whileRunning("pool", "fitting the GLMM") { () throws(MetaPoolError) in try analyse() }
                     : try analyse()
-                print(json.serialized())
+                // Streamed: the text of 10⁶ studies is never held whole.
+                json.serialize { print($0, terminator: "") }
+                print()
             } catch {
                 var located = error
                 if located.location.file == nil { located.location.file = model.file }

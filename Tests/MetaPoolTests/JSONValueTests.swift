@@ -47,4 +47,20 @@ struct JSONValueTests {
         let text = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
         #expect(throws: MetaPoolError.self) { _ = try JSONValue.parse(text, source: nil) }
     }
+
+    @Test("serialize(chunk:) hands over the text of serialized() in pieces of about 64 KiB")
+    func streamed() {
+        // 20,000 study objects: about 1.3 MB of text, so many chunks.
+        let studies = (0..<20_000).map { i in
+            JSONValue.object([("study", .string("S\(i) \"q\"\n")), ("yi", .number(Double(i) / 7)), ("vi", .number(0.01)), ("k", .integer(i))])
+        }
+        let value = JSONValue.object([("k", .integer(studies.count)), ("studies", .array(studies)), ("empty", .array([]))])
+        for indent in [0, 2] {
+            var chunks: [String] = []
+            value.serialize(indent: indent) { chunks.append($0) }
+            #expect(chunks.joined() == value.serialized(indent: indent))
+            #expect(chunks.count > 10, "\(chunks.count) chunks")
+            #expect(chunks.dropLast().allSatisfy { $0.utf8.count >= 1 << 16 && $0.utf8.count < (1 << 16) + 4096 })
+        }
+    }
 }

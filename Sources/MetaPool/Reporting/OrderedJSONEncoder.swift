@@ -37,11 +37,23 @@ public indirect enum JSONValue: Sendable, Equatable {
     /// Non-finite numbers become `null` (JSON has no NaN or infinity).
     public func serialized(indent: Int = 2) -> String {
         var out = ""
-        write(into: &out, indent: min(max(indent, 0), 10), depth: 0)
+        write(into: &out, indent: min(max(indent, 0), 10), depth: 0, streaming: false) { _ in }
         return out
     }
 
-    private func write(into out: inout String, indent: Int, depth: Int) {
+    /// Serialises the value as ``serialized(indent:)`` does, handing the text to `chunk` in pieces
+    /// of about 64 KiB instead of building it whole: a summary of 10⁶ studies is half a gigabyte
+    /// of text, which need never be in memory at once.
+    public func serialize(indent: Int = 2, chunk: (String) -> Void) {
+        var out = ""
+        out.reserveCapacity(Self.chunkSize + 4096)
+        write(into: &out, indent: min(max(indent, 0), 10), depth: 0, streaming: true, flush: chunk)
+        if !out.isEmpty { chunk(out) }
+    }
+
+    static let chunkSize = 1 << 16
+
+    private func write(into out: inout String, indent: Int, depth: Int, streaming: Bool, flush: (String) -> Void) {
         let newline = indent > 0 ? "\n" : ""
         let pad = { (d: Int) in String(repeating: " ", count: indent * d) }
         switch self {
@@ -55,8 +67,9 @@ public indirect enum JSONValue: Sendable, Equatable {
             out += "[" + newline
             for (n, item) in items.enumerated() {
                 out += pad(depth + 1)
-                item.write(into: &out, indent: indent, depth: depth + 1)
+                item.write(into: &out, indent: indent, depth: depth + 1, streaming: streaming, flush: flush)
                 out += (n + 1 < items.count ? "," : "") + newline
+                if streaming, out.utf8.count >= Self.chunkSize { flush(out); out.removeAll(keepingCapacity: true) }
             }
             out += pad(depth) + "]"
         case .object(let members):
@@ -66,8 +79,9 @@ public indirect enum JSONValue: Sendable, Equatable {
                 out += pad(depth + 1)
                 Self.quote(key, into: &out)
                 out += indent > 0 ? ": " : ":"
-                value.write(into: &out, indent: indent, depth: depth + 1)
+                value.write(into: &out, indent: indent, depth: depth + 1, streaming: streaming, flush: flush)
                 out += (n + 1 < members.count ? "," : "") + newline
+                if streaming, out.utf8.count >= Self.chunkSize { flush(out); out.removeAll(keepingCapacity: true) }
             }
             out += pad(depth) + "}"
         }
