@@ -336,6 +336,43 @@ class Adversary:
                     break
 
 
+    def small_cohorts(self):
+        """Issue 14: tiny single-arm cohorts (0/n and n/n included) through every command with the
+        GLMM or REML, a random --study-ci, --pi and --threshold. Study intervals lie in [0, 1]
+        and hold the observed rate (but escalc's, which is around the continuity-corrected rate, as
+        metafor's forest() draws it); probabilities lie in [0, 1]; the PI names its method."""
+        k = self.rng.randint(2, 7)
+        totals = [self.rng.choice([1, 2, 4, 9, 15, 37, 126]) for _ in range(k)]
+        events = [self.rng.choice([0, n, self.rng.randint(0, n)]) for n in totals]
+        rows = [f"c{i},{e},{n},{self.rng.choice(['a', 'b'])},{i}" for i, (e, n) in enumerate(zip(events, totals))]
+        path = self.file(".csv", "study,events,total,g,x\n" + "\n".join(rows) + "\n")
+        extra = ["--method", self.rng.choice(["GLMM", "REML", "DL"]),
+                 "--study-ci", self.rng.choice(["cp", "wilson", "wilson-cc", "agresti-coull", "jeffreys", "wald", "escalc"]),
+                 "--pi", self.rng.choice(["t", "riley", "z", "metafor"])]
+        self.every_command(path, extra=extra, commands=["forest", "funnel", "report", "sensitivity", "regress"])
+        threshold = self.rng.choice(["0.3", "0.5", "0.05", "0.999"])
+        r = self.run(["pool", path, "--format", "json", "--threshold", threshold] + extra)
+        if not self.general(r) or r.status != 0:
+            return
+        d = json.loads(r.stdout)
+        for i, st in enumerate(d.get("studies", [])):
+            lo, hi = st.get("study_ci_lower"), st.get("study_ci_upper")
+            p = events[i] / totals[i]
+            holds = extra[3] == "escalc" or (lo <= p + 1e-12 and p - 1e-12 <= hi)
+            if lo is None or hi is None or not (0 <= lo <= hi <= 1 and holds):
+                self.fail(r, f"study {i}: interval [{lo}, {hi}] does not hold {events[i]}/{totals[i]} within [0, 1]")
+                break
+        for key in ("p_new_study_exceeds", "p_mean_exceeds"):
+            v = d.get(key)
+            if v is not None and not 0 <= v <= 1:
+                self.fail(r, f"{key} = {v} outside [0, 1]")
+        if d.get("pi_lower") is not None and not d.get("pi_method"):
+            self.fail(r, "a prediction interval without its method")
+        if "--by" not in extra:
+            r = self.run(["pool", path, "--by", "g"] + extra)
+            self.general(r)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--binary", default=None)
@@ -362,6 +399,7 @@ def main():
             adv.glmm_laplace_boundary()
             adv.huge_moderator()
             adv.hostile_labels()
+            adv.small_cohorts()
         adv.known()
         adv.long_runs()
     print(f"adversarial run, seed {seed}: {adv.runs} runs, {len(adv.failures)} failures")
