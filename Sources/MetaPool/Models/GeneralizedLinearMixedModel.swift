@@ -142,17 +142,7 @@ public struct GeneralizedLinearMixedModel: Sendable {
         guard k >= 2 else {
             throw MetaPoolError(.insufficientData, "a random-effects model needs at least 2 studies; there is \(k)")
         }
-        let sumX = events.reduce(0, +), sumN = totals.reduce(0, +)
-        guard sumX > 0, sumX < sumN else {
-            throw MetaPoolError(.insufficientData, sumX == 0
-                ? "no study has any event; the pooled log odds is −∞"
-                : "every patient in every study had the event; the pooled log odds is +∞")
-        }
-        // With every study at 0 or nᵢ events (both kinds present) the likelihood grows towards
-        // τ → ∞ (complete separation): there is no finite maximum, whatever glmer reports.
-        guard zip(events, totals).contains(where: { $0 > 0 && $0 < $1 }) else {
-            throw MetaPoolError(.noConvergence, "every study has either no events or only events, so the between-study variance has no finite maximum-likelihood estimate (tau^2 → ∞); at least one study needs both events and non-events")
-        }
+        try Self.requireFiniteMaximum(events: events, totals: totals, logOdds: "the pooled log odds is")
         self.labels = effects.labels
         self.effects = effects
         self.events = events
@@ -194,6 +184,22 @@ public struct GeneralizedLinearMixedModel: Sendable {
     /// Σwᵢ(yᵢ − ȳ_w)², yᵢ = log(xᵢ/(nᵢ − xᵢ)), wᵢ = xᵢ(nᵢ − xᵢ)/nᵢ the inverse of the ML variance of
     /// yᵢ. Studies with 0 or nᵢ events have weight 0 in the limit (glm's estimate diverges with
     /// its variance) and drop out; with fewer than two informative studies the statistic is 0.
+    /// The counts' conditions for a finite maximum of the binomial–normal likelihood, with or
+    /// without moderators: some events and some non-events overall (else `logOdds` is ∓∞), and
+    /// one study with both — with every study at 0 or nᵢ events the likelihood grows towards
+    /// τ → ∞ (complete separation), whatever glmer reports.
+    static func requireFiniteMaximum(events: [Double], totals: [Double], logOdds: String) throws(MetaPoolError) {
+        let sumX = events.reduce(0, +), sumN = totals.reduce(0, +)
+        guard sumX > 0, sumX < sumN else {
+            throw MetaPoolError(.insufficientData, sumX == 0
+                ? "no study has any event; \(logOdds) −∞"
+                : "every patient in every study had the event; \(logOdds) +∞")
+        }
+        guard zip(events, totals).contains(where: { $0 > 0 && $0 < $1 }) else {
+            throw MetaPoolError(.noConvergence, "every study has either no events or only events, so the between-study variance has no finite maximum-likelihood estimate (tau^2 → ∞); at least one study needs both events and non-events")
+        }
+    }
+
     static func waldStatistic(events: [Double], totals: [Double]) -> Double {
         var sw = 0.0, swy = 0.0
         var terms: [(w: Double, y: Double)] = []

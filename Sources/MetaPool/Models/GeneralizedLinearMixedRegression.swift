@@ -124,15 +124,7 @@ public struct GeneralizedLinearMixedRegression: Sendable {
         guard k > p else {
             throw MetaPoolError(.insufficientData, "a model with \(p) coefficient\(p == 1 ? "" : "s") needs more than \(p) studies; there \(k == 1 ? "is" : "are") \(k)")
         }
-        let sumX = events.reduce(0, +), sumN = totals.reduce(0, +)
-        guard sumX > 0, sumX < sumN else {
-            throw MetaPoolError(.insufficientData, sumX == 0
-                ? "no study has any event; the log odds are −∞"
-                : "every patient in every study had the event; the log odds are +∞")
-        }
-        guard zip(events, totals).contains(where: { $0 > 0 && $0 < $1 }) else {
-            throw MetaPoolError(.noConvergence, "every study has either no events or only events, so the between-study variance has no finite maximum-likelihood estimate (tau^2 → ∞); at least one study needs both events and non-events")
-        }
+        try GeneralizedLinearMixedModel.requireFiniteMaximum(events: events, totals: totals, logOdds: "the log odds are")
         // The fixed-effects regression on the escalc effects: ṽ for I², and linear dependence of the moderators.
         let equalEffects = try MetaRegression(y: effects.yi, v: effects.vi, design: design, predictors: predictors,
                                               method: .fixedEffect, level: level)

@@ -31,33 +31,28 @@ public struct Report: Sendable {
 
     /// The report of a fitted model of any kind; `table` supplies the input columns shown.
     public init(_ fit: any FittedModel, table: DataTable? = nil, title: String) throws(MetaPoolError) {
-        self.title = title
-        self.fit = fit
-        forest = try ForestPlot(fit, table: table)
-        try forest.requireDrawable()
-        funnel = try FunnelPlot(fit: fit)
-        subgroups = nil
+        try self.init(title: title, fit: fit, forest: ForestPlot(fit, table: table))
     }
 
     /// The report of subgroups fitted with any model: the overall fit and the plot with a block
     /// per subgroup and the Wald test between them.
     public init(_ groups: SubgroupFits, table: DataTable? = nil, title: String) throws(MetaPoolError) {
-        self.title = title
-        fit = groups.overall
-        forest = try ForestPlot(groups, table: table)
-        try forest.requireDrawable()
-        funnel = try FunnelPlot(fit: groups.overall)
-        subgroups = nil
+        try self.init(title: title, fit: groups.overall, forest: ForestPlot(groups, table: table))
     }
 
     /// The report of subgroups in one GLMM with the subgroup as a factor (a common τ²): the
     /// overall GLMM and the plot with a block per subgroup and the test of the factor (QM).
     public init(_ groups: SubgroupGLMMCommonTau, table: DataTable? = nil, title: String) throws(MetaPoolError) {
-        self.title = title
-        fit = groups.overall
-        forest = try ForestPlot(groups, table: table)
+        try self.init(title: title, fit: groups.overall, forest: ForestPlot(groups, table: table))
+    }
+
+    /// A report of `fit` with its drawn forest plot and a funnel plot around it, no subgroup table.
+    private init(title: String, fit: any FittedModel, forest: ForestPlot) throws(MetaPoolError) {
         try forest.requireDrawable()
-        funnel = try FunnelPlot(fit: groups.overall)
+        self.title = title
+        self.fit = fit
+        self.forest = forest
+        funnel = try FunnelPlot(fit: fit)
         subgroups = nil
     }
 
