@@ -12,6 +12,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-numerics", from: "1.0.0"),
+        // Tests only: the reference CSV splitter that the byte-level reader (CSVScanner) is checked against.
         .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         // Portable file descriptors (Linux, macOS, Windows) for reading input files.
@@ -37,7 +38,6 @@ let package = Package(
             dependencies: [
                 "CLapacke",
                 .product(name: "Numerics", package: "swift-numerics"),
-                .product(name: "CSV", package: "CSV.swift"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
@@ -66,6 +66,7 @@ let package = Package(
                 "MetaPool", "MetaPoolTestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
                 .product(name: "Numerics", package: "swift-numerics"),
+                .product(name: "CSV", package: "CSV.swift"),
             ],
             exclude: ["Fixtures"]
         ),

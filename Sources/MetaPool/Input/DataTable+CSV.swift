@@ -1,8 +1,6 @@
-// Reading RFC 4180 CSV into a DataTable: yaslab/CSV.swift splits the fields; a structural
-// pass first finds where each record starts and rejects what CSV.swift would silently accept.
-// Semicolon- and tab-separated files are read too: the delimiter is taken from the header line.
-
-import CSV
+// Reading RFC 4180 CSV into a DataTable, byte by byte (CSVScanner): no String of the whole input,
+// one String per cell. Semicolon- and tab-separated files are read too: the delimiter is taken
+// from the header line.
 
 /// The character between the fields of a CSV file.
 public enum CSVDelimiter: String, Sendable, Hashable, CaseIterable {
@@ -27,7 +25,8 @@ public enum CSVDelimiter: String, Sendable, Hashable, CaseIterable {
         }
     }
 
-    var scalar: Unicode.Scalar { rawValue.unicodeScalars.first! }
+    /// The delimiter's byte (all three are ASCII).
+    var byte: UInt8 { rawValue.utf8.first! }
 }
 
 extension DataTable {
@@ -37,41 +36,50 @@ extension DataTable {
     /// none). Blank lines are skipped. With semicolons, cells written as numbers with a decimal
     /// comma (`0,42`, `-1,5e-3`) are read with a decimal point, as R's `read.csv2` reads them.
     public static func readCSV(_ text: String, source: String?, delimiter: CSVDelimiter? = nil) throws(MetaPoolError) -> DataTable {
-        let delimiter = delimiter ?? sniffDelimiter(text)
-        let records = try csvRecordLines(text, source: source, delimiter: delimiter)
-        let reader: CSVReader
-        do {
-            reader = try CSVReader(string: text, hasHeaderRow: false, delimiter: delimiter.scalar)
-        } catch {
-            throw MetaPoolError(.malformedInput, "the CSV could not be read (\(error))", at: InputLocation(file: source))
+        try readCSV(bytes: Array(text.utf8), source: source, delimiter: delimiter)
+    }
+
+    /// ``readCSV(_:source:delimiter:)`` on UTF-8 bytes already checked as text (no byte-order mark),
+    /// split by ``CSVScanner`` without building a `String` of the whole input.
+    public static func readCSV(bytes: [UInt8], source: String?, delimiter: CSVDelimiter? = nil) throws(MetaPoolError) -> DataTable {
+        try bytes.withUnsafeBufferPointer { (buffer) throws(MetaPoolError) -> DataTable in
+            try readCSV(buffer, source: source, delimiter: delimiter)
         }
+    }
+
+    static func readCSV(_ bytes: UnsafeBufferPointer<UInt8>, source: String?, delimiter: CSVDelimiter?) throws(MetaPoolError) -> DataTable {
+        let delimiter = delimiter ?? sniffDelimiter(bytes)
+        var scanner = CSVScanner(bytes, separator: delimiter.byte)
         var header: [String]?
         var headerLine = 1
         var rows: [[String?]] = []
         var lines: [Int?] = []
-        var recordIndex = 0
-        while let fields = reader.next() {
-            let line = recordIndex < records.count ? records[recordIndex] : nil
-            recordIndex += 1
-            if fields.count == 1 && fields[0].trimmingSpaces().isEmpty { continue }  // blank line
+        // A row of the wrong length is reported after the structure of the whole file has been
+        // checked: a quoting error anywhere comes first, as when the file cannot be split at all.
+        var lengthError: MetaPoolError?
+        while let line = try scanner.nextRecord(source: source, delimiter: delimiter) {
+            let fields = scanner.fields
+            if fields.count == 1 && scanner.isBlank(fields[0]) { continue }  // blank line
             guard let columns = header else {
-                header = fields.map { $0.trimmingSpaces() }
-                headerLine = line ?? 1
+                header = fields.map { scanner.string($0).trimmingSpaces() }
+                headerLine = line
                 continue
             }
+            if lengthError != nil { continue }
             if fields.count != columns.count {
                 let what = fields.count < columns.count ? "only \(fields.count)" : "\(fields.count)"
-                throw MetaPoolError(.malformedInput,
-                                    "this row has \(what) fields but the header has \(columns.count); check for a missing or extra \(delimiter.fieldWord), or quote fields that contain \(delimiter.fieldWord)s",
-                                    at: InputLocation(file: source, row: rows.count + 1, line: line))
+                lengthError = MetaPoolError(.malformedInput,
+                                            "this row has \(what) fields but the header has \(columns.count); check for a missing or extra \(delimiter.fieldWord), or quote fields that contain \(delimiter.fieldWord)s",
+                                            at: InputLocation(file: source, row: rows.count + 1, line: line))
+                continue
             }
-            rows.append(fields.map { field in
-                let t = field.trimmingSpaces()
-                if t.isEmpty || t == "NA" { return nil }
-                return delimiter == .semicolon ? Self.decimalPoint(field) : field
-            })
+            var row = [String?]()
+            row.reserveCapacity(fields.count)
+            for field in fields { row.append(scanner.cell(field, decimalComma: delimiter == .semicolon)) }
+            rows.append(row)
             lines.append(line)
         }
+        if let lengthError { throw lengthError }
         guard let columns = header else {
             throw MetaPoolError(.emptyInput, "the input has no header row", at: InputLocation(file: source))
         }
@@ -87,22 +95,32 @@ extension DataTable {
     /// The delimiter of the header line (its first non-blank line): the one of comma, semicolon
     /// and tab it holds most often outside quotes; a comma on a tie or when it holds none.
     static func sniffDelimiter(_ text: String) -> CSVDelimiter {
-        var counts: [CSVDelimiter: Int] = [:]
+        Array(text.utf8).withUnsafeBufferPointer { sniffDelimiter($0) }
+    }
+
+    static func sniffDelimiter(_ bytes: UnsafeBufferPointer<UInt8>) -> CSVDelimiter {
+        var counts = [0, 0, 0]  // comma, semicolon, tab
         var inQuotes = false
         var sawText = false
-        for c in text.unicodeScalars {
-            if c == "\"" { inQuotes.toggle(); sawText = true; continue }
+        for c in bytes {
+            if c == UInt8(ascii: "\"") { inQuotes.toggle(); sawText = true; continue }
             if inQuotes { continue }
-            if c == "\n" || c == "\r" {
+            if c == UInt8(ascii: "\n") || c == UInt8(ascii: "\r") {
                 if sawText { break }
                 continue
             }
-            if c != " " && c != "\t" { sawText = true }
-            if let d = CSVDelimiter.allCases.first(where: { $0.scalar == c }) { counts[d, default: 0] += 1 }
+            switch c {
+            case UInt8(ascii: ","): counts[0] += 1; sawText = true
+            case UInt8(ascii: ";"): counts[1] += 1; sawText = true
+            case UInt8(ascii: "\t"): counts[2] += 1
+            case UInt8(ascii: " "): break
+            default: sawText = true
+            }
         }
         // The first of the most frequent in the order comma, semicolon, tab.
-        return CSVDelimiter.allCases.max { counts[$0, default: 0] < counts[$1, default: 0] || (counts[$0, default: 0] == counts[$1, default: 0] && $0.rank > $1.rank) }
-            .flatMap { counts[$0, default: 0] > 0 ? $0 : nil } ?? .comma
+        var best = 0
+        for i in 1..<3 where counts[i] > counts[best] { best = i }
+        return counts[best] == 0 ? .comma : CSVDelimiter.allCases[best]
     }
 
     /// A cell of a semicolon-separated file with its decimal comma written as a point when it is a
@@ -111,27 +129,33 @@ extension DataTable {
     static func decimalPoint(_ cell: String) -> String {
         let t = cell.trimmingSpaces()
         var bytes = Array(t.utf8)
-        guard let comma = bytes.firstIndex(of: UInt8(ascii: ",")) else { return cell }
-        let isDigit = { (b: UInt8) in b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9") }
-        var i = 0
-        if i < bytes.count, bytes[i] == UInt8(ascii: "+") || bytes[i] == UInt8(ascii: "-") { i += 1 }
-        let integerStart = i
-        while i < bytes.count, isDigit(bytes[i]) { i += 1 }
-        guard i == comma, i > integerStart else { return cell }
-        i += 1
-        let fractionStart = i
-        while i < bytes.count, isDigit(bytes[i]) { i += 1 }
-        guard i > fractionStart else { return cell }
-        if i < bytes.count, bytes[i] == UInt8(ascii: "e") || bytes[i] == UInt8(ascii: "E") {
-            i += 1
-            if i < bytes.count, bytes[i] == UInt8(ascii: "+") || bytes[i] == UInt8(ascii: "-") { i += 1 }
-            let exponentStart = i
-            while i < bytes.count, isDigit(bytes[i]) { i += 1 }
-            guard i > exponentStart else { return cell }
-        }
-        guard i == bytes.count else { return cell }
+        guard let comma = decimalCommaIndex(bytes[...]) else { return cell }
         bytes[comma] = UInt8(ascii: ".")
         return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Where the decimal comma of a number written with one is (see ``decimalPoint(_:)``), or `nil`.
+    static func decimalCommaIndex(_ bytes: ArraySlice<UInt8>) -> Int? {
+        guard let comma = bytes.firstIndex(of: UInt8(ascii: ",")) else { return nil }
+        let isDigit = { (b: UInt8) in b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9") }
+        var i = bytes.startIndex
+        let end = bytes.endIndex
+        if i < end, bytes[i] == UInt8(ascii: "+") || bytes[i] == UInt8(ascii: "-") { i += 1 }
+        let integerStart = i
+        while i < end, isDigit(bytes[i]) { i += 1 }
+        guard i == comma, i > integerStart else { return nil }
+        i += 1
+        let fractionStart = i
+        while i < end, isDigit(bytes[i]) { i += 1 }
+        guard i > fractionStart else { return nil }
+        if i < end, bytes[i] == UInt8(ascii: "e") || bytes[i] == UInt8(ascii: "E") {
+            i += 1
+            if i < end, bytes[i] == UInt8(ascii: "+") || bytes[i] == UInt8(ascii: "-") { i += 1 }
+            let exponentStart = i
+            while i < end, isDigit(bytes[i]) { i += 1 }
+            guard i > exponentStart else { return nil }
+        }
+        return i == end ? comma : nil
     }
 
     static func validateHeader(_ columns: [String], source: String?, line: Int?) throws(MetaPoolError) {
@@ -145,74 +169,6 @@ extension DataTable {
             }
             seen[name.lowercased()] = i
         }
-    }
-
-    /// One pass over the text that returns the 1-based line where each record starts and
-    /// rejects quoting errors: an unterminated quoted field, a quote inside an unquoted
-    /// field, or text after a closing quote (RFC 4180, section 2, rules 5–7).
-    static func csvRecordLines(_ text: String, source: String?, delimiter: CSVDelimiter = .comma) throws(MetaPoolError) -> [Int] {
-        let separator = delimiter.scalar
-        var starts: [Int] = []
-        var line = 1
-        var inQuotes = false
-        var atFieldStart = true
-        var atRecordStart = true
-        var quoteOpenedLine = 1
-        var justClosedQuote = false
-        var scalars = text.unicodeScalars.makeIterator()
-        var pending: Unicode.Scalar? = nil
-        func next() -> Unicode.Scalar? {
-            if let p = pending { pending = nil; return p }
-            return scalars.next()
-        }
-        while let c = next() {
-            if atRecordStart { starts.append(line); atRecordStart = false }
-            if inQuotes {
-                if c == "\"" {
-                    let after = next()
-                    if after == "\"" { continue }  // escaped quote
-                    inQuotes = false
-                    justClosedQuote = true
-                    if let a = after { pending = a }
-                    continue
-                }
-                if c == "\n" { line += 1 }
-                continue
-            }
-            if justClosedQuote {
-                justClosedQuote = false
-                if c != separator && c != "\n" && c != "\r" {
-                    throw MetaPoolError(.malformedInput, "text follows a closing quote; a quoted field must end at a \(delimiter.fieldWord) or the end of the line (write a literal quote as \"\")", at: InputLocation(file: source, line: line))
-                }
-            }
-            switch c {
-            case "\"":
-                guard atFieldStart else {
-                    throw MetaPoolError(.malformedInput, "a quote appears inside an unquoted field; enclose the field in quotes and double the inner quote (\"\")", at: InputLocation(file: source, line: line))
-                }
-                inQuotes = true
-                quoteOpenedLine = line
-                atFieldStart = false
-            case separator:
-                atFieldStart = true
-            case "\r":
-                let after = next()
-                if after != "\n", let a = after { pending = a }
-                line += 1
-                atFieldStart = true
-                atRecordStart = true
-            case "\n":
-                line += 1
-                atFieldStart = true
-                atRecordStart = true
-            default:
-                atFieldStart = false
-            }
-        }
-        if inQuotes {
-            throw MetaPoolError(.malformedInput, "a quoted field opened here is never closed; add the closing quote", at: InputLocation(file: source, line: quoteOpenedLine))
-        }
-        return starts
     }
 }
 

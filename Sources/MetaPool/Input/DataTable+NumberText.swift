@@ -27,7 +27,7 @@ extension DataTable {
             }
             return "\"\(shown)\" looks like a number with a thousands separator; write \(plain)"
         }
-        let dotted = t.replacingOccurrences(of: ",", with: ".")
+        let dotted = String(t.map { $0 == "," ? "." : $0 })
         if t.filter({ $0 == "," }).count == 1, !t.contains("."), Double(dotted) != nil, !dotted.lowercased().contains("n") {
             return "\"\(shown)\" uses a comma as decimal separator; write it with a dot (\(dotted)), or save the file semicolon-separated, where decimal commas are read as R's read.csv2 reads them"
         }

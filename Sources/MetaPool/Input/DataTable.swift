@@ -53,15 +53,18 @@ extension DataTable {
     /// everything else is read as CSV (RFC 4180, header row) with `delimiter`, or with the
     /// delimiter the header line uses when it is `nil` (see ``readCSV(_:source:delimiter:)``).
     public static func read(bytes: [UInt8], source: String?, delimiter: CSVDelimiter? = nil) throws(MetaPoolError) -> DataTable {
-        let text = try decodeUTF8(bytes, source: source)
-        let trimmed = text.trimmingSpaces()
-        if trimmed.isEmpty {
+        var validator = TextValidator(source: source)
+        try validator.check(bytes, final: true)
+        let start = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
+        guard let first = bytes[start...].first(where: { !CSVScanner.isSpace($0) }) else {
             throw MetaPoolError(.emptyInput, "the input is empty; expected a CSV header row and data rows, or a JSON array of objects", at: InputLocation(file: source))
         }
-        if trimmed.first == "[" || trimmed.first == "{" {
-            return try readJSON(text, source: source)
+        if first == UInt8(ascii: "[") || first == UInt8(ascii: "{") {
+            return try readJSON(String(decoding: bytes[start...], as: UTF8.self), source: source)
         }
-        return try readCSV(text, source: source, delimiter: delimiter)
+        return try bytes.withUnsafeBufferPointer { (buffer) throws(MetaPoolError) -> DataTable in
+            try readCSV(UnsafeBufferPointer(rebasing: buffer[start...]), source: source, delimiter: delimiter)
+        }
     }
 
     /// Validates UTF-8 and strips a leading byte-order mark.
