@@ -297,12 +297,11 @@ struct PoolCommand: AsyncParsableCommand {
     }
 
     /// Reads `--batch` input: JSON Lines when the file is named .jsonl/.ndjson or starts with `{`.
-    func readBatchInput() throws(MetaPoolError) -> BatchInput {
-        let bytes = try DataTable.readBytes(path: model.file)
-        let text = try DataTable.decodeText(bytes, source: model.file)
-        let firstCharacter = text.unicodeScalars.first { !" \t\r\n".unicodeScalars.contains($0) }
-        let lower = model.file.lowercased()
-        if lower.hasSuffix(".jsonl") || lower.hasSuffix(".ndjson") || firstCharacter == "{" {
+    func readBatchInput(_ given: [UInt8]? = nil) throws(MetaPoolError) -> BatchInput {
+        let bytes: [UInt8]
+        if let given { bytes = given } else { bytes = try DataTable.readBytes(path: model.file) }
+        if isJSONLines(bytes) {
+            let text = try DataTable.decodeText(bytes, source: model.file)
             if let delimiter = model.delimiter {
                 throw MetaPoolError(.invalidArgument, "--delimiter \(delimiter.name) applies to CSV input; this is JSON Lines (one object per line), which has no delimiter to choose", at: InputLocation(file: model.file))
             }
@@ -319,7 +318,11 @@ struct PoolCommand: AsyncParsableCommand {
     private func runBatch() async throws {
         if model.pooling.isGLMM { return try await runGLMMBatch() }
         let analyses = try reportingErrors(file: model.file) { () throws(MetaPoolError) -> [BatchAnalysis.Analysis] in
-            switch try readBatchInput() {
+            let bytes = try DataTable.readBytes(path: model.file)
+            // Most batches (yi and vi, nothing unusual) are read straight from the bytes; the rest,
+            // and any input with a problem to report, the general way.
+            if let analyses = fastBatchAnalyses(bytes) { return analyses }
+            switch try readBatchInput(bytes) {
             case .jsonLines(let table, let keys, let idColumn):
                 // The same steps as for a table: --drop-missing/--drop00 (listed), then each line's effect sizes.
                 let (analyses, excluded) = try BatchAnalysis.analyses(jsonLines: table, keys: keys, column: idColumn,
@@ -339,27 +342,20 @@ struct PoolCommand: AsyncParsableCommand {
         // engine reports no count, so the line gives the batch's size and the time).
         let progress = ProgressReporter(task: "pool --batch", unit: "fitting \(ProgressReporter.grouped(analyses.count)) analyses", total: nil)
         let stopProgress = progress.startHeartbeat()
+        if format != .table {
+            // JSON Lines or CSV, written as the analyses are fitted.
+            let failed = await streamBatch(analyses, engine: engine, tasks: tasks, csv: format == .csv)
+            stopProgress()
+            if failed > 0 { printError("metapool: \(failed) of \(analyses.count) analyses could not be fitted (see their error fields)") }
+            return
+        }
         let results = await engine.run(analyses, tasks: tasks)
         stopProgress()
         var out = ""
         out.reserveCapacity(results.count * 200)
         switch format {
-        case .json:
-            for (a, r) in zip(analyses, results) { out += BatchAnalysis.summary(of: r, for: a).serialized(indent: 0) + "\n" }
-        case .csv:
-            out += "analysis,k,estimate,se,ci_lower,ci_upper,p_value,tau2,i2,q,q_p_value,pi_lower,pi_upper,error\n"
-            for (a, outcome) in zip(analyses, results) {
-                switch outcome {
-                case .success(let r):
-                    let cells: [String] = [String(r.k), "\(r.estimate)", "\(r.standardError)", "\(r.confidenceInterval.lower)",
-                                           "\(r.confidenceInterval.upper)", "\(r.pValue)", r.tauSquared.map { "\($0)" } ?? "",
-                                           r.iSquared.map { "\($0)" } ?? "", "\(r.q)", "\(r.qPValue)",
-                                           r.predictionInterval.map { "\($0.lower)" } ?? "", r.predictionInterval.map { "\($0.upper)" } ?? ""]
-                    out += StudyCSV.quote(r.id) + "," + cells.joined(separator: ",") + ",\n"
-                case .failure(let error):
-                    out += StudyCSV.quote(a.id) + "," + String(a.yi.count) + String(repeating: ",", count: 12) + StudyCSV.quote(error.commandLineSentence) + "\n"
-                }
-            }
+        case .json, .csv:
+            break
         case .table:
             // Whole analysis names; analyses that could not be fitted are listed under the table.
             var table = TextTable([.label("analysis"), .number("k"), .number("estimate"), .number("se"), .number("ci.lb"),

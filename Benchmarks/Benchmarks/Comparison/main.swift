@@ -78,6 +78,7 @@ let effects1e4 = try EffectSizes.generic(yi: k1e4.y, vi: k1e4.v)
 out["k1e4_dl"] = try perCall(repeats: 200) {
     keep(try MetaAnalysis(effects1e4, method: .derSimonianLaird))
 }
+out["floor_1e4"] = perCall(repeats: 20_000) { keep(summingPass(k1e4.y, k1e4.v)) }
 // 3. REML at k = 10^5 and 10^6: time, iterations, and the plain summing pass over the same arrays.
 for (name, k) in [("1e5", 100_000), ("1e6", 1_000_000)] {
     let d = synthetic(k)

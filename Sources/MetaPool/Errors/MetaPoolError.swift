@@ -179,7 +179,7 @@ extension String {
     func replacingAll(_ target: String, with replacement: String) -> String {
         var result = ""
         var rest = self[...]
-        while let range = rest.range(of: target) {
+        while !target.isEmpty, let range = rest.firstRange(of: target) {
             result += rest[..<range.lowerBound]
             result += replacement
             rest = rest[range.upperBound...]

@@ -1,0 +1,307 @@
+// The batch's fast reader: analyses of generic effects (yi, vi) read straight from the bytes of a
+// CSV or JSON Lines file, with no DataTable, no String per cell and no allocation per study.
+//
+// It reads only what it can read exactly as the general reader (DataTable, then EffectSizes and
+// the batch grouping) would: it returns `nil` at the first thing it does not handle (a missing
+// cell, a quoted number, an analysis whose rows are not together, a bad value, other columns
+// that could change the result) and the caller reads the input the general way, which gives the
+// same analyses or the error naming the file, row and column. Tests check that both readers give
+// identical analyses on random files.
+
+extension BatchAnalysis {
+    /// The analyses of a batch in CSV (a header with `column`, `yi` and `vi`, one row per study,
+    /// the rows of each analysis together), or `nil` when the input needs the general reader
+    /// (``analyses(from:column:measure:options:)`` on ``DataTable/read(bytes:source:delimiter:)``).
+    ///
+    /// `bytes` must already be checked as UTF-8 text (``DataTable/readBytes(path:maximumSize:what:)``).
+    public static func fastAnalyses(csv bytes: [UInt8], column: String = "analysis", delimiter: CSVDelimiter? = nil,
+                                    measure: EffectMeasure? = nil, options: EffectSizeOptions = EffectSizeOptions()) -> [Analysis]? {
+        guard measure == nil || measure == .generic, options.isDefault, delimiter != .semicolon else { return nil }
+        let given = delimiter
+        return bytes.withUnsafeBufferPointer { all -> [Analysis]? in
+            let start = all.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
+            let buffer = UnsafeBufferPointer(rebasing: all[start...])
+            guard let first = buffer.first(where: { !CSVScanner.isSpace($0) }),
+                  first != UInt8(ascii: "["), first != UInt8(ascii: "{") else { return nil }
+            // A sniffed delimiter other than a comma is noted on standard error by the general reader.
+            let delimiter = delimiter ?? DataTable.sniffDelimiter(buffer)
+            guard delimiter != .semicolon, delimiter == .comma || delimiter == given else { return nil }
+            var scanner = CSVScanner(buffer, separator: delimiter.byte)
+            var header: [String]?
+            var reader = GroupedStudies()
+            var idIndex = 0, yIndex = 0, vIndex = 0
+            do {
+                while let _ = try scanner.nextRecord(source: nil, delimiter: delimiter) {
+                    let fields = scanner.fields
+                    if fields.count == 1 && scanner.isBlank(fields[0]) { continue }
+                    guard let columns = header else {
+                        let names = fields.map { scanner.string($0).trimmingSpaces() }
+                        guard let indices = Self.genericColumns(names, id: column) else { return nil }
+                        (idIndex, yIndex, vIndex) = indices
+                        header = names
+                        continue
+                    }
+                    guard fields.count == columns.count else { return nil }
+                    let id = fields[idIndex]
+                    guard !id.escaped, scanner.isASCII(id) else { return nil }
+                    let idRange = scanner.trimmed(id)
+                    let y = fields[yIndex], v = fields[vIndex]
+                    guard !y.escaped, !v.escaped,
+                          let yi = DecimalText.parse(buffer, scanner.trimmed(y)),
+                          let vi = DecimalText.parse(buffer, scanner.trimmed(v)),
+                          reader.add(id: UnsafeBufferPointer(rebasing: buffer[idRange]), yi: yi, vi: vi) else { return nil }
+                }
+            } catch {
+                return nil
+            }
+            return reader.finish()
+        }
+    }
+
+    /// The analyses of a batch in JSON Lines whose every line is an object with the identifier
+    /// `column` (a string without escapes, or a number) and the arrays `yi` and `vi` of numbers,
+    /// or `nil` when the input needs the general reader (``DataTable/readJSONLines(_:source:idColumn:)``).
+    public static func fastAnalyses(jsonLines bytes: [UInt8], column: String = "analysis",
+                                    measure: EffectMeasure? = nil, options: EffectSizeOptions = EffectSizeOptions()) -> [Analysis]? {
+        guard measure == nil || measure == .generic, options.isDefault else { return nil }
+        let wanted = Array(column.trimmingSpaces().lowercased().utf8)
+        guard !wanted.isEmpty, wanted != Array("yi".utf8), wanted != Array("vi".utf8) else { return nil }
+        return bytes.withUnsafeBufferPointer { all -> [Analysis]? in
+            let start = all.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
+            var reader = GroupedStudies()
+            var line = JSONLineScanner(bytes: all, position: start, wanted: wanted)
+            while let ok = line.next(into: &reader) {
+                guard ok else { return nil }
+            }
+            return reader.finish()
+        }
+    }
+
+    /// The indices of the identifier, `yi` and `vi` in a header that holds them and nothing that
+    /// could change how the general reader reads the rows: no second family of columns (`se`,
+    /// counts, hazard ratios), no outcome column (the mixed-endpoint guard), names unique.
+    static func genericColumns(_ names: [String], id: String) -> (Int, Int, Int)? {
+        let folded = names.map { $0.lowercased() }
+        guard Set(folded).count == names.count, !folded.contains(""),
+              !folded.contains(where: { DataTable.outcomeColumns.contains($0) }) else { return nil }
+        let probe = DataTable(columns: names, rows: [])
+        guard let (family, columns) = try? EffectSizes.source(of: probe, measure: nil), family == .generic, columns == ["yi", "vi"],
+              let i = probe.columnIndex(id), let y = probe.columnIndex("yi"), let v = probe.columnIndex("vi"), i != y, i != v else { return nil }
+        return (i, y, v)
+    }
+}
+
+/// Studies arriving analysis by analysis: the effects of all analyses in two flat arrays, each
+/// analysis a range of them, its identifier kept once.
+struct GroupedStudies {
+    var yi: [Double] = []
+    var vi: [Double] = []
+    var groups: [(id: String, start: Int)] = []
+    /// Identifiers seen so far, trimmed and in lower case (an analysis that comes back after
+    /// another is merged by the general reader; here it sends the input there).
+    var seen = Set<[UInt8]>()
+    var currentKey: [UInt8] = []
+
+    /// Adds one study of the analysis `id` (ASCII); `false` when the input must go to the general
+    /// reader: an empty identifier, an analysis whose studies are not together, a variance the
+    /// general reader refuses (``EffectSizes`` requires vᵢ ≥ ``EffectSizes/smallestVariance``).
+    mutating func add(id: UnsafeBufferPointer<UInt8>, yi y: Double, vi v: Double) -> Bool {
+        guard y.isFinite, v.isFinite, v > 0, v >= EffectSizes.smallestVariance, !id.isEmpty else { return false }
+        if !(groups.isEmpty ? false : Self.sameKey(id, currentKey)) {
+            guard let key = Self.key(id) else { return false }
+            guard seen.insert(key).inserted else { return false }
+            currentKey = key
+            groups.append((String(decoding: id, as: UTF8.self), yi.count))
+        }
+        yi.append(y)
+        vi.append(v)
+        return true
+    }
+
+    /// Starts an analysis that a JSON Lines line gives whole (its identifier as written).
+    mutating func begin(id: String, key: [UInt8]) -> Bool {
+        guard seen.insert(key).inserted else { return false }
+        groups.append((id, yi.count))
+        return true
+    }
+
+    /// The identifier in lower case; `nil` when it is not ASCII.
+    static func key(_ id: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
+        var key = [UInt8]()
+        key.reserveCapacity(id.count)
+        for b in id {
+            guard b < 0x80 else { return nil }
+            key.append(b >= UInt8(ascii: "A") && b <= UInt8(ascii: "Z") ? b | 0x20 : b)
+        }
+        return key
+    }
+
+    static func sameKey(_ id: UnsafeBufferPointer<UInt8>, _ key: [UInt8]) -> Bool {
+        guard id.count == key.count else { return false }
+        for i in 0..<id.count {
+            let b = id[i]
+            if (b >= UInt8(ascii: "A") && b <= UInt8(ascii: "Z") ? b | 0x20 : b) != key[i] { return false }
+        }
+        return true
+    }
+
+    /// The analyses, or `nil` when there were no studies (the general reader names the problem).
+    func finish() -> [BatchAnalysis.Analysis]? {
+        guard !groups.isEmpty else { return nil }
+        var analyses: [BatchAnalysis.Analysis] = []
+        analyses.reserveCapacity(groups.count)
+        for (g, group) in groups.enumerated() {
+            let end = g + 1 < groups.count ? groups[g + 1].start : yi.count
+            guard end > group.start else { return nil }
+            analyses.append(BatchAnalysis.Analysis(id: group.id, yi: Array(yi[group.start..<end]), vi: Array(vi[group.start..<end]),
+                                                   measure: .generic, harmonicMeanTotal: .nan))
+        }
+        return analyses
+    }
+}
+
+/// Reads JSON Lines objects `{"analysis": "id", "yi": [..], "vi": [..]}` from bytes, one line at a
+/// time, into ``GroupedStudies``; anything else makes ``next(into:)`` return `false`.
+struct JSONLineScanner {
+    let bytes: UnsafeBufferPointer<UInt8>
+    var position: Int
+    /// The identifier key, trimmed and in lower case.
+    let wanted: [UInt8]
+    private var ys: [Double] = []
+    private var vs: [Double] = []
+
+    init(bytes: UnsafeBufferPointer<UInt8>, position: Int, wanted: [UInt8]) {
+        self.bytes = bytes
+        self.position = position
+        self.wanted = wanted
+    }
+
+    /// Reads the next non-blank line: `true` when it was read, `false` when the input must go to
+    /// the general reader, `nil` at the end of the input.
+    mutating func next(into reader: inout GroupedStudies) -> Bool? {
+        while position < bytes.count {
+            var end = position
+            while end < bytes.count, bytes[end] != UInt8(ascii: "\n") { end += 1 }
+            let lineStart = position
+            position = end + 1
+            var i = lineStart
+            skipSpace(&i, end)
+            if i == end { continue }  // a blank line
+            return parseObject(&i, end, into: &reader) ? true : false
+        }
+        return nil
+    }
+
+    private func skipSpace(_ i: inout Int, _ end: Int) {
+        while i < end, CSVScanner.isSpace(bytes[i]) { i += 1 }
+    }
+
+    /// A string without escapes or control characters, ASCII; its range inside the quotes.
+    private func string(_ i: inout Int, _ end: Int) -> Range<Int>? {
+        guard i < end, bytes[i] == UInt8(ascii: "\"") else { return nil }
+        i += 1
+        let start = i
+        while i < end, bytes[i] != UInt8(ascii: "\"") {
+            let b = bytes[i]
+            guard b >= 0x20, b < 0x80, b != UInt8(ascii: "\\") else { return nil }
+            i += 1
+        }
+        guard i < end else { return nil }
+        i += 1
+        return start..<(i - 1)
+    }
+
+    /// A number token: its range (the characters a number may hold; checked by DecimalText).
+    private func numberToken(_ i: inout Int, _ end: Int) -> Range<Int> {
+        let start = i
+        while i < end {
+            let b = bytes[i]
+            guard b &- UInt8(ascii: "0") < 10 || b == UInt8(ascii: "-") || b == UInt8(ascii: "+") || b == UInt8(ascii: ".") || b | 0x20 == UInt8(ascii: "e") else { break }
+            i += 1
+        }
+        return start..<i
+    }
+
+    private mutating func parseObject(_ i: inout Int, _ end: Int, into reader: inout GroupedStudies) -> Bool {
+        guard bytes[i] == UInt8(ascii: "{") else { return false }
+        i += 1
+        var id: String?
+        var idKey: [UInt8] = []
+        var sawY = false, sawV = false
+        ys.removeAll(keepingCapacity: true)
+        vs.removeAll(keepingCapacity: true)
+        while true {
+            skipSpace(&i, end)
+            guard let keyRange = string(&i, end) else { return false }
+            skipSpace(&i, end)
+            guard i < end, bytes[i] == UInt8(ascii: ":") else { return false }
+            i += 1
+            skipSpace(&i, end)
+            var a = keyRange.lowerBound, b = keyRange.upperBound
+            while a < b, CSVScanner.isSpace(bytes[a]) { a += 1 }
+            while b > a, CSVScanner.isSpace(bytes[b - 1]) { b -= 1 }
+            let key = UnsafeBufferPointer(rebasing: bytes[a..<b])
+            if GroupedStudies.sameKey(key, wanted) {
+                guard id == nil, i < end else { return false }
+                let raw: Range<Int>
+                if bytes[i] == UInt8(ascii: "\"") {
+                    guard let r = string(&i, end) else { return false }
+                    raw = r
+                } else {
+                    raw = numberToken(&i, end)
+                    guard DecimalText.parse(bytes, raw, json: true) != nil else { return false }
+                }
+                // The general reader names the analysis as written and compares it trimmed, in lower case.
+                var p = raw.lowerBound, q = raw.upperBound
+                while p < q, CSVScanner.isSpace(bytes[p]) { p += 1 }
+                while q > p, CSVScanner.isSpace(bytes[q - 1]) { q -= 1 }
+                guard p < q, let k = GroupedStudies.key(UnsafeBufferPointer(rebasing: bytes[p..<q])) else { return false }
+                id = String(decoding: UnsafeBufferPointer(rebasing: bytes[raw]), as: UTF8.self)
+                idKey = k
+            } else if GroupedStudies.sameKey(key, Array("yi".utf8)) {
+                guard !sawY, array(&i, end, into: &ys) else { return false }
+                sawY = true
+            } else if GroupedStudies.sameKey(key, Array("vi".utf8)) {
+                guard !sawV, array(&i, end, into: &vs) else { return false }
+                sawV = true
+            } else {
+                return false
+            }
+            skipSpace(&i, end)
+            guard i < end else { return false }
+            if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
+            guard bytes[i] == UInt8(ascii: "}") else { return false }
+            i += 1
+            break
+        }
+        skipSpace(&i, end)
+        guard i == end, let id, sawY, sawV, !ys.isEmpty, ys.count == vs.count, reader.begin(id: id, key: idKey) else { return false }
+        for s in ys.indices {
+            let y = ys[s], v = vs[s]
+            guard y.isFinite, v.isFinite, v > 0, v >= EffectSizes.smallestVariance else { return false }
+            reader.yi.append(y)
+            reader.vi.append(v)
+        }
+        return true
+    }
+
+    /// `[n, n, ...]` of numbers in JSON's grammar.
+    private func array(_ i: inout Int, _ end: Int, into values: inout [Double]) -> Bool {
+        guard i < end, bytes[i] == UInt8(ascii: "[") else { return false }
+        i += 1
+        skipSpace(&i, end)
+        guard i < end, bytes[i] != UInt8(ascii: "]") else { return false }
+        while true {
+            skipSpace(&i, end)
+            let token = numberToken(&i, end)
+            guard let x = DecimalText.parse(bytes, token, json: true) else { return false }
+            values.append(x)
+            skipSpace(&i, end)
+            guard i < end else { return false }
+            if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
+            guard bytes[i] == UInt8(ascii: "]") else { return false }
+            i += 1
+            return true
+        }
+    }
+}

@@ -1,0 +1,103 @@
+// `pool --batch` read by the fast byte-level reader and written as it is fitted.
+
+import MetaPool
+
+extension PoolCommand {
+    /// Whether `--batch` input is JSON Lines: named .jsonl/.ndjson, or its first non-space byte is `{`.
+    func isJSONLines(_ bytes: [UInt8]) -> Bool {
+        let lower = model.file.lowercased()
+        if lower.hasSuffix(".jsonl") || lower.hasSuffix(".ndjson") { return true }
+        let start = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
+        return bytes[start...].first { $0 != 0x20 && $0 != 0x09 && $0 != 0x0D && $0 != 0x0A } == UInt8(ascii: "{")
+    }
+
+    /// The analyses of a batch of `yi`/`vi` read straight from its bytes, or `nil` when it needs the
+    /// general reader (`--label`, `--where`, other measures, anything unusual or wrong in the input).
+    func fastBatchAnalyses(_ bytes: [UInt8]) -> [BatchAnalysis.Analysis]? {
+        guard model.label == nil, model.conditions.isEmpty else { return nil }
+        if isJSONLines(bytes) {
+            guard model.delimiter == nil else { return nil }
+            return BatchAnalysis.fastAnalyses(jsonLines: bytes, column: batchColumn, measure: model.measure, options: model.effectSizeOptions)
+        }
+        return BatchAnalysis.fastAnalyses(csv: bytes, column: batchColumn, delimiter: model.delimiter, measure: model.measure,
+                                          options: model.effectSizeOptions)
+    }
+
+    /// Fits the analyses and writes each result (a JSON object per line, or a CSV row) to standard
+    /// output as it is produced: blocks of analyses fitted and formatted on `tasks` child tasks,
+    /// each block written in input order. Returns the number of analyses that could not be fitted.
+    func streamBatch(_ analyses: [BatchAnalysis.Analysis], engine: BatchAnalysis, tasks: Int, csv: Bool) async -> Int {
+        var output = StreamedOutput()
+        if csv { output.write(Array(BatchAnalysis.csvHeader.utf8)) }
+        @Sendable func format(_ outcome: BatchAnalysis.Outcome, _ analysis: BatchAnalysis.Analysis, _ out: inout [UInt8]) {
+            if csv {
+                BatchAnalysis.appendCSV(outcome, for: analysis, errorSentence: { (e: MetaPoolError) -> String in e.commandLineSentence }, to: &out)
+            } else {
+                BatchAnalysis.appendJSON(outcome, for: analysis, to: &out)
+            }
+        }
+        @Sendable func part(_ range: Range<Int>) -> (text: [UInt8], failed: Int) {
+            var text: [UInt8] = []
+            text.reserveCapacity(range.count * (csv ? 260 : 560))
+            var failed = 0
+            for i in range {
+                let outcome = engine.fit(analyses[i])
+                if case .failure = outcome { failed += 1 }
+                format(outcome, analyses[i], &text)
+            }
+            return (text, failed)
+        }
+        let workers = max(1, min(tasks, analyses.count))
+        var failed = 0
+        if workers == 1 {
+            // One task: 1024 analyses at a time, written as soon as they are formatted.
+            for lower in stride(from: 0, to: analyses.count, by: 1024) {
+                let (text, f) = part(lower..<min(analyses.count, lower + 1024))
+                output.write(text)
+                failed += f
+            }
+            output.flush()
+            return failed
+        }
+        // Several tasks: blocks of 512 analyses per task, a round of `workers * 4` blocks at a time.
+        let block = 512
+        var lower = 0
+        while lower < analyses.count {
+            let roundEnd = min(analyses.count, lower + block * workers * 4)
+            let starts = Array(stride(from: lower, to: roundEnd, by: block))
+            let parts = await withTaskGroup(of: (Int, [UInt8], Int).self) { group in
+                for (n, start) in starts.enumerated() {
+                    group.addTask { let (text, f) = part(start..<min(roundEnd, start + block)); return (n, text, f) }
+                }
+                var parts = [([UInt8], Int)?](repeating: nil, count: starts.count)
+                for await (n, text, f) in group { parts[n] = (text, f) }
+                return parts
+            }
+            for p in parts {
+                guard let (text, f) = p else { continue }
+                output.write(text)
+                failed += f
+            }
+            lower = roundEnd
+        }
+        output.flush()
+        return failed
+    }
+}
+
+/// Standard output written in pieces of about 64 KiB through `print` (so that it stays in order
+/// with everything else printed; `StandardOutput.finish()` flushes it at exit).
+struct StreamedOutput {
+    private var pending: [UInt8] = []
+
+    mutating func write(_ bytes: [UInt8]) {
+        pending.append(contentsOf: bytes)
+        if pending.count >= 1 << 16 { flush() }
+    }
+
+    mutating func flush() {
+        guard !pending.isEmpty else { return }
+        print(String(decoding: pending, as: UTF8.self), terminator: "")
+        pending.removeAll(keepingCapacity: true)
+    }
+}
