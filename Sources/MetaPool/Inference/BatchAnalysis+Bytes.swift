@@ -97,9 +97,10 @@ struct GroupedStudies {
     var yi: [Double] = []
     var vi: [Double] = []
     var groups: [(id: String, start: Int)] = []
-    /// Identifiers seen so far, trimmed and in lower case (an analysis that comes back after
-    /// another is merged by the general reader; here it sends the input there).
-    var seen = Set<[UInt8]>()
+    /// Hashes of the identifiers seen so far, trimmed and in lower case (an analysis that comes back
+    /// after another is merged by the general reader; here it sends the input there, as does the
+    /// rare collision of two hashes, which costs only the general reader's time).
+    var seen = Set<UInt64>()
     var currentKey: [UInt8] = []
 
     /// Adds one study of the analysis `id` (ASCII); `false` when the input must go to the general
@@ -109,7 +110,7 @@ struct GroupedStudies {
         guard y.isFinite, v.isFinite, v > 0, v >= EffectSizes.smallestVariance, !id.isEmpty else { return false }
         if !(groups.isEmpty ? false : Self.sameKey(id, currentKey)) {
             guard let key = Self.key(id) else { return false }
-            guard seen.insert(key).inserted else { return false }
+            guard seen.insert(Self.hash(key)).inserted else { return false }
             currentKey = key
             groups.append((String(decoding: id, as: UTF8.self), yi.count))
         }
@@ -120,9 +121,16 @@ struct GroupedStudies {
 
     /// Starts an analysis that a JSON Lines line gives whole (its identifier as written).
     mutating func begin(id: String, key: [UInt8]) -> Bool {
-        guard seen.insert(key).inserted else { return false }
+        guard seen.insert(Self.hash(key)).inserted else { return false }
         groups.append((id, yi.count))
         return true
+    }
+
+    /// FNV-1a, 64 bits (Fowler, Noll and Vo; IETF draft-eastlake-fnv, section 2).
+    static func hash(_ key: [UInt8]) -> UInt64 {
+        var h: UInt64 = 0xCBF2_9CE4_8422_2325
+        for b in key { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }
+        return h
     }
 
     /// The identifier in lower case; `nil` when it is not ASCII.

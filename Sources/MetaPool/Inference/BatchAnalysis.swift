@@ -155,16 +155,27 @@ public struct BatchAnalysis: Sendable {
             : Heterogeneity(q: core.q, count: k)
         let i2 = heterogeneity.iSquared
         let e = core.inference
-        let checked = [e.estimate, e.standardError, tau2, core.q, e.statistic, e.pValue, e.confidenceInterval.lower,
-                       e.confidenceInterval.upper, pi?.lower ?? 0, pi?.upper ?? 0]
-            + (random ? [core.typicalVariance, i2, core.typicalVariance > 0 ? 0 : .nan] : [i2, heterogeneity.hSquared])
-        guard checked.allSatisfy(\.isFinite) else {
+        // Every number finite (a sum, not an array: no allocation per fit; any NaN or ±∞ makes it non-finite).
+        var checked = e.estimate + e.standardError + tau2 + core.q + e.statistic + e.pValue + e.confidenceInterval.lower
+        checked += e.confidenceInterval.upper + (pi?.lower ?? 0) + (pi?.upper ?? 0)
+        checked += random ? core.typicalVariance + i2 + (core.typicalVariance > 0 ? 0 : .nan) : i2 + heterogeneity.hSquared
+        guard checked.isFinite || Self.allFinite(e, tau2: tau2, core: core, pi: pi, random: random, i2: i2, heterogeneity: heterogeneity) else {
             return .failure(MetaPoolError(.insufficientData, "analysis \(a.id): the effects or variances are too extreme to pool in double precision"))
         }
         return .success(Fit(id: a.id, k: k, measure: a.measure, pooled: e, tauSquared: random ? tau2 : nil,
                       iSquared: i2,
                       q: core.q, qPValue: core.qPValue, predictionInterval: pi, harmonicMeanTotal: a.harmonicMeanTotal,
                       prediction: prediction))
+    }
+
+    /// Whether every number of a fit is finite, one by one (a sum of finite numbers can overflow to
+    /// ±∞, so a non-finite sum is checked again this way).
+    private static func allFinite(_ e: EstimateInference, tau2: Double, core: PooledEstimate, pi: Interval?, random: Bool, i2: Double,
+                                  heterogeneity: Heterogeneity) -> Bool {
+        let checked = [e.estimate, e.standardError, tau2, core.q, e.statistic, e.pValue, e.confidenceInterval.lower,
+                       e.confidenceInterval.upper, pi?.lower ?? 0, pi?.upper ?? 0]
+            + (random ? [core.typicalVariance, i2, core.typicalVariance > 0 ? 0 : .nan] : [i2, heterogeneity.hSquared])
+        return checked.allSatisfy(\.isFinite)
     }
 
     /// Fits every analysis on `tasks` parallel child tasks (a task group over contiguous chunks,

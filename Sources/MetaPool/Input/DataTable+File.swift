@@ -33,6 +33,11 @@ extension DataTable {
         }
         defer { if path != "-" { try? fd.close() } }
         var bytes: [UInt8] = []
+        // A regular file's size, to read it without growing the array (a pipe cannot seek: no hint).
+        if path != "-", let size = try? fd.seek(offset: 0, from: .end), (try? fd.seek(offset: 0, from: .start)) == 0,
+           size > 0, size < Int64(maximumSize ?? Int.max) {
+            bytes.reserveCapacity(Int(size) + 1)
+        }
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
         var validator = TextValidator(source: path)
         while true {

@@ -134,6 +134,12 @@ struct TextValidator {
         let n = bytes.count
         var i = checked
         while i < n {
+            // Eight ASCII bytes at a time, none of them NUL (the LFs among them counted).
+            if i + 8 <= n, let lines = Self.asciiLineFeeds(bytes, at: i) {
+                line += lines
+                i += 8
+                continue
+            }
             let b = bytes[i]
             if b < 0x80 {
                 if b == 0 { throw nul(at: i) }
@@ -170,6 +176,18 @@ struct TextValidator {
             i += length
         }
         checked = i
+    }
+
+    /// The number of LF bytes among `bytes[i..<i + 8]` when all eight are ASCII and none is NUL,
+    /// else `nil` (bit tricks on one 64-bit word: a byte is zero where `((x & 0x7F…) + 0x7F…) | x`
+    /// has its high bit clear; Warren, "Hacker's Delight", 2nd ed., section 6-1).
+    @inline(__always)
+    static func asciiLineFeeds(_ bytes: [UInt8], at i: Int) -> Int? {
+        let word = bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: i, as: UInt64.self) }
+        let high: UInt64 = 0x8080_8080_8080_8080, low: UInt64 = 0x7F7F_7F7F_7F7F_7F7F
+        func zeroBytes(_ x: UInt64) -> UInt64 { ~(((x & low) &+ low) | x | low) }
+        guard word & high == 0, zeroBytes(word) == 0 else { return nil }
+        return zeroBytes(word ^ 0x0A0A_0A0A_0A0A_0A0A).nonzeroBitCount
     }
 
     private func nul(at index: Int) -> MetaPoolError {
