@@ -26,6 +26,16 @@ let package = Package(
             path: "Benchmarks/PoolingBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        // The input readers in MB/s (CSV, JSON Lines, the batch's fast readers, the UTF-8 check).
+        .executableTarget(
+            name: "ReaderBenchmarks",
+            dependencies: [
+                .product(name: "MetaPool", package: metaPoolIdentity),
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/ReaderBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
         // MetaPool's side of compare.py (same workloads as R metafor and statsmodels); plain timing.
         .executableTarget(
             name: "Comparison",

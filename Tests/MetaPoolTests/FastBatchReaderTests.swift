@@ -20,7 +20,8 @@ struct FastBatchReaderTests {
     static func same(_ a: [BatchAnalysis.Analysis], _ b: [BatchAnalysis.Analysis]) -> Bool {
         a.count == b.count && zip(a, b).allSatisfy { x, y in
             x.id == y.id && x.measure == y.measure && x.yi.map(\.bitPattern) == y.yi.map(\.bitPattern)
-                && x.vi.map(\.bitPattern) == y.vi.map(\.bitPattern) && x.harmonicMeanTotal.isNaN && y.harmonicMeanTotal.isNaN
+                && x.vi.map(\.bitPattern) == y.vi.map(\.bitPattern)
+                && (x.harmonicMeanTotal.bitPattern == y.harmonicMeanTotal.bitPattern || (x.harmonicMeanTotal.isNaN && y.harmonicMeanTotal.isNaN))
         }
     }
 
@@ -70,7 +71,8 @@ struct FastBatchReaderTests {
     /// A random batch file: k studies per analysis, sometimes with a quirk the fast reader must
     /// either read exactly or hand to the general reader.
     static func csvBatch(_ g: inout Generator) -> String {
-        var header = ["analysis", "yi", "vi"]
+        let counts = g.next(3) == 0
+        var header = counts ? ["analysis", "events", "total"] : ["analysis", "yi", "vi"]
         if g.next(3) == 0 { header.insert("study", at: g.next(4)) }
         if g.next(10) == 0 { header.append(["endpoint", "se", "events"][g.next(3)]) }
         var text = header.map { g.next(8) == 0 ? $0.uppercased() : $0 }.joined(separator: ",") + (g.next(5) == 0 ? "\r\n" : "\n")
@@ -84,6 +86,8 @@ struct FastBatchReaderTests {
                     case "analysis": return g.next(10) == 0 ? " \(id.uppercased()) " : id
                     case "yi": return numberText(&g)
                     case "vi": return g.next(15) == 0 ? ["0", "-0.1", "1e-320", "NA"][g.next(4)] : String(0.01 + g.uniform())
+                    case "events": return g.next(15) == 0 ? ["3.5", "-1", "50", "1e1"][g.next(4)] : String(g.next(5) == 0 ? 0 : g.next(20))
+                    case "total": return g.next(15) == 0 ? ["0", "20.0", "NA"][g.next(3)] : String(20 + g.next(30))
                     case "study": return g.next(10) == 0 ? "\"S, \(n)\"" : "S\(n)-\(s)"
                     default: return "x"
                     }
@@ -98,12 +102,13 @@ struct FastBatchReaderTests {
     @Test("CSV: 3,000 random batches; the fast reader gives the general path's analyses or hands the file over")
     func csvAgainstGeneral() {
         var g = Generator(state: 11)
-        var taken = 0, differences: [String] = []
+        var taken = 0, takenCounts = 0, differences: [String] = []
         for _ in 0..<3_000 {
             let text = Self.csvBatch(&g)
             let bytes = Array(text.utf8)
             guard let fast = BatchAnalysis.fastAnalyses(csv: bytes) else { continue }
             taken += 1
+            if fast.first?.measure == .logitProportion { takenCounts += 1 }
             do {
                 let table = try DataTable.read(bytes: bytes, source: "b.csv")
                 try table.requireSingleOutcome(exempting: [], within: "analysis")
@@ -115,6 +120,7 @@ struct FastBatchReaderTests {
         }
         #expect(differences.isEmpty, "\(differences.joined(separator: "\n---\n"))")
         #expect(taken > 600 && taken < 2_900, "the fast reader took \(taken) of 3,000")
+        #expect(takenCounts > 100, "events and totals: \(takenCounts)")
     }
 
     @Test("JSON Lines: 3,000 random batches; the fast reader gives the general path's analyses or hands the file over")
@@ -123,13 +129,17 @@ struct FastBatchReaderTests {
         var taken = 0, differences: [String] = []
         for _ in 0..<3_000 {
             var text = ""
+            let counts = g.next(3) == 0  // events and totals in every line, or yi and vi
             let analyses = 1 + g.next(5)
             for a in 0..<analyses {
                 let k = 1 + g.next(4)
                 let id = [#""a\#(a)""#, #"" A\#(a) ""#, "\(a + 1)", "\(a).50", #""a\#(a)\n""#][g.next(5)]
-                let ys = (0..<k).map { _ in g.next(12) == 0 ? Self.numberText(&g) : String(g.uniform() - 0.5) }
-                let vs = (0..<(g.next(20) == 0 ? k + 1 : k)).map { _ in g.next(20) == 0 ? "null" : String(0.01 + g.uniform()) }
-                var members = [#""analysis": \#(id)"#, #""yi": [\#(ys.joined(separator: ", "))]"#, #""vi":[\#(vs.joined(separator: ","))]"#]
+                let ys = (0..<k).map { _ in counts ? String(g.next(10)) : g.next(12) == 0 ? Self.numberText(&g) : String(g.uniform() - 0.5) }
+                let vs = (0..<(g.next(20) == 0 ? k + 1 : k)).map { _ in
+                    g.next(20) == 0 ? "null" : counts ? String(g.next(20) == 0 ? 5 : 10 + g.next(20)) : String(0.01 + g.uniform())
+                }
+                let (first, second) = counts ? ("events", "total") : ("yi", "vi")
+                var members = [#""analysis": \#(id)"#, #""\#(first)": [\#(ys.joined(separator: ", "))]"#, #""\#(second)":[\#(vs.joined(separator: ","))]"#]
                 if g.next(4) == 0 { members.swapAt(0, 2) }
                 if g.next(15) == 0 { members.append(#""study": ["x"]"#) }
                 if g.next(15) == 0 { members[1] = members[1].replacingFirst("yi", with: "YI") }

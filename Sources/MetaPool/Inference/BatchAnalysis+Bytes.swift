@@ -1,5 +1,6 @@
-// The batch's fast reader: analyses of generic effects (yi, vi) read straight from the bytes of a
-// CSV or JSON Lines file, with no DataTable, no String per cell and no allocation per study.
+// The batch's fast reader: analyses of generic effects (yi, vi) or proportions (events, total)
+// read straight from the bytes of a CSV or JSON Lines file, with no DataTable, no String per cell
+// and no allocation per study.
 //
 // It reads only what it can read exactly as the general reader (DataTable, then EffectSizes and
 // the batch grouping) would: it returns `nil` at the first thing it does not handle (a missing
@@ -9,14 +10,14 @@
 // identical analyses on random files.
 
 extension BatchAnalysis {
-    /// The analyses of a batch in CSV (a header with `column`, `yi` and `vi`, one row per study,
+    /// The analyses of a batch in CSV (a header with `column` and `yi`, `vi` or `events`, `total`, one row per study,
     /// the rows of each analysis together), or `nil` when the input needs the general reader
     /// (``analyses(from:column:measure:options:)`` on ``DataTable/read(bytes:source:delimiter:)``).
     ///
     /// `bytes` must already be checked as UTF-8 text (``DataTable/readBytes(path:maximumSize:what:)``).
     public static func fastAnalyses(csv bytes: [UInt8], column: String = "analysis", delimiter: CSVDelimiter? = nil,
                                     measure: EffectMeasure? = nil, options: EffectSizeOptions = EffectSizeOptions()) -> [Analysis]? {
-        guard measure == nil || measure == .generic, options.isDefault, delimiter != .semicolon else { return nil }
+        guard options.isDefault, delimiter != .semicolon else { return nil }
         let given = delimiter
         return bytes.withUnsafeBufferPointer { all -> [Analysis]? in
             let start = all.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
@@ -28,7 +29,7 @@ extension BatchAnalysis {
             guard delimiter != .semicolon, delimiter == .comma || delimiter == given else { return nil }
             var scanner = CSVScanner(buffer, separator: delimiter.byte)
             var header: [String]?
-            var reader = GroupedStudies()
+            var reader = GroupedStudies(measure: .generic)
             var idIndex = 0, yIndex = 0, vIndex = 0
             do {
                 while let _ = try scanner.nextRecord(source: nil, delimiter: delimiter) {
@@ -36,8 +37,9 @@ extension BatchAnalysis {
                     if fields.count == 1 && scanner.isBlank(fields[0]) { continue }
                     guard let columns = header else {
                         let names = fields.map { scanner.string($0).trimmingSpaces() }
-                        guard let indices = Self.genericColumns(names, id: column) else { return nil }
-                        (idIndex, yIndex, vIndex) = indices
+                        guard let found = Self.valueColumns(names, id: column, measure: measure) else { return nil }
+                        (idIndex, yIndex, vIndex) = (found.id, found.first, found.second)
+                        reader = GroupedStudies(measure: found.measure)
                         header = names
                         continue
                     }
@@ -59,17 +61,28 @@ extension BatchAnalysis {
     }
 
     /// The analyses of a batch in JSON Lines whose every line is an object with the identifier
-    /// `column` (a string without escapes, or a number) and the arrays `yi` and `vi` of numbers,
+    /// `column` (a string without escapes, or a number) and the arrays `yi` and `vi` (or `events`
+    /// and `total`; the same pair on every line) of numbers,
     /// or `nil` when the input needs the general reader (``DataTable/readJSONLines(_:source:idColumn:)``).
     public static func fastAnalyses(jsonLines bytes: [UInt8], column: String = "analysis",
                                     measure: EffectMeasure? = nil, options: EffectSizeOptions = EffectSizeOptions()) -> [Analysis]? {
-        guard measure == nil || measure == .generic, options.isDefault else { return nil }
+        guard options.isDefault else { return nil }
         let wanted = Array(column.trimmingSpaces().lowercased().utf8)
-        guard !wanted.isEmpty, wanted != Array("yi".utf8), wanted != Array("vi".utf8) else { return nil }
+        let pair: (String, String), effect: EffectMeasure
+        switch measure?.family {
+        case nil:
+            // A guess from the first 4 KiB; a line with the other pair sends the input to the general reader.
+            let head = String(decoding: bytes.prefix(4096), as: UTF8.self).lowercased()
+            (pair, effect) = head.contains("\"events\"") ? (("events", "total"), DataFamily.proportion.measures[0]) : (("yi", "vi"), .generic)
+        case .generic?: (pair, effect) = (("yi", "vi"), .generic)
+        case .proportion?: (pair, effect) = (("events", "total"), measure!)
+        default: return nil
+        }
+        guard !wanted.isEmpty, wanted != Array(pair.0.utf8), wanted != Array(pair.1.utf8) else { return nil }
         return bytes.withUnsafeBufferPointer { all -> [Analysis]? in
             let start = all.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
-            var reader = GroupedStudies()
-            var line = JSONLineScanner(bytes: all, position: start, wanted: wanted)
+            var reader = GroupedStudies(measure: effect)
+            var line = JSONLineScanner(bytes: all, position: start, wanted: wanted, pair: (Array(pair.0.utf8), Array(pair.1.utf8)))
             while let ok = line.next(into: &reader) {
                 guard ok else { return nil }
             }
@@ -77,23 +90,28 @@ extension BatchAnalysis {
         }
     }
 
-    /// The indices of the identifier, `yi` and `vi` in a header that holds them and nothing that
-    /// could change how the general reader reads the rows: no second family of columns (`se`,
-    /// counts, hazard ratios), no outcome column (the mixed-endpoint guard), names unique.
-    static func genericColumns(_ names: [String], id: String) -> (Int, Int, Int)? {
+    /// The indices of the identifier and the two value columns (`yi`, `vi` or `events`, `total`)
+    /// in a header that holds them and nothing that could change how the general reader reads the
+    /// rows: one family of columns only (no `se`, two-group counts or hazard ratios beside them), no
+    /// outcome column (the mixed-endpoint guard), names unique; and the measure of the analyses.
+    static func valueColumns(_ names: [String], id: String, measure: EffectMeasure?) -> (id: Int, first: Int, second: Int, measure: EffectMeasure)? {
         let folded = names.map { $0.lowercased() }
         guard Set(folded).count == names.count, !folded.contains(""),
               !folded.contains(where: { DataTable.outcomeColumns.contains($0) }) else { return nil }
         let probe = DataTable(columns: names, rows: [])
-        guard let (family, columns) = try? EffectSizes.source(of: probe, measure: nil), family == .generic, columns == ["yi", "vi"],
-              let i = probe.columnIndex(id), let y = probe.columnIndex("yi"), let v = probe.columnIndex("vi"), i != y, i != v else { return nil }
-        return (i, y, v)
+        guard DataFamily.detect(in: probe).count == 1, let (family, columns) = try? EffectSizes.source(of: probe, measure: measure),
+              columns == ["yi", "vi"] || columns == ["events", "total"],
+              let i = probe.columnIndex(id), let a = probe.columnIndex(columns[0]), let b = probe.columnIndex(columns[1]), i != a, i != b
+        else { return nil }
+        return (i, a, b, measure ?? family.measures[0])
     }
 }
 
-/// Studies arriving analysis by analysis: the effects of all analyses in two flat arrays, each
-/// analysis a range of them, its identifier kept once.
+/// Studies arriving analysis by analysis: the two values of every study (yᵢ and vᵢ, or events and
+/// total) in two flat arrays, each analysis a range of them, its identifier kept once.
 struct GroupedStudies {
+    /// `.generic` for yᵢ, vᵢ; a proportion measure for events and totals.
+    let measure: EffectMeasure
     var yi: [Double] = []
     var vi: [Double] = []
     var groups: [(id: String, start: Int)] = []
@@ -103,11 +121,20 @@ struct GroupedStudies {
     var seen = Set<UInt64>()
     var currentKey: [UInt8] = []
 
+    init(measure: EffectMeasure) { self.measure = measure }
+
+    /// Whether the general reader takes a study's two values as they are (for counts, the checks
+    /// come with the effect sizes in ``finish()``): ``EffectSizes`` requires a finite yᵢ and
+    /// vᵢ ≥ ``EffectSizes/smallestVariance``.
+    func acceptable(_ y: Double, _ v: Double) -> Bool {
+        measure != .generic || (y.isFinite && v.isFinite && v > 0 && v >= EffectSizes.smallestVariance)
+    }
+
     /// Adds one study of the analysis `id` (ASCII); `false` when the input must go to the general
-    /// reader: an empty identifier, an analysis whose studies are not together, a variance the
-    /// general reader refuses (``EffectSizes`` requires vᵢ ≥ ``EffectSizes/smallestVariance``).
+    /// reader: an empty identifier, an analysis whose studies are not together, a value the
+    /// general reader refuses.
     mutating func add(id: UnsafeBufferPointer<UInt8>, yi y: Double, vi v: Double) -> Bool {
-        guard y.isFinite, v.isFinite, v > 0, v >= EffectSizes.smallestVariance, !id.isEmpty else { return false }
+        guard acceptable(y, v), !id.isEmpty else { return false }
         if !(groups.isEmpty ? false : Self.sameKey(id, currentKey)) {
             guard let key = Self.key(id) else { return false }
             guard seen.insert(Self.hash(key)).inserted else { return false }
@@ -161,8 +188,19 @@ struct GroupedStudies {
         for (g, group) in groups.enumerated() {
             let end = g + 1 < groups.count ? groups[g + 1].start : yi.count
             guard end > group.start else { return nil }
-            analyses.append(BatchAnalysis.Analysis(id: group.id, yi: Array(yi[group.start..<end]), vi: Array(vi[group.start..<end]),
-                                                   measure: .generic, harmonicMeanTotal: .nan))
+            let first = Array(yi[group.start..<end]), second = Array(vi[group.start..<end])
+            if measure == .generic {
+                analyses.append(BatchAnalysis.Analysis(id: group.id, yi: first, vi: second, measure: .generic, harmonicMeanTotal: .nan))
+                continue
+            }
+            // Counts: the effect sizes and their checks as the general reader computes them (escalc's
+            // default correction, ½ only where a study has 0 or all events, is per study, so an
+            // analysis's studies give the same values as the whole table's); any error goes there.
+            guard let effects = try? EffectSizes.proportions(events: first, totals: second, measure: measure, labels: nil, locations: nil)
+            else { return nil }
+            // The harmonic mean of the totals as the general reader's grouping computes it.
+            let harmonic = Double(second.count) / second.reduce(0) { $0 + 1 / $1 }
+            analyses.append(BatchAnalysis.Analysis(id: group.id, yi: effects.yi, vi: effects.vi, measure: measure, harmonicMeanTotal: harmonic))
         }
         return analyses
     }
@@ -175,13 +213,16 @@ struct JSONLineScanner {
     var position: Int
     /// The identifier key, trimmed and in lower case.
     let wanted: [UInt8]
+    /// The keys of the two arrays, in lower case (`yi`, `vi` or `events`, `total`).
+    let pair: ([UInt8], [UInt8])
     private var ys: [Double] = []
     private var vs: [Double] = []
 
-    init(bytes: UnsafeBufferPointer<UInt8>, position: Int, wanted: [UInt8]) {
+    init(bytes: UnsafeBufferPointer<UInt8>, position: Int, wanted: [UInt8], pair: ([UInt8], [UInt8])) {
         self.bytes = bytes
         self.position = position
         self.wanted = wanted
+        self.pair = pair
     }
 
     /// Reads the next non-blank line: `true` when it was read, `false` when the input must go to
@@ -266,10 +307,10 @@ struct JSONLineScanner {
                 guard p < q, let k = GroupedStudies.key(UnsafeBufferPointer(rebasing: bytes[p..<q])) else { return false }
                 id = String(decoding: UnsafeBufferPointer(rebasing: bytes[raw]), as: UTF8.self)
                 idKey = k
-            } else if GroupedStudies.sameKey(key, Array("yi".utf8)) {
+            } else if GroupedStudies.sameKey(key, pair.0) {
                 guard !sawY, array(&i, end, into: &ys) else { return false }
                 sawY = true
-            } else if GroupedStudies.sameKey(key, Array("vi".utf8)) {
+            } else if GroupedStudies.sameKey(key, pair.1) {
                 guard !sawV, array(&i, end, into: &vs) else { return false }
                 sawV = true
             } else {
@@ -286,7 +327,7 @@ struct JSONLineScanner {
         guard i == end, let id, sawY, sawV, !ys.isEmpty, ys.count == vs.count, reader.begin(id: id, key: idKey) else { return false }
         for s in ys.indices {
             let y = ys[s], v = vs[s]
-            guard y.isFinite, v.isFinite, v > 0, v >= EffectSizes.smallestVariance else { return false }
+            guard reader.acceptable(y, v) else { return false }
             reader.yi.append(y)
             reader.vi.append(v)
         }
