@@ -13,14 +13,14 @@ extension PoolCommand {
 
     /// The analyses of a batch of `yi`/`vi` read straight from its bytes, or `nil` when it needs the
     /// general reader (`--label`, `--where`, other measures, anything unusual or wrong in the input).
-    func fastBatchAnalyses(_ bytes: [UInt8]) -> [BatchAnalysis.Analysis]? {
+    func fastBatchAnalyses(_ bytes: [UInt8], tasks: Int) async -> [BatchAnalysis.Analysis]? {
         guard model.label == nil, model.conditions.isEmpty else { return nil }
         if isJSONLines(bytes) {
             guard model.delimiter == nil else { return nil }
             return BatchAnalysis.fastAnalyses(jsonLines: bytes, column: batchColumn, measure: model.measure, options: model.effectSizeOptions)
         }
-        return BatchAnalysis.fastAnalyses(csv: bytes, column: batchColumn, delimiter: model.delimiter, measure: model.measure,
-                                          options: model.effectSizeOptions)
+        return await BatchAnalysis.fastAnalyses(csv: bytes, column: batchColumn, delimiter: model.delimiter, measure: model.measure,
+                                                options: model.effectSizeOptions, tasks: tasks)
     }
 
     /// Fits the analyses and writes each result (a JSON object per line, or a CSV row) to standard

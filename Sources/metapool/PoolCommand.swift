@@ -317,11 +317,12 @@ struct PoolCommand: AsyncParsableCommand {
 
     private func runBatch() async throws {
         if model.pooling.isGLMM { return try await runGLMMBatch() }
-        let analyses = try reportingErrors(file: model.file) { () throws(MetaPoolError) -> [BatchAnalysis.Analysis] in
-            let bytes = try DataTable.readBytes(path: model.file)
-            // Most batches (yi and vi, nothing unusual) are read straight from the bytes; the rest,
-            // and any input with a problem to report, the general way.
-            if let analyses = fastBatchAnalyses(bytes) { return analyses }
+        let tasks = jobs ?? BatchAnalysis.processorCount
+        let bytes = try reportingErrors(file: model.file) { () throws(MetaPoolError) in try DataTable.readBytes(path: model.file) }
+        // Most batches (yi and vi or events and totals, nothing unusual) are read straight from the
+        // bytes; the rest, and any input with a problem to report, the general way.
+        let fast = await fastBatchAnalyses(bytes, tasks: tasks)
+        let analyses = try fast ?? reportingErrors(file: model.file) { () throws(MetaPoolError) -> [BatchAnalysis.Analysis] in
             switch try readBatchInput(bytes) {
             case .jsonLines(let table, let keys, let idColumn):
                 // The same steps as for a table: --drop-missing/--drop00 (listed), then each line's effect sizes.
@@ -337,7 +338,6 @@ struct PoolCommand: AsyncParsableCommand {
         }
         var engine = BatchAnalysis(method: model.method, ciMethod: model.ciMethod, level: model.level)
         engine.predictionInterval = prediction.setting
-        let tasks = jobs ?? BatchAnalysis.processorCount
         // "pool --batch: fitting 100,000 analyses (N s)" every few seconds while the batch runs (the
         // engine reports no count, so the line gives the batch's size and the time).
         let progress = ProgressReporter(task: "pool --batch", unit: "fitting \(ProgressReporter.grouped(analyses.count)) analyses", total: nil)

@@ -123,6 +123,35 @@ struct FastBatchReaderTests {
         #expect(takenCounts > 100, "events and totals: \(takenCounts)")
     }
 
+    @Test("CSV read on 1 to 4 tasks (the file cut where the identifier changes): the same analyses; an analysis split across parts hands the file over")
+    func parallelParts() async throws {
+        var g = Generator(state: 19)
+        var text = "analysis,yi,vi\n"
+        // About 2.5 MB: 10,000 analyses of 1-20 studies, some identifiers in another case or spaced.
+        for a in 0..<10_000 {
+            for _ in 0..<(1 + g.next(20)) {
+                let id = g.next(50) == 0 ? " A\(a) " : "a\(a)"
+                text += "\(id),\(g.uniform() - 0.5),\(0.01 + g.uniform())\(g.next(40) == 0 ? "\r" : "")\n"
+            }
+        }
+        let bytes = Array(text.utf8)
+        let one = try #require(BatchAnalysis.fastAnalyses(csv: bytes))
+        #expect(one.count == 10_000)
+        for tasks in 1...4 {
+            let parallel = try #require(await BatchAnalysis.fastAnalyses(csv: bytes, tasks: tasks))
+            #expect(Self.same(parallel, one), "\(tasks) tasks")
+        }
+        // a0 again at the end: its rows are not together, which the general reader merges.
+        let split = Array((text + "a0,0.1,0.2\n").utf8)
+        #expect(BatchAnalysis.fastAnalyses(csv: split) == nil)
+        #expect(await BatchAnalysis.fastAnalyses(csv: split, tasks: 2) == nil)
+        // A quote anywhere: read on one task, to the same analyses.
+        let quoted = Array(("analysis,yi,vi\n\"a0\",0.1,0.2\n" + text.split(separator: "\n", maxSplits: 1)[1]).utf8)
+        let quotedOne = try #require(BatchAnalysis.fastAnalyses(csv: quoted))
+        #expect(Self.same(try #require(await BatchAnalysis.fastAnalyses(csv: quoted, tasks: 2)), quotedOne))
+        #expect(quotedOne.count == 10_000)
+    }
+
     @Test("JSON Lines: 3,000 random batches; the fast reader gives the general path's analyses or hands the file over")
     func jsonLinesAgainstGeneral() {
         var g = Generator(state: 13)

@@ -17,47 +17,40 @@ extension BatchAnalysis {
     /// `bytes` must already be checked as UTF-8 text (``DataTable/readBytes(path:maximumSize:what:)``).
     public static func fastAnalyses(csv bytes: [UInt8], column: String = "analysis", delimiter: CSVDelimiter? = nil,
                                     measure: EffectMeasure? = nil, options: EffectSizeOptions = EffectSizeOptions()) -> [Analysis]? {
-        guard options.isDefault, delimiter != .semicolon else { return nil }
-        let given = delimiter
-        return bytes.withUnsafeBufferPointer { all -> [Analysis]? in
-            let start = all.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
-            let buffer = UnsafeBufferPointer(rebasing: all[start...])
-            guard let first = buffer.first(where: { !CSVScanner.isSpace($0) }),
-                  first != UInt8(ascii: "["), first != UInt8(ascii: "{") else { return nil }
-            // A sniffed delimiter other than a comma is noted on standard error by the general reader.
-            let delimiter = delimiter ?? DataTable.sniffDelimiter(buffer)
-            guard delimiter != .semicolon, delimiter == .comma || delimiter == given else { return nil }
-            var scanner = CSVScanner(buffer, separator: delimiter.byte)
-            var header: [String]?
-            var reader = GroupedStudies(measure: .generic)
-            var idIndex = 0, yIndex = 0, vIndex = 0
-            do {
-                while let _ = try scanner.nextRecord(source: nil, delimiter: delimiter) {
-                    let fields = scanner.fields
-                    if fields.count == 1 && scanner.isBlank(fields[0]) { continue }
-                    guard let columns = header else {
-                        let names = fields.map { scanner.string($0).trimmingSpaces() }
-                        guard let found = Self.valueColumns(names, id: column, measure: measure) else { return nil }
-                        (idIndex, yIndex, vIndex) = (found.id, found.first, found.second)
-                        reader = GroupedStudies(measure: found.measure)
-                        header = names
-                        continue
-                    }
-                    guard fields.count == columns.count else { return nil }
-                    let id = fields[idIndex]
-                    guard !id.escaped, scanner.isASCII(id) else { return nil }
-                    let idRange = scanner.trimmed(id)
-                    let y = fields[yIndex], v = fields[vIndex]
-                    guard !y.escaped, !v.escaped,
-                          let yi = DecimalText.parse(buffer, scanner.trimmed(y)),
-                          let vi = DecimalText.parse(buffer, scanner.trimmed(v)),
-                          reader.add(id: UnsafeBufferPointer(rebasing: buffer[idRange]), yi: yi, vi: vi) else { return nil }
-                }
-            } catch {
-                return nil
-            }
-            return reader.finish()
+        guard let layout = CSVBatchLayout(bytes, column: column, delimiter: delimiter, measure: measure, options: options),
+              let analyses = layout.analyses(bytes, layout.body)?.analyses, !analyses.isEmpty else { return nil }
+        return analyses
+    }
+
+    /// ``fastAnalyses(csv:column:delimiter:measure:options:)`` with the rows parsed on `tasks`
+    /// parallel child tasks, each a stretch of whole analyses (the file cut where the identifier
+    /// changes; only a file with no quote at all is cut, so that no cut falls inside a quoted field).
+    public static func fastAnalyses(csv bytes: [UInt8], column: String = "analysis", delimiter: CSVDelimiter? = nil,
+                                    measure: EffectMeasure? = nil, options: EffectSizeOptions = EffectSizeOptions(),
+                                    tasks: Int) async -> [Analysis]? {
+        guard let layout = CSVBatchLayout(bytes, column: column, delimiter: delimiter, measure: measure, options: options) else { return nil }
+        let parts = tasks > 1 && layout.body.count > 1 << 20 ? layout.cut(bytes, into: tasks) : [layout.body]
+        if parts.count == 1 {
+            guard let analyses = layout.analyses(bytes, layout.body)?.analyses, !analyses.isEmpty else { return nil }
+            return analyses
         }
+        let read = await withTaskGroup(of: (Int, (analyses: [Analysis], seen: Set<UInt64>)?).self) { group in
+            for (n, part) in parts.enumerated() { group.addTask { (n, layout.analyses(bytes, part)) } }
+            var read = [(analyses: [Analysis], seen: Set<UInt64>)?](repeating: nil, count: parts.count)
+            for await (n, result) in group { read[n] = result }
+            return read
+        }
+        var analyses: [Analysis] = []
+        var seen = Set<UInt64>()
+        for part in read {
+            // A part the fast reader refused, or an analysis in two parts (its rows not together).
+            guard let part else { return nil }
+            let before = seen.count
+            seen.formUnion(part.seen)
+            guard seen.count == before + part.seen.count else { return nil }
+            analyses += part.analyses
+        }
+        return analyses.isEmpty ? nil : analyses
     }
 
     /// The analyses of a batch in JSON Lines whose every line is an object with the identifier
@@ -86,7 +79,8 @@ extension BatchAnalysis {
             while let ok = line.next(into: &reader) {
                 guard ok else { return nil }
             }
-            return reader.finish()
+            guard let analyses = reader.finish(), !analyses.isEmpty else { return nil }
+            return analyses
         }
     }
 
@@ -104,6 +98,125 @@ extension BatchAnalysis {
               let i = probe.columnIndex(id), let a = probe.columnIndex(columns[0]), let b = probe.columnIndex(columns[1]), i != a, i != b
         else { return nil }
         return (i, a, b, measure ?? family.measures[0])
+    }
+}
+
+/// A CSV batch's header as the fast reader needs it: where the body starts, the delimiter, and
+/// the columns of the identifier and the two values.
+struct CSVBatchLayout: Sendable {
+    /// The bytes after the header line (offsets into the input).
+    let body: Range<Int>
+    let delimiter: CSVDelimiter
+    let columnCount: Int
+    let idIndex: Int, firstIndex: Int, secondIndex: Int
+    let measure: EffectMeasure
+
+    init?(_ bytes: [UInt8], column: String, delimiter given: CSVDelimiter?, measure: EffectMeasure?, options: EffectSizeOptions) {
+        guard options.isDefault, given != .semicolon else { return nil }
+        let found: (CSVBatchLayout)? = bytes.withUnsafeBufferPointer { all -> CSVBatchLayout? in
+            let start = all.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
+            let buffer = UnsafeBufferPointer(rebasing: all[start...])
+            guard let first = buffer.first(where: { !CSVScanner.isSpace($0) }),
+                  first != UInt8(ascii: "["), first != UInt8(ascii: "{") else { return nil }
+            // A sniffed delimiter other than a comma is noted on standard error by the general reader.
+            let delimiter = given ?? DataTable.sniffDelimiter(buffer)
+            guard delimiter != .semicolon, delimiter == .comma || delimiter == given else { return nil }
+            var scanner = CSVScanner(buffer, separator: delimiter.byte)
+            while let _ = try? scanner.nextRecord(source: nil, delimiter: delimiter) {
+                let fields = scanner.fields
+                if fields.count == 1 && scanner.isBlank(fields[0]) { continue }
+                let names = fields.map { scanner.string($0).trimmingSpaces() }
+                guard let found = BatchAnalysis.valueColumns(names, id: column, measure: measure) else { return nil }
+                return CSVBatchLayout(body: (start + scanner.position)..<all.count, delimiter: delimiter, columnCount: names.count,
+                                      idIndex: found.id, firstIndex: found.first, secondIndex: found.second, measure: found.measure)
+            }
+            return nil
+        }
+        guard let found else { return nil }
+        self = found
+    }
+
+    private init(body: Range<Int>, delimiter: CSVDelimiter, columnCount: Int, idIndex: Int, firstIndex: Int, secondIndex: Int,
+                 measure: EffectMeasure) {
+        self.body = body
+        self.delimiter = delimiter
+        self.columnCount = columnCount
+        self.idIndex = idIndex
+        self.firstIndex = firstIndex
+        self.secondIndex = secondIndex
+        self.measure = measure
+    }
+
+    /// The analyses of the rows in `bytes[range]` and the hashes of their identifiers, or `nil`.
+    func analyses(_ bytes: [UInt8], _ range: Range<Int>) -> (analyses: [BatchAnalysis.Analysis], seen: Set<UInt64>)? {
+        bytes.withUnsafeBufferPointer { all -> (analyses: [BatchAnalysis.Analysis], seen: Set<UInt64>)? in
+            let buffer = UnsafeBufferPointer(rebasing: all[range])
+            var scanner = CSVScanner(buffer, separator: delimiter.byte)
+            var reader = GroupedStudies(measure: measure)
+            do {
+                while let _ = try scanner.nextRecord(source: nil, delimiter: delimiter) {
+                    let fields = scanner.fields
+                    if fields.count == 1 && scanner.isBlank(fields[0]) { continue }
+                    guard fields.count == columnCount else { return nil }
+                    let id = fields[idIndex]
+                    guard !id.escaped, scanner.isASCII(id) else { return nil }
+                    let idRange = scanner.trimmed(id)
+                    let y = fields[firstIndex], v = fields[secondIndex]
+                    guard !y.escaped, !v.escaped,
+                          let yi = DecimalText.parse(buffer, scanner.trimmed(y)),
+                          let vi = DecimalText.parse(buffer, scanner.trimmed(v)),
+                          reader.add(id: UnsafeBufferPointer(rebasing: buffer[idRange]), yi: yi, vi: vi) else { return nil }
+                }
+            } catch {
+                return nil
+            }
+            guard let analyses = reader.finish() else { return nil }
+            return (analyses, reader.seen)
+        }
+    }
+
+    /// The body cut into about `parts` stretches of whole lines, each cut where the identifier of
+    /// a line differs from the line's before; one stretch when the body holds a quote (a cut could
+    /// fall inside a quoted field) or no such place is found.
+    func cut(_ bytes: [UInt8], into parts: Int) -> [Range<Int>] {
+        bytes.withUnsafeBufferPointer { all -> [Range<Int>] in
+            let quote = UInt8(ascii: "\""), lf = UInt8(ascii: "\n")
+            if all[body].contains(quote) { return [body] }
+            /// The identifier field of the line starting at `i` (trimmed, lower case), and where the next line starts.
+            func line(at i: Int) -> (id: [UInt8], next: Int) {
+                var end = i
+                while end < body.upperBound, all[end] != lf { end += 1 }
+                var field = 0, start = i, id: [UInt8] = []
+                for j in i...end where j == end || all[j] == delimiter.byte {
+                    if field == idIndex {
+                        id = all[start..<j].filter { !CSVScanner.isSpace($0) }.map { $0 >= 65 && $0 <= 90 ? $0 | 0x20 : $0 }
+                        break
+                    }
+                    field += 1
+                    start = j + 1
+                }
+                return (id, end + 1)
+            }
+            var cuts = [body.lowerBound]
+            for n in 1..<parts {
+                var i = body.lowerBound + body.count * n / parts
+                guard i > cuts.last! else { continue }
+                while i < body.upperBound, all[i - 1] != lf { i += 1 }  // the start of a line
+                guard i < body.upperBound else { break }
+                var previous = line(at: i)
+                i = previous.next
+                // Move on until the identifier changes: the cut keeps each analysis in one part.
+                while i < body.upperBound {
+                    let here = line(at: i)
+                    if here.id != previous.id { break }
+                    previous = here
+                    i = here.next
+                }
+                if i < body.upperBound { cuts.append(i) }
+            }
+            cuts.append(body.upperBound)
+            return zip(cuts, cuts.dropFirst()).map { $0..<$1 }
+        }
     }
 }
 
@@ -182,7 +295,6 @@ struct GroupedStudies {
 
     /// The analyses, or `nil` when there were no studies (the general reader names the problem).
     func finish() -> [BatchAnalysis.Analysis]? {
-        guard !groups.isEmpty else { return nil }
         var analyses: [BatchAnalysis.Analysis] = []
         analyses.reserveCapacity(groups.count)
         for (g, group) in groups.enumerated() {
