@@ -21,12 +21,6 @@ let package = Package(
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
     ],
     targets: [
-        // LAPACKE and CBLAS from Debian's liblapacke-dev and libopenblas-dev.
-        .systemLibrary(
-            name: "CLapacke",
-            pkgConfig: "lapacke",
-            providers: [.apt(["liblapacke-dev", "libopenblas-dev"])]
-        ),
         // zlib from Debian's zlib1g-dev: the tests inflate the PNGs that rsvg-convert and Chromium render.
         .systemLibrary(
             name: "CZlib",
@@ -35,8 +29,9 @@ let package = Package(
         ),
         .target(
             name: "MetaPool",
+            // LAPACKE and OpenBLAS (Debian's liblapacke and libopenblas0) are not linked: they are
+            // opened on first use (Sources/MetaPool/LinearAlgebra/LAPACK.swift), off the start-up path.
             dependencies: [
-                "CLapacke",
                 .product(name: "Numerics", package: "swift-numerics"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ]

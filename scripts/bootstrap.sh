@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what MetaPool needs on a fresh Debian/Ubuntu machine: LAPACKE and OpenBLAS
-# (the CLapacke system module links liblapacke and libopenblas). Idempotent and quiet when
+# (opened at run time by the meta-regression and the GLMM). Idempotent and quiet when
 # everything is already there. Swift itself (6.1 or later) must be on PATH.
 #
 #   scripts/bootstrap.sh          what building and running metapool needs

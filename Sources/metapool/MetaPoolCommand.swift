@@ -72,7 +72,7 @@ enum ExitStatus {
         switch error.kind {
         case .unreadableInput: noInput
         case .invalidArgument: usage
-        case .noConvergence: software
+        case .noConvergence, .unavailableLibrary: software
         case .notUTF8, .emptyInput, .malformedInput, .missingColumn, .invalidValue, .insufficientData, .mixedOutcomes: data
         }
     }

@@ -1,4 +1,4 @@
-// LAPACK through the CLapacke system module: weighted least squares by QR with column pivoting.
+// LAPACK (LAPACKE opened on first use, LinearAlgebra/LAPACK.swift): weighted least squares by QR with column pivoting.
 // LAPACK-dependent: .ci/run runs this suite under each OPENBLAS_CORETYPE the CPU supports.
 
 import Testing

@@ -41,6 +41,35 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
+    // The quantiles every fit asks for (remembered per distribution, df and probability by QuantileCache).
+    Benchmark("Quantiles t(13) 0.975 and chi^2(13) 0.025/0.975 (repeated)", configuration: .init(scalingFactor: .kilo)) { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(StudentT(degreesOfFreedom: 13).survivalQuantile(0.025))
+            blackHole(ChiSquared(degreesOfFreedom: 13).survivalQuantile(0.025))
+            blackHole(ChiSquared(degreesOfFreedom: 13).quantile(0.025))
+        }
+    }
+
+    // The whole DL fit at k = 10^4 (as compare.py's k1e4_dl) against one summing pass over the same arrays.
+    let k1e4 = synthetic(10_000)
+    Benchmark("DL whole fit k=1e4 (MetaAnalysis)") { benchmark in
+        let effects = try EffectSizes.generic(yi: k1e4.y, vi: k1e4.v)
+        for _ in benchmark.scaledIterations {
+            blackHole(try MetaAnalysis(effects, method: .derSimonianLaird))
+        }
+    }
+    Benchmark("Floor: one summing pass k=10000") { benchmark in
+        for _ in benchmark.scaledIterations {
+            var s = 0.0
+            k1e4.y.withUnsafeBufferPointer { y in
+                k1e4.v.withUnsafeBufferPointer { v in
+                    for i in 0..<y.count { s += y[i] / v[i] }
+                }
+            }
+            blackHole(s)
+        }
+    }
+
     for k in [1_000, 100_000, 1_000_000] {
         let data = synthetic(k)
         Benchmark("Floor: one summing pass k=\(k)") { benchmark in

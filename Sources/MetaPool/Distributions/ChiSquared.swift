@@ -6,7 +6,7 @@ import RealModule
 ///
 /// P(X ≤ x) = P(k/2, x/2), the regularized incomplete gamma function (Abramowitz & Stegun
 /// 26.4.19), with both tails computed directly; quantiles by safeguarded Newton iteration
-/// on the log tail probability, started from the Wilson–Hilferty approximation (A&S 26.4.17).
+/// on the log tail probability (remembered per (k, p) in ``QuantileCache``), started from the Wilson–Hilferty approximation (A&S 26.4.17).
 public struct ChiSquared: ContinuousDistribution, Hashable {
     /// The degrees of freedom k.
     public let degreesOfFreedom: Double
@@ -38,7 +38,9 @@ public struct ChiSquared: ContinuousDistribution, Hashable {
         guard isValid, p >= 0, p <= 1 else { return .nan }
         if p == 0 { return 0 }
         if p == 1 { return .infinity }
-        return p <= 0.5 ? solve(lowerTail: p) : solve(upperTail: 1 - p)
+        return QuantileCache.shared.value(.chiSquaredQuantile, degreesOfFreedom: degreesOfFreedom, probability: p) {
+            p <= 0.5 ? solve(lowerTail: p) : solve(upperTail: 1 - p)
+        }
     }
 
     /// The x with P(X > x) = q (the χ² critical value for q = α), solved on the upper tail for small q.
@@ -46,7 +48,9 @@ public struct ChiSquared: ContinuousDistribution, Hashable {
         guard isValid, q >= 0, q <= 1 else { return .nan }
         if q == 0 { return .infinity }
         if q == 1 { return 0 }
-        return q <= 0.5 ? solve(upperTail: q) : solve(lowerTail: 1 - q)
+        return QuantileCache.shared.value(.chiSquaredSurvivalQuantile, degreesOfFreedom: degreesOfFreedom, probability: q) {
+            q <= 0.5 ? solve(upperTail: q) : solve(lowerTail: 1 - q)
+        }
     }
 
     // MARK: Inversion

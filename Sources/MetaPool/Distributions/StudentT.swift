@@ -7,7 +7,7 @@ import RealModule
 /// With x = ν/(ν + t²), P(T > t) = ½ I_x(ν/2, ½) for t > 0 (Abramowitz & Stegun 26.7.1);
 /// the incomplete beta function is evaluated with both x and 1 − x formed from t directly,
 /// so that neither tail loses digits. Quantiles by safeguarded Newton iteration on the log
-/// tail probability. ν = ∞ gives the standard normal.
+/// tail probability, remembered per (ν, p) in ``QuantileCache``. ν = ∞ gives the standard normal.
 public struct StudentT: ContinuousDistribution, Hashable {
     /// The degrees of freedom ν.
     public let degreesOfFreedom: Double
@@ -35,14 +35,18 @@ public struct StudentT: ContinuousDistribution, Hashable {
     public func quantile(_ p: Double) -> Double {
         guard isValid, p >= 0, p <= 1 else { return .nan }
         if p == 0.5 { return 0 }
-        return p < 0.5 ? -positiveQuantile(upperTail: p) : positiveQuantile(upperTail: 1 - p)
+        return QuantileCache.shared.value(.studentTQuantile, degreesOfFreedom: degreesOfFreedom, probability: p) {
+            p < 0.5 ? -positiveQuantile(upperTail: p) : positiveQuantile(upperTail: 1 - p)
+        }
     }
 
     /// The t with P(T > t) = q, e.g. the critical value t₁₋α/₂,ν for q = α/2.
     public func survivalQuantile(_ q: Double) -> Double {
         guard isValid, q >= 0, q <= 1 else { return .nan }
         if q == 0.5 { return 0 }
-        return q < 0.5 ? positiveQuantile(upperTail: q) : -positiveQuantile(upperTail: 1 - q)
+        return QuantileCache.shared.value(.studentTSurvivalQuantile, degreesOfFreedom: degreesOfFreedom, probability: q) {
+            q < 0.5 ? positiveQuantile(upperTail: q) : -positiveQuantile(upperTail: 1 - q)
+        }
     }
 
     // MARK: Kernels

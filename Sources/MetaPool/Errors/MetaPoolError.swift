@@ -51,6 +51,9 @@ public struct MetaPoolError: Error, Sendable, Hashable, CustomStringConvertible 
         case invalidArgument
         /// The rows mix outcomes (endpoints or effect measures) the analysis would pool as one.
         case mixedOutcomes
+        /// A system library the analysis needs (LAPACKE and OpenBLAS, loaded on first use by the
+        /// meta-regression and the GLMM) could not be loaded.
+        case unavailableLibrary
     }
 
     /// What the caller can change instead, in terms of the analysis. ``description`` says it in

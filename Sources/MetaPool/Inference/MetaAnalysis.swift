@@ -62,8 +62,18 @@ public struct MetaAnalysis: Sendable {
 
         let y = effects.yi, v = effects.vi
         let tau2: Double
+        // DL's τ̂² comes from the fixed-effect sums at τ² = 0, which the pooled estimate needs too:
+        // computed once (the same sums DerSimonianLaird.estimate forms, so the same τ̂²).
+        var fixedSums: WeightedSums? = nil
         do {
-            tau2 = try method.estimator?.tauSquared(y: y, v: v) ?? 0
+            if method == .derSimonianLaird {
+                try DerSimonianLaird.validate(y: y, v: v)
+                let fixed = WeightedSums(y: y, v: v, tau2: 0)
+                fixedSums = fixed
+                tau2 = max(0, (fixed.q - Double(k - 1)) / fixed.traceP)
+            } else {
+                tau2 = try method.estimator?.tauSquared(y: y, v: v) ?? 0
+            }
         } catch {
             var located = error
             if located.location.file == nil { located.location.file = input.file }
@@ -71,7 +81,7 @@ public struct MetaAnalysis: Sendable {
         }
         tauSquaredEstimate = tau2
 
-        let core = PooledEstimate(y: y, v: v, tau2: tau2, ciMethod: ciMethod, level: level)
+        let core = PooledEstimate(y: y, v: v, tau2: tau2, ciMethod: ciMethod, level: level, fixed: fixedSums)
         q = core.q
         qDegreesOfFreedom = k - 1
         qPValue = core.qPValue
@@ -191,9 +201,10 @@ struct PooledEstimate {
     var typicalVariance: Double
     var inference: EstimateInference
 
-    init(y: [Double], v: [Double], tau2: Double, ciMethod: ConfidenceIntervalMethod, level: Double) {
+    /// `fixed`: the sums at τ² = 0 when the caller has them already (`WeightedSums(y:v:tau2: 0)`).
+    init(y: [Double], v: [Double], tau2: Double, ciMethod: ConfidenceIntervalMethod, level: Double, fixed known: WeightedSums? = nil) {
         let k = y.count
-        let fixed = WeightedSums(y: y, v: v, tau2: 0)
+        let fixed = known ?? WeightedSums(y: y, v: v, tau2: 0)
         q = fixed.q
         qPValue = k > 1 ? ChiSquared(degreesOfFreedom: Double(k - 1)).survival(fixed.q) : 1
         typicalVariance = Double(k - 1) / fixed.traceP

@@ -1,6 +1,5 @@
 // Weighted least squares through LAPACK's rank-revealing QR factorisation (for meta-regression).
 
-import CLapacke
 
 /// The solution of a weighted least-squares problem min Σwᵢ(yᵢ − xᵢᵀβ)².
 public struct WeightedLeastSquares: Sendable {
@@ -47,7 +46,7 @@ public struct WeightedLeastSquares: Sendable {
         }
         var pivots = [Int32](repeating: 0, count: p)  // 0: every column is free to move
         var rank: Int32 = 0
-        let info = LAPACKE_dgelsy(LAPACK_COL_MAJOR, Int32(n), Int32(p), 1, &a, Int32(n), &b, Int32(n),
+        let info = try LAPACK.dgelsy(Int32(n), Int32(p), 1, &a, Int32(n), &b, Int32(n),
                                   &pivots, Self.rankTolerance, &rank)
         // With valid shapes LAPACKE rejects an argument only for NaN in it: W^{1/2}X or W^{1/2}y overflowed.
         guard info == 0 else {

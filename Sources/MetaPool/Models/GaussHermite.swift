@@ -1,6 +1,5 @@
 // Gauss–Hermite quadrature for the standard normal density: nodes and weights for Q points.
 
-import CLapacke
 import RealModule
 
 /// A Q-point Gauss–Hermite rule for the weight φ(z), the standard normal density:
@@ -31,7 +30,7 @@ struct GaussHermiteRule: Sendable {
         var diagonal = [Double](repeating: 0, count: q)
         var offDiagonal = (1..<q).map { Double($0).squareRoot() }
         var unused = [Double](repeating: 0, count: 1)
-        let info = LAPACKE_dstev(LAPACK_COL_MAJOR, Int8(UInt8(ascii: "N")), Int32(q), &diagonal, &offDiagonal, &unused, 1)
+        let info = try LAPACK.dstev(Int8(UInt8(ascii: "N")), Int32(q), &diagonal, &offDiagonal, &unused, 1)
         guard info == 0 else {
             throw MetaPoolError(.noConvergence, "LAPACK dstev could not compute the Gauss–Hermite nodes (info \(info))")
         }

@@ -3,7 +3,6 @@
 // Cholesky factorisation of XᵀWX (LAPACK dpotrf/dpotrs), the omnibus test of moderators QM and
 // the test for residual heterogeneity QE.
 
-import CLapacke
 import RealModule
 
 /// A fitted mixed-effects (or, with `FE`, fixed-effects) meta-regression.
@@ -324,11 +323,11 @@ struct RegressionWorkspace: TauSquaredModel {
     /// factor) and B (n × columns, column-major, overwritten by X).
     static func choleskySolve(_ a: inout [Double], _ b: inout [Double], n: Int, columns: Int) throws(MetaPoolError) {
         let lower = Int8(UInt8(ascii: "L"))
-        let info = LAPACKE_dpotrf(LAPACK_COL_MAJOR, lower, Int32(n), &a, Int32(n))
+        let info = try LAPACK.dpotrf(lower, Int32(n), &a, Int32(n))
         guard info == 0 else {
             throw MetaPoolError(.insufficientData, "the moderators are linearly dependent or a subgroup has no studies (XᵀWX is singular); drop a redundant column or level")
         }
-        let solved = LAPACKE_dpotrs(LAPACK_COL_MAJOR, lower, Int32(n), Int32(columns), &a, Int32(n), &b, Int32(n))
+        let solved = try LAPACK.dpotrs(lower, Int32(n), Int32(columns), &a, Int32(n), &b, Int32(n))
         guard solved == 0 else { throw MetaPoolError.regressionOverflow }
     }
 
@@ -403,14 +402,14 @@ struct RegressionWorkspace: TauSquaredModel {
         let n = Int32(p)
         // Cholesky of G₋, accepted with the same relative pivot test as checkRank.
         for i in 0..<(p * p) { factorMinus[i] = gMinus[i] }
-        var peeled = LAPACKE_dpotrf(LAPACK_COL_MAJOR, lower, n, &factorMinus, n) == 0
+        var peeled = try LAPACK.dpotrf(lower, n, &factorMinus, n) == 0
         if peeled {
             for j in 0..<p where !(factorMinus[j + j * p] * factorMinus[j + j * p] > 1e-10 * gMinus[j * p + j]) { peeled = false }
         }
         if peeled {
             // b = G₋⁻¹x, u = (X₋ᵀW₋²X₋)b, z = G₋⁻¹u.
             for a in 0..<p { vectorB[a] = x[m * p + a] }
-            var info = LAPACKE_dpotrs(LAPACK_COL_MAJOR, lower, n, 1, &factorMinus, n, &vectorB, n)
+            var info = try LAPACK.dpotrs(lower, n, 1, &factorMinus, n, &vectorB, n)
             var s = 0.0, normG = 0.0, bG3b = 0.0
             for a in 0..<p {
                 s += x[m * p + a] * vectorB[a]
@@ -421,12 +420,12 @@ struct RegressionWorkspace: TauSquaredModel {
                 normG += vectorB[a] * ua
                 bG3b += vectorB[a] * ta
             }
-            info |= LAPACKE_dpotrs(LAPACK_COL_MAJOR, lower, n, 1, &factorMinus, n, &vectorZ, n)
+            info |= try LAPACK.dpotrs(lower, n, 1, &factorMinus, n, &vectorZ, n)
             var uz = 0.0
             for a in 0..<p { uz += vectorU[a] * vectorZ[a] }
             // Z₂₋ = G₋⁻¹X₋ᵀW₋²X₋ and Z₃₋ = G₋⁻¹X₋ᵀW₋³X₋ in place.
-            info |= LAPACKE_dpotrs(LAPACK_COL_MAJOR, lower, n, n, &factorMinus, n, &g2, n)
-            info |= LAPACKE_dpotrs(LAPACK_COL_MAJOR, lower, n, n, &factorMinus, n, &g3, n)
+            info |= try LAPACK.dpotrs(lower, n, n, &factorMinus, n, &g2, n)
+            info |= try LAPACK.dpotrs(lower, n, n, &factorMinus, n, &g3, n)
             guard info == 0 else { throw MetaPoolError.regressionOverflow }
             let (traceZ2, traceZ3, traceZ2Z2) = Self.traces(g2, g3, p: p)
             let c = 1 / (1 / wm + s)
@@ -444,8 +443,8 @@ struct RegressionWorkspace: TauSquaredModel {
                 g3[a * p + b] += wm * wm * wm * xab
             }
         }
-        var info = LAPACKE_dpotrs(LAPACK_COL_MAJOR, lower, n, n, &factor, n, &g2, n)
-        info |= LAPACKE_dpotrs(LAPACK_COL_MAJOR, lower, n, n, &factor, n, &g3, n)
+        var info = try LAPACK.dpotrs(lower, n, n, &factor, n, &g2, n)
+        info |= try LAPACK.dpotrs(lower, n, n, &factor, n, &g3, n)
         guard info == 0 else { throw MetaPoolError.regressionOverflow }
         let (traceZ2, traceZ3, traceZ2Z2) = Self.traces(g2, g3, p: p)
         traceP = sumW - traceZ2
@@ -502,7 +501,7 @@ struct RegressionWorkspace: TauSquaredModel {
             guard i != m else { continue }
             // hᵢ = xᵢᵀ(XᵀX)⁻¹xᵢ by a solve with the factor.
             for a in 0..<p { vectorB[a] = x[i * p + a] }
-            guard LAPACKE_dpotrs(LAPACK_COL_MAJOR, lower, n, 1, &factor, n, &vectorB, n) == 0 else {
+            guard try LAPACK.dpotrs(lower, n, 1, &factor, n, &vectorB, n) == 0 else {
                 throw MetaPoolError.regressionOverflow
             }
             var h = 0.0
@@ -511,10 +510,10 @@ struct RegressionWorkspace: TauSquaredModel {
         }
         for i in 0..<(p * p) { factorMinus[i] = gMinus[i] }
         var complement = 0.0
-        if LAPACKE_dpotrf(LAPACK_COL_MAJOR, lower, n, &factorMinus, n) == 0,
+        if try LAPACK.dpotrf(lower, n, &factorMinus, n) == 0,
            (0..<p).allSatisfy({ factorMinus[$0 + $0 * p] * factorMinus[$0 + $0 * p] > 1e-10 * gMinus[$0 * p + $0] }) {
             for a in 0..<p { vectorB[a] = x[m * p + a] }
-            guard LAPACKE_dpotrs(LAPACK_COL_MAJOR, lower, n, 1, &factorMinus, n, &vectorB, n) == 0 else {
+            guard try LAPACK.dpotrs(lower, n, 1, &factorMinus, n, &vectorB, n) == 0 else {
                 throw MetaPoolError.regressionOverflow
             }
             var s = 0.0
@@ -529,7 +528,7 @@ struct RegressionWorkspace: TauSquaredModel {
     /// row-major and symmetric: the covariance of β̂, needed itself, not as a step to a solve.
     mutating func inverse() throws(MetaPoolError) -> [Double] {
         var a = factor
-        let info = LAPACKE_dpotri(LAPACK_COL_MAJOR, Int8(UInt8(ascii: "L")), Int32(p), &a, Int32(p))
+        let info = try LAPACK.dpotri(Int8(UInt8(ascii: "L")), Int32(p), &a, Int32(p))
         guard info == 0 else { throw MetaPoolError(.insufficientData, "XᵀWX is singular; the moderators are linearly dependent") }
         // dpotri fills the lower triangle (column-major): a[i + j*p], i ≥ j.
         var out = [Double](repeating: 0, count: p * p)

@@ -42,24 +42,28 @@ struct WeightedSums {
         y.withUnsafeBufferPointer { y in
             v.withUnsafeBufferPointer { v in
                 let c = center ?? 0
-                var sw = 0.0, sw2 = 0.0, sw3 = 0.0, swy = 0.0, swd = 0.0, swd2 = 0.0, sw2d = 0.0, sw2d2 = 0.0
-                var wMax = -Double.infinity
-                // No branches in this loop, so that it vectorizes.
-                for i in 0..<y.count {
-                    let w = 1 / (v[i] + tau2)
-                    let w2 = w * w
-                    let d = y[i] - c
-                    let wd = w * d
-                    sw += w
-                    sw2 += w2
-                    sw3 += w2 * w
-                    swy += w * y[i]
-                    swd += wd
-                    swd2 += wd * d
-                    sw2d += w * wd
-                    sw2d2 += w * wd * d
-                    wMax = max(wMax, w)
+                // Two studies at a time in SIMD2 lanes (even-indexed studies in lane 0, odd in lane 1,
+                // each lane summed in order, the lanes added at the end): Swift does not reorder
+                // floating-point sums, so a scalar loop is one dependent chain of additions per sum, and
+                // the nine chains of this loop made an iteration of REML 2.9 plain summing passes at
+                // k = 10⁶. No branches in the loop body.
+                var lanes = OnePassLanes()
+                let pairs = y.count / 2
+                let tau = SIMD2<Double>(repeating: tau2), centre = SIMD2<Double>(repeating: c)
+                for j in 0..<pairs {
+                    let i = 2 * j
+                    lanes.add(y: SIMD2(y[i], y[i + 1]), v: SIMD2(v[i], v[i + 1]), tau2: tau, center: centre)
                 }
+                if y.count % 2 == 1 {
+                    // The last study alone, in lane 0 (lane 1 adds zeros and keeps its maximum).
+                    let last = y.count - 1
+                    var single = OnePassLanes()
+                    single.add(y: SIMD2(y[last], c), v: SIMD2(v[last], .infinity), tau2: tau, center: centre)
+                    lanes.merge(single)
+                }
+                let sw = lanes.sw.sum(), sw2 = lanes.sw2.sum(), sw3 = lanes.sw3.sum(), swy = lanes.swy.sum()
+                let swd = lanes.swd.sum(), swd2 = lanes.swd2.sum(), sw2d = lanes.sw2d.sum(), sw2d2 = lanes.sw2d2.sum()
+                let wMax = lanes.wMax.max()
                 let delta = swd / sw
                 let oneQ = swd2 - delta * swd
                 let oneS2 = sw2d2 - 2 * delta * sw2d + delta * delta * sw2
@@ -142,6 +146,38 @@ struct WeightedSums {
                 tracePP = wMax * (wMax * (tpp / (su * su)))
             }
         }
+    }
+}
+
+/// The partial sums of the one-pass loop of ``WeightedSums``, two lanes wide.
+struct OnePassLanes {
+    var sw = SIMD2<Double>(), sw2 = SIMD2<Double>(), sw3 = SIMD2<Double>(), swy = SIMD2<Double>()
+    var swd = SIMD2<Double>(), swd2 = SIMD2<Double>(), sw2d = SIMD2<Double>(), sw2d2 = SIMD2<Double>()
+    var wMax = SIMD2<Double>(repeating: -.infinity)
+
+    /// Adds two studies: wᵢ = 1/(vᵢ + τ²), dᵢ = yᵢ − c (v = ∞ adds w = 0, a study that is not there).
+    @inline(__always)
+    mutating func add(y: SIMD2<Double>, v: SIMD2<Double>, tau2: SIMD2<Double>, center: SIMD2<Double>) {
+        let w = 1 / (v + tau2)
+        let w2 = w * w
+        let d = y - center
+        let wd = w * d
+        sw += w
+        sw2 += w2
+        sw3 += w2 * w
+        swy += w * y
+        swd += wd
+        swd2 += wd * d
+        sw2d += w * wd
+        sw2d2 += w * wd * d
+        wMax = pointwiseMax(wMax, w)
+    }
+
+    /// Adds another set of lanes' sums, lane by lane.
+    mutating func merge(_ other: OnePassLanes) {
+        sw += other.sw; sw2 += other.sw2; sw3 += other.sw3; swy += other.swy
+        swd += other.swd; swd2 += other.swd2; sw2d += other.sw2d; sw2d2 += other.sw2d2
+        wMax = pointwiseMax(wMax, other.wMax)
     }
 }
 
