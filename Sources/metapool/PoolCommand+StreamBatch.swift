@@ -1,5 +1,10 @@
 // `pool --batch` read by the fast byte-level reader and written as it is fitted.
 
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#elseif canImport(Darwin)
+@preconcurrency import Darwin
+#endif
 import MetaPool
 
 extension PoolCommand {
@@ -85,8 +90,9 @@ extension PoolCommand {
     }
 }
 
-/// Standard output written in pieces of about 64 KiB through `print` (so that it stays in order
-/// with everything else printed; `StandardOutput.finish()` flushes it at exit).
+/// Standard output written in pieces of about 64 KiB with C's `fwrite` on `stdout`, the stream
+/// `print` uses (so the two stay in order, and a failed write sets the error flag that
+/// `StandardOutput.finish()` reports at exit with status 74).
 struct StreamedOutput {
     private var pending: [UInt8] = []
 
@@ -97,7 +103,7 @@ struct StreamedOutput {
 
     mutating func flush() {
         guard !pending.isEmpty else { return }
-        print(String(decoding: pending, as: UTF8.self), terminator: "")
+        pending.withUnsafeBufferPointer { _ = fwrite($0.baseAddress, 1, $0.count, stdout) }
         pending.removeAll(keepingCapacity: true)
     }
 }
