@@ -97,7 +97,10 @@ struct PoolCommand: AsyncParsableCommand {
                                         ciMethod: model.ciMethod, level: model.level)
             analysis.predictionIntervalSetting = prediction.resolved(for: analysis.measure)
             if let threshold = prediction.threshold { probabilities = try ThresholdProbabilities(analysis, threshold: threshold) }
-            summary = try analysis.summary()
+            var fitted = try analysis.summary()
+            // The table lists the studies from the plot below: its 10⁶ summary rows are let go before the plot is built.
+            if format == .table { fitted.studies = [] }
+            summary = fitted
             // The study listing, from the typed fit and the rows it was fitted to.
             studies = try studyIntervals.apply(to: ForestPlot(analysis, table: table), explicitMeasure: model.measure)
         } catch {
@@ -109,7 +112,10 @@ struct PoolCommand: AsyncParsableCommand {
         case .json: print(JSONOutput.encode(summary))
         case .csv: print(StudyCSV.render(summary, studies: studies), terminator: "")
         case .table:
-            print(SummaryTable.render(summary, analysis: analysis, studies: studies), terminator: "")
+            // Streamed: the listing of 10⁶ studies goes out as it is written (TextSink.swift).
+            var sink = TextSink(streaming: true)
+            SummaryTable.write(summary, analysis: analysis, studies: studies, into: &sink)
+            sink.flush()
             if let probabilities { print(PredictionOptions.lines(probabilities, measure: analysis.measure), terminator: "") }
         }
     }
