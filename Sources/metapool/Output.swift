@@ -260,12 +260,17 @@ enum StandardOutput {
         fflush(stdout)
     }
 
+    /// The error of the first write to standard output that failed (TextSink's direct writes),
+    /// kept because errno need not hold it by the time ``finish()`` asks.
+    nonisolated(unsafe) static var firstWriteError: Int32 = 0
+
     /// Flushes standard output; nil when everything written reached it, else why not.
     static func finish() -> String? {
         let flushed = fflush(stdout) == 0
         let failed = !flushed || ferror(stdout) != 0
         guard failed else { return nil }
-        return "cannot write to standard output: \(String(cString: strerror(errno == 0 ? EIO : errno)))"
+        let code = firstWriteError != 0 ? firstWriteError : (errno == 0 ? EIO : errno)
+        return "cannot write to standard output: \(String(cString: strerror(code)))"
     }
 }
 

@@ -65,8 +65,8 @@ struct PoolCommand: AsyncParsableCommand {
                 spec.studyInterval = studyIntervals.method
                 (spec.predictionInterval, spec.threshold) = (prediction.setting, prediction.threshold)
                 let bytes = try DataTable.readBytes(path: model.file)
-                func analyse() throws(MetaPoolError) -> JSONValue {
-                    try spec.run(bytes: bytes, noting: ModelOptions.noteMixed,
+                func analyse() throws(MetaPoolError) -> JSONDocument {
+                    try spec.document(bytes: bytes, noting: ModelOptions.noteMixed,
                                  notingExcluded: EffectSizeArguments.note, notingInput: ModelOptions.noteInput,
                                  warningInapplicable: model.measure == nil ? warn : { _ in })
                 }
@@ -75,9 +75,11 @@ struct PoolCommand: AsyncParsableCommand {
                 let json = model.pooling.isGLMM && by == nil
                     ? try ProgressReporter.whileRunning("pool", "fitting the GLMM") { () throws(MetaPoolError) in try analyse() }
                     : try analyse()
-                // Streamed: the text of 10⁶ studies is never held whole.
-                json.serialize { print($0, terminator: "") }
-                print()
+                // Streamed: the text of 10⁶ studies is never held whole, nor their JSON values (JSONDocument.swift).
+                var sink = TextSink(streaming: true)
+                json.write(into: &sink)
+                sink.write("\n")
+                sink.flush()
             } catch {
                 var located = error
                 if located.location.file == nil { located.location.file = model.file }

@@ -42,7 +42,8 @@ struct TextSink {
     /// Writes what is buffered to standard output (streaming only; errors are seen by ``StandardOutput/finish()``).
     mutating func flush() {
         guard streaming, !bytes.isEmpty else { return }
-        _ = bytes.withUnsafeBufferPointer { fwrite($0.baseAddress, 1, $0.count, stdout) }
+        let written = bytes.withUnsafeBufferPointer { fwrite($0.baseAddress, 1, $0.count, stdout) }
+        if written < bytes.count && StandardOutput.firstWriteError == 0 { StandardOutput.firstWriteError = errno }
         bytes.removeAll(keepingCapacity: true)
     }
 

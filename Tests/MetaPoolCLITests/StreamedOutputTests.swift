@@ -1,6 +1,7 @@
-// `pool`'s table, now written as it is made (TextTable+Streaming.swift), against the text the
-// whole-output code wrote before: fixtures recorded with the binary of commit 757e2a1 by Tests/Reference/record_streamed_output.sh, on two
-// mid-size inputs (1,200 and 400 studies; outputs of 24 kB to 117 kB, more than one 64 KiB piece)
+// `pool`'s table and `pool --format json`, now written as they are made (TextTable+Streaming.swift,
+// JSONDocument.swift), against the text the whole-output code wrote before: fixtures recorded
+// with the binary of commit 757e2a1 by Tests/Reference/record_streamed_output.sh, on two
+// mid-size inputs (1,200 and 400 studies; outputs of 24 kB to 0.9 MB, many 64 KiB pieces)
 // with labels in other scripts, a combining mark, a tab, repeated labels told apart by a
 // column, -0, values beside rounding ties and beyond 10⁹ (scientific notation).
 
@@ -15,7 +16,9 @@ struct StreamedOutputTests {
     static let cases: [(expected: String, arguments: [String])] = [
         ("generic.table.txt.z", ["pool", "generic.csv"]),
         ("generic.fe.table.txt.z", ["pool", "generic.csv", "--method", "FE"]),
+        ("generic.json.txt.z", ["pool", "generic.csv", "--format", "json"]),
         ("proportions.table.txt.z", ["pool", "proportions.csv"]),
+        ("proportions.json.txt.z", ["pool", "proportions.csv", "--format", "json"]),
     ]
 
     @Test("byte for byte the text recorded before streaming", arguments: cases.indices)
