@@ -10,8 +10,9 @@ struct JSONDocument {
     enum Member {
         /// A value held whole.
         case value(JSONValue)
-        /// An array of `count` entries, entry `i` made by `entry(i)` when it is written.
-        case entries(count: Int, entry: (Int) -> JSONValue)
+        /// An array of `count` entries, entry `i` made by `entry(i)` when it is written, or by
+        /// `write(i, depth, &bytes)` straight as text (the text of `entry(i)` at that depth).
+        case entries(count: Int, entry: (Int) -> JSONValue, write: ((Int, Int, inout [UInt8]) -> Void)? = nil)
         /// An object with members of either kind.
         case object([(String, Member)])
     }
@@ -39,7 +40,7 @@ struct JSONDocument {
         func value(_ member: Member) -> JSONValue {
             switch member {
             case .value(let v): v
-            case .entries(let count, let entry): .array((0..<count).map(entry))
+            case .entries(let count, let entry, _): .array((0..<count).map(entry))
             case .object(let members): .object(members.map { ($0.0, value($0.1)) })
             }
         }
@@ -55,7 +56,38 @@ struct JSONDocument {
         Self.write(members, depth: 0, into: &sink)
     }
 
-    private static let indent = 2
+    static let indent = 2
+
+    /// One object written member by member, as ``JSONValue/serialize(into:indent:depth:)``
+    /// writes `.object` of the same members (indent 2), without the array of members.
+    struct ObjectWriter {
+        let depth: Int
+        private var count = 0
+
+        init(depth: Int) { self.depth = depth }
+
+        /// Appends member `key` (a name of this file's writers: written between quotes as it is,
+        /// for it needs no escape) with `value`.
+        mutating func member(_ key: StaticString, _ value: JSONValue, into out: inout [UInt8]) {
+            if count > 0 { out.append(UInt8(ascii: ",")) } else { out.append(UInt8(ascii: "{")) }
+            out.append(0x0A)
+            for _ in 0..<JSONDocument.indent * (depth + 1) { out.append(UInt8(ascii: " ")) }
+            out.append(UInt8(ascii: "\""))
+            key.withUTF8Buffer { out.append(contentsOf: $0) }
+            out.append(UInt8(ascii: "\""))
+            out.append(UInt8(ascii: ":"))
+            out.append(UInt8(ascii: " "))
+            value.serialize(into: &out, indent: JSONDocument.indent, depth: depth + 1)
+            count += 1
+        }
+
+        func end(into out: inout [UInt8]) {
+            if count == 0 { out.append(contentsOf: "{}".utf8); return }
+            out.append(0x0A)
+            out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: JSONDocument.indent * depth))
+            out.append(UInt8(ascii: "}"))
+        }
+    }
 
     /// As JSONValue's writer: "{", a line per member (indent, quoted key, ": ", value, "," but
     /// after the last), "}" at the object's own indentation; "{}" and "[]" when empty.
@@ -72,15 +104,18 @@ struct JSONDocument {
                 sink.withBuffer { v.serialize(into: &$0, indent: indent, depth: depth + 1) }
             case .object(let inner):
                 write(inner, depth: depth + 1, into: &sink)
-            case .entries(let count, let entry):
+            case .entries(let count, let entry, let direct):
                 if count == 0 { sink.write("[]"); break }
                 sink.write("[\n")
                 let entryPad = pad(depth + 2)
                 for i in 0..<count {
-                    let value = entry(i)
                     sink.withBuffer { bytes in
                         bytes.append(contentsOf: entryPad.utf8)
-                        value.serialize(into: &bytes, indent: indent, depth: depth + 2)
+                        if let direct {
+                            direct(i, depth + 2, &bytes)
+                        } else {
+                            entry(i).serialize(into: &bytes, indent: indent, depth: depth + 2)
+                        }
                         if i + 1 < count { bytes.append(UInt8(ascii: ",")) }
                         bytes.append(0x0A)
                     }

@@ -132,21 +132,65 @@ struct RecordedAnalysis {
             let plotted = forest.rows.indices.filter { if case .study = forest.rows[$0] { true } else { false } }
             let withIntervals = forest.subgroupTest == nil && plotted.count == analysis.count
             let intervals = analysis.studyConfidenceIntervals
-            documentMembers[i].1 = .entries(count: analysis.count) { [forest] k in
+            documentMembers[i].1 = .entries(count: analysis.count, entry: { [forest] k in
                 var entry = Self.studyEntry(k, of: analysis, intervals: intervals)
                 if withIntervals, case .study(let s) = forest.rows[plotted[k]], case .object(let fields) = entry {
                     entry = .object(fields + forest.studyIntervalMembers(s))
                 }
                 return entry
-            }
+            }, write: { [forest] k, depth, out in
+                // The same members, written without a JSONValue of the entry (StreamedOutputTests).
+                func number(_ x: Double) -> JSONValue { x.isFinite ? .number(x) : .null }
+                let e = analysis.effects
+                var object = JSONDocument.ObjectWriter(depth: depth)
+                object.member("study", .string(e.labels[k]), into: &out)
+                object.member("yi", number(e.yi[k]), into: &out)
+                object.member("vi", number(e.vi[k]), into: &out)
+                object.member("ci_lower", number(intervals[k].lower), into: &out)
+                object.member("ci_upper", number(intervals[k].upper), into: &out)
+                object.member("weight", number(analysis.weights[k]), into: &out)
+                if withIntervals, case .study(let s) = forest.rows[plotted[k]] {
+                    Self.studyIntervalMembers(s, into: &object, out: &out)
+                }
+                object.end(into: &out)
+            })
         }
         // The forest's rows, entry by entry, in the place summary() puts them.
         let forestMembers: [(String, JSONDocument.Member)] = forest.summaryMembers(rows: .array([])).map { key, value in
-            key == "rows" ? (key, .entries(count: forest.rows.count) { [forest] in forest.rowSummary(forest.rows[$0]) }) : (key, .value(value))
+            guard key == "rows" else { return (key, .value(value)) }
+            return (key, .entries(count: forest.rows.count, entry: { [forest] in forest.rowSummary(forest.rows[$0]) },
+                                  write: { [forest] k, depth, out in
+                guard case .study(let s) = forest.rows[k] else {
+                    forest.rowSummary(forest.rows[k]).serialize(into: &out, indent: JSONDocument.indent, depth: depth)
+                    return
+                }
+                // ForestPlot.rowSummary of a study, written without a JSONValue of it (StreamedOutputTests).
+                func number(_ x: Double?) -> JSONValue { x.map { $0.isFinite ? .number($0) : .null } ?? .null }
+                var object = JSONDocument.ObjectWriter(depth: depth)
+                object.member("type", .string("study"), into: &out)
+                object.member("label", .string(s.label), into: &out)
+                object.member("inputs", .object(s.inputs.map { ($0.0, .string($0.1)) }), into: &out)
+                object.member("estimate", number(s.estimate), into: &out)
+                object.member("ci_lower", number(s.ciLower), into: &out)
+                object.member("ci_upper", number(s.ciUpper), into: &out)
+                object.member("weight", number(s.weight), into: &out)
+                object.member("yi", number(s.yi), into: &out)
+                object.member("vi", number(s.vi), into: &out)
+                Self.studyIntervalMembers(s, into: &object, out: &out)
+                object.end(into: &out)
+            }))
         }
         let rest = mixedMember + excludedMember + labelMember
         return JSONDocument(documentMembers + rest.map { ($0.0, .value($0.1)) } + [("forest", .object(forestMembers))]
                             + recorded(bytes).map { ($0.0, .value($0.1)) })
+    }
+
+    /// ForestPlot.studyIntervalMembers, written member by member.
+    static func studyIntervalMembers(_ s: ForestPlot.Study, into object: inout JSONDocument.ObjectWriter, out: inout [UInt8]) {
+        func number(_ x: Double) -> JSONValue { x.isFinite ? .number(x) : .null }
+        object.member("study_ci_lower", number(s.shownLower), into: &out)
+        object.member("study_ci_upper", number(s.shownUpper), into: &out)
+        object.member("study_ci", .string((s.interval?.source ?? .analysisScale).code), into: &out)
     }
 
     /// Study `i` of `analysis` as the `studies` of its ``PoolSummary`` encode it (PoolSummary.Study:
