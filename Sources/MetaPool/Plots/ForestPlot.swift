@@ -429,13 +429,17 @@ public struct ForestPlot: Sendable {
     static func distinctLabels(_ labels: [String], table: DataTable, exclude: Set<String>) -> [String] {
         // Repeated labels first (one dictionary of first rows, no array per label): most
         // tables have none, and 10⁶ one-element arrays were a twentieth of `pool`'s time.
-        var firstRow: [String: Int] = [:]
-        firstRow.reserveCapacity(labels.count)
         var groups: [String: [Int]] = [:]
-        for (i, l) in labels.enumerated() {
-            if let first = firstRow.updateValue(i, forKey: l) {
-                firstRow[l] = first
-                groups[l, default: [first]].append(i)
+        if let ascii = Self.repeatedASCIILabels(labels) {
+            groups = ascii
+        } else {
+            var firstRow: [String: Int] = [:]
+            firstRow.reserveCapacity(labels.count)
+            for (i, l) in labels.enumerated() {
+                if let first = firstRow.updateValue(i, forKey: l) {
+                    firstRow[l] = first
+                    groups[l, default: [first]].append(i)
+                }
             }
         }
         guard !groups.isEmpty else { return labels }
@@ -455,6 +459,38 @@ public struct ForestPlot: Sendable {
             }
         }
         return result
+    }
+
+    /// The rows of each repeated label, as a dictionary of first rows finds them, when every
+    /// label is ASCII (whose strings are equal exactly when their bytes are; other text is
+    /// compared by canonical equivalence, so the caller keeps the dictionary for it): an
+    /// open-addressing table of row numbers by an FNV-1a hash of the bytes (Fowler, Noll & Vo),
+    /// a fifth of the time of hashing 10⁶ Strings with the standard library's Hasher.
+    static func repeatedASCIILabels(_ labels: [String]) -> [String: [Int]]? {
+        var capacity = 16
+        while capacity < 2 * labels.count { capacity *= 2 }
+        let mask = capacity - 1
+        var slots = [Int](repeating: -1, count: capacity)
+        var groups: [String: [Int]] = [:]
+        for (i, label) in labels.enumerated() {
+            var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+            var ascii = true
+            let hashed: Void? = label.utf8.withContiguousStorageIfAvailable { bytes in
+                for b in bytes {
+                    if b >= 0x80 { ascii = false }
+                    hash = (hash ^ UInt64(b)) &* 0x0000_0100_0000_01B3
+                }
+            }
+            guard hashed != nil, ascii else { return nil }
+            var slot = Int(truncatingIfNeeded: hash) & mask
+            while true {
+                let j = slots[slot]
+                if j < 0 { slots[slot] = i; break }
+                if labels[j] == label { groups[label, default: [j]].append(i); break }
+                slot = (slot + 1) & mask
+            }
+        }
+        return groups
     }
 
     static func axisLabel(_ m: EffectMeasure) -> String {
