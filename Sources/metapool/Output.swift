@@ -50,22 +50,33 @@ enum StudyCSV {
 /// typed ``ForestPlot`` of the fit.
 enum StudyListing {
     static func render(_ plot: ForestPlot, model: String) -> String {
-        let studies = plot.rows.compactMap { row -> ForestPlot.Study? in if case .study(let s) = row { s } else { nil } }
-        guard let first = studies.first else { return "" }
+        var out = TextSink(streaming: false)
+        write(plot, model: model, into: &out)
+        return out.text
+    }
+
+    /// Writes the listing into `out` row by row (TextTable+Streaming.swift): 10⁶ studies are
+    /// never held as rows of text.
+    static func write(_ plot: ForestPlot, model: String, into out: inout TextSink) {
+        let studyRows = plot.rows.indices.filter { if case .study = plot.rows[$0] { true } else { false } }
+        guard let firstRow = studyRows.first, case .study(let first) = plot.rows[firstRow] else { return }
         let inputs = first.inputs.map(\.0)
-        var table = TextTable([.label("study")] + inputs.map(TextTable.Column.number)
-                              + [.number(plot.measure.naturalScaleName), .number("ci.lb"), .number("ci.ub"), .number("weight")])
-        for s in studies {
-            let data = inputs.map { name in s.inputs.first { $0.0 == name }?.1 ?? "-" }
+        let columns: [TextTable.Column] = [.label("study")] + inputs.map(TextTable.Column.number)
+            + [.number(plot.measure.naturalScaleName), .number("ci.lb"), .number("ci.ub"), .number("weight")]
+        out.write("Studies (\(plot.studyIntervalDescription), shown on the \(plot.measure.naturalScaleName) scale; weights in the \(model)):\n\n")
+        TextTable.write(columns, count: studyRows.count, row: { i, cells in
+            guard case .study(let s) = plot.rows[studyRows[i]] else { return }
+            cells.append(s.label)
+            for name in inputs { cells.append(s.input(name) ?? "-") }
             // The interval shown (ForestPlot+StudyIntervals.swift): exact for proportions by
             // default, as published for hazard ratios; escalc's Wald interval back-transformed otherwise.
             let escalc = (s.interval?.source ?? .analysisScale) == .analysisScale
-            table.append([s.label] + data + [SummaryTable.natural(s.estimate, of: s.yi),
-                                             escalc ? SummaryTable.natural(s.ciLower, of: s.analysisInterval.lower) : SummaryTable.f(s.shownLower),
-                                             escalc ? SummaryTable.natural(s.ciUpper, of: s.analysisInterval.upper) : SummaryTable.f(s.shownUpper),
-                                             s.weight.map { SummaryTable.f($0, 2) + "%" } ?? "-"])
-        }
-        return "Studies (\(plot.studyIntervalDescription), shown on the \(plot.measure.naturalScaleName) scale; weights in the \(model)):\n\n" + table.render() + "\n"
+            cells.append(SummaryTable.natural(s.estimate, of: s.yi))
+            cells.append(escalc ? SummaryTable.natural(s.ciLower, of: s.analysisInterval.lower) : SummaryTable.f(s.shownLower))
+            cells.append(escalc ? SummaryTable.natural(s.ciUpper, of: s.analysisInterval.upper) : SummaryTable.f(s.shownUpper))
+            cells.append(s.weight.map { SummaryTable.f($0, 2) + "%" } ?? "-")
+        }, into: &out)
+        out.write("\n")
     }
 }
 
@@ -87,6 +98,13 @@ enum SummaryTable {
     }
 
     static func render(_ s: PoolSummary, analysis: MetaAnalysis, studies: ForestPlot? = nil) -> String {
+        var out = TextSink(streaming: false)
+        write(s, analysis: analysis, studies: studies, into: &out)
+        return out.text
+    }
+
+    /// Writes the summary (the study listing row by row) into `sink`; ``render(_:analysis:studies:)`` collects it.
+    static func write(_ s: PoolSummary, analysis: MetaAnalysis, studies: ForestPlot? = nil, into sink: inout TextSink) {
         let percent = s.level * 100
         let lvl = percent == percent.rounded() ? String(Int(percent)) : String(format: "%g", percent)
         var out = ""
@@ -94,7 +112,11 @@ enum SummaryTable {
         if let tau2 = s.tau2 {
             out += "Random-effects model (k = \(s.k); tau^2 estimator: \(s.method))\n"
             out += "Measure: \(s.measure) (\(measure.analysisScaleName)); CI: \(s.ciMethod), \(lvl)%\n\n"
-            if let studies { out += StudyListing.render(studies, model: "random-effects model") }
+            if let studies {
+                sink.write(out)
+                out = ""
+                StudyListing.write(studies, model: "random-effects model", into: &sink)
+            }
             let ci = { (lo: Double?, hi: Double?, d: Int) -> String in
                 guard let lo, let hi else { return "" }
                 if s.tau2CINote != nil { return " [empty set]" }
@@ -109,7 +131,11 @@ enum SummaryTable {
         } else {
             out += "Fixed-effect model (k = \(s.k))\n"
             out += "Measure: \(s.measure) (\(measure.analysisScaleName)); CI: \(s.ciMethod), \(lvl)%\n\n"
-            if let studies { out += StudyListing.render(studies, model: "fixed-effect model") }
+            if let studies {
+                sink.write(out)
+                out = ""
+                StudyListing.write(studies, model: "fixed-effect model", into: &sink)
+            }
             // The Q-based I² and H² of a common-effect model (Higgins & Thompson 2002), as metafor prints them.
             if let i2 = s.i2 { out += "I^2 (total heterogeneity / total variability):  \(f(i2, 2))%\n" }
             if let h2 = s.h2 { out += "H^2 (total variability / sampling variability): \(f(h2, 2))\n\n" }
@@ -135,7 +161,7 @@ enum SummaryTable {
             }
             out += "\n"
         }
-        return out
+        sink.write(out)
     }
 }
 
@@ -234,12 +260,17 @@ enum StandardOutput {
         fflush(stdout)
     }
 
+    /// The error of the first write to standard output that failed (TextSink's direct writes),
+    /// kept because errno need not hold it by the time ``finish()`` asks.
+    nonisolated(unsafe) static var firstWriteError: Int32 = 0
+
     /// Flushes standard output; nil when everything written reached it, else why not.
     static func finish() -> String? {
         let flushed = fflush(stdout) == 0
         let failed = !flushed || ferror(stdout) != 0
         guard failed else { return nil }
-        return "cannot write to standard output: \(String(cString: strerror(errno == 0 ? EIO : errno)))"
+        let code = firstWriteError != 0 ? firstWriteError : (errno == 0 ? EIO : errno)
+        return "cannot write to standard output: \(String(cString: strerror(code)))"
     }
 }
 

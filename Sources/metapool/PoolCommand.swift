@@ -65,8 +65,8 @@ struct PoolCommand: AsyncParsableCommand {
                 spec.studyInterval = studyIntervals.method
                 (spec.predictionInterval, spec.threshold) = (prediction.setting, prediction.threshold)
                 let bytes = try DataTable.readBytes(path: model.file)
-                func analyse() throws(MetaPoolError) -> JSONValue {
-                    try spec.run(bytes: bytes, noting: ModelOptions.noteMixed,
+                func analyse() throws(MetaPoolError) -> JSONDocument {
+                    try spec.document(bytes: bytes, noting: ModelOptions.noteMixed,
                                  notingExcluded: EffectSizeArguments.note, notingInput: ModelOptions.noteInput,
                                  warningInapplicable: model.measure == nil ? warn : { _ in })
                 }
@@ -75,9 +75,11 @@ struct PoolCommand: AsyncParsableCommand {
                 let json = model.pooling.isGLMM && by == nil
                     ? try ProgressReporter.whileRunning("pool", "fitting the GLMM") { () throws(MetaPoolError) in try analyse() }
                     : try analyse()
-                // Streamed: the text of 10⁶ studies is never held whole.
-                json.serialize { print($0, terminator: "") }
-                print()
+                // Streamed: the text of 10⁶ studies is never held whole, nor their JSON values (JSONDocument.swift).
+                var sink = TextSink(streaming: true)
+                json.write(into: &sink)
+                sink.write("\n")
+                sink.flush()
             } catch {
                 var located = error
                 if located.location.file == nil { located.location.file = model.file }
@@ -97,7 +99,10 @@ struct PoolCommand: AsyncParsableCommand {
                                         ciMethod: model.ciMethod, level: model.level)
             analysis.predictionIntervalSetting = prediction.resolved(for: analysis.measure)
             if let threshold = prediction.threshold { probabilities = try ThresholdProbabilities(analysis, threshold: threshold) }
-            summary = try analysis.summary()
+            var fitted = try analysis.summary()
+            // The table lists the studies from the plot below: its 10⁶ summary rows are let go before the plot is built.
+            if format == .table { fitted.studies = [] }
+            summary = fitted
             // The study listing, from the typed fit and the rows it was fitted to.
             studies = try studyIntervals.apply(to: ForestPlot(analysis, table: table), explicitMeasure: model.measure)
         } catch {
@@ -109,7 +114,10 @@ struct PoolCommand: AsyncParsableCommand {
         case .json: print(JSONOutput.encode(summary))
         case .csv: print(StudyCSV.render(summary, studies: studies), terminator: "")
         case .table:
-            print(SummaryTable.render(summary, analysis: analysis, studies: studies), terminator: "")
+            // Streamed: the listing of 10⁶ studies goes out as it is written (TextSink.swift).
+            var sink = TextSink(streaming: true)
+            SummaryTable.write(summary, analysis: analysis, studies: studies, into: &sink)
+            sink.flush()
             if let probabilities { print(PredictionOptions.lines(probabilities, measure: analysis.measure), terminator: "") }
         }
     }

@@ -43,6 +43,17 @@ struct RecordedAnalysis {
              notingExcluded noteExcluded: ([ExcludedRow]) -> Void = { _ in },
              notingInput inputNote: (String) -> Void = { _ in },
              warningInapplicable warnInapplicable: (String) -> Void = { _ in }) throws(MetaPoolError) -> JSONValue {
+        try document(bytes: bytes, noting: note, notingExcluded: noteExcluded, notingInput: inputNote,
+                     warningInapplicable: warnInapplicable).tree
+    }
+
+    /// ``run(bytes:noting:notingExcluded:notingInput:warningInapplicable:)``'s JSON as a document
+    /// whose per-study arrays (`studies` of one fit, the forest's `rows`) are made entry by entry
+    /// as they are written: `pool --format json` on 10⁶ studies holds no tree of them.
+    func document(bytes: [UInt8], noting note: (_ column: String, _ values: [(value: String, count: Int)]) -> Void = { _, _ in },
+                  notingExcluded noteExcluded: ([ExcludedRow]) -> Void = { _ in },
+                  notingInput inputNote: (String) -> Void = { _ in },
+                  warningInapplicable warnInapplicable: (String) -> Void = { _ in }) throws(MetaPoolError) -> JSONDocument {
         let selected = try ModelOptions.read(bytes: bytes, file: file, delimiter: delimiter, label: label, conditions: conditions,
                                              noting: inputNote)
         // The mixed-endpoint guard, as for the table output (ModelOptions.checkOutcomes).
@@ -60,6 +71,8 @@ struct RecordedAnalysis {
         specification.predictionInterval = predictionInterval
         var summary: JSONValue
         var forest: ForestPlot
+        /// The inverse-variance fit whose `studies` are written entry by entry (``studyEntry(_:of:)``).
+        var streamed: MetaAnalysis?
         if let by, commonTauSquared, case .glmm(let points) = pooling {
             let groups = try SubgroupGLMMCommonTau(table: table, by: by, quadraturePoints: points, level: level)
             summary = try groups.summary()
@@ -77,7 +90,17 @@ struct RecordedAnalysis {
         } else {
             // One fit: the summary and the plot data both come from it.
             let fit = try specification.fit(table)
-            summary = try fit.jsonSummary()
+            if let analysis = fit as? MetaAnalysis {
+                // The summary without its studies; they are written from the fit (studyEntry).
+                var pool = try analysis.summary()
+                pool.studies = []
+                do { summary = try OrderedJSONEncoder.encode(pool) } catch {
+                    throw MetaPoolError(.invalidArgument, "could not encode the summary: \(error)")
+                }
+                streamed = analysis
+            } else {
+                summary = try fit.jsonSummary()
+            }
             forest = try ForestPlot(fit, table: table)
             if let threshold, case .object(let members) = summary {
                 summary = .object(members + (try ThresholdProbabilities(fit, threshold: threshold)).jsonMembers)
@@ -91,7 +114,7 @@ struct RecordedAnalysis {
                 warnInapplicable(warning)
             }
         }
-        guard case .object(var members) = summary else { return summary }
+        guard case .object(var members) = summary else { return JSONDocument(summary) }
         members = Self.addingStudyIntervals(members, forest: forest)
         // Everything needed to draw the forest plot, for users who draw it their own way.
         // What --allow-mixed-endpoints let through, named in the output (absent when nothing was mixed).
@@ -103,7 +126,81 @@ struct RecordedAnalysis {
             ? [("excluded", .array(excluded.map(\.json)))] : []
         // The column the study labels came from (null: none, the studies are numbered).
         let labelMember: [(String, JSONValue)] = [("label_column", selected.labelColumn.map { .string($0) } ?? .null)]
-        return .object(members + mixedMember + excludedMember + labelMember + [("forest", forest.summary())] + recorded(bytes))
+        var documentMembers: [(String, JSONDocument.Member)] = members.map { ($0.0, .value($0.1)) }
+        if let analysis = streamed, let i = documentMembers.firstIndex(where: { $0.0 == "studies" }) {
+            // With the shown interval of each study, as addingStudyIntervals adds it to a whole array.
+            let plotted = forest.rows.indices.filter { if case .study = forest.rows[$0] { true } else { false } }
+            let withIntervals = forest.subgroupTest == nil && plotted.count == analysis.count
+            let intervals = analysis.studyConfidenceIntervals
+            documentMembers[i].1 = .entries(count: analysis.count, entry: { [forest] k in
+                var entry = Self.studyEntry(k, of: analysis, intervals: intervals)
+                if withIntervals, case .study(let s) = forest.rows[plotted[k]], case .object(let fields) = entry {
+                    entry = .object(fields + forest.studyIntervalMembers(s))
+                }
+                return entry
+            }, write: { [forest] k, depth, out in
+                // The same members, written without a JSONValue of the entry (StreamedOutputTests).
+                func number(_ x: Double) -> JSONValue { x.isFinite ? .number(x) : .null }
+                let e = analysis.effects
+                var object = JSONDocument.ObjectWriter(depth: depth)
+                object.member("study", .string(e.labels[k]), into: &out)
+                object.member("yi", number(e.yi[k]), into: &out)
+                object.member("vi", number(e.vi[k]), into: &out)
+                object.member("ci_lower", number(intervals[k].lower), into: &out)
+                object.member("ci_upper", number(intervals[k].upper), into: &out)
+                object.member("weight", number(analysis.weights[k]), into: &out)
+                if withIntervals, case .study(let s) = forest.rows[plotted[k]] {
+                    Self.studyIntervalMembers(s, into: &object, out: &out)
+                }
+                object.end(into: &out)
+            })
+        }
+        // The forest's rows, entry by entry, in the place summary() puts them.
+        let forestMembers: [(String, JSONDocument.Member)] = forest.summaryMembers(rows: .array([])).map { key, value in
+            guard key == "rows" else { return (key, .value(value)) }
+            return (key, .entries(count: forest.rows.count, entry: { [forest] in forest.rowSummary(forest.rows[$0]) },
+                                  write: { [forest] k, depth, out in
+                guard case .study(let s) = forest.rows[k] else {
+                    forest.rowSummary(forest.rows[k]).serialize(into: &out, indent: JSONDocument.indent, depth: depth)
+                    return
+                }
+                // ForestPlot.rowSummary of a study, written without a JSONValue of it (StreamedOutputTests).
+                func number(_ x: Double?) -> JSONValue { x.map { $0.isFinite ? .number($0) : .null } ?? .null }
+                var object = JSONDocument.ObjectWriter(depth: depth)
+                object.member("type", .string("study"), into: &out)
+                object.member("label", .string(s.label), into: &out)
+                object.member("inputs", .object(s.inputs.map { ($0.0, .string($0.1)) }), into: &out)
+                object.member("estimate", number(s.estimate), into: &out)
+                object.member("ci_lower", number(s.ciLower), into: &out)
+                object.member("ci_upper", number(s.ciUpper), into: &out)
+                object.member("weight", number(s.weight), into: &out)
+                object.member("yi", number(s.yi), into: &out)
+                object.member("vi", number(s.vi), into: &out)
+                Self.studyIntervalMembers(s, into: &object, out: &out)
+                object.end(into: &out)
+            }))
+        }
+        let rest = mixedMember + excludedMember + labelMember
+        return JSONDocument(documentMembers + rest.map { ($0.0, .value($0.1)) } + [("forest", .object(forestMembers))]
+                            + recorded(bytes).map { ($0.0, .value($0.1)) })
+    }
+
+    /// ForestPlot.studyIntervalMembers, written member by member.
+    static func studyIntervalMembers(_ s: ForestPlot.Study, into object: inout JSONDocument.ObjectWriter, out: inout [UInt8]) {
+        func number(_ x: Double) -> JSONValue { x.isFinite ? .number(x) : .null }
+        object.member("study_ci_lower", number(s.shownLower), into: &out)
+        object.member("study_ci_upper", number(s.shownUpper), into: &out)
+        object.member("study_ci", .string((s.interval?.source ?? .analysisScale).code), into: &out)
+    }
+
+    /// Study `i` of `analysis` as the `studies` of its ``PoolSummary`` encode it (PoolSummary.Study:
+    /// study, yi, vi, ci_lower, ci_upper, weight; a non-finite number as null).
+    static func studyEntry(_ i: Int, of analysis: MetaAnalysis, intervals: [Interval]) -> JSONValue {
+        func number(_ x: Double) -> JSONValue { x.isFinite ? .number(x) : .null }
+        let e = analysis.effects
+        return .object([("study", .string(e.labels[i])), ("yi", number(e.yi[i])), ("vi", number(e.vi[i])),
+                        ("ci_lower", number(intervals[i].lower)), ("ci_upper", number(intervals[i].upper)),
+                        ("weight", number(analysis.weights[i]))])
     }
 
     /// The `metapool_version`, `input` and `options` members that let `check` repeat the analysis

@@ -86,7 +86,7 @@ extension EffectSizes {
         let measure = measure ?? family.measures[0]
         let reader = ColumnReader(table: table)
         let labels = reader.labels()
-        let locations = (0..<table.rows.count).map { table.location(row: $0) }
+        let locations = table.rowLocations()
         let correction = options.continuityCorrection
         switch family {
         case .proportion:
@@ -120,7 +120,7 @@ extension EffectSizes {
                 vi = se.map { $0 * $0 }
             }
             self = try EffectSizes(measure: .generic, yi: yi, vi: vi, labels: labels, totals: nil,
-                                   locations: locations.map { var l = $0; l.column = nil; return l })
+                                   locations: locations)
         }
         self.excluded = excluded
     }
@@ -159,6 +159,8 @@ struct ColumnReader {
             guard let cell = row[c] else {
                 throw MetaPoolError(.invalidValue, "the cell is empty; every study needs a value here", at: table.location(row: i, column: column), remedy: .dropMissing)
             }
+            // Good cells without building an error's location; a bad one gets its message from parseNumber.
+            if let value = Self.plainNumber(cell) { values.append(value); continue }
             values.append(try Self.parseNumber(cell, at: table.location(row: i, column: column)))
         }
         return values
@@ -192,12 +194,16 @@ struct ColumnReader {
         return values
     }
 
-    /// Parses a plain decimal number (`12`, `-0.5`, `1.2e-3`); rejects hex, comma decimals and
-    /// thousands separators (named by `DataTable.commaHint`),
-    /// NaN, infinities and values that overflow a Double.
-    static func parseNumber(_ text: String, at location: InputLocation) throws(MetaPoolError) -> Double {
+    /// `text` as ``parseNumber(_:at:)`` reads it where that succeeds, else `nil` (and no message).
+    static func plainNumber(_ text: String) -> Double? {
         let t = text.trimmingSpaces()
-        let shown = t.count > 40 ? String(t.prefix(40)) + "…" : t
+        guard isPlainDecimal(t), let value = Double(t), value.isFinite else { return nil }
+        return value
+    }
+
+    /// Whether `t` is written as a plain decimal number: digits with at most one point, an
+    /// optional sign, an optional exponent with its own sign and digits.
+    private static func isPlainDecimal(_ t: String) -> Bool {
         var sawDigit = false, sawDot = false, sawExp = false, expDigit = true
         var previous: UInt8 = 0
         for (n, b) in t.utf8.enumerated() {
@@ -205,32 +211,42 @@ struct ColumnReader {
             case UInt8(ascii: "0")...UInt8(ascii: "9"):
                 if sawExp { expDigit = true } else { sawDigit = true }
             case UInt8(ascii: "."):
-                if sawDot || sawExp { return try fail() }
+                if sawDot || sawExp { return false }
                 sawDot = true
             case UInt8(ascii: "e"), UInt8(ascii: "E"):
-                if sawExp || !sawDigit { return try fail() }
+                if sawExp || !sawDigit { return false }
                 sawExp = true
                 expDigit = false
             case UInt8(ascii: "+"), UInt8(ascii: "-"):
-                if !(n == 0 || previous == UInt8(ascii: "e") || previous == UInt8(ascii: "E")) { return try fail() }
+                if !(n == 0 || previous == UInt8(ascii: "e") || previous == UInt8(ascii: "E")) { return false }
             default:
-                return try fail()
+                return false
             }
             previous = b
         }
-        guard sawDigit, expDigit, let value = Double(t) else { return try fail() }
+        return sawDigit && expDigit
+    }
+
+    /// Parses a plain decimal number (`12`, `-0.5`, `1.2e-3`); rejects hex, comma decimals and
+    /// thousands separators (named by `DataTable.commaHint`),
+    /// NaN, infinities and values that overflow a Double.
+    /// `location` is only built for an error (a column of 10⁶ good cells builds none).
+    static func parseNumber(_ text: String, at location: @autoclosure () -> InputLocation) throws(MetaPoolError) -> Double {
+        let t = text.trimmingSpaces()
+        var shown: String { t.count > 40 ? String(t.prefix(40)) + "…" : t }
+        guard isPlainDecimal(t), let value = Double(t) else { return try fail() }
         guard value.isFinite else {
-            throw MetaPoolError(.invalidValue, "\(shown) is too large to represent as a number", at: location)
+            throw MetaPoolError(.invalidValue, "\(shown) is too large to represent as a number", at: location())
         }
         return value
 
         func fail() throws(MetaPoolError) -> Double {
             let lower = t.lowercased()
             if ["nan", "inf", "-inf", "+inf", "infinity", "-infinity"].contains(lower) {
-                throw MetaPoolError(.invalidValue, "\(shown) is not a finite number", at: location)
+                throw MetaPoolError(.invalidValue, "\(shown) is not a finite number", at: location())
             }
-            if let hint = DataTable.commaHint(t) { throw MetaPoolError(.invalidValue, hint, at: location) }
-            throw MetaPoolError(.invalidValue, "\"\(shown)\" is not a number", at: location)
+            if let hint = DataTable.commaHint(t) { throw MetaPoolError(.invalidValue, hint, at: location()) }
+            throw MetaPoolError(.invalidValue, "\"\(shown)\" is not a number", at: location())
         }
     }
 }

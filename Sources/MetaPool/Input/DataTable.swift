@@ -46,6 +46,21 @@ public struct DataTable: Sendable, Equatable {
         let number: Int? = row >= 0 && row < rowNumbers.count ? rowNumbers[row] : (row >= 0 && row < Int.max ? row + 1 : nil)
         return InputLocation(file: source, row: number, line: row >= 0 && row < lines.count ? lines[row] : nil, column: column, study: study)
     }
+
+    /// ``location(row:column:)`` of every row, in order, with the label column looked up once.
+    func rowLocations() -> [InputLocation] {
+        let labelIndex = labelColumnIndex
+        return rows.indices.map { r in
+            let study = labelIndex.flatMap { s in s < rows[r].count ? rows[r][s] : nil }
+            return InputLocation(file: source, row: rowNumber(r), line: r < lines.count ? lines[r] : nil, column: nil, study: study)
+        }
+    }
+
+    /// The row number ``location(row:column:)`` names for the 0-based `row`, without the rest of
+    /// the location (the label column is not looked up): for loops over every row.
+    func rowNumber(_ row: Int) -> Int? {
+        row >= 0 && row < rowNumbers.count ? rowNumbers[row] : (row >= 0 && row < Int.max ? row + 1 : nil)
+    }
 }
 
 extension DataTable {
@@ -214,5 +229,16 @@ extension StringProtocol {
         let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n" || $0 == "\r\n" }
         guard let first = firstIndex(where: { !isSpace($0) }), let last = lastIndex(where: { !isSpace($0) }) else { return "" }
         return String(self[first...last])
+    }
+}
+
+extension String {
+    /// The string without leading and trailing spaces, tabs, CR and LF (``StringProtocol/trimmingSpaces()``);
+    /// itself, with no copy, when its first and last bytes are none of these: a space character is
+    /// one byte, so a first (last) character that is one starts (ends) with that byte.
+    func trimmingSpaces() -> String {
+        func isSpaceByte(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 || b == 0x0D || b == 0x0A }
+        if let first = utf8.first, let last = utf8.last, !isSpaceByte(first), !isSpaceByte(last) { return self }
+        return self[...].trimmingSpaces()
     }
 }

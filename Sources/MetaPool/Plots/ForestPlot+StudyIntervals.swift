@@ -139,7 +139,7 @@ extension ForestPlot {
             s.interval = s.studyInterval(method, measure: measure, level: level)
             return .study(s)
         }
-        plot.axis = try Self.axis(studies: plot.studies, rows: plot.rows, overall: overall, predictionInterval: predictionInterval,
+        plot.axis = try Self.axis(studies: Self.studies(of: plot.rows), rows: plot.rows, overall: overall, predictionInterval: predictionInterval,
                                   measure: measure, source: axisSource)
         return plot
     }
@@ -147,7 +147,7 @@ extension ForestPlot {
     /// The axis for the studies' shown intervals, the diamonds and the prediction interval:
     /// estimates, diamonds, the prediction interval and the null value must be on it; the study
     /// intervals stretch it by at most its own width on either side (clipped, with an arrow, beyond).
-    static func axis(studies: [Study], rows: [Row], overall: Diamond, predictionInterval: Interval?, measure m: EffectMeasure,
+    static func axis(studies: some Sequence<Study>, rows: [Row], overall: Diamond, predictionInterval: Interval?, measure m: EffectMeasure,
                      source: String?) throws(MetaPoolError) -> Axis {
         let scale: Scale = m.backTransform == .exponential ? .log : .linear
         let nullValue: Double? = switch m {
@@ -155,11 +155,19 @@ extension ForestPlot {
         case .riskDifference, .generic: 0
         default: nil
         }
-        var must: [Double] = studies.map(\.estimate) + [overall.ciLower, overall.ciUpper]
+        var must: [Double] = []
+        var ciBounds: [Double] = []
+        must.reserveCapacity(rows.count + 8)
+        ciBounds.reserveCapacity(2 * rows.count)
+        for s in studies {
+            must.append(s.estimate)
+            ciBounds.append(s.shownLower)
+            ciBounds.append(s.shownUpper)
+        }
+        must += [overall.ciLower, overall.ciUpper]
         for row in rows { if case .subgroupDiamond(let d) = row { must += [d.ciLower, d.ciUpper] } }
         if let pi = predictionInterval { must += [pi.lower, pi.upper] }
         if let nullValue { must.append(nullValue) }
-        let ciBounds = studies.flatMap { [$0.shownLower, $0.shownUpper] }
         return try axis(must: must, wanted: ciBounds, scale: scale, nullValue: nullValue,
                         proportion: m.family == .proportion, label: axisLabel(m), source: source)
     }
@@ -170,7 +178,7 @@ extension ForestPlot {
         let percent = level * 100
         let lvl = (percent == percent.rounded() ? String(Int(percent)) : NumberFormat.decimal(percent, digits: 2)) + "%"
         var seen: [StudyInterval.Source] = []
-        for s in studies { if let source = s.interval?.source, !seen.contains(source) { seen.append(source) } }
+        for case .study(let s) in rows { if let source = s.interval?.source, !seen.contains(source) { seen.append(source) } }
         if seen.isEmpty { seen = [.analysisScale] }
         let names = seen.map { source -> String in
             let name = StudyInterval(lower: 0, upper: 0, source: source).name(measure: measure)

@@ -43,7 +43,13 @@ public struct ForestPlot: Sendable {
         /// The study label, with a distinguishing column value where labels repeat.
         public let label: String
         /// The input columns that define the effect, as written (`events`, `total`, …).
-        public let inputs: [(String, String)]
+        public var inputs: [(String, String)] { inputCells?.cells(ofRow: inputRow) ?? [] }
+        /// The input cell of column `name` as ``inputs`` holds it (trimmed), or `nil` where `inputs` has none.
+        public func input(_ name: String) -> String? { inputCells?.cell(ofRow: inputRow, column: name) }
+        /// The table the input cells are read from, shared by every study (no array per study).
+        let inputCells: InputCells?
+        /// The study's row in ``inputCells``.
+        let inputRow: Int
         /// The study's effect on the natural scale.
         public let estimate: Double
         /// The lower bound of its Wald interval yᵢ − z·√vᵢ, on the natural scale.
@@ -62,6 +68,42 @@ public struct ForestPlot: Sendable {
         /// default Clopper–Pearson for proportions, the published CI of a hazard ratio, else the
         /// Wald interval above; `nil` shows the Wald interval.
         public internal(set) var interval: StudyInterval? = nil
+    }
+
+    /// The input columns of a plot's studies, read from the table when asked for: 10⁶ studies
+    /// held one small array each, which the outputs read once.
+    final class InputCells: Sendable {
+        /// The columns shown, with their index in `rows`.
+        let columns: [(name: String, index: Int)]
+        /// The table's cells (shared with the table, not copied).
+        let rows: [[String?]]
+
+        init(columns: [(name: String, index: Int)], rows: [[String?]]) {
+            self.columns = columns
+            self.rows = rows
+        }
+
+        /// The first cell of `row` named `name` among ``cells(ofRow:)``, without building them all.
+        func cell(ofRow r: Int, column name: String) -> String? {
+            guard r >= 0, r < rows.count else { return nil }
+            let row = rows[r]
+            for (n, c) in columns where c < row.count && n == name {
+                if let text = row[c] { return text.trimmingSpaces() }
+            }
+            return nil
+        }
+
+        /// The named, trimmed non-empty cells of `row`, in column order.
+        func cells(ofRow r: Int) -> [(String, String)] {
+            guard r >= 0, r < rows.count else { return [] }
+            let row = rows[r]
+            var cells: [(String, String)] = []
+            cells.reserveCapacity(columns.count)
+            for (name, c) in columns where c < row.count {
+                if let text = row[c] { cells.append((name, text.trimmingSpaces())) }
+            }
+            return cells
+        }
     }
 
     /// A pooled estimate drawn as a diamond (a subgroup or the overall model).
@@ -171,6 +213,11 @@ public struct ForestPlot: Sendable {
         rows.compactMap { if case .study(let s) = $0 { return s } else { return nil } }
     }
 
+    /// The studies of `rows` in order, read as they are walked (no array of them).
+    static func studies(of rows: [Row]) -> LazyMapSequence<LazyFilterSequence<LazyMapSequence<[Row], Study?>>, Study> {
+        rows.lazy.compactMap { if case .study(let s) = $0 { return s } else { return nil } }
+    }
+
     /// Builds the plot for a table: the overall model, and with `by` one block per subgroup.
     /// - Throws: whatever reading the effect sizes or fitting the models throws.
     public init(table: DataTable, measure: EffectMeasure? = nil, method: TauSquaredMethod = .restrictedMaximumLikelihood,
@@ -259,14 +306,26 @@ public struct ForestPlot: Sendable {
         case .hazardRatio: inputColumns = ["hr", "hr_lower", "hr_upper", "hr_level", "log_hr", "se", "o_minus_e", "v", "p_value"]; countHeaders = []
         case .generic: inputColumns = ["yi", "vi", "se"]; countHeaders = []
         }
-        if let table { inputColumns = inputColumns.filter { table.columnIndex($0) != nil } } else { inputColumns = [] }
+        // Each input column's index, looked up once (not per study).
+        let inputIndexes: [(name: String, index: Int)] = table.map { table in
+            inputColumns.compactMap { name in table.columnIndex(name).map { (name, $0) } }
+        } ?? []
+        inputColumns = inputIndexes.map(\.name)
         // The table row of each study, found by its input row number (studies left out of the
         // fit, such as double-zero studies under MH, have no row in the plot).
-        var tableRowOf: [Int: Int] = [:]
-        if let table {
-            for r in table.rows.indices { if let number = table.location(row: r).row { tableRowOf[number] = r } }
+        let studyRows: [Int?]
+        if let table, effects.count == table.rows.count,
+           effects.locations.indices.allSatisfy({ i in effects.locations[i].row.map { $0 == table.rowNumber(i) } ?? false }) {
+            // Every row a study, in order (no row left out): no table of row numbers to build.
+            studyRows = Array(0..<effects.count)
+        } else {
+            var tableRowOf: [Int: Int] = [:]
+            if let table {
+                tableRowOf.reserveCapacity(table.rows.count)
+                for r in table.rows.indices { if let number = table.rowNumber(r) { tableRowOf[number] = r } }
+            }
+            studyRows = effects.locations.indices.map { i in effects.locations[i].row.flatMap { tableRowOf[$0] } }
         }
-        let studyRows: [Int?] = effects.locations.indices.map { i in effects.locations[i].row.flatMap { tableRowOf[$0] } }
         var labels = effects.labels
         if let table, studyRows.allSatisfy({ $0 != nil }) {
             let rows = studyRows.map { $0! }
@@ -274,25 +333,26 @@ public struct ForestPlot: Sendable {
             labels = Self.distinctLabels(effects.labels, table: sub, exclude: Set(inputColumns))
         }
         let weights = fit.studies.weights
+        let inputCells = table.map { InputCells(columns: inputIndexes, rows: $0.rows) }
+        // The study intervals shown by default: Clopper–Pearson for proportions, published HR CIs.
+        let defaultIntervals = StudyIntervalMethod.defaultMethod(for: m)
+        studyIntervalMethod = defaultIntervals
+        // Without subgroups the studies go straight into the rows (10⁶ studies are not held twice).
         var studies: [Study] = []
-        studies.reserveCapacity(effects.count)
+        var rows: [Row] = []
+        if blocks == nil { rows.reserveCapacity(effects.count) } else { studies.reserveCapacity(effects.count) }
         for i in 0..<effects.count {
             let y = effects.yi[i], v = effects.vi[i], ci = studyIntervals[i]
             let total = effects.totals?[i]
-            let inputs: [(String, String)] = inputColumns.compactMap { name in
-                guard let table, let r = studyRows[i], let c = table.columnIndex(name), c < table.rows[r].count,
-                      let text = table.rows[r][c] else { return nil }
-                return (name, text.trimmingSpaces())
-            }
-            let what = " of study \"\(labels[i])\""
-            studies.append(Study(label: labels[i], inputs: inputs, estimate: checked(natural(y, total: total), y, "estimate" + what),
-                                 ciLower: checked(natural(ci.lower, total: total), ci.lower, "lower CI bound" + what),
-                                 ciUpper: checked(natural(ci.upper, total: total), ci.upper, "upper CI bound" + what),
-                                 weight: weights?[i], analysisInterval: ci, yi: y, vi: v))
+            let label = labels[i]
+            var study = Study(label: label, inputCells: studyRows[i] == nil ? nil : inputCells, inputRow: studyRows[i] ?? -1,
+                              estimate: checked(natural(y, total: total), y, "estimate of study \"\(label)\""),
+                              ciLower: checked(natural(ci.lower, total: total), ci.lower, "lower CI bound of study \"\(label)\""),
+                              ciUpper: checked(natural(ci.upper, total: total), ci.upper, "upper CI bound of study \"\(label)\""),
+                              weight: weights?[i], analysisInterval: ci, yi: y, vi: v)
+            study.interval = study.studyInterval(defaultIntervals, measure: m, level: level)
+            if blocks == nil { rows.append(.study(study)) } else { studies.append(study) }
         }
-        // The study intervals shown by default: Clopper–Pearson for proportions, published HR CIs.
-        studyIntervalMethod = .defaultMethod(for: m)
-        for i in studies.indices { studies[i].interval = studies[i].studyInterval(studyIntervalMethod, measure: m, level: level) }
         if let a = fit as? MetaAnalysis {
             pooledIntervalName = switch a.ciMethod {
             case .wald: "Wald"
@@ -319,7 +379,6 @@ public struct ForestPlot: Sendable {
                      checked(fit.backTransform(pi.upper), pi.upper, "upper prediction bound"))
         }
 
-        var rows: [Row] = []
         if let blocks {
             // Each study of the overall fit by its input row number.
             var indexOfRow: [Int: Int] = [:]
@@ -346,7 +405,6 @@ public struct ForestPlot: Sendable {
             }
             subgroupTest = test
         } else {
-            rows = studies.map { .study($0) }
             subgroupTest = nil
         }
         self.rows = rows
@@ -356,22 +414,39 @@ public struct ForestPlot: Sendable {
         // CIs are included unless they would stretch the axis more than its own width on either
         // side (they are then clipped, with an arrow, as RevMan does).
         // (ForestPlot+StudyIntervals.swift: the shown study intervals stretch it.)
-        axis = try Self.axis(studies: studies, rows: rows, overall: overall, predictionInterval: predictionInterval, measure: m,
-                             source: axisSource)
+        if blocks == nil {
+            axis = try Self.axis(studies: Self.studies(of: rows), rows: rows, overall: overall, predictionInterval: predictionInterval,
+                                 measure: m, source: axisSource)
+        } else {
+            axis = try Self.axis(studies: studies, rows: rows, overall: overall, predictionInterval: predictionInterval, measure: m,
+                                 source: axisSource)
+        }
     }
 
     /// Study labels that tell rows apart: where several rows share a label (arms or cohorts of
     /// one trial), each gets, in parentheses, its value in the first other text column whose
     /// values differ within the group ("HER2CLIMB (tucatinib arm)", "HER2CLIMB (placebo arm)").
     static func distinctLabels(_ labels: [String], table: DataTable, exclude: Set<String>) -> [String] {
+        // Repeated labels first (one dictionary of first rows, no array per label): most
+        // tables have none, and 10⁶ one-element arrays were a twentieth of `pool`'s time.
         var groups: [String: [Int]] = [:]
-        for (i, l) in labels.enumerated() { groups[l, default: []].append(i) }
-        var result = labels
-        for (label, rows) in groups where rows.count > 1 {
-            let candidates = table.columns.indices.filter { c in
-                let name = table.columns[c]
-                return c != table.labelColumnIndex && !exclude.contains(name)
+        if let ascii = Self.repeatedASCIILabels(labels) {
+            groups = ascii
+        } else {
+            var firstRow: [String: Int] = [:]
+            firstRow.reserveCapacity(labels.count)
+            for (i, l) in labels.enumerated() {
+                if let first = firstRow.updateValue(i, forKey: l) {
+                    firstRow[l] = first
+                    groups[l, default: [first]].append(i)
+                }
             }
+        }
+        guard !groups.isEmpty else { return labels }
+        var result = labels
+        let labelColumn = table.labelColumnIndex
+        let candidates = table.columns.indices.filter { c in c != labelColumn && !exclude.contains(table.columns[c]) }
+        for (label, rows) in groups {
             for c in candidates {
                 let values = rows.map { r -> String in
                     guard r < table.rows.count, c < table.rows[r].count else { return "" }
@@ -384,6 +459,38 @@ public struct ForestPlot: Sendable {
             }
         }
         return result
+    }
+
+    /// The rows of each repeated label, as a dictionary of first rows finds them, when every
+    /// label is ASCII (whose strings are equal exactly when their bytes are; other text is
+    /// compared by canonical equivalence, so the caller keeps the dictionary for it): an
+    /// open-addressing table of row numbers by an FNV-1a hash of the bytes (Fowler, Noll & Vo),
+    /// a fifth of the time of hashing 10⁶ Strings with the standard library's Hasher.
+    static func repeatedASCIILabels(_ labels: [String]) -> [String: [Int]]? {
+        var capacity = 16
+        while capacity < 2 * labels.count { capacity *= 2 }
+        let mask = capacity - 1
+        var slots = [Int](repeating: -1, count: capacity)
+        var groups: [String: [Int]] = [:]
+        for (i, label) in labels.enumerated() {
+            var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+            var ascii = true
+            let hashed: Void? = label.utf8.withContiguousStorageIfAvailable { bytes in
+                for b in bytes {
+                    if b >= 0x80 { ascii = false }
+                    hash = (hash ^ UInt64(b)) &* 0x0000_0100_0000_01B3
+                }
+            }
+            guard hashed != nil, ascii else { return nil }
+            var slot = Int(truncatingIfNeeded: hash) & mask
+            while true {
+                let j = slots[slot]
+                if j < 0 { slots[slot] = i; break }
+                if labels[j] == label { groups[label, default: [j]].append(i); break }
+                slot = (slot + 1) & mask
+            }
+        }
+        return groups
     }
 
     static func axisLabel(_ m: EffectMeasure) -> String {
@@ -471,39 +578,50 @@ public struct ForestPlot: Sendable {
 extension ForestPlot {
     /// The `forest` object of `pool --format json`: everything needed to draw the plot.
     public func summary() -> JSONValue {
+        .object(summaryMembers(rows: .array(rows.map(rowSummary))))
+    }
+
+    /// One entry of the `rows` of ``summary()``.
+    public func rowSummary(_ row: Row) -> JSONValue {
         func number(_ x: Double?) -> JSONValue { x.map { $0.isFinite ? .number($0) : .null } ?? .null }
-        func diamondJSON(_ d: Diamond, type: String) -> JSONValue {
-            var m: [(String, JSONValue)] = [("type", .string(type)), ("label", .string(d.label)), ("k", .integer(d.k)),
-                                            ("estimate", number(d.estimate)), ("ci_lower", number(d.ciLower)),
-                                            ("ci_upper", number(d.ciUpper)), ("weight", number(d.weight))]
-            if let tau2 = d.tauSquared { m.append(("tau2", number(tau2))) }
-            if let i2 = d.iSquared { m.append(("i2", number(i2))) }
-            if let q = d.q { m.append(("q", number(q))) }
-            if let df = d.qDegreesOfFreedom { m.append(("q_df", .integer(df))) }
-            if let p = d.qPValue { m.append(("q_p_value", number(p))) }
-            return .object(m)
+        switch row {
+        case .subgroupHeader(let label):
+            return .object([("type", .string("subgroup_header")), ("label", .string(label))])
+        case .study(let s):
+            return .object([
+                ("type", .string("study")), ("label", .string(s.label)),
+                ("inputs", .object(s.inputs.map { ($0.0, .string($0.1)) })),
+                ("estimate", number(s.estimate)), ("ci_lower", number(s.ciLower)), ("ci_upper", number(s.ciUpper)),
+                ("weight", number(s.weight)), ("yi", number(s.yi)), ("vi", number(s.vi)),
+            ] + studyIntervalMembers(s))
+        case .subgroupDiamond(let d):
+            return Self.diamondJSON(d, type: "subgroup_diamond")
         }
-        var rowsJSON: [JSONValue] = []
-        for row in rows {
-            switch row {
-            case .subgroupHeader(let label):
-                rowsJSON.append(.object([("type", .string("subgroup_header")), ("label", .string(label))]))
-            case .study(let s):
-                rowsJSON.append(.object([
-                    ("type", .string("study")), ("label", .string(s.label)),
-                    ("inputs", .object(s.inputs.map { ($0.0, .string($0.1)) })),
-                    ("estimate", number(s.estimate)), ("ci_lower", number(s.ciLower)), ("ci_upper", number(s.ciUpper)),
-                    ("weight", number(s.weight)), ("yi", number(s.yi)), ("vi", number(s.vi)),
-                ] + studyIntervalMembers(s)))
-            case .subgroupDiamond(let d):
-                rowsJSON.append(diamondJSON(d, type: "subgroup_diamond"))
-            }
-        }
+    }
+
+    private static func diamondJSON(_ d: Diamond, type: String) -> JSONValue {
+        func number(_ x: Double?) -> JSONValue { x.map { $0.isFinite ? .number($0) : .null } ?? .null }
+        var m: [(String, JSONValue)] = [("type", .string(type)), ("label", .string(d.label)), ("k", .integer(d.k)),
+                                        ("estimate", number(d.estimate)), ("ci_lower", number(d.ciLower)),
+                                        ("ci_upper", number(d.ciUpper)), ("weight", number(d.weight))]
+        if let tau2 = d.tauSquared { m.append(("tau2", number(tau2))) }
+        if let i2 = d.iSquared { m.append(("i2", number(i2))) }
+        if let q = d.q { m.append(("q", number(q))) }
+        if let df = d.qDegreesOfFreedom { m.append(("q_df", .integer(df))) }
+        if let p = d.qPValue { m.append(("q_p_value", number(p))) }
+        return .object(m)
+    }
+
+    /// The members of ``summary()`` with `rows` as its `rows` member: a writer that streams the
+    /// rows (``rowSummary(_:)`` of each) passes a placeholder and writes them in its place.
+    public func summaryMembers(rows rowsJSON: JSONValue) -> [(String, JSONValue)] {
+        func number(_ x: Double?) -> JSONValue { x.map { $0.isFinite ? .number($0) : .null } ?? .null }
+        func diamondJSON(_ d: Diamond, type: String) -> JSONValue { Self.diamondJSON(d, type: type) }
         var members: [(String, JSONValue)] = [
             ("measure", .string(measure.rawValue)),
             ("level", .number(level)),
             ("count_headers", .array(countHeaders.map { .string($0) })),
-            ("rows", .array(rowsJSON)),
+            ("rows", rowsJSON),
             ("overall", diamondJSON(overall, type: "overall_diamond")),
             ("prediction_interval", predictionInterval.map {
                 .object([("lower", number($0.lower)), ("upper", number($0.upper))]
@@ -524,6 +642,6 @@ extension ForestPlot {
                 ("df2", t.denominatorDegreesOfFreedom.map { .integer($0) } ?? .null), ("p_value", number(t.pValue)),
             ])))
         }
-        return .object(members)
+        return members
     }
 }

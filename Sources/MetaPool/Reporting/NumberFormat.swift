@@ -32,6 +32,7 @@ public enum NumberFormat {
     /// scientific notation (`%.*e`) from 10⁹ on.
     public static func decimal(_ x: Double, digits: Int) -> String {
         guard x.isFinite else { return x.isNaN ? "NA" : (x > 0 ? "Inf" : "-Inf") }
+        if isFixed(x), let text = fastFixed(x, digits: max(0, digits)) { return text }
         return format(isFixed(x) ? "%.*f" : "%.*e", x, digits: max(0, digits))
     }
 
@@ -53,7 +54,8 @@ public enum NumberFormat {
         guard natural == .infinity, y.isFinite, y > 0 else { return decimal(natural, digits: digits) }
         let log10Value = y / 2.302585092994045684017991454684364208
         var exponent = log10Value.rounded(.down)
-        var mantissa = format("%.*f", pow(10, log10Value - exponent), digits: max(0, digits))
+        let m = pow(10, log10Value - exponent)
+        var mantissa = fastFixed(m, digits: max(0, digits)) ?? format("%.*f", m, digits: max(0, digits))
         if mantissa.hasPrefix("10") {
             // The mantissa rounded up to 10: one more in the exponent.
             exponent += 1

@@ -25,10 +25,23 @@ public enum SafeText {
         }
     }
 
+    /// Whether every byte of `text` is printable ASCII (U+0020–U+007E), which ``terminal(_:)``
+    /// leaves as is and whose characters are its bytes (a table's widths count them).
+    public static func isPrintableASCII(_ text: String) -> Bool {
+        func check(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+            for b in bytes where b < 0x20 || b >= 0x7F { return false }
+            return true
+        }
+        if let answer = text.utf8.withContiguousStorageIfAvailable(check) { return answer }
+        return text.utf8.allSatisfy { $0 >= 0x20 && $0 < 0x7F }
+    }
+
     /// `text` with every terminal-unsafe character (``isTerminalUnsafe(_:)``) written as a
     /// Swift-style escape: `\n`, `\r`, `\t`, and `\u{1B}` for the others. Other text, including
     /// backslashes and non-ASCII letters, is unchanged.
     public static func terminal(_ text: String) -> String {
+        // Printable ASCII (the usual label or number) is safe as is, checked byte by byte.
+        if isPrintableASCII(text) { return text }
         guard text.unicodeScalars.contains(where: isTerminalUnsafe) else { return text }
         var out = ""
         out.reserveCapacity(text.utf8.count + 8)
