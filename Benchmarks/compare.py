@@ -141,8 +141,10 @@ def statsmodels_side(data_dir):
 
 
 def cli_side():
-    run(["swift", "build", "-c", "release", "--product", "metapool"], cwd=ROOT)
-    binary = os.path.join(run(["swift", "build", "-c", "release", "--show-bin-path"], cwd=ROOT).stdout.strip(), "metapool")
+    # Built as scripts/install.sh builds it: on Linux with the Swift runtime linked in.
+    flags = ["-c", "release"] + (["--static-swift-stdlib"] if platform.system() == "Linux" else [])
+    run(["swift", "build"] + flags + ["--product", "metapool"], cwd=ROOT)
+    binary = os.path.join(run(["swift", "build"] + flags + ["--show-bin-path"], cwd=ROOT).stdout.strip(), "metapool")
     args = [binary, "pool", "Datasets/her2-bm-intracranial-response.csv",
             "--where", "regimen=trastuzumab deruxtecan", "--where", "population=active"]
 
