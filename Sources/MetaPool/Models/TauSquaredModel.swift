@@ -41,6 +41,9 @@ protocol TauSquaredModel {
     /// The log-likelihood at τ² up to a constant, −½[Σlog(vᵢ + τ²) + yᵀPy], and with
     /// `restricted` also −½ log det(XᵀWX) (Viechtbauer 2005, eqs. 9 and 11).
     mutating func logLikelihood(tau2: Double, restricted: Bool) throws(MetaPoolError) -> Double
+    /// `root`, or 0 where the (restricted) likelihood is higher at τ² = 0 (see the extension's
+    /// ``higherOfRootAndBoundary(_:restricted:)``, the default).
+    mutating func higherOfRootAndBoundary(_ root: Double, restricted: Bool) throws(MetaPoolError) -> Double
 }
 
 extension TauSquaredModel {
@@ -73,6 +76,11 @@ extension TauSquaredModel {
     /// 0.822, metafor 0).
     mutating func higherOfRootAndBoundary(_ root: Double, restricted: Bool) throws(MetaPoolError) -> Double {
         guard root > 0 else { return root }
+        return try compareLikelihoods(root, restricted: restricted)
+    }
+
+    /// The comparison itself, from the two log-likelihoods.
+    mutating func compareLikelihoods(_ root: Double, restricted: Bool) throws(MetaPoolError) -> Double {
         let atRoot = try logLikelihood(tau2: root, restricted: restricted)
         let atZero = try logLikelihood(tau2: 0, restricted: restricted)
         return atZero.isFinite && atRoot.isFinite && atZero > atRoot ? 0 : root
@@ -139,6 +147,74 @@ struct InterceptModel: TauSquaredModel {
     /// (k − 1)/tr P₀ in one pass with the closed-form tr P (only its magnitude matters here).
     func convergenceScale() throws(MetaPoolError) -> Double {
         SafeguardedRoot.typicalScale(v)
+    }
+
+    /// The default's decision without its two passes of k logarithms (at k = 10⁶ they cost as much
+    /// as several Fisher-scoring iterations). With ℓ(τ²) = −½[Σlog(vᵢ + τ²) + Q(τ²) + R(τ²)],
+    /// R = log Σwᵢ under REML (Viechtbauer 2005, eqs. 9 and 11), ℓ(0) > ℓ(τ̂²) exactly when
+    /// L = Σlog(1 + τ̂²/vᵢ) exceeds T = Q(0) − Q(τ̂²) + R(0) − R(τ̂²). L is summed as the log of
+    /// blocked products of mantissas plus the sum of binary exponents (one division and no
+    /// logarithm per study). Where |L − T| is within what rounding could move either side of the
+    /// comparison, the default's two log-likelihoods decide as before, so the answer is the
+    /// default's whenever that answer is not rounding noise.
+    mutating func higherOfRootAndBoundary(_ root: Double, restricted: Bool) throws(MetaPoolError) -> Double {
+        guard root > 0 else { return root }
+        // The same sums, in the same order, as the default's two logLikelihood calls.
+        let atRoot = try sums(tau2: root, traces: false)
+        let atZero = try sums(tau2: 0, traces: false)
+        let rRoot = restricted ? Double.log(atRoot.sumW) : 0, rZero = restricted ? Double.log(atZero.sumW) : 0
+        let t = (atZero.q - atRoot.q) + (rZero - rRoot)
+        if let l = Self.logOnePlusRatioSum(v, tau2: root), t.isFinite {
+            // Rounding in either computation: at most a few ulps of each term summed, |log vᵢ| ≤ 710.
+            let noise = 1e-12 * (abs(l) + abs(atZero.q) + abs(atRoot.q) + abs(rZero) + abs(rRoot)) + 4e-13 * Double(v.count) * 710
+            if l - t > noise { return 0 }
+            if t - l > noise { return root }
+        }
+        // Near a tie (or with sums that overflowed): the default's exact comparison.
+        var logRoot = 0.0, logZero = 0.0
+        for vi in v { logRoot += Double.log(vi + root) }
+        for vi in v { logZero += Double.log(vi) }
+        let likelihoodRoot = -0.5 * (logRoot + atRoot.q + rRoot)
+        let likelihoodZero = -0.5 * (logZero + atZero.q + rZero)
+        return likelihoodZero.isFinite && likelihoodRoot.isFinite && likelihoodZero > likelihoodRoot ? 0 : root
+    }
+
+    /// Σ log(1 + τ²/vᵢ) as Σeᵢ·log 2 + Σ log Πmᵢ over blocks of 512 (1 + τ²/vᵢ = mᵢ·2^eᵢ, mᵢ in
+    /// [1, 2), so a block's product stays below 2⁵¹²), in two interleaved chains; `nil` if a ratio
+    /// overflows.
+    static func logOnePlusRatioSum(_ v: [Double], tau2: Double) -> Double? {
+        var exponents = 0
+        var logs = 0.0
+        var finite = true
+        v.withUnsafeBufferPointer { v in
+            let n = v.count
+            var start = 0
+            while start < n {
+                let end = min(n, start + 512)
+                var p0 = 1.0, p1 = 1.0
+                var i = start
+                while i + 1 < end {
+                    let r0 = 1 + tau2 / v[i], r1 = 1 + tau2 / v[i + 1]
+                    finite = finite && r0 < .infinity && r1 < .infinity
+                    let b0 = r0.bitPattern, b1 = r1.bitPattern
+                    exponents += Int(truncatingIfNeeded: b0 >> 52) + Int(truncatingIfNeeded: b1 >> 52) - 2046
+                    p0 *= Double(bitPattern: (b0 & 0x000F_FFFF_FFFF_FFFF) | 0x3FF0_0000_0000_0000)
+                    p1 *= Double(bitPattern: (b1 & 0x000F_FFFF_FFFF_FFFF) | 0x3FF0_0000_0000_0000)
+                    i += 2
+                }
+                if i < end {
+                    let r = 1 + tau2 / v[i]
+                    finite = finite && r < .infinity
+                    let b = r.bitPattern
+                    exponents += Int(truncatingIfNeeded: b >> 52) - 1023
+                    p0 *= Double(bitPattern: (b & 0x000F_FFFF_FFFF_FFFF) | 0x3FF0_0000_0000_0000)
+                }
+                logs += Double.log(p0) + Double.log(p1)
+                start = end
+            }
+        }
+        guard finite else { return nil }
+        return logs + Double(exponents) * 0.693147180559945309417232121458176568
     }
 }
 

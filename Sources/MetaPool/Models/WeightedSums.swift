@@ -63,7 +63,9 @@ struct WeightedSums {
                 }
                 let sw = lanes.sw.sum(), sw2 = lanes.sw2.sum(), sw3 = lanes.sw3.sum(), swy = lanes.swy.sum()
                 let swd = lanes.swd.sum(), swd2 = lanes.swd2.sum(), sw2d = lanes.sw2d.sum(), sw2d2 = lanes.sw2d2.sum()
-                let wMax = lanes.wMax.max()
+                // max wᵢ = 1/(min vᵢ + τ²) to the bit: rounding is monotone, so the largest rounded weight is
+                // the one of the smallest variance (the minimum is taken branch-free on the variances).
+                let wMax = 1 / (lanes.vMin.min() + tau2)
                 let delta = swd / sw
                 let oneQ = swd2 - delta * swd
                 let oneS2 = sw2d2 - 2 * delta * sw2d + delta * delta * sw2
@@ -153,9 +155,10 @@ struct WeightedSums {
 struct OnePassLanes {
     var sw = SIMD2<Double>(), sw2 = SIMD2<Double>(), sw3 = SIMD2<Double>(), swy = SIMD2<Double>()
     var swd = SIMD2<Double>(), swd2 = SIMD2<Double>(), sw2d = SIMD2<Double>(), sw2d2 = SIMD2<Double>()
-    var wMax = SIMD2<Double>(repeating: -.infinity)
+    var vMin = SIMD2<Double>(repeating: .infinity)
 
-    /// Adds two studies: wᵢ = 1/(vᵢ + τ²), dᵢ = yᵢ − c (v = ∞ adds w = 0, a study that is not there).
+    /// Adds two studies: wᵢ = 1/(vᵢ + τ²), dᵢ = yᵢ − c (v = ∞ adds w = 0, a study that is not there),
+    /// and keeps the smallest vᵢ per lane.
     @inline(__always)
     mutating func add(y: SIMD2<Double>, v: SIMD2<Double>, tau2: SIMD2<Double>, center: SIMD2<Double>) {
         let w = 1 / (v + tau2)
@@ -170,14 +173,14 @@ struct OnePassLanes {
         swd2 += wd * d
         sw2d += w * wd
         sw2d2 += w * wd * d
-        wMax = pointwiseMax(wMax, w)
+        vMin.replace(with: v, where: v .< vMin)
     }
 
     /// Adds another set of lanes' sums, lane by lane.
     mutating func merge(_ other: OnePassLanes) {
         sw += other.sw; sw2 += other.sw2; sw3 += other.sw3; swy += other.swy
         swd += other.swd; swd2 += other.swd2; sw2d += other.sw2d; sw2d2 += other.sw2d2
-        wMax = pointwiseMax(wMax, other.wMax)
+        vMin.replace(with: other.vMin, where: other.vMin .< vMin)
     }
 }
 
