@@ -88,7 +88,8 @@ cat(sprintf('{"k14_full": %.10g, "k1e4_dl": %.10g}\n', t14, tdl))
 CLI_R = r"""
 suppressPackageStartupMessages(library(metafor))
 d <- read.csv("Datasets/her2-bm-intracranial-response.csv")
-d <- d[tolower(trimws(d$regimen)) == "trastuzumab deruxtecan" & tolower(trimws(d$population)) == "active", ]
+d <- d[tolower(trimws(d$regimen)) == "trastuzumab deruxtecan" & tolower(trimws(d$population)) == "active" &
+       toupper(trimws(d$endpoint)) %in% c("IC-ORR", "CNS-ORR"), ]
 es <- escalc("PLO", xi = d$events, ni = d$total)
 f <- rma(es$yi, es$vi, method = "REML")
 print(f); print(confint(f)); print(predict(f, transf = transf.ilogit))
@@ -146,7 +147,8 @@ def cli_side():
     run(["swift", "build"] + flags + ["--product", "metapool"], cwd=ROOT)
     binary = os.path.join(run(["swift", "build"] + flags + ["--show-bin-path"], cwd=ROOT).stdout.strip(), "metapool")
     args = [binary, "pool", "Datasets/her2-bm-intracranial-response.csv",
-            "--where", "regimen=trastuzumab deruxtecan", "--where", "population=active"]
+            "--where", "regimen=trastuzumab deruxtecan", "--where", "population=active",
+            "--where", "endpoint=IC-ORR", "--where", "endpoint=CNS-ORR"]
 
     def median_time(cmd, n):
         times = []

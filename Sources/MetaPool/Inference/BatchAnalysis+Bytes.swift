@@ -110,7 +110,10 @@ struct CSVBatchLayout: Sendable {
     let columnCount: Int
     let idIndex: Int, firstIndex: Int, secondIndex: Int
     let measure: EffectMeasure
+}
 
+extension CSVBatchLayout {
+    /// The layout of a CSV batch the fast reader can read, or `nil` (see ``BatchAnalysis/fastAnalyses(csv:column:delimiter:measure:options:)``).
     init?(_ bytes: [UInt8], column: String, delimiter given: CSVDelimiter?, measure: EffectMeasure?, options: EffectSizeOptions) {
         guard options.isDefault, given != .semicolon else { return nil }
         let found: (CSVBatchLayout)? = bytes.withUnsafeBufferPointer { all -> CSVBatchLayout? in
@@ -134,17 +137,6 @@ struct CSVBatchLayout: Sendable {
         }
         guard let found else { return nil }
         self = found
-    }
-
-    private init(body: Range<Int>, delimiter: CSVDelimiter, columnCount: Int, idIndex: Int, firstIndex: Int, secondIndex: Int,
-                 measure: EffectMeasure) {
-        self.body = body
-        self.delimiter = delimiter
-        self.columnCount = columnCount
-        self.idIndex = idIndex
-        self.firstIndex = firstIndex
-        self.secondIndex = secondIndex
-        self.measure = measure
     }
 
     /// The analyses of the rows in `bytes[range]` and the hashes of their identifiers, or `nil`.
