@@ -52,7 +52,10 @@ nonisolated(unsafe) var sink = 0.0
 }
 
 let arguments = CommandLine.arguments
-let dataDirectory = arguments.count > 1 ? arguments[1] : nil
+// The folder to write the datasets into (compare.py passes one); anything else, e.g. the arguments
+// of `swift package benchmark` when it runs every executable of the package, is ignored.
+var isFolder: ObjCBool = false
+let dataDirectory = arguments.dropFirst().first { FileManager.default.fileExists(atPath: $0, isDirectory: &isFolder) && isFolder.boolValue }
 var out: [String: Double] = [:]
 
 // Write the datasets so that R and Python fit exactly the same numbers.
