@@ -143,28 +143,74 @@ extension CSVBatchLayout {
     func analyses(_ bytes: [UInt8], _ range: Range<Int>) -> (analyses: [BatchAnalysis.Analysis], seen: Set<UInt64>)? {
         bytes.withUnsafeBufferPointer { all -> (analyses: [BatchAnalysis.Analysis], seen: Set<UInt64>)? in
             let buffer = UnsafeBufferPointer(rebasing: all[range])
-            var scanner = CSVScanner(buffer, separator: delimiter.byte)
             var reader = GroupedStudies(measure: measure)
-            do {
-                while let _ = try scanner.nextRecord(source: nil, delimiter: delimiter) {
-                    let fields = scanner.fields
-                    if fields.count == 1 && scanner.isBlank(fields[0]) { continue }
-                    guard fields.count == columnCount else { return nil }
-                    let id = fields[idIndex]
-                    guard !id.escaped, scanner.isASCII(id) else { return nil }
-                    let idRange = scanner.trimmed(id)
-                    let y = fields[firstIndex], v = fields[secondIndex]
-                    guard !y.escaped, !v.escaped,
-                          let yi = DecimalText.parse(buffer, scanner.trimmed(y)),
-                          let vi = DecimalText.parse(buffer, scanner.trimmed(v)),
-                          reader.add(id: UnsafeBufferPointer(rebasing: buffer[idRange]), yi: yi, vi: vi) else { return nil }
+            // Lines with no quote and no CR are split in place; from the first other line on, the
+            // RFC 4180 scanner reads the rest.
+            var i = 0
+            let n = buffer.count, separator = delimiter.byte
+            var rest: Int?
+            lines: while i < n {
+                let lineStart = i
+                var field = 0, fieldStart = i
+                var idRange = 0..<0, firstRange = 0..<0, secondRange = 0..<0
+                while true {
+                    let b: UInt8 = i < n ? buffer[i] : UInt8(ascii: "\n")
+                    if b == separator || b == UInt8(ascii: "\n") {
+                        if field == idIndex { idRange = fieldStart..<i } else if field == firstIndex { firstRange = fieldStart..<i }
+                        else if field == secondIndex { secondRange = fieldStart..<i }
+                        field += 1
+                        fieldStart = i + 1
+                        if b == UInt8(ascii: "\n") { break }
+                    } else if b == UInt8(ascii: "\"") || b == UInt8(ascii: "\r") {
+                        rest = lineStart
+                        break lines
+                    }
+                    i += 1
                 }
-            } catch {
-                return nil
+                i += 1
+                if field == 1 && Self.plainTrimmed(buffer, lineStart..<(i - 1)).isEmpty { continue }  // a blank line
+                guard field == columnCount, Self.isASCII(buffer, idRange),
+                      let yi = DecimalText.parse(buffer, Self.plainTrimmed(buffer, firstRange)),
+                      let vi = DecimalText.parse(buffer, Self.plainTrimmed(buffer, secondRange)),
+                      reader.add(id: UnsafeBufferPointer(rebasing: buffer[Self.plainTrimmed(buffer, idRange)]), yi: yi, vi: vi)
+                else { return nil }
+            }
+            if let rest {
+                var scanner = CSVScanner(buffer, separator: separator, start: rest)
+                do {
+                    while let _ = try scanner.nextRecord(source: nil, delimiter: delimiter) {
+                        let fields = scanner.fields
+                        if fields.count == 1 && scanner.isBlank(fields[0]) { continue }
+                        guard fields.count == columnCount else { return nil }
+                        let id = fields[idIndex]
+                        guard !id.escaped, scanner.isASCII(id) else { return nil }
+                        let idRange = scanner.trimmed(id)
+                        let y = fields[firstIndex], v = fields[secondIndex]
+                        guard !y.escaped, !v.escaped,
+                              let yi = DecimalText.parse(buffer, scanner.trimmed(y)),
+                              let vi = DecimalText.parse(buffer, scanner.trimmed(v)),
+                              reader.add(id: UnsafeBufferPointer(rebasing: buffer[idRange]), yi: yi, vi: vi) else { return nil }
+                    }
+                } catch {
+                    return nil
+                }
             }
             guard let analyses = reader.finish() else { return nil }
             return (analyses, reader.seen)
         }
+    }
+
+    /// `range` without leading and trailing spaces and tabs (a line split in place has no CR or LF).
+    private static func plainTrimmed(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> Range<Int> {
+        var a = range.lowerBound, b = range.upperBound
+        while a < b, bytes[a] == 0x20 || bytes[a] == 0x09 { a += 1 }
+        while b > a, bytes[b - 1] == 0x20 || bytes[b - 1] == 0x09 { b -= 1 }
+        return a..<b
+    }
+
+    private static func isASCII(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> Bool {
+        for i in range where bytes[i] >= 0x80 { return false }
+        return true
     }
 
     /// The body cut into about `parts` stretches of whole lines, each cut where the identifier of
