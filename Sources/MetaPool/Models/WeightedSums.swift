@@ -42,30 +42,29 @@ struct WeightedSums {
         y.withUnsafeBufferPointer { y in
             v.withUnsafeBufferPointer { v in
                 let c = center ?? 0
-                // Two studies at a time in SIMD2 lanes (even-indexed studies in lane 0, odd in lane 1,
+                // Two studies at a time in two lanes (even-indexed studies in lane 0, odd in lane 1,
                 // each lane summed in order, the lanes added at the end): Swift does not reorder
                 // floating-point sums, so a scalar loop is one dependent chain of additions per sum, and
                 // the nine chains of this loop made an iteration of REML 2.9 plain summing passes at
                 // k = 10⁶. No branches in the loop body.
                 var lanes = OnePassLanes()
                 let pairs = y.count / 2
-                let tau = SIMD2<Double>(repeating: tau2), centre = SIMD2<Double>(repeating: c)
                 for j in 0..<pairs {
                     let i = 2 * j
-                    lanes.add(y: SIMD2(y[i], y[i + 1]), v: SIMD2(v[i], v[i + 1]), tau2: tau, center: centre)
+                    lanes.add(y0: y[i], y1: y[i + 1], v0: v[i], v1: v[i + 1], tau2: tau2, center: c)
                 }
                 if y.count % 2 == 1 {
                     // The last study alone, in lane 0 (lane 1 adds zeros and keeps its maximum).
                     let last = y.count - 1
                     var single = OnePassLanes()
-                    single.add(y: SIMD2(y[last], c), v: SIMD2(v[last], .infinity), tau2: tau, center: centre)
+                    single.add(y0: y[last], y1: c, v0: v[last], v1: .infinity, tau2: tau2, center: c)
                     lanes.merge(single)
                 }
-                let sw = lanes.sw.sum(), sw2 = lanes.sw2.sum(), sw3 = lanes.sw3.sum(), swy = lanes.swy.sum()
-                let swd = lanes.swd.sum(), swd2 = lanes.swd2.sum(), sw2d = lanes.sw2d.sum(), sw2d2 = lanes.sw2d2.sum()
+                let sw = lanes.sw.sum, sw2 = lanes.sw2.sum, sw3 = lanes.sw3.sum, swy = lanes.swy.sum
+                let swd = lanes.swd.sum, swd2 = lanes.swd2.sum, sw2d = lanes.sw2d.sum, sw2d2 = lanes.sw2d2.sum
                 // max wᵢ = 1/(min vᵢ + τ²) to the bit: rounding is monotone, so the largest rounded weight is
                 // the one of the smallest variance (the minimum is taken branch-free on the variances).
-                let wMax = 1 / (lanes.vMin.min() + tau2)
+                let wMax = 1 / (min(lanes.vMin.even, lanes.vMin.odd) + tau2)
                 let delta = swd / sw
                 let oneQ = swd2 - delta * swd
                 let oneS2 = sw2d2 - 2 * delta * sw2d + delta * delta * sw2
@@ -153,14 +152,31 @@ struct WeightedSums {
 
 /// The partial sums of the one-pass loop of ``WeightedSums``, two lanes wide.
 struct OnePassLanes {
-    var sw = SIMD2<Double>(), sw2 = SIMD2<Double>(), sw3 = SIMD2<Double>(), swy = SIMD2<Double>()
-    var swd = SIMD2<Double>(), swd2 = SIMD2<Double>(), sw2d = SIMD2<Double>(), sw2d2 = SIMD2<Double>()
-    var vMin = SIMD2<Double>(repeating: .infinity)
+    /// One sum in two lanes: even-indexed studies in `even`, odd-indexed in `odd`. Plain Doubles,
+    /// not SIMD2: the same operations in the same order (so the same bits), and no generic SIMD
+    /// calls in unoptimised (debug) builds, where SIMD2 arithmetic made a pass 20 times slower.
+    struct Lanes {
+        var even = 0.0, odd = 0.0
+        /// even + odd, as SIMD2's `sum()` adds its lanes.
+        var sum: Double { even + odd }
+    }
 
-    /// Adds two studies: wᵢ = 1/(vᵢ + τ²), dᵢ = yᵢ − c (v = ∞ adds w = 0, a study that is not there),
-    /// and keeps the smallest vᵢ per lane.
+    var sw = Lanes(), sw2 = Lanes(), sw3 = Lanes(), swy = Lanes()
+    var swd = Lanes(), swd2 = Lanes(), sw2d = Lanes(), sw2d2 = Lanes()
+    var vMin = Lanes(even: .infinity, odd: .infinity)
+
+    /// Adds two studies, one per lane: wᵢ = 1/(vᵢ + τ²), dᵢ = yᵢ − c (v = ∞ adds w = 0, a study that
+    /// is not there), and keeps the smallest vᵢ per lane.
     @inline(__always)
-    mutating func add(y: SIMD2<Double>, v: SIMD2<Double>, tau2: SIMD2<Double>, center: SIMD2<Double>) {
+    mutating func add(y0: Double, y1: Double, v0: Double, v1: Double, tau2: Double, center: Double) {
+        Self.add(y0, v0, tau2, center, &sw.even, &sw2.even, &sw3.even, &swy.even, &swd.even, &swd2.even, &sw2d.even, &sw2d2.even, &vMin.even)
+        Self.add(y1, v1, tau2, center, &sw.odd, &sw2.odd, &sw3.odd, &swy.odd, &swd.odd, &swd2.odd, &sw2d.odd, &sw2d2.odd, &vMin.odd)
+    }
+
+    @inline(__always)
+    private static func add(_ y: Double, _ v: Double, _ tau2: Double, _ center: Double, _ sw: inout Double, _ sw2: inout Double,
+                            _ sw3: inout Double, _ swy: inout Double, _ swd: inout Double, _ swd2: inout Double,
+                            _ sw2d: inout Double, _ sw2d2: inout Double, _ vMin: inout Double) {
         let w = 1 / (v + tau2)
         let w2 = w * w
         let d = y - center
@@ -173,14 +189,22 @@ struct OnePassLanes {
         swd2 += wd * d
         sw2d += w * wd
         sw2d2 += w * wd * d
-        vMin.replace(with: v, where: v .< vMin)
+        if v < vMin { vMin = v }
     }
 
     /// Adds another set of lanes' sums, lane by lane.
     mutating func merge(_ other: OnePassLanes) {
-        sw += other.sw; sw2 += other.sw2; sw3 += other.sw3; swy += other.swy
-        swd += other.swd; swd2 += other.swd2; sw2d += other.sw2d; sw2d2 += other.sw2d2
-        vMin.replace(with: other.vMin, where: other.vMin .< vMin)
+        sw.merge(other.sw); sw2.merge(other.sw2); sw3.merge(other.sw3); swy.merge(other.swy)
+        swd.merge(other.swd); swd2.merge(other.swd2); sw2d.merge(other.sw2d); sw2d2.merge(other.sw2d2)
+        if other.vMin.even < vMin.even { vMin.even = other.vMin.even }
+        if other.vMin.odd < vMin.odd { vMin.odd = other.vMin.odd }
+    }
+}
+
+extension OnePassLanes.Lanes {
+    mutating func merge(_ other: Self) {
+        even += other.even
+        odd += other.odd
     }
 }
 
