@@ -28,6 +28,17 @@ extension PoolCommand {
                                                 options: model.effectSizeOptions, tasks: tasks)
     }
 
+    /// ``fastBatchAnalyses(_:tasks:)`` read from the file in pieces
+    /// (``BatchAnalysis/streamedAnalyses(path:jsonLines:column:delimiter:measure:options:tasks:pieceSize:)``),
+    /// or `nil` when the input must be read whole (standard input, a quote, anything unusual or wrong).
+    func streamedBatchAnalyses(tasks: Int) async -> [BatchAnalysis.Analysis]? {
+        guard model.label == nil, model.conditions.isEmpty else { return nil }
+        let lower = model.file.lowercased()
+        return await BatchAnalysis.streamedAnalyses(path: model.file, jsonLines: lower.hasSuffix(".jsonl") || lower.hasSuffix(".ndjson"),
+                                                    column: batchColumn, delimiter: model.delimiter, measure: model.measure,
+                                                    options: model.effectSizeOptions, tasks: tasks)
+    }
+
     /// Fits the analyses and writes each result (a JSON object per line, or a CSV row) to standard
     /// output as it is produced: blocks of analyses fitted and formatted on `tasks` child tasks,
     /// each block written in input order. Returns the number of analyses that could not be fitted.

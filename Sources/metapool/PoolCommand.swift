@@ -326,9 +326,11 @@ struct PoolCommand: AsyncParsableCommand {
     private func runBatch() async throws {
         if model.pooling.isGLMM { return try await runGLMMBatch() }
         let tasks = jobs ?? BatchAnalysis.processorCount
-        let bytes = try reportingErrors(file: model.file) { () throws(MetaPoolError) in try DataTable.readBytes(path: model.file) }
         // Most batches (yi and vi or events and totals, nothing unusual) are read straight from the
-        // bytes; the rest, and any input with a problem to report, the general way.
+        // bytes, in pieces as the file is read; the rest, and any input with a problem to report,
+        // from the whole file (quotes, standard input), else the general way.
+        if let streamed = await streamedBatchAnalyses(tasks: tasks) { return try await fitBatch(streamed, tasks: tasks) }
+        let bytes = try reportingErrors(file: model.file) { () throws(MetaPoolError) in try DataTable.readBytes(path: model.file) }
         let fast = await fastBatchAnalyses(bytes, tasks: tasks)
         let analyses = try fast ?? reportingErrors(file: model.file) { () throws(MetaPoolError) -> [BatchAnalysis.Analysis] in
             switch try readBatchInput(bytes) {
@@ -344,6 +346,11 @@ struct PoolCommand: AsyncParsableCommand {
                 return try BatchAnalysis.analyses(from: kept, column: batchColumn, measure: model.measure, options: model.effectSizeOptions)
             }
         }
+        try await fitBatch(analyses, tasks: tasks)
+    }
+
+    /// Fits the batch's analyses and writes the results.
+    private func fitBatch(_ analyses: [BatchAnalysis.Analysis], tasks: Int) async throws {
         var engine = BatchAnalysis(method: model.method, ciMethod: model.ciMethod, level: model.level)
         engine.predictionInterval = prediction.setting
         // "pool --batch: fitting 100,000 analyses (N s)" every few seconds while the batch runs (the

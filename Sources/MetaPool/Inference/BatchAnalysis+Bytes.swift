@@ -59,29 +59,38 @@ extension BatchAnalysis {
     /// or `nil` when the input needs the general reader (``DataTable/readJSONLines(_:source:idColumn:)``).
     public static func fastAnalyses(jsonLines bytes: [UInt8], column: String = "analysis",
                                     measure: EffectMeasure? = nil, options: EffectSizeOptions = EffectSizeOptions()) -> [Analysis]? {
-        guard options.isDefault else { return nil }
-        let wanted = Array(column.trimmingSpaces().lowercased().utf8)
-        let pair: (String, String), effect: EffectMeasure
-        switch measure?.family {
-        case nil:
-            // A guess from the first 4 KiB; a line with the other pair sends the input to the general reader.
-            let head = String(decoding: bytes.prefix(4096), as: UTF8.self).lowercased()
-            (pair, effect) = head.contains("\"events\"") ? (("events", "total"), DataFamily.proportion.measures[0]) : (("yi", "vi"), .generic)
-        case .generic?: (pair, effect) = (("yi", "vi"), .generic)
-        case .proportion?: (pair, effect) = (("events", "total"), measure!)
-        default: return nil
-        }
-        guard !wanted.isEmpty, wanted != Array(pair.0.utf8), wanted != Array(pair.1.utf8) else { return nil }
+        guard let setup = jsonLinesSetup(head: bytes, column: column, measure: measure, options: options) else { return nil }
         return bytes.withUnsafeBufferPointer { all -> [Analysis]? in
             let start = all.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
-            var reader = GroupedStudies(measure: effect)
-            var line = JSONLineScanner(bytes: all, position: start, wanted: wanted, pair: (Array(pair.0.utf8), Array(pair.1.utf8)))
+            var reader = GroupedStudies(measure: setup.measure)
+            var line = JSONLineScanner(bytes: all, position: start, wanted: setup.wanted, pair: setup.pair)
             while let ok = line.next(into: &reader) {
                 guard ok else { return nil }
             }
             guard let analyses = reader.finish(), !analyses.isEmpty else { return nil }
             return analyses
         }
+    }
+
+    /// What the JSON Lines fast reader looks for: the identifier key (trimmed, lower case), the
+    /// keys of the two arrays and the measure, the pair guessed from the first 4 KiB of `head`
+    /// when `measure` is `nil` (a line with the other pair sends the input to the general reader);
+    /// `nil` when the fast reader does not take the batch.
+    static func jsonLinesSetup(head: [UInt8], column: String, measure: EffectMeasure?,
+                               options: EffectSizeOptions) -> (wanted: [UInt8], pair: ([UInt8], [UInt8]), measure: EffectMeasure)? {
+        guard options.isDefault else { return nil }
+        let wanted = Array(column.trimmingSpaces().lowercased().utf8)
+        let pair: (String, String), effect: EffectMeasure
+        switch measure?.family {
+        case nil:
+            let text = String(decoding: head.prefix(4096), as: UTF8.self).lowercased()
+            (pair, effect) = text.contains("\"events\"") ? (("events", "total"), DataFamily.proportion.measures[0]) : (("yi", "vi"), .generic)
+        case .generic?: (pair, effect) = (("yi", "vi"), .generic)
+        case .proportion?: (pair, effect) = (("events", "total"), measure!)
+        default: return nil
+        }
+        guard !wanted.isEmpty, wanted != Array(pair.0.utf8), wanted != Array(pair.1.utf8) else { return nil }
+        return (wanted, (Array(pair.0.utf8), Array(pair.1.utf8)), effect)
     }
 
     /// The indices of the identifier and the two value columns (`yi`, `vi` or `events`, `total`)
@@ -144,39 +153,16 @@ extension CSVBatchLayout {
         bytes.withUnsafeBufferPointer { all -> (analyses: [BatchAnalysis.Analysis], seen: Set<UInt64>)? in
             let buffer = UnsafeBufferPointer(rebasing: all[range])
             var reader = GroupedStudies(measure: measure)
-            // Lines with no quote and no CR are split in place; from the first other line on, the
-            // RFC 4180 scanner reads the rest.
-            var i = 0
-            let n = buffer.count, separator = delimiter.byte
-            var rest: Int?
-            lines: while i < n {
-                let lineStart = i
-                var field = 0, fieldStart = i
-                var idRange = 0..<0, firstRange = 0..<0, secondRange = 0..<0
-                while true {
-                    let b: UInt8 = i < n ? buffer[i] : UInt8(ascii: "\n")
-                    if b == separator || b == UInt8(ascii: "\n") {
-                        if field == idIndex { idRange = fieldStart..<i } else if field == firstIndex { firstRange = fieldStart..<i }
-                        else if field == secondIndex { secondRange = fieldStart..<i }
-                        field += 1
-                        fieldStart = i + 1
-                        if b == UInt8(ascii: "\n") { break }
-                    } else if b == UInt8(ascii: "\"") || b == UInt8(ascii: "\r") {
-                        rest = lineStart
-                        break lines
-                    }
-                    i += 1
-                }
-                i += 1
-                if field == 1 && Self.plainTrimmed(buffer, lineStart..<(i - 1)).isEmpty { continue }  // a blank line
-                guard field == columnCount, Self.isASCII(buffer, idRange),
-                      let yi = DecimalText.parse(buffer, Self.plainTrimmed(buffer, firstRange)),
-                      let vi = DecimalText.parse(buffer, Self.plainTrimmed(buffer, secondRange)),
-                      reader.add(id: UnsafeBufferPointer(rebasing: buffer[Self.plainTrimmed(buffer, idRange)]), yi: yi, vi: vi)
-                else { return nil }
+            // Lines with no quote and no bare CR are split in place; from the first other line on,
+            // the RFC 4180 scanner reads the rest.
+            let rest: Int?
+            switch readPlainLines(buffer, into: &reader) {
+            case .failed: return nil
+            case .done: rest = nil
+            case .other(let lineStart): rest = lineStart
             }
             if let rest {
-                var scanner = CSVScanner(buffer, separator: separator, start: rest)
+                var scanner = CSVScanner(buffer, separator: delimiter.byte, start: rest)
                 do {
                     while let _ = try scanner.nextRecord(source: nil, delimiter: delimiter) {
                         let fields = scanner.fields
@@ -198,6 +184,59 @@ extension CSVBatchLayout {
             guard let analyses = reader.finish() else { return nil }
             return (analyses, reader.seen)
         }
+    }
+
+    /// How ``readPlainLines(_:into:)`` ended.
+    enum PlainLines {
+        /// Every line was read.
+        case done
+        /// A line the fast reader cannot take as it is (a value, an identifier, a row length).
+        case failed
+        /// The line starting here holds a quote or a CR not followed by LF: the RFC 4180 scanner reads from it.
+        case other(Int)
+    }
+
+    /// Reads the rows of `buffer` (whole lines) into `reader`, each line split in place at the
+    /// separator: no quote, fields as the RFC 4180 reader gives them (a CR LF line end is a line
+    /// end there too, RFC 4180 section 2, rule 1), blank lines skipped.
+    func readPlainLines(_ buffer: UnsafeBufferPointer<UInt8>, into reader: inout GroupedStudies) -> PlainLines {
+        var i = 0
+        let n = buffer.count, separator = delimiter.byte
+        while i < n {
+            let lineStart = i
+            var field = 0, fieldStart = i
+            var idRange = 0..<0, firstRange = 0..<0, secondRange = 0..<0
+            var lineEnd = n
+            while true {
+                var b: UInt8 = i < n ? buffer[i] : UInt8(ascii: "\n")
+                if b == UInt8(ascii: "\r") {
+                    guard i + 1 < n, buffer[i + 1] == UInt8(ascii: "\n") else { return .other(lineStart) }
+                    b = UInt8(ascii: "\n")
+                }
+                if b == separator || b == UInt8(ascii: "\n") {
+                    if field == idIndex { idRange = fieldStart..<i } else if field == firstIndex { firstRange = fieldStart..<i }
+                    else if field == secondIndex { secondRange = fieldStart..<i }
+                    field += 1
+                    fieldStart = i + 1
+                    if b == UInt8(ascii: "\n") {
+                        lineEnd = i
+                        if i < n, buffer[i] == UInt8(ascii: "\r") { i += 1 }
+                        break
+                    }
+                } else if b == UInt8(ascii: "\"") {
+                    return .other(lineStart)
+                }
+                i += 1
+            }
+            i += 1
+            if field == 1 && Self.plainTrimmed(buffer, lineStart..<lineEnd).isEmpty { continue }  // a blank line
+            guard field == columnCount, Self.isASCII(buffer, idRange),
+                  let yi = DecimalText.parse(buffer, Self.plainTrimmed(buffer, firstRange)),
+                  let vi = DecimalText.parse(buffer, Self.plainTrimmed(buffer, secondRange)),
+                  reader.add(id: UnsafeBufferPointer(rebasing: buffer[Self.plainTrimmed(buffer, idRange)]), yi: yi, vi: vi)
+            else { return .failed }
+        }
+        return .done
     }
 
     /// `range` without leading and trailing spaces and tabs (a line split in place has no CR or LF).
@@ -271,6 +310,8 @@ struct GroupedStudies {
     /// rare collision of two hashes, which costs only the general reader's time).
     var seen = Set<UInt64>()
     var currentKey: [UInt8] = []
+    /// The key of the first analysis (for joining pieces of a file read in pieces).
+    var firstKey: [UInt8] = []
 
     init(measure: EffectMeasure) { self.measure = measure }
 
@@ -289,6 +330,7 @@ struct GroupedStudies {
         if !(groups.isEmpty ? false : Self.sameKey(id, currentKey)) {
             guard let key = Self.key(id) else { return false }
             guard seen.insert(Self.hash(key)).inserted else { return false }
+            if groups.isEmpty { firstKey = key }
             currentKey = key
             groups.append((String(decoding: id, as: UTF8.self), yi.count))
         }

@@ -134,8 +134,9 @@ struct TextValidator {
 
     init(source: String?) { self.source = source }
 
-    /// Checks `bytes[checked...]`, all the bytes read so far; `final` when no more will come.
-    mutating func check(_ bytes: [UInt8], final: Bool) throws(MetaPoolError) {
+    /// Checks `bytes[checked..<end]` (`end` the bytes' count by default), all the bytes read so
+    /// far; `final` when no more will come after `end`.
+    mutating func check(_ bytes: [UInt8], final: Bool, end: Int? = nil) throws(MetaPoolError) {
         if !headChecked {
             // The UTF-16/32 test looks at the first 64 bytes after a BOM.
             guard final || bytes.count >= 67 else { return }
@@ -146,7 +147,7 @@ struct TextValidator {
             if bom { checked = 3 }
             headChecked = true
         }
-        let n = bytes.count
+        let n = min(end ?? bytes.count, bytes.count)
         var i = checked
         while i < n {
             // Eight ASCII bytes at a time, none of them NUL (the LFs among them counted).
