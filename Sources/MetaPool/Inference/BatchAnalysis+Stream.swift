@@ -122,7 +122,9 @@ struct PieceReader {
     let size: Int
 
     /// `carry` (the unfinished line of the piece before) and at least `atLeast` more bytes (fewer
-    /// at the end of the file), then on to the end of a line; `nil` when reading fails.
+    /// at the end of the file), then on to the end of a line; `nil` when reading fails or no line
+    /// ends within 1 MiB more (a device such as /dev/zero: the whole-file reader refuses it at
+    /// its first chunk).
     func read(after carry: ArraySlice<UInt8>, atLeast: Int) -> Piece? {
         var bytes = [UInt8]()
         bytes.reserveCapacity(carry.count + atLeast)
@@ -133,6 +135,7 @@ struct PieceReader {
                 if bytes.count - carry.count >= atLeast, let last = bytes.lastIndex(of: UInt8(ascii: "\n")), last >= carry.count {
                     return Piece(bytes: bytes, start: 0, cut: last + 1, end: false)
                 }
+                guard bytes.count - carry.count < atLeast + (1 << 20) else { return nil }
                 let want = max(size, 1 << 12)
                 let old = bytes.count
                 bytes.append(contentsOf: repeatElement(0, count: want))
