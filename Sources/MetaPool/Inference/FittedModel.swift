@@ -114,13 +114,19 @@ public struct Heterogeneity: Sendable, Hashable {
     /// The random-effects definition through ṽ. I² is computed as 100/(1 + ṽ/τ²) and H² as
     /// 1 + τ²/ṽ, which do not overflow for τ² near the largest Double (found by fuzzing).
     public init(tauSquared: Double, typicalVariance: Double, q: Double, count: Int, degreesOfFreedom df: Int? = nil) {
+        let d = df ?? (count - 1)
+        self.init(tauSquared: tauSquared, typicalVariance: typicalVariance, q: q, count: count, degreesOfFreedom: d,
+                  pValue: d > 0 ? ChiSquared(degreesOfFreedom: Double(d)).survival(q) : 1)
+    }
+
+    /// The random-effects definition with the p-value of Q already computed (by the fit).
+    init(tauSquared: Double, typicalVariance: Double, q: Double, count: Int, degreesOfFreedom d: Int, pValue: Double) {
         self.tauSquared = tauSquared
         self.typicalVariance = typicalVariance
         self.q = q
         self.count = count
-        let d = df ?? (count - 1)
         degreesOfFreedom = d
-        pValue = d > 0 ? ChiSquared(degreesOfFreedom: Double(d)).survival(q) : 1
+        self.pValue = pValue
         iSquared = Self.iSquared(tauSquared: tauSquared, typicalVariance: typicalVariance)
         hSquared = Self.hSquared(tauSquared: tauSquared, typicalVariance: typicalVariance)
     }

@@ -148,7 +148,9 @@ public struct MetaAnalysis: Sendable {
     /// Q, I², H² and τ² (see ``Heterogeneity``).
     public var heterogeneity: Heterogeneity {
         isRandomEffects
-            ? Heterogeneity(tauSquared: tauSquaredEstimate, typicalVariance: typicalVariance, q: q, count: count)
+            // Q's p-value as the fit computed it (the same function of the same Q).
+            ? Heterogeneity(tauSquared: tauSquaredEstimate, typicalVariance: typicalVariance, q: q, count: count,
+                            degreesOfFreedom: count - 1, pValue: qPValue)
             : Heterogeneity(q: q, count: count)
     }
 
@@ -161,7 +163,9 @@ public struct MetaAnalysis: Sendable {
     /// The prediction for a new study by ``predictionIntervalSetting``; `nil` for FE.
     public var newStudyPrediction: Prediction? {
         guard isRandomEffects else { return nil }
-        return prediction(setting: predictionIntervalSetting)
+        // ``FittedModel/prediction(_:)`` without building ``heterogeneity`` and ``studies`` for τ̂² and k.
+        let method = predictionIntervalSetting.method(modelDegreesOfFreedom: pooled.degreesOfFreedom)
+        return pooled.prediction(tauSquared: tauSquaredEstimate, studies: count, method: method)
     }
 
     /// Per-study confidence intervals yᵢ ± z·√vᵢ at the model's level.
