@@ -71,16 +71,23 @@ if let dir = dataDirectory {
 
 // 1. k = 14, full inference: REML, HKSJ, prediction interval, Q-profile CI for tau^2.
 let effects14 = try EffectSizes.generic(yi: k14.y, vi: k14.v)
-out["k14_full"] = try perCall(repeats: 20_000) {
+func fullInference() throws {
     let fit = try MetaAnalysis(effects14, method: .restrictedMaximumLikelihood, ciMethod: .hartungKnapp)
     keep(try fit.heterogeneityIntervals())
     keep(fit.predictionInterval)
 }
 // 2. k = 10^4, DL (the whole fit, as rma(method = "DL")).
 let effects1e4 = try EffectSizes.generic(yi: k1e4.y, vi: k1e4.v)
-out["k1e4_dl"] = try perCall(repeats: 200) {
-    keep(try MetaAnalysis(effects1e4, method: .derSimonianLaird))
+func derSimonianLaird() throws { keep(try MetaAnalysis(effects1e4, method: .derSimonianLaird)) }
+// `COMPARISON_PROFILE=k14` (or `dl`) runs that workload alone for about ten seconds, for a profiler.
+if let only = ProcessInfo.processInfo.environment["COMPARISON_PROFILE"] {
+    let (body, repeats) = only == "dl" ? (derSimonianLaird, 50_000) : (fullInference, 2_000_000)
+    for _ in 0..<repeats { try body() }
+    exit(0)
 }
+out["k14_full"] = try perCall(repeats: 20_000) { try fullInference() }
+out["k14_reml_iterations"] = Double(try RestrictedMaximumLikelihood.tauSquaredCountingIterations(y: k14.y, v: k14.v).iterations)
+out["k1e4_dl"] = try perCall(repeats: 200) { try derSimonianLaird() }
 out["floor_1e4"] = perCall(repeats: 20_000) { keep(summingPass(k1e4.y, k1e4.v)) }
 // 3. REML at k = 10^5 and 10^6: time, iterations, and the plain summing pass over the same arrays.
 for (name, k) in [("1e5", 100_000), ("1e6", 1_000_000)] {

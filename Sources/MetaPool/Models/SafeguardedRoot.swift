@@ -15,6 +15,12 @@ struct SafeguardedRoot {
     /// A typical size of τ² (the mean sampling variance), so tiny τ² still converges in absolute terms.
     var scale: Double
     var maxIterations = 2000
+    /// Whether to step along the secant through the last two evaluations rather than by the given
+    /// step once there are two. For Fisher scoring, whose linear rate can be slow: its REML steps
+    /// on 14 studies alternated about the root, each 0.37 times the one before, 33 evaluations to
+    /// converge; the secant's order is 1.618 (Press et al. 2007, §9.2). Newton steps, quadratic,
+    /// are left as they are.
+    var secantSteps = false
 
     /// The scale for the estimators' convergence test: the typical within-study variance
     /// (k − 1)/tr P at τ² = 0 (Higgins & Thompson 2002), which the precise studies dominate, or the
@@ -47,6 +53,8 @@ struct SafeguardedRoot {
         // The step before last: a step that does not halve it means the iteration is not
         // converging fast (Fisher scoring can oscillate about the root), so bisect instead.
         var stepBeforeLast = Double.infinity, lastStep = Double.infinity
+        // The evaluation before, for the secant step.
+        var previous: (x: Double, value: Double)?
         for _ in 0..<maxIterations {
             let (value, step) = evaluate(x)
             guard value.isFinite, step.isFinite else { return nil }
@@ -55,6 +63,14 @@ struct SafeguardedRoot {
             if x == 0 && value < 0 { return 0 }
             let tolerance = relativeTolerance * max(x, scale)
             var proposal = x + step
+            if secantSteps, loKnownPositive, hi.isFinite, let (px, pv) = previous, pv != value {
+                // The secant through the last two evaluations, once f has changed sign (a root lies
+                // in the bracket) and where it stays inside: before that, Fisher scoring's own steps
+                // (a REML score can be negative at 0, positive further up and negative again: a
+                // secant from the start jumped to the boundary and missed the root metafor finds).
+                let secant = x - value * (x - px) / (value - pv)
+                if secant > lo, secant < hi { proposal = secant }
+            }
             if proposal < 0 || (proposal <= lo && loKnownPositive) {
                 if !loKnownPositive {
                     // Check the boundary before stepping towards it.
@@ -75,6 +91,7 @@ struct SafeguardedRoot {
             if abs(proposal - x) <= tolerance || (hi.isFinite && loKnownPositive && hi - lo <= tolerance) {
                 return proposal
             }
+            previous = (x, value)
             x = proposal
         }
         // Out of iterations without ever seeing f > 0: f may have no root above 0 and only come

@@ -87,10 +87,12 @@ extension TauSquaredModel {
     }
 
     /// Solves an estimating equation f(τ²) = 0 (f decreasing, positive below the root) with
-    /// ``SafeguardedRoot`` at the model's convergence scale. `evaluate` returns f and the proposed step.
-    mutating func solve(_ method: TauSquaredMethod, start: Double,
+    /// ``SafeguardedRoot`` at the model's convergence scale. `evaluate` returns f and the proposed
+    /// step; `fisherScoring` when that is a Fisher-scoring step (secant steps follow the first).
+    mutating func solve(_ method: TauSquaredMethod, start: Double, fisherScoring: Bool = false,
                         _ evaluate: (inout Self, Double) throws(MetaPoolError) -> (value: Double, step: Double)) throws(MetaPoolError) -> Double {
-        let solver = SafeguardedRoot(scale: try convergenceScale())
+        var solver = SafeguardedRoot(scale: try convergenceScale())
+        solver.secantSteps = fisherScoring
         var failure: MetaPoolError?
         let root = solver.solve(start: start) { tau2 in
             do throws(MetaPoolError) {

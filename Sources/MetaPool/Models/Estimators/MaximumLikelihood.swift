@@ -13,7 +13,7 @@ public enum MaximumLikelihood: TauSquaredEstimator {
 
     static func estimate<Model: TauSquaredModel>(_ model: inout Model) throws(MetaPoolError) -> Double {
         let start = try Hedges.estimate(&model)
-        let root = try model.solve(.maximumLikelihood, start: start) { m, tau2 throws(MetaPoolError) in
+        let root = try model.solve(.maximumLikelihood, start: start, fisherScoring: true) { m, tau2 throws(MetaPoolError) in
             let s = try m.sums(tau2: tau2, traces: false)
             let score = s.sumW2Residual2 - s.sumW
             return (score, score / s.sumW2)

@@ -20,7 +20,7 @@ public enum RestrictedMaximumLikelihood: TauSquaredEstimator {
 
     static func estimate<Model: TauSquaredModel>(_ model: inout Model) throws(MetaPoolError) -> Double {
         let start = try Hedges.estimate(&model)
-        let root = try model.solve(.restrictedMaximumLikelihood, start: start) { m, tau2 throws(MetaPoolError) in
+        let root = try model.solve(.restrictedMaximumLikelihood, start: start, fisherScoring: true) { m, tau2 throws(MetaPoolError) in
             let s = try m.sums(tau2: tau2, traces: true)
             let score = s.sumW2Residual2 - s.traceP
             return (score, score / s.tracePP)
