@@ -68,7 +68,7 @@ public struct MetaAnalysis: Sendable {
         do {
             if method == .derSimonianLaird {
                 try DerSimonianLaird.validate(y: y, v: v)
-                let fixed = WeightedSums(y: y, v: v, tau2: 0)
+                let fixed = WeightedSums(y: y, v: v, tau2: 0, center: WeightedSums.plainMean(y))
                 fixedSums = fixed
                 tau2 = max(0, (fixed.q - Double(k - 1)) / fixed.traceP)
             } else {
@@ -89,7 +89,8 @@ public struct MetaAnalysis: Sendable {
         pooled = core.inference
         let s = core.sums
         let sumW = s.sumW
-        weights = v.map { 100 / (($0 + tau2) * sumW) }
+        var nonFinite = false
+        weights = Self.percentageWeights(v, tau2: tau2, sumW: sumW, nonFinite: &nonFinite)
         // Extreme inputs (effects near the largest Double, variances near the smallest) can
         // overflow the weighted sums; report that rather than print NaN or infinity.
         // The typical variance, I², H² and the prediction interval too: found by fuzzing (Fuzz/Reproducers),
@@ -103,9 +104,28 @@ public struct MetaAnalysis: Sendable {
             results += [heterogeneity.iSquared, heterogeneity.hSquared]
         }
         if let pi = predictionInterval { results += [pi.lower, pi.upper] }
-        guard results.allSatisfy(\.isFinite), weights.allSatisfy(\.isFinite) else {
+        guard results.allSatisfy(\.isFinite), !nonFinite else {
             throw MetaPoolError(.insufficientData, "the effects or variances are too extreme to pool in double precision (the weighted sums overflow); check the yi and vi values or rescale them", at: input)
         }
+    }
+
+    /// 100/((vᵢ + τ²)·Σw) for every study, and whether one of them is not finite: one loop with
+    /// no branch, which the compiler vectorises (a `map` with a check after it was a fifth of DL's
+    /// time at k = 10⁴).
+    static func percentageWeights(_ v: [Double], tau2: Double, sumW: Double, nonFinite: inout Bool) -> [Double] {
+        var bad: UInt8 = 0
+        let weights = [Double](unsafeUninitializedCapacity: v.count) { out, count in
+            v.withUnsafeBufferPointer { v in
+                for i in 0..<v.count {
+                    let w = 100 / ((v[i] + tau2) * sumW)
+                    out[i] = w
+                    bad |= w - w == 0 ? 0 : 1  // x − x is 0 for every finite x, NaN otherwise
+                }
+            }
+            count = v.count
+        }
+        nonFinite = bad != 0
+        return weights
     }
 
     /// Why the `hksj` interval cannot be formed, or `nil` when it can. With every yᵢ equal, the
@@ -208,11 +228,13 @@ struct PooledEstimate {
     /// `fixed`: the sums at τ² = 0 when the caller has them already (`WeightedSums(y:v:tau2: 0)`).
     init(y: [Double], v: [Double], tau2: Double, ciMethod: ConfidenceIntervalMethod, level: Double, fixed known: WeightedSums? = nil) {
         let k = y.count
-        let fixed = known ?? WeightedSums(y: y, v: v, tau2: 0)
+        // One pass each where nothing cancels (see WeightedSums(y:v:tau2:center:)): the fixed-effect
+        // sums centred on the plain mean of the effects, the random-effects sums on the fixed-effect mean.
+        let fixed = known ?? WeightedSums(y: y, v: v, tau2: 0, center: WeightedSums.plainMean(y))
         q = fixed.q
         qPValue = k > 1 ? ChiSquared(degreesOfFreedom: Double(k - 1)).survival(fixed.q) : 1
         typicalVariance = Double(k - 1) / fixed.traceP
-        let s = tau2 == 0 ? fixed : WeightedSums(y: y, v: v, tau2: tau2)
+        let s = tau2 == 0 ? fixed : WeightedSums(y: y, v: v, tau2: tau2, center: fixed.mean.isFinite ? fixed.mean : nil)
         sums = s
         let variance = ciMethod.varianceFactor(q: s.q, residualDegreesOfFreedom: Double(k - 1)) / s.sumW
         inference = EstimateInference(estimate: s.mean, standardError: variance.squareRoot(), level: level,

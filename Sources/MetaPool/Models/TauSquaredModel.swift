@@ -112,7 +112,7 @@ extension TauSquaredModel {
 /// allocation, in one pass per evaluation when the previous evaluation's mean is a good centre.
 struct InterceptModel: TauSquaredModel {
     let y: [Double], v: [Double]
-    /// The previous evaluation's weighted mean, the centre of the one-pass sums.
+    /// The previous evaluation's weighted mean (at first the plain mean), the centre of the one-pass sums.
     private var center: Double?
     /// How many times the sums were evaluated (benchmarks compare an iteration with a plain pass).
     private(set) var evaluations = 0
@@ -120,6 +120,9 @@ struct InterceptModel: TauSquaredModel {
     init(y: [Double], v: [Double]) {
         self.y = y
         self.v = v
+        // The first evaluation's centre: the plain mean of the effects (the pooled fits centre
+        // their fixed-effect sums on it too, so DL's τ̂² is the same number in both).
+        center = WeightedSums.plainMean(y)
     }
 
     var studyCount: Int { y.count }
