@@ -241,7 +241,7 @@ struct PoolCommand: AsyncParsableCommand {
         // The table is rendered from the typed fit (no JSON read back).
         let fit = try reportingErrors(file: model.file) { () throws(MetaPoolError) -> any FittedModel in
             let table = try model.table()
-            return try ProgressReporter.whileRunning("pool", "fitting the GLMM to \(ProgressReporter.grouped(table.rows.count)) studies") { () throws(MetaPoolError) in
+            return try ProgressReporter.whileRunning("pool", "fitting the GLMM to \(ProgressReporter.grouped(table.rowCount)) studies") { () throws(MetaPoolError) in
                 var spec = model.specification
                 spec.predictionInterval = prediction.setting
                 return try spec.fit(table)

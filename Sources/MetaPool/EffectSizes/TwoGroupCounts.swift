@@ -63,7 +63,7 @@ public struct TwoGroupCounts: Sendable, Equatable {
     /// - Throws: ``MetaPoolError`` (`.missingColumn`) naming an absent column, (`.insufficientData`)
     ///   for a table without rows, or (`.invalidValue`) naming the row and column of a bad cell.
     public init(table: DataTable) throws(MetaPoolError) {
-        guard !table.rows.isEmpty else {
+        guard table.rowCount > 0 else {
             throw MetaPoolError(.insufficientData, "the input has no data rows; there are no studies", at: InputLocation(file: table.source))
         }
         let reader = ColumnReader(table: table)
@@ -71,7 +71,7 @@ public struct TwoGroupCounts: Sendable, Equatable {
         let n1 = try reader.numbers("treat_total")
         let c = try reader.numbers("control_events")
         let n2 = try reader.numbers("control_total")
-        let locations = (0..<table.rows.count).map { table.location(row: $0) }
+        let locations = (0..<table.rowCount).map { table.location(row: $0) }
         try self.init(treatEvents: a, treatTotals: n1, controlEvents: c, controlTotals: n2,
                       labels: reader.labels(), locations: locations)
     }

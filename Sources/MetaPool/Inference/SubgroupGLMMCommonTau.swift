@@ -48,7 +48,7 @@ public struct SubgroupGLMMCommonTau: Sendable {
         let levels = try SubgroupAnalysis.levels(table: table, column: column)
         self.column = levels.column
         let at = InputLocation(file: table.source, column: levels.column)
-        let g = levels.labels.count, k = table.rows.count
+        let g = levels.labels.count, k = table.rowCount
         guard g >= 2 else {
             throw MetaPoolError(.insufficientData, "needs at least 2 subgroups; the column has 1 level (\(levels.labels.first ?? ""))", at: at, setting: .commonTauSquared)
         }

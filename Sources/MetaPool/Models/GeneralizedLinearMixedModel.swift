@@ -123,7 +123,7 @@ public struct GeneralizedLinearMixedModel: Sendable {
                                 at: InputLocation(file: table.source, column: name))
         }
         let reader = ColumnReader(table: table)
-        let locations = (0..<table.rows.count).map { table.location(row: $0) }
+        let locations = (0..<table.rowCount).map { table.location(row: $0) }
         try self.init(events: reader.numbers("events"), totals: reader.numbers("total"), labels: reader.labels(),
                       locations: locations, quadraturePoints: quadraturePoints, level: level)
     }

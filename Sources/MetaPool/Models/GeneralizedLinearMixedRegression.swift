@@ -101,7 +101,7 @@ public struct GeneralizedLinearMixedRegression: Sendable {
                                 at: InputLocation(file: table.source, column: name))
         }
         let reader = ColumnReader(table: table)
-        let locations = (0..<table.rows.count).map { table.location(row: $0) }
+        let locations = (0..<table.rowCount).map { table.location(row: $0) }
         let events = try reader.numbers("events"), totals = try reader.numbers("total")
         let design = try ModeratorDesign(table: table, moderators: moderators)
         try self.init(events: events, totals: totals, design: design.matrix, predictors: design.predictors, labels: reader.labels(),

@@ -84,7 +84,7 @@ public struct OddsRatioMixedModel: Sendable {
                                 at: InputLocation(file: table.source, column: name))
         }
         let reader = ColumnReader(table: table)
-        let locations = (0..<table.rows.count).map { table.location(row: $0) }
+        let locations = (0..<table.rowCount).map { table.location(row: $0) }
         try self.init(treatEvents: reader.numbers("treat_events"), treatTotals: reader.numbers("treat_total"),
                       controlEvents: reader.numbers("control_events"), controlTotals: reader.numbers("control_total"),
                       labels: reader.labels(), locations: locations, quadraturePoints: quadraturePoints, level: level)

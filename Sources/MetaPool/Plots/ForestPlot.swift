@@ -73,34 +73,33 @@ public struct ForestPlot: Sendable {
     /// The input columns of a plot's studies, read from the table when asked for: 10⁶ studies
     /// held one small array each, which the outputs read once.
     final class InputCells: Sendable {
-        /// The columns shown, with their index in `rows`.
-        let columns: [(name: String, index: Int)]
-        /// The table's cells (shared with the table, not copied).
-        let rows: [[String?]]
+        /// The columns shown, each with its cells (a table read from a file shares its own
+        /// arrays: nothing is copied, and the table's other columns are not kept).
+        let columns: [(name: String, cells: [String?])]
+        /// The number of rows.
+        let count: Int
 
-        init(columns: [(name: String, index: Int)], rows: [[String?]]) {
-            self.columns = columns
-            self.rows = rows
+        init(columns: [(name: String, index: Int)], table: DataTable) {
+            self.columns = columns.map { ($0.name, table.cells(inColumn: $0.index)) }
+            count = table.rowCount
         }
 
         /// The first cell of `row` named `name` among ``cells(ofRow:)``, without building them all.
         func cell(ofRow r: Int, column name: String) -> String? {
-            guard r >= 0, r < rows.count else { return nil }
-            let row = rows[r]
-            for (n, c) in columns where c < row.count && n == name {
-                if let text = row[c] { return text.trimmingSpaces() }
+            guard r >= 0, r < count else { return nil }
+            for (n, cells) in columns where n == name {
+                if let text = cells[r] { return text.trimmingSpaces() }
             }
             return nil
         }
 
         /// The named, trimmed non-empty cells of `row`, in column order.
         func cells(ofRow r: Int) -> [(String, String)] {
-            guard r >= 0, r < rows.count else { return [] }
-            let row = rows[r]
+            guard r >= 0, r < count else { return [] }
             var cells: [(String, String)] = []
             cells.reserveCapacity(columns.count)
-            for (name, c) in columns where c < row.count {
-                if let text = row[c] { cells.append((name, text.trimmingSpaces())) }
+            for (name, column) in columns {
+                if let text = column[r] { cells.append((name, text.trimmingSpaces())) }
             }
             return cells
         }
@@ -314,26 +313,26 @@ public struct ForestPlot: Sendable {
         // The table row of each study, found by its input row number (studies left out of the
         // fit, such as double-zero studies under MH, have no row in the plot).
         let studyRows: [Int?]
-        if let table, effects.count == table.rows.count,
+        if let table, effects.count == table.rowCount,
            effects.locations.indices.allSatisfy({ i in effects.locations[i].row.map { $0 == table.rowNumber(i) } ?? false }) {
             // Every row a study, in order (no row left out): no table of row numbers to build.
             studyRows = Array(0..<effects.count)
         } else {
             var tableRowOf: [Int: Int] = [:]
             if let table {
-                tableRowOf.reserveCapacity(table.rows.count)
-                for r in table.rows.indices { if let number = table.rowNumber(r) { tableRowOf[number] = r } }
+                tableRowOf.reserveCapacity(table.rowCount)
+                for r in 0..<table.rowCount { if let number = table.rowNumber(r) { tableRowOf[number] = r } }
             }
             studyRows = effects.locations.indices.map { i in effects.locations[i].row.flatMap { tableRowOf[$0] } }
         }
         var labels = effects.labels
         if let table, studyRows.allSatisfy({ $0 != nil }) {
-            let rows = studyRows.map { $0! }
-            let sub = DataTable(source: table.source, columns: table.columns, rows: rows.map { table.rows[$0] })
-            labels = Self.distinctLabels(effects.labels, table: sub, exclude: Set(inputColumns))
+            // The label column looked up by name, as in a table of these rows built anew.
+            labels = Self.distinctLabels(effects.labels, table: table, rows: studyRows.map { $0! },
+                                         labelColumn: DataTable(columns: table.columns, rows: []).labelColumnIndex, exclude: Set(inputColumns))
         }
         let weights = fit.studies.weights
-        let inputCells = table.map { InputCells(columns: inputIndexes, rows: $0.rows) }
+        let inputCells = table.map { InputCells(columns: inputIndexes, table: $0) }
         // The study intervals shown by default: Clopper–Pearson for proportions, published HR CIs.
         let defaultIntervals = StudyIntervalMethod.defaultMethod(for: m)
         studyIntervalMethod = defaultIntervals
@@ -426,7 +425,9 @@ public struct ForestPlot: Sendable {
     /// Study labels that tell rows apart: where several rows share a label (arms or cohorts of
     /// one trial), each gets, in parentheses, its value in the first other text column whose
     /// values differ within the group ("HER2CLIMB (tucatinib arm)", "HER2CLIMB (placebo arm)").
-    static func distinctLabels(_ labels: [String], table: DataTable, exclude: Set<String>) -> [String] {
+    /// Study `i` is row `rows[i]` of `table`; `labelColumn` is not a candidate.
+    static func distinctLabels(_ labels: [String], table: DataTable, rows tableRows: [Int], labelColumn: Int?,
+                               exclude: Set<String>) -> [String] {
         // Repeated labels first (one dictionary of first rows, no array per label): most
         // tables have none, and 10⁶ one-element arrays were a twentieth of `pool`'s time.
         var groups: [String: [Int]] = [:]
@@ -444,13 +445,12 @@ public struct ForestPlot: Sendable {
         }
         guard !groups.isEmpty else { return labels }
         var result = labels
-        let labelColumn = table.labelColumnIndex
         let candidates = table.columns.indices.filter { c in c != labelColumn && !exclude.contains(table.columns[c]) }
         for (label, rows) in groups {
             for c in candidates {
                 let values = rows.map { r -> String in
-                    guard r < table.rows.count, c < table.rows[r].count else { return "" }
-                    return table.rows[r][c]?.trimmingSpaces() ?? ""
+                    guard r < tableRows.count else { return "" }
+                    return table.cell(row: tableRows[r], column: c)?.trimmingSpaces() ?? ""
                 }
                 if Set(values).count > 1 && !values.contains(where: \.isEmpty) {
                     for (r, v) in zip(rows, values) { result[r] = "\(label) (\(v))" }
