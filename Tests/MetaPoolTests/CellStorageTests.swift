@@ -75,6 +75,11 @@ struct CellStorageTests {
             switch effects {
             case (.success(let x), .success(let y)):
                 #expect(x == y && x.labels == y.labels && x.locations == y.locations)
+                // Each study's location, made when read, is the table's location of its row.
+                #expect(Array(x.locations) == rows.indices.map { byRow.location(row: $0) })
+                let some = (0...next(3)).map { _ in next(rows.count) }
+                #expect(try Array(x.subset(some).locations) == some.map { byRow.location(row: $0) })
+                #expect(x.locations.subset(some).indices.map { x.locations.subset(some).rowNumber($0) } == some.map { $0 + 1 })
                 compared += 1
             case (.failure(let x), .failure(let y)):
                 #expect(x == y && x.location == y.location, "\(x) vs \(y)")

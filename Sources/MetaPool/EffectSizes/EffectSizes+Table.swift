@@ -86,7 +86,7 @@ extension EffectSizes {
         let measure = measure ?? family.measures[0]
         let reader = ColumnReader(table: table)
         let labels = reader.labels()
-        let locations = table.rowLocations()
+        let locations = StudyLocations(table: table)
         let correction = options.continuityCorrection
         switch family {
         case .proportion:

@@ -146,15 +146,6 @@ public struct DataTable: Sendable, Equatable {
         return InputLocation(file: source, row: number, line: row >= 0 && row < lines.count ? lines[row] : nil, column: column, study: study)
     }
 
-    /// ``location(row:column:)`` of every row, in order, with the label column looked up once.
-    func rowLocations() -> [InputLocation] {
-        let labelIndex = labelColumnIndex
-        return (0..<rowCount).map { r in
-            InputLocation(file: source, row: rowNumber(r), line: r < lines.count ? lines[r] : nil, column: nil,
-                          study: labelIndex.flatMap { cell(row: r, column: $0) })
-        }
-    }
-
     /// The row number ``location(row:column:)`` names for the 0-based `row`, without the rest of
     /// the location (the label column is not looked up): for loops over every row.
     func rowNumber(_ row: Int) -> Int? {

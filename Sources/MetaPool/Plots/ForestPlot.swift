@@ -314,7 +314,7 @@ public struct ForestPlot: Sendable {
         // fit, such as double-zero studies under MH, have no row in the plot).
         let studyRows: [Int?]
         if let table, effects.count == table.rowCount,
-           effects.locations.indices.allSatisfy({ i in effects.locations[i].row.map { $0 == table.rowNumber(i) } ?? false }) {
+           effects.locations.indices.allSatisfy({ i in effects.locations.rowNumber(i).map { $0 == table.rowNumber(i) } ?? false }) {
             // Every row a study, in order (no row left out): no table of row numbers to build.
             studyRows = Array(0..<effects.count)
         } else {
@@ -323,7 +323,7 @@ public struct ForestPlot: Sendable {
                 tableRowOf.reserveCapacity(table.rowCount)
                 for r in 0..<table.rowCount { if let number = table.rowNumber(r) { tableRowOf[number] = r } }
             }
-            studyRows = effects.locations.indices.map { i in effects.locations[i].row.flatMap { tableRowOf[$0] } }
+            studyRows = effects.locations.indices.map { i in effects.locations.rowNumber(i).flatMap { tableRowOf[$0] } }
         }
         var labels = effects.labels
         if let table, studyRows.allSatisfy({ $0 != nil }) {
@@ -360,7 +360,7 @@ public struct ForestPlot: Sendable {
             case .hartungKnappAdHoc: "Hartung-Knapp (ad hoc)"
             }
         }
-        axisSource = table?.source ?? effects.locations.first?.file
+        axisSource = table?.source ?? effects.locations.firstFile
 
         func diamond(_ label: String, _ a: any FittedModel, weight: Double?) -> Diamond {
             let p = a.pooled, het = a.heterogeneity, ci = p.confidenceInterval
@@ -381,9 +381,9 @@ public struct ForestPlot: Sendable {
         if let blocks {
             // Each study of the overall fit by its input row number.
             var indexOfRow: [Int: Int] = [:]
-            for i in effects.locations.indices { if let r = effects.locations[i].row { indexOfRow[r] = i } }
+            for i in effects.locations.indices { if let r = effects.locations.rowNumber(i) { indexOfRow[r] = i } }
             for block in blocks {
-                let members = block.effects.locations.compactMap { $0.row.flatMap { indexOfRow[$0] } }
+                let members = block.effects.locations.indices.compactMap { block.effects.locations.rowNumber($0).flatMap { indexOfRow[$0] } }
                 guard members.count == block.effects.count else {
                     throw MetaPoolError(.invalidArgument, "the subgroup \"\(block.label)\" has studies without input rows, so they cannot be placed in the plot")
                 }
