@@ -134,11 +134,7 @@ extension ForestPlot {
     public func withStudyIntervals(_ method: StudyIntervalMethod) throws(MetaPoolError) -> ForestPlot {
         var plot = self
         plot.studyIntervalMethod = method
-        plot.rows = rows.map { row in
-            guard case .study(var s) = row else { return row }
-            s.interval = s.studyInterval(method, measure: measure, level: level)
-            return .study(s)
-        }
+        plot.rows = rows.withIntervals { [measure, level] s in s.studyInterval(method, measure: measure, level: level) }
         plot.axis = try Self.axis(studies: Self.studies(of: plot.rows), rows: plot.rows, overall: overall, predictionInterval: predictionInterval,
                                   measure: measure, source: axisSource)
         return plot
@@ -147,7 +143,7 @@ extension ForestPlot {
     /// The axis for the studies' shown intervals, the diamonds and the prediction interval:
     /// estimates, diamonds, the prediction interval and the null value must be on it; the study
     /// intervals stretch it by at most its own width on either side (clipped, with an arrow, beyond).
-    static func axis(studies: some Sequence<Study>, rows: [Row], overall: Diamond, predictionInterval: Interval?, measure m: EffectMeasure,
+    static func axis(studies: some Sequence<Study>, rows: Rows, overall: Diamond, predictionInterval: Interval?, measure m: EffectMeasure,
                      source: String?) throws(MetaPoolError) -> Axis {
         let scale: Scale = m.backTransform == .exponential ? .log : .linear
         let nullValue: Double? = switch m {
@@ -165,7 +161,7 @@ extension ForestPlot {
             ciBounds.append(s.shownUpper)
         }
         must += [overall.ciLower, overall.ciUpper]
-        for row in rows { if case .subgroupDiamond(let d) = row { must += [d.ciLower, d.ciUpper] } }
+        for row in rows.nonStudyRows { if case .subgroupDiamond(let d) = row { must += [d.ciLower, d.ciUpper] } }
         if let pi = predictionInterval { must += [pi.lower, pi.upper] }
         if let nullValue { must.append(nullValue) }
         return try axis(must: must, wanted: ciBounds, scale: scale, nullValue: nullValue,

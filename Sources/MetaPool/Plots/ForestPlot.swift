@@ -165,7 +165,7 @@ public struct ForestPlot: Sendable {
     /// for hazard ratios and generic effects.
     public let countHeaders: [String]
     /// The rows, top to bottom: the studies and, with subgroups, their headers and diamonds.
-    public internal(set) var rows: [Row]
+    public internal(set) var rows: Rows
     /// How the study rows' intervals were chosen (``withStudyIntervals(_:)``).
     public internal(set) var studyIntervalMethod: StudyIntervalMethod = .analysisScale
     /// The name of the pooled interval in the legend: "Wald", "t", "Hartung-Knapp", …
@@ -213,7 +213,7 @@ public struct ForestPlot: Sendable {
     }
 
     /// The studies of `rows` in order, read as they are walked (no array of them).
-    static func studies(of rows: [Row]) -> LazyMapSequence<LazyFilterSequence<LazyMapSequence<[Row], Study?>>, Study> {
+    static func studies(of rows: Rows) -> LazyMapSequence<LazyFilterSequence<LazyMapSequence<Rows, Study?>>, Study> {
         rows.lazy.compactMap { if case .study(let s) = $0 { return s } else { return nil } }
     }
 
@@ -336,22 +336,25 @@ public struct ForestPlot: Sendable {
         // The study intervals shown by default: Clopper–Pearson for proportions, published HR CIs.
         let defaultIntervals = StudyIntervalMethod.defaultMethod(for: m)
         studyIntervalMethod = defaultIntervals
-        // Without subgroups the studies go straight into the rows (10⁶ studies are not held twice).
-        var studies: [Study] = []
-        var rows: [Row] = []
-        if blocks == nil { rows.reserveCapacity(effects.count) } else { studies.reserveCapacity(effects.count) }
-        for i in 0..<effects.count {
-            let y = effects.yi[i], v = effects.vi[i], ci = studyIntervals[i]
+        // The studies as columns of values (ForestPlot+Rows.swift): y, v and the weights are the fit's own arrays.
+        let k = effects.count
+        var estimates: [Double] = [], ciLowers: [Double] = [], ciUppers: [Double] = []
+        estimates.reserveCapacity(k)
+        ciLowers.reserveCapacity(k)
+        ciUppers.reserveCapacity(k)
+        for i in 0..<k {
+            let y = effects.yi[i], ci = studyIntervals[i]
             let total = effects.totals?[i]
-            let label = labels[i]
-            var study = Study(label: label, inputCells: studyRows[i] == nil ? nil : inputCells, inputRow: studyRows[i] ?? -1,
-                              estimate: checked(natural(y, total: total), y, "estimate of study \"\(label)\""),
-                              ciLower: checked(natural(ci.lower, total: total), ci.lower, "lower CI bound of study \"\(label)\""),
-                              ciUpper: checked(natural(ci.upper, total: total), ci.upper, "upper CI bound of study \"\(label)\""),
-                              weight: weights?[i], analysisInterval: ci, yi: y, vi: v)
-            study.interval = study.studyInterval(defaultIntervals, measure: m, level: level)
-            if blocks == nil { rows.append(.study(study)) } else { studies.append(study) }
+            estimates.append(checked(natural(y, total: total), y, "estimate of study \"\(labels[i])\""))
+            ciLowers.append(checked(natural(ci.lower, total: total), ci.lower, "lower CI bound of study \"\(labels[i])\""))
+            ciUppers.append(checked(natural(ci.upper, total: total), ci.upper, "upper CI bound of study \"\(labels[i])\""))
         }
+        let inputRows: [Int]? = studyRows.indices.allSatisfy({ studyRows[$0] == $0 }) ? nil : studyRows.map { $0 ?? -1 }
+        let studies = StudyColumns(labels: labels, inputCells: inputCells, inputRows: inputRows, estimates: estimates, ciLowers: ciLowers,
+                                   ciUppers: ciUppers, weights: weights, analysisIntervals: studyIntervals, yi: effects.yi, vi: effects.vi)
+            .withIntervals { [level = fit.pooled.level] in $0.studyInterval(defaultIntervals, measure: m, level: level) }
+        var layout: [Int] = []
+        var others: [Row] = []
         if let a = fit as? MetaAnalysis {
             pooledIntervalName = switch a.ciMethod {
             case .wald: "Wald"
@@ -387,39 +390,37 @@ public struct ForestPlot: Sendable {
                 guard members.count == block.effects.count else {
                     throw MetaPoolError(.invalidArgument, "the subgroup \"\(block.label)\" has studies without input rows, so they cannot be placed in the plot")
                 }
-                rows.append(.subgroupHeader(block.label))
-                rows += members.map { .study(studies[$0]) }
+                others.append(.subgroupHeader(block.label))
+                layout.append(-others.count)
+                layout += members
                 let weight: Double? = weights.map { w in members.reduce(0.0) { $0 + w[$1] } }
                 switch block.estimate {
                 case .fit(let a):
-                    rows.append(.subgroupDiamond(diamond(block.label, a, weight: weight)))
+                    others.append(.subgroupDiamond(diamond(block.label, a, weight: weight)))
                 case .coefficient(let estimate, let interval, let tau2, let back):
-                    rows.append(.subgroupDiamond(Diamond(
+                    others.append(.subgroupDiamond(Diamond(
                         label: block.label, k: block.effects.count,
                         estimate: checked(back(estimate), estimate, "pooled estimate of \"\(block.label)\""),
                         ciLower: checked(back(interval.lower), interval.lower, "lower CI bound of \"\(block.label)\""),
                         ciUpper: checked(back(interval.upper), interval.upper, "upper CI bound of \"\(block.label)\""),
                         weight: weight, tauSquared: tau2, iSquared: nil, q: nil, qDegreesOfFreedom: nil, qPValue: nil)))
                 }
+                layout.append(-others.count)
             }
             subgroupTest = test
         } else {
             subgroupTest = nil
         }
-        self.rows = rows
+        rows = Rows(studies: studies, layout: blocks == nil ? nil : layout, others: others)
         self.overflow = overflow
 
         // The axis must show every estimate, every diamond and the prediction interval; study
         // CIs are included unless they would stretch the axis more than its own width on either
         // side (they are then clipped, with an arrow, as RevMan does).
         // (ForestPlot+StudyIntervals.swift: the shown study intervals stretch it.)
-        if blocks == nil {
-            axis = try Self.axis(studies: Self.studies(of: rows), rows: rows, overall: overall, predictionInterval: predictionInterval,
-                                 measure: m, source: axisSource)
-        } else {
-            axis = try Self.axis(studies: studies, rows: rows, overall: overall, predictionInterval: predictionInterval, measure: m,
-                                 source: axisSource)
-        }
+        // Every study of the fit, with subgroups those in no subgroup too.
+        axis = try Self.axis(studies: (0..<k).lazy.map { studies.study($0) }, rows: rows, overall: overall,
+                             predictionInterval: predictionInterval, measure: m, source: axisSource)
     }
 
     /// Study labels that tell rows apart: where several rows share a label (arms or cohorts of
