@@ -30,6 +30,11 @@ extension ForestPlot {
 
         /// The subgroup headers and diamonds, in row order.
         var nonStudyRows: [Row] { others }
+
+        /// The study of each study row, in row order (an index into ``studies``).
+        var studyIndices: AnySequence<Int> {
+            layout.map { AnySequence($0.lazy.filter { $0 >= 0 }) } ?? AnySequence(0..<studies.count)
+        }
     }
 
     /// The values of a plot's studies, one array per value, in the order of the fit's studies.
@@ -85,6 +90,11 @@ extension ForestPlot {
             intervalSources = sources
             intervalBounds = bounds
         }
+
+        /// ``Study/shownLower`` of study `i`: its interval's bound, the Wald one where the interval has the same.
+        func shownLower(_ i: Int) -> Double { intervalBounds?[i].lower ?? ciLowers[i] }
+        /// ``Study/shownUpper`` of study `i`.
+        func shownUpper(_ i: Int) -> Double { intervalBounds?[i].upper ?? ciUppers[i] }
 
         /// Study `i` as a ``Study`` value.
         func study(_ i: Int) -> Study {

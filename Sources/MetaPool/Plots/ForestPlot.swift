@@ -212,10 +212,6 @@ public struct ForestPlot: Sendable {
         rows.compactMap { if case .study(let s) = $0 { return s } else { return nil } }
     }
 
-    /// The studies of `rows` in order, read as they are walked (no array of them).
-    static func studies(of rows: Rows) -> LazyMapSequence<LazyFilterSequence<LazyMapSequence<Rows, Study?>>, Study> {
-        rows.lazy.compactMap { if case .study(let s) = $0 { return s } else { return nil } }
-    }
 
     /// Builds the plot for a table: the overall model, and with `by` one block per subgroup.
     /// - Throws: whatever reading the effect sizes or fitting the models throws.
@@ -311,12 +307,12 @@ public struct ForestPlot: Sendable {
         } ?? []
         inputColumns = inputIndexes.map(\.name)
         // The table row of each study, found by its input row number (studies left out of the
-        // fit, such as double-zero studies under MH, have no row in the plot).
-        let studyRows: [Int?]
+        // fit, such as double-zero studies under MH, have no row in the plot); `nil` when study i is row i.
+        let studyRows: [Int?]?
         if let table, effects.count == table.rowCount,
            effects.locations.indices.allSatisfy({ i in effects.locations.rowNumber(i).map { $0 == table.rowNumber(i) } ?? false }) {
             // Every row a study, in order (no row left out): no table of row numbers to build.
-            studyRows = Array(0..<effects.count)
+            studyRows = nil
         } else {
             var tableRowOf: [Int: Int] = [:]
             if let table {
@@ -326,9 +322,9 @@ public struct ForestPlot: Sendable {
             studyRows = effects.locations.indices.map { i in effects.locations.rowNumber(i).flatMap { tableRowOf[$0] } }
         }
         var labels = effects.labels
-        if let table, studyRows.allSatisfy({ $0 != nil }) {
+        if let table, studyRows?.allSatisfy({ $0 != nil }) ?? true {
             // The label column looked up by name, as in a table of these rows built anew.
-            labels = Self.distinctLabels(effects.labels, table: table, rows: studyRows.map { $0! },
+            labels = Self.distinctLabels(effects.labels, table: table, rows: studyRows.map { $0.map { $0! } },
                                          labelColumn: DataTable(columns: table.columns, rows: []).labelColumnIndex, exclude: Set(inputColumns))
         }
         let weights = fit.studies.weights
@@ -349,7 +345,7 @@ public struct ForestPlot: Sendable {
             ciLowers.append(checked(natural(ci.lower, total: total), ci.lower, "lower CI bound of study \"\(labels[i])\""))
             ciUppers.append(checked(natural(ci.upper, total: total), ci.upper, "upper CI bound of study \"\(labels[i])\""))
         }
-        let inputRows: [Int]? = studyRows.indices.allSatisfy({ studyRows[$0] == $0 }) ? nil : studyRows.map { $0 ?? -1 }
+        let inputRows: [Int]? = studyRows.map { $0.map { $0 ?? -1 } }
         let studies = StudyColumns(labels: labels, inputCells: inputCells, inputRows: inputRows, estimates: estimates, ciLowers: ciLowers,
                                    ciUppers: ciUppers, weights: weights, analysisIntervals: studyIntervals, yi: effects.yi, vi: effects.vi)
             .withIntervals { [level = fit.pooled.level] in $0.studyInterval(defaultIntervals, measure: m, level: level) }
@@ -419,15 +415,15 @@ public struct ForestPlot: Sendable {
         // side (they are then clipped, with an arrow, as RevMan does).
         // (ForestPlot+StudyIntervals.swift: the shown study intervals stretch it.)
         // Every study of the fit, with subgroups those in no subgroup too.
-        axis = try Self.axis(studies: (0..<k).lazy.map { studies.study($0) }, rows: rows, overall: overall,
+        axis = try Self.axis(studies: studies, indices: 0..<k, rows: rows, overall: overall,
                              predictionInterval: predictionInterval, measure: m, source: axisSource)
     }
 
     /// Study labels that tell rows apart: where several rows share a label (arms or cohorts of
     /// one trial), each gets, in parentheses, its value in the first other text column whose
     /// values differ within the group ("HER2CLIMB (tucatinib arm)", "HER2CLIMB (placebo arm)").
-    /// Study `i` is row `rows[i]` of `table`; `labelColumn` is not a candidate.
-    static func distinctLabels(_ labels: [String], table: DataTable, rows tableRows: [Int], labelColumn: Int?,
+    /// Study `i` is row `rows[i]` of `table` (row `i` when `rows` is `nil`); `labelColumn` is not a candidate.
+    static func distinctLabels(_ labels: [String], table: DataTable, rows tableRows: [Int]?, labelColumn: Int?,
                                exclude: Set<String>) -> [String] {
         // Repeated labels first (one dictionary of first rows, no array per label): most
         // tables have none, and 10⁶ one-element arrays were a twentieth of `pool`'s time.
@@ -450,8 +446,9 @@ public struct ForestPlot: Sendable {
         for (label, rows) in groups {
             for c in candidates {
                 let values = rows.map { r -> String in
-                    guard r < tableRows.count else { return "" }
-                    return table.cell(row: tableRows[r], column: c)?.trimmingSpaces() ?? ""
+                    let row = tableRows.map { r < $0.count ? $0[r] : -1 } ?? r
+                    guard row >= 0, row < table.rowCount else { return "" }
+                    return table.cell(row: row, column: c)?.trimmingSpaces() ?? ""
                 }
                 if Set(values).count > 1 && !values.contains(where: \.isEmpty) {
                     for (r, v) in zip(rows, values) { result[r] = "\(label) (\(v))" }
@@ -508,13 +505,20 @@ public struct ForestPlot: Sendable {
     /// Chooses limits and ticks: 1–2–5 steps on a linear axis, 1–2–5 per decade on a log axis.
     /// - Throws: ``MetaPoolError`` `.insufficientData` when the limits of a linear axis overflow a
     ///   Double (estimates near ±1e308, which a fixed-effect fit with variances near 1e308 accepts).
-    static func axis(must: [Double], wanted: [Double], scale: Scale, nullValue: Double?, proportion: Bool, label: String,
-                     source: String? = nil) throws(MetaPoolError) -> Axis {
+    /// `must` and `wanted` are walked once each, in order (no array of them is made).
+    static func axis(must: some Sequence<Double>, wanted: some Sequence<Double>, scale: Scale, nullValue: Double?, proportion: Bool,
+                     label: String, source: String? = nil) throws(MetaPoolError) -> Axis {
         let t: (Double) -> Double = scale == .log ? { Double.log($0) } : { $0 }
         let inverse: (Double) -> Double = scale == .log ? { Double.exp($0) } : { $0 }
         let usable = { (v: Double) -> Bool in v.isFinite && (scale == .linear || v > 0) }
-        let core = must.filter(usable).map(t)
-        var lo = core.min() ?? 0, hi = core.max() ?? 1
+        // The least and greatest usable value, as min() and max() of them in order would give.
+        var least: Double?, greatest: Double?
+        for v in must where usable(v) {
+            let x = t(v)
+            if least.map({ x < $0 }) ?? true { least = x }
+            if greatest.map({ $0 < x }) ?? true { greatest = x }
+        }
+        var lo = least ?? 0, hi = greatest ?? 1
         if hi - lo < 1e-9 {
             let pad = scale == .log ? Double.log(2) : max(0.1, abs(lo) * 0.2)
             lo -= pad
