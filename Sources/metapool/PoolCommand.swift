@@ -99,10 +99,8 @@ struct PoolCommand: AsyncParsableCommand {
                                         ciMethod: model.ciMethod, level: model.level)
             analysis.predictionIntervalSetting = prediction.resolved(for: analysis.measure)
             if let threshold = prediction.threshold { probabilities = try ThresholdProbabilities(analysis, threshold: threshold) }
-            var fitted = try analysis.summary()
-            // The table lists the studies from the plot below: its 10⁶ summary rows are let go before the plot is built.
-            if format == .table { fitted.studies = [] }
-            summary = fitted
+            // The table lists the studies from the plot below: no summary rows of 10⁶ studies are made for it.
+            summary = try analysis.summary(includingStudies: format != .table)
             // The study listing, from the typed fit and the rows it was fitted to.
             studies = try studyIntervals.apply(to: ForestPlot(analysis, table: table), explicitMeasure: model.measure)
         } catch {
