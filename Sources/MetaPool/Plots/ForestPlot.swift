@@ -70,8 +70,8 @@ public struct ForestPlot: Sendable {
         public internal(set) var interval: StudyInterval? = nil
     }
 
-    /// The input columns of a plot's studies, read from the table when asked for: 10⁶ studies
-    /// held one small array each, which the outputs read once.
+    /// The input columns of a plot's studies, read from the table's column arrays when asked for
+    /// (no array of cells per study).
     final class InputCells: Sendable {
         /// The columns shown, each with its cells (a table read from a file shares its own
         /// arrays: nothing is copied, and the table's other columns are not kept).
@@ -211,7 +211,6 @@ public struct ForestPlot: Sendable {
     public var studies: [Study] {
         rows.compactMap { if case .study(let s) = $0 { return s } else { return nil } }
     }
-
 
     /// Builds the plot for a table: the overall model, and with `by` one block per subgroup.
     /// - Throws: whatever reading the effect sizes or fitting the models throws.
