@@ -58,14 +58,18 @@ enum StudyListing {
     /// Writes the listing into `out` row by row (TextTable+Streaming.swift): 10⁶ studies are
     /// never held as rows of text.
     static func write(_ plot: ForestPlot, model: String, into out: inout TextSink) {
-        let studyRows = plot.rows.indices.filter { if case .study = plot.rows[$0] { true } else { false } }
-        guard let firstRow = studyRows.first, case .study(let first) = plot.rows[firstRow] else { return }
+        // The rows that are studies (all of them without subgroups: no list of 10⁶ row numbers).
+        let rows = plot.rows
+        let studyRows: [Int]? = plot.subgroupTest == nil && rows.allSatisfy({ if case .study = $0 { true } else { false } })
+            ? nil : rows.indices.filter { if case .study = rows[$0] { true } else { false } }
+        let count = studyRows?.count ?? rows.count
+        guard count > 0, case .study(let first) = rows[studyRows?.first ?? 0] else { return }
         let inputs = first.inputs.map(\.0)
         let columns: [TextTable.Column] = [.label("study")] + inputs.map(TextTable.Column.number)
             + [.number(plot.measure.naturalScaleName), .number("ci.lb"), .number("ci.ub"), .number("weight")]
         out.write("Studies (\(plot.studyIntervalDescription), shown on the \(plot.measure.naturalScaleName) scale; weights in the \(model)):\n\n")
-        TextTable.write(columns, count: studyRows.count, row: { i, cells in
-            guard case .study(let s) = plot.rows[studyRows[i]] else { return }
+        TextTable.write(columns, count: count, row: { i, cells in
+            guard case .study(let s) = rows[studyRows?[i] ?? i] else { return }
             cells.append(s.label)
             for name in inputs { cells.append(s.input(name) ?? "-") }
             // The interval shown (ForestPlot+StudyIntervals.swift): exact for proportions by

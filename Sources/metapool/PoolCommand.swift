@@ -99,10 +99,8 @@ struct PoolCommand: AsyncParsableCommand {
                                         ciMethod: model.ciMethod, level: model.level)
             analysis.predictionIntervalSetting = prediction.resolved(for: analysis.measure)
             if let threshold = prediction.threshold { probabilities = try ThresholdProbabilities(analysis, threshold: threshold) }
-            var fitted = try analysis.summary()
-            // The table lists the studies from the plot below: its 10⁶ summary rows are let go before the plot is built.
-            if format == .table { fitted.studies = [] }
-            summary = fitted
+            // The table lists the studies from the plot below: no summary rows of 10⁶ studies are made for it.
+            summary = try analysis.summary(includingStudies: format != .table)
             // The study listing, from the typed fit and the rows it was fitted to.
             studies = try studyIntervals.apply(to: ForestPlot(analysis, table: table), explicitMeasure: model.measure)
         } catch {
@@ -241,7 +239,7 @@ struct PoolCommand: AsyncParsableCommand {
         // The table is rendered from the typed fit (no JSON read back).
         let fit = try reportingErrors(file: model.file) { () throws(MetaPoolError) -> any FittedModel in
             let table = try model.table()
-            return try ProgressReporter.whileRunning("pool", "fitting the GLMM to \(ProgressReporter.grouped(table.rows.count)) studies") { () throws(MetaPoolError) in
+            return try ProgressReporter.whileRunning("pool", "fitting the GLMM to \(ProgressReporter.grouped(table.rowCount)) studies") { () throws(MetaPoolError) in
                 var spec = model.specification
                 spec.predictionInterval = prediction.setting
                 return try spec.fit(table)

@@ -15,7 +15,7 @@ extension SensitivityCommand {
                 // Stable: equal keys keep input order (as CumulativeAnalysis).
                 order = keys.indices.sorted { keys[$0] < keys[$1] || (keys[$0] == keys[$1] && $0 < $1) }
             }
-            let k = table.rows.count
+            let k = table.rowCount
             let progress = ProgressReporter(task: "sensitivity", unit: "GLMM refits", total: max(0, 2 * k - 1))
             defer { progress.finish() }
             return try MixedModelRefits(table: table, specification: specification, order: order) { done, _ in progress.update(done) }

@@ -77,8 +77,8 @@ struct SensitivityCommand: ParsableCommand {
                                 at: InputLocation(file: table.source, column: orderBy))
         }
         var keys: [Double] = []
-        for row in table.rows.indices {
-            let text = (c < table.rows[row].count ? table.rows[row][c] : nil)?.trimmingCharacters(in: .whitespaces) ?? ""
+        for row in 0..<table.rowCount {
+            let text = table.cell(row: row, column: c)?.trimmingCharacters(in: .whitespaces) ?? ""
             let location = table.location(row: row, column: table.columns[c])
             guard !text.isEmpty else {
                 throw MetaPoolError(.invalidValue, "the --order-by value is empty; every study needs one", at: location)

@@ -53,11 +53,11 @@ extension RecordedAnalysis {
     /// the natural scale (`study_ci_lower`, `study_ci_upper`, `study_ci`), beside `ci_lower` and
     /// `ci_upper`, which stay escalc's interval on the analysis scale; and `study_ci_method`.
     static func addingStudyIntervals(_ members: [(String, JSONValue)], forest: ForestPlot) -> [(String, JSONValue)] {
-        let shown = forest.studies
         var out = members.map { key, value -> (String, JSONValue) in
-            guard key == "studies", forest.subgroupTest == nil, case .array(let rows) = value, rows.count == shown.count else {
-                return (key, value)
-            }
+            // The plot's studies only for a non-empty array (one written entry by entry has none here).
+            guard key == "studies", forest.subgroupTest == nil, case .array(let rows) = value, !rows.isEmpty else { return (key, value) }
+            let shown = forest.studies
+            guard rows.count == shown.count else { return (key, value) }
             return (key, .array(zip(rows, shown).map { row, s in
                 guard case .object(let fields) = row else { return row }
                 return .object(fields + forest.studyIntervalMembers(s))

@@ -59,7 +59,7 @@ public struct MixedModelRefits: Sendable {
         // The rows the model uses (--drop-missing, --drop00), and the whole fit first: its errors are the table's.
         let table = try table.excludingStudies(measure: specification.measure, options: specification.effectSizeOptions).table
         _ = try specification.fit(table)
-        let k = table.rows.count
+        let k = table.rowCount
         let order = order ?? Array(0..<k)
         guard order.count == k, Set(order) == Set(0..<k) else {
             throw MetaPoolError(.invalidArgument, "the cumulative order must list each of the \(k) studies once")
@@ -70,10 +70,7 @@ public struct MixedModelRefits: Sendable {
         let total = 2 * k - 1
         var done = 0
         func refit(_ rows: [Int], study: String) -> Row {
-            var subset = table
-            subset.rows = rows.map { table.rows[$0] }
-            subset.lines = rows.map { table.lines[$0] }
-            subset.rowNumbers = rows.map { table.rowNumbers[$0] }
+            let subset = table.selectingRows(rows)
             let result: Result<(pooled: EstimateInference, tauSquared: Double), MetaPoolError>
             do {
                 let fit = try specification.fit(subset)

@@ -204,7 +204,7 @@ public struct TrimAndFill: Sendable {
             let labels = effects.labels + filled.enumerated().map { "Filled \($0 + 1) (mirrors \(effects.labels[$1.mirroredStudy]))" }
             augmented = try EffectSizes(measure: effects.measure, yi: y + filled.map(\.yi), vi: v + filled.map(\.vi), labels: labels,
                                         totals: effects.totals.map { totals in totals + filled.map { totals[$0.mirroredStudy] } },
-                                        locations: effects.locations + filled.map { _ in input })
+                                        locations: StudyLocations(Array(effects.locations) + filled.map { _ in input }))
         }
         fit = try MetaAnalysis(augmented, method: method, ciMethod: ciMethod, level: level)
 

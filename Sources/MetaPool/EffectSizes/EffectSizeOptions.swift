@@ -146,8 +146,8 @@ extension DataTable {
     public func excludingStudies(measure: EffectMeasure?, options: EffectSizeOptions) throws(MetaPoolError)
         -> (table: DataTable, excluded: [ExcludedRow]) {
         let (kept, excluded) = try partitioningStudies(measure: measure, options: options)
-        guard kept.rows.isEmpty, options.dropMissing || options.continuityCorrection.dropDoubleZero else { return (kept, excluded) }
-        throw Self.noRowLeft(excluded, of: rows.count, source: source)
+        guard kept.rowCount == 0, options.dropMissing || options.continuityCorrection.dropDoubleZero else { return (kept, excluded) }
+        throw Self.noRowLeft(excluded, of: rowCount, source: source)
     }
 
     /// The error of ``excludingStudies(measure:options:)`` when every row was left out.
@@ -172,32 +172,28 @@ extension DataTable {
         let labels = ColumnReader(table: self).labels()
         var keep: [Int] = []
         var excluded: [ExcludedRow] = []
-        for (r, row) in rows.enumerated() {
+        for r in 0..<rowCount {
             let number = r < rowNumbers.count ? rowNumbers[r] : r + 1
-            if options.dropMissing, let empty = needed.first(where: { $0.index >= row.count || row[$0.index] == nil }) {
+            if options.dropMissing, let empty = needed.first(where: { cell(row: r, column: $0.index) == nil }) {
                 excluded.append(ExcludedRow(row: number, study: labels[r], column: empty.name, reason: "column \"\(empty.name)\" is empty"))
                 continue
             }
-            if options.continuityCorrection.dropDoubleZero, isDoubleZero(row: row, columns: needed.map(\.index)) {
+            if options.continuityCorrection.dropDoubleZero, isDoubleZero(row: r, columns: needed.map(\.index)) {
                 excluded.append(ExcludedRow(row: number, study: labels[r], column: nil,
                                             reason: "no events in either group, or only events in both (drop00)"))
                 continue
             }
             keep.append(r)
         }
-        var kept = self
-        kept.rows = keep.map { rows[$0] }
-        kept.lines = keep.map { $0 < lines.count ? lines[$0] : nil }
-        kept.rowNumbers = keep.map { $0 < rowNumbers.count ? rowNumbers[$0] : $0 + 1 }
-        return (kept, excluded)
+        return (selectingRows(keep), excluded)
     }
 
     /// Whether the counts treat_events, treat_total, control_events, control_total (at `columns`)
     /// have a = c = 0 or b = d = 0; cells that are not plain numbers count as not double-zero
     /// (the effect sizes then report them).
-    private func isDoubleZero(row: [String?], columns: [Int]) -> Bool {
+    private func isDoubleZero(row: Int, columns: [Int]) -> Bool {
         guard columns.count == 4 else { return false }
-        let values = columns.map { c -> Double? in (c < row.count ? row[c] : nil).flatMap { Double($0.trimmingSpaces()) } }
+        let values = columns.map { c -> Double? in cell(row: row, column: c).flatMap { Double($0.trimmingSpaces()) } }
         guard let a = values[0], let n1 = values[1], let c = values[2], let n2 = values[3] else { return false }
         return (a == 0 && c == 0) || (a == n1 && c == n2 && n1 > 0 && n2 > 0)
     }

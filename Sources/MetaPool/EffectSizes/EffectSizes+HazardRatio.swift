@@ -19,7 +19,7 @@ extension EffectSizes {
     }
 
     static func hazardRatios(_ hr: [Double], lower: [Double], upper: [Double], levels: [Double], labels: [String]?,
-                             locations: [InputLocation]?) throws(MetaPoolError) -> EffectSizes {
+                             locations: StudyLocations?) throws(MetaPoolError) -> EffectSizes {
         guard hr.count == lower.count, hr.count == upper.count, hr.count == levels.count else {
             throw MetaPoolError(.invalidArgument, "hr, hr_lower and hr_upper must have the same length")
         }
@@ -51,7 +51,7 @@ extension EffectSizes {
         try hazardRatios(hr, pValues: pValues, labels: labels, locations: nil)
     }
 
-    static func hazardRatios(_ hr: [Double], pValues p: [Double], labels: [String]?, locations: [InputLocation]?) throws(MetaPoolError) -> EffectSizes {
+    static func hazardRatios(_ hr: [Double], pValues p: [Double], labels: [String]?, locations: StudyLocations?) throws(MetaPoolError) -> EffectSizes {
         guard hr.count == p.count else {
             throw MetaPoolError(.invalidArgument, "hr and p_value must have the same length")
         }
@@ -86,7 +86,7 @@ extension EffectSizes {
         try observedMinusExpected(oMinusE, variances: v, labels: labels, locations: nil)
     }
 
-    static func observedMinusExpected(_ oMinusE: [Double], variances v: [Double], labels: [String]?, locations: [InputLocation]?) throws(MetaPoolError) -> EffectSizes {
+    static func observedMinusExpected(_ oMinusE: [Double], variances v: [Double], labels: [String]?, locations: StudyLocations?) throws(MetaPoolError) -> EffectSizes {
         guard oMinusE.count == v.count else {
             throw MetaPoolError(.invalidArgument, "o_minus_e and v must have the same length")
         }
@@ -107,7 +107,7 @@ extension EffectSizes {
         try logHazardRatios(logHR, standardErrors: se, labels: labels, locations: nil)
     }
 
-    static func logHazardRatios(_ logHR: [Double], standardErrors se: [Double], labels: [String]?, locations: [InputLocation]?) throws(MetaPoolError) -> EffectSizes {
+    static func logHazardRatios(_ logHR: [Double], standardErrors se: [Double], labels: [String]?, locations: StudyLocations?) throws(MetaPoolError) -> EffectSizes {
         guard logHR.count == se.count else {
             throw MetaPoolError(.invalidArgument, "log_hr and se must have the same length")
         }
@@ -125,7 +125,7 @@ extension EffectSizes {
     }
 
     /// The location of study `i`'s cell in `column`.
-    static func place(_ locations: [InputLocation]?, _ i: Int, _ column: String) -> InputLocation {
+    static func place(_ locations: StudyLocations?, _ i: Int, _ column: String) -> InputLocation {
         var l = locations?[i] ?? InputLocation(row: i + 1)
         l.column = column
         return l

@@ -18,7 +18,7 @@ extension EffectSizes {
         try proportions(events: events, totals: totals, measure: measure, labels: labels, locations: nil, correction: correction)
     }
 
-    static func proportions(events: [Double], totals: [Double], measure: EffectMeasure, labels: [String]?, locations: [InputLocation]?,
+    static func proportions(events: [Double], totals: [Double], measure: EffectMeasure, labels: [String]?, locations: StudyLocations?,
                             correction: ContinuityCorrection = ContinuityCorrection()) throws(MetaPoolError) -> EffectSizes {
         try correction.validate()
         guard measure.family == .proportion else {

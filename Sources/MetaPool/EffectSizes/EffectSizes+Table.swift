@@ -86,7 +86,7 @@ extension EffectSizes {
         let measure = measure ?? family.measures[0]
         let reader = ColumnReader(table: table)
         let labels = reader.labels()
-        let locations = table.rowLocations()
+        let locations = StudyLocations(table: table)
         let correction = options.continuityCorrection
         switch family {
         case .proportion:
@@ -136,9 +136,9 @@ struct ColumnReader {
 
     /// The label column (``DataTable/labelColumn``), or "Study i" where it is absent or empty.
     func labels() -> [String] {
-        guard let c = table.labelColumnIndex else { return (0..<table.rows.count).map { "Study \($0 + 1)" } }
-        return table.rows.enumerated().map { i, row in
-            let t = (c < row.count ? row[c] : nil)?.trimmingSpaces() ?? ""
+        guard let c = table.labelColumnIndex else { return (0..<table.rowCount).map { "Study \($0 + 1)" } }
+        return table.cells(inColumn: c).enumerated().map { i, cell in
+            let t = cell?.trimmingSpaces() ?? ""
             return t.isEmpty ? "Study \(i + 1)" : t
         }
     }
@@ -150,13 +150,14 @@ struct ColumnReader {
         }
         let column = table.columns[c]
         var values: [Double] = []
-        values.reserveCapacity(table.rows.count)
-        for (i, row) in table.rows.enumerated() {
+        values.reserveCapacity(table.rowCount)
+        for (i, cell) in table.cells(inColumn: c).enumerated() {
             // A table built in code can have rows shorter than its header (CSV and JSON reading never make one).
-            guard c < row.count else {
-                throw MetaPoolError(.malformedInput, "this row has \(row.count) cells but the table has \(table.columns.count) columns; every row needs one cell per column", at: table.location(row: i, column: column))
+            let count = table.cellCount(ofRow: i)
+            guard c < count else {
+                throw MetaPoolError(.malformedInput, "this row has \(count) cells but the table has \(table.columns.count) columns; every row needs one cell per column", at: table.location(row: i, column: column))
             }
-            guard let cell = row[c] else {
+            guard let cell else {
                 throw MetaPoolError(.invalidValue, "the cell is empty; every study needs a value here", at: table.location(row: i, column: column), remedy: .dropMissing)
             }
             // Good cells without building an error's location; a bad one gets its message from parseNumber.
@@ -169,8 +170,8 @@ struct ColumnReader {
     /// A column of p-values: numbers, with a hint for bounds such as "<0.001", which give no standard error.
     func pValues(_ name: String) throws(MetaPoolError) -> [Double] {
         if let c = table.columnIndex(name) {
-            for (i, row) in table.rows.enumerated() {
-                guard c < row.count, let cell = row[c]?.trimmingSpaces(), let first = cell.first, "<>≤≥".contains(first) else { continue }
+            for (i, cell) in table.cells(inColumn: c).enumerated() {
+                guard let cell = cell?.trimmingSpaces(), let first = cell.first, "<>≤≥".contains(first) else { continue }
                 throw MetaPoolError(.invalidValue, "\"\(cell)\" is a bound, not a p-value; the standard error needs the exact p-value (or give hr_lower and hr_upper)",
                                     at: table.location(row: i, column: table.columns[c]))
             }
@@ -182,10 +183,10 @@ struct ColumnReader {
     /// as 90 or "90%"; see ``EffectSizeOptions/parseLevel(_:)``); an absent column or an empty
     /// cell gives `fallback`.
     func levels(_ name: String, default fallback: Double) throws(MetaPoolError) -> [Double] {
-        guard let c = table.columnIndex(name) else { return Array(repeating: fallback, count: table.rows.count) }
+        guard let c = table.columnIndex(name) else { return Array(repeating: fallback, count: table.rowCount) }
         var values: [Double] = []
-        for (i, row) in table.rows.enumerated() {
-            guard c < row.count, let cell = row[c], !cell.trimmingSpaces().isEmpty else { values.append(fallback); continue }
+        for (i, cell) in table.cells(inColumn: c).enumerated() {
+            guard let cell, !cell.trimmingSpaces().isEmpty else { values.append(fallback); continue }
             switch EffectSizeOptions.parseLevel(cell) {
             case .success(let level): values.append(level)
             case .failure(let e): throw MetaPoolError(.invalidValue, e.reason, at: table.location(row: i, column: table.columns[c]))

@@ -17,7 +17,7 @@ extension EffectSizes {
     }
 
     static func twoGroup(treatEvents a: [Double], treatTotals n1: [Double], controlEvents c: [Double], controlTotals n2: [Double],
-                         measure: EffectMeasure, labels: [String]?, locations: [InputLocation]?,
+                         measure: EffectMeasure, labels: [String]?, locations: StudyLocations?,
                          correction: ContinuityCorrection = ContinuityCorrection()) throws(MetaPoolError) -> EffectSizes {
         try correction.validate()
         guard measure.family == .twoGroup else {
@@ -59,7 +59,7 @@ extension EffectSizes {
                 let ka: [Double] = keep.map { a[$0] }, kn1: [Double] = keep.map { n1[$0] }
                 let kc: [Double] = keep.map { c[$0] }, kn2: [Double] = keep.map { n2[$0] }
                 let keptLabels: [String] = keep.map { names[$0] }
-                let keptLocations: [InputLocation] = keep.map { locations?[$0] ?? InputLocation(row: $0 + 1) }
+                let keptLocations = (locations ?? StudyLocations(numbered: a.count)).subset(keep)
                 var effects = try twoGroup(treatEvents: ka, treatTotals: kn1, controlEvents: kc, controlTotals: kn2, measure: measure,
                                            labels: keptLabels, locations: keptLocations, correction: kept)
                 effects.excluded = excluded

@@ -16,8 +16,9 @@ public struct EffectSizes: Sendable, Equatable {
     public let labels: [String]
     /// The group sizes nᵢ for proportions (used by the Freeman–Tukey back-transform).
     public let totals: [Double]?
-    /// Where each study came from in the input (for error messages of later stages).
-    public let locations: [InputLocation]
+    /// Where each study came from in the input (for error messages of later stages), each
+    /// location made when it is read.
+    public let locations: StudyLocations
     /// The total sample size of each study where the input gives one: nᵢ for proportions,
     /// n₁ᵢ + n₂ᵢ for two-group counts; `nil` for hazard ratios and generic effects. Peters' test
     /// and the other sample-size predictors of ``EggerTest`` use it.
@@ -43,7 +44,7 @@ public struct EffectSizes: Sendable, Equatable {
 
     /// Validates standard errors given in a column `column`: each must be finite and > 0, and its
     /// square a usable sampling variance (finite, not below ``smallestVariance``).
-    static func validateStandardErrors(_ se: [Double], column: String, locations: [InputLocation]?) throws(MetaPoolError) {
+    static func validateStandardErrors(_ se: [Double], column: String, locations: StudyLocations?) throws(MetaPoolError) {
         for (i, s) in se.enumerated() {
             var l = locations?[i] ?? InputLocation(row: i + 1)
             l.column = column
@@ -58,7 +59,7 @@ public struct EffectSizes: Sendable, Equatable {
     }
 
     /// Creates effect sizes from computed values after validating them.
-    init(measure: EffectMeasure, yi: [Double], vi: [Double], labels: [String]?, totals: [Double]?, locations: [InputLocation]?,
+    init(measure: EffectMeasure, yi: [Double], vi: [Double], labels: [String]?, totals: [Double]?, locations: StudyLocations?,
          sampleSizes: [Double]? = nil) throws(MetaPoolError) {
         guard yi.count == vi.count else {
             throw MetaPoolError(.invalidArgument, "yi has \(yi.count) values but vi has \(vi.count)")
@@ -72,7 +73,7 @@ public struct EffectSizes: Sendable, Equatable {
         guard !yi.isEmpty else {
             throw MetaPoolError(.insufficientData, "there are no studies")
         }
-        let locations = locations ?? (0..<yi.count).map { InputLocation(row: $0 + 1) }
+        let locations = locations ?? StudyLocations(numbered: yi.count)
         for i in yi.indices {
             guard yi[i].isFinite else {
                 var l = locations[i]
@@ -108,7 +109,7 @@ public struct EffectSizes: Sendable, Equatable {
         }
         return try EffectSizes(measure: measure, yi: indices.map { yi[$0] }, vi: indices.map { vi[$0] },
                                labels: indices.map { labels[$0] }, totals: totals.map { t in indices.map { t[$0] } },
-                               locations: indices.map { locations[$0] }, sampleSizes: sampleSizes.map { n in indices.map { n[$0] } })
+                               locations: locations.subset(indices), sampleSizes: sampleSizes.map { n in indices.map { n[$0] } })
     }
 
     /// Generic effects with known sampling variances (`GEN`).

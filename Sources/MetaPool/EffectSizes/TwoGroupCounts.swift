@@ -21,7 +21,7 @@ public struct TwoGroupCounts: Sendable, Equatable {
     /// Study labels.
     public let labels: [String]
     /// Where each study came from in the input (for error messages).
-    public let locations: [InputLocation]
+    public let locations: StudyLocations
 
     /// The number of studies k.
     public var count: Int { treatEvents.count }
@@ -63,7 +63,7 @@ public struct TwoGroupCounts: Sendable, Equatable {
     /// - Throws: ``MetaPoolError`` (`.missingColumn`) naming an absent column, (`.insufficientData`)
     ///   for a table without rows, or (`.invalidValue`) naming the row and column of a bad cell.
     public init(table: DataTable) throws(MetaPoolError) {
-        guard !table.rows.isEmpty else {
+        guard table.rowCount > 0 else {
             throw MetaPoolError(.insufficientData, "the input has no data rows; there are no studies", at: InputLocation(file: table.source))
         }
         let reader = ColumnReader(table: table)
@@ -71,13 +71,13 @@ public struct TwoGroupCounts: Sendable, Equatable {
         let n1 = try reader.numbers("treat_total")
         let c = try reader.numbers("control_events")
         let n2 = try reader.numbers("control_total")
-        let locations = (0..<table.rows.count).map { table.location(row: $0) }
+        let locations = StudyLocations(table: table)
         try self.init(treatEvents: a, treatTotals: n1, controlEvents: c, controlTotals: n2,
                       labels: reader.labels(), locations: locations)
     }
 
     init(treatEvents a: [Double], treatTotals n1: [Double], controlEvents c: [Double], controlTotals n2: [Double],
-         labels: [String]?, locations: [InputLocation]?) throws(MetaPoolError) {
+         labels: [String]?, locations: StudyLocations?) throws(MetaPoolError) {
         let k = a.count
         guard n1.count == k, c.count == k, n2.count == k else {
             throw MetaPoolError(.invalidArgument, "the four count arrays must have the same length (they have \(k), \(n1.count), \(c.count) and \(n2.count) values)")
@@ -115,7 +115,7 @@ public struct TwoGroupCounts: Sendable, Equatable {
         controlEvents = c
         controlTotals = n2
         self.labels = labels ?? (0..<k).map { "Study \($0 + 1)" }
-        self.locations = locations ?? (0..<k).map { InputLocation(row: $0 + 1) }
+        self.locations = locations ?? StudyLocations(numbered: k)
     }
 
     /// The escalc() effect sizes (add ½ to every cell of a table with a zero cell) of the
@@ -128,6 +128,6 @@ public struct TwoGroupCounts: Sendable, Equatable {
         return try EffectSizes.twoGroup(
             treatEvents: kept.map { treatEvents[$0] }, treatTotals: kept.map { treatTotals[$0] },
             controlEvents: kept.map { controlEvents[$0] }, controlTotals: kept.map { controlTotals[$0] },
-            measure: measure, labels: kept.map { labels[$0] }, locations: kept.map { locations[$0] })
+            measure: measure, labels: kept.map { labels[$0] }, locations: locations.subset(kept))
     }
 }

@@ -11,7 +11,7 @@ public struct MixedModelBatch: Sendable {
         public let id: String
         public let table: DataTable
         /// The number of studies (rows).
-        public var count: Int { table.rows.count }
+        public var count: Int { table.rowCount }
     }
 
     /// A fitted GLMM, or why the analysis could not be fitted.
@@ -90,10 +90,6 @@ public struct MixedModelBatch: Sendable {
 extension DataTable {
     /// The table with only these rows (0-based), their line and row numbers kept.
     func subset(rows: [Int]) -> DataTable {
-        var sub = self
-        sub.rows = rows.map { self.rows[$0] }
-        sub.lines = rows.map { $0 < self.lines.count ? self.lines[$0] : nil }
-        sub.rowNumbers = rows.map { $0 < self.rowNumbers.count ? self.rowNumbers[$0] : $0 + 1 }
-        return sub
+        selectingRows(rows)
     }
 }

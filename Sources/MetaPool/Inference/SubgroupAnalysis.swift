@@ -242,7 +242,7 @@ public struct SubgroupAnalysis: Sendable {
         // Rows map to their level: the order of `all` is the table's row order.
         var group = [Int](repeating: 0, count: k)
         for row in 0..<k {
-            let key = (table.rows[row][index] ?? "").trimmingSpaces().lowercased()
+            let key = (table.cell(row: row, column: index) ?? "").trimmingSpaces().lowercased()
             group[row] = keys.firstIndex(of: key) ?? 0
         }
         var factorDesign = [Double](repeating: 0, count: k * g)

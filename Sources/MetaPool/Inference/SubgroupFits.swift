@@ -44,10 +44,7 @@ public struct SubgroupFits: Sendable {
         overall = try specification.fit(table)
         var groups: [Group] = []
         for (label, rows) in zip(levels.labels, levels.rows) {
-            var subset = table
-            subset.rows = rows.map { table.rows[$0] }
-            subset.lines = rows.map { table.lines[$0] }
-            subset.rowNumbers = rows.map { table.rowNumbers[$0] }
+            let subset = table.selectingRows(rows)
             do {
                 groups.append(Group(label: label, fit: try specification.fit(subset), rows: subset.rowNumbers))
             } catch {
@@ -129,8 +126,8 @@ extension SubgroupAnalysis {
         var labels: [String] = []
         var rows: [[Int]] = []
         var position: [String: Int] = [:]
-        for (row, cells) in table.rows.enumerated() {
-            let cell = index < cells.count ? cells[index]?.trimmingSpaces() : nil
+        for (row, cell) in table.cells(inColumn: index).enumerated() {
+            let cell = cell?.trimmingSpaces()
             guard let cell, !cell.isEmpty else {
                 throw MetaPoolError(.invalidValue, "the subgroup cell is empty; every row needs a value in the subgroup column",
                                     at: table.location(row: row, column: table.columns[index]))

@@ -48,7 +48,7 @@ public struct SubgroupGLMMCommonTau: Sendable {
         let levels = try SubgroupAnalysis.levels(table: table, column: column)
         self.column = levels.column
         let at = InputLocation(file: table.source, column: levels.column)
-        let g = levels.labels.count, k = table.rows.count
+        let g = levels.labels.count, k = table.rowCount
         guard g >= 2 else {
             throw MetaPoolError(.insufficientData, "needs at least 2 subgroups; the column has 1 level (\(levels.labels.first ?? ""))", at: at, setting: .commonTauSquared)
         }
@@ -67,7 +67,7 @@ public struct SubgroupGLMMCommonTau: Sendable {
         let reader = ColumnReader(table: table)
         let events = try reader.numbers("events"), totals = try reader.numbers("total")
         let labels = reader.labels()
-        let locations = (0..<k).map { table.location(row: $0) }
+        let locations = StudyLocations(table: table)
         var levelIndex = [Int](repeating: 0, count: k)
         for (index, rows) in levels.rows.enumerated() { for r in rows { levelIndex[r] = index } }
         var design = [Double](repeating: 0, count: k * g)
@@ -97,7 +97,7 @@ public struct SubgroupGLMMCommonTau: Sendable {
             }
             let pooled = EstimateInference(estimate: estimate, standardError: variance.squareRoot(), level: level, degreesOfFreedom: nil)
             let effects = try EffectSizes.proportions(events: rows.map { events[$0] }, totals: rows.map { totals[$0] }, measure: .logitProportion,
-                                                      labels: rows.map { labels[$0] }, locations: rows.map { locations[$0] })
+                                                      labels: rows.map { labels[$0] }, locations: locations.subset(rows))
             groups.append(Subgroup(label: levels.labels[index], effects: effects, pooled: pooled,
                                    predictionInterval: pooled.predictionInterval(tauSquared: model.tauSquared)))
         }

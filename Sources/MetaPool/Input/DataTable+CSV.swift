@@ -1,5 +1,5 @@
 // Reading RFC 4180 CSV into a DataTable, byte by byte (CSVScanner): no String of the whole input,
-// one String per cell. Semicolon- and tab-separated files are read too: the delimiter is taken
+// one String per cell, kept in one array per column. Semicolon- and tab-separated files are read too: the delimiter is taken
 // from the header line.
 
 /// The character between the fields of a CSV file.
@@ -52,8 +52,12 @@ extension DataTable {
         var scanner = CSVScanner(bytes, separator: delimiter.byte)
         var header: [String]?
         var headerLine = 1
-        var rows: [[String?]] = []
+        // One array per column (DataTable.storage), each reserved for a row per line of input.
+        var cells: [[String?]] = []
+        var count = 0
         var lines: [Int?] = []
+        let lineEnds = bytes.reduce(0) { $0 &+ ($1 == UInt8(ascii: "\n") ? 1 : 0) } + 1
+        lines.reserveCapacity(lineEnds)
         // A row of the wrong length is reported after the structure of the whole file has been
         // checked: a quoting error anywhere comes first, as when the file cannot be split at all.
         var lengthError: MetaPoolError?
@@ -63,6 +67,11 @@ extension DataTable {
             guard let columns = header else {
                 header = fields.map { scanner.string($0).trimmingSpaces() }
                 headerLine = line
+                cells = fields.map { _ in
+                    var column: [String?] = []
+                    column.reserveCapacity(lineEnds)
+                    return column
+                }
                 continue
             }
             if lengthError != nil { continue }
@@ -70,13 +79,11 @@ extension DataTable {
                 let what = fields.count < columns.count ? "only \(fields.count)" : "\(fields.count)"
                 lengthError = MetaPoolError(.malformedInput,
                                             "this row has \(what) fields but the header has \(columns.count); check for a missing or extra \(delimiter.fieldWord), or quote fields that contain \(delimiter.fieldWord)s",
-                                            at: InputLocation(file: source, row: rows.count + 1, line: line))
+                                            at: InputLocation(file: source, row: count + 1, line: line))
                 continue
             }
-            var row = [String?]()
-            row.reserveCapacity(fields.count)
-            for field in fields { row.append(scanner.cell(field, decimalComma: delimiter == .semicolon)) }
-            rows.append(row)
+            for (c, field) in fields.enumerated() { cells[c].append(scanner.cell(field, decimalComma: delimiter == .semicolon)) }
+            count += 1
             lines.append(line)
         }
         if let lengthError { throw lengthError }
@@ -84,10 +91,10 @@ extension DataTable {
             throw MetaPoolError(.emptyInput, "the input has no header row", at: InputLocation(file: source))
         }
         try validateHeader(columns, source: source, line: headerLine)
-        if rows.isEmpty {
+        if count == 0 {
             throw MetaPoolError(.emptyInput, "the input has a header row but no data rows", at: InputLocation(file: source, line: headerLine))
         }
-        var table = DataTable(source: source, columns: columns, rows: rows, lines: lines)
+        var table = DataTable(source: source, columns: columns, columnCells: cells, count: count, lines: lines)
         table.delimiter = delimiter
         return table
     }

@@ -34,26 +34,28 @@ extension DataTable {
             columns.insert(columns.remove(at: s), at: 0)
         }
         try validateHeader(columns, source: source, line: nil)
-        var rows: [[String?]] = []
-        rows.reserveCapacity(objects.count)
+        // One array per column (DataTable.storage).
+        var cells: [[String?]] = columns.map { _ in
+            var column: [String?] = []
+            column.reserveCapacity(objects.count)
+            return column
+        }
         for (r, object) in objects.enumerated() {
             var byKey: [String: JSONCell] = [:]
             for (key, cell) in object.cells { byKey[key] = cell }
-            var row: [String?] = []
-            row.reserveCapacity(columns.count)
-            for column in columns {
+            for (c, column) in columns.enumerated() {
                 switch byKey[column] {
-                case .text(let t)?: row.append(t)
-                case .missing?, nil: row.append(nil)
+                case .text(let t)?: cells[c].append(t)
+                case .missing?, nil: cells[c].append(nil)
                 case .unsupported(let what)?:
                     var location = InputLocation(file: source, row: r + 1, column: column)
                     if case .text(let s)? = byKey.first(where: { $0.key.lowercased() == "study" })?.value { location.study = s }
                     throw MetaPoolError(.invalidValue, "\(what) is not a number or text; give a number, a string or null", at: location)
                 }
             }
-            rows.append(row)
         }
-        return DataTable(source: source, columns: columns, rows: rows)
+        return DataTable(source: source, columns: columns, columnCells: cells, count: objects.count,
+                         lines: Array(repeating: nil, count: objects.count))
     }
 }
 

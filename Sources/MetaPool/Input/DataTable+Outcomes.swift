@@ -12,7 +12,7 @@ extension DataTable {
     /// case ignored) and shown as first written. Missing cells are not counted.
     public func distinctValues(ofColumn name: String) -> [(value: String, count: Int)] {
         guard let index = columnIndex(name) else { return [] }
-        return Self.distinct(rows.indices.compactMap { i in index < rows[i].count ? rows[i][index] : nil })
+        return Self.distinct(cells(inColumn: index).compactMap { $0 })
     }
 
     static func distinct(_ cells: [String]) -> [(value: String, count: Int)] {
@@ -45,9 +45,9 @@ extension DataTable {
             // Group the rows (one group without a group column) and look for a group that mixes.
             var groups: [String: [String]] = [:]
             var groupOrder: [String] = []
-            for row in rows {
-                let group = groupIndex.flatMap { $0 < row.count ? row[$0] : nil }?.trimmingSpaces().lowercased() ?? ""
-                guard index < row.count, let cell = row[index] else { continue }
+            for row in 0..<rowCount {
+                let group = groupIndex.flatMap { cell(row: row, column: $0) }?.trimmingSpaces().lowercased() ?? ""
+                guard let cell = cell(row: row, column: index) else { continue }
                 if groups[group] == nil { groupOrder.append(group) }
                 groups[group, default: []].append(cell)
             }

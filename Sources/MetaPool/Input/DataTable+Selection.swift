@@ -76,30 +76,23 @@ extension DataTable {
                                     at: InputLocation(file: source, column: name), setting: .rowSelection)
             }
         }
-        var selected = self
-        selected.rows = []
-        selected.lines = []
-        selected.rowNumbers = []
-        for (i, row) in rows.enumerated() {
+        var kept: [Int] = []
+        for i in 0..<rowCount {
             let keep = byColumn.allSatisfy { column in
-                let cell = column.index < row.count ? row[column.index]?.trimmingSpaces().lowercased() : nil
+                let cell = cell(row: i, column: column.index)?.trimmingSpaces().lowercased()
                 if let cell, column.excluded.contains(cell) { return false }
                 guard !column.values.isEmpty else { return true }
                 guard let cell else { return false }
                 return column.values.contains(cell)
             }
-            if keep {
-                selected.rows.append(row)
-                selected.lines.append(i < lines.count ? lines[i] : nil)
-                selected.rowNumbers.append(i < rowNumbers.count ? rowNumbers[i] : i + 1)
-            }
+            if keep { kept.append(i) }
         }
-        if selected.rows.isEmpty {
+        if kept.isEmpty {
             let described = conditions.map { "{setting} \($0)" }.joined(separator: " ")
-            throw MetaPoolError(.insufficientData, "no row matches \(described) (of \(rows.count) rows)\(unmatchedHint(conditions))",
+            throw MetaPoolError(.insufficientData, "no row matches \(described) (of \(rowCount) rows)\(unmatchedHint(conditions))",
                                 at: InputLocation(file: source), setting: .rowSelection)
         }
-        return selected
+        return selectingRows(kept)
     }
 
     /// For the first condition's column none of whose values any row has: the values the column

@@ -5,14 +5,18 @@
 /// Reading is the first stage of the pipeline (rows → effect sizes → fit → inference);
 /// it checks structure only (encoding, quoting, row lengths, duplicate headers) and keeps
 /// the physical line of every row so later stages can name it in errors.
+///
+/// A table read from CSV or JSON holds its cells one array per column (16 bytes a cell, no
+/// array per row: 10⁶ rows of three cells in 48 MB rather than 130 MB); read them with
+/// ``cell(row:column:)``, ``rowCount`` and ``cells(inColumn:)``. ``rows`` builds the arrays of
+/// the rows each time it is read from such a table.
 public struct DataTable: Sendable, Equatable {
     /// The file name used in error messages (`nil` for in-memory data).
     public var source: String?
     /// Column names in input order.
     public var columns: [String]
-    /// Cells, one array per data row, each as long as `columns`. `nil` is a missing value
-    /// (an empty CSV cell, a JSON `null` or an absent key).
-    public var rows: [[String?]]
+    /// The cells (``CellStorage``).
+    var storage: CellStorage
     /// For each row, the physical line where it starts (CSV), or `nil` (JSON).
     public var lines: [Int?]
     /// For each row, its 1-based number among the input's data rows; errors name this row
@@ -27,9 +31,104 @@ public struct DataTable: Sendable, Equatable {
     public init(source: String? = nil, columns: [String], rows: [[String?]], lines: [Int?]? = nil) {
         self.source = source
         self.columns = columns
-        self.rows = rows
+        self.storage = .rows(rows)
         self.lines = lines ?? Array(repeating: nil, count: rows.count)
         self.rowNumbers = Array(1 ..< rows.count + 1)
+    }
+
+    /// A table whose cells are held one array per column (`cells[c]` of column `c`, each
+    /// `count` long); rows numbered from 1.
+    init(source: String?, columns: [String], columnCells cells: [[String?]], count: Int, lines: [Int?]) {
+        self.source = source
+        self.columns = columns
+        self.storage = .columns(cells, count: count)
+        self.lines = lines
+        self.rowNumbers = Array(1 ..< count + 1)
+    }
+
+    /// Cells, one array per data row, each as long as `columns` (for a table read from CSV or
+    /// JSON). `nil` is a missing value (an empty CSV cell, a JSON `null` or an absent key).
+    ///
+    /// A table read from a file holds its cells by column: reading `rows` builds an array per
+    /// row every time (O(rows × columns)); loops over a large table read ``cell(row:column:)``.
+    /// Setting `rows` replaces every cell.
+    public var rows: [[String?]] {
+        get {
+            switch storage {
+            case .rows(let rows): return rows
+            case .columns(let cells, let count): return (0..<count).map { r in cells.map { $0[r] } }
+            }
+        }
+        set { storage = .rows(newValue) }
+    }
+
+    /// The number of data rows.
+    public var rowCount: Int {
+        switch storage {
+        case .rows(let rows): rows.count
+        case .columns(_, let count): count
+        }
+    }
+
+    /// The cell of `row` (0-based) in column `column` (an index into ``columns``); `nil` for a
+    /// missing value and for a column past the end of a row shorter than the header (a table built in code).
+    @inline(__always)
+    public func cell(row: Int, column: Int) -> String? {
+        switch storage {
+        case .rows(let rows): column < rows[row].count ? rows[row][column] : nil
+        case .columns(let cells, _): column < cells.count ? cells[column][row] : nil
+        }
+    }
+
+    /// How many cells `row` has: the number of columns for a table read from CSV or JSON; a
+    /// table built in code may have rows of other lengths.
+    public func cellCount(ofRow row: Int) -> Int {
+        switch storage {
+        case .rows(let rows): rows[row].count
+        case .columns(let cells, _): cells.count
+        }
+    }
+
+    /// The cells of one row (``cell(row:column:)`` of each of its columns).
+    public func row(_ row: Int) -> [String?] {
+        switch storage {
+        case .rows(let rows): rows[row]
+        case .columns(let cells, _): cells.map { $0[row] }
+        }
+    }
+
+    /// The cells of column `column` in row order, `nil` where a row is shorter; the table's own
+    /// array (no copy) for a table read from a file.
+    public func cells(inColumn column: Int) -> [String?] {
+        switch storage {
+        case .rows(let rows): rows.map { column < $0.count ? $0[column] : nil }
+        case .columns(let cells, let count): column < cells.count ? cells[column] : Array(repeating: nil, count: count)
+        }
+    }
+
+    /// The rows at `indices` (0-based, in that order, as many times as listed), with their lines
+    /// and row numbers, held as this table holds its cells.
+    func selectingRows(_ indices: [Int]) -> DataTable {
+        var selected = self
+        switch storage {
+        case .rows(let rows): selected.storage = .rows(indices.map { rows[$0] })
+        case .columns(let cells, _): selected.storage = .columns(cells.map { column in indices.map { column[$0] } }, count: indices.count)
+        }
+        selected.lines = indices.map { $0 < lines.count ? lines[$0] : nil }
+        selected.rowNumbers = indices.map { $0 < rowNumbers.count ? rowNumbers[$0] : $0 + 1 }
+        return selected
+    }
+
+    /// Equal tables have the same cells, whichever way each holds them, and the same names, lines,
+    /// row numbers, delimiter and label column.
+    public static func == (a: DataTable, b: DataTable) -> Bool {
+        guard a.source == b.source, a.columns == b.columns, a.lines == b.lines, a.rowNumbers == b.rowNumbers,
+              a.delimiter == b.delimiter, a.chosenLabelColumn == b.chosenLabelColumn, a.rowCount == b.rowCount else { return false }
+        switch (a.storage, b.storage) {
+        case (.rows(let x), .rows(let y)): return x == y
+        case (.columns(let x, _), .columns(let y, _)): return x == y
+        default: return a.rowCount == 0 || (0..<a.rowCount).allSatisfy { a.row($0) == b.row($0) }
+        }
     }
 
     /// The index of a column, matched case-insensitively after trimming spaces.
@@ -42,18 +141,9 @@ public struct DataTable: Sendable, Equatable {
     /// table has no line or study; a negative one (or `Int.max`) has no row number either.
     public func location(row: Int, column: String? = nil) -> InputLocation {
         var study: String?
-        if let s = labelColumnIndex, row >= 0, row < rows.count, s < rows[row].count { study = rows[row][s] }
+        if let s = labelColumnIndex, row >= 0, row < rowCount { study = cell(row: row, column: s) }
         let number: Int? = row >= 0 && row < rowNumbers.count ? rowNumbers[row] : (row >= 0 && row < Int.max ? row + 1 : nil)
         return InputLocation(file: source, row: number, line: row >= 0 && row < lines.count ? lines[row] : nil, column: column, study: study)
-    }
-
-    /// ``location(row:column:)`` of every row, in order, with the label column looked up once.
-    func rowLocations() -> [InputLocation] {
-        let labelIndex = labelColumnIndex
-        return rows.indices.map { r in
-            let study = labelIndex.flatMap { s in s < rows[r].count ? rows[r][s] : nil }
-            return InputLocation(file: source, row: rowNumber(r), line: r < lines.count ? lines[r] : nil, column: nil, study: study)
-        }
     }
 
     /// The row number ``location(row:column:)`` names for the 0-based `row`, without the rest of
@@ -61,6 +151,15 @@ public struct DataTable: Sendable, Equatable {
     func rowNumber(_ row: Int) -> Int? {
         row >= 0 && row < rowNumbers.count ? rowNumbers[row] : (row >= 0 && row < Int.max ? row + 1 : nil)
     }
+}
+
+/// How a ``DataTable`` holds its cells.
+enum CellStorage: Sendable {
+    /// One array per row: tables built in code (whose rows may be shorter or longer than the
+    /// header) and JSON Lines (whose batch analyses are cut out row by row).
+    case rows([[String?]])
+    /// One array per column, each `count` long: tables read from CSV or a JSON array.
+    case columns([[String?]], count: Int)
 }
 
 extension DataTable {

@@ -123,12 +123,12 @@ public struct GeneralizedLinearMixedModel: Sendable {
                                 at: InputLocation(file: table.source, column: name))
         }
         let reader = ColumnReader(table: table)
-        let locations = (0..<table.rows.count).map { table.location(row: $0) }
+        let locations = StudyLocations(table: table)
         try self.init(events: reader.numbers("events"), totals: reader.numbers("total"), labels: reader.labels(),
                       locations: locations, quadraturePoints: quadraturePoints, level: level)
     }
 
-    init(events: [Double], totals: [Double], labels: [String]?, locations: [InputLocation]?,
+    init(events: [Double], totals: [Double], labels: [String]?, locations: StudyLocations?,
          quadraturePoints: Int, level: Double) throws(MetaPoolError) {
         try EstimateInference.checkLevel(level)
         guard quadraturePoints >= 1 else {

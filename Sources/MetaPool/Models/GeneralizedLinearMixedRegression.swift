@@ -101,14 +101,14 @@ public struct GeneralizedLinearMixedRegression: Sendable {
                                 at: InputLocation(file: table.source, column: name))
         }
         let reader = ColumnReader(table: table)
-        let locations = (0..<table.rows.count).map { table.location(row: $0) }
+        let locations = StudyLocations(table: table)
         let events = try reader.numbers("events"), totals = try reader.numbers("total")
         let design = try ModeratorDesign(table: table, moderators: moderators)
         try self.init(events: events, totals: totals, design: design.matrix, predictors: design.predictors, labels: reader.labels(),
                       locations: locations, quadraturePoints: quadraturePoints, level: level)
     }
 
-    init(events: [Double], totals: [Double], design: [Double], predictors: [String], labels: [String]?, locations: [InputLocation]?,
+    init(events: [Double], totals: [Double], design: [Double], predictors: [String], labels: [String]?, locations: StudyLocations?,
          quadraturePoints: Int, level: Double) throws(MetaPoolError) {
         try EstimateInference.checkLevel(level)
         guard quadraturePoints >= 1 else {

@@ -31,7 +31,7 @@ public struct ModeratorDesign: Sendable {
     /// - Throws: ``MetaPoolError`` for a table without rows, a column the table lacks, an empty
     ///   cell (naming its row and column), or a moderator with a single value (it would duplicate the intercept).
     public init(table: DataTable, moderators: [String]) throws(MetaPoolError) {
-        let k = table.rows.count
+        let k = table.rowCount
         guard k > 0 else {
             throw MetaPoolError(.insufficientData, "the input has no data rows; there are no studies", at: InputLocation(file: table.source))
         }
@@ -46,7 +46,7 @@ public struct ModeratorDesign: Sendable {
             var cells: [String] = []
             cells.reserveCapacity(k)
             for row in 0..<k {
-                let text = (c < table.rows[row].count ? table.rows[row][c] : nil)?.trimmingSpaces() ?? ""
+                let text = table.cell(row: row, column: c)?.trimmingSpaces() ?? ""
                 guard !text.isEmpty else {
                     throw MetaPoolError(.invalidValue, "the moderator is empty; every study needs a value (leave the row out of the analysis, or fill it in)",
                                         at: table.location(row: row, column: header))

@@ -84,14 +84,14 @@ public struct OddsRatioMixedModel: Sendable {
                                 at: InputLocation(file: table.source, column: name))
         }
         let reader = ColumnReader(table: table)
-        let locations = (0..<table.rows.count).map { table.location(row: $0) }
+        let locations = StudyLocations(table: table)
         try self.init(treatEvents: reader.numbers("treat_events"), treatTotals: reader.numbers("treat_total"),
                       controlEvents: reader.numbers("control_events"), controlTotals: reader.numbers("control_total"),
                       labels: reader.labels(), locations: locations, quadraturePoints: quadraturePoints, level: level)
     }
 
     init(treatEvents a: [Double], treatTotals n1: [Double], controlEvents c: [Double], controlTotals n2: [Double],
-         labels: [String]?, locations: [InputLocation]?, quadraturePoints: Int, level: Double) throws(MetaPoolError) {
+         labels: [String]?, locations: StudyLocations?, quadraturePoints: Int, level: Double) throws(MetaPoolError) {
         try EstimateInference.checkLevel(level)
         guard quadraturePoints >= 1 else {
             throw MetaPoolError(.invalidArgument, "the number of quadrature points must be at least 1 (1 is the Laplace approximation); got \(quadraturePoints)")
@@ -115,7 +115,7 @@ public struct OddsRatioMixedModel: Sendable {
         self.quadraturePoints = quadraturePoints
         self.level = level
         let effects = try EffectSizes(measure: .oddsRatio, yi: kept.map { all.yi[$0] }, vi: kept.map { all.vi[$0] },
-                                      labels: self.labels, totals: nil, locations: kept.map { all.locations[$0] })
+                                      labels: self.labels, totals: nil, locations: all.locations.subset(kept))
         self.effects = effects
         let ka = kept.map { a[$0] }, kn1 = kept.map { n1[$0] }, kc = kept.map { c[$0] }, kn2 = kept.map { n2[$0] }
         let likelihood = FixedStudyEffectsLikelihood(treatEvents: ka, treatTotals: kn1, controlEvents: kc, controlTotals: kn2, rule: rule)

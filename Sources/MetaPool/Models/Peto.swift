@@ -104,7 +104,7 @@ public struct Peto: Sendable {
         }
         let kept = v.indices.filter { v[$0] > 0 }
         studyEffects = try EffectSizes(measure: .oddsRatio, yi: kept.map { oe[$0] / v[$0] }, vi: kept.map { 1 / v[$0] },
-                                       labels: kept.map { counts.labels[$0] }, totals: nil, locations: kept.map { counts.locations[$0] })
+                                       labels: kept.map { counts.labels[$0] }, totals: nil, locations: counts.locations.subset(kept))
     }
 
     /// Percentage weights Vᵢ/ΣV of the studies with Vᵢ > 0 (Yusuf et al. 1985).

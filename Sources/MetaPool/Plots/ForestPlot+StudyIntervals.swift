@@ -134,41 +134,41 @@ extension ForestPlot {
     public func withStudyIntervals(_ method: StudyIntervalMethod) throws(MetaPoolError) -> ForestPlot {
         var plot = self
         plot.studyIntervalMethod = method
-        plot.rows = rows.map { row in
-            guard case .study(var s) = row else { return row }
-            s.interval = s.studyInterval(method, measure: measure, level: level)
-            return .study(s)
-        }
-        plot.axis = try Self.axis(studies: Self.studies(of: plot.rows), rows: plot.rows, overall: overall, predictionInterval: predictionInterval,
-                                  measure: measure, source: axisSource)
+        plot.rows = rows.withIntervals { [measure, level] s in s.studyInterval(method, measure: measure, level: level) }
+        plot.axis = try Self.axis(studies: plot.rows.studies, indices: plot.rows.studyIndices, rows: plot.rows, overall: overall,
+                                  predictionInterval: predictionInterval, measure: measure, source: axisSource)
         return plot
     }
 
     /// The axis for the studies' shown intervals, the diamonds and the prediction interval:
     /// estimates, diamonds, the prediction interval and the null value must be on it; the study
     /// intervals stretch it by at most its own width on either side (clipped, with an arrow, beyond).
-    static func axis(studies: some Sequence<Study>, rows: [Row], overall: Diamond, predictionInterval: Interval?, measure m: EffectMeasure,
-                     source: String?) throws(MetaPoolError) -> Axis {
+    /// The studies are those at `indices` in `studies`, walked twice (estimates, then the shown
+    /// intervals) in the arrays of their values.
+    static func axis(studies: StudyColumns, indices: some Sequence<Int>, rows: Rows, overall: Diamond, predictionInterval: Interval?,
+                     measure m: EffectMeasure, source: String?) throws(MetaPoolError) -> Axis {
         let scale: Scale = m.backTransform == .exponential ? .log : .linear
         let nullValue: Double? = switch m {
         case .oddsRatio, .riskRatio, .hazardRatio: 1
         case .riskDifference, .generic: 0
         default: nil
         }
-        var must: [Double] = []
-        var ciBounds: [Double] = []
-        must.reserveCapacity(rows.count + 8)
-        ciBounds.reserveCapacity(2 * rows.count)
-        for s in studies {
-            must.append(s.estimate)
-            ciBounds.append(s.shownLower)
-            ciBounds.append(s.shownUpper)
+        var more: [Double] = [overall.ciLower, overall.ciUpper]
+        for row in rows.nonStudyRows { if case .subgroupDiamond(let d) = row { more += [d.ciLower, d.ciUpper] } }
+        if let pi = predictionInterval { more += [pi.lower, pi.upper] }
+        if let nullValue { more.append(nullValue) }
+        // The estimates, then the rest; the shown study intervals in order, lower then upper bound.
+        let must = sequence(state: (indices.makeIterator(), more.makeIterator())) { state -> Double? in
+            if let i = state.0.next() { return studies.estimates[i] }
+            return state.1.next()
         }
-        must += [overall.ciLower, overall.ciUpper]
-        for row in rows { if case .subgroupDiamond(let d) = row { must += [d.ciLower, d.ciUpper] } }
-        if let pi = predictionInterval { must += [pi.lower, pi.upper] }
-        if let nullValue { must.append(nullValue) }
-        return try axis(must: must, wanted: ciBounds, scale: scale, nullValue: nullValue,
+        let wanted = sequence(state: (indices.makeIterator(), Double?.none)) { state -> Double? in
+            if let upper = state.1 { state.1 = nil; return upper }
+            guard let i = state.0.next() else { return nil }
+            state.1 = studies.shownUpper(i)
+            return studies.shownLower(i)
+        }
+        return try axis(must: must, wanted: wanted, scale: scale, nullValue: nullValue,
                         proportion: m.family == .proportion, label: axisLabel(m), source: source)
     }
 

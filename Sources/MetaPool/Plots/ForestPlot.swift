@@ -70,37 +70,36 @@ public struct ForestPlot: Sendable {
         public internal(set) var interval: StudyInterval? = nil
     }
 
-    /// The input columns of a plot's studies, read from the table when asked for: 10⁶ studies
-    /// held one small array each, which the outputs read once.
+    /// The input columns of a plot's studies, read from the table's column arrays when asked for
+    /// (no array of cells per study).
     final class InputCells: Sendable {
-        /// The columns shown, with their index in `rows`.
-        let columns: [(name: String, index: Int)]
-        /// The table's cells (shared with the table, not copied).
-        let rows: [[String?]]
+        /// The columns shown, each with its cells (a table read from a file shares its own
+        /// arrays: nothing is copied, and the table's other columns are not kept).
+        let columns: [(name: String, cells: [String?])]
+        /// The number of rows.
+        let count: Int
 
-        init(columns: [(name: String, index: Int)], rows: [[String?]]) {
-            self.columns = columns
-            self.rows = rows
+        init(columns: [(name: String, index: Int)], table: DataTable) {
+            self.columns = columns.map { ($0.name, table.cells(inColumn: $0.index)) }
+            count = table.rowCount
         }
 
         /// The first cell of `row` named `name` among ``cells(ofRow:)``, without building them all.
         func cell(ofRow r: Int, column name: String) -> String? {
-            guard r >= 0, r < rows.count else { return nil }
-            let row = rows[r]
-            for (n, c) in columns where c < row.count && n == name {
-                if let text = row[c] { return text.trimmingSpaces() }
+            guard r >= 0, r < count else { return nil }
+            for (n, cells) in columns where n == name {
+                if let text = cells[r] { return text.trimmingSpaces() }
             }
             return nil
         }
 
         /// The named, trimmed non-empty cells of `row`, in column order.
         func cells(ofRow r: Int) -> [(String, String)] {
-            guard r >= 0, r < rows.count else { return [] }
-            let row = rows[r]
+            guard r >= 0, r < count else { return [] }
             var cells: [(String, String)] = []
             cells.reserveCapacity(columns.count)
-            for (name, c) in columns where c < row.count {
-                if let text = row[c] { cells.append((name, text.trimmingSpaces())) }
+            for (name, column) in columns {
+                if let text = column[r] { cells.append((name, text.trimmingSpaces())) }
             }
             return cells
         }
@@ -166,7 +165,7 @@ public struct ForestPlot: Sendable {
     /// for hazard ratios and generic effects.
     public let countHeaders: [String]
     /// The rows, top to bottom: the studies and, with subgroups, their headers and diamonds.
-    public internal(set) var rows: [Row]
+    public internal(set) var rows: Rows
     /// How the study rows' intervals were chosen (``withStudyIntervals(_:)``).
     public internal(set) var studyIntervalMethod: StudyIntervalMethod = .analysisScale
     /// The name of the pooled interval in the legend: "Wald", "t", "Hartung-Knapp", …
@@ -211,11 +210,6 @@ public struct ForestPlot: Sendable {
     /// The studies in row order.
     public var studies: [Study] {
         rows.compactMap { if case .study(let s) = $0 { return s } else { return nil } }
-    }
-
-    /// The studies of `rows` in order, read as they are walked (no array of them).
-    static func studies(of rows: [Row]) -> LazyMapSequence<LazyFilterSequence<LazyMapSequence<[Row], Study?>>, Study> {
-        rows.lazy.compactMap { if case .study(let s) = $0 { return s } else { return nil } }
     }
 
     /// Builds the plot for a table: the overall model, and with `by` one block per subgroup.
@@ -312,47 +306,50 @@ public struct ForestPlot: Sendable {
         } ?? []
         inputColumns = inputIndexes.map(\.name)
         // The table row of each study, found by its input row number (studies left out of the
-        // fit, such as double-zero studies under MH, have no row in the plot).
-        let studyRows: [Int?]
-        if let table, effects.count == table.rows.count,
-           effects.locations.indices.allSatisfy({ i in effects.locations[i].row.map { $0 == table.rowNumber(i) } ?? false }) {
+        // fit, such as double-zero studies under MH, have no row in the plot); `nil` when study i is row i.
+        let studyRows: [Int?]?
+        if let table, effects.count == table.rowCount,
+           effects.locations.indices.allSatisfy({ i in effects.locations.rowNumber(i).map { $0 == table.rowNumber(i) } ?? false }) {
             // Every row a study, in order (no row left out): no table of row numbers to build.
-            studyRows = Array(0..<effects.count)
+            studyRows = nil
         } else {
             var tableRowOf: [Int: Int] = [:]
             if let table {
-                tableRowOf.reserveCapacity(table.rows.count)
-                for r in table.rows.indices { if let number = table.rowNumber(r) { tableRowOf[number] = r } }
+                tableRowOf.reserveCapacity(table.rowCount)
+                for r in 0..<table.rowCount { if let number = table.rowNumber(r) { tableRowOf[number] = r } }
             }
-            studyRows = effects.locations.indices.map { i in effects.locations[i].row.flatMap { tableRowOf[$0] } }
+            studyRows = effects.locations.indices.map { i in effects.locations.rowNumber(i).flatMap { tableRowOf[$0] } }
         }
         var labels = effects.labels
-        if let table, studyRows.allSatisfy({ $0 != nil }) {
-            let rows = studyRows.map { $0! }
-            let sub = DataTable(source: table.source, columns: table.columns, rows: rows.map { table.rows[$0] })
-            labels = Self.distinctLabels(effects.labels, table: sub, exclude: Set(inputColumns))
+        if let table, studyRows?.allSatisfy({ $0 != nil }) ?? true {
+            // The label column looked up by name, as in a table of these rows built anew.
+            labels = Self.distinctLabels(effects.labels, table: table, rows: studyRows.map { $0.map { $0! } },
+                                         labelColumn: DataTable(columns: table.columns, rows: []).labelColumnIndex, exclude: Set(inputColumns))
         }
         let weights = fit.studies.weights
-        let inputCells = table.map { InputCells(columns: inputIndexes, rows: $0.rows) }
+        let inputCells = table.map { InputCells(columns: inputIndexes, table: $0) }
         // The study intervals shown by default: Clopper–Pearson for proportions, published HR CIs.
         let defaultIntervals = StudyIntervalMethod.defaultMethod(for: m)
         studyIntervalMethod = defaultIntervals
-        // Without subgroups the studies go straight into the rows (10⁶ studies are not held twice).
-        var studies: [Study] = []
-        var rows: [Row] = []
-        if blocks == nil { rows.reserveCapacity(effects.count) } else { studies.reserveCapacity(effects.count) }
-        for i in 0..<effects.count {
-            let y = effects.yi[i], v = effects.vi[i], ci = studyIntervals[i]
+        // The studies as columns of values (ForestPlot+Rows.swift): y, v and the weights are the fit's own arrays.
+        let k = effects.count
+        var estimates: [Double] = [], ciLowers: [Double] = [], ciUppers: [Double] = []
+        estimates.reserveCapacity(k)
+        ciLowers.reserveCapacity(k)
+        ciUppers.reserveCapacity(k)
+        for i in 0..<k {
+            let y = effects.yi[i], ci = studyIntervals[i]
             let total = effects.totals?[i]
-            let label = labels[i]
-            var study = Study(label: label, inputCells: studyRows[i] == nil ? nil : inputCells, inputRow: studyRows[i] ?? -1,
-                              estimate: checked(natural(y, total: total), y, "estimate of study \"\(label)\""),
-                              ciLower: checked(natural(ci.lower, total: total), ci.lower, "lower CI bound of study \"\(label)\""),
-                              ciUpper: checked(natural(ci.upper, total: total), ci.upper, "upper CI bound of study \"\(label)\""),
-                              weight: weights?[i], analysisInterval: ci, yi: y, vi: v)
-            study.interval = study.studyInterval(defaultIntervals, measure: m, level: level)
-            if blocks == nil { rows.append(.study(study)) } else { studies.append(study) }
+            estimates.append(checked(natural(y, total: total), y, "estimate of study \"\(labels[i])\""))
+            ciLowers.append(checked(natural(ci.lower, total: total), ci.lower, "lower CI bound of study \"\(labels[i])\""))
+            ciUppers.append(checked(natural(ci.upper, total: total), ci.upper, "upper CI bound of study \"\(labels[i])\""))
         }
+        let inputRows: [Int]? = studyRows.map { $0.map { $0 ?? -1 } }
+        let studies = StudyColumns(labels: labels, inputCells: inputCells, inputRows: inputRows, estimates: estimates, ciLowers: ciLowers,
+                                   ciUppers: ciUppers, weights: weights, analysisIntervals: studyIntervals, yi: effects.yi, vi: effects.vi)
+            .withIntervals { [level = fit.pooled.level] in $0.studyInterval(defaultIntervals, measure: m, level: level) }
+        var layout: [Int] = []
+        var others: [Row] = []
         if let a = fit as? MetaAnalysis {
             pooledIntervalName = switch a.ciMethod {
             case .wald: "Wald"
@@ -361,7 +358,7 @@ public struct ForestPlot: Sendable {
             case .hartungKnappAdHoc: "Hartung-Knapp (ad hoc)"
             }
         }
-        axisSource = table?.source ?? effects.locations.first?.file
+        axisSource = table?.source ?? effects.locations.firstFile
 
         func diamond(_ label: String, _ a: any FittedModel, weight: Double?) -> Diamond {
             let p = a.pooled, het = a.heterogeneity, ci = p.confidenceInterval
@@ -382,51 +379,51 @@ public struct ForestPlot: Sendable {
         if let blocks {
             // Each study of the overall fit by its input row number.
             var indexOfRow: [Int: Int] = [:]
-            for i in effects.locations.indices { if let r = effects.locations[i].row { indexOfRow[r] = i } }
+            for i in effects.locations.indices { if let r = effects.locations.rowNumber(i) { indexOfRow[r] = i } }
             for block in blocks {
-                let members = block.effects.locations.compactMap { $0.row.flatMap { indexOfRow[$0] } }
+                let members = block.effects.locations.indices.compactMap { block.effects.locations.rowNumber($0).flatMap { indexOfRow[$0] } }
                 guard members.count == block.effects.count else {
                     throw MetaPoolError(.invalidArgument, "the subgroup \"\(block.label)\" has studies without input rows, so they cannot be placed in the plot")
                 }
-                rows.append(.subgroupHeader(block.label))
-                rows += members.map { .study(studies[$0]) }
+                others.append(.subgroupHeader(block.label))
+                layout.append(-others.count)
+                layout += members
                 let weight: Double? = weights.map { w in members.reduce(0.0) { $0 + w[$1] } }
                 switch block.estimate {
                 case .fit(let a):
-                    rows.append(.subgroupDiamond(diamond(block.label, a, weight: weight)))
+                    others.append(.subgroupDiamond(diamond(block.label, a, weight: weight)))
                 case .coefficient(let estimate, let interval, let tau2, let back):
-                    rows.append(.subgroupDiamond(Diamond(
+                    others.append(.subgroupDiamond(Diamond(
                         label: block.label, k: block.effects.count,
                         estimate: checked(back(estimate), estimate, "pooled estimate of \"\(block.label)\""),
                         ciLower: checked(back(interval.lower), interval.lower, "lower CI bound of \"\(block.label)\""),
                         ciUpper: checked(back(interval.upper), interval.upper, "upper CI bound of \"\(block.label)\""),
                         weight: weight, tauSquared: tau2, iSquared: nil, q: nil, qDegreesOfFreedom: nil, qPValue: nil)))
                 }
+                layout.append(-others.count)
             }
             subgroupTest = test
         } else {
             subgroupTest = nil
         }
-        self.rows = rows
+        rows = Rows(studies: studies, layout: blocks == nil ? nil : layout, others: others)
         self.overflow = overflow
 
         // The axis must show every estimate, every diamond and the prediction interval; study
         // CIs are included unless they would stretch the axis more than its own width on either
         // side (they are then clipped, with an arrow, as RevMan does).
         // (ForestPlot+StudyIntervals.swift: the shown study intervals stretch it.)
-        if blocks == nil {
-            axis = try Self.axis(studies: Self.studies(of: rows), rows: rows, overall: overall, predictionInterval: predictionInterval,
-                                 measure: m, source: axisSource)
-        } else {
-            axis = try Self.axis(studies: studies, rows: rows, overall: overall, predictionInterval: predictionInterval, measure: m,
-                                 source: axisSource)
-        }
+        // Every study of the fit, with subgroups those in no subgroup too.
+        axis = try Self.axis(studies: studies, indices: 0..<k, rows: rows, overall: overall,
+                             predictionInterval: predictionInterval, measure: m, source: axisSource)
     }
 
     /// Study labels that tell rows apart: where several rows share a label (arms or cohorts of
     /// one trial), each gets, in parentheses, its value in the first other text column whose
     /// values differ within the group ("HER2CLIMB (tucatinib arm)", "HER2CLIMB (placebo arm)").
-    static func distinctLabels(_ labels: [String], table: DataTable, exclude: Set<String>) -> [String] {
+    /// Study `i` is row `rows[i]` of `table` (row `i` when `rows` is `nil`); `labelColumn` is not a candidate.
+    static func distinctLabels(_ labels: [String], table: DataTable, rows tableRows: [Int]?, labelColumn: Int?,
+                               exclude: Set<String>) -> [String] {
         // Repeated labels first (one dictionary of first rows, no array per label): most
         // tables have none, and 10⁶ one-element arrays were a twentieth of `pool`'s time.
         var groups: [String: [Int]] = [:]
@@ -444,13 +441,13 @@ public struct ForestPlot: Sendable {
         }
         guard !groups.isEmpty else { return labels }
         var result = labels
-        let labelColumn = table.labelColumnIndex
         let candidates = table.columns.indices.filter { c in c != labelColumn && !exclude.contains(table.columns[c]) }
         for (label, rows) in groups {
             for c in candidates {
                 let values = rows.map { r -> String in
-                    guard r < table.rows.count, c < table.rows[r].count else { return "" }
-                    return table.rows[r][c]?.trimmingSpaces() ?? ""
+                    let row = tableRows.map { r < $0.count ? $0[r] : -1 } ?? r
+                    guard row >= 0, row < table.rowCount else { return "" }
+                    return table.cell(row: row, column: c)?.trimmingSpaces() ?? ""
                 }
                 if Set(values).count > 1 && !values.contains(where: \.isEmpty) {
                     for (r, v) in zip(rows, values) { result[r] = "\(label) (\(v))" }
@@ -507,13 +504,20 @@ public struct ForestPlot: Sendable {
     /// Chooses limits and ticks: 1–2–5 steps on a linear axis, 1–2–5 per decade on a log axis.
     /// - Throws: ``MetaPoolError`` `.insufficientData` when the limits of a linear axis overflow a
     ///   Double (estimates near ±1e308, which a fixed-effect fit with variances near 1e308 accepts).
-    static func axis(must: [Double], wanted: [Double], scale: Scale, nullValue: Double?, proportion: Bool, label: String,
-                     source: String? = nil) throws(MetaPoolError) -> Axis {
+    /// `must` and `wanted` are walked once each, in order (no array of them is made).
+    static func axis(must: some Sequence<Double>, wanted: some Sequence<Double>, scale: Scale, nullValue: Double?, proportion: Bool,
+                     label: String, source: String? = nil) throws(MetaPoolError) -> Axis {
         let t: (Double) -> Double = scale == .log ? { Double.log($0) } : { $0 }
         let inverse: (Double) -> Double = scale == .log ? { Double.exp($0) } : { $0 }
         let usable = { (v: Double) -> Bool in v.isFinite && (scale == .linear || v > 0) }
-        let core = must.filter(usable).map(t)
-        var lo = core.min() ?? 0, hi = core.max() ?? 1
+        // The least and greatest usable value, as min() and max() of them in order would give.
+        var least: Double?, greatest: Double?
+        for v in must where usable(v) {
+            let x = t(v)
+            if least.map({ x < $0 }) ?? true { least = x }
+            if greatest.map({ $0 < x }) ?? true { greatest = x }
+        }
+        var lo = least ?? 0, hi = greatest ?? 1
         if hi - lo < 1e-9 {
             let pad = scale == .log ? Double.log(2) : max(0.1, abs(lo) * 0.2)
             lo -= pad

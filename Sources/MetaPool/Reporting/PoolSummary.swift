@@ -137,14 +137,22 @@ public struct PoolSummary: Codable, Sendable, Equatable {
 extension MetaAnalysis {
     /// The summary `metapool pool --format json` prints.
     public func summary() throws(MetaPoolError) -> PoolSummary {
+        try summary(includingStudies: true)
+    }
+
+    /// ``summary()``, with its `studies` empty unless `includingStudies`: a caller that lists the
+    /// studies its own way does not have 10⁶ of them made here.
+    public func summary(includingStudies: Bool) throws(MetaPoolError) -> PoolSummary {
         let intervals = try heterogeneityIntervals()
         let pi = predictionInterval
-        let studyCIs = studyConfidenceIntervals
         var studies: [PoolSummary.Study] = []
-        studies.reserveCapacity(count)
-        for i in 0..<count {
-            studies.append(.init(study: effects.labels[i], yi: effects.yi[i], vi: effects.vi[i],
-                                 ciLower: studyCIs[i].lower, ciUpper: studyCIs[i].upper, weight: weights[i]))
+        if includingStudies {
+            let studyCIs = studyConfidenceIntervals
+            studies.reserveCapacity(count)
+            for i in 0..<count {
+                studies.append(.init(study: effects.labels[i], yi: effects.yi[i], vi: effects.vi[i],
+                                     ciLower: studyCIs[i].lower, ciUpper: studyCIs[i].upper, weight: weights[i]))
+            }
         }
         // An empty interval keeps metafor's bounds (0, 0; its confint() values) with the reason beside them.
         let empty = intervals?.isEmpty == true
