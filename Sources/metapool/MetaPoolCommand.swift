@@ -1,8 +1,14 @@
 // The `metapool` command-line tool: one ParsableCommand per subcommand.
 
 import ArgumentParser
-import Foundation
 import MetaPool
+#if canImport(Glibc)
+@preconcurrency import Glibc  // exit, stderr, fwrite
+#elseif canImport(Musl)
+@preconcurrency import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 @main
 struct MetaPoolCommand: AsyncParsableCommand {
@@ -44,20 +50,20 @@ struct MetaPoolCommand: AsyncParsableCommand {
                 if let problem = StandardOutput.finish() {
                     printError("error: \(problem)")
                     // A status of its own already says the run failed; drift (1) loses its report.
-                    Foundation.exit(status == 1 ? StandardOutput.ioErrorStatus : status)
+                    terminate(status == 1 ? StandardOutput.ioErrorStatus : status)
                 }
                 if !message.isEmpty {
                     var stderr = StandardError()
                     print(message, to: &stderr)
                 }
-                Foundation.exit(status)
+                terminate(status)
             }
         }
         if let problem = StandardOutput.finish() {
             printError("error: \(problem)")
             status = StandardOutput.ioErrorStatus
         }
-        Foundation.exit(status)
+        terminate(status)
     }
 }
 
@@ -128,9 +134,14 @@ func printError(_ message: String, terminator: String = "\n") {
     print((rewrite ? "\r" : "") + text, terminator: terminator, to: &stderr)
 }
 
+/// C's `exit` (standard output flushed), named apart from ArgumentParser's `exit(withError:)`.
+func terminate(_ status: Int32) -> Never { exit(status) }
+
 struct StandardError: TextOutputStream {
     mutating func write(_ string: String) {
-        // A failed write to standard error is ignored (write(_: Data) would trap).
-        try? FileHandle.standardError.write(contentsOf: Data(string.utf8))
+        // C's unbuffered `stderr`: each piece is written at once, in order with standard output's
+        // flushes; a failed write to standard error is ignored.
+        var text = string
+        text.withUTF8 { _ = fwrite($0.baseAddress, 1, $0.count, stderr) }
     }
 }

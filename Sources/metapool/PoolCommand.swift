@@ -1,7 +1,6 @@
 // `metapool pool`: fixed- and random-effects pooling.
 
 import ArgumentParser
-import Foundation
 import MetaPool
 
 struct PoolCommand: AsyncParsableCommand {
