@@ -34,7 +34,11 @@ struct MetaPoolCommand: AsyncParsableCommand {
         var status: Int32 = 0
         do {
             var command = try parseAsRoot()
-            if var asynchronous = command as? AsyncParsableCommand {
+            if let pool = command as? PoolCommand, !pool.batch {
+                // `pool` on one analysis stays on this thread (PoolCommand.runSingle): at start-up,
+                // a thread of the global executor would cost more than the analysis.
+                try pool.runSingle()
+            } else if var asynchronous = command as? AsyncParsableCommand {
                 try await asynchronous.run()
             } else {
                 try command.run()

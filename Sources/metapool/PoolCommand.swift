@@ -57,6 +57,13 @@ struct PoolCommand: AsyncParsableCommand {
 
     func run() async throws {
         if batch { return try await runBatch() }
+        try runSingle()
+    }
+
+    /// One analysis (not `--batch`): synchronous, so that `main` runs it on the main thread
+    /// (``MetaPoolCommand/main()``); `run()` is `async` for the batch's tasks, and calling it
+    /// would first move to a thread of the global executor, started for the purpose.
+    func runSingle() throws {
         if format == .json {
             // One code path with `check`: the JSON records the input's SHA-256 and every option.
             do {
