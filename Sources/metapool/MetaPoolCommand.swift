@@ -33,7 +33,7 @@ struct MetaPoolCommand: AsyncParsableCommand {
     static func main() async {
         var status: Int32 = 0
         do {
-            var command = try parseAsRoot()
+            var command = try parseCommand()
             if let pool = command as? PoolCommand, !pool.batch {
                 // `pool` on one analysis stays on this thread (PoolCommand.runSingle): at start-up,
                 // a thread of the global executor would cost more than the analysis.
@@ -68,6 +68,32 @@ struct MetaPoolCommand: AsyncParsableCommand {
             status = StandardOutput.ioErrorStatus
         }
         terminate(status)
+    }
+}
+
+extension MetaPoolCommand {
+    /// The command line parsed, as `parseAsRoot()` parses it. `metapool SUBCOMMAND ...` is first
+    /// parsed with the subcommand as the root: ArgumentParser's pass over the root command, looking
+    /// for the subcommand, builds the subcommand's whole option set by reflection twice over (to ask
+    /// whether it takes pass-through arguments), which was a sixth of `pool`'s start-up time
+    /// (issue 15). Only a successful parse to that subcommand is kept; anything else (help,
+    /// --version, a usage error, completion scripts) is parsed again the full way, so every message
+    /// and exit status is the full parser's, and the warnings that the subcommand's `validate()`
+    /// gave during the shortcut are dropped rather than printed twice.
+    static func parseCommand() throws -> ParsableCommand {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if let name = arguments.first,
+           let subcommand = configuration.subcommands.first(where: { $0.configuration.commandName == name }) {
+            heldWarnings = []
+            let shortcut = try? subcommand.parseAsRoot(Array(arguments.dropFirst()))
+            let warnings = heldWarnings ?? []
+            heldWarnings = nil
+            if let command = shortcut, ObjectIdentifier(type(of: command)) == ObjectIdentifier(subcommand) {
+                for warning in warnings { warn(warning) }
+                return command
+            }
+        }
+        return try parseAsRoot(arguments)
     }
 }
 

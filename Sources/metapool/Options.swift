@@ -50,7 +50,14 @@ extension CSVDelimiter: ExpressibleByArgument {
 }
 
 /// A one-line warning on standard error: an option given that has no effect (the run goes on).
-func warn(_ message: String) { printError("warning: \(message)") }
+/// While ``MetaPoolCommand/parseCommand()`` tries its shortcut, warnings are held back instead
+/// (printed if the shortcut's parse stands, dropped if the full parse repeats it).
+func warn(_ message: String) {
+    if heldWarnings != nil { heldWarnings?.append(message) } else { printError("warning: \(message)") }
+}
+
+/// The warnings ``warn(_:)`` holds back, or nil when it prints them (main thread only, during parsing).
+nonisolated(unsafe) var heldWarnings: [String]?
 
 /// `--format` of pool: table (for people), json (one object), csv (per-study rows).
 enum OutputFormat: String, CaseInsensitiveArgument {
