@@ -6,6 +6,11 @@ import MetaPool
 struct PoolCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pool",
+        // Read by ArgumentParser only when `pool` is the root of a parse, which is the shortcut of
+        // MetaPoolCommand.parseCommand(): there it skips the two trial parses that look for
+        // --generate-completion-script (about 0.15 ms of 3.9, issue 15). A command line that
+        // asks for a completion script fails the shortcut's parse and is parsed again the full way.
+        _superCommandName: "metapool",
         abstract: "Pool the studies: estimate, confidence and prediction intervals, heterogeneity.",
         discussion: "Values are on the analysis scale (logit, log, ...); the back-transformed line gives the natural scale."
     )
