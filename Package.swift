@@ -14,7 +14,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-numerics", from: "1.0.0"),
         // Tests only: the reference CSV splitter that the byte-level reader (CSVScanner) is checked against.
         .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
-        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         // Portable file descriptors (Linux, macOS, Windows) for reading input files.
         .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
         // Tests only: property-based tests (PropertyTests) on Swift Testing.
@@ -41,7 +40,6 @@ let package = Package(
             dependencies: [
                 "MetaPool",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         // Shared by the test targets: closeness checks, fixture folders, running the built

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 
 prefix="${PREFIX:-$HOME/.local}"
 scripts/bootstrap.sh
-# On Linux the Swift runtime and Foundation are linked into the binary (--static-swift-stdlib):
+# On Linux the Swift runtime and FoundationEssentials are linked into the binary (--static-swift-stdlib):
 # resolving a dozen shared Swift libraries was most of metapool's start-up time.
 flags=(-c release)
 [ "$(uname -s)" = Linux ] && flags+=(--static-swift-stdlib)

@@ -1,7 +1,11 @@
 // A baseline (the JSON of `pool --format json`) read back for `metapool check`: the analysis it
 // recorded, that analysis re-run, and the members that moved.
 
+#if canImport(FoundationEssentials)
+import FoundationEssentials  // URL, FileManager; full Foundation is not linked (start-up time, issue 15)
+#else
 import Foundation
+#endif
 import MetaPool
 
 struct Baseline {
@@ -286,7 +290,7 @@ struct Difference {
     var checkLine: String {
         switch change {
         case .value(let old, let new, let relative?):
-            "\(path): \(Self.describe(old)) in the baseline, \(Self.describe(new)) now (relative difference \(String(format: "%.2e", relative)))"
+            "\(path): \(Self.describe(old)) in the baseline, \(Self.describe(new)) now (relative difference \(NumberFormat.exponential(relative, digits: 2)))"
         case .value(let old, let new, nil): "\(path): \(Self.describe(old)) in the baseline, \(Self.describe(new)) now"
         case .added: "\(path): new, not in the baseline"
         case .removed: "\(path): in the baseline, missing now"

@@ -2,7 +2,6 @@
 // Peters' test for two-group data, and trim-and-fill.
 
 import ArgumentParser
-import Foundation
 import MetaPool
 
 extension TrimAndFill.Estimator: CaseInsensitiveArgument {}

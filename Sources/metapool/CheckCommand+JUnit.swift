@@ -1,7 +1,18 @@
 // `metapool check --junit FILE`: the outcomes as a JUnit XML report, which CI services (GitHub
 // Actions reporters, GitLab, Jenkins) show as test results.
 
+#if canImport(FoundationEssentials)
+import FoundationEssentials  // Date; full Foundation is not linked (start-up time, issue 15)
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc  // gmtime_r
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import MetaPool
 
 /// One `<testsuite>` named "metapool check" with one `<testcase>` per baseline: a `<failure>`
@@ -68,12 +79,22 @@ struct JUnitReport {
         pairs.map { " \($0.0)=\"\(escape($0.1, attribute: true))\"" }.joined()
     }
 
-    static func time(_ seconds: Double) -> String { String(format: "%.3f", seconds) }
+    static func time(_ seconds: Double) -> String { NumberFormat.decimal(seconds, digits: 3) }
 
+    /// `date` in UTC as RFC 3339 writes it, to the second: "2025-12-07T04:40:31Z", the text of
+    /// Foundation's `ISO8601DateFormatter` with `.withInternetDateTime`, which rounds to the
+    /// millisecond (ICU's unit) and then drops the fraction.
     static func iso8601(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
-        return formatter.string(from: date)
+        let milliseconds = (date.timeIntervalSince1970 * 1000).rounded()
+        var seconds = time_t((milliseconds / 1000).rounded(.down))
+        var utc = tm()
+        guard gmtime_r(&seconds, &utc) != nil else { return "" }
+        func digits(_ n: Int32, _ width: Int) -> String {
+            let text = String(n)
+            return String(repeating: "0", count: max(0, width - text.count)) + text
+        }
+        return digits(utc.tm_year + 1900, 4) + "-" + digits(utc.tm_mon + 1, 2) + "-" + digits(utc.tm_mday, 2)
+            + "T" + digits(utc.tm_hour, 2) + ":" + digits(utc.tm_min, 2) + ":" + digits(utc.tm_sec, 2) + "Z"
     }
 
     /// XML text or attribute value: the one escaping of every XML MetaPool writes (SVG, the report, JUnit).

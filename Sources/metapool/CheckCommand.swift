@@ -2,7 +2,18 @@
 // for CI dashboards and `--update` re-records the baselines.
 
 import ArgumentParser
+#if canImport(FoundationEssentials)
+import FoundationEssentials  // URL, FileManager; full Foundation is not linked (start-up time, issue 15)
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc  // stat
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import MetaPool
 
 struct CheckCommand: ParsableCommand {
@@ -100,7 +111,7 @@ struct CheckCommand: ParsableCommand {
                 let folder = URL(fileURLWithPath: junit).deletingLastPathComponent()
                 try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             } catch {
-                printError("error: cannot write the JUnit report \(junit): \(error.localizedDescription)")
+                printError("error: cannot write the JUnit report \(junit): \(Self.describe(error))")
                 throw ExitCode(StandardOutput.cannotCreateStatus)
             }
             do {
@@ -120,22 +131,20 @@ struct CheckCommand: ParsableCommand {
         var out: [(String, MetaPoolError?)] = []
         let fm = FileManager.default
         for path in paths {
-            var isDirectory: ObjCBool = false
-            guard fm.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            guard Self.isFolder(path) else {
                 out.append((path, nil)); continue
             }
             let names: [String]
             do {
                 names = try fm.contentsOfDirectory(atPath: path)
             } catch {
-                out.append((path, MetaPoolError(.unreadableInput, "cannot list the folder (\(error.localizedDescription))", at: InputLocation(file: path))))
+                out.append((path, MetaPoolError(.unreadableInput, "cannot list the folder (\(Self.describe(error)))", at: InputLocation(file: path))))
                 continue
             }
             let prefix = path.hasSuffix("/") ? path : path + "/"
             let files = names.filter { name in
                 guard name.hasSuffix(".json"), !name.hasPrefix(".") else { return false }
-                var nested: ObjCBool = false
-                return fm.fileExists(atPath: prefix + name, isDirectory: &nested) && !nested.boolValue
+                return Self.isFile(prefix + name)
             }.sorted()
             if files.isEmpty {
                 out.append((path, MetaPoolError(.unreadableInput, "the folder holds no *.json baseline; record one with metapool pool FILE --format json > \(prefix)NAME.json", at: InputLocation(file: path))))
@@ -144,6 +153,45 @@ struct CheckCommand: ParsableCommand {
         }
         return out
     }
+
+    /// Whether `path` is a folder, following symbolic links (FileManager's `fileExists(atPath:isDirectory:)`).
+    static func isFolder(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    /// Whether `path` exists and is not a folder, following symbolic links.
+    static func isFile(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0 && (info.st_mode & S_IFMT) != S_IFDIR
+    }
+
+    #if canImport(FoundationEssentials)
+    /// What FileManager's error says, in the words full Foundation's `localizedDescription` gave
+    /// it on Linux (swift-corelibs-foundation's reasons for the file errors of `CocoaError`), so
+    /// that the messages did not change when Foundation was dropped for FoundationEssentials.
+    static func describe(_ error: any Error) -> String {
+        guard let cocoa = error as? CocoaError else { return String(describing: error) }
+        let reason: String? = switch cocoa.code.rawValue {
+        case 4, 260: "The file doesn’t exist."
+        case 255: "The file couldn’t be locked."
+        case 257, 513: "You don’t have permission."
+        case 258, 514: "The file name is invalid."
+        case 259: "The file isn’t in the correct format."
+        case 261, 517: "The specified text encoding isn’t applicable."
+        case 262, 518: "The specified URL type isn’t supported."
+        case 263: "The item is too large."
+        case 264: "The text encoding of the contents couldn’t be determined."
+        case 516: "A file with the same name already exists."
+        case 640: "There isn’t enough space."
+        case 642: "The volume is read only."
+        default: nil
+        }
+        return "The operation could not be completed. " + (reason ?? "(NSCocoaErrorDomain error \(cocoa.code.rawValue).)")
+    }
+    #else
+    static func describe(_ error: any Error) -> String { error.localizedDescription }
+    #endif
 
     /// One baseline read, its analysis re-run, and what differs.
     struct Comparison {

@@ -11,23 +11,10 @@ extension ContinuityCorrection.Target: CaseInsensitiveArgument {
     public var defaultValueDescription: String { rawValue }
 }
 
-/// `--hr-level`, `--add`, `--to`, `--drop00`, `--drop-missing`.
-struct EffectSizeArguments: ParsableArguments {
-    @Option(name: .customLong("hr-level"), help: ArgumentHelp("Confidence level of the hr_lower/hr_upper intervals, as 0.90 or 90 (rows with an hr_level cell use theirs).", valueName: "level"))
-    var hazardRatioLevel: String?
-
-    @Option(name: .customLong("add"), help: ArgumentHelp("Continuity correction added to the cells of counts, as escalc's add (default 0.5; 0 for PAS and PFT).", valueName: "value"))
-    var add: Double?
-
-    @Option(name: .customLong("to"), help: ArgumentHelp("Studies that get --add, as escalc's to: only0 (those with a zero cell), all, if0all (all, if any has a zero cell), none.", valueName: "studies"))
-    var to: ContinuityCorrection.Target = .onlyZero
-
-    @Flag(name: .customLong("drop00"), help: "Leave out two-group studies with no events in either group (or only events in both), as escalc's drop00; they are listed on stderr.")
-    var dropDoubleZero = false
-
-    @Flag(name: .customLong("drop-missing"), help: "Leave out rows with an empty or NA cell in a column the measure needs (as metafor's na.omit), listed on stderr and in the JSON, instead of refusing them.")
-    var dropMissing = false
-
+/// `--hr-level`, `--add`, `--to`, `--drop00`, `--drop-missing`: declared in ``ModelOptions`` itself
+/// (Options.swift), not as an `@OptionGroup` of their own, since every group costs ArgumentParser
+/// another pass of reflection and runtime type lookups at start-up (issue 15).
+extension ModelOptions {
     /// The confidence level `--hr-level` gives (0.95 without it); `validate()` has checked it.
     var parsedHazardRatioLevel: Double {
         guard let hazardRatioLevel, case .success(let level) = EffectSizeOptions.parseLevel(hazardRatioLevel) else { return 0.95 }
@@ -35,12 +22,13 @@ struct EffectSizeArguments: ParsableArguments {
     }
 
     /// The library's settings these options ask for.
-    var options: EffectSizeOptions {
+    var effectSizeOptions: EffectSizeOptions {
         EffectSizeOptions(continuityCorrection: ContinuityCorrection(add: add, to: to, dropDoubleZero: dropDoubleZero),
                           hazardRatioLevel: parsedHazardRatioLevel, dropMissing: dropMissing)
     }
 
-    func validate() throws {
+    /// The checks of these options, first among ModelOptions' (as when they were a group of their own).
+    func validateEffectSizeArguments() throws {
         if let hazardRatioLevel, case .failure(let e) = EffectSizeOptions.parseLevel(hazardRatioLevel) {
             throw ValidationError("--hr-level: " + e.reason)
         }
@@ -48,7 +36,10 @@ struct EffectSizeArguments: ParsableArguments {
             throw ValidationError("--add must be a finite number 0 or more (escalc's add, e.g. 0.5); got \(add)")
         }
     }
+}
 
+/// What the effect-size options refuse and report.
+enum EffectSizeArguments {
     /// The continuity options apply to the effect sizes of the inverse-variance models; MH, PETO
     /// and GLMM pool the counts themselves.
     /// The usage message when they are given with one (nil when fine); ModelOptions and `check` ask.

@@ -1,8 +1,14 @@
 // The `metapool` command-line tool: one ParsableCommand per subcommand.
 
 import ArgumentParser
-import Foundation
 import MetaPool
+#if canImport(Glibc)
+@preconcurrency import Glibc  // exit, stderr, fwrite
+#elseif canImport(Musl)
+@preconcurrency import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 @main
 struct MetaPoolCommand: AsyncParsableCommand {
@@ -27,8 +33,12 @@ struct MetaPoolCommand: AsyncParsableCommand {
     static func main() async {
         var status: Int32 = 0
         do {
-            var command = try parseAsRoot()
-            if var asynchronous = command as? AsyncParsableCommand {
+            var command = try parseCommand()
+            if let pool = command as? PoolCommand, !pool.batch {
+                // `pool` on one analysis stays on this thread (PoolCommand.runSingle): at start-up,
+                // a thread of the global executor would cost more than the analysis.
+                try pool.runSingle()
+            } else if var asynchronous = command as? AsyncParsableCommand {
                 try await asynchronous.run()
             } else {
                 try command.run()
@@ -44,20 +54,46 @@ struct MetaPoolCommand: AsyncParsableCommand {
                 if let problem = StandardOutput.finish() {
                     printError("error: \(problem)")
                     // A status of its own already says the run failed; drift (1) loses its report.
-                    Foundation.exit(status == 1 ? StandardOutput.ioErrorStatus : status)
+                    terminate(status == 1 ? StandardOutput.ioErrorStatus : status)
                 }
                 if !message.isEmpty {
                     var stderr = StandardError()
                     print(message, to: &stderr)
                 }
-                Foundation.exit(status)
+                terminate(status)
             }
         }
         if let problem = StandardOutput.finish() {
             printError("error: \(problem)")
             status = StandardOutput.ioErrorStatus
         }
-        Foundation.exit(status)
+        terminate(status)
+    }
+}
+
+extension MetaPoolCommand {
+    /// The command line parsed, as `parseAsRoot()` parses it. `metapool SUBCOMMAND ...` is first
+    /// parsed with the subcommand as the root: ArgumentParser's pass over the root command, looking
+    /// for the subcommand, builds the subcommand's whole option set by reflection twice over (to ask
+    /// whether it takes pass-through arguments), which was a sixth of `pool`'s start-up time
+    /// (issue 15). Only a successful parse to that subcommand is kept; anything else (help,
+    /// --version, a usage error, completion scripts) is parsed again the full way, so every message
+    /// and exit status is the full parser's, and the warnings that the subcommand's `validate()`
+    /// gave during the shortcut are dropped rather than printed twice.
+    static func parseCommand() throws -> ParsableCommand {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if let name = arguments.first,
+           let subcommand = configuration.subcommands.first(where: { $0.configuration.commandName == name }) {
+            heldWarnings = []
+            let shortcut = try? subcommand.parseAsRoot(Array(arguments.dropFirst()))
+            let warnings = heldWarnings ?? []
+            heldWarnings = nil
+            if let command = shortcut, ObjectIdentifier(type(of: command)) == ObjectIdentifier(subcommand) {
+                for warning in warnings { warn(warning) }
+                return command
+            }
+        }
+        return try parseAsRoot(arguments)
     }
 }
 
@@ -128,9 +164,14 @@ func printError(_ message: String, terminator: String = "\n") {
     print((rewrite ? "\r" : "") + text, terminator: terminator, to: &stderr)
 }
 
+/// C's `exit` (standard output flushed), named apart from ArgumentParser's `exit(withError:)`.
+func terminate(_ status: Int32) -> Never { exit(status) }
+
 struct StandardError: TextOutputStream {
     mutating func write(_ string: String) {
-        // A failed write to standard error is ignored (write(_: Data) would trap).
-        try? FileHandle.standardError.write(contentsOf: Data(string.utf8))
+        // C's unbuffered `stderr`: each piece is written at once, in order with standard output's
+        // flushes; a failed write to standard error is ignored.
+        var text = string
+        text.withUTF8 { _ = fwrite($0.baseAddress, 1, $0.count, stderr) }
     }
 }

@@ -35,6 +35,10 @@ extension PoolingMethod: ExpressibleByArgument {
 protocol CaseInsensitiveArgument: ExpressibleByArgument, CaseIterable, RawRepresentable<String> {}
 
 extension CaseInsensitiveArgument {
+    /// ArgumentParser's list for a CaseIterable type, from a closure: its own makes a key path at
+    /// run time on every start (issue 15).
+    public static var allValueStrings: [String] { allCases.map { $0.defaultValueDescription } }
+
     public init?(argument: String) {
         let wanted = argument.lowercased()
         guard let match = Self.allCases.first(where: { $0.rawValue.lowercased() == wanted }) else { return nil }
@@ -50,7 +54,14 @@ extension CSVDelimiter: ExpressibleByArgument {
 }
 
 /// A one-line warning on standard error: an option given that has no effect (the run goes on).
-func warn(_ message: String) { printError("warning: \(message)") }
+/// While ``MetaPoolCommand/parseCommand()`` tries its shortcut, warnings are held back instead
+/// (printed if the shortcut's parse stands, dropped if the full parse repeats it).
+func warn(_ message: String) {
+    if heldWarnings != nil { heldWarnings?.append(message) } else { printError("warning: \(message)") }
+}
+
+/// The warnings ``warn(_:)`` holds back, or nil when it prints them (main thread only, during parsing).
+nonisolated(unsafe) var heldWarnings: [String]?
 
 /// `--format` of pool: table (for people), json (one object), csv (per-study rows).
 enum OutputFormat: String, CaseInsensitiveArgument {
@@ -112,9 +123,22 @@ struct ModelOptions: ParsableArguments {
         return spec
     }
 
-    /// `--hr-level`, `--add`, `--to`, `--drop00`, `--drop-missing` (EffectSizeOptions.swift).
-    @OptionGroup var effectSizeArguments: EffectSizeArguments
-    var effectSizeOptions: EffectSizeOptions { effectSizeArguments.options }
+    // `--hr-level`, `--add`, `--to`, `--drop00`, `--drop-missing` (EffectSizeOptions.swift): here rather
+    // than in an @OptionGroup of their own, which cost a reflection pass at every start (issue 15).
+    @Option(name: .customLong("hr-level"), help: ArgumentHelp("Confidence level of the hr_lower/hr_upper intervals, as 0.90 or 90 (rows with an hr_level cell use theirs).", valueName: "level"))
+    var hazardRatioLevel: String?
+
+    @Option(name: .customLong("add"), help: ArgumentHelp("Continuity correction added to the cells of counts, as escalc's add (default 0.5; 0 for PAS and PFT).", valueName: "value"))
+    var add: Double?
+
+    @Option(name: .customLong("to"), help: ArgumentHelp("Studies that get --add, as escalc's to: only0 (those with a zero cell), all, if0all (all, if any has a zero cell), none.", valueName: "studies"))
+    var to: ContinuityCorrection.Target = .onlyZero
+
+    @Flag(name: .customLong("drop00"), help: "Leave out two-group studies with no events in either group (or only events in both), as escalc's drop00; they are listed on stderr.")
+    var dropDoubleZero = false
+
+    @Flag(name: .customLong("drop-missing"), help: "Leave out rows with an empty or NA cell in a column the measure needs (as metafor's na.omit), listed on stderr and in the JSON, instead of refusing them.")
+    var dropMissing = false
 
     /// The inverse-variance model (FE for the count-based methods, which have no τ²).
     var method: TauSquaredMethod {
@@ -150,6 +174,7 @@ struct ModelOptions: ParsableArguments {
     var rowConditions: [RowCondition] { conditions.compactMap(RowCondition.init(parsing:)) }
 
     func validate() throws {
+        try validateEffectSizeArguments()
         if let message = Self.refusal(pooling: pooling, measure: measure, ciMethod: ciMethod, level: level,
                                       quadraturePoints: quadraturePoints, correction: effectSizeOptions.continuityCorrection) {
             throw ValidationError(message)
@@ -167,7 +192,7 @@ struct ModelOptions: ParsableArguments {
             out.append("--quadrature-points has no effect without --method GLMM (ignored)")
         }
         // Hazard-ratio CIs are read only for HR; MH, PETO and GLMM pool counts.
-        if effectSizeArguments.hazardRatioLevel != nil, (measure.map { $0 != .hazardRatio } ?? false) || isCountBased {
+        if hazardRatioLevel != nil, (measure.map { $0 != .hazardRatio } ?? false) || isCountBased {
             out.append("--hr-level applies to hazard-ratio intervals (hr_lower, hr_upper); --\(isCountBased ? "method \(pooling.code)" : "measure \(measure?.rawValue ?? "")") has none (ignored)")
         }
         // The continuity correction acts on counts (escalc's add and to); HR and GEN have none.
@@ -224,7 +249,7 @@ struct ModelOptions: ParsableArguments {
         let table = try read(bytes: DataTable.readBytes(path: file))
         try checkOutcomes(table, comparing: columns)
         // --hr-level with the measure left to the columns: it applies only to hazard-ratio intervals.
-        if effectSizeArguments.hazardRatioLevel != nil, measure == nil, !isCountBased,
+        if hazardRatioLevel != nil, measure == nil, !isCountBased,
            table.columnIndex("hr_lower") == nil || table.columnIndex("hr_upper") == nil {
             warn("--hr-level applies to hazard-ratio intervals (hr_lower, hr_upper); the input has none (ignored)")
         }

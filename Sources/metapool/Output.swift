@@ -3,7 +3,11 @@
 #if canImport(Glibc)
 @preconcurrency import Glibc  // stdout, ferror (C's global streams)
 #endif
+#if canImport(FoundationEssentials)
+import FoundationEssentials  // URL; full Foundation is not linked (start-up time, issue 15)
+#else
 import Foundation
+#endif
 import MetaPool
 
 enum JSONOutput {
@@ -110,7 +114,7 @@ enum SummaryTable {
     /// Writes the summary (the study listing row by row) into `sink`; ``render(_:analysis:studies:)`` collects it.
     static func write(_ s: PoolSummary, analysis: MetaAnalysis, studies: ForestPlot? = nil, into sink: inout TextSink) {
         let percent = s.level * 100
-        let lvl = percent == percent.rounded() ? String(Int(percent)) : String(format: "%g", percent)
+        let lvl = percent == percent.rounded() ? String(Int(percent)) : NumberFormat.general(percent)
         var out = ""
         let measure = analysis.effects.measure
         if let tau2 = s.tau2 {
@@ -192,7 +196,7 @@ enum SubgroupTable {
         func f(_ x: Double) -> String { SummaryTable.f(x) }
         func p(_ x: Double) -> String { x.isNaN ? "p = NA" : x < 1e-4 ? "p < .0001" : "p = " + SummaryTable.p(x) }
         let percent = s.specification.level * 100
-        let lvl = percent == percent.rounded() ? String(Int(percent)) : String(format: "%g", percent)
+        let lvl = percent == percent.rounded() ? String(Int(percent)) : NumberFormat.general(percent)
         var out = "Subgroups by \(SafeText.terminal(s.column)) (\(s.overall.modelName); CI: \(s.specification.ciMethod.rawValue), \(lvl)%; measure \(s.overall.measure.rawValue))\n\n"
         var rows = SubgroupRows()
         func line(_ label: String, _ fit: any FittedModel) {
@@ -217,7 +221,7 @@ enum SubgroupTable {
         func p(_ x: Double) -> String { x.isNaN ? "p = NA" : x < 1e-4 ? "p < .0001" : "p = " + SummaryTable.p(x) }
         let overall = s.overall
         let percent = (overall.level * 100)
-        let lvl = percent == percent.rounded() ? String(Int(percent)) : String(format: "%g", percent)
+        let lvl = percent == percent.rounded() ? String(Int(percent)) : NumberFormat.general(percent)
         var out = "Subgroups by \(SafeText.terminal(s.column)) (\(overall.method.rawValue); CI: \(overall.ciMethod.rawValue), \(lvl)%; measure \(overall.effects.measure.rawValue))\n\n"
         var rows = SubgroupRows()
         for g in s.subgroups {
@@ -295,7 +299,7 @@ enum OutputFile {
         guard atomically && regular else { return try writeInPlace(text, to: path, shownAs: path) }
         let url = URL(fileURLWithPath: path)
         let temporary = url.deletingLastPathComponent()
-            .appendingPathComponent(".\(url.lastPathComponent).metapool-\(ProcessInfo.processInfo.processIdentifier).tmp").path
+            .appendingPathComponent(".\(url.lastPathComponent).metapool-\(getpid()).tmp").path
         do {
             try writeInPlace(text, to: temporary, shownAs: path)
         } catch {

@@ -1,7 +1,11 @@
 // `metapool forest`, `metapool funnel` and `metapool report`: pictures and a self-contained page.
 
 import ArgumentParser
+#if canImport(FoundationEssentials)
+import FoundationEssentials  // URL; full Foundation is not linked (start-up time, issue 15)
+#else
 import Foundation
+#endif
 import MetaPool
 
 /// Writes `text` to `path` (`-` for standard output).

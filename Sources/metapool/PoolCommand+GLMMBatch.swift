@@ -1,7 +1,6 @@
 // `pool --batch --method GLMM`: each analysis's rows of counts fitted by the GLMM (MixedModelBatch),
 // with the outputs of the inverse-variance batch: JSON Lines, CSV or a table.
 
-import Foundation
 import MetaPool
 
 extension PoolCommand {

@@ -36,7 +36,7 @@ extension PoolCommand {
         func p(_ x: Double) -> String { x.isNaN ? "p = NA" : x < 1e-4 ? "p < .0001" : "p = " + SummaryTable.p(x) }
         let m = s.model
         let percent = m.level * 100
-        let lvl = percent == percent.rounded() ? String(Int(percent)) : String(format: "%g", percent)
+        let lvl = percent == percent.rounded() ? String(Int(percent)) : NumberFormat.general(percent)
         var out = "Subgroups by \(SafeText.terminal(s.column)) (GLMM, \(m.quadraturePoints == 1 ? "Laplace" : "\(m.quadraturePoints)-point AGHQ"), common tau^2; CI: wald, \(lvl)%; measure PLO)\n\n"
         var rows = SubgroupTable.SubgroupRows()
         for g in s.subgroups {

@@ -1,7 +1,6 @@
 // `--pi` and `--threshold`: which prediction interval, and the predictive probabilities beyond a value.
 
 import ArgumentParser
-import Foundation
 import MetaPool
 
 extension PredictionIntervalSetting: ExpressibleByArgument, CaseInsensitiveArgument {
@@ -36,14 +35,14 @@ struct PredictionOptions: ParsableArguments {
     /// "Prediction interval (95%, t on 3 df)" and the like.
     static func heading(_ prediction: Prediction, level: Double) -> String {
         let percent = level * 100
-        let lvl = percent == percent.rounded() ? String(Int(percent)) : String(format: "%g", percent)
+        let lvl = percent == percent.rounded() ? String(Int(percent)) : NumberFormat.general(percent)
         return "Prediction interval (\(lvl)%, \(prediction.label))"
     }
 
     /// The probability lines of the table: "P(new study's proportion > 0.3) = 0.6200" and the pooled mean's.
     static func lines(_ t: ThresholdProbabilities, measure: EffectMeasure) -> String {
         let name = measure.naturalScaleName
-        let shown = String(format: "%g", t.natural)
+        let shown = NumberFormat.general(t.natural)
         var out = ""
         if let p = t.newStudy {
             out += "P(new study's true \(name) > \(shown)) = \(NumberFormat.decimal(p, digits: 4))   (predictive distribution of the prediction interval)\n"
@@ -86,7 +85,7 @@ extension PredictionOptions {
     static func subgroupIntervals(_ rows: [SubgroupInterval], level: Double) -> String {
         guard rows.contains(where: { $0.prediction != nil }) else { return "" }
         let percent = level * 100
-        let lvl = percent == percent.rounded() ? String(Int(percent)) : String(format: "%g", percent)
+        let lvl = percent == percent.rounded() ? String(Int(percent)) : NumberFormat.general(percent)
         var table = TextTable([.label("subgroup"), .number("pi.lb"), .number("pi.ub"), .label("method")])
         for row in rows {
             guard let p = row.prediction else {

@@ -1,6 +1,13 @@
 // Progress of long runs on standard error: a live line on a terminal, a line every few seconds off one.
 
-import Foundation
+import Dispatch
+#if canImport(Glibc)
+import Glibc  // getenv, isatty
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Reports "TASK: DONE of TOTAL UNIT (ELAPSED)" on standard error while a long computation runs
 /// (leave-one-out refits, permutations, GLMM iterations, batch analyses). On a terminal the line is
@@ -11,7 +18,7 @@ import Foundation
 final class ProgressReporter: @unchecked Sendable {
     /// Seconds between lines off a terminal: `METAPOOL_PROGRESS_INTERVAL` when it is a number ≥ 0, else 5.
     static let defaultInterval: Double = {
-        if let text = ProcessInfo.processInfo.environment["METAPOOL_PROGRESS_INTERVAL"], let value = Double(text),
+        if let variable = getenv("METAPOOL_PROGRESS_INTERVAL"), let value = Double(String(cString: variable)),
            value >= 0, value.isFinite { return value }
         return 5
     }()
@@ -87,23 +94,24 @@ final class ProgressReporter: @unchecked Sendable {
     /// Starts ``tick()`` every second on a terminal, every `interval` seconds (at least 0.1) off
     /// one; the function returned stops it and erases the live line. No tick comes after it.
     func startHeartbeat() -> () -> Void {
-        let timer = DispatchSource.makeTimerSource(queue: DispatchQueue.global(qos: .utility))
-        let lock = NSLock()
+        // The ticks run on a serial queue of their own, and stopping is a block on that queue:
+        // a tick and the stop never overlap, and none runs after it.
+        let queue = DispatchQueue(label: "metapool.progress", qos: .utility)
+        let timer = DispatchSource.makeTimerSource(queue: queue)
         nonisolated(unsafe) var stopped = false
         let period = isTerminal ? 1 : max(interval, 0.1)
         timer.schedule(deadline: .now() + period, repeating: period)
         timer.setEventHandler { [self] in
-            lock.lock(); defer { lock.unlock() }
             guard !stopped else { return }
             tick()
         }
         timer.resume()
         return { [self] in
-            lock.lock()
-            stopped = true
-            timer.cancel()
-            finish()
-            lock.unlock()
+            queue.sync {
+                stopped = true
+                timer.cancel()
+                finish()
+            }
         }
     }
 

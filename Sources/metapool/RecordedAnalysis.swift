@@ -1,6 +1,5 @@
 // The analysis `pool --format json` records and `check` re-runs: input (path, SHA-256) and options.
 
-import Crypto
 import MetaPool
 
 /// Everything needed to repeat an analysis: where the data came from and every option.
@@ -29,13 +28,8 @@ struct RecordedAnalysis {
     /// `--threshold`, when given.
     var threshold: Double? = nil
 
-    /// The lowercase hex SHA-256 of the input bytes (FIPS 180-4, via swift-crypto).
-    static func sha256(_ bytes: [UInt8]) -> String {
-        SHA256.hash(data: bytes).map { byte in
-            let hex = String(byte, radix: 16)
-            return byte < 16 ? "0" + hex : hex
-        }.joined()
-    }
+    /// The lowercase hex SHA-256 of the input bytes (FIPS 180-4, the library's ``SHA256``).
+    static func sha256(_ bytes: [UInt8]) -> String { SHA256.hexDigest(bytes) }
 
     /// Runs the analysis on `bytes` and returns the JSON `pool --format json` prints, with
     /// `metapool_version`, `input` and `options` appended so that `check` can repeat it.

@@ -1,7 +1,6 @@
 // `metapool regress`: mixed-effects meta-regression on moderator columns, with a permutation test.
 
 import ArgumentParser
-import Foundation
 import MetaPool
 
 struct RegressCommand: ParsableCommand {
@@ -41,7 +40,7 @@ struct RegressCommand: ParsableCommand {
     var format: ReportFormat = .table
 
     var moderatorColumns: [String] {
-        mods.flatMap { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }.filter { !$0.isEmpty }
+        mods.flatMap { $0.split(separator: ",").map { String($0).trimmingWhitespace() } }.filter { !$0.isEmpty }
     }
 
     func validate() throws {

@@ -1,7 +1,6 @@
 // `metapool sensitivity --method GLMM`: leave-one-out and cumulative refits of the GLMM
 // (MixedModelRefits); no influence diagnostics, which are defined for the inverse-variance models.
 
-import Foundation
 import MetaPool
 
 extension SensitivityCommand {

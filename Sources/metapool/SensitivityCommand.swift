@@ -1,7 +1,6 @@
 // `metapool sensitivity`: leave-one-out, cumulative meta-analysis and influence diagnostics.
 
 import ArgumentParser
-import Foundation
 import MetaPool
 
 struct SensitivityCommand: ParsableCommand {
@@ -78,7 +77,7 @@ struct SensitivityCommand: ParsableCommand {
         }
         var keys: [Double] = []
         for row in 0..<table.rowCount {
-            let text = table.cell(row: row, column: c)?.trimmingCharacters(in: .whitespaces) ?? ""
+            let text = table.cell(row: row, column: c)?.trimmingWhitespace() ?? ""
             let location = table.location(row: row, column: table.columns[c])
             guard !text.isEmpty else {
                 throw MetaPoolError(.invalidValue, "the --order-by value is empty; every study needs one", at: location)

@@ -297,7 +297,9 @@ struct CheckCommandTests {
         // A name that needs escaping in XML, on an unusable baseline (its name is in the message).
         let awkward = "a&b<c>\"d'.json"
         try "{\"estimate\": 1}".write(to: dir.appendingPathComponent("baselines/\(awkward)"), atomically: true, encoding: .utf8)
+        let before = Date()
         let result = try Self.run(["check", "baselines", "--junit", "reports/junit.xml"], in: dir)
+        let after = Date()
         #expect(result.status == 65, "\(result.stdout)\n\(result.stderr)")
         let xml = try String(contentsOf: dir.appendingPathComponent("reports/junit.xml"), encoding: .utf8)
         let document = try XMLDocument(data: Data(xml.utf8), options: [])
@@ -317,6 +319,13 @@ struct CheckCommandTests {
         #expect(Self.attribute(root, "errors") == "\(errored.count)")
         #expect(failed.count == 1 && errored.count == 1)
         #expect(Double(Self.attribute(root, "time") ?? "") != nil)
+        // The time of the run in UTC, RFC 3339 to the second (as Foundation's ISO8601DateFormatter wrote it).
+        let timestamp = try #require(Self.attribute(root, "timestamp"))
+        #expect(timestamp.count == 20 && timestamp.hasSuffix("Z") && Array(timestamp)[10] == "T", "\(timestamp)")
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        let stamped = try #require(formatter.date(from: timestamp), "\(timestamp)")
+        #expect(stamped >= before.addingTimeInterval(-1) && stamped <= after, "\(timestamp) not within the run")
         for testcase in cases {
             #expect(Self.attribute(testcase, "name") != nil && Self.attribute(testcase, "classname") != nil)
             #expect(Double(Self.attribute(testcase, "time") ?? "") != nil)
@@ -347,7 +356,9 @@ struct CheckCommandTests {
         // A report that cannot be written: status 73, and --update does not take --junit.
         let unwritable = try Self.run(["check", "baselines", "--junit", "baselines/good.json/x.xml"], in: dir)
         #expect(unwritable.status == 73, "\(unwritable.stderr)")
-        #expect(unwritable.stderr.contains("cannot write the JUnit report"))
+        // FileManager's reason in the words full Foundation gave it (CheckCommand.describe).
+        #expect(unwritable.stderr.contains("error: cannot write the JUnit report baselines/good.json/x.xml: The operation could not be completed. A file with the same name already exists.\n"),
+                "\(unwritable.stderr)")
         #expect(try Self.run(["check", "baselines", "--update", "--junit", "u.xml"], in: dir).status == 64)
     }
 

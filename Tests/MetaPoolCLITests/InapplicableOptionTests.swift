@@ -45,6 +45,22 @@ struct InapplicableOptionTests {
         #expect(with.stdout == plain.stdout, "the output changed with \(extra)")
     }
 
+    @Test("a warning given before a usage error or --help is printed once (the parse that stops is repeated the full way)")
+    func warningOnceWhenTheParseStops() throws {
+        let warning = "warning: --pi sets the prediction interval; --method FE is a common-effect model, which has none (ignored)\n"
+        let refused = try Self.run(["pool", Self.bcg, "--pi", "t", "--method", "FE", "--threshold", "0.3", "--by", "alloc"])
+        #expect(refused.status == 64)
+        #expect(refused.stderr == warning + """
+            Error: --threshold gives the probabilities of one pooled analysis; it cannot be combined with --by
+            Usage: metapool pool [<options>] <file>
+              See 'metapool pool --help' for more information.
+
+            """, "\(refused.stderr)")
+        let help = try Self.run(["pool", Self.bcg, "--pi", "t", "--method", "FE", "--help"])
+        #expect(help.status == 0 && help.stdout.hasPrefix("OVERVIEW: Pool the studies"), "\(help.stdout)")
+        #expect(help.stderr == warning, "\(help.stderr)")
+    }
+
     @Test("options that apply give no warning")
     func applicableOptionsAreQuiet() throws {
         for arguments in [["pool", Self.bcg, "--method", "GLMM", "--quadrature-points", "3"],

@@ -341,4 +341,26 @@ extension String {
         if let first = utf8.first, let last = utf8.last, !isSpaceByte(first), !isSpaceByte(last) { return self }
         return self[...].trimmingSpaces()
     }
+
+    /// The string without the leading and trailing Unicode scalars of Foundation's
+    /// `CharacterSet.whitespaces` (tab and the space separators: U+0020, U+00A0, U+1680,
+    /// U+2000–U+200A, U+202F, U+205F, U+3000; swift-corelibs-foundation adds U+200B), scalar by
+    /// scalar as `trimmingCharacters(in: .whitespaces)` trims: CR and LF are kept, and so is a
+    /// combining mark after a removed space. The CLI's `--mods` list and `--order-by` cells are
+    /// read so, without Foundation.
+    package func trimmingWhitespace() -> String {
+        func isWhitespace(_ s: Unicode.Scalar) -> Bool {
+            switch s.value {
+            case 0x09, 0x20, 0xA0, 0x1680, 0x2000...0x200A, 0x202F, 0x205F, 0x3000: return true
+            #if !canImport(Darwin)
+            case 0x200B: return true
+            #endif
+            default: return false
+            }
+        }
+        let scalars = unicodeScalars
+        guard let first = scalars.firstIndex(where: { !isWhitespace($0) }),
+              let last = scalars.lastIndex(where: { !isWhitespace($0) }) else { return "" }
+        return String(scalars[first...last])
+    }
 }
