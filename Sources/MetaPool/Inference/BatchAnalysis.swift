@@ -250,7 +250,7 @@ extension BatchAnalysis {
             do {
                 let (kept, left) = try sub.partitioningStudies(measure: measure, options: options)
                 excluded += left.map { (id, $0) }
-                if kept.rows.isEmpty { continue }
+                if kept.rowCount == 0 { continue }
                 result.append(Analysis(id: id, effects: try EffectSizes(table: kept, measure: measure, options: options)))
             } catch {
                 var e = error
@@ -274,8 +274,8 @@ extension DataTable {
         let index = try batchIdentifierIndex(column)
         var order: [String] = []
         var members: [String: [Int]] = [:]
-        for (row, cells) in rows.enumerated() {
-            let id = (index < cells.count ? cells[index] : nil)?.trimmingSpaces() ?? ""
+        for row in 0..<rowCount {
+            let id = cell(row: row, column: index)?.trimmingSpaces() ?? ""
             guard !id.isEmpty else {
                 throw MetaPoolError(.invalidValue, "the analysis cell is empty; every row needs one", at: location(row: row, column: columns[index]))
             }
