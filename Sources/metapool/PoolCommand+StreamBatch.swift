@@ -75,26 +75,29 @@ extension PoolCommand {
             output.flush()
             return failed
         }
-        // Several tasks: blocks of 512 analyses per task, a round of `workers * 4` blocks at a time.
+        // Several tasks: blocks of 512 analyses, `workers * 3` of them in flight; each finished block
+        // is written as soon as every block before it has been (no round waits for its slowest block).
         let block = 512
-        var lower = 0
-        while lower < analyses.count {
-            let roundEnd = min(analyses.count, lower + block * workers * 4)
-            let starts = Array(stride(from: lower, to: roundEnd, by: block))
-            let parts = await withTaskGroup(of: (Int, [UInt8], Int).self) { group in
-                for (n, start) in starts.enumerated() {
-                    group.addTask { let (text, f) = part(start..<min(roundEnd, start + block)); return (n, text, f) }
+        let blocks = (analyses.count + block - 1) / block
+        await withTaskGroup(of: (Int, [UInt8], Int).self) { group in
+            var next = 0, nextToWrite = 0
+            var done: [Int: ([UInt8], Int)] = [:]
+            func start() {
+                let n = next
+                let range = (n * block)..<min(analyses.count, (n + 1) * block)
+                group.addTask { let (text, f) = part(range); return (n, text, f) }
+                next += 1
+            }
+            while next < min(blocks, workers * 3) { start() }
+            for await (n, text, f) in group {
+                done[n] = (text, f)
+                while let (text, f) = done.removeValue(forKey: nextToWrite) {
+                    output.write(text)
+                    failed += f
+                    nextToWrite += 1
                 }
-                var parts = [([UInt8], Int)?](repeating: nil, count: starts.count)
-                for await (n, text, f) in group { parts[n] = (text, f) }
-                return parts
+                if next < blocks { start() }
             }
-            for p in parts {
-                guard let (text, f) = p else { continue }
-                output.write(text)
-                failed += f
-            }
-            lower = roundEnd
         }
         output.flush()
         return failed

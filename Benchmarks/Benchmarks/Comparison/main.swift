@@ -80,7 +80,7 @@ func fullInference() throws {
 let effects1e4 = try EffectSizes.generic(yi: k1e4.y, vi: k1e4.v)
 func derSimonianLaird() throws { keep(try MetaAnalysis(effects1e4, method: .derSimonianLaird)) }
 // `COMPARISON_PROFILE=k14` (or `dl`) runs that workload alone for about ten seconds, for a profiler.
-if let only = ProcessInfo.processInfo.environment["COMPARISON_PROFILE"] {
+if let only = ProcessInfo.processInfo.environment["COMPARISON_PROFILE"], only == "k14" || only == "dl" {
     let (body, repeats) = only == "dl" ? (derSimonianLaird, 50_000) : (fullInference, 2_000_000)
     for _ in 0..<repeats { try body() }
     exit(0)
@@ -113,6 +113,11 @@ func timeBatch(_ tasks: Int) async -> Double {
         times.append(Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18)
     }
     return times.sorted()[1]
+}
+// `COMPARISON_PROFILE=batch1` (or `batch2`): the batch engine alone on 1 (2) tasks, 20 times.
+if let only = ProcessInfo.processInfo.environment["COMPARISON_PROFILE"], only.hasPrefix("batch") {
+    for _ in 0..<20 { keep(await engine.run(batch, tasks: only == "batch1" ? 1 : 2)) }
+    exit(0)
 }
 out["batch_1task"] = await timeBatch(1)
 out["batch_tasks"] = Double(BatchAnalysis.processorCount)
