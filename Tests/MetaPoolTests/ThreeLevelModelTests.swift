@@ -2,11 +2,12 @@
 // cluster/cohort) by ML and REML: the pooled estimate with its z and t tests and intervals, both
 // variance components with their profile-likelihood intervals (confint), the log-likelihood, the
 // prediction intervals, I² per level (Cheung 2014), the likelihood-ratio test against the
-// two-level model (anova), and the cluster-robust CR1 inference of robust(). Fixtures: Tests/MetaPoolTests/Fixtures/threelevel, written by
+// two-level model (anova), the cluster-robust CR1 inference of robust() and clubSandwich's CR2
+// with Satterthwaite degrees of freedom. Fixtures: Tests/MetaPoolTests/Fixtures/threelevel, written by
 // `Rscript Tests/Reference/generate_threelevel.R`.
 
 import Foundation
-import MetaPool
+@testable import MetaPool
 import Testing
 @testable import MetaPoolTestSupport
 
@@ -23,6 +24,7 @@ struct ThreeLevelFixture: Decodable {
         var two_level: TwoLevel
         var robust_se, robust_tval, robust_pval, robust_ci_lb, robust_ci_ub: Double
         var robust_df: Int
+        var cr2_se, cr2_tval, cr2_df, cr2_pval, cr2_ci_lb, cr2_ci_ub: Double
         /// metafor's profile-likelihood bounds; `nil` where it could not find one.
         var sigma2_ci: [[Double?]]
     }
@@ -88,6 +90,14 @@ struct ThreeLevelModelTests {
             expectClose(robust.pValue, e.robust_pval, relative: tol, absolute: 1e-9, "\(context) robust p")
             expectClose(robust.confidenceInterval.lower, e.robust_ci_lb, relative: tol, absolute: tol, "\(context) robust ci.lb")
             expectClose(robust.confidenceInterval.upper, e.robust_ci_ub, relative: tol, absolute: tol, "\(context) robust ci.ub")
+            // clubSandwich's CR2 with Satterthwaite df.
+            let cr2 = try #require(z.clusterRobustCR2, "\(context) CR2")
+            expectClose(cr2.standardError, e.cr2_se, relative: tol, absolute: tol, "\(context) CR2 se")
+            expectClose(cr2.degreesOfFreedom, e.cr2_df, relative: tol, absolute: tol, "\(context) CR2 df")
+            expectClose(cr2.statistic, e.cr2_tval, relative: tol, absolute: tol, "\(context) CR2 t")
+            expectClose(cr2.pValue, e.cr2_pval, relative: tol, absolute: 1e-9, "\(context) CR2 p")
+            expectClose(cr2.confidenceInterval.lower, e.cr2_ci_lb, relative: tol, absolute: tol, "\(context) CR2 ci.lb")
+            expectClose(cr2.confidenceInterval.upper, e.cr2_ci_ub, relative: tol, absolute: tol, "\(context) CR2 ci.ub")
             // test = "t": t on k − 1 df for the estimate and the prediction interval.
             let t = try model.fit(method: method, tDistribution: true)
             #expect(t.pooled.degreesOfFreedom == e.t_df, "\(context) t df")
@@ -109,12 +119,62 @@ struct ThreeLevelModelTests {
         }
     }
 
+    @Test("small symmetric matrices: Cholesky UᵀU = A, Jacobi VΛVᵀ = A with VᵀV = I, on 200 random positive definite matrices up to 12 × 12")
+    func smallSymmetric() {
+        var state: UInt64 = 99
+        func uniform() -> Double {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Double(state >> 11) / Double(1 << 53) - 0.5
+        }
+        var worst = (cholesky: 0.0, eigen: 0.0, orthogonal: 0.0)
+        for n in 0..<200 {
+            let m = 1 + n % 12
+            // A = GGᵀ + m·I: symmetric positive definite.
+            let g = (0..<(m * m)).map { _ in uniform() }
+            var a = [Double](repeating: 0, count: m * m)
+            for i in 0..<m { for j in 0..<m {
+                var s = i == j ? Double(m) : 0
+                for k in 0..<m { s += g[i * m + k] * g[j * m + k] }
+                a[i * m + j] = s
+            } }
+            var u = a
+            #expect(SmallSymmetric.choleskyUpper(&u, m))
+            var e = a, vectors = a
+            SmallSymmetric.jacobiEigen(&e, m, vectors: &vectors)
+            for i in 0..<m { for j in 0..<m {
+                var utu = 0.0, vlv = 0.0, vtv = 0.0
+                for k in 0..<m {
+                    utu += u[k * m + i] * u[k * m + j]
+                    vlv += vectors[i * m + k] * e[k * m + k] * vectors[j * m + k]
+                    vtv += vectors[k * m + i] * vectors[k * m + j]
+                }
+                worst.cholesky = max(worst.cholesky, abs(utu - a[i * m + j]) / Double(m))
+                worst.eigen = max(worst.eigen, abs(vlv - a[i * m + j]) / Double(m))
+                worst.orthogonal = max(worst.orthogonal, abs(vtv - (i == j ? 1 : 0)))
+                if i > j { #expect(u[i * m + j] == 0) }
+            } }
+        }
+        #expect(worst.cholesky < 1e-13, "\(worst)")
+        #expect(worst.eigen < 1e-12, "\(worst)")
+        #expect(worst.orthogonal < 1e-13, "\(worst)")
+        var notPositive = [1.0, 2, 2, 1]
+        #expect(!SmallSymmetric.choleskyUpper(&notPositive, 2))
+    }
+
     @Test("bad input: lengths, a single study, non-positive variances, methods other than ML and REML")
     func badInput() throws {
         #expect(throws: MetaPoolError.self) { try ThreeLevelModel(yi: [0.1, 0.2], vi: [0.01], cluster: [1, 1]) }
         #expect(throws: MetaPoolError.self) { try ThreeLevelModel(yi: [0.1], vi: [0.01], cluster: [1]) }
         #expect(throws: MetaPoolError.self) { try ThreeLevelModel(yi: [0.1, 0.2], vi: [0.01, 0], cluster: [1, 2]) }
         #expect(throws: MetaPoolError.self) { try ThreeLevelModel(yi: [0.1, .nan], vi: [0.01, 0.02], cluster: [1, 2]) }
+        // One study per cluster: the model is the two-level one, and says so.
+        do {
+            _ = try ThreeLevelModel(yi: [0.1, 0.3, 0.2], vi: [0.01, 0.02, 0.015], cluster: [1, 2, 3])
+            Issue.record("one study per cluster was accepted")
+        } catch {
+            #expect(error.kind == .insufficientData)
+            #expect(error.reason.contains("reduces to the two-level"), "\(error.reason)")
+        }
         let model = try ThreeLevelModel(yi: [0.1, 0.3, 0.2, 0.5], vi: [0.01, 0.02, 0.015, 0.03], cluster: [1, 1, 2, 2])
         #expect(throws: MetaPoolError.self) { try model.fit(method: .derSimonianLaird) }
         #expect(throws: MetaPoolError.self) { try model.fit(level: 1.5) }

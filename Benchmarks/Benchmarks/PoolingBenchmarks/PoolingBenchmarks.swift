@@ -104,6 +104,19 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
+    // The three-level model (cohorts within clusters), REML: one evaluation is O(k) through the
+    // block structure, so k = 10⁴ in 10³ clusters and k = 10⁵ in 10⁴ clusters differ about tenfold.
+    for (k, clusters) in [(10_000, 1_000), (100_000, 10_000)] {
+        let data = synthetic(k, seed: 11)
+        let cluster = (0..<k).map { $0 * clusters / k }
+        let model = try! ThreeLevelModel(yi: data.y, vi: data.v, cluster: cluster)
+        Benchmark("Three-level REML k=\(k) in \(clusters) clusters", configuration: .init(maxDuration: .seconds(10), maxIterations: 50)) { benchmark in
+            for _ in benchmark.scaledIterations {
+                blackHole(try model.fit(method: .restrictedMaximumLikelihood))
+            }
+        }
+    }
+
     let k1e4 = synthetic(10_000, seed: 5)
     let fit1e4 = try! MetaAnalysis(try! EffectSizes.generic(yi: k1e4.y, vi: k1e4.v), method: .derSimonianLaird)
 

@@ -20,8 +20,9 @@ public struct ThreeLevelModel: Sendable {
 
     /// - Parameters:
     ///   - cluster: the cluster of each study (any integers; equal values are one cluster).
-    /// - Throws: ``MetaPoolError`` for arrays of different lengths, fewer than 2 studies, or a
-    ///   non-finite effect or non-positive variance.
+    /// - Throws: ``MetaPoolError`` for arrays of different lengths, fewer than 2 studies, a
+    ///   non-finite effect or non-positive variance, or one study in every cluster (the two
+    ///   variances cannot be told apart).
     public init(yi: [Double], vi: [Double], cluster: [Int]) throws(MetaPoolError) {
         guard yi.count == vi.count, yi.count == cluster.count else {
             throw MetaPoolError(.invalidArgument, "yi, vi and cluster have \(yi.count), \(vi.count) and \(cluster.count) values; give one of each per study")
@@ -46,6 +47,10 @@ public struct ThreeLevelModel: Sendable {
             y[next[g]] = yi[i]
             v[next[g]] = vi[i]
             next[g] += 1
+        }
+        // With one study in every cluster, σ²₁ and σ²₂ enter the likelihood only as their sum.
+        guard counts.contains(where: { $0 > 1 }) else {
+            throw MetaPoolError(.insufficientData, "every cluster holds a single study, so the between-cluster and within-cluster variances cannot be told apart: the model reduces to the two-level one; fit that instead (no cluster column)")
         }
         self.y = y
         self.v = v
@@ -169,6 +174,9 @@ public struct ThreeLevelFit: Sendable {
     /// Var = n/(n − 1)·Σᵢ(1ᵀV̂ᵢ⁻¹eᵢ)²/(1ᵀV̂⁻¹1)² over the n clusters (the CR1 small-sample factor;
     /// Hedges, Tipton & Johnson 2010, eq. 6), with t on n − 1 df; `nil` with a single cluster.
     public let clusterRobust: EstimateInference?
+    /// The CR2 cluster-robust inference with Satterthwaite degrees of freedom (Pustejovsky &
+    /// Tipton 2018; clubSandwich's `coef_test(fit, vcov = "CR2")`); `nil` with a single cluster.
+    public let clusterRobustCR2: RobustInference?
 
     /// I² at each level (Cheung 2014, eqs. 12–13): the share of the total variance σ²₁ + σ²₂ + ṽ
     /// that is between clusters and between cohorts within clusters, in percent.
@@ -224,7 +232,8 @@ extension ThreeLevelModel {
                              logLikelihood: ll, count: count, clusterCount: clusterCount,
                              typicalVariance: Double(count - 1) / (sw - sw2 / sw),
                              twoLevelTauSquared: twoLevel, twoLevelLogLikelihood: twoLevelLogLikelihood, iterations: iterations,
-                             clusterRobust: robust)
+                             clusterRobust: robust,
+                             clusterRobustCR2: clusterCount > 1 ? cr2(theta, mean: current.mean, w: current.w, level: level) : nil)
     }
 
     /// Maximises the (restricted) log-likelihood over σ²₁, σ²₂ ≥ 0 from `start`, keeping a
@@ -349,5 +358,120 @@ extension ThreeLevelModel {
         }
         let upper = try crossing(estimate, top, hi, atHi)
         return Interval(lower, upper)
+    }
+}
+
+/// A cluster-robust test of the pooled estimate with (possibly fractional) Satterthwaite degrees of freedom.
+public struct RobustInference: Sendable, Hashable {
+    public let estimate: Double
+    public let standardError: Double
+    /// ν, the Satterthwaite degrees of freedom of the t reference distribution.
+    public let degreesOfFreedom: Double
+    /// t = estimate/SE and its two-sided p-value on ν df.
+    public let statistic: Double
+    public let pValue: Double
+    /// estimate ± t₁₋α/₂,ν·SE.
+    public let confidenceInterval: Interval
+
+    init(estimate: Double, standardError: Double, degreesOfFreedom: Double, level: Double) {
+        self.estimate = estimate
+        self.standardError = standardError
+        self.degreesOfFreedom = degreesOfFreedom
+        statistic = estimate / standardError
+        let t = StudentT(degreesOfFreedom: degreesOfFreedom)
+        pValue = 2 * t.survival(abs(statistic))
+        let c = t.survivalQuantile((1 - level) / 2)
+        confidenceInterval = Interval(estimate - c * standardError, estimate + c * standardError)
+    }
+}
+
+extension ThreeLevelModel {
+    /// CR2 for μ̂ with the fitted model as the working model Φ = V̂ and weights W = V̂⁻¹ (Bell &
+    /// McCaffrey 2002; Pustejovsky & Tipton 2018, eqs. 7–8, with Φᵢ = DᵢᵀDᵢ):
+    /// Var = Σᵢ(gᵢᵀeᵢ)², gᵢ = AᵢΦᵢ⁻¹1/W, Aᵢ = DᵢᵀBᵢ^(−1/2)Dᵢ, Bᵢ = Dᵢ(Φᵢ − 11ᵀ/W)Dᵢᵀ, where
+    /// Φᵢ − 11ᵀ/W is (I − H)ᵢΦ(I − H)ᵢᵀ for the intercept-only model (H = 1(1ᵀW1)⁻¹1ᵀW).
+    /// The Satterthwaite df (their eq. 11) with pᵢ = (I − H)ᵢᵀgᵢ: pᵢᵀΦpⱼ = δᵢⱼaᵢ − Wγᵢγⱼ with
+    /// aᵢ = gᵢᵀΦᵢgᵢ and γᵢ = 1ᵀgᵢ/W, so ν = (Σaᵢ − WΣγᵢ²)²/(Σaᵢ² − 2WΣaᵢγᵢ² + W²(Σγᵢ²)²): O(Σ mᵢ³)
+    /// for clusters of mᵢ studies, the Bᵢ^(−1/2) by Jacobi eigendecomposition. `nil` if a factor fails.
+    func cr2(_ theta: (Double, Double), mean: Double, w: Double, level: Double) -> RobustInference? {
+        var largest = 0
+        for g in 0..<clusterCount { largest = max(largest, starts[g + 1] - starts[g]) }
+        let size = largest * largest
+        var phi = [Double](repeating: 0, count: size), d = phi, b = phi, vectors = phi, a = phi, tmp = phi
+        var z = [Double](repeating: 0, count: largest), gv = z
+        var variance = 0.0, sumA = 0.0, sumA2 = 0.0, sumGamma2 = 0.0, sumAGamma2 = 0.0
+        for g in 0..<clusterCount {
+            let lo = starts[g], m = starts[g + 1] - lo
+            // Φᵢ = diag(vᵢⱼ + σ²₂) + σ²₁·11ᵀ, and its Cholesky factor D (DᵀD = Φᵢ).
+            for i in 0..<m { for j in 0..<m { phi[i * m + j] = theta.0 + (i == j ? v[lo + i] + theta.1 : 0) } }
+            for i in 0..<(m * m) { d[i] = phi[i] }
+            guard SmallSymmetric.choleskyUpper(&d, m) else { return nil }
+            // B = D(Φᵢ − 11ᵀ/W)Dᵀ, symmetric.
+            for i in 0..<m {
+                for j in 0..<m {
+                    var s = 0.0
+                    for k in 0..<m { s += (phi[i * m + k] - 1 / w) * d[j * m + k] }
+                    tmp[i * m + j] = s  // (Φᵢ − 11ᵀ/W)Dᵀ
+                }
+            }
+            for i in 0..<m {
+                for j in 0..<m {
+                    var s = 0.0
+                    for k in 0..<m { s += d[i * m + k] * tmp[k * m + j] }
+                    b[i * m + j] = s
+                }
+            }
+            for i in 0..<m { for j in 0..<i { let x = 0.5 * (b[i * m + j] + b[j * m + i]); b[i * m + j] = x; b[j * m + i] = x } }
+            SmallSymmetric.jacobiEigen(&b, m, vectors: &vectors)
+            // B^(−1/2) = U diag(λ^(−1/2)) Uᵀ, into tmp.
+            for j in 0..<m { guard b[j * m + j] > 0 else { return nil } }
+            for i in 0..<m {
+                for j in 0..<m {
+                    var s = 0.0
+                    for k in 0..<m { s += vectors[i * m + k] * vectors[j * m + k] / b[k * m + k].squareRoot() }
+                    tmp[i * m + j] = s
+                }
+            }
+            // A = Dᵀ B^(−1/2) D.
+            for i in 0..<m {
+                for j in 0..<m {
+                    var s = 0.0
+                    for k in 0..<m { s += tmp[i * m + k] * d[k * m + j] }
+                    b[i * m + j] = s  // B^(−1/2) D
+                }
+            }
+            for i in 0..<m {
+                for j in 0..<m {
+                    var s = 0.0
+                    for k in 0..<m { s += d[k * m + i] * b[k * m + j] }
+                    a[i * m + j] = s
+                }
+            }
+            // z = Φᵢ⁻¹1 = aⱼ/dᵢ (Sherman–Morrison), g = Az/W.
+            var sum = 0.0
+            for j in 0..<m { sum += 1 / (v[lo + j] + theta.1) }
+            let scale = 1 + theta.0 * sum
+            for j in 0..<m { z[j] = 1 / ((v[lo + j] + theta.1) * scale) }
+            var te = 0.0, gOne = 0.0
+            for i in 0..<m {
+                var s = 0.0
+                for k in 0..<m { s += a[i * m + k] * z[k] }
+                gv[i] = s / w
+                te += gv[i] * (y[lo + i] - mean)
+                gOne += gv[i]
+            }
+            var quad = 0.0
+            for i in 0..<m { for j in 0..<m { quad += gv[i] * phi[i * m + j] * gv[j] } }
+            let gamma = gOne / w
+            variance += te * te
+            sumA += quad
+            sumA2 += quad * quad
+            sumGamma2 += gamma * gamma
+            sumAGamma2 += quad * gamma * gamma
+        }
+        let numerator = sumA - w * sumGamma2
+        let df = numerator * numerator / (sumA2 - 2 * w * sumAGamma2 + w * w * sumGamma2 * sumGamma2)
+        guard variance > 0, variance.isFinite, df > 0, df.isFinite else { return nil }
+        return RobustInference(estimate: mean, standardError: variance.squareRoot(), degreesOfFreedom: df, level: level)
     }
 }
