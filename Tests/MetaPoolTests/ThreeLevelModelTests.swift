@@ -91,7 +91,7 @@ struct ThreeLevelModelTests {
             expectClose(robust.confidenceInterval.lower, e.robust_ci_lb, relative: tol, absolute: tol, "\(context) robust ci.lb")
             expectClose(robust.confidenceInterval.upper, e.robust_ci_ub, relative: tol, absolute: tol, "\(context) robust ci.ub")
             // clubSandwich's CR2 with Satterthwaite df.
-            let cr2 = try #require(z.clusterRobustCR2, "\(context) CR2")
+            let cr2 = try #require(model.clusterRobustCR2(z), "\(context) CR2")
             expectClose(cr2.standardError, e.cr2_se, relative: tol, absolute: tol, "\(context) CR2 se")
             expectClose(cr2.degreesOfFreedom, e.cr2_df, relative: tol, absolute: tol, "\(context) CR2 df")
             expectClose(cr2.statistic, e.cr2_tval, relative: tol, absolute: tol, "\(context) CR2 t")

@@ -174,9 +174,6 @@ public struct ThreeLevelFit: Sendable {
     /// Var = n/(n − 1)·Σᵢ(1ᵀV̂ᵢ⁻¹eᵢ)²/(1ᵀV̂⁻¹1)² over the n clusters (the CR1 small-sample factor;
     /// Hedges, Tipton & Johnson 2010, eq. 6), with t on n − 1 df; `nil` with a single cluster.
     public let clusterRobust: EstimateInference?
-    /// The CR2 cluster-robust inference with Satterthwaite degrees of freedom (Pustejovsky &
-    /// Tipton 2018; clubSandwich's `coef_test(fit, vcov = "CR2")`); `nil` with a single cluster.
-    public let clusterRobustCR2: RobustInference?
 
     /// I² at each level (Cheung 2014, eqs. 12–13): the share of the total variance σ²₁ + σ²₂ + ṽ
     /// that is between clusters and between cohorts within clusters, in percent.
@@ -232,8 +229,7 @@ extension ThreeLevelModel {
                              logLikelihood: ll, count: count, clusterCount: clusterCount,
                              typicalVariance: Double(count - 1) / (sw - sw2 / sw),
                              twoLevelTauSquared: twoLevel, twoLevelLogLikelihood: twoLevelLogLikelihood, iterations: iterations,
-                             clusterRobust: robust,
-                             clusterRobustCR2: clusterCount > 1 ? cr2(theta, mean: current.mean, w: current.w, level: level) : nil)
+                             clusterRobust: robust)
     }
 
     /// Maximises the (restricted) log-likelihood over σ²₁, σ²₂ ≥ 0 from `start`, keeping a
@@ -386,6 +382,15 @@ public struct RobustInference: Sendable, Hashable {
 }
 
 extension ThreeLevelModel {
+    /// The CR2 cluster-robust inference for μ̂ with Satterthwaite degrees of freedom (Pustejovsky &
+    /// Tipton 2018; clubSandwich's `coef_test(fit, vcov = "CR2")`) at the fit's level; `nil` with a
+    /// single cluster. Computed on request: O(Σ mᵢ³) for clusters of mᵢ studies.
+    public func clusterRobustCR2(_ fit: ThreeLevelFit) -> RobustInference? {
+        guard clusterCount > 1 else { return nil }
+        let s = sums(fit.clusterVariance, fit.cohortVariance)
+        return cr2((fit.clusterVariance, fit.cohortVariance), mean: s.mean, w: s.w, level: fit.pooled.level)
+    }
+
     /// CR2 for μ̂ with the fitted model as the working model Φ = V̂ and weights W = V̂⁻¹ (Bell &
     /// McCaffrey 2002; Pustejovsky & Tipton 2018, eqs. 7–8, with Φᵢ = DᵢᵀDᵢ):
     /// Var = Σᵢ(gᵢᵀeᵢ)², gᵢ = AᵢΦᵢ⁻¹1/W, Aᵢ = DᵢᵀBᵢ^(−1/2)Dᵢ, Bᵢ = Dᵢ(Φᵢ − 11ᵀ/W)Dᵢᵀ, where
