@@ -137,10 +137,11 @@ struct ThreeLevelModelTests {
                 for k in 0..<m { s += g[i * m + k] * g[j * m + k] }
                 a[i * m + j] = s
             } }
-            var u = a
-            #expect(SmallSymmetric.choleskyUpper(&u, m))
+            let l = SymmetricMatrix.cholesky(a, n: m) ?? []
+            #expect(l.count == m * m)
+            let u = (0..<(m * m)).map { l.isEmpty ? 0 : l[($0 % m) * m + $0 / m] }  // Lᵀ
             var e = a, vectors = a
-            SmallSymmetric.jacobiEigen(&e, m, vectors: &vectors)
+            SymmetricMatrix.jacobiEigen(&e, m, vectors: &vectors)
             for i in 0..<m { for j in 0..<m {
                 var utu = 0.0, vlv = 0.0, vtv = 0.0
                 for k in 0..<m {
@@ -157,8 +158,7 @@ struct ThreeLevelModelTests {
         #expect(worst.cholesky < 1e-13, "\(worst)")
         #expect(worst.eigen < 1e-12, "\(worst)")
         #expect(worst.orthogonal < 1e-13, "\(worst)")
-        var notPositive = [1.0, 2, 2, 1]
-        #expect(!SmallSymmetric.choleskyUpper(&notPositive, 2))
+        #expect(SymmetricMatrix.cholesky([1.0, 2, 2, 1], n: 2) == nil)
     }
 
     @Test("bad input: lengths, a single study, non-positive variances, methods other than ML and REML")

@@ -1,27 +1,7 @@
-// Small dense symmetric matrices (one cluster's studies): the Cholesky factor and the
-// eigendecomposition, in place on flat row-major storage, for the CR2 adjustment matrices.
+// The eigendecomposition of a small dense symmetric matrix (one cluster's studies), in place on
+// flat row-major storage, for the CR2 adjustment matrices (the Cholesky factor is SymmetricMatrix.cholesky).
 
-enum SmallSymmetric {
-    /// Overwrites the m × m positive definite `a` (row-major) with the upper-triangular U such that
-    /// UᵀU = a (the lower triangle set to 0); `false` when a pivot is not positive
-    /// (Golub & Van Loan 2013, Algorithm 4.2.1, transposed).
-    static func choleskyUpper(_ a: inout [Double], _ m: Int) -> Bool {
-        for j in 0..<m {
-            var d = a[j * m + j]
-            for k in 0..<j { d -= a[k * m + j] * a[k * m + j] }
-            guard d > 0, d.isFinite else { return false }
-            let r = d.squareRoot()
-            a[j * m + j] = r
-            for i in (j + 1)..<max(j + 1, m) {
-                var s = a[j * m + i]
-                for k in 0..<j { s -= a[k * m + j] * a[k * m + i] }
-                a[j * m + i] = s / r
-            }
-        }
-        for i in 0..<m { for j in 0..<i { a[i * m + j] = 0 } }
-        return true
-    }
-
+extension SymmetricMatrix {
     /// The eigenvalues of the symmetric m × m `a` (left on its diagonal) and the eigenvectors
     /// (the columns of `vectors`, m × m), by the cyclic Jacobi method with the stable rotation of
     /// Golub & Van Loan (2013, Algorithms 8.5.1–8.5.3); sweeps until the off-diagonal part is below

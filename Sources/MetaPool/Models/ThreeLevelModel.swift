@@ -409,8 +409,8 @@ extension ThreeLevelModel {
             let lo = starts[g], m = starts[g + 1] - lo
             // Φᵢ = diag(vᵢⱼ + σ²₂) + σ²₁·11ᵀ, and its Cholesky factor D (DᵀD = Φᵢ).
             for i in 0..<m { for j in 0..<m { phi[i * m + j] = theta.0 + (i == j ? v[lo + i] + theta.1 : 0) } }
-            for i in 0..<(m * m) { d[i] = phi[i] }
-            guard SmallSymmetric.choleskyUpper(&d, m) else { return nil }
+            guard let lower = SymmetricMatrix.cholesky(phi, n: m) else { return nil }
+            for i in 0..<m { for j in 0..<m { d[i * m + j] = lower[j * m + i] } }  // D = Lᵀ
             // B = D(Φᵢ − 11ᵀ/W)Dᵀ, symmetric.
             for i in 0..<m {
                 for j in 0..<m {
@@ -427,7 +427,7 @@ extension ThreeLevelModel {
                 }
             }
             for i in 0..<m { for j in 0..<i { let x = 0.5 * (b[i * m + j] + b[j * m + i]); b[i * m + j] = x; b[j * m + i] = x } }
-            SmallSymmetric.jacobiEigen(&b, m, vectors: &vectors)
+            SymmetricMatrix.jacobiEigen(&b, m, vectors: &vectors)
             // B^(−1/2) = U diag(λ^(−1/2)) Uᵀ, into tmp.
             for j in 0..<m { guard b[j * m + j] > 0 else { return nil } }
             for i in 0..<m {
