@@ -169,43 +169,67 @@ struct WeightedSums {
     }
 }
 
-/// The partial sums of the one-pass loop of ``WeightedSums``, two lanes wide.
 // The two lanes of the one-pass sums. Optimised builds use SIMD2 (REML at k = 10⁶: 1.8 plain
 // passes per iteration, against 2.6 with two scalar lanes, which the compiler does not vectorise);
 // debug builds use two plain Doubles, because unoptimised SIMD2 arithmetic goes through generic
-// calls and made a pass 20 times slower (a 20,000-study leave-one-out took 130 s). Both do the
-// same operations in the same order, so they give the same bits (outputs compared byte for byte
-// on a batch of 200,000 analyses, the 10⁶-row JSON and that leave-one-out).
+// calls and made a pass 20 times slower (a 20,000-study leave-one-out took 130 s). The sums are
+// written once, on `Lanes`, and both lane types do the same operations lane by lane, so they give
+// the same bits (outputs compared byte for byte on a batch of 200,000 analyses, the 10⁶-row JSON
+// and that leave-one-out).
 #if DEBUG
-struct OnePassLanes {
-    /// One sum in two lanes: even-indexed studies in `even`, odd-indexed in `odd`.
-    struct Lanes {
-        var even = 0.0, odd = 0.0
-        /// even + odd, as SIMD2's `sum()` adds its lanes.
-        var total: Double { even + odd }
-        /// The smaller lane.
-        var smallest: Double { Swift.min(even, odd) }
-    }
+/// Two plain Double lanes with SIMD2's element-wise arithmetic: even-indexed studies in `even`,
+/// odd-indexed in `odd`.
+struct Lanes {
+    var even = 0.0, odd = 0.0
 
+    init() {}
+    init(_ even: Double, _ odd: Double) { self.even = even; self.odd = odd }
+    init(repeating x: Double) { self.init(x, x) }
+
+    static func + (a: Lanes, b: Lanes) -> Lanes { Lanes(a.even + b.even, a.odd + b.odd) }
+    static func - (a: Lanes, b: Lanes) -> Lanes { Lanes(a.even - b.even, a.odd - b.odd) }
+    static func * (a: Lanes, b: Lanes) -> Lanes { Lanes(a.even * b.even, a.odd * b.odd) }
+    static func / (a: Double, b: Lanes) -> Lanes { Lanes(a / b.even, a / b.odd) }
+    static func += (a: inout Lanes, b: Lanes) { a = a + b }
+
+    /// even + odd, as SIMD2's `sum()` adds its lanes.
+    var total: Double { even + odd }
+    /// The smaller lane.
+    var smallest: Double { Swift.min(even, odd) }
+    /// Each lane replaced by `other`'s where that is smaller.
+    mutating func lower(to other: Lanes) {
+        if other.even < even { even = other.even }
+        if other.odd < odd { odd = other.odd }
+    }
+}
+#else
+/// Two lanes in one SIMD2.
+typealias Lanes = SIMD2<Double>
+
+extension SIMD2<Double> {
+    /// lane 0 + lane 1.
+    var total: Double { sum() }
+    /// The smaller lane.
+    var smallest: Double { min() }
+    /// Each lane replaced by `other`'s where that is smaller.
+    mutating func lower(to other: Self) { replace(with: other, where: other .< self) }
+}
+#endif
+
+/// The partial sums of the one-pass loop of ``WeightedSums``, two lanes wide.
+struct OnePassLanes {
     var sw = Lanes(), sw2 = Lanes(), sw3 = Lanes(), swy = Lanes()
     var swd = Lanes(), swd2 = Lanes(), sw2d = Lanes(), sw2d2 = Lanes()
-    var vMin = Lanes(even: .infinity, odd: .infinity)
+    var vMin = Lanes(repeating: .infinity)
 
     /// Adds two studies, one per lane: wᵢ = 1/(vᵢ + τ²), dᵢ = yᵢ − c (v = ∞ adds w = 0, a study that
     /// is not there), and keeps the smallest vᵢ per lane.
     @inline(__always)
     mutating func add(y0: Double, y1: Double, v0: Double, v1: Double, tau2: Double, center: Double) {
-        Self.add(y0, v0, tau2, center, &sw.even, &sw2.even, &sw3.even, &swy.even, &swd.even, &swd2.even, &sw2d.even, &sw2d2.even, &vMin.even)
-        Self.add(y1, v1, tau2, center, &sw.odd, &sw2.odd, &sw3.odd, &swy.odd, &swd.odd, &swd2.odd, &sw2d.odd, &sw2d2.odd, &vMin.odd)
-    }
-
-    @inline(__always)
-    private static func add(_ y: Double, _ v: Double, _ tau2: Double, _ center: Double, _ sw: inout Double, _ sw2: inout Double,
-                            _ sw3: inout Double, _ swy: inout Double, _ swd: inout Double, _ swd2: inout Double,
-                            _ sw2d: inout Double, _ sw2d2: inout Double, _ vMin: inout Double) {
-        let w = 1 / (v + tau2)
+        let y = Lanes(y0, y1), v = Lanes(v0, v1)
+        let w = 1 / (v + Lanes(repeating: tau2))
         let w2 = w * w
-        let d = y - center
+        let d = y - Lanes(repeating: center)
         let wd = w * d
         sw += w
         sw2 += w2
@@ -215,76 +239,16 @@ struct OnePassLanes {
         swd2 += wd * d
         sw2d += w * wd
         sw2d2 += w * wd * d
-        if v < vMin { vMin = v }
-    }
-
-    /// Adds another set of lanes' sums, lane by lane.
-    mutating func merge(_ other: OnePassLanes) {
-        sw.merge(other.sw); sw2.merge(other.sw2); sw3.merge(other.sw3); swy.merge(other.swy)
-        swd.merge(other.swd); swd2.merge(other.swd2); sw2d.merge(other.sw2d); sw2d2.merge(other.sw2d2)
-        if other.vMin.even < vMin.even { vMin.even = other.vMin.even }
-        if other.vMin.odd < vMin.odd { vMin.odd = other.vMin.odd }
-    }
-}
-
-extension OnePassLanes.Lanes {
-    mutating func merge(_ other: Self) {
-        even += other.even
-        odd += other.odd
-    }
-}
-
-#else
-struct OnePassLanes {
-    /// One sum in two SIMD2 lanes; `sum` adds them as the debug build's ``Lanes`` does.
-    typealias Lanes = SIMD2<Double>
-
-    var sw = SIMD2<Double>(), sw2 = SIMD2<Double>(), sw3 = SIMD2<Double>(), swy = SIMD2<Double>()
-    var swd = SIMD2<Double>(), swd2 = SIMD2<Double>(), sw2d = SIMD2<Double>(), sw2d2 = SIMD2<Double>()
-    var vMin = SIMD2<Double>(repeating: .infinity)
-
-    /// Adds two studies: wᵢ = 1/(vᵢ + τ²), dᵢ = yᵢ − c (v = ∞ adds w = 0, a study that is not there),
-    /// and keeps the smallest vᵢ per lane.
-    @inline(__always)
-    mutating func add(y0: Double, y1: Double, v0: Double, v1: Double, tau2: Double, center: Double) {
-        add(y: SIMD2(y0, y1), v: SIMD2(v0, v1), tau2: SIMD2(repeating: tau2), center: SIMD2(repeating: center))
-    }
-
-    @inline(__always)
-    mutating func add(y: SIMD2<Double>, v: SIMD2<Double>, tau2: SIMD2<Double>, center: SIMD2<Double>) {
-        let w = 1 / (v + tau2)
-        let w2 = w * w
-        let d = y - center
-        let wd = w * d
-        sw += w
-        sw2 += w2
-        sw3 += w2 * w
-        swy += w * y
-        swd += wd
-        swd2 += wd * d
-        sw2d += w * wd
-        sw2d2 += w * wd * d
-        vMin.replace(with: v, where: v .< vMin)
+        vMin.lower(to: v)
     }
 
     /// Adds another set of lanes' sums, lane by lane.
     mutating func merge(_ other: OnePassLanes) {
         sw += other.sw; sw2 += other.sw2; sw3 += other.sw3; swy += other.swy
         swd += other.swd; swd2 += other.swd2; sw2d += other.sw2d; sw2d2 += other.sw2d2
-        vMin.replace(with: other.vMin, where: other.vMin .< vMin)
+        vMin.lower(to: other.vMin)
     }
 }
-
-#endif
-
-#if !DEBUG
-extension SIMD2<Double> {
-    /// lane 0 + lane 1.
-    var total: Double { sum() }
-    /// The smaller lane.
-    var smallest: Double { min() }
-}
-#endif
 
 /// Unweighted summaries: mean and sum of squared deviations of the effects, mean variance.
 struct UnweightedSums {
