@@ -152,10 +152,21 @@ struct Baseline {
             spec.predictionInterval = setting
         }
         spec.threshold = try read.number("threshold")
+        spec.cluster = try read.string("cluster")
+        if let code = try read.string("robust") {
+            guard let type = ClusterRobustType(code: code) else {
+                throw MetaPoolError(.invalidValue, "the baseline's options.robust is \"\(code)\"; expected CR2 or CR1", at: at)
+            }
+            guard spec.cluster != nil else {
+                throw MetaPoolError(.invalidValue, "the baseline's options are ones pool refuses: --robust needs --cluster COLUMN", at: at)
+            }
+            spec.robust = type
+        }
         // What pool refuses on the command line, check refuses in a baseline, in the same words.
         if let refusal = ModelOptions.refusal(pooling: method, measure: measure, ciMethod: ci, level: level, quadraturePoints: points,
                                               correction: spec.effectSizeOptions.continuityCorrection)
-            ?? SubgroupOptions.refusal(by: by, commonTauSquared: common, pooling: method) {
+            ?? SubgroupOptions.refusal(by: by, commonTauSquared: common, pooling: method)
+            ?? ModelOptions.clusterRefusal(cluster: spec.cluster, pooling: method, ciMethod: ci) {
             throw MetaPoolError(.invalidValue, "the baseline's options are ones pool refuses: \(refusal)", at: at)
         }
         return (spec, path, sha)
@@ -218,7 +229,7 @@ struct Baseline {
 struct RecordedOptions {
     static let known: Set<String> = ["measure", "method", "ci", "level", "where", "by", "common_tau2", "quadrature_points",
                                      "allow_mixed_endpoints", "delimiter", "label", "hr_level", "add", "to", "drop00", "drop_missing",
-                                     "study_ci", "pi", "threshold"]
+                                     "study_ci", "pi", "threshold", "cluster", "robust"]
     let members: [(String, JSONValue)]
     let at: InputLocation
 

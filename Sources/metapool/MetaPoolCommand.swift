@@ -138,6 +138,7 @@ extension MetaPoolError {
             case .rowSelection: "--where"
             case .dropDoubleZero: "--drop00"
             case .studyLabels: "--label"
+            case .cluster: "--cluster"
             }
         }, remedy: { remedy in
             switch remedy {

@@ -31,6 +31,13 @@ extension PoolingMethod: ExpressibleByArgument {
     var isGLMM: Bool { if case .glmm = self { true } else { false } }
 }
 
+/// `--robust-type`: CR2 or CR1 (case ignored).
+extension ClusterRobustType: ExpressibleByArgument {
+    public init?(argument: String) { self.init(code: argument) }
+    public static var allValueStrings: [String] { allCases.map(\.rawValue) }
+    public var defaultValueDescription: String { rawValue }
+}
+
 /// An option value from a fixed list, matched case-insensitively (`--format JSON`, `--side Left`).
 protocol CaseInsensitiveArgument: ExpressibleByArgument, CaseIterable, RawRepresentable<String> {}
 
@@ -120,8 +127,23 @@ struct ModelOptions: ParsableArguments {
     var specification: AnalysisSpecification {
         var spec = AnalysisSpecification(pooling: pooling, measure: measure, ciMethod: ciMethod, level: level)
         spec.effectSizeOptions = effectSizeOptions
+        (spec.cluster, spec.robust) = (cluster, robustChoice)
         return spec
     }
+
+    // The three-level model's options, here rather than in an option group of their own (one
+    // reflection pass fewer at every start, issue 15).
+    @Option(help: ArgumentHelp("Cohorts within clusters: the column naming each row's cluster (e.g. trial). Fits the three-level model (REML or ML; GLMM for events/total), as metafor's rma.mv(random = ~ 1 | cluster/cohort).", valueName: "column"))
+    var cluster: String?
+
+    @Flag(help: "With --cluster: add cluster-robust inference for the pooled estimate: CR2 with Satterthwaite df (clubSandwich's coef_test), or CR1 with --robust-type CR1 (metafor's robust()).")
+    var robust = false
+
+    @Option(name: .customLong("robust-type"), help: ArgumentHelp("With --cluster: the cluster-robust estimator, CR2 (default) or CR1; implies --robust.", valueName: "type"))
+    var robustType: ClusterRobustType?
+
+    /// The cluster-robust estimator asked for (`--robust`, `--robust-type`), or `nil`.
+    var robustChoice: ClusterRobustType? { robustType ?? (robust ? .cr2 : nil) }
 
     // `--hr-level`, `--add`, `--to`, `--drop00`, `--drop-missing` (EffectSizeOptions.swift): here rather
     // than in an @OptionGroup of their own, which cost a reflection pass at every start (issue 15).
@@ -182,7 +204,26 @@ struct ModelOptions: ParsableArguments {
         for condition in conditions where RowCondition(parsing: condition) == nil {
             throw ValidationError("--where takes COLUMN=VALUE or COLUMN!=VALUE, e.g. --where endpoint=IC-ORR or --where study!=KAMILLA; got \"\(condition)\"")
         }
+        if cluster == nil, robustChoice != nil {
+            throw ValidationError("--robust needs --cluster COLUMN: the cluster-robust variance sums over the clusters (trials) that column names")
+        }
+        if let message = Self.clusterRefusal(cluster: cluster, pooling: pooling, ciMethod: ciMethod) { throw ValidationError(message) }
         for warning in inapplicable { warn(warning) }
+    }
+
+    /// What `--cluster` refuses among the model options (nil when they go together); `check`
+    /// refuses a baseline that records such a combination with the same words.
+    static func clusterRefusal(cluster: String?, pooling: PoolingMethod, ciMethod: ConfidenceIntervalMethod) -> String? {
+        guard cluster != nil else { return nil }
+        switch pooling {
+        case .inverseVariance(let m) where m == .restrictedMaximumLikelihood || m == .maximumLikelihood:
+            if ciMethod != .wald && ciMethod != .t {
+                return "--cluster fits the three-level model, whose interval is wald (z) or t (t on k - 1 df, as metafor's rma.mv(test = \"t\")); drop --ci \(ciMethod.rawValue)"
+            }
+            return nil
+        default:
+            return "--cluster fits the three-level model (cohorts within clusters) by REML or ML; --method \(pooling.code) has no three-level form (try --method REML or ML)"
+        }
     }
 
     /// Options given that cannot change the result, as what the warning says after `warning: `.

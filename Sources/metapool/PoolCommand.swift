@@ -99,6 +99,7 @@ struct PoolCommand: AsyncParsableCommand {
             return
         }
         if let by { return try runSubgroups(by) }
+        if model.cluster != nil { return try runThreeLevel() }
         if model.isCountBased { return try runCountBased() }
         let summary: PoolSummary
         var analysis: MetaAnalysis
@@ -133,7 +134,7 @@ struct PoolCommand: AsyncParsableCommand {
 
     private func runSubgroups(_ column: String) throws {
         if model.pooling.isGLMM && commonTauSquared { return try runGLMMCommonTau(column) }
-        if model.isCountBased {
+        if model.isCountBased || model.cluster != nil {
             let groups = try reportingErrors(file: model.file) { () throws(MetaPoolError) -> SubgroupFits in
                 let table = try model.table(by: column)
                 return try SubgroupFits(table: table, by: column, specification: model.specification(prediction))

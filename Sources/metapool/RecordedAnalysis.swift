@@ -27,6 +27,9 @@ struct RecordedAnalysis {
     var predictionInterval: PredictionIntervalSetting? = nil
     /// `--threshold`, when given.
     var threshold: Double? = nil
+    /// `--cluster` and the `--robust` estimator, when given.
+    var cluster: String? = nil
+    var robust: ClusterRobustType? = nil
 
     /// The lowercase hex SHA-256 of the input bytes (FIPS 180-4, the library's ``SHA256``).
     static func sha256(_ bytes: [UInt8]) -> String { SHA256.hexDigest(bytes) }
@@ -63,6 +66,7 @@ struct RecordedAnalysis {
         var specification = AnalysisSpecification(pooling: pooling, measure: measure, ciMethod: ciMethod, level: level)
         specification.effectSizeOptions = effectSizeOptions
         specification.predictionInterval = predictionInterval
+        (specification.cluster, specification.robust) = (cluster, robust)
         var summary: JSONValue
         var forest: ForestPlot
         /// The inverse-variance fit whose `studies` are written entry by entry (``studyEntry(_:of:)``).
@@ -71,7 +75,7 @@ struct RecordedAnalysis {
             let groups = try SubgroupGLMMCommonTau(table: table, by: by, quadraturePoints: points, level: level)
             summary = try groups.summary()
             forest = try ForestPlot(groups, table: table)
-        } else if let by, pooling.isCountBased {
+        } else if let by, pooling.isCountBased || cluster != nil {
             let groups = try SubgroupFits(table: table, by: by, specification: specification)
             summary = try groups.summary()
             forest = try ForestPlot(groups, table: table)
@@ -217,6 +221,8 @@ struct RecordedAnalysis {
            + (studyInterval.map { [("study_ci", .string($0.code))] } ?? [])
            + (predictionInterval.map { [("pi", .string($0.rawValue))] } ?? [])
            + (threshold.map { [("threshold", .number($0))] } ?? [])
+           + (cluster.map { [("cluster", .string($0))] } ?? [])
+           + (robust.map { [("robust", .string($0.rawValue))] } ?? [])
            + recordedEffectSizeOptions))]
     }
 
@@ -238,6 +244,7 @@ extension ModelOptions {
         RecordedAnalysis(file: file, measure: measure, pooling: pooling, ciMethod: ciMethod, level: level,
                               conditions: rowConditions, by: by, commonTauSquared: commonTauSquared,
                               quadraturePoints: quadraturePoints, allowMixedEndpoints: allowMixedEndpoints,
-                              effectSizeOptions: effectSizeOptions, delimiter: delimiter, label: label)
+                              effectSizeOptions: effectSizeOptions, delimiter: delimiter, label: label,
+                              cluster: cluster, robust: robustChoice)
     }
 }

@@ -204,6 +204,15 @@ fit_all <- function(name, d, method) {
     cr2 <- list(cr2_se = NULL, cr2_tval = NULL, cr2_df = NULL, cr2_pval = NULL, cr2_ci_lb = NULL, cr2_ci_ub = NULL)
   }
 
+  # the study weights as metafor reports them (weights.rma.mv, type = "diagonal": diag(W) in percent)
+  # and Cochran's Q of the equal-effects model (QE on k - 1 df)
+  wts <- unname(weights(fit))
+  # per cluster, the pooled estimate of its cohorts at the fitted cohort variance (the forest plot's
+  # trial diamonds): weights 1/(vi + sigma2_2), SE 1/sqrt(sum of the weights)
+  cm <- do.call(rbind, lapply(unique(d$cluster), function(cl) {
+    s <- d$cluster == cl; w <- 1 / (d$vi[s] + fit$sigma2[2])
+    data.frame(cluster = cl, k = sum(s), estimate = sum(w * d$yi[s]) / sum(w), se = 1 / sqrt(sum(w)))
+  }))
   pz <- predict(fit); pt <- predict(fit_t)
   fs <- fitstats(free)
   diag_rows[[length(diag_rows) + 1]] <<- data.frame(dataset = name, method = method,
@@ -220,6 +229,8 @@ fit_all <- function(name, d, method) {
     logLik = num(fs["logLik:", 1]), deviance = num(fs["deviance:", 1]), AIC = num(fs["AIC:", 1]),
     BIC = num(fs["BIC:", 1]), AICc = num(fs["AICc:", 1]),
     pi_lb = num(pz$pi.lb), pi_ub = num(pz$pi.ub), t_pi_lb = num(pt$pi.lb), t_pi_ub = num(pt$pi.ub),
+    QE = num(fit$QE), QEp = num(fit$QEp), weights = vec(wts),
+    cluster_means = list(cluster = I(cm$cluster), k = cm$k, estimate = vec(cm$estimate), se = vec(cm$se)),
     typical_vi = num(typical), I2_cluster = num(i2[1]), I2_cohort = num(i2[2]), I2_total = num(i2[3]),
     lrt = num(lrt$LRT), lrt_df = lrt$parms.f - lrt$parms.r, lrt_pval = num(lrt$pval),
     two_level = list(estimate = num(two$b[1]), se = num(two$se), tau2 = num(two$tau2), logLik = num(logLik(two))),

@@ -98,6 +98,8 @@ public struct MetaPoolError: Error, Sendable, Hashable, CustomStringConvertible 
         case dropDoubleZero
         /// The column that labels the studies.
         case studyLabels
+        /// The column whose values are the clusters (trials) of a three-level model.
+        case cluster
 
         /// How the library names the setting at the start of a message.
         public var phrase: String {
@@ -108,6 +110,7 @@ public struct MetaPoolError: Error, Sendable, Hashable, CustomStringConvertible 
             case .rowSelection: "the selection"
             case .dropDoubleZero: "drop00"
             case .studyLabels: "the label column setting"
+            case .cluster: "the cluster column"
             }
         }
     }

@@ -67,6 +67,11 @@ public struct AnalysisSpecification: Sendable, Hashable {
     /// (``PredictionIntervalSetting/default(for:)``: t on k − 1 df for proportions and hazard
     /// ratios, metafor's otherwise).
     public var predictionInterval: PredictionIntervalSetting? = nil
+    /// The column whose values are the clusters (trials) of the studies (cohorts), for the
+    /// three-level model (``ThreeLevelAnalysis``), or `nil` for the two-level models.
+    public var cluster: String? = nil
+    /// With ``cluster``: the cluster-robust estimator to report beside the model-based test, or `nil`.
+    public var robust: ClusterRobustType? = nil
 
     /// A specification; by default REML with Wald (z) intervals at the 95% level, the measure inferred from the columns.
     public init(pooling: PoolingMethod = .inverseVariance(.restrictedMaximumLikelihood), measure: EffectMeasure? = nil,
@@ -80,6 +85,20 @@ public struct AnalysisSpecification: Sendable, Hashable {
     /// Checks that the settings fit together, before any data is read.
     /// - Throws: ``MetaPoolError`` `.invalidArgument` naming the conflicting settings.
     public func validate() throws(MetaPoolError) {
+        if cluster == nil, robust != nil {
+            throw MetaPoolError(.invalidArgument, "the cluster-robust variance needs the cluster of each study; name the cluster column (the trial of each cohort)", setting: .cluster)
+        }
+        if cluster != nil {
+            switch pooling {
+            case .inverseVariance(let m) where m == .restrictedMaximumLikelihood || m == .maximumLikelihood:
+                if ciMethod != .wald && ciMethod != .t {
+                    throw MetaPoolError(.invalidArgument, "the three-level model's interval is wald (z) or t (on k - 1 df, as metafor's test = \"t\"); \(ciMethod.rawValue) has no three-level form",
+                                        remedy: .intervals(["wald", "t"]))
+                }
+            default:
+                throw MetaPoolError(.invalidArgument, "the three-level model (cohorts within clusters) is fitted by REML or ML; \(pooling.code) has no three-level form", remedy: .methods(["REML", "ML"]), setting: .cluster)
+            }
+        }
         try EstimateInference.checkLevel(level)
         guard pooling.isCountBased else { return }
         // The GLMM also takes metafor's test = "t" (rma.glmm): t on k − p df.
@@ -116,6 +135,7 @@ public struct AnalysisSpecification: Sendable, Hashable {
         case var m as MetaAnalysis: m.predictionIntervalSetting = setting; return m
         case var g as GeneralizedLinearMixedModel: g.predictionIntervalSetting = setting; return g
         case var o as OddsRatioMixedModel: o.predictionIntervalSetting = setting; return o
+        case var t as ThreeLevelAnalysis: t.predictionIntervalSetting = setting; return t
         default: return fit
         }
     }
@@ -126,6 +146,11 @@ public struct AnalysisSpecification: Sendable, Hashable {
         let table = try table.excludingStudies(measure: measure, options: effectSizeOptions).table
         switch pooling {
         case .inverseVariance(let method):
+            if let cluster {
+                let clusters = try table.clusters(column: cluster)
+                return try ThreeLevelAnalysis(EffectSizes(table: table, measure: measure, options: effectSizeOptions), clusters: clusters,
+                                              method: method, ciMethod: ciMethod, level: level, robust: robust)
+            }
             return try MetaAnalysis(EffectSizes(table: table, measure: measure, options: effectSizeOptions), method: method, ciMethod: ciMethod, level: level)
         case .mantelHaenszel:
             return try MantelHaenszel(TwoGroupCounts(table: table), measure: measure ?? .oddsRatio, level: level)

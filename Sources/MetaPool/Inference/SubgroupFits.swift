@@ -17,6 +17,8 @@ public struct SubgroupFits: Sendable {
         public let fit: any FittedModel
         /// The input rows of the subgroup (1-based row numbers, as errors name them).
         public let rows: [Int]
+        /// The model fitted, as the JSON's `model` names it (see ``SubgroupFits/modelDescription``).
+        public let model: String
     }
 
     /// The grouping column, as the table names it.
@@ -46,7 +48,9 @@ public struct SubgroupFits: Sendable {
         for (label, rows) in zip(levels.labels, levels.rows) {
             let subset = table.selectingRows(rows)
             do {
-                groups.append(Group(label: label, fit: try specification.fit(subset), rows: subset.rowNumbers))
+                let spec = try Self.groupSpecification(specification, rows: subset)
+                groups.append(Group(label: label, fit: try spec.fit(subset), rows: subset.rowNumbers,
+                                    model: Self.modelDescription(spec)))
             } catch {
                 var e = error
                 e.reason = "subgroup \"\(MetaPoolError.shortened(label))\": \(e.reason)"
@@ -81,8 +85,27 @@ public struct SubgroupFits: Sendable {
 
     /// The model every subgroup is fitted with, as the JSON's `model` names it:
     /// `common-effect (MH)`, `common-effect (PETO)` or `random-effects (GLMM)`.
-    public var modelDescription: String {
-        switch specification.pooling {
+    public var modelDescription: String { Self.modelDescription(specification) }
+
+    /// A subgroup's specification: with a cluster column, a subgroup whose clusters each hold a
+    /// single study cannot tell the two variances apart, and is fitted by the two-level model
+    /// with the same method (a single study by the common-effect model, as ``SubgroupAnalysis`` does).
+    static func groupSpecification(_ specification: AnalysisSpecification, rows subset: DataTable) throws(MetaPoolError) -> AnalysisSpecification {
+        guard let column = specification.cluster else { return specification }
+        let studies = try subset.excludingStudies(measure: specification.measure, options: specification.effectSizeOptions).table
+        let clusters = try studies.clusters(column: column)
+        guard clusters.names.count == clusters.ids.count else { return specification }
+        var spec = specification
+        (spec.cluster, spec.robust) = (nil, nil)
+        if clusters.ids.count == 1 { (spec.pooling, spec.ciMethod) = (.inverseVariance(.fixedEffect), .wald) }
+        return spec
+    }
+
+    static func modelDescription(_ specification: AnalysisSpecification) -> String {
+        if specification.cluster != nil, case .inverseVariance(let method) = specification.pooling {
+            return "three-level (\(method.rawValue))"
+        }
+        return switch specification.pooling {
         case .inverseVariance(let method): method == .fixedEffect ? "common-effect (FE)" : "random-effects (\(method.rawValue))"
         case .glmm: "random-effects (GLMM)"
         default: "common-effect (\(specification.pooling.code))"
@@ -95,7 +118,7 @@ public struct SubgroupFits: Sendable {
         var subgroups: [JSONValue] = []
         for g in groups {
             guard case .object(let members) = try g.fit.jsonSummary() else { continue }
-            subgroups.append(.object([("subgroup", .string(g.label)), ("model", .string(modelDescription))] + members))
+            subgroups.append(.object([("subgroup", .string(g.label)), ("model", .string(g.model))] + members))
         }
         return .object([
             ("by", .string(column)),

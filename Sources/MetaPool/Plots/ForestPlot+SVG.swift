@@ -47,7 +47,9 @@ extension ForestPlot {
     /// The heterogeneity line under the plot: τ², I², Q with df and p.
     var heterogeneityText: String {
         var parts: [String] = []
-        if let tau2 = overall.tauSquared { parts.append("τ² = \(SVG.fixed(tau2, digits: 4))") }
+        if let t = threeLevel {
+            parts.append("σ²₁ = \(SVG.fixed(t.clusterVariance, digits: 4)) (between \(t.column)), σ²₂ = \(SVG.fixed(t.cohortVariance, digits: 4)) (within)")
+        } else if let tau2 = overall.tauSquared { parts.append("τ² = \(SVG.fixed(tau2, digits: 4))") }
         if let i2 = overall.iSquared { parts.append("I² = \(SVG.fixed(i2, digits: 1))%") }
         if let q = overall.q, let df = overall.qDegreesOfFreedom, let p = overall.qPValue {
             parts.append("Q = \(SVG.fixed(q, digits: 2)), df = \(df) (\(SVG.pValue(p)))")
@@ -76,7 +78,7 @@ extension ForestPlot {
             switch row {
             case .subgroupHeader(let l): l
             case .study(let s): s.label
-            case .subgroupDiamond(let d): "Subgroup model (k = \(d.k))"
+            case .subgroupDiamond(let d): threeLevel == nil ? "Subgroup model (k = \(d.k))" : "Cohorts pooled (k = \(d.k))"
             }
         }
         labels += ["Study", overall.label, predictionIntervalLabel]
@@ -150,12 +152,14 @@ extension ForestPlot {
                 body += "</g>\n"
             case .subgroupDiamond(let d):
                 y += Layout.rowHeight
-                body += text("Subgroup model (k = \(d.k))", x: xStudy, y: y + 4, italic: true)
+                body += text(threeLevel == nil ? "Subgroup model (k = \(d.k))" : "Cohorts pooled (k = \(d.k))", x: xStudy, y: y + 4, italic: true)
                 body += diamond(d, kind: "subgroup", y: y)
                 body += text(Self.interval(d.estimate, d.ciLower, d.ciUpper), x: xEstimate, y: y + 4, italic: true)
                 if let w = d.weight { body += text(SVG.fixed(w, digits: 1) + "%", x: xWeight, y: y + 4, anchor: "end", italic: true) }
                 var parts: [String] = []
-                if let tau2 = d.tauSquared { parts.append((commonTauSquared ? "common τ² = " : "τ² = ") + SVG.fixed(tau2, digits: 4)) }
+                if let tau2 = d.tauSquared {
+                    parts.append((threeLevel != nil ? "σ²₂ = " : commonTauSquared ? "common τ² = " : "τ² = ") + SVG.fixed(tau2, digits: 4))
+                }
                 if let i2 = d.iSquared { parts.append("I² = \(SVG.fixed(i2, digits: 1))%") }
                 if let p = d.qPValue, d.k > 1 { parts.append("Q " + SVG.pValue(p)) }
                 if !parts.isEmpty {

@@ -192,6 +192,8 @@ public struct ForestPlot: Sendable {
     /// Lines under the heterogeneity line: the population-averaged rate of a GLMM for proportions
     /// (one per subgroup and the overall fit with `--by`); empty for other models.
     public internal(set) var footnotes: [String] = []
+    /// For a three-level fit: the cluster column and σ̂²₁, σ̂²₂ (the blocks are clusters, not subgroups).
+    public internal(set) var threeLevel: (column: String, clusterVariance: Double, cohortVariance: Double)? = nil
 
     /// Throws when a value to draw overflows on the natural scale (``overflow``): its position on
     /// the axis and the axis itself would be infinite. Values that are large but finite are drawn,
@@ -231,8 +233,35 @@ public struct ForestPlot: Sendable {
     /// interval where the model has one. `table`, when given, supplies the input columns shown
     /// beside each study (events, totals) and the columns that tell arms of one trial apart.
     public init(_ fit: any FittedModel, table: DataTable? = nil) throws(MetaPoolError) {
+        if let threeLevel = fit as? ThreeLevelAnalysis {
+            try self.init(threeLevel, table: table)
+            return
+        }
         try self.init(fit: fit, table: table, blocks: nil, test: nil, commonTauSquared: false)
         footnotes = fit.populationAveragedText(unicode: true).map { [$0] } ?? []
+    }
+
+    /// The plot of a three-level fit: the cohorts grouped under their cluster (trial), each
+    /// cluster of several cohorts with a heading and a diamond for its cohorts pooled at the
+    /// fitted cohort variance (``ThreeLevelAnalysis/clusterEstimates``), a cluster of one cohort as a plain row.
+    public init(_ analysis: ThreeLevelAnalysis, table: DataTable? = nil) throws(MetaPoolError) {
+        let level = analysis.pooled.level
+        let z = EstimateInference.criticalValue(level: level, degreesOfFreedom: nil)
+        let back = analysis.backTransform
+        var blocks: [Block] = []
+        for c in analysis.clusterEstimates {
+            let effects = try analysis.effects.subset(c.studies)
+            guard c.studies.count > 1 else {
+                blocks.append(Block(label: c.label, effects: effects, estimate: .none, heading: false))
+                continue
+            }
+            let half = z * c.standardError
+            blocks.append(Block(label: c.label, effects: effects,
+                                estimate: .coefficient(estimate: c.estimate, interval: Interval(c.estimate - half, c.estimate + half),
+                                                       tauSquared: analysis.fit.cohortVariance, backTransform: back)))
+        }
+        try self.init(fit: analysis, table: table, blocks: blocks, test: nil, commonTauSquared: false)
+        threeLevel = (analysis.clusters.column, analysis.fit.clusterVariance, analysis.fit.cohortVariance)
     }
 
     /// The plot of a subgroup analysis: one block per subgroup (its studies found by their input
@@ -268,10 +297,14 @@ public struct ForestPlot: Sendable {
         enum Estimate {
             case fit(any FittedModel)
             case coefficient(estimate: Double, interval: Interval, tauSquared: Double?, backTransform: (Double) -> Double)
+            /// No diamond (a cluster of one cohort).
+            case none
         }
         let label: String
         let effects: EffectSizes
         let estimate: Estimate
+        /// Whether the block starts with a heading row.
+        var heading = true
     }
 
     init(fit: any FittedModel, table: DataTable?, blocks: [Block]?, test: SubgroupTest?, commonTauSquared: Bool) throws(MetaPoolError) {
@@ -385,8 +418,10 @@ public struct ForestPlot: Sendable {
                 guard members.count == block.effects.count else {
                     throw MetaPoolError(.invalidArgument, "the subgroup \"\(block.label)\" has studies without input rows, so they cannot be placed in the plot")
                 }
-                others.append(.subgroupHeader(block.label))
-                layout.append(-others.count)
+                if block.heading {
+                    others.append(.subgroupHeader(block.label))
+                    layout.append(-others.count)
+                }
                 layout += members
                 let weight: Double? = weights.map { w in members.reduce(0.0) { $0 + w[$1] } }
                 switch block.estimate {
@@ -399,6 +434,8 @@ public struct ForestPlot: Sendable {
                         ciLower: checked(back(interval.lower), interval.lower, "lower CI bound of \"\(block.label)\""),
                         ciUpper: checked(back(interval.upper), interval.upper, "upper CI bound of \"\(block.label)\""),
                         weight: weight, tauSquared: tau2, iSquared: nil, q: nil, qDegreesOfFreedom: nil, qPValue: nil)))
+                case .none:
+                    continue
                 }
                 layout.append(-others.count)
             }
