@@ -33,6 +33,7 @@ struct BiasCommand: ParsableCommand {
     var format: ReportFormat = .table
 
     func validate() throws {
+        try model.refuseCluster("bias")
         try model.requireInverseVariance("bias")
     }
 

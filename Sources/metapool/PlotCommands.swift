@@ -72,6 +72,13 @@ struct ForestCommand: ParsableCommand {
 
 extension ModelOptions {
     /// Subgroups (--by), regress, sensitivity, bias and trim-and-fill work with inverse-variance models.
+    /// Refuses `--cluster` and `--robust` in a command without a three-level form.
+    func refuseCluster(_ command: String) throws {
+        if cluster != nil || robustChoice != nil {
+            throw ValidationError("metapool \(command) has no three-level form; --cluster and --robust work with pool, forest, report, sensitivity and regress")
+        }
+    }
+
     func requireInverseVariance(_ command: String) throws {
         if isCountBased {
             throw ValidationError("metapool \(command) works with the inverse-variance models (FE DL REML ML PM HE SJ HS EB); --method \(pooling.code) is available in metapool pool")
@@ -87,7 +94,7 @@ extension ModelOptions {
         if let by, commonTauSquared, case .glmm(let points) = pooling {
             plot = try ForestPlot(SubgroupGLMMCommonTau(table: table, by: by, quadraturePoints: points, level: level), table: table)
         } else if let by {
-            plot = isCountBased
+            plot = isCountBased || cluster != nil
                 ? try ForestPlot(SubgroupFits(table: table, by: by, specification: specification), table: table)
                 : try ForestPlot(SubgroupAnalysis(table: table, by: by, measure: measure, method: method, ciMethod: ciMethod,
                                                   level: level, commonTauSquared: commonTauSquared, effectSizeOptions: effectSizeOptions,
@@ -119,6 +126,7 @@ struct FunnelCommand: ParsableCommand {
     var side: TrimAndFill.Side?
 
     func validate() throws {
+        try model.refuseCluster("funnel")
         if trimfill { try model.requireInverseVariance("funnel --trimfill") }
         if side != nil && !trimfill { warn("--side sets the side of --trimfill; it has no effect without --trimfill (ignored)") }
     }
@@ -180,7 +188,7 @@ struct ReportCommand: ParsableCommand {
                 return try Report(SubgroupGLMMCommonTau(table: table, by: by, quadraturePoints: points, level: model.level),
                                   table: table, title: name)
             }
-            if model.isCountBased {
+            if model.isCountBased || model.cluster != nil {
                 return try Report(SubgroupFits(table: table, by: by, specification: specification), table: table, title: name)
             }
             return try Report(SubgroupAnalysis(table: table, by: by, measure: model.measure, method: model.method,

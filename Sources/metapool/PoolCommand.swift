@@ -334,7 +334,7 @@ struct PoolCommand: AsyncParsableCommand {
     }
 
     private func runBatch() async throws {
-        if model.pooling.isGLMM { return try await runGLMMBatch() }
+        if model.pooling.isGLMM || model.cluster != nil { return try await runGLMMBatch() }
         let tasks = jobs ?? BatchAnalysis.processorCount
         // Most batches (yi and vi or events and totals, nothing unusual) are read straight from the
         // bytes, in pieces as the file is read; the rest, and any input with a problem to report,

@@ -30,6 +30,7 @@ struct SensitivityCommand: ParsableCommand {
     }
 
     func run() throws {
+        if model.cluster != nil { return try runLeaveOneClusterOut() }
         if model.pooling.isGLMM { return try runGLMM() }
         let (leaveOneOut, cumulative, influence) = try reportingErrors(file: model.file) { () throws(MetaPoolError) -> (LeaveOneOut, CumulativeAnalysis, InfluenceDiagnostics) in
             let table = try model.table()
@@ -65,6 +66,25 @@ struct SensitivityCommand: ParsableCommand {
                 ("Cumulative meta-analysis (each row: the model up to and including that study)", cumulative.fits.map { $0.json(countKey: "k") }),
                 ("Influence diagnostics (* = influential, by metafor's criteria)", influence.studies.map { $0.json() }),
             ]), terminator: "")
+        }
+    }
+
+    /// With `--cluster`: the three-level model refitted without each cluster (trial) in turn.
+    /// The study-level diagnostics (cumulative, influence) have no three-level form here.
+    func runLeaveOneClusterOut() throws {
+        if orderBy != nil { warn("--order-by orders the cumulative analysis, which --cluster does not run (ignored)") }
+        let result = try reportingErrors(file: model.file) { () throws(MetaPoolError) -> LeaveOneClusterOut in
+            let table = try model.table()
+            guard let fit = try model.specification.fit(table) as? ThreeLevelAnalysis else {
+                throw MetaPoolError(.invalidArgument, "--cluster did not give a three-level fit")
+            }
+            return try LeaveOneClusterOut(fit)
+        }
+        if format == .json {
+            print(JSONValue.object([("cluster_column", .string(result.column)), ("leave_one_cluster_out", result.summary())]).serialized())
+        } else {
+            print(Self.table([("Leave one cluster out (each row: the three-level model without that \(result.column))",
+                               result.fits.map { $0.json() })]), terminator: "")
         }
     }
 

@@ -213,6 +213,23 @@ fit_all <- function(name, d, method) {
     s <- d$cluster == cl; w <- 1 / (d$vi[s] + fit$sigma2[2])
     data.frame(cluster = cl, k = sum(s), estimate = sum(w * d$yi[s]) / sum(w), se = 1 / sqrt(sum(w)))
   }))
+  # leave one cluster out (sensitivity --cluster): rma.mv without each cluster, the score root where
+  # it is interior; where every cluster left holds one row, the two-level rma() with the same method
+  loco <- lapply(unique(d$cluster), function(cl) {
+    ds <- d[d$cluster != cl, ]
+    if (anyDuplicated(ds$cluster)) {
+      fs <- tryCatch(rma.mv(yi, vi, random = ~ 1 | cluster/cohort, data = ds, method = method, control = ctl),
+                     error = function(e) rma.mv(yi, vi, random = ~ 1 | cluster/cohort, data = ds, method = method))
+      r <- tryCatch(score_root(fs$sigma2, design(ds), method), error = function(e) NULL)
+      if (!is.null(r)) fs <- rma.mv(yi, vi, random = ~ 1 | cluster/cohort, data = ds, method = method, sigma2 = r)
+      list(omitted = cl, k = nrow(ds), model = "three-level", estimate = num(fs$b[1]), se = num(fs$se),
+           sigma2_cluster = num(fs$sigma2[1]), sigma2_cohort = num(fs$sigma2[2]))
+    } else {
+      fs <- rma(yi, vi, data = ds, method = method, control = ctl_two)
+      list(omitted = cl, k = nrow(ds), model = "two-level", estimate = num(fs$b[1]), se = num(fs$se),
+           sigma2_cluster = NULL, sigma2_cohort = num(fs$tau2))
+    }
+  })
   pz <- predict(fit); pt <- predict(fit_t)
   fs <- fitstats(free)
   diag_rows[[length(diag_rows) + 1]] <<- data.frame(dataset = name, method = method,
@@ -229,6 +246,7 @@ fit_all <- function(name, d, method) {
     logLik = num(fs["logLik:", 1]), deviance = num(fs["deviance:", 1]), AIC = num(fs["AIC:", 1]),
     BIC = num(fs["BIC:", 1]), AICc = num(fs["AICc:", 1]),
     pi_lb = num(pz$pi.lb), pi_ub = num(pz$pi.ub), t_pi_lb = num(pt$pi.lb), t_pi_ub = num(pt$pi.ub),
+    leave_one_cluster_out = loco,
     QE = num(fit$QE), QEp = num(fit$QEp), weights = vec(wts),
     cluster_means = list(cluster = I(cm$cluster), k = cm$k, estimate = vec(cm$estimate), se = vec(cm$se)),
     typical_vi = num(typical), I2_cluster = num(i2[1]), I2_cohort = num(i2[2]), I2_total = num(i2[3]),

@@ -22,8 +22,8 @@ public struct MixedModelBatch: Sendable {
 
     /// - Throws: ``MetaPoolError`` `.invalidArgument` unless the specification is a valid GLMM.
     public init(specification: AnalysisSpecification) throws(MetaPoolError) {
-        guard case .glmm = specification.pooling else {
-            throw MetaPoolError(.invalidArgument, "MixedModelBatch fits the GLMM; use BatchAnalysis for \(specification.pooling.code)")
+        if case .glmm = specification.pooling {} else if specification.cluster == nil {
+            throw MetaPoolError(.invalidArgument, "MixedModelBatch fits the GLMM or the three-level model (a cluster column); use BatchAnalysis for \(specification.pooling.code)")
         }
         try specification.validate()
         self.specification = specification

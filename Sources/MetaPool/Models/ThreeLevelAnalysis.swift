@@ -74,7 +74,6 @@ public struct ThreeLevelAnalysis: Sendable {
             var e = error
             if e.kind == .insufficientData, e.location.column == nil {
                 e.location = InputLocation(file: effects.locations.firstFile, column: clusters.column)
-                e.setting = .cluster
             }
             throw e
         }
