@@ -78,6 +78,13 @@ struct LibraryErrorTests {
                 _ = try MantelHaenszel(counts, measure: measure ?? .oddsRatio)
                 return try MetaAnalysis(EffectSizes(table: selected, measure: measure, options: options)).summary()
             }
+            if let cluster = c.option("--cluster") {
+                // The three-level model, as AnalysisSpecification fits it: the clusters, then the effect sizes.
+                let clusters = try selected.clusters(column: cluster)
+                _ = try ThreeLevelAnalysis(EffectSizes(table: selected, measure: measure, options: options), clusters: clusters,
+                                           method: method, ciMethod: ci)
+                return try MetaAnalysis(EffectSizes(table: selected, measure: measure, options: options)).summary()
+            }
             if let by = c.option("--by") {
                 let groups = try SubgroupAnalysis(table: selected, by: by, measure: measure,
                                                   method: method, ciMethod: ci, commonTauSquared: c.args.contains("--common-tau2"),
