@@ -216,6 +216,42 @@ struct ThreeLevelCLITests {
         #expect(text.contains("σ²₁ = ") && text.contains("(between trial)"))
     }
 
+    @Test("--by with --cluster, CSV and the report: both levels named; a class of single-cohort trials falls back to two levels")
+    func byCSVAndReport() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let selection = ["--where", "endpoint=IC-ORR", "--where", "endpoint=CNS-ORR", "--where", "role=experimental"]
+        let data = "Datasets/her2-bm-intracranial-response.csv"
+        let by = try Self.json(["pool", data, "--by", "drug_class", "--cluster", "trial", "--format", "json"] + selection)
+        let groups = try #require(by["subgroups"] as? [[String: Any]])
+        #expect(groups.map { $0["model"] as? String } == ["three-level (REML)", "three-level (REML)", "common-effect (FE)", "common-effect (FE)"])
+        // The overall three-level fit is pool --cluster's (her2_cohorts REML).
+        let fixture = try ThreeLevelCLIFixture.load("her2_cohorts")
+        let reml = try #require(fixture.fits["REML"])
+        let overall = try #require(by["overall"] as? [String: Any])
+        expectClose(Self.number(overall["estimate"]), reml.estimate, relative: 0, absolute: 1e-6, "--by overall estimate")
+        expectClose(Self.number(overall["sigma2_cluster"]), reml.sigma2[0], relative: 0, absolute: 1e-6, "--by overall sigma2_cluster")
+        // Each class as pool --cluster --where drug_class=... fits it.
+        let adc = try Self.json(["pool", data, "--cluster", "trial", "--where", "drug_class=antibody-drug conjugate", "--format", "json"] + selection)
+        expectClose(Self.number(groups[0]["estimate"]), Self.number(adc["estimate"]), relative: 0, absolute: 1e-12, "ADC estimate")
+        expectClose(Self.number(groups[0]["sigma2_cohort"]), Self.number(adc["sigma2_cohort"]), relative: 0, absolute: 1e-12, "ADC sigma2_cohort")
+
+        let csv = try Self.run(["pool", data, "--cluster", "trial", "--format", "csv"] + selection)
+        #expect(csv.status == 0, "\(csv.stderr)")
+        let lines = csv.stdout.split(separator: "\n")
+        #expect(lines.first == "study,cluster,yi,vi,ci_lower,ci_upper,weight" && lines.count == 17)
+        let weights = lines.dropFirst().compactMap { Double($0.split(separator: ",").last.map(String.init) ?? "") }
+        #expect(weights.count == 16)
+        for (w, e) in zip(weights, reml.weights) { expectClose(w, e, relative: 0, absolute: 1e-6, "CSV weight") }
+
+        let html = folder.appendingPathComponent("report.html")
+        let report = try Self.run(["report", data, "--cluster", "trial", "--robust", "-o", html.path] + selection)
+        #expect(report.status == 0, "\(report.stderr)")
+        let page = try String(contentsOf: html, encoding: .utf8)
+        #expect(page.contains("σ²₁ between clusters (trial)") && page.contains("LRT against the two-level model") && page.contains("cluster-robust CR2"))
+        #expect(page.contains(String(format: "%.4f", reml.sigma2[0])))
+    }
+
     @Test("errors: one cohort per cluster, an empty cluster cell, a missing column, methods without a three-level form")
     func errors() throws {
         let folder = try temporaryFolder()

@@ -118,7 +118,9 @@ public struct SubgroupFits: Sendable {
         var subgroups: [JSONValue] = []
         for g in groups {
             guard case .object(let members) = try g.fit.jsonSummary() else { continue }
-            subgroups.append(.object([("subgroup", .string(g.label)), ("model", .string(g.model))] + members))
+            // A three-level fit's own `model` ("three-level") is the subgroup's `model` with the method.
+            let own = g.fit is ThreeLevelAnalysis ? members.filter { $0.0 != "model" } : members
+            subgroups.append(.object([("subgroup", .string(g.label)), ("model", .string(g.model))] + own))
         }
         return .object([
             ("by", .string(column)),
