@@ -1,4 +1,5 @@
-// `pool --batch --method GLMM`: each analysis's rows of counts fitted by the GLMM (MixedModelBatch),
+// `pool --batch --method GLMM` and `pool --batch --cluster`: each analysis's rows fitted by the GLMM
+// or the three-level model (MixedModelBatch),
 // with the outputs of the inverse-variance batch: JSON Lines, CSV or a table.
 
 import MetaPool
@@ -14,7 +15,7 @@ extension PoolCommand {
                 return (engine, try MixedModelBatch.analyses(from: table, column: batchColumn))
             }
         }
-        let progress = ProgressReporter(task: "pool --batch", unit: "fitting \(ProgressReporter.grouped(analyses.count)) GLMMs", total: nil)
+        let progress = ProgressReporter(task: "pool --batch", unit: "fitting \(ProgressReporter.grouped(analyses.count)) \(model.cluster == nil ? "GLMMs" : "three-level models")", total: nil)
         let stopProgress = progress.startHeartbeat()
         let results = await engine.run(analyses, tasks: jobs ?? BatchAnalysis.processorCount)
         stopProgress()
