@@ -49,13 +49,14 @@ public struct ThreeLevelModel: Sendable {
             next[g] += 1
         }
         // With one study in every cluster, σ²₁ and σ²₂ enter the likelihood only as their sum.
-        guard counts.contains(where: { $0 > 1 }) else {
-            throw MetaPoolError(.insufficientData, "every cluster holds a single study, so the between-cluster and within-cluster variances cannot be told apart: the model reduces to the two-level one; fit that instead (no cluster column)")
-        }
+        guard counts.contains(where: { $0 > 1 }) else { throw Self.reducesToTwoLevels }
         self.y = y
         self.v = v
         self.starts = starts
     }
+
+    /// One study in every cluster: σ²₁ and σ²₂ are not identified (shared with ``ThreeLevelRegression``).
+    static let reducesToTwoLevels = MetaPoolError(.insufficientData, "every cluster holds a single study, so the between-cluster and within-cluster variances cannot be told apart: the model reduces to the two-level one; fit that instead (no cluster column)")
 
     /// The number of studies k.
     public var count: Int { y.count }
