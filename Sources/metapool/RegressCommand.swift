@@ -13,11 +13,18 @@ struct RegressCommand: ParsableCommand {
         rma.glmm(measure = "PLO", mods = ...), with metafor's Wald and LRT tests for residual heterogeneity. Coefficients with SE, z (or t) test, p and CI; the omnibus test of moderators QM \
         (chi-squared, or F with --ci t/hksj/hksj-adhoc); residual heterogeneity QE; R^2. \
         --permutations N adds metafor's permutest(): exact over every distinct permutation when \
-        there are at most N, else N random ones (--seed).
+        there are at most N, else N random ones (--seed). \
+        --cluster COLUMN fits the three-level meta-regression (rows as cohorts within clusters, REML \
+        or ML), as rma.mv(yi, vi, mods = ..., random = ~ 1 | cluster/cohort): both variance components \
+        with profile-likelihood CIs and the LRT against the two-level model; --robust adds \
+        cluster-robust tests of every coefficient (CR2 with Satterthwaite df, or --robust-type CR1).
         """
     )
 
     @OptionGroup var model: ModelOptions
+
+    /// `--cluster`, `--robust`, `--robust-type` (ClusterOptions.swift).
+    @OptionGroup var cluster: ClusterOptions
 
     @Option(help: ArgumentHelp("Moderator columns, comma separated (repeatable). Numeric columns enter as they are; text columns as factors (first level in sorted order is the reference).", valueName: "col[,col...]"))
     var mods: [String] = []
@@ -51,7 +58,11 @@ struct RegressCommand: ParsableCommand {
                 : "--permutations must be at most 1,000,000 (each one refits the model; a million already gives p-values to ±0.001); got \(permutations)")
         }
         if seedArgument != nil && permutations == nil { warn("--seed sets the random permutations of --permutations; it has no effect without it (ignored)") }
-        if model.pooling.isGLMM {
+        if cluster.cluster != nil {
+            if let message = Self.threeLevelRefusal(pooling: model.pooling, ciMethod: model.ciMethod, permutations: permutations) {
+                throw ValidationError(message)
+            }
+        } else if model.pooling.isGLMM {
             if let message = Self.glmmRefusal(measure: model.measure, permutations: permutations) { throw ValidationError(message) }
         } else {
             try model.requireInverseVariance("regress")
@@ -59,6 +70,7 @@ struct RegressCommand: ParsableCommand {
     }
 
     func run() throws {
+        if let column = cluster.cluster { return try runThreeLevel(clusterColumn: column.trimmingWhitespace()) }
         if model.pooling.isGLMM { return try runGLMM() }
         let result = try reportingErrors(file: model.file) { () throws(MetaPoolError) -> (MetaRegression, Double?, PermutationTest?, EffectSizes) in
             let table = try model.table(comparing: moderatorColumns)
