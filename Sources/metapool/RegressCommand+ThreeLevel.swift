@@ -138,7 +138,7 @@ extension RegressCommand {
             var object: [(String, JSONValue)] = [("type", .string(robust.adjustment.rawValue)), ("n_clusters", .integer(robust.clusterCount)),
                                                  ("coefficients", .array(rows))]
             if let t = robust.moderatorTest {
-                object += [("qm", n(t.statistic)), ("qm_df", .integer(t.numeratorDegreesOfFreedom)),
+                object += [("qm_test", .string(robust.adjustment == .cr2 ? "HTZ" : "F")), ("qm", n(t.statistic)), ("qm_df", .integer(t.numeratorDegreesOfFreedom)),
                            ("qm_df2", n(t.denominatorDegreesOfFreedom)), ("qm_p_value", n(t.pValue))]
             }
             out.append(("robust", .object(object)))
@@ -182,6 +182,10 @@ extension RegressCommand {
             switch robust.adjustment {
             case .cr2:
                 out += "\nCluster-robust tests (CR2, Satterthwaite df; clubSandwich's coef_test; \(robust.clusterCount) clusters of \(r.clusterColumn)):\n\n"
+                if let t = robust.moderatorTest {
+                    let which = t.coefficients.map { String($0 + 1) }.joined(separator: ",")
+                    out += "Test of Moderators (coefficient\(t.coefficients.count == 1 ? "" : "s") \(which); HTZ, clubSandwich's Wald_test):\nF(df1 = \(t.numeratorDegreesOfFreedom), df2 = \(SummaryTable.f(t.denominatorDegreesOfFreedom, 2))) = \(f(t.statistic)), p-val \(pv(t.pValue))\n\n"
+                }
             case .cr1:
                 out += "\nCluster-robust tests (CR1, metafor's robust(); t on n - p = \(robust.clusterCount - m.predictors.count) df; \(robust.clusterCount) clusters of \(r.clusterColumn)):\n\n"
                 if let t = robust.moderatorTest {

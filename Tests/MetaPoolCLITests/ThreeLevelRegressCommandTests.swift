@@ -56,6 +56,11 @@ struct ThreeLevelRegressCommandTests {
         let robust = try #require(out["robust"] as? [String: Any])
         #expect(robust["type"] as? String == "CR2" && robust["n_clusters"] as? Int == 17)
         let cr2 = try #require(e["cr2"] as? [String: Any])
+        // clubSandwich's Wald_test(constrain_zero(2:4), test = "HTZ").
+        #expect(robust["qm_test"] as? String == "HTZ" && robust["qm_df"] as? Int == cr2["htz_df_num"] as? Int)
+        expectClose(robust["qm"] as? Double, cr2["htz_F"] as? Double, relative: tol, absolute: tol, "HTZ F")
+        expectClose(robust["qm_df2"] as? Double, cr2["htz_df_denom"] as? Double, relative: tol, absolute: tol, "HTZ df2")
+        expectClose(robust["qm_p_value"] as? Double, cr2["htz_pval"] as? Double, relative: tol, absolute: 1e-9, "HTZ p")
         let rows = try #require(robust["coefficients"] as? [[String: Any]])
         for (key, want) in [("se", "se"), ("statistic", "tval"), ("df", "df"), ("p_value", "pval"), ("ci_lower", "ci_lb"), ("ci_upper", "ci_ub")] {
             let values = try #require(cr2[want] as? [Double])

@@ -20,6 +20,9 @@ struct ThreeLevelRegressionFixture: Decodable {
     }
     struct CR2: Decodable {
         var se, tval, df, pval, ci_lb, ci_ub, vcov: [Double]
+        /// clubSandwich's Wald_test(test = "HTZ"); null where it fails (a singular CR2 block).
+        var htz_F, htz_df_denom, htz_pval: Double?
+        var htz_df_num: Int?
     }
     struct Fit: Decodable {
         var estimate, se, zval, pval, ci_lb, ci_ub: [Double]
@@ -204,6 +207,15 @@ struct ThreeLevelRegressionTests {
                 check(c.confidenceInterval.upper, e.cr2.ci_ub[j], "CR2", "CR2 ci.ub[\(j)]")
             }
             for i in 0..<(p * p) { check(cr2.covariance[i], e.cr2.vcov[i], "CR2", "CR2 vcov[\(i)]") }
+            if let fStat = e.cr2.htz_F, let df2 = e.cr2.htz_df_denom, let pHTZ = e.cr2.htz_pval {
+                let htz = try #require(cr2.moderatorTest, "\(context) HTZ")
+                check(htz.statistic, fStat, "CR2", "HTZ F")
+                check(htz.denominatorDegreesOfFreedom, df2, "CR2", "HTZ df2")
+                check(htz.pValue, pHTZ, "CR2", "HTZ p")
+                #expect(htz.numeratorDegreesOfFreedom == e.cr2.htz_df_num)
+            } else {
+                #expect(cr2.moderatorTest == nil, "\(context) HTZ where clubSandwich has none")
+            }
         }
         let summary = log.worst.sorted { $0.key < $1.key }.map { "\($0.key) \(String(format: "%.2e", $0.value))" }.joined(separator: "; ")
         print("threelevel_regression \(name) max |MetaPool - R|: \(summary)")

@@ -325,7 +325,7 @@ public struct ClusterRobustCoefficients: Sendable {
     }
 
     /// The omnibus Wald F-test of the tested coefficients with the robust covariance: metafor's
-    /// robust QM, F = β̂ₜᵀV⁻¹β̂ₜ/m on (m, n − p) df for CR1.
+    /// robust QM, F = β̂ₜᵀV⁻¹β̂ₜ/m on (m, n − p) df for CR1; clubSandwich's HTZ for CR2.
     public struct ModeratorTest: Sendable {
         public let coefficients: [Int]
         public let statistic: Double
@@ -341,8 +341,9 @@ public struct ClusterRobustCoefficients: Sendable {
     public let coefficients: [RobustInference]
     /// The p × p robust covariance of β̂, row-major.
     public let covariance: [Double]
-    /// The robust test of the tested coefficients (CR1 only), or `nil` when there is none or the
-    /// robust covariance of the tested block is singular.
+    /// The robust test of the tested coefficients: for CR1 metafor's F on (m, n − p) df, for CR2
+    /// clubSandwich's HTZ test (F on (m, ν − m + 1) df); `nil` when there is none or the robust
+    /// covariance of the tested block is singular.
     public let moderatorTest: ModeratorTest?
 }
 
@@ -664,6 +665,9 @@ extension ThreeLevelRegression {
         var gammaC = [Double](repeating: 0, count: p)
         var sumAlpha = [Double](repeating: 0, count: p), sumAlpha2 = sumAlpha, sumAlphaGMG = sumAlpha
         var gammaSum = [[Double]](repeating: [Double](repeating: 0, count: p * p), count: p)
+        // For the HTZ test of the tested coefficients (q of them): per cluster αᵢ[s, t] (q × q) and γᵢ(s) (q × p).
+        let tested = testedCoefficients, q = tested.count
+        var alphaStore = [Double](repeating: 0, count: n * q * q), gammaStore = [Double](repeating: 0, count: n * q * p)
         for c in 0..<n {
             let lo = starts[c], m = starts[c + 1] - lo
             // Φᵢ = diag(vᵢⱼ + σ²₂) + σ²₁11ᵀ; D = Lᵀ of its Cholesky factor.
@@ -736,6 +740,14 @@ extension ThreeLevelRegression {
                 sumAlphaGMG[cc] += alpha * gmg
                 for u in 0..<p { for w in 0..<p { gammaSum[cc][u * p + w] += gammaC[u] * gammaC[w] } }
             }
+            for (si, sc) in tested.enumerated() {
+                for (ti, tc) in tested.enumerated() {
+                    var alpha = 0.0
+                    for u in 0..<p { for w in 0..<p { alpha += mm[u * p + sc] * qi[u * p + w] * mm[w * p + tc] } }
+                    alphaStore[(c * q + si) * q + ti] = alpha
+                }
+                for u in 0..<p { var s = 0.0; for w in 0..<p { s += ri[u * p + w] * mm[w * p + sc] }; gammaStore[(c * q + si) * p + u] = s }
+            }
         }
         let cov = Self.sandwich(mm, meat, p: p)
         var coefficients: [RobustInference] = []
@@ -755,6 +767,92 @@ extension ThreeLevelRegression {
             guard se.isFinite, se > 0, df.isFinite, df > 0 else { return nil }
             coefficients.append(RobustInference(estimate: beta[cc], standardError: se, degreesOfFreedom: df, level: fit.level))
         }
-        return ClusterRobustCoefficients(adjustment: .cr2, clusterCount: n, coefficients: coefficients, covariance: cov, moderatorTest: nil)
+        let test = htz(beta: beta, covariance: cov, bread: mm, alpha: alphaStore, gamma: gammaStore)
+        return ClusterRobustCoefficients(adjustment: .cr2, clusterCount: n, coefficients: coefficients, covariance: cov, moderatorTest: test)
+    }
+
+    /// clubSandwich's `Wald_test(fit, constrain_zero(tested), vcov = "CR2", test = "HTZ")`: the
+    /// Hotelling's T² approximation of Pustejovsky & Tipton (2018, section 3.2; Tipton & Pustejovsky
+    /// 2015): F = δ·Q/q on (q, ν − q + 1) df, δ = (ν − q + 1)/ν, Q = β̂ₜᵀ(V^CR2ₜₜ)⁻¹β̂ₜ and
+    /// ν = q(q + 1)/Σₛₜ Var-terms, where with Ω = Σᵢ(αᵢ − ΓᵢMΓᵢᵀ) (the working-model expectation of
+    /// V^CR2ₜₜ) and everything rotated by Ω^(−1/2), Bᵢⱼ = δᵢⱼαᵢ − ΓᵢMΓⱼᵀ (q × q) and the sum is
+    /// Σᵢⱼ[tr(BᵢⱼBᵢⱼ) + (tr Bᵢⱼ)²], here in O(n·q²·p + q²·p³) through Γ[s, t] = Σᵢγᵢ(s)γᵢ(t)ᵀ.
+    /// `nil` when nothing is tested or a matrix is singular.
+    func htz(beta: [Double], covariance cov: [Double], bread mm: [Double], alpha: [Double], gamma: [Double]) -> ClusterRobustCoefficients.ModeratorTest? {
+        let p = coefficientCount, n = clusterCount, tested = testedCoefficients, q = tested.count
+        guard q > 0, let wald = Self.wald(beta, cov, p: p, tested: tested) else { return nil }
+        // Ω, and Ω^(−1/2) with clubSandwich's eigenvalue cut-off.
+        var omega = [Double](repeating: 0, count: q * q)
+        for c in 0..<n {
+            for s in 0..<q {
+                for t in 0..<q {
+                    var k = 0.0
+                    for u in 0..<p { for w in 0..<p { k += gamma[(c * q + s) * p + u] * mm[u * p + w] * gamma[(c * q + t) * p + w] } }
+                    omega[s * q + t] += alpha[(c * q + s) * q + t] - k
+                }
+            }
+        }
+        for s in 0..<q { for t in 0..<s { let a = 0.5 * (omega[s * q + t] + omega[t * q + s]); omega[s * q + t] = a; omega[t * q + s] = a } }
+        var vectors = omega
+        SymmetricMatrix.jacobiEigen(&omega, q, vectors: &vectors)
+        var root = [Double](repeating: 0, count: q * q)
+        for s in 0..<q {
+            for t in 0..<q {
+                var x = 0.0
+                for k in 0..<q where omega[k * q + k] > 1e-12 { x += vectors[s * q + k] * vectors[t * q + k] / omega[k * q + k].squareRoot() }
+                root[s * q + t] = x
+            }
+        }
+        // Rotated per-cluster pieces, the within-cluster sums and Γ[s, t].
+        var a = [Double](repeating: 0, count: q * q), tmp = a, g = [Double](repeating: 0, count: q * p)
+        var kk = a
+        var gammaST = [Double](repeating: 0, count: q * q * p * p)
+        var sumTrAA = 0.0, sumTrAK = 0.0, sumTrA2 = 0.0, sumTrATrK = 0.0
+        for c in 0..<n {
+            for s in 0..<q { for t in 0..<q { var x = 0.0; for u in 0..<q { x += alpha[(c * q + s) * q + u] * root[u * q + t] }; tmp[s * q + t] = x } }
+            for s in 0..<q { for t in 0..<q { var x = 0.0; for u in 0..<q { x += root[s * q + u] * tmp[u * q + t] }; a[s * q + t] = x } }
+            for s in 0..<q { for u in 0..<p { var x = 0.0; for w in 0..<q { x += root[s * q + w] * gamma[(c * q + w) * p + u] }; g[s * p + u] = x } }
+            for s in 0..<q {
+                for t in 0..<q {
+                    var x = 0.0
+                    for u in 0..<p { for w in 0..<p { x += g[s * p + u] * mm[u * p + w] * g[t * p + w] } }
+                    kk[s * q + t] = x
+                }
+            }
+            var trA = 0.0, trK = 0.0
+            for s in 0..<q {
+                trA += a[s * q + s]
+                trK += kk[s * q + s]
+                for t in 0..<q {
+                    sumTrAA += a[s * q + t] * a[t * q + s]
+                    sumTrAK += a[s * q + t] * kk[t * q + s]
+                }
+            }
+            sumTrA2 += trA * trA
+            sumTrATrK += trA * trK
+            for s in 0..<q { for t in 0..<q { for u in 0..<p { for w in 0..<p {
+                gammaST[((s * q + t) * p + u) * p + w] += g[s * p + u] * g[t * p + w]
+            } } } }
+        }
+        // Σₛₜ tr(MΓ[t,s]MΓ[t,s]) and Σₛₜ tr(MΓ[s,t]MΓ[t,s]).
+        func product(_ s: Int, _ t: Int) -> [Double] {  // MΓ[s, t]
+            var out = [Double](repeating: 0, count: p * p)
+            for i in 0..<p { for j in 0..<p { var x = 0.0; for k in 0..<p { x += mm[i * p + k] * gammaST[((s * q + t) * p + k) * p + j] }; out[i * p + j] = x } }
+            return out
+        }
+        var crossSame = 0.0, crossSwap = 0.0
+        for s in 0..<q {
+            for t in 0..<q {
+                let ts = product(t, s), st = product(s, t)
+                for i in 0..<p { for j in 0..<p { crossSame += ts[i * p + j] * ts[j * p + i]; crossSwap += st[i * p + j] * ts[j * p + i] } }
+            }
+        }
+        let total = (sumTrAA - 2 * sumTrAK + crossSame) + (sumTrA2 - 2 * sumTrATrK + crossSwap)
+        let nu = Double(q * (q + 1)) / total
+        let df = nu - Double(q) + 1
+        guard nu.isFinite, nu > 0, df > 0 else { return nil }
+        let f = max(df / nu, 0) * wald.0 / Double(q)
+        return .init(coefficients: tested, statistic: f, numeratorDegreesOfFreedom: q, denominatorDegreesOfFreedom: df,
+                     pValue: FisherF(numeratorDegreesOfFreedom: Double(q), denominatorDegreesOfFreedom: df).survival(f))
     }
 }
