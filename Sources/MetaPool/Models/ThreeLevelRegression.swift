@@ -651,7 +651,9 @@ extension ThreeLevelRegression {
     /// ν = (Σαᵢ − tr MΓ)² / (Σαᵢ² − 2ΣαᵢγᵢᵀMγᵢ + tr(MΓMΓ)), Γ = Σᵢγᵢγᵢᵀ.
     public func clusterRobustCR2(_ fit: ThreeLevelRegressionFit) -> ClusterRobustCoefficients? {
         let p = coefficientCount, n = clusterCount
-        guard n > 1 else { return nil }
+        // A fit of another model (other coefficients) has nothing to say here.
+        guard n > 1, fit.coefficients.count == p, fit.covariance.count == p * p, fit.count == count,
+              fit.clusterVariance.isFinite, fit.cohortVariance.isFinite else { return nil }
         let s1 = fit.clusterVariance, s2 = fit.cohortVariance
         let beta = fit.coefficients.map(\.estimate), mm = fit.covariance
         var largest = 0
