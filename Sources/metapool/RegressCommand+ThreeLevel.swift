@@ -32,12 +32,13 @@ extension RegressCommand {
     }
 
     func runThreeLevel(clusterColumn: String) throws {
-        let adjustment = cluster.robust ? cluster.adjustment : nil
+        let adjustment = model.robustChoice
         let result = try reportingErrors(file: model.file) { () throws(MetaPoolError) -> ThreeLevelResult in
             let table = try model.table(comparing: moderatorColumns + [clusterColumn])
             let effects = try EffectSizes(table: table, measure: model.measure, options: model.effectSizeOptions)
             let design = try ModeratorDesign(table: table, moderators: moderatorColumns)
-            let (ids, header) = try Self.clusterIdentifiers(table, column: clusterColumn)
+            let clusters = try table.clusters(column: clusterColumn)
+            let (ids, header) = (clusters.ids, clusters.column)
             let regression = try ThreeLevelRegression(yi: effects.yi, vi: effects.vi, cluster: ids, design: design.matrix,
                                                       predictors: design.predictors)
             let fit = try ProgressReporter.whileRunning("regress", "fitting the three-level model") { () throws(MetaPoolError) in
@@ -66,35 +67,6 @@ extension RegressCommand {
         case .json: print(Self.json(result).serialized())
         default: print(Self.table(result), terminator: "")
         }
-    }
-
-    /// Each row's cluster as an integer (equal trimmed, case-folded cells are one cluster) and the
-    /// column's header as the input spells it.
-    /// - Throws: ``MetaPoolError`` for a column the input lacks, or an empty or NA cell (naming its row and column).
-    static func clusterIdentifiers(_ table: DataTable, column name: String) throws(MetaPoolError) -> ([Int], String) {
-        guard let c = table.columnIndex(name) else {
-            throw MetaPoolError(.missingColumn, "--cluster names column \"\(name)\", which the input does not have (columns: \(table.columns.joined(separator: ", ")))",
-                                at: InputLocation(file: table.source, column: name))
-        }
-        let header = table.columns[c]
-        var ids: [String: Int] = [:]
-        var out: [Int] = []
-        out.reserveCapacity(table.rowCount)
-        for row in 0..<table.rowCount {
-            let text = table.cell(row: row, column: c)?.trimmingWhitespace() ?? ""
-            guard !text.isEmpty, text.uppercased() != "NA" else {
-                throw MetaPoolError(.invalidValue, "the cluster is missing; every study needs one for the three-level model (leave the row out of the analysis, or fill it in)",
-                                    at: table.location(row: row, column: header))
-            }
-            let key = text.lowercased()
-            if let id = ids[key] {
-                out.append(id)
-            } else {
-                ids[key] = ids.count
-                out.append(ids.count - 1)
-            }
-        }
-        return (out, header)
     }
 
     static func json(_ r: ThreeLevelResult) -> JSONValue {

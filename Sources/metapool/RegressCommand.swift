@@ -23,9 +23,6 @@ struct RegressCommand: ParsableCommand {
 
     @OptionGroup var model: ModelOptions
 
-    /// `--cluster`, `--robust`, `--robust-type` (ClusterOptions.swift).
-    @OptionGroup var cluster: ClusterOptions
-
     @Option(help: ArgumentHelp("Moderator columns, comma separated (repeatable). Numeric columns enter as they are; text columns as factors (first level in sorted order is the reference).", valueName: "col[,col...]"))
     var mods: [String] = []
 
@@ -58,7 +55,7 @@ struct RegressCommand: ParsableCommand {
                 : "--permutations must be at most 1,000,000 (each one refits the model; a million already gives p-values to ±0.001); got \(permutations)")
         }
         if seedArgument != nil && permutations == nil { warn("--seed sets the random permutations of --permutations; it has no effect without it (ignored)") }
-        if cluster.cluster != nil {
+        if model.cluster != nil {
             if let message = Self.threeLevelRefusal(pooling: model.pooling, ciMethod: model.ciMethod, permutations: permutations) {
                 throw ValidationError(message)
             }
@@ -70,7 +67,7 @@ struct RegressCommand: ParsableCommand {
     }
 
     func run() throws {
-        if let column = cluster.cluster { return try runThreeLevel(clusterColumn: column.trimmingWhitespace()) }
+        if let column = model.cluster { return try runThreeLevel(clusterColumn: column.trimmingWhitespace()) }
         if model.pooling.isGLMM { return try runGLMM() }
         let result = try reportingErrors(file: model.file) { () throws(MetaPoolError) -> (MetaRegression, Double?, PermutationTest?, EffectSizes) in
             let table = try model.table(comparing: moderatorColumns)

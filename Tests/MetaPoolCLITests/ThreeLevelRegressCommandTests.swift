@@ -109,7 +109,7 @@ struct ThreeLevelRegressCommandTests {
         }
     }
 
-    @Test("refusals: other methods, hksj, permutations, --robust without --cluster, an unknown --robust-type")
+    @Test("refusals: other methods, hksj, permutations, --robust without --cluster, an unknown --robust-type; --robust-type alone implies --robust")
     func refusals() throws {
         let base = ["regress", "assink2016_deltype.csv", "--mods", "year"]
         _ = try expectCLIOutcome(base + ["--cluster", "study", "--method", "DL"], exit: 64, stderr: ["REML or ML"], output: nil, in: Self.folder)
@@ -118,8 +118,9 @@ struct ThreeLevelRegressCommandTests {
         _ = try expectCLIOutcome(base + ["--cluster", "study", "--permutations", "100"], exit: 64, stderr: ["--permutations"], output: nil, in: Self.folder)
         _ = try expectCLIOutcome(base + ["--robust"], exit: 64, stderr: ["--cluster"], output: nil, in: Self.folder)
         _ = try expectCLIOutcome(base + ["--cluster", "study", "--robust", "--robust-type", "CR3"], exit: 64, stderr: ["CR1", "CR2"], output: nil, in: Self.folder)
-        _ = try expectCLIOutcome(base + ["--cluster", "study", "--robust-type", "CR1"], exit: 64, stderr: ["--robust"], output: nil, in: Self.folder)
         _ = try expectCLIOutcome(base + ["--cluster", "nope"], exit: 65, stderr: ["\"nope\""], output: nil, in: Self.folder)
+        let implied = try Self.json(base + ["--cluster", "study", "--robust-type", "CR1"])
+        #expect((implied["robust"] as? [String: Any])?["type"] as? String == "CR1")
     }
 
     @Test("a missing cluster cell names the file, row and column; one study per cluster says the model is two-level")
@@ -130,7 +131,7 @@ struct ThreeLevelRegressCommandTests {
         try "yi,vi,trial,x\n0.1,0.01,A,1\n0.2,0.02,A,2\n0.3,0.01,,3\n0.4,0.02,B,4\n0.2,0.03,B,2\n"
             .write(to: dir.appendingPathComponent("missing.csv"), atomically: true, encoding: .utf8)
         _ = try expectCLIOutcome(["regress", "missing.csv", "--mods", "x", "--cluster", "trial"], exit: 65,
-                                 stderr: ["missing.csv", "row 3", "column \"trial\"", "cluster is missing"], output: nil, in: dir)
+                                 stderr: ["missing.csv", "row 3", "column \"trial\"", "cluster cell is empty"], output: nil, in: dir)
         try "yi,vi,trial,x\n0.1,0.01,A,1\n0.2,0.02,B,2\n0.3,0.01,C,3\n0.4,0.02,D,4\n"
             .write(to: dir.appendingPathComponent("single.csv"), atomically: true, encoding: .utf8)
         _ = try expectCLIOutcome(["regress", "single.csv", "--mods", "x", "--cluster", "trial"], exit: 65,

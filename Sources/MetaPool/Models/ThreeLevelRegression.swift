@@ -315,14 +315,10 @@ public struct ThreeLevelRegression: Sendable {
 /// A cluster-robust (sandwich) test of one model's coefficients: CR1 as metafor's `robust()`, or CR2
 /// with Satterthwaite degrees of freedom as clubSandwich's `coef_test(vcov = "CR2")`.
 public struct ClusterRobustCoefficients: Sendable {
-    /// The small-sample adjustment.
-    public enum Adjustment: String, Sendable, CaseIterable {
-        /// n/(n − p) times the plain sandwich, t on n − p df (metafor's `robust(fit, cluster)`).
-        case cr1 = "CR1"
-        /// The bias-reduced linearization of Bell & McCaffrey (2002) with Satterthwaite df
-        /// (Pustejovsky & Tipton 2018; clubSandwich's default for `rma.mv`).
-        case cr2 = "CR2"
-    }
+    /// The small-sample adjustment: CR1 (n/(n − p) times the plain sandwich, t on n − p df, as
+    /// metafor's `robust(fit, cluster)`) or CR2 (Bell & McCaffrey 2002 with Satterthwaite df,
+    /// Pustejovsky & Tipton 2018, as clubSandwich's `coef_test(vcov = "CR2")`).
+    public typealias Adjustment = ClusterRobustType
 
     /// The omnibus Wald F-test of the tested coefficients with the robust covariance: metafor's
     /// robust QM, F = β̂ₜᵀV⁻¹β̂ₜ/m on (m, n − p) df for CR1; clubSandwich's HTZ for CR2.
