@@ -105,10 +105,11 @@ struct ThreeLevelBinomialLaplace {
         a[g] = av
     }
 
-    /// ℓ and its gradient in (μ, θ₁, θ₂).
-    mutating func evaluate(_ point: SIMD3<Double>) -> (value: Double, gradient: SIMD3<Double>) {
+    /// ℓ and its gradient in (μ, θ₁, θ₂), with the sum of the magnitudes of the terms summed into ℓ
+    /// (its rounding error is a few ulps of that, far more than of ℓ when the totals are large).
+    mutating func evaluate(_ point: SIMD3<Double>) -> (value: Double, gradient: SIMD3<Double>, magnitude: Double) {
         let mu = point[0], t1 = point[1], t2 = point[2]
-        var value = 0.0, gradient = SIMD3<Double>(0, 0, 0)
+        var value = 0.0, gradient = SIMD3<Double>(0, 0, 0), magnitude = 0.0
         for g in 0..<clusterCount {
             solveMode(g, mu: mu, t1: t1, t2: t2)
             let lo = starts[g], hi = starts[g + 1]
@@ -121,13 +122,16 @@ struct ThreeLevelBinomialLaplace {
                 let w = n[j] * p * q
                 let r = BinomialNormalLikelihood.residual(x[j], n[j], p, q)
                 let d = 1 + t2 * t2 * w
-                value += logBinomial[j] + x[j] * eta - n[j] * BinomialNormalLikelihood.log1pexp(eta) - 0.5 * b[j] * b[j]
+                let binomial = x[j] * eta - n[j] * BinomialNormalLikelihood.log1pexp(eta)
+                value += logBinomial[j] + binomial - 0.5 * b[j] * b[j]
+                magnitude += abs(logBinomial[j]) + abs(binomial) + 0.5 * b[j] * b[j]
                 logD += Double.log(d)
                 sumR += r; sumWB += w * b[j]; sumRB += r * b[j]
                 sumT += w / d; sumV += w * (r - t2 * w * b[j]) / d
             }
             let s = 1 + t1 * t1 * sumT
             value += -0.5 * av * av - 0.5 * (logD + Double.log(s))
+            magnitude += 0.5 * av * av + 0.5 * (logD + Double.log(s))
             // dâ/dα = (∂g_a/∂α − Σⱼ cⱼ ∂g_bⱼ/∂α / Dⱼ)/S, cⱼ = θ₁θ₂wⱼ, for α = μ, θ₁, θ₂
             // (Σⱼ wⱼ − θ₂²Σⱼ wⱼ²/Dⱼ = Σⱼ wⱼ/Dⱼ).
             let daMu = -t1 * sumT / s
@@ -162,7 +166,7 @@ struct ThreeLevelBinomialLaplace {
             let dLogDet = dLogD + dS / s
             gradient += SIMD3<Double>(sumR, av * sumR, sumRB) - 0.5 * dLogDet
         }
-        return (value, gradient)
+        return (value, gradient, magnitude)
     }
 
     /// The conditional modes on the logit scale at the last evaluation: θ₁âᵢ per cluster and θ₂b̂ᵢⱼ per study.
@@ -237,7 +241,7 @@ struct ThreeLevelBinomialLaplace {
     mutating func maximize(from start: SIMD3<Double>, free: [Bool])
         -> (point: SIMD3<Double>, value: Double, iterations: Int)? {
         var p = start
-        var (f, g) = evaluate(p)
+        var (f, g, magnitude) = evaluate(p)
         guard f.isFinite else { return nil }
         let mask = SIMD3<Double>(free[0] ? 1 : 0, free[1] ? 1 : 0, free[2] ? 1 : 0)
         for iteration in 1...500 {
@@ -257,25 +261,40 @@ struct ThreeLevelBinomialLaplace {
             guard var s = direction else { return nil }
             s *= mask
             var t = 1.0
-            var next = p, nextValue = f, nextGradient = g
+            var next = p, nextValue = f, nextGradient = g, nextMagnitude = magnitude
+            // ℓ may not fall by more than its rounding error.
+            let slack = 1e-14 * magnitude + 1e-13 * (1 + abs(f))
+            var stalled = false
             while true {
                 next = p + t * s
-                (nextValue, nextGradient) = evaluate(next)
-                if nextValue.isFinite && nextValue >= f - 1e-13 * (1 + abs(f)) { break }
+                (nextValue, nextGradient, nextMagnitude) = evaluate(next)
+                if nextValue.isFinite && nextValue >= f - slack { break }
                 t *= 0.5
-                if t < 1e-12 { return nil }
+                if t < 1e-12 { stalled = true; break }
+            }
+            if stalled {
+                // No step gains beyond the rounding error: converged if the Newton step is small.
+                guard (s * s).sum().squareRoot() <= 1e-6 * max(1, abs(p[0])) else { return nil }
+                p[1] = abs(p[1])
+                p[2] = abs(p[2])
+                (f, _, _) = evaluate(p)
+                return (p, f, iteration)
             }
             let moved = (t * s).max() > -(t * s).min() ? (t * s).max() : -(t * s).min()
+            // A full Newton step whose predicted gain gᵀs is within the rounding error of ℓ lands on
+            // the maximiser to the precision ℓ allows (with large totals, ~1e-10 rather than 1e-11).
+            let settled = t == 1 && (g * s).sum() <= slack
             p = next
             f = nextValue
             g = nextGradient
+            magnitude = nextMagnitude
             guard abs(p[0]) <= Self.parameterBound, abs(p[1]) <= Self.parameterBound, abs(p[2]) <= Self.parameterBound else {
                 return nil
             }
-            if moved <= 1e-11 * max(1, abs(p[0])) {
+            if moved <= 1e-11 * max(1, abs(p[0])) || settled {
                 p[1] = abs(p[1])
                 p[2] = abs(p[2])
-                (f, _) = evaluate(p)
+                (f, _, _) = evaluate(p)
                 return (p, f, iteration)
             }
         }

@@ -110,11 +110,23 @@ public struct ThreeLevelBinomialModel: Sendable {
         var optimum = three.point
         var logLikelihood = three.value
         var iterations = three.iterations
-        if two.value > logLikelihood {
+        // ℓ's rounding error: a few ulps of the magnitude of its terms.
+        let slack = 1e-14 * laplace.evaluate(optimum).magnitude + 1e-12 * (1 + abs(logLikelihood))
+        if two.value >= logLikelihood - slack && abs(optimum[1]) < 1e-6 || two.value > logLikelihood {
             // σ̂²₁ = 0: the two-level optimum is the three-level one.
             optimum = two.point
             logLikelihood = two.value
             iterations += two.iterations
+        }
+        if optimum[2] != 0 && abs(optimum[2]) < 1e-6 {
+            // σ̂²₂ at the boundary: Newton approaches θ₂ = 0 (a maximum of the even ℓ) without reaching it.
+            var atZero = optimum
+            atZero[2] = 0
+            let value = laplace.evaluate(atZero).value
+            if value >= logLikelihood - slack {
+                optimum = atZero
+                logLikelihood = value
+            }
         }
         let se = try Self.standardError(&laplace, at: optimum)
         let twoSE = (try? Self.standardError(&laplace, at: two.point)) ?? .nan
