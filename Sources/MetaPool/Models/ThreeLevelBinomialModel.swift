@@ -216,3 +216,76 @@ public struct ThreeLevelBinomialFit: Sendable {
                 GeneralizedLinearMixedModel.marginalProportion(logitMean: ci.upper, tauSquared: s2))
     }
 }
+
+extension ThreeLevelBinomialModel {
+    /// The profile-likelihood confidence interval of σ²₁ (`cluster: true`) or σ²₂: the values where the
+    /// Laplace log-likelihood maximised over μ and the other component falls χ²₁,₁₋α/2 below its
+    /// maximum (the likelihood-ratio interval, as lme4's `confint(method = "profile")` and metafor's
+    /// `confint()` on `rma.mv` define it; Hardy & Thompson 1996 for one variance). A bound is 0 when the
+    /// profile stays above that level down to 0.
+    /// - Throws: ``MetaPoolError``: `.invalidArgument` for a bad level; `.noConvergence` when a profile
+    ///   maximisation fails or the profile does not fall that far below σ² = 10⁴.
+    public func varianceInterval(_ fit: ThreeLevelBinomialFit, cluster: Bool, level: Double = 0.95) throws(MetaPoolError) -> Interval {
+        try EstimateInference.checkLevel(level)
+        var laplace = ThreeLevelBinomialLaplace(events: events, totals: totals, starts: starts)
+        let held = cluster ? 1 : 2, other = cluster ? 2 : 1
+        let target = fit.logLikelihood - 0.5 * ChiSquared(degreesOfFreedom: 1).quantile(level)
+        let estimate = cluster ? fit.clusterVariance : fit.cohortVariance
+        let otherSD = (cluster ? fit.cohortVariance : fit.clusterVariance).squareRoot()
+        var free = [true, true, true]
+        free[held] = false
+        let name = cluster ? "sigma^2 (cluster)" : "sigma^2 (cohort)"
+        // The profile at σ² = x; the other θ starts away from 0, a stationary point of the even ℓ.
+        var last = SIMD3<Double>(fit.pooled.estimate, 0, 0)
+        last[other] = max(otherSD, 0.1)
+        func excess(_ x: Double) throws(MetaPoolError) -> Double {
+            var start = last
+            start[held] = x.squareRoot()
+            start[other] = max(abs(start[other]), 0.1)
+            guard let m = laplace.maximize(from: start, free: free) else {
+                throw MetaPoolError(.noConvergence, "the profile likelihood of \(name) did not converge at \(x)")
+            }
+            last = m.point
+            return m.value - target
+        }
+        /// The crossing in (a, b), f(a) and f(b) of opposite signs: the Illinois variant of regula
+        /// falsi (Dowell & Jarratt 1971), to 1e-10 relative.
+        func crossing(_ a0: Double, _ fa0: Double, _ b0: Double, _ fb0: Double) throws(MetaPoolError) -> Double {
+            var a = a0, fa = fa0, b = b0, fb = fb0, side = 0
+            for _ in 0..<200 {
+                let x = (a * fb - b * fa) / (fb - fa)
+                if abs(b - a) <= 1e-10 * max(abs(x), 1e-6) { return x }
+                let fx = try excess(x)
+                if fx == 0 { return x }
+                if (fx > 0) == (fa > 0) {
+                    a = x; fa = fx
+                    if side == -1 { fb *= 0.5 }
+                    side = -1
+                } else {
+                    b = x; fb = fx
+                    if side == 1 { fa *= 0.5 }
+                    side = 1
+                }
+            }
+            return 0.5 * (a + b)
+        }
+        // At the estimate the profile is the maximum, above the target by χ²/2 > 0.
+        let top = fit.logLikelihood - target
+        var lower = 0.0
+        if estimate > 0 {
+            let atZero = try excess(0)
+            if atZero < 0 { lower = try crossing(0, atZero, estimate, top) }
+        }
+        var hi = max(2 * estimate, 0.05)
+        var atHi = try excess(hi)
+        while atHi >= 0 {
+            guard hi < 1e4 else {
+                throw MetaPoolError(.noConvergence, "the profile likelihood of \(name) does not fall to the interval's level")
+            }
+            hi *= 2
+            atHi = try excess(hi)
+        }
+        let upper = try crossing(estimate, top, hi, atHi)
+        return Interval(lower, upper)
+    }
+}
