@@ -24,6 +24,8 @@
 #                  analysis of the treatments.
 #   simulated40    simulated from a fixed seed: 40 clusters of 1 to 5 cohorts, n from 5 to 80,
 #                  logit p = -2 + u_i + w_ij, sd(u) = 0.6, sd(w) = 0.4; several 0-event rows.
+#   boundary_cluster, boundary_cohort  small simulated sets on which sigma2_cluster, resp. sigma2_cohort,
+#                  is estimated as 0 (see boundary_set below).
 #
 # Fitting. glmer with glmerControl(optimizer = "bobyqa", tolPwrss = 1e-12, optCtrl = list(rhoend =
 # 1e-12, maxfun = 1e5)). Its answer is then polished by Newton's method (numDeriv's Richardson gradient
@@ -50,13 +52,16 @@
 #   also at the bounds of mu's z interval; the likelihood-ratio test 2 (ll3 - ll2) against the
 #   two-level Laplace fit glmer(cbind(events, total - events) ~ 1 + (1 | cohort), nAGQ = 1), polished
 #   the same way, with the chi^2 p-value on 1 df, not halved, as anova() gives it (anova() on the two
-#   glmer fits is in lme4.anova_chisq and lme4.anova_pval; checked within 2e-6).
+#   glmer fits is in lme4.anova_chisq and lme4.anova_pval; checked within 2e-6); the
+#   profile-likelihood CIs of sigma2_cluster and sigma2_cohort (sigma2_ci), on laplace_ll (see
+#   profile_ci below; most of the script's run time).
 #
 # JSON layout: dataset, source, formula, generated_by, lme4_version, level (0.95), k, n_clusters,
 # data {events, total, cluster, cohort}, and (polished values): estimate se zval pval ci_lb ci_ub
 # tval t_df t_pval t_ci_lb t_ci_ub sigma2 [cluster, cohort] theta [cluster, cohort] logLik deviance
 # pi_lb pi_ub t_pi_lb t_pi_ub typical_vi I2_cluster I2_cohort I2_total marginal_rate
-# marginal_rate_ci [lb, ub] two_level {estimate se tau2 logLik} lrt lrt_df lrt_pval;
+# marginal_rate_ci [lb, ub] two_level {estimate se tau2 logLik} sigma2_ci [[lb, ub] cluster, [lb, ub] cohort]
+# lrt lrt_df lrt_pval;
 # lme4 {glmer's own: estimate sigma2 logLik se_vcov_hessian se_vcov_rx two_level_estimate
 # two_level_tau2 two_level_logLik two_level_se_vcov_hessian anova_chisq anova_pval};
 # convergence {glmer_vs_polished polished_gradient two_level_glmer_vs_polished two_level_polished_gradient}.
@@ -88,6 +93,16 @@ w <- rnorm(length(sim_cluster), 0, 0.4)
 sim_total <- sample(5:80, length(sim_cluster), replace = TRUE)
 sim_events <- rbinom(length(sim_cluster), sim_total, plogis(-2 + u + w))
 
+# Two small simulated sets on which the ML estimate of one variance component is 0 (glmer reports a
+# singular fit): 8 clusters of 2 or 3 cohorts, total 20-60, logit p = -1 + e_ij, sd(e) = 0.5; seed 6
+# gives sigma2_cluster = 0, seed 7 sigma2_cohort = 0.
+boundary_set <- function(seed) {
+  set.seed(seed)
+  sizes <- sample(2:3, 8, replace = TRUE); cl <- rep(1:8, sizes); k <- length(cl)
+  n <- sample(20:60, k, replace = TRUE); x <- rbinom(k, n, plogis(-1 + rnorm(k, 0, 0.5)))
+  data.frame(events = x, total = n, cluster = sprintf("B%d", cl), cohort = sprintf("b%d", seq_len(k)))
+}
+
 datasets <- list(
   her2_cohorts = list(
     data = data.frame(events = her2$events, total = her2$total, cluster = her2$trial, cohort = her2$cohort),
@@ -97,7 +112,11 @@ datasets <- list(
     source = "metadat::dat.hasselblad1998 (Hasselblad 1998), quit rates of the arms; cluster = study, cohort = arm (treatment ignored: a test of the nested structure)"),
   simulated40 = list(
     data = data.frame(events = sim_events, total = sim_total, cluster = sim_cluster, cohort = sim_cohort),
-    source = "simulated, set.seed(20261207): 40 clusters of 1-5 cohorts, total 5-80, logit p = -2 + u + w, sd(u) = 0.6, sd(w) = 0.4")
+    source = "simulated, set.seed(20261207): 40 clusters of 1-5 cohorts, total 5-80, logit p = -2 + u + w, sd(u) = 0.6, sd(w) = 0.4"),
+  boundary_cluster = list(data = boundary_set(6),
+    source = "simulated, boundary_set(6): 8 clusters of 2-3 cohorts, logit p = -1 + e, sd(e) = 0.5; sigma2_cluster estimated as 0"),
+  boundary_cohort = list(data = boundary_set(7),
+    source = "simulated, boundary_set(7): 8 clusters of 2-3 cohorts, logit p = -1 + e, sd(e) = 0.5; sigma2_cohort estimated as 0")
 )
 
 # ---- the Laplace log-likelihood, written out, and fitting with polish -------------------------------
@@ -155,7 +174,7 @@ newton <- function(f, x, free = rep(TRUE, length(x))) {
 # glmer, then its optimum polished on laplace_ll; SE from the inverse of the full observed information
 # -d2 ll/d(theta, beta)2 (numDeriv), the definition of lme4's vcov(use.hessian = TRUE).
 fit_glmer <- function(formula, d, free) {
-  fit <- glmer(formula, data = d, family = binomial, nAGQ = 1, control = ctl)
+  fit <- suppressMessages(glmer(formula, data = d, family = binomial, nAGQ = 1, control = ctl))  # singular fits: message
   nt <- length(getME(fit, "theta"))
   x0 <- c(getME(fit, "theta"), fixef(fit))
   full <- if (nt == 2) x0 else c(x0[1], 0, x0[2])             # (theta_cohort, theta_cluster, mu)
@@ -168,6 +187,34 @@ fit_glmer <- function(formula, d, free) {
        lme4_se_hessian = sqrt(vcov(fit, use.hessian = TRUE)[1, 1]),
        lme4_se_rx = sqrt(suppressWarnings(vcov(fit, use.hessian = FALSE))[1, 1]),
        moved = max(abs(par[free] - full[free])))
+}
+
+# Profile-likelihood CI of sigma2 of component j (1 = cluster, 2 = cohort): the sigma2 where the
+# Laplace log-likelihood maximised over mu and the other theta falls qchisq(0.95, 1)/2 below the
+# maximum; uniroot to 1e-12; a lower bound of 0 where the profile at 0 is above that level. The inner
+# maximisation uses lme4's deviance function (fast; its PIRLS noise of ~1e-9 in ll moves a bound by
+# ~1e-9 / slope) with minqa's bobyqa (rhoend 1e-10, other theta >= 0 started at max(estimate, 0.1));
+# the profile's value is laplace_ll at bobyqa's answer (an error there enters only to second order).
+# On her2_cohorts this gave the same interval of sigma2_cluster to 15 digits as a Newton polish of
+# (other theta, mu) on laplace_ll at every point, 50 times slower.
+profile_ci <- function(j, par, ll_hat, d) {
+  dev <- glmer(cbind(events, total - events) ~ 1 + (1 | cluster/cohort), data = d, family = binomial,
+               nAGQ = 1, control = ctl, devFunOnly = TRUE)
+  pos <- if (j == 1) 2 else 1                         # position in (theta_cohort, theta_cluster, mu)
+  oth <- if (j == 1) 1 else 2
+  free <- replace(rep(TRUE, 3), pos, FALSE)
+  prof <- function(x) {
+    start <- par; start[pos] <- sqrt(x); start[oth] <- max(start[oth], 0.1)
+    fn <- function(y) { z <- start; z[free] <- y; dev(z) }
+    opt <- minqa::bobyqa(start[free], fn, lower = c(0, -Inf), control = list(rhobeg = 0.05, rhoend = 1e-10, maxfun = 1e5))
+    z <- start; z[free] <- opt$par
+    laplace_ll(z, d)
+  }
+  g <- function(x) prof(x) - (ll_hat - qchisq(0.95, 1) / 2)
+  est <- par[pos]^2
+  lo <- if (est < 1e-12 || g(0) > 0) 0 else uniroot(g, c(0, est), tol = 1e-12)$root
+  hi <- max(2 * est, 0.05); while (g(hi) > 0) hi <- 2 * hi
+  c(lo, uniroot(g, c(est, hi), tol = 1e-12)$root)
 }
 
 marginal_rate <- function(mu, s2) integrate(function(z) plogis(mu + sqrt(s2) * z) * dnorm(z), -Inf, Inf, rel.tol = 1e-13)$value
@@ -214,6 +261,7 @@ for (name in names(datasets)) {
     marginal_rate = num(marginal_rate(mu, sum(s2))),
     marginal_rate_ci = vec(c(marginal_rate(mu - zc * se, sum(s2)), marginal_rate(mu + zc * se, sum(s2)))),
     two_level = list(estimate = num(two$par[3]), se = num(two$se), tau2 = num(two$par[1]^2), logLik = num(ll2)),
+    sigma2_ci = list(vec(profile_ci(1, three$par, ll3, d)), vec(profile_ci(2, three$par, ll3, d))),
     lrt = num(lrt_stat), lrt_df = 1, lrt_pval = num(pchisq(lrt_stat, 1, lower.tail = FALSE)),
     lme4 = list(estimate = num(three$lme4_par[3]), sigma2 = vec(three$lme4_par[2:1]^2), logLik = num(three$lme4_ll),
                 se_vcov_hessian = num(three$lme4_se_hessian), se_vcov_rx = num(three$lme4_se_rx),
