@@ -253,5 +253,8 @@ struct ThreeLevelBinomialModelTests {
         let model = try ThreeLevelBinomialModel(events: [1, 2, 3, 5], totals: [10, 10, 10, 12], cluster: [1, 1, 2, 2])
         #expect(kind { _ = try model.fit(level: 1.5) } == .invalidArgument)
         #expect(kind { _ = try model.fit(level: 0) } == .invalidArgument)
+        let fit = try model.fit()
+        #expect(kind { _ = try model.varianceInterval(fit, cluster: true, level: 1) } == .invalidArgument)
+        #expect(kind { _ = try model.varianceInterval(fit, cluster: false, level: .nan) } == .invalidArgument)
     }
 }

@@ -169,11 +169,6 @@ struct ThreeLevelBinomialLaplace {
         return (value, gradient, magnitude)
     }
 
-    /// The conditional modes on the logit scale at the last evaluation: θ₁âᵢ per cluster and θ₂b̂ᵢⱼ per study.
-    func modes(_ point: SIMD3<Double>) -> (cluster: [Double], cohort: [Double]) {
-        (a.map { point[1] * $0 }, b.map { point[2] * $0 })
-    }
-
     // MARK: Maximisation
 
     /// Largest |μ|, |θ₁|, |θ₂| accepted: beyond them the likelihood has no finite maximum in practice.

@@ -146,8 +146,10 @@ public struct ThreeLevelBinomialModel: Sendable {
     /// √[(−H)⁻¹]_μμ with H the Hessian of ℓ in (μ, θ₁, θ₂) at the optimum: the inverse of the full
     /// observed information, as lme4's `vcov(use.hessian = TRUE)` (the default for a GLMM in lme4
     /// 1.1-31: the β block of 2·(deviance Hessian)⁻¹). The β block of the inverse does not depend on
-    /// how θ is parametrised at a stationary point. A θ̂ at 0 whose curvature vanishes is left out
-    /// (its cross terms vanish there, ℓ being even in θ).
+    /// how θ is parametrised at a stationary point. A θ̂ at 0 is left out: ℓ being even in θ, its
+    /// cross terms vanish there and [(−H)⁻¹]_μμ is the same without it (lme4 keeps it; the
+    /// boundary fixtures check the two agree). Should the information still not be positive
+    /// definite, a θ̂ below 1e-6 (whose curvature may vanish) is left out as well.
     static func standardError(_ laplace: inout ThreeLevelBinomialLaplace, at p: SIMD3<Double>) throws(MetaPoolError) -> Double {
         for free in [[true, p[1] != 0, p[2] != 0], [true, abs(p[1]) > 1e-6, abs(p[2]) > 1e-6]] {
             let h = laplace.hessian(p, free: free, accurate: true)
