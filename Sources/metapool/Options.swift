@@ -208,6 +208,12 @@ struct ModelOptions: ParsableArguments {
             throw ValidationError("--robust needs --cluster COLUMN: the cluster-robust variance sums over the clusters (trials) that column names")
         }
         if let message = Self.clusterRefusal(cluster: cluster, pooling: pooling, ciMethod: ciMethod) { throw ValidationError(message) }
+        if cluster != nil, pooling.isGLMM, let points = quadraturePointsArgument, points != 1 {
+            throw ValidationError("--cluster with --method GLMM uses the Laplace approximation (lme4's nAGQ = 1, the only one it has for nested random effects); drop --quadrature-points \(points) or give 1")
+        }
+        if cluster != nil, pooling.isGLMM, robustChoice != nil {
+            throw ValidationError("--robust gives the sandwich test of the inverse-variance three-level model; the three-level GLMM has none here (use --method REML or ML with --robust)")
+        }
         for warning in inapplicable { warn(warning) }
     }
 
@@ -216,13 +222,16 @@ struct ModelOptions: ParsableArguments {
     static func clusterRefusal(cluster: String?, pooling: PoolingMethod, ciMethod: ConfidenceIntervalMethod) -> String? {
         guard cluster != nil else { return nil }
         switch pooling {
+        case .glmm:
+            // Its --ci is checked with the GLMM's other options (wald or t).
+            return nil
         case .inverseVariance(let m) where m == .restrictedMaximumLikelihood || m == .maximumLikelihood:
             if ciMethod != .wald && ciMethod != .t {
                 return "--cluster fits the three-level model, whose interval is wald (z) or t (t on k - 1 df, as metafor's rma.mv(test = \"t\")); drop --ci \(ciMethod.rawValue)"
             }
             return nil
         default:
-            return "--cluster fits the three-level model (cohorts within clusters) by REML or ML; --method \(pooling.code) has no three-level form (try --method REML or ML)"
+            return "--cluster fits the three-level model (cohorts within clusters) by REML or ML, or by --method GLMM for proportions; --method \(pooling.code) has no three-level form (try --method REML or ML)"
         }
     }
 

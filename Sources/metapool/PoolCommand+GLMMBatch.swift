@@ -29,12 +29,12 @@ extension PoolCommand {
             for (a, outcome) in zip(analyses, results) {
                 switch outcome {
                 case .success(let fit):
-                    guard let t = fit as? ThreeLevelAnalysis else { continue }
-                    let e = t.pooled, f = t.fit, pi = t.predictionInterval, r = t.robust
-                    let cells: [String] = [String(f.count), String(f.clusterCount), "\(e.estimate)", "\(e.standardError)",
+                    guard let t = fit as? any ThreeLevelFitted else { continue }
+                    let e = t.pooled, f = t, pi = t.predictionInterval, r = t.robust, het = t.heterogeneity
+                    let cells: [String] = [String(t.studies.effects.count), String(f.clusterCount), "\(e.estimate)", "\(e.standardError)",
                                            "\(e.confidenceInterval.lower)", "\(e.confidenceInterval.upper)", "\(e.pValue)",
                                            "\(f.clusterVariance)", "\(f.cohortVariance)", "\(t.heterogeneity.iSquared)",
-                                           "\(f.iSquaredCluster)", "\(f.iSquaredCohort)", "\(t.q)", "\(t.qPValue)",
+                                           "\(f.iSquaredCluster)", "\(f.iSquaredCohort)", "\(het.q)", "\(het.pValue)",
                                            pi.map { "\($0.lower)" } ?? "", pi.map { "\($0.upper)" } ?? "",
                                            r.map { "\($0.standardError)" } ?? "", r.map { "\($0.degreesOfFreedom)" } ?? "",
                                            r.map { "\($0.confidenceInterval.lower)" } ?? "", r.map { "\($0.confidenceInterval.upper)" } ?? ""]
@@ -98,11 +98,11 @@ extension PoolCommand {
         for (a, outcome) in zip(analyses, results) {
             switch outcome {
             case .success(let fit):
-                guard let t = fit as? ThreeLevelAnalysis else { continue }
+                guard let t = fit as? any ThreeLevelFitted else { continue }
                 let e = t.pooled
-                table.append([a.id, String(t.fit.count), String(t.fit.clusterCount), SummaryTable.f(e.estimate), SummaryTable.f(e.standardError),
+                table.append([a.id, String(t.studies.effects.count), String(t.clusterCount), SummaryTable.f(e.estimate), SummaryTable.f(e.standardError),
                               SummaryTable.f(e.confidenceInterval.lower), SummaryTable.f(e.confidenceInterval.upper),
-                              SummaryTable.f(t.fit.clusterVariance), SummaryTable.f(t.fit.cohortVariance)])
+                              SummaryTable.f(t.clusterVariance), SummaryTable.f(t.cohortVariance)])
             case .failure(let error):
                 table.append([a.id, String(a.count), "NA", "NA", "NA", "NA", "NA", "NA", "NA"])
                 errors += "  \(SafeText.terminal(a.id)): \(SafeText.terminal(error.commandLineSentence))\n"

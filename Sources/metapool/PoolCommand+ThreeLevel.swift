@@ -5,11 +5,11 @@ import MetaPool
 
 extension PoolCommand {
     func runThreeLevel() throws {
-        let (analysis, plot) = try reportingErrors(file: model.file) { () throws(MetaPoolError) -> (ThreeLevelAnalysis, ForestPlot) in
+        let (analysis, plot) = try reportingErrors(file: model.file) { () throws(MetaPoolError) -> (any ThreeLevelFitted, ForestPlot) in
             let table = try model.table()
             var spec = model.specification
             spec.predictionInterval = prediction.setting
-            guard let analysis = try spec.fit(table) as? ThreeLevelAnalysis else {
+            guard let analysis = try spec.fit(table) as? any ThreeLevelFitted else {
                 throw MetaPoolError(.invalidArgument, "--cluster did not give a three-level fit")
             }
             return (analysis, try studyIntervals.apply(to: ForestPlot(analysis, table: table), explicitMeasure: model.measure))
@@ -17,9 +17,11 @@ extension PoolCommand {
         switch format {
         case .csv:
             var out = "study,cluster,yi,vi,ci_lower,ci_upper,weight\n"
-            for s in analysis.summary().studies {
-                out += [StudyCSV.quote(s.study), StudyCSV.quote(s.cluster), "\(s.yi)", "\(s.vi)", "\(s.ciLower)", "\(s.ciUpper)", "\(s.weight)"]
-                    .joined(separator: ",") + "\n"
+            let e = analysis.studies.effects, weights = analysis.studies.weights, clusters = analysis.clusters
+            let intervals = analysis.studies.confidenceIntervals(level: analysis.pooled.level)
+            for i in 0..<e.count {
+                out += [StudyCSV.quote(e.labels[i]), StudyCSV.quote(clusters.names[clusters.ids[i]]), "\(e.yi[i])", "\(e.vi[i])",
+                        "\(intervals[i].lower)", "\(intervals[i].upper)", weights.map { "\($0[i])" } ?? ""].joined(separator: ",") + "\n"
             }
             print(out, terminator: "")
         case .table, .json:
@@ -43,15 +45,15 @@ enum ThreeLevelTable {
     static func f(_ x: Double) -> String { SummaryTable.f(x) }
     static func p(_ x: Double) -> String { x < 1e-4 ? "< .0001" : "= " + SummaryTable.p(x) }
 
-    static func header(_ a: ThreeLevelAnalysis) -> String {
-        let fit = a.fit, column = a.clusters.column
-        var out = "\(a.modelName): k = \(a.effects.count) cohorts in \(fit.clusterCount) clusters (\(column))\n"
+    static func header(_ a: any ThreeLevelFitted) -> String {
+        let column = a.clusters.column
+        var out = "\(a.modelName): k = \(a.studies.effects.count) cohorts in \(a.clusterCount) clusters (\(column))\n"
         out += "Measure: \(a.measure.rawValue) (\(a.measure.analysisScaleName)); CI: \(a.pooled.degreesOfFreedom == nil ? "wald" : "t"), \(SummaryTable.f(a.pooled.level * 100, 0))%\n\n"
         return out
     }
 
-    static func results(_ a: ThreeLevelAnalysis) -> String {
-        let fit = a.fit, column = a.clusters.column
+    static func results(_ a: any ThreeLevelFitted) -> String {
+        let fit = a, column = a.clusters.column, k = a.studies.effects.count
         let level = SummaryTable.f(a.pooled.level * 100, 0)
         var out = "Variance components (\(level)% profile-likelihood CIs):\n\n"
         var components = TextTable([.label(""), .number("estimate"), .number("sqrt"), .number("ci.lb"), .number("ci.ub"),
@@ -61,13 +63,19 @@ enum ThreeLevelTable {
                            ci1.map { f($0.lower) } ?? "NA", ci1.map { f($0.upper) } ?? "NA", String(fit.clusterCount),
                            "between clusters (\(column))"])
         components.append(["sigma^2.2", f(fit.cohortVariance), f(fit.cohortVariance.squareRoot()),
-                           ci2.map { f($0.lower) } ?? "NA", ci2.map { f($0.upper) } ?? "NA", String(a.effects.count),
+                           ci2.map { f($0.lower) } ?? "NA", ci2.map { f($0.upper) } ?? "NA", String(k),
                            "between cohorts within a cluster"])
         out += components.render()
         if let note = a.varianceIntervalError { out += "  (profile-likelihood intervals not available: \(note))\n" }
         out += "\nI^2 (Cheung 2014): total \(SummaryTable.f(a.heterogeneity.iSquared, 2))%, between clusters \(SummaryTable.f(fit.iSquaredCluster, 2))%, within clusters \(SummaryTable.f(fit.iSquaredCohort, 2))%\n"
-        out += "Log-likelihood (\(fit.method.rawValue)): \(f(fit.logLikelihood))\n\n"
-        out += "Test for heterogeneity: Q(df = \(a.effects.count - 1)) = \(f(a.q)), p-val \(p(a.qPValue))\n"
+        let het = a.heterogeneity
+        if let t = a as? ThreeLevelAnalysis {
+            out += "Log-likelihood (\(t.fit.method.rawValue)): \(f(fit.logLikelihood))\n\n"
+            out += "Test for heterogeneity: Q(df = \(het.degreesOfFreedom)) = \(f(het.q)), p-val \(p(het.pValue))\n"
+        } else {
+            out += "Log-likelihood (Laplace, as lme4's logLik): \(f(fit.logLikelihood))\n\n"
+            out += "Wald-type test for heterogeneity: QE(df = \(het.degreesOfFreedom)) = \(f(het.q)), p-val \(p(het.pValue))\n"
+        }
         out += "Likelihood-ratio test against the two-level model (sigma^2.1 = 0; tau^2 = \(f(fit.twoLevelTauSquared))): LRT = \(f(fit.likelihoodRatio)), df = 1, p-val \(p(fit.likelihoodRatioPValue))\n\n"
         let e = a.pooled, df = e.degreesOfFreedom
         var results = TextTable((["estimate", "se", df == nil ? "zval" : "tval"] + (df == nil ? [] : ["df"]) + ["pval", "ci.lb", "ci.ub"]).map(TextTable.Column.number), indent: 2)
@@ -90,6 +98,11 @@ enum ThreeLevelTable {
             if let pi = a.predictionInterval { out += "; prediction interval [\(n(pi.lower)), \(n(pi.upper))]" }
             if let r = a.robust { out += "; cluster-robust CI [\(n(r.confidenceInterval.lower)), \(n(r.confidenceInterval.upper))]" }
             out += "\n"
+        }
+        if let g = a as? ThreeLevelBinomialAnalysis {
+            // The conditional rate above is a median cohort's; averaged over both random effects:
+            let r = g.fit.populationAveragedRate
+            out += "Population-averaged rate: \(f(r.estimate)) [\(f(r.lower)), \(f(r.upper))] (mu's CI with sigma^2 fixed)\n"
         }
         return out
     }

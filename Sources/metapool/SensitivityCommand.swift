@@ -75,7 +75,7 @@ struct SensitivityCommand: ParsableCommand {
         if orderBy != nil { warn("--order-by orders the cumulative analysis, which --cluster does not run (ignored)") }
         let result = try reportingErrors(file: model.file) { () throws(MetaPoolError) -> LeaveOneClusterOut in
             let table = try model.table()
-            guard let fit = try model.specification.fit(table) as? ThreeLevelAnalysis else {
+            guard let fit = try model.specification.fit(table) as? any ThreeLevelFitted else {
                 throw MetaPoolError(.invalidArgument, "--cluster did not give a three-level fit")
             }
             return try LeaveOneClusterOut(fit)

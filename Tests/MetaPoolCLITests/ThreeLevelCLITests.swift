@@ -252,6 +252,99 @@ struct ThreeLevelCLITests {
         #expect(page.contains(String(format: "%.4f", reml.sigma2[0])))
     }
 
+    /// Fixtures/threelevel_glmm/NAME.expected.json (generate_threelevel_glmm.R: lme4's glmer, polished on the Laplace likelihood).
+    struct GLMMFixture: Decodable {
+        struct Data: Decodable { var events, total: [Double]; var cluster, cohort: [String] }
+        struct TwoLevel: Decodable { var estimate, se, tau2, logLik: Double }
+        var dataset: String
+        var k, n_clusters, t_df: Int
+        var data: Data
+        var estimate, se, zval, pval, ci_lb, ci_ub, tval, t_pval, t_ci_lb, t_ci_ub: Double
+        var sigma2: [Double]
+        var sigma2_ci: [[Double]]
+        var logLik, pi_lb, pi_ub, t_pi_lb, t_pi_ub, typical_vi, I2_cluster, I2_cohort, I2_total: Double
+        var marginal_rate: Double
+        var marginal_rate_ci: [Double]
+        var two_level: TwoLevel
+        var lrt, lrt_pval: Double
+
+        static func load(_ name: String) throws -> GLMMFixture {
+            let url = FixtureFolder.url("threelevel_glmm").appendingPathComponent(name + ".expected.json")
+            return try JSONDecoder().decode(GLMMFixture.self, from: Foundation.Data(contentsOf: url))
+        }
+
+        func csv(in folder: URL) throws -> URL {
+            var text = "study,cluster,events,total\n"
+            for i in data.events.indices {
+                text += "\"\(data.cluster[i]) / \(data.cohort[i])\",\"\(data.cluster[i])\",\(Int(data.events[i])),\(Int(data.total[i]))\n"
+            }
+            let url = folder.appendingPathComponent(dataset + ".csv")
+            try text.write(to: url, atomically: true, encoding: .utf8)
+            return url
+        }
+    }
+
+    @Test("pool --cluster --method GLMM: the three-level binomial GLMM against lme4 (Laplace)",
+          arguments: ["her2_cohorts", "hasselblad1998", "simulated40", "boundary_cluster"])
+    func glmm(_ name: String) throws {
+        let r = try GLMMFixture.load(name)
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let csv = try r.csv(in: folder).path
+        let out = try Self.json(["pool", csv, "--cluster", "cluster", "--method", "GLMM", "--format", "json"])
+        // 1e-6 absolute: the fit agrees with the polished lme4 optimum to ~1e-9 (ThreeLevelBinomialModelTests).
+        func close(_ key: String, _ expected: Double, in object: [String: Any]? = nil) {
+            expectClose(Self.number((object ?? out)[key]), expected, relative: 0, absolute: 1e-6, "\(name) GLMM \(key)")
+        }
+        #expect(out["model"] as? String == "three-level" && out["approximation"] as? String == "Laplace")
+        #expect(out["k"] as? Int == r.k && out["clusters"] as? Int == r.n_clusters)
+        close("estimate", r.estimate); close("se", r.se); close("statistic", r.zval); close("p_value", r.pval)
+        close("ci_lower", r.ci_lb); close("ci_upper", r.ci_ub)
+        // Proportions: the prediction interval on t with k - 1 df by default.
+        close("pi_lower", r.t_pi_lb); close("pi_upper", r.t_pi_ub)
+        close("sigma2_cluster", r.sigma2[0]); close("sigma2_cohort", r.sigma2[1])
+        close("sigma2_cluster_ci_lower", r.sigma2_ci[0][0]); close("sigma2_cluster_ci_upper", r.sigma2_ci[0][1])
+        close("sigma2_cohort_ci_lower", r.sigma2_ci[1][0]); close("sigma2_cohort_ci_upper", r.sigma2_ci[1][1])
+        close("i2", r.I2_total); close("i2_cluster", r.I2_cluster); close("i2_cohort", r.I2_cohort)
+        close("typical_variance", r.typical_vi); close("log_likelihood", r.logLik)
+        let lrt = try #require(out["lrt_two_level"] as? [String: Any])
+        close("statistic", r.lrt, in: lrt); close("p_value", r.lrt_pval, in: lrt)
+        close("two_level_estimate", r.two_level.estimate, in: lrt); close("two_level_se", r.two_level.se, in: lrt)
+        close("two_level_tau2", r.two_level.tau2, in: lrt); close("two_level_log_likelihood", r.two_level.logLik, in: lrt)
+        let rate = try #require(out["population_averaged"] as? [String: Any])
+        close("estimate", r.marginal_rate, in: rate); close("ci_lower", r.marginal_rate_ci[0], in: rate); close("ci_upper", r.marginal_rate_ci[1], in: rate)
+        let t = try Self.json(["pool", csv, "--cluster", "cluster", "--method", "GLMM", "--ci", "t", "--pi", "z", "--format", "json"])
+        #expect(t["df"] as? Int == r.t_df)
+        close("statistic", r.tval, in: t); close("p_value", r.t_pval, in: t)
+        close("ci_lower", r.t_ci_lb, in: t); close("ci_upper", r.t_ci_ub, in: t)
+        close("pi_lower", r.pi_lb, in: t)
+    }
+
+    @Test("sensitivity --cluster --method GLMM: leave one trial out against glmer refits")
+    func glmmLeaveOneClusterOut() throws {
+        struct Rows: Decodable {
+            struct Row: Decodable { var omitted: String; var k: Int; var model: String; var estimate, se, sigma2_cohort: Double; var sigma2_cluster: Double? }
+            var rows: [Row]
+        }
+        let url = FixtureFolder.url("threelevel_glmm_loco").appendingPathComponent("her2_cohorts.expected.json")
+        let reference = try JSONDecoder().decode(Rows.self, from: Foundation.Data(contentsOf: url))
+        let r = try GLMMFixture.load("her2_cohorts")
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let csv = try r.csv(in: folder).path
+        let out = try Self.json(["sensitivity", csv, "--cluster", "cluster", "--method", "GLMM", "--format", "json"])
+        let rows = try #require(out["leave_one_cluster_out"] as? [[String: Any]])
+        #expect(rows.count == reference.rows.count && rows.count == r.n_clusters)
+        for (row, e) in zip(rows, reference.rows) {
+            #expect(row["omitted"] as? String == e.omitted && row["k"] as? Int == e.k && row["model"] as? String == e.model)
+            // glmer unpolished: estimates within ~1e-6 of the maximum; its SE from a finite-difference Hessian, ~1e-3 relative.
+            expectClose(Self.number(row["estimate"]), e.estimate, relative: 0, absolute: 1e-5, "\(e.omitted) estimate")
+            expectClose(Self.number(row["sigma2_cohort"]), e.sigma2_cohort, relative: 0, absolute: 1e-5, "\(e.omitted) sigma2_cohort")
+            expectClose(Self.number(row["sigma2_cluster"]), e.sigma2_cluster, relative: 0, absolute: 1e-5, "\(e.omitted) sigma2_cluster")
+            expectClose(Self.number(row["se"]), e.se, relative: 1e-3, absolute: 0, "\(e.omitted) se")
+        }
+    }
+
     @Test("errors: one cohort per cluster, an empty cluster cell, a missing column, methods without a three-level form")
     func errors() throws {
         let folder = try temporaryFolder()
@@ -280,6 +373,18 @@ struct ThreeLevelCLITests {
         #expect(dl.status != 0 && dl.stderr.contains("REML or ML"), "\(dl.stderr)")
         let robust = try Self.run(["pool", mixed.path, "--robust"])
         #expect(robust.status != 0 && robust.stderr.contains("--robust needs --cluster"), "\(robust.stderr)")
+        // The three-level GLMM: Laplace only, no sandwich test, proportions only.
+        let counts = folder.appendingPathComponent("counts.csv")
+        try "study,trial,events,total\nA,t1,3,10\nB,t1,5,12\nC,t2,4,11\n".write(to: counts, atomically: true, encoding: .utf8)
+        let points = try Self.run(["pool", counts.path, "--cluster", "trial", "--method", "GLMM", "--quadrature-points", "7"])
+        #expect(points.status == 64 && points.stderr.contains("Laplace"), "\(points.stderr)")
+        let glmmRobust = try Self.run(["pool", counts.path, "--cluster", "trial", "--method", "GLMM", "--robust"])
+        #expect(glmmRobust.status == 64 && glmmRobust.stderr.contains("--method REML or ML with --robust"), "\(glmmRobust.stderr)")
+        let twoGroup = folder.appendingPathComponent("twogroup.csv")
+        try "study,trial,treat_events,treat_total,control_events,control_total\nA,t1,3,10,5,10\nB,t1,4,12,6,12\nC,t2,2,9,5,9\n"
+            .write(to: twoGroup, atomically: true, encoding: .utf8)
+        let or = try Self.run(["pool", twoGroup.path, "--cluster", "trial", "--method", "GLMM"])
+        #expect(or.status == 64 && or.stderr.contains("the three-level GLMM is for proportions"), "\(or.stderr)")
         let bias = try Self.run(["bias", mixed.path, "--cluster", "trial"])
         #expect(bias.status != 0 && bias.stderr.contains("no three-level form"), "\(bias.stderr)")
     }

@@ -34,21 +34,38 @@ public struct LeaveOneClusterOut: Sendable {
     public let fits: [Fit]
 
     /// - Throws: ``MetaPoolError`` when there are fewer than 3 clusters (a refit needs 2) or a refit fails.
-    public init(_ analysis: ThreeLevelAnalysis) throws(MetaPoolError) {
-        let clusters = analysis.clusters, effects = analysis.effects
+    public init(_ analysis: any ThreeLevelFitted) throws(MetaPoolError) {
+        let clusters = analysis.clusters, effects = analysis.studies.effects
         guard clusters.names.count >= 3 else {
             throw MetaPoolError(.insufficientData, "leaving one cluster out needs at least 3 clusters; there are \(clusters.names.count)",
-                                at: InputLocation(file: effects.locations.firstFile, column: clusters.column), setting: .cluster)
+                                at: InputLocation(file: effects.locations.firstFile, column: clusters.column))
         }
-        let method = analysis.fit.method, level = analysis.pooled.level
+        let level = analysis.pooled.level
         let tDistribution = analysis.pooled.degreesOfFreedom != nil
+        let binomial = analysis as? ThreeLevelBinomialAnalysis
+        let method = (analysis as? ThreeLevelAnalysis)?.fit.method ?? .restrictedMaximumLikelihood
         var fits: [Fit] = []
         for (c, name) in clusters.names.enumerated() {
             let kept = effects.yi.indices.filter { clusters.ids[$0] != c }
             let sub = clusters.subset(kept)
-            let y = kept.map { effects.yi[$0] }, v = kept.map { effects.vi[$0] }
+            let threeLevel = sub.names.count < sub.ids.count
             do throws(MetaPoolError) {
-                if sub.names.count < sub.ids.count {
+                if let binomial {
+                    // The three-level GLMM (Laplace) of the other clusters, or the two-level one (Laplace).
+                    let x = kept.map { binomial.events[$0] }, n = kept.map { binomial.totals[$0] }
+                    if threeLevel {
+                        let fit = try ThreeLevelBinomialModel(events: x, totals: n, cluster: sub.ids).fit(tDistribution: tDistribution, level: level)
+                        fits.append(Fit(omitted: name, count: kept.count, pooled: fit.pooled, clusterVariance: fit.clusterVariance,
+                                        cohortVariance: fit.cohortVariance, model: "three-level"))
+                    } else {
+                        var fit: any FittedModel = try GeneralizedLinearMixedModel(events: x, totals: n, labels: nil, locations: nil,
+                                                                                     quadraturePoints: 1, level: level)
+                        if tDistribution, let g = fit as? GeneralizedLinearMixedModel { fit = g.withTTest() }
+                        fits.append(Fit(omitted: name, count: kept.count, pooled: fit.pooled, clusterVariance: nil,
+                                        cohortVariance: fit.heterogeneity.tauSquared ?? 0, model: "two-level"))
+                    }
+                } else if threeLevel {
+                    let y = kept.map { effects.yi[$0] }, v = kept.map { effects.vi[$0] }
                     let model = try ThreeLevelModel(yi: y, vi: v, cluster: sub.ids)
                     let fit = try model.fit(method: method, tDistribution: tDistribution, level: level)
                     fits.append(Fit(omitted: name, count: kept.count, pooled: fit.pooled, clusterVariance: fit.clusterVariance,

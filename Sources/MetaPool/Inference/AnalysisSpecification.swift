@@ -86,17 +86,25 @@ public struct AnalysisSpecification: Sendable, Hashable {
     /// - Throws: ``MetaPoolError`` `.invalidArgument` naming the conflicting settings.
     public func validate() throws(MetaPoolError) {
         if cluster == nil, robust != nil {
-            throw MetaPoolError(.invalidArgument, "the cluster-robust variance needs the cluster of each study; name the cluster column (the trial of each cohort)", setting: .cluster)
+            throw MetaPoolError(.invalidArgument, "the cluster-robust variance needs the cluster of each study; name the cluster column (the trial of each cohort)")
+        }
+        if cluster != nil, robust != nil, case .glmm = pooling {
+            throw MetaPoolError(.invalidArgument, "the cluster-robust variance is for the inverse-variance three-level model (REML or ML); the three-level GLMM has none here")
         }
         if cluster != nil {
-            switch pooling {
-            case .inverseVariance(let m) where m == .restrictedMaximumLikelihood || m == .maximumLikelihood:
+            let threeLevel: Bool = switch pooling {
+            case .inverseVariance(let m): m == .restrictedMaximumLikelihood || m == .maximumLikelihood
+            case .glmm: measure == nil || measure == .logitProportion
+            default: false
+            }
+            switch threeLevel {
+            case true:
                 if ciMethod != .wald && ciMethod != .t {
                     throw MetaPoolError(.invalidArgument, "the three-level model's interval is wald (z) or t (on k - 1 df, as metafor's test = \"t\"); \(ciMethod.rawValue) has no three-level form",
                                         remedy: .intervals(["wald", "t"]))
                 }
             default:
-                throw MetaPoolError(.invalidArgument, "the three-level model (cohorts within clusters) is fitted by REML or ML; \(pooling.code) has no three-level form", remedy: .methods(["REML", "ML"]), setting: .cluster)
+                throw MetaPoolError(.invalidArgument, "the three-level model (cohorts within clusters) is fitted by REML or ML, or by the GLMM for proportions (PLO); \(pooling.code)\(measure.map { " with \($0.rawValue)" } ?? "") has no three-level form", remedy: .methods(["REML", "ML", "GLMM"]))
             }
         }
         try EstimateInference.checkLevel(level)
@@ -136,6 +144,7 @@ public struct AnalysisSpecification: Sendable, Hashable {
         case var g as GeneralizedLinearMixedModel: g.predictionIntervalSetting = setting; return g
         case var o as OddsRatioMixedModel: o.predictionIntervalSetting = setting; return o
         case var t as ThreeLevelAnalysis: t.predictionIntervalSetting = setting; return t
+        case var b as ThreeLevelBinomialAnalysis: b.predictionIntervalSetting = setting; return b
         default: return fit
         }
     }
@@ -158,6 +167,15 @@ public struct AnalysisSpecification: Sendable, Hashable {
             return try Peto(TwoGroupCounts(table: table), level: level)
         case .glmm(let points):
             let isTwoGroup = measure == .oddsRatio || (measure == nil && table.columnIndex("treat_events") != nil)
+            if let cluster {
+                guard !isTwoGroup else {
+                    throw MetaPoolError(.invalidArgument, "the three-level GLMM is for proportions (events, total); two-group counts have no three-level GLMM here (use an inverse-variance method with the cluster column)",
+                                        remedy: .methods(["REML", "ML"]))
+                }
+                // Laplace, as lme4 fits nested random effects (its nAGQ > 1 needs a single grouping factor).
+                return try ThreeLevelBinomialAnalysis(table: table, clusters: table.clusters(column: cluster),
+                                                      tDistribution: ciMethod == .t, level: level)
+            }
             if isTwoGroup {
                 let model = try OddsRatioMixedModel(table: table, quadraturePoints: points, level: level)
                 return ciMethod == .t ? model.withTTest() : model

@@ -102,8 +102,9 @@ public struct SubgroupFits: Sendable {
     }
 
     static func modelDescription(_ specification: AnalysisSpecification) -> String {
-        if specification.cluster != nil, case .inverseVariance(let method) = specification.pooling {
-            return "three-level (\(method.rawValue))"
+        if specification.cluster != nil {
+            if case .inverseVariance(let method) = specification.pooling { return "three-level (\(method.rawValue))" }
+            return "three-level (GLMM, Laplace)"
         }
         return switch specification.pooling {
         case .inverseVariance(let method): method == .fixedEffect ? "common-effect (FE)" : "random-effects (\(method.rawValue))"
@@ -119,7 +120,7 @@ public struct SubgroupFits: Sendable {
         for g in groups {
             guard case .object(let members) = try g.fit.jsonSummary() else { continue }
             // A three-level fit's own `model` ("three-level") is the subgroup's `model` with the method.
-            let own = g.fit is ThreeLevelAnalysis ? members.filter { $0.0 != "model" } : members
+            let own = g.fit is any ThreeLevelFitted ? members.filter { $0.0 != "model" } : members
             subgroups.append(.object([("subgroup", .string(g.label)), ("model", .string(g.model))] + own))
         }
         return .object([

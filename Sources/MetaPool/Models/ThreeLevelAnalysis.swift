@@ -65,7 +65,7 @@ public struct ThreeLevelAnalysis: Sendable {
                                 remedy: .intervals(["wald", "t"]))
         }
         guard clusters.ids.count == effects.count else {
-            throw MetaPoolError(.invalidArgument, "\(effects.count) studies but \(clusters.ids.count) cluster values; give one per study", setting: .cluster)
+            throw MetaPoolError(.invalidArgument, "\(effects.count) studies but \(clusters.ids.count) cluster values; give one per study")
         }
         let model: ThreeLevelModel
         do {
@@ -103,13 +103,13 @@ public struct ThreeLevelAnalysis: Sendable {
         case .cr2?:
             guard let r = model.clusterRobustCR2(fit) else {
                 throw MetaPoolError(.insufficientData, "the CR2 cluster-robust variance needs at least 2 clusters with a positive-definite adjustment; use CR1 or drop --robust",
-                                    at: InputLocation(file: effects.locations.firstFile, column: clusters.column), setting: .cluster)
+                                    at: InputLocation(file: effects.locations.firstFile, column: clusters.column))
             }
             self.robust = r
         case .cr1?:
             guard let r = fit.clusterRobust else {
                 throw MetaPoolError(.insufficientData, "the cluster-robust variance needs at least 2 clusters",
-                                    at: InputLocation(file: effects.locations.firstFile, column: clusters.column), setting: .cluster)
+                                    at: InputLocation(file: effects.locations.firstFile, column: clusters.column))
             }
             self.robust = RobustInference(estimate: r.estimate, standardError: r.standardError,
                                           degreesOfFreedom: Double(r.degreesOfFreedom ?? (fit.clusterCount - 1)), level: r.level)
@@ -140,11 +140,49 @@ public struct ThreeLevelAnalysis: Sendable {
         return w
     }
 
+}
+
+/// A cluster's studies and the pooled estimate of its cohorts (``ThreeLevelFitted/clusterEstimates``).
+public struct ClusterEstimate: Sendable {
+    public let label: String
+    public internal(set) var studies: [Int]
+    public internal(set) var estimate: Double, standardError: Double
+}
+
+/// What the three-level fits (``ThreeLevelAnalysis``, ``ThreeLevelBinomialAnalysis``) answer beyond
+/// ``FittedModel``: both variance components with their intervals, the test against two levels,
+/// the clusters, and the cluster-robust test where asked for.
+public protocol ThreeLevelFitted: FittedModel {
+    /// The cluster column and each study's cluster.
+    var clusters: StudyClusters { get }
+    /// σ̂²₁ between clusters and σ̂²₂ between cohorts of a cluster, and the number of clusters.
+    var clusterVariance: Double { get }
+    var cohortVariance: Double { get }
+    var clusterCount: Int { get }
+    /// Profile-likelihood intervals of σ²₁ and σ²₂, or why they could not be found.
+    var clusterVarianceInterval: Interval? { get }
+    var cohortVarianceInterval: Interval? { get }
+    var varianceIntervalError: String? { get }
+    /// I² between clusters and within clusters (Cheung 2014), in percent.
+    var iSquaredCluster: Double { get }
+    var iSquaredCohort: Double { get }
+    /// The (restricted or Laplace) log-likelihood, and the likelihood-ratio test against the two-level model.
+    var logLikelihood: Double { get }
+    var likelihoodRatio: Double { get }
+    var likelihoodRatioPValue: Double { get }
+    var twoLevelTauSquared: Double { get }
+    /// The cluster-robust test of the pooled estimate, when asked for, and its estimator.
+    var robust: RobustInference? { get }
+    var robustType: ClusterRobustType? { get }
+}
+
+extension ThreeLevelFitted {
     /// Per cluster, in order of first appearance: its studies (indices into ``effects``) and the
     /// pooled estimate of its cohorts at the fitted cohort variance, weights 1/(vᵢⱼ + σ̂²₂) and
     /// SE 1/√Σⱼ(1/(vᵢⱼ + σ̂²₂)) (the conditional estimate of μ + uᵢ from that cluster alone; the
     /// forest plot's diamond per trial).
     public var clusterEstimates: [ClusterEstimate] {
+        let effects = studies.effects
         var position: [Int: Int] = [:]
         var out: [ClusterEstimate] = []
         var sw: [Double] = [], swy: [Double] = []
@@ -158,7 +196,7 @@ public struct ThreeLevelAnalysis: Sendable {
                 sw.append(0)
                 swy.append(0)
             }
-            let w = 1 / (effects.vi[i] + fit.cohortVariance)
+            let w = 1 / (effects.vi[i] + cohortVariance)
             out[p].studies.append(i)
             sw[p] += w
             swy[p] += w * effects.yi[i]
@@ -170,12 +208,18 @@ public struct ThreeLevelAnalysis: Sendable {
         return out
     }
 
-    /// A cluster's studies and the pooled estimate of its cohorts (``clusterEstimates``).
-    public struct ClusterEstimate: Sendable {
-        public let label: String
-        public internal(set) var studies: [Int]
-        public internal(set) var estimate: Double, standardError: Double
-    }
+}
+
+extension ThreeLevelAnalysis: ThreeLevelFitted {
+    public var clusterVariance: Double { fit.clusterVariance }
+    public var cohortVariance: Double { fit.cohortVariance }
+    public var clusterCount: Int { fit.clusterCount }
+    public var iSquaredCluster: Double { fit.iSquaredCluster }
+    public var iSquaredCohort: Double { fit.iSquaredCohort }
+    public var logLikelihood: Double { fit.logLikelihood }
+    public var likelihoodRatio: Double { fit.likelihoodRatio }
+    public var likelihoodRatioPValue: Double { fit.likelihoodRatioPValue }
+    public var twoLevelTauSquared: Double { fit.twoLevelTauSquared }
 }
 
 /// The cluster of each study: a column's values, numbered in order of first appearance.

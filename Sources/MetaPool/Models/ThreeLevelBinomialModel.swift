@@ -53,7 +53,7 @@ public struct ThreeLevelBinomialModel: Sendable {
         for c in cluster { counts[firstSeen[c]!] += 1 }
         // With one study in every cluster, σ²₁ and σ²₂ enter the likelihood only as their sum.
         guard counts.contains(where: { $0 > 1 }) else {
-            throw MetaPoolError(.insufficientData, "every cluster holds a single study, so the between-cluster and within-cluster variances cannot be told apart: the model reduces to the two-level one; fit that instead (no cluster column)")
+            throw ThreeLevelModel.reducesToTwoLevels
         }
         var starts = [0]
         starts.reserveCapacity(counts.count + 1)

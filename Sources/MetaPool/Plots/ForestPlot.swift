@@ -233,8 +233,8 @@ public struct ForestPlot: Sendable {
     /// interval where the model has one. `table`, when given, supplies the input columns shown
     /// beside each study (events, totals) and the columns that tell arms of one trial apart.
     public init(_ fit: any FittedModel, table: DataTable? = nil) throws(MetaPoolError) {
-        if let threeLevel = fit as? ThreeLevelAnalysis {
-            try self.init(threeLevel, table: table)
+        if let threeLevel = fit as? any ThreeLevelFitted {
+            try self.init(threeLevel: threeLevel, table: table)
             return
         }
         try self.init(fit: fit, table: table, blocks: nil, test: nil, commonTauSquared: false)
@@ -245,12 +245,16 @@ public struct ForestPlot: Sendable {
     /// cluster of several cohorts with a heading and a diamond for its cohorts pooled at the
     /// fitted cohort variance (``ThreeLevelAnalysis/clusterEstimates``), a cluster of one cohort as a plain row.
     public init(_ analysis: ThreeLevelAnalysis, table: DataTable? = nil) throws(MetaPoolError) {
+        try self.init(threeLevel: analysis, table: table)
+    }
+
+    init(threeLevel analysis: any ThreeLevelFitted, table: DataTable?) throws(MetaPoolError) {
         let level = analysis.pooled.level
         let z = EstimateInference.criticalValue(level: level, degreesOfFreedom: nil)
         let back = analysis.backTransform
         var blocks: [Block] = []
         for c in analysis.clusterEstimates {
-            let effects = try analysis.effects.subset(c.studies)
+            let effects = try analysis.studies.effects.subset(c.studies)
             guard c.studies.count > 1 else {
                 blocks.append(Block(label: c.label, effects: effects, estimate: .none, heading: false))
                 continue
@@ -258,10 +262,10 @@ public struct ForestPlot: Sendable {
             let half = z * c.standardError
             blocks.append(Block(label: c.label, effects: effects,
                                 estimate: .coefficient(estimate: c.estimate, interval: Interval(c.estimate - half, c.estimate + half),
-                                                       tauSquared: analysis.fit.cohortVariance, backTransform: back)))
+                                                       tauSquared: analysis.cohortVariance, backTransform: back)))
         }
         try self.init(fit: analysis, table: table, blocks: blocks, test: nil, commonTauSquared: false)
-        threeLevel = (analysis.clusters.column, analysis.fit.clusterVariance, analysis.fit.cohortVariance)
+        threeLevel = (analysis.clusters.column, analysis.clusterVariance, analysis.cohortVariance)
     }
 
     /// The plot of a subgroup analysis: one block per subgroup (its studies found by their input

@@ -105,15 +105,15 @@ public struct Report: Sendable {
         }
         let test = a.degreesOfFreedom.map { "t(\($0))" } ?? "z"
         out += "<tr><td>\(test), p</td><td>\(n(a.statistic)), \(e(SVG.pValue(a.pValue)))</td><td></td></tr>\n"
-        if let t = fit as? ThreeLevelAnalysis {
+        if let t = fit as? any ThreeLevelFitted {
             // Both levels with their profile-likelihood intervals, I² per level, the LRT and the robust test.
-            let f = t.fit, column = e(t.clusters.column)
+            let f = t, column = e(t.clusters.column)
             func ci(_ i: Interval?) -> String { i.map { " [\(n($0.lower)), \(n($0.upper))]" } ?? "" }
             if let r = t.robust, let type = t.robustType {
                 out += "<tr><td>cluster-robust \(type.rawValue) [\(levelText) CI], t(\(n(r.degreesOfFreedom, 2))), p</td><td>SE \(n(r.standardError)) [\(n(r.confidenceInterval.lower)), \(n(r.confidenceInterval.upper))], \(n(r.statistic)), \(e(SVG.pValue(r.pValue)))</td><td>[\(n(fit.backTransform(r.confidenceInterval.lower))), \(n(fit.backTransform(r.confidenceInterval.upper)))]</td></tr>\n"
             }
             out += "<tr><td>σ²₁ between clusters (\(column)) [profile CI]</td><td>\(n(f.clusterVariance))\(ci(t.clusterVarianceInterval))</td><td>\(f.clusterCount) clusters</td></tr>\n"
-            out += "<tr><td>σ²₂ between cohorts within a cluster [profile CI]</td><td>\(n(f.cohortVariance))\(ci(t.cohortVarianceInterval))</td><td>\(f.count) cohorts</td></tr>\n"
+            out += "<tr><td>σ²₂ between cohorts within a cluster [profile CI]</td><td>\(n(f.cohortVariance))\(ci(t.cohortVarianceInterval))</td><td>\(f.studies.effects.count) cohorts</td></tr>\n"
             out += "<tr><td>I² total, between clusters, within clusters</td><td>\(n(het.iSquared, 2))%, \(n(f.iSquaredCluster, 2))%, \(n(f.iSquaredCohort, 2))%</td><td></td></tr>\n"
             out += "<tr><td>LRT against the two-level model (df 1), p</td><td>\(n(f.likelihoodRatio)), \(e(SVG.pValue(f.likelihoodRatioPValue)))</td><td>two-level τ² \(n(f.twoLevelTauSquared))</td></tr>\n"
         } else if let tau2 = het.tauSquared {
