@@ -117,6 +117,36 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
+    // The three-level binomial GLMM (Laplace) and the three-level meta-regression (p = 3): O(k) per
+    // evaluation through each cluster's block, so 10x the studies should cost about 10x.
+    for (k, clusters) in [(10_000, 1_000), (100_000, 10_000)] {
+        let cluster = (0..<k).map { $0 * clusters / k }
+        let events: [Double] = (0..<k).map { (i: Int) -> Double in
+            let r: Int = (i * 7 + (i / 3) * 5) % 17
+            return Double(2 + r)
+        }
+        let totals: [Double] = (0..<k).map { (i: Int) -> Double in Double(25 + (i * 11) % 30) }
+        let binomial = try! ThreeLevelBinomialModel(events: events, totals: totals, cluster: cluster)
+        Benchmark("Three-level GLMM (Laplace) k=\(k) in \(clusters) clusters", configuration: .init(maxDuration: .seconds(10), maxIterations: 20)) { benchmark in
+            for _ in benchmark.scaledIterations {
+                blackHole(try binomial.fit())
+            }
+        }
+        let data = synthetic(k, seed: 13)
+        var design = [Double](repeating: 1, count: 3 * k)
+        for i in 0..<k {
+            design[3 * i + 1] = Double(i % 7) / 7
+            design[3 * i + 2] = Double(cluster[i] % 2)
+        }
+        let regression = try! ThreeLevelRegression(yi: data.y, vi: data.v, cluster: cluster, design: design,
+                                                    predictors: ["intrcpt", "x", "cluster_level"])
+        Benchmark("Three-level regression REML p=3 k=\(k) in \(clusters) clusters", configuration: .init(maxDuration: .seconds(10), maxIterations: 50)) { benchmark in
+            for _ in benchmark.scaledIterations {
+                blackHole(try regression.fit(method: .restrictedMaximumLikelihood))
+            }
+        }
+    }
+
     let k1e4 = synthetic(10_000, seed: 5)
     let fit1e4 = try! MetaAnalysis(try! EffectSizes.generic(yi: k1e4.y, vi: k1e4.v), method: .derSimonianLaird)
 
