@@ -88,15 +88,10 @@ public struct ThreeLevelAnalysis: Sendable {
         self.clusters = clusters
         self.model = model
         self.fit = fit
-        var bounds: (Interval?, Interval?, String?) = (nil, nil, nil)
-        if intervals {
-            do {
-                bounds = (try model.varianceInterval(fit, cluster: true, level: fit.pooled.level),
-                          try model.varianceInterval(fit, cluster: false, level: fit.pooled.level), nil)
-            } catch {
-                bounds = (nil, nil, error.reason)
-            }
-        }
+        let level = fit.pooled.level
+        let bounds = intervals ? Self.varianceIntervals({ () throws(MetaPoolError) in try model.varianceInterval(fit, cluster: true, level: level) },
+                                                        { () throws(MetaPoolError) in try model.varianceInterval(fit, cluster: false, level: level) })
+                               : (nil, nil, nil)
         (clusterVarianceInterval, cohortVarianceInterval, varianceIntervalError) = bounds
         robustType = robust
         switch robust {
@@ -155,14 +150,23 @@ public struct ClusterEstimate: Sendable {
 public protocol ThreeLevelFitted: FittedModel {
     /// The cluster column and each study's cluster.
     var clusters: StudyClusters { get }
-    /// σ̂²₁ between clusters and σ̂²₂ between cohorts of a cluster, and the number of clusters.
-    var clusterVariance: Double { get }
-    var cohortVariance: Double { get }
-    var clusterCount: Int { get }
+    /// The fitted variance components, log-likelihoods and I² per level.
+    var estimates: any ThreeLevelEstimates { get }
     /// Profile-likelihood intervals of σ²₁ and σ²₂, or why they could not be found.
     var clusterVarianceInterval: Interval? { get }
     var cohortVarianceInterval: Interval? { get }
     var varianceIntervalError: String? { get }
+    /// The cluster-robust test of the pooled estimate, when asked for, and its estimator.
+    var robust: RobustInference? { get }
+    var robustType: ClusterRobustType? { get }
+}
+
+/// What every three-level fit estimates (``ThreeLevelFit``, ``ThreeLevelBinomialFit``).
+public protocol ThreeLevelEstimates: Sendable {
+    /// σ̂²₁ between clusters and σ̂²₂ between cohorts of a cluster, and the number of clusters.
+    var clusterVariance: Double { get }
+    var cohortVariance: Double { get }
+    var clusterCount: Int { get }
     /// I² between clusters and within clusters (Cheung 2014), in percent.
     var iSquaredCluster: Double { get }
     var iSquaredCohort: Double { get }
@@ -171,9 +175,31 @@ public protocol ThreeLevelFitted: FittedModel {
     var likelihoodRatio: Double { get }
     var likelihoodRatioPValue: Double { get }
     var twoLevelTauSquared: Double { get }
-    /// The cluster-robust test of the pooled estimate, when asked for, and its estimator.
-    var robust: RobustInference? { get }
-    var robustType: ClusterRobustType? { get }
+}
+
+extension ThreeLevelFit: ThreeLevelEstimates {}
+extension ThreeLevelBinomialFit: ThreeLevelEstimates {}
+
+extension ThreeLevelFitted {
+    public var clusterVariance: Double { estimates.clusterVariance }
+    public var cohortVariance: Double { estimates.cohortVariance }
+    public var clusterCount: Int { estimates.clusterCount }
+    public var iSquaredCluster: Double { estimates.iSquaredCluster }
+    public var iSquaredCohort: Double { estimates.iSquaredCohort }
+    public var logLikelihood: Double { estimates.logLikelihood }
+    public var likelihoodRatio: Double { estimates.likelihoodRatio }
+    public var likelihoodRatioPValue: Double { estimates.likelihoodRatioPValue }
+    public var twoLevelTauSquared: Double { estimates.twoLevelTauSquared }
+
+    /// The profile-likelihood intervals of both components, or (nil, nil, why) when one cannot be found.
+    static func varianceIntervals(_ cluster: () throws(MetaPoolError) -> Interval,
+                                  _ cohort: () throws(MetaPoolError) -> Interval) -> (Interval?, Interval?, String?) {
+        do {
+            return (try cluster(), try cohort(), nil)
+        } catch {
+            return (nil, nil, error.reason)
+        }
+    }
 }
 
 extension ThreeLevelFitted {
@@ -211,15 +237,7 @@ extension ThreeLevelFitted {
 }
 
 extension ThreeLevelAnalysis: ThreeLevelFitted {
-    public var clusterVariance: Double { fit.clusterVariance }
-    public var cohortVariance: Double { fit.cohortVariance }
-    public var clusterCount: Int { fit.clusterCount }
-    public var iSquaredCluster: Double { fit.iSquaredCluster }
-    public var iSquaredCohort: Double { fit.iSquaredCohort }
-    public var logLikelihood: Double { fit.logLikelihood }
-    public var likelihoodRatio: Double { fit.likelihoodRatio }
-    public var likelihoodRatioPValue: Double { fit.likelihoodRatioPValue }
-    public var twoLevelTauSquared: Double { fit.twoLevelTauSquared }
+    public var estimates: any ThreeLevelEstimates { fit }
 }
 
 /// The cluster of each study: a column's values, numbered in order of first appearance.

@@ -59,15 +59,10 @@ public struct ThreeLevelBinomialAnalysis: Sendable {
         self.totals = totals
         self.clusters = clusters
         self.fit = fit
-        var bounds: (Interval?, Interval?, String?) = (nil, nil, nil)
-        if intervals {
-            do {
-                bounds = (try model.varianceInterval(fit, cluster: true, level: fit.pooled.level),
-                          try model.varianceInterval(fit, cluster: false, level: fit.pooled.level), nil)
-            } catch {
-                bounds = (nil, nil, error.reason)
-            }
-        }
+        let level = fit.pooled.level
+        let bounds = intervals ? Self.varianceIntervals({ () throws(MetaPoolError) in try model.varianceInterval(fit, cluster: true, level: level) },
+                                                        { () throws(MetaPoolError) in try model.varianceInterval(fit, cluster: false, level: level) })
+                               : (nil, nil, nil)
         (clusterVarianceInterval, cohortVarianceInterval, varianceIntervalError) = bounds
         let wald = GeneralizedLinearMixedModel.waldStatistic(events: events, totals: totals)
         let df = events.count - 1
@@ -96,15 +91,7 @@ extension ThreeLevelBinomialAnalysis: ThreeLevelFitted {
     public func backTransform(_ x: Double) -> Double { EffectMeasure.logitProportion.backTransform.apply(x, harmonicMeanTotal: effects.harmonicMeanTotal) }
     public func jsonSummary() throws(MetaPoolError) -> JSONValue { try MetaPoolError.encodedSummary(summary()) }
 
-    public var clusterVariance: Double { fit.clusterVariance }
-    public var cohortVariance: Double { fit.cohortVariance }
-    public var clusterCount: Int { fit.clusterCount }
-    public var iSquaredCluster: Double { fit.iSquaredCluster }
-    public var iSquaredCohort: Double { fit.iSquaredCohort }
-    public var logLikelihood: Double { fit.logLikelihood }
-    public var likelihoodRatio: Double { fit.likelihoodRatio }
-    public var likelihoodRatioPValue: Double { fit.likelihoodRatioPValue }
-    public var twoLevelTauSquared: Double { fit.twoLevelTauSquared }
+    public var estimates: any ThreeLevelEstimates { fit }
     /// No sandwich estimator for the GLMM here: `nil`.
     public var robust: RobustInference? { nil }
     public var robustType: ClusterRobustType? { nil }

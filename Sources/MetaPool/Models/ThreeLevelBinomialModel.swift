@@ -250,44 +250,9 @@ extension ThreeLevelBinomialModel {
             last = m.point
             return m.value - target
         }
-        /// The crossing in (a, b), f(a) and f(b) of opposite signs: the Illinois variant of regula
-        /// falsi (Dowell & Jarratt 1971), to 1e-10 relative.
-        func crossing(_ a0: Double, _ fa0: Double, _ b0: Double, _ fb0: Double) throws(MetaPoolError) -> Double {
-            var a = a0, fa = fa0, b = b0, fb = fb0, side = 0
-            for _ in 0..<200 {
-                let x = (a * fb - b * fa) / (fb - fa)
-                if abs(b - a) <= 1e-10 * max(abs(x), 1e-6) { return x }
-                let fx = try excess(x)
-                if fx == 0 { return x }
-                if (fx > 0) == (fa > 0) {
-                    a = x; fa = fx
-                    if side == -1 { fb *= 0.5 }
-                    side = -1
-                } else {
-                    b = x; fb = fx
-                    if side == 1 { fa *= 0.5 }
-                    side = 1
-                }
-            }
-            return 0.5 * (a + b)
-        }
         // At the estimate the profile is the maximum, above the target by χ²/2 > 0.
-        let top = fit.logLikelihood - target
-        var lower = 0.0
-        if estimate > 0 {
-            let atZero = try excess(0)
-            if atZero < 0 { lower = try crossing(0, atZero, estimate, top) }
-        }
-        var hi = max(2 * estimate, 0.05)
-        var atHi = try excess(hi)
-        while atHi >= 0 {
-            guard hi < 1e4 else {
-                throw MetaPoolError(.noConvergence, "the profile likelihood of \(name) does not fall to the interval's level")
-            }
-            hi *= 2
-            atHi = try excess(hi)
-        }
-        let upper = try crossing(estimate, top, hi, atHi)
-        return Interval(lower, upper)
+        return try ProfileLikelihoodInterval.bounds(estimate: estimate, top: fit.logLikelihood - target,
+                                                    firstUpper: max(2 * estimate, 0.05), ceiling: 1e4, floor: 1e-6,
+                                                    name: name, excess: excess)
     }
 }

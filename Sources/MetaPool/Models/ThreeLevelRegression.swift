@@ -530,46 +530,9 @@ extension ThreeLevelRegression {
             }
             return m.logLikelihood - target
         }
-        /// The crossing in (a, b), f(a) and f(b) of opposite signs: the Illinois variant of regula
-        /// falsi (Dowell & Jarratt 1971), to 1e-10 of the scale.
-        func crossing(_ a0: Double, _ fa0: Double, _ b0: Double, _ fb0: Double) throws(MetaPoolError) -> Double {
-            var a = a0, fa = fa0, b = b0, fb = fb0, side = 0
-            for _ in 0..<200 {
-                let xv = (a * fb - b * fa) / (fb - fa)
-                if abs(b - a) <= 1e-10 * max(abs(xv), scale) { return xv }
-                let fx = try excess(xv)
-                if fx == 0 { return xv }
-                if (fx > 0) == (fa > 0) {
-                    a = xv; fa = fx
-                    if side == -1 { fb *= 0.5 }
-                    side = -1
-                } else {
-                    b = xv; fb = fx
-                    if side == 1 { fa *= 0.5 }
-                    side = 1
-                }
-            }
-            return 0.5 * (a + b)
-        }
-        let top = try excess(estimate)
-        var lower = 0.0
-        if estimate > 0 {
-            let atZero = try excess(0)
-            if atZero < 0 { lower = try crossing(0, atZero, estimate, top) }
-        }
-        var hi = max(2 * estimate, scale)
-        var atHi = try excess(hi)
-        var doublings = 0
-        while atHi >= 0 {
-            doublings += 1
-            guard doublings <= 100 else {
-                throw MetaPoolError(.noConvergence, "the profile likelihood of \(name) does not fall to the interval's level")
-            }
-            hi *= 2
-            atHi = try excess(hi)
-        }
-        let upper = try crossing(estimate, top, hi, atHi)
-        return Interval(lower, upper)
+        let first = max(2 * estimate, scale)
+        return try ProfileLikelihoodInterval.bounds(estimate: estimate, top: try excess(estimate), firstUpper: first,
+                                                    ceiling: first * 0x1p100, floor: scale, name: name, excess: excess)
     }
 }
 
