@@ -67,15 +67,15 @@ struct BayesianMetaAnalysisTests {
     /// values above 1 in magnitude); the quadrature's own relative accuracy is 1e-12.
     static let tolerance = 1e-8
 
-    @Test("the fixtures are there: Crins et al. (2014), BCG, HER2 T-DXd")
+    @Test("the fixtures are there: Crins et al. (2014), two of its studies, BCG, HER2 T-DXd")
     func fixturesPresent() {
-        #expect(BayesFixture.names == ["bcg", "crins2014", "her2_tdxd"], "\(BayesFixture.names)")
+        #expect(BayesFixture.names == ["bcg", "crins2014", "crins_two", "her2_tdxd"], "\(BayesFixture.names)")
     }
 
     @Test("τ, μ, θ_new, θᵢ, probabilities, marginal likelihood and Bayes factors", arguments: BayesFixture.names)
     func dataset(_ name: String) throws {
         let fixture = try BayesFixture.load(name)
-        #expect(fixture.cases.count >= 7)
+        #expect(fixture.cases.count >= (fixture.k > 2 ? 7 : 5))
         let tol = Self.tolerance
         for c in fixture.cases {
             let context = "\(name) \(c.name)"

@@ -39,6 +39,7 @@
 #   bcg        metadat::dat.bcg, escalc("RR", ai = tpos, bi = tneg, ci = cpos, di = cneg)
 #   her2_tdxd  Datasets/her2-bm-intracranial-response.csv, antibody-drug conjugate (trastuzumab
 #              deruxtecan) experimental rows with endpoint IC-ORR or CNS-ORR, escalc("PLO")
+#   crins_two  Schuller (2005) and Gras (2008) of crins2014 alone: k = 2, heavy posterior tails
 
 suppressPackageStartupMessages({ library(metafor); library(metadat); library(jsonlite) })
 invisible(Sys.setlocale("LC_COLLATE", "C"))
@@ -72,7 +73,12 @@ datasets <- list(
   bcg = list(y = as.numeric(bcg$yi), v = bcg$vi, labels = paste(bcg$author, bcg$year),
              source = "metadat::dat.bcg, escalc(\"RR\", ai = tpos, bi = tneg, ci = cpos, di = cneg)"),
   her2_tdxd = list(y = as.numeric(her2$yi), v = her2$vi, labels = paste0(her2$study, " (", her2$population, ")"),
-                   source = "Datasets/her2-bm-intracranial-response.csv, drug_class = antibody-drug conjugate, role = experimental, endpoint IC-ORR or CNS-ORR, escalc(\"PLO\", xi = events, ni = total)")
+                   source = "Datasets/her2-bm-intracranial-response.csv, drug_class = antibody-drug conjugate, role = experimental, endpoint IC-ORR or CNS-ORR, escalc(\"PLO\", xi = events, ni = total)"),
+  # two studies: heavy posterior tails (p(tau | y) ~ tau^-(b + 1) or tau^-(b + 2)), so only the prior
+  # combinations whose posterior has finite first and second moments
+  crins_two = list(y = as.numeric(crins.es$yi[c(3, 6)]), v = crins.es$vi[c(3, 6)], labels = crins$publication[c(3, 6)],
+                   cases = c("halfnormal_normal", "halfcauchy_normal", "halft_normal", "uniform_flat", "lognormal_normal"),
+                   source = "Crins et al. (2014), Schuller (2005) and Gras (2008) only (as crins2014)")
 )
 
 # The prior combinations run on every dataset.
@@ -83,8 +89,11 @@ cases <- list(
   list(name = "uniform_flat",       tau = list(type = "uniform", upper = 2),      mu = list(type = "flat")),
   list(name = "jeffreys_flat",      tau = list(type = "jeffreys"),                mu = list(type = "flat")),
   list(name = "lognormal_normal",   tau = list(type = "logNormal", mu = -1.5, sigma = 1), mu = list(type = "normal", mean = 0, sd = 4)),
-  list(name = "flat_flat",          tau = list(type = "flat"),                    mu = list(type = "flat"))
+  list(name = "flat_flat",          tau = list(type = "flat"),                    mu = list(type = "flat")),
+  list(name = "halfcauchy_normal",  tau = list(type = "halfCauchy", scale = 0.5), mu = list(type = "normal", mean = 0, sd = 2))
 )
+default_cases <- c("halfnormal_normal", "halfcauchy_flat", "halft_normal", "uniform_flat", "jeffreys_flat",
+                   "lognormal_normal", "flat_flat")
 
 # ---- the posterior -----------------------------------------------------------------------------
 
@@ -220,7 +229,8 @@ summarise <- function(y, v, tp, mp) {
 
 for (name in names(datasets)) {
   d <- datasets[[name]]
-  res <- lapply(cases, function(cs) {
+  wanted <- if (is.null(d$cases)) default_cases else d$cases
+  res <- lapply(Filter(function(cs) cs$name %in% wanted, cases), function(cs) {
     t0 <- Sys.time()
     r <- summarise(d$y, d$v, cs$tau, cs$mu)
     cat(sprintf("%-10s %-18s tau median %.6f  mu median %.6f  (%.1f s)\n", name, cs$name,
