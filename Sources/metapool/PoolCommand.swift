@@ -38,8 +38,26 @@ struct PoolCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Output: table (for people), json (one object), csv (per-study rows).", valueName: "format"))
     var format: OutputFormat = .table
 
+    @Flag(help: "The Bayesian random-effects model (normal-normal), computed by numerical integration as R's bayesmeta: posteriors of tau and mu, a new study's predictive distribution, shrinkage estimates, Bayes factors.")
+    var bayes = false
+
+    @Option(name: .customLong("tau-prior"), help: ArgumentHelp("With --bayes: the prior of tau: half-normal(SCALE), half-cauchy(SCALE), half-t(SCALE, DF), uniform(0, UPPER), log-normal(MU, SIGMA), jeffreys, flat. Default half-normal(0.5) for PLO, OR, RR, HR.", valueName: "prior"))
+    var tauPrior: String?
+
+    @Option(name: .customLong("mu-prior"), help: ArgumentHelp("With --bayes: the prior of mu: normal(MEAN, SD) or flat (default).", valueName: "prior"))
+    var muPrior: String?
+
     func validate() throws {
         if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1; got \(jobs)") }
+        if bayes {
+            if batch || by != nil || model.cluster != nil || model.isCountBased || format == .csv {
+                throw ValidationError("--bayes fits one normal-normal model of the studies' effect sizes; it cannot be combined with --batch, --by, --cluster, --method MH/PETO/GLMM or --format csv")
+            }
+            if let text = tauPrior, case .failure(let e) = PriorText.tau(text) { throw e }
+            if let text = muPrior, case .failure(let e) = PriorText.mu(text) { throw e }
+        } else if tauPrior != nil || muPrior != nil {
+            warn("--tau-prior and --mu-prior set the priors of --bayes; they have no effect without it (ignored)")
+        }
         studyIntervals.validate(measure: model.measure)
         if model.isCountBased && batch && !model.pooling.isGLMM {
             throw ValidationError("--method \(model.pooling.code) fits one analysis at a time; --batch works with the inverse-variance methods (FE DL REML ML PM HE SJ HS EB) and GLMM")
@@ -69,6 +87,7 @@ struct PoolCommand: AsyncParsableCommand {
     /// (``MetaPoolCommand/main()``); `run()` is `async` for the batch's tasks, and calling it
     /// would first move to a thread of the global executor, started for the purpose.
     func runSingle() throws {
+        if bayes { return try runBayes() }
         if format == .json {
             // One code path with `check`: the JSON records the input's SHA-256 and every option.
             do {

@@ -1,0 +1,82 @@
+// `metapool pool --bayes` through the built binary: the posterior summaries in the JSON against the
+// R integration fixtures (Tests/MetaPoolTests/Fixtures/bayes, `Rscript Tests/Reference/generate_bayes.R`,
+// integrate() at rel.tol 1e-13) to 1e-8, the published example of Röver (2020) to its printed
+// digits, the table's priors and the usage errors.
+
+import Foundation
+import MetaPool
+import Testing
+@testable import MetaPoolTestSupport
+
+@Suite("pool --bayes: the normal-normal model through the CLI")
+struct BayesCLITests {
+    struct Fixture: Decodable {
+        struct Data: Decodable { var yi, vi: [Double]; var labels: [String] }
+        struct Posterior: Decodable { var median: Double; var central: [Double]; var shortest: [Double]; var mean: Double?; var sd: Double? }
+        struct Case: Decodable { var name: String; var tau, mu: Posterior }
+        var data: Data
+        var cases: [Case]
+    }
+
+    static func run(_ arguments: [String]) throws -> MetapoolBinary.Result {
+        let binary = try #require(MetapoolBinary.url, "metapool executable not found next to the test bundle")
+        return try MetapoolBinary.run(binary, arguments, in: FixtureFolder.root, stdinFile: nil)
+    }
+
+    static func number(_ value: Any?) -> Double? { (value as? NSNumber)?.doubleValue }
+
+    @Test("Crins et al. (2014), half-normal(0.5) and normal(0, 4): the R integration and the published numbers")
+    func crins() throws {
+        let url = FixtureFolder.url("bayes").appendingPathComponent("crins2014.expected.json")
+        let fixture = try JSONDecoder().decode(Fixture.self, from: Data(contentsOf: url))
+        let reference = try #require(fixture.cases.first { $0.name == "halfnormal_normal" })
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var text = "study,yi,vi\n"
+        for i in fixture.data.yi.indices { text += "\"\(fixture.data.labels[i])\",\(fixture.data.yi[i]),\(fixture.data.vi[i])\n" }
+        let csv = folder.appendingPathComponent("crins.csv")
+        try text.write(to: csv, atomically: true, encoding: .utf8)
+        let result = try Self.run(["pool", csv.path, "--bayes", "--tau-prior", "half-normal(0.5)", "--mu-prior", "normal(0, 4)", "--format", "json"])
+        try #require(result.status == 0, "\(result.stderr)")
+        let out = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        #expect(out["tau_prior"] as? String == "half-normal(0.5)" && out["mu_prior"] as? String == "normal(0, 4)")
+        for (key, r) in [("tau", reference.tau), ("mu", reference.mu)] {
+            let p = try #require(out[key] as? [String: Any])
+            expectClose(Self.number(p["median"]), r.median, relative: 0, absolute: 1e-8, "\(key) median")
+            expectClose(Self.number(p["ci_lower"]), r.central[0], relative: 0, absolute: 1e-8, "\(key) ci_lower")
+            expectClose(Self.number(p["ci_upper"]), r.central[1], relative: 0, absolute: 1e-8, "\(key) ci_upper")
+            expectClose(Self.number(p["shortest_lower"]), r.shortest[0], relative: 0, absolute: 1e-8, "\(key) shortest_lower")
+            expectClose(Self.number(p["shortest_upper"]), r.shortest[1], relative: 0, absolute: 1e-8, "\(key) shortest_upper")
+            if let mean = r.mean { expectClose(Self.number(p["mean"]), mean, relative: 0, absolute: 1e-8, "\(key) mean") }
+        }
+        // Röver (2020), JSS 93(6), the bayesmeta example: tau median 0.3445, shortest 95% [0, 0.8607];
+        // mu median -1.5735 and mean -1.5764, printed to 4 decimals. Its printed mu interval
+        // [-2.2312, -0.9264] comes from bayesmeta's DIRECT grid approximation of the mixture (delta
+        // 0.01): the exact integral (ours, and R's integrate() in the fixture) is 5e-4 away from it.
+        let tau = try #require(out["tau"] as? [String: Any]), mu = try #require(out["mu"] as? [String: Any])
+        for (value, printed) in [(tau["median"], 0.3445), (tau["shortest_upper"], 0.8607), (mu["median"], -1.5735), (mu["mean"], -1.5764)] {
+            expectClose(Self.number(value), printed, relative: 0, absolute: 5e-5, "published \(printed)")
+        }
+        for (value, printed) in [(mu["shortest_lower"], -2.2312), (mu["shortest_upper"], -0.9264)] {
+            expectClose(Self.number(value), printed, relative: 0, absolute: 1e-3, "published (DIRECT) \(printed)")
+        }
+        #expect(Self.number(tau["shortest_lower"]) == 0)
+        let table = try Self.run(["pool", csv.path, "--bayes", "--tau-prior", "half-normal(0.5)", "--mu-prior", "normal(0, 4)"])
+        #expect(table.status == 0 && table.stdout.contains("priors: tau ~ half-normal(0.5), mu ~ normal(0, 4)") && table.stdout.contains("Shrinkage estimates"))
+    }
+
+    @Test("usage errors: a prior that is not one, a non-positive scale, a measure without a default prior, --bayes with --batch")
+    func errors() throws {
+        let data = "Tests/MetaPoolTests/Fixtures/glmm/pritz1997.csv"
+        let bad = try Self.run(["pool", data, "--bayes", "--tau-prior", "half-normal"])
+        #expect(bad.status == 64 && bad.stderr.contains("half-normal(SCALE)"), "\(bad.stderr)")
+        let scale = try Self.run(["pool", data, "--bayes", "--tau-prior", "half-cauchy(0)"])
+        #expect(scale.status == 64 && scale.stderr.contains("must be greater than 0"), "\(scale.stderr)")
+        let mu = try Self.run(["pool", data, "--bayes", "--mu-prior", "normal(0, -1)"])
+        #expect(mu.status == 64 && mu.stderr.contains("standard deviation must be greater than 0"), "\(mu.stderr)")
+        let noDefault = try Self.run(["pool", data, "--bayes", "--measure", "PR"])
+        #expect(noDefault.status != 0 && noDefault.stderr.contains("--tau-prior"), "\(noDefault.stderr)")
+        let batch = try Self.run(["pool", data, "--bayes", "--batch"])
+        #expect(batch.status == 64 && batch.stderr.contains("--bayes"), "\(batch.stderr)")
+    }
+}
