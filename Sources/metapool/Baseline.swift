@@ -153,6 +153,19 @@ struct Baseline {
         }
         spec.threshold = try read.number("threshold")
         spec.cluster = try read.string("cluster")
+        if try read.bool("bayes") == true {
+            guard let tauText = try read.string("tau_prior"), case .success(let tau) = PriorText.tau(tauText) else {
+                throw MetaPoolError(.invalidValue, "the baseline's options.tau_prior is missing or not a prior (\(PriorText.tauForms))", at: at)
+            }
+            let muText = try read.string("mu_prior") ?? "flat"
+            guard case .success(let mu) = PriorText.mu(muText) else {
+                throw MetaPoolError(.invalidValue, "the baseline's options.mu_prior \"\(muText)\" is not normal(MEAN, SD) or flat", at: at)
+            }
+            guard spec.by == nil, spec.cluster == nil else {
+                throw MetaPoolError(.invalidValue, "the baseline's options are ones pool refuses: --bayes cannot be combined with --by or --cluster", at: at)
+            }
+            spec.bayes = (tau, mu)
+        }
         if let code = try read.string("robust") {
             guard let type = ClusterRobustType(code: code) else {
                 throw MetaPoolError(.invalidValue, "the baseline's options.robust is \"\(code)\"; expected CR2 or CR1", at: at)
@@ -229,7 +242,8 @@ struct Baseline {
 struct RecordedOptions {
     static let known: Set<String> = ["measure", "method", "ci", "level", "where", "by", "common_tau2", "quadrature_points",
                                      "allow_mixed_endpoints", "delimiter", "label", "hr_level", "add", "to", "drop00", "drop_missing",
-                                     "study_ci", "pi", "threshold", "cluster", "robust"]
+                                     "study_ci", "pi", "threshold", "cluster", "robust",
+                                     "bayes", "tau_prior", "mu_prior"]
     let members: [(String, JSONValue)]
     let at: InputLocation
 

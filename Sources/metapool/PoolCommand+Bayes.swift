@@ -82,6 +82,11 @@ enum PriorText {
         }
     }
 
+    /// The error for a measure without a default τ prior.
+    static func noDefault(_ measure: EffectMeasure) -> MetaPoolError {
+        MetaPoolError(.invalidArgument, "--bayes on \(measure.rawValue) effects needs a prior for tau on their scale: give --tau-prior (e.g. half-normal(0.5)); the default half-normal(0.5) is for logits and log ratios (PLO, OR, RR, HR)")
+    }
+
     /// The prior as written back in the output.
     static func describe(_ prior: TauPrior) -> String {
         switch prior {
@@ -106,17 +111,34 @@ enum PriorText {
 }
 
 extension PoolCommand {
-    /// The priors asked for (checked in `validate()`), or for τ the measure's default.
+    /// The priors asked for (checked in `validate()`); τ's is `nil` for the measure's default.
+    var bayesPriors: (tau: TauPrior?, mu: EffectPrior) {
+        (tauPrior.flatMap { try? PriorText.tau($0).get() }, muPrior.flatMap { try? PriorText.mu($0).get() } ?? .flat)
+    }
+
+    /// The priors, τ's resolved for the measure.
     func bayesPriors(measure: EffectMeasure) throws(MetaPoolError) -> (TauPrior, EffectPrior) {
-        let mu = muPrior.flatMap { try? PriorText.mu($0).get() } ?? .flat
-        if let text = tauPrior, let prior = try? PriorText.tau(text).get() { return (prior, mu) }
-        guard let prior = PriorText.defaultTau(for: measure) else {
-            throw MetaPoolError(.invalidArgument, "--bayes on \(measure.rawValue) effects needs a prior for tau on their scale: give --tau-prior (e.g. half-normal(0.5)); the default half-normal(0.5) is for logits and log ratios (PLO, OR, RR, HR)")
-        }
+        let (tau, mu) = bayesPriors
+        guard let prior = tau ?? PriorText.defaultTau(for: measure) else { throw PriorText.noDefault(measure) }
         return (prior, mu)
     }
 
     func runBayes() throws {
+        if format == .json {
+            // One code path with `check`: the JSON records the input's SHA-256, every option and the priors.
+            var spec = model.specification(by: nil)
+            spec.threshold = prediction.threshold
+            spec.bayes = bayesPriors
+            let document = try reportingErrors(file: model.file) { () throws(MetaPoolError) in
+                try spec.document(bytes: DataTable.readBytes(path: model.file), noting: ModelOptions.noteMixed,
+                                  notingExcluded: EffectSizeArguments.note, notingInput: ModelOptions.noteInput)
+            }
+            var sink = TextSink(streaming: true)
+            document.write(into: &sink)
+            sink.write("\n")
+            sink.flush()
+            return
+        }
         let effects = try reportingErrors(file: model.file) { () throws(MetaPoolError) -> EffectSizes in
             try EffectSizes(table: model.table(), measure: model.measure, options: model.effectSizeOptions)
         }
@@ -131,10 +153,6 @@ extension PoolCommand {
         }
         _ = fit
         func back(_ x: Double) -> Double { measure.backTransform.apply(x, harmonicMeanTotal: effects.harmonicMeanTotal) }
-        if format == .json {
-            print(Self.bayesJSON(summary, effects: effects, tau: tau, mu: mu, threshold: prediction.threshold.map { ($0, threshold!) }, back: back).serialized())
-            return
-        }
         print(Self.bayesTable(summary, effects: effects, tau: tau, mu: mu, threshold: prediction.threshold.map { ($0, threshold!) }, back: back),
               terminator: "")
     }

@@ -30,6 +30,8 @@ struct RecordedAnalysis {
     /// `--cluster` and the `--robust` estimator, when given.
     var cluster: String? = nil
     var robust: ClusterRobustType? = nil
+    /// `--bayes` with its priors (`nil` for τ: the measure's default, resolved and recorded by the run).
+    var bayes: (tau: TauPrior?, mu: EffectPrior)? = nil
 
     /// The lowercase hex SHA-256 of the input bytes (FIPS 180-4, the library's ``SHA256``).
     static func sha256(_ bytes: [UInt8]) -> String { SHA256.hexDigest(bytes) }
@@ -61,6 +63,7 @@ struct RecordedAnalysis {
         // --drop-missing and --drop00: the rows left out, listed as `excluded` (absent without those options).
         let (table, excluded) = try selected.excludingStudies(measure: measure, options: effectSizeOptions)
         noteExcluded(excluded)
+        if let bayes { return try bayesDocument(table, priors: bayes, bytes: bytes) }
         var pooling = self.pooling
         if case .glmm = pooling { pooling = .glmm(quadraturePoints: quadraturePoints) }
         var specification = AnalysisSpecification(pooling: pooling, measure: measure, ciMethod: ciMethod, level: level)
@@ -223,7 +226,37 @@ struct RecordedAnalysis {
            + (threshold.map { [("threshold", .number($0))] } ?? [])
            + (cluster.map { [("cluster", .string($0))] } ?? [])
            + (robust.map { [("robust", .string($0.rawValue))] } ?? [])
+           + bayesOptions
            + recordedEffectSizeOptions))]
+    }
+
+    /// `--bayes` and its priors as `check` reads them back (the τ prior as resolved for the measure).
+    var bayesOptions: [(String, JSONValue)] {
+        guard let bayes, let tau = bayes.tau else { return [] }
+        return [("bayes", .bool(true)), ("tau_prior", .string(PriorText.describe(tau))), ("mu_prior", .string(PriorText.describe(bayes.mu)))]
+    }
+
+    /// `pool --bayes --format json`: the posterior summaries (``PoolCommand/bayesJSON``), then
+    /// `metapool_version`, `input` and `options`, so that `check` can repeat the integration.
+    func bayesDocument(_ table: DataTable, priors: (tau: TauPrior?, mu: EffectPrior), bytes: [UInt8]) throws(MetaPoolError) -> JSONDocument {
+        let effects = try EffectSizes(table: table, measure: measure, options: effectSizeOptions)
+        guard let tau = priors.tau ?? PriorText.defaultTau(for: effects.measure) else {
+            throw PriorText.noDefault(effects.measure)
+        }
+        let analysisThreshold = try threshold.map { c throws(MetaPoolError) in
+            try effects.measure.analysisValue(ofNatural: c, harmonicMeanTotal: effects.harmonicMeanTotal)
+        }
+        let fit = try BayesianMetaAnalysis(yi: effects.yi, vi: effects.vi, tauPrior: tau, muPrior: priors.mu)
+        let summary = try fit.summary(level: level, threshold: analysisThreshold ?? 0)
+        let measure = effects.measure
+        let json = PoolCommand.bayesJSON(summary, effects: effects, tau: tau, mu: priors.mu,
+                                         threshold: threshold.map { ($0, analysisThreshold!) }) {
+            measure.backTransform.apply($0, harmonicMeanTotal: effects.harmonicMeanTotal)
+        }
+        guard case .object(let members) = json else { return JSONDocument(json) }
+        var resolved = self
+        resolved.bayes = (tau, priors.mu)
+        return JSONDocument((members + resolved.recorded(bytes)).map { ($0.0, .value($0.1)) })
     }
 
     /// The effect-size options that differ from the defaults, as `check` reads them back.

@@ -65,6 +65,32 @@ struct BayesCLITests {
         #expect(table.status == 0 && table.stdout.contains("priors: tau ~ half-normal(0.5), mu ~ normal(0, 4)") && table.stdout.contains("Shrinkage estimates"))
     }
 
+    @Test("check locks a Bayesian baseline at rtol 1e-9: the priors recorded, a moved posterior median is drift")
+    func baseline() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let selection = ["--where", "regimen=trastuzumab deruxtecan", "--where", "population=active", "--where", "endpoint=IC-ORR", "--where", "endpoint=CNS-ORR"]
+        let data = FixtureFolder.root.appendingPathComponent("Datasets/her2-bm-intracranial-response.csv").path
+        let recorded = try Self.run(["pool", data, "--bayes", "--tau-prior", "half-cauchy(0.5)", "--threshold", "0.5", "--format", "json"] + selection)
+        try #require(recorded.status == 0, "\(recorded.stderr)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(recorded.stdout.utf8)) as? [String: Any])
+        let options = try #require(object["options"] as? [String: Any])
+        #expect(options["bayes"] as? Bool == true && options["tau_prior"] as? String == "half-cauchy(0.5)" && options["mu_prior"] as? String == "flat")
+        #expect(Self.number(options["threshold"]) == 0.5 && object["p_mu_exceeds"] != nil)
+        let baseline = folder.appendingPathComponent("bayes.json")
+        try recorded.stdout.write(to: baseline, atomically: true, encoding: .utf8)
+        let check = try Self.run(["check", baseline.path])
+        #expect(check.status == 0 && check.stdout.hasPrefix("ok"), "\(check.stdout) \(check.stderr)")
+        // The τ median moved in its 6th digit: drift at rtol 1e-9.
+        let tau = try #require(object["tau"] as? [String: Any])
+        let median = try #require(Self.number(tau["median"]))
+        let moved = recorded.stdout.replacingOccurrences(of: "\"median\": \(median)", with: "\"median\": \(median * (1 + 1e-6))")
+        #expect(moved != recorded.stdout)
+        try moved.write(to: baseline, atomically: true, encoding: .utf8)
+        let drift = try Self.run(["check", baseline.path])
+        #expect(drift.status != 0 && drift.stdout.contains("tau.median"), "\(drift.stdout)")
+    }
+
     @Test("usage errors: a prior that is not one, a non-positive scale, a measure without a default prior, --bayes with --batch")
     func errors() throws {
         let data = "Tests/MetaPoolTests/Fixtures/glmm/pritz1997.csv"
