@@ -78,6 +78,20 @@ struct LibraryErrorTests {
                 _ = try MantelHaenszel(counts, measure: measure ?? .oddsRatio)
                 return try MetaAnalysis(EffectSizes(table: selected, measure: measure, options: options)).summary()
             }
+            if c.args.contains("--bayes") {
+                // The corpus's Bayesian case: flat priors on tau and mu (an improper posterior with 2 studies).
+                #expect(c.option("--tau-prior") == "flat" && c.option("--mu-prior") == nil)
+                let effects = try EffectSizes(table: selected, measure: measure, options: options)
+                // The model takes arrays, not the table: its error is located in the file as the CLI locates it.
+                do throws(MetaPoolError) {
+                    _ = try BayesianMetaAnalysis(yi: effects.yi, vi: effects.vi, tauPrior: .flat, muPrior: .flat)
+                } catch {
+                    var e = error
+                    if e.location.file == nil { e.location.file = selected.source }
+                    throw e
+                }
+                return try MetaAnalysis(effects).summary()
+            }
             if let cluster = c.option("--cluster") {
                 // The three-level model, as AnalysisSpecification fits it: the clusters, then the effect sizes.
                 let clusters = try selected.clusters(column: cluster)
