@@ -75,6 +75,10 @@ enum ThreeLevelTable {
         } else {
             out += "Log-likelihood (Laplace, as lme4's logLik): \(f(fit.logLikelihood))\n\n"
             out += "Wald-type test for heterogeneity: QE(df = \(het.degreesOfFreedom)) = \(f(het.q)), p-val \(p(het.pValue))\n"
+            if let g = a as? ThreeLevelBinomialAnalysis {
+                let t = g.likelihoodRatioTest
+                out += "Likelihood ratio test for heterogeneity: QE(df = \(t.degreesOfFreedom)) = \(f(t.statistic)), p-val \(p(t.pValue))\n"
+            }
         }
         out += "Likelihood-ratio test against the two-level model (sigma^2.1 = 0; tau^2 = \(f(fit.twoLevelTauSquared))): LRT = \(f(fit.likelihoodRatio)), df = 1, p-val \(p(fit.likelihoodRatioPValue))\n\n"
         let e = a.pooled, df = e.degreesOfFreedom

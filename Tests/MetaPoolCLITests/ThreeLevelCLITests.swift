@@ -313,6 +313,13 @@ struct ThreeLevelCLITests {
         close("two_level_tau2", r.two_level.tau2, in: lrt); close("two_level_log_likelihood", r.two_level.logLik, in: lrt)
         let rate = try #require(out["population_averaged"] as? [String: Any])
         close("estimate", r.marginal_rate, in: rate); close("ci_lower", r.marginal_rate_ci[0], in: rate); close("ci_upper", r.marginal_rate_ci[1], in: rate)
+        // The tests for heterogeneity do not depend on the random effects: the two-level GLMM's
+        // (checked against metafor's QE.Wld and QE.LRT in GLMMTests) on the same rows.
+        let two = try Self.json(["pool", csv, "--method", "GLMM", "--format", "json"])
+        for key in ["qe_wald", "qe_wald_p_value", "qe_lrt", "qe_lrt_p_value"] {
+            expectClose(Self.number(out[key]), Self.number(two[key]), relative: 1e-13, absolute: 1e-300, "\(name) \(key)")
+        }
+        #expect(out["qe_lrt_df"] as? Int == r.k - 1 && out["qe_wald_df"] as? Int == r.k - 1)
         let t = try Self.json(["pool", csv, "--cluster", "cluster", "--method", "GLMM", "--ci", "t", "--pi", "z", "--format", "json"])
         #expect(t["df"] as? Int == r.t_df)
         close("statistic", r.tval, in: t); close("p_value", r.t_pval, in: t)

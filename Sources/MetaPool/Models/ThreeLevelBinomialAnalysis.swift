@@ -19,6 +19,9 @@ public struct ThreeLevelBinomialAnalysis: Sendable {
     public let varianceIntervalError: String?
     /// The Wald-type test for heterogeneity on k − 1 df (metafor's `QE.Wld`).
     public let waldTest: GeneralizedLinearMixedModel.HeterogeneityTest
+    /// The likelihood-ratio test for heterogeneity on k − 1 df, one proportion against one per
+    /// study (metafor's `QE.LRT`), as the two-level GLMM reports it.
+    public let likelihoodRatioTest: GeneralizedLinearMixedModel.HeterogeneityTest
     /// Which prediction interval the fit reports (t on k − 1 df for proportions unless set).
     public var predictionIntervalSetting: PredictionIntervalSetting = .metafor
 
@@ -66,7 +69,10 @@ public struct ThreeLevelBinomialAnalysis: Sendable {
         (clusterVarianceInterval, cohortVarianceInterval, varianceIntervalError) = bounds
         let wald = GeneralizedLinearMixedModel.waldStatistic(events: events, totals: totals)
         let df = events.count - 1
-        waldTest = .init(statistic: wald, degreesOfFreedom: df, pValue: ChiSquared(degreesOfFreedom: Double(df)).survival(wald))
+        let chi = ChiSquared(degreesOfFreedom: Double(df))
+        waldTest = .init(statistic: wald, degreesOfFreedom: df, pValue: chi.survival(wald))
+        let lrt = GeneralizedLinearMixedModel.likelihoodRatioStatistic(events: events, totals: totals)
+        likelihoodRatioTest = .init(statistic: lrt, degreesOfFreedom: df, pValue: chi.survival(lrt))
     }
 }
 
@@ -155,6 +161,9 @@ public struct ThreeLevelGLMMSummary: Codable, Sendable, Equatable {
     public var qeWald: Double
     public var qeWaldDF: Int
     public var qeWaldPValue: Double
+    public var qeLRT: Double
+    public var qeLRTDF: Int
+    public var qeLRTPValue: Double
     public var logLikelihood: Double
     public var lrtTwoLevel: LikelihoodRatio
     public var backTransformed: PoolSummary.BackTransformed
@@ -169,7 +178,8 @@ public struct ThreeLevelGLMMSummary: Codable, Sendable, Equatable {
         case sigma2Cohort = "sigma2_cohort", sigma2CohortCILower = "sigma2_cohort_ci_lower", sigma2CohortCIUpper = "sigma2_cohort_ci_upper"
         case sigma2CINote = "sigma2_ci_note"
         case i2, i2Cluster = "i2_cluster", i2Cohort = "i2_cohort", typicalVariance = "typical_variance"
-        case qeWald = "qe_wald", qeWaldDF = "qe_wald_df", qeWaldPValue = "qe_wald_p_value", logLikelihood = "log_likelihood"
+        case qeWald = "qe_wald", qeWaldDF = "qe_wald_df", qeWaldPValue = "qe_wald_p_value"
+        case qeLRT = "qe_lrt", qeLRTDF = "qe_lrt_df", qeLRTPValue = "qe_lrt_p_value", logLikelihood = "log_likelihood"
         case lrtTwoLevel = "lrt_two_level", backTransformed = "back_transformed", populationAveraged = "population_averaged"
         case clusterEstimates = "cluster_estimates"
     }
@@ -191,6 +201,7 @@ extension ThreeLevelBinomialAnalysis {
             sigma2CINote: varianceIntervalError,
             i2: f.iSquaredTotal, i2Cluster: f.iSquaredCluster, i2Cohort: f.iSquaredCohort, typicalVariance: f.typicalVariance,
             qeWald: waldTest.statistic, qeWaldDF: waldTest.degreesOfFreedom, qeWaldPValue: waldTest.pValue,
+            qeLRT: likelihoodRatioTest.statistic, qeLRTDF: likelihoodRatioTest.degreesOfFreedom, qeLRTPValue: likelihoodRatioTest.pValue,
             logLikelihood: f.logLikelihood,
             lrtTwoLevel: .init(statistic: f.likelihoodRatio, df: 1, pValue: f.likelihoodRatioPValue,
                                twoLevelEstimate: f.twoLevel.estimate, twoLevelSE: f.twoLevel.standardError,
