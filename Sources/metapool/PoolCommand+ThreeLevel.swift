@@ -73,7 +73,11 @@ enum ThreeLevelTable {
             out += "Log-likelihood (\(t.fit.method.rawValue)): \(f(fit.logLikelihood))\n\n"
             out += "Test for heterogeneity: Q(df = \(het.degreesOfFreedom)) = \(f(het.q)), p-val \(p(het.pValue))\n"
         } else {
-            out += "Log-likelihood (Laplace, as lme4's logLik): \(f(fit.logLikelihood))\n\n"
+            out += "Log-likelihood (Laplace, as lme4's logLik): \(f(fit.logLikelihood))"
+            if let g = a as? ThreeLevelBinomialAnalysis {
+                out += "; conditional on the modes (as metafor's logLik for a GLMM): \(f(g.fit.conditionalLogLikelihood))"
+            }
+            out += "\n\n"
             out += "Wald-type test for heterogeneity: QE(df = \(het.degreesOfFreedom)) = \(f(het.q)), p-val \(p(het.pValue))\n"
             if let g = a as? ThreeLevelBinomialAnalysis {
                 let t = g.likelihoodRatioTest
@@ -107,6 +111,12 @@ enum ThreeLevelTable {
             // The conditional rate above is a median cohort's; averaged over both random effects:
             let r = g.fit.populationAveragedRate
             out += "Population-averaged rate: \(f(r.estimate)) [\(f(r.lower)), \(f(r.upper))] (mu's CI with sigma^2 fixed)\n"
+            if let ci = g.meanInterval {
+                func n(_ x: Double) -> String { SummaryTable.natural(a.backTransform(x), of: x) }
+                out += "Profile-likelihood \(level)% CI of mu: [\(f(ci.lower)), \(f(ci.upper))] (proportion [\(n(ci.lower)), \(n(ci.upper))])\n"
+            } else if let why = g.meanIntervalError {
+                out += "Profile-likelihood CI of mu: not available (\(why))\n"
+            }
         }
         return out
     }

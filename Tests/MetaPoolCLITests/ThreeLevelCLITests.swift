@@ -265,6 +265,8 @@ struct ThreeLevelCLITests {
         var logLik, pi_lb, pi_ub, t_pi_lb, t_pi_ub, typical_vi, I2_cluster, I2_cohort, I2_total: Double
         var marginal_rate: Double
         var marginal_rate_ci: [Double]
+        var mu_profile_ci: [Double]
+        var conditional_logLik: Double
         var two_level: TwoLevel
         var lrt, lrt_pval: Double
 
@@ -307,6 +309,10 @@ struct ThreeLevelCLITests {
         close("sigma2_cohort_ci_lower", r.sigma2_ci[1][0]); close("sigma2_cohort_ci_upper", r.sigma2_ci[1][1])
         close("i2", r.I2_total); close("i2_cluster", r.I2_cluster); close("i2_cohort", r.I2_cohort)
         close("typical_variance", r.typical_vi); close("log_likelihood", r.logLik)
+        close("conditional_log_likelihood", r.conditional_logLik)
+        let profile = try #require(out["profile_likelihood"] as? [String: Any])
+        close("level", 0.95, in: profile); close("ci_lower", r.mu_profile_ci[0], in: profile); close("ci_upper", r.mu_profile_ci[1], in: profile)
+        #expect(profile["error"] == nil && profile["tau_ci_lower"] == nil, "\(name): \(profile)")
         let lrt = try #require(out["lrt_two_level"] as? [String: Any])
         close("statistic", r.lrt, in: lrt); close("p_value", r.lrt_pval, in: lrt)
         close("two_level_estimate", r.two_level.estimate, in: lrt); close("two_level_se", r.two_level.se, in: lrt)

@@ -30,6 +30,9 @@ struct ThreeLevelBinomialFixture: Decodable {
     var marginal_rate_ci: [Double]
     /// Profile-likelihood intervals [[lb, ub] cluster, [lb, ub] cohort].
     var sigma2_ci: [[Double]]
+    /// The profile-likelihood interval of μ, and the binomial log-likelihood at the conditional modes.
+    var mu_profile_ci: [Double]
+    var conditional_logLik: Double
     var two_level: TwoLevel
     var lrt, lrt_pval: Double
     var lme4: Lme4
@@ -148,6 +151,16 @@ struct ThreeLevelBinomialModelTests {
             let estimate = m == 0 ? z.clusterVariance : z.cohortVariance
             #expect(interval.lower <= estimate && estimate < interval.upper, "\(name) sigma2[\(m)]")
         }
+
+        // The profile-likelihood interval of μ (θ₁, θ₂ maximised at each point; the reference by bobyqa on
+        // lme4's deviance function and uniroot to 1e-12; measured < 2e-13), and the binomial log-likelihood at
+        // the modes (measured < 2e-9: the mode solves on both sides).
+        let muInterval = try model.meanInterval(z)
+        expectClose(muInterval.lower, e.mu_profile_ci[0], relative: 0, absolute: tol, "\(name) mu profile ci.lb")
+        expectClose(muInterval.upper, e.mu_profile_ci[1], relative: 0, absolute: tol, "\(name) mu profile ci.ub")
+        #expect(muInterval.lower < z.pooled.estimate && z.pooled.estimate < muInterval.upper, "\(name) mu inside its interval")
+        expectClose(z.conditionalLogLikelihood, e.conditional_logLik, relative: 0, absolute: tight, "\(name) conditional logLik")
+        #expect(z.conditionalLogLikelihood > z.logLikelihood, "\(name): the conditional log-likelihood omits the penalty and log-determinant")
 
         // t on k − 1 df for the test, the interval and the prediction interval; estimates unchanged.
         let t = try model.fit(tDistribution: true)

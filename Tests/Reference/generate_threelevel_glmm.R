@@ -53,15 +53,17 @@
 #   two-level Laplace fit glmer(cbind(events, total - events) ~ 1 + (1 | cohort), nAGQ = 1), polished
 #   the same way, with the chi^2 p-value on 1 df, not halved, as anova() gives it (anova() on the two
 #   glmer fits is in lme4.anova_chisq and lme4.anova_pval; checked within 2e-6); the
-#   profile-likelihood CIs of sigma2_cluster and sigma2_cohort (sigma2_ci), on laplace_ll (see
-#   profile_ci below; most of the script's run time).
+#   profile-likelihood CIs of sigma2_cluster and sigma2_cohort (sigma2_ci) and of mu (mu_profile_ci),
+#   on laplace_ll (see profile_ci and profile_mu_ci below; most of the script's run time); the
+#   binomial log-likelihood at the conditional modes (conditional_logLik), the log-likelihood metafor
+#   prints for a GLMM, beside lme4's Laplace logLik.
 #
 # JSON layout: dataset, source, formula, generated_by, lme4_version, level (0.95), k, n_clusters,
 # data {events, total, cluster, cohort}, and (polished values): estimate se zval pval ci_lb ci_ub
 # tval t_df t_pval t_ci_lb t_ci_ub sigma2 [cluster, cohort] theta [cluster, cohort] logLik deviance
 # pi_lb pi_ub t_pi_lb t_pi_ub typical_vi I2_cluster I2_cohort I2_total marginal_rate
 # marginal_rate_ci [lb, ub] two_level {estimate se tau2 logLik} sigma2_ci [[lb, ub] cluster, [lb, ub] cohort]
-# lrt lrt_df lrt_pval;
+# mu_profile_ci [lb, ub] conditional_logLik lrt lrt_df lrt_pval;
 # lme4 {glmer's own: estimate sigma2 logLik se_vcov_hessian se_vcov_rx two_level_estimate
 # two_level_tau2 two_level_logLik two_level_se_vcov_hessian anova_chisq anova_pval};
 # convergence {glmer_vs_polished polished_gradient two_level_glmer_vs_polished two_level_polished_gradient}.
@@ -129,8 +131,11 @@ datasets <- list(
 # 2e-7 off this function 0.3 from the optimum), too noisy for a finite-difference Hessian: lme4's own
 # vcov(use.hessian = TRUE) (deriv12, steps 1e-4) is off by up to 6e-4 relative on her2_cohorts.
 # par = c(theta_cohort, theta_cluster, mu), lme4's order.
-laplace_ll <- function(par, d) {
-  t2 <- par[1]; t1 <- par[2]; mu <- par[3]; tot <- 0
+# With conditional = TRUE it returns instead sum log Binom(x | n, expit(mu + theta_cluster a^ +
+# theta_cohort b^_j)) at the modes: the binomial log-likelihood conditional on the modes of the random
+# effects, the log-likelihood metafor prints for its (two-level) GLMMs.
+laplace_ll <- function(par, d, conditional = FALSE) {
+  t2 <- par[1]; t1 <- par[2]; mu <- par[3]; tot <- 0; cond <- 0
   for (cl in unique(d$cluster)) {
     s <- d[d$cluster == cl, ]; m <- nrow(s)
     Z <- cbind(t1, diag(t2, m)); z <- numeric(m + 1)
@@ -145,10 +150,11 @@ laplace_ll <- function(par, d) {
       if (max(abs(t * st)) < 1e-13) break
     }
     p <- plogis(mu + drop(Z %*% z)); w <- s$total * p * (1 - p)
+    cond <- cond + sum(dbinom(s$events, s$total, p, log = TRUE))
     tot <- tot + sum(dbinom(s$events, s$total, p, log = TRUE)) - sum(z^2) / 2 -
       0.5 * as.numeric(determinant(crossprod(Z, w * Z) + diag(m + 1))$modulus)
   }
-  tot
+  if (conditional) cond else tot
 }
 
 # Newton on f (to be maximised) over the free components, numDeriv's Richardson gradient and Hessian;
@@ -217,6 +223,28 @@ profile_ci <- function(j, par, ll_hat, d) {
   c(lo, uniroot(g, c(est, hi), tol = 1e-12)$root)
 }
 
+# Profile-likelihood CI of mu: the mu where the Laplace log-likelihood maximised over both theta (bobyqa
+# on lme4's deviance function, theta >= 0, started at max(estimate, 0.1); its value laplace_ll at
+# bobyqa's answer, as in profile_ci) falls qchisq(0.95, 1)/2 below the maximum (the likelihood-ratio
+# interval lme4's confint(method = "profile") gives for the fixed effect, without its spline
+# interpolation); uniroot to 1e-12 on brackets found by doubling steps of se from the estimate.
+profile_mu_ci <- function(par, ll_hat, se, d) {
+  dev <- glmer(cbind(events, total - events) ~ 1 + (1 | cluster/cohort), data = d, family = binomial,
+               nAGQ = 1, control = ctl, devFunOnly = TRUE)
+  prof <- function(m) {
+    start <- c(max(par[1], 0.1), max(par[2], 0.1), m)
+    fn <- function(y) dev(c(y, m))
+    opt <- minqa::bobyqa(start[1:2], fn, lower = c(0, 0), control = list(rhobeg = 0.05, rhoend = 1e-10, maxfun = 1e5))
+    laplace_ll(c(opt$par, m), d)
+  }
+  g <- function(m) prof(m) - (ll_hat - qchisq(0.95, 1) / 2)
+  side <- function(dir) {
+    h <- se; while (g(par[3] + dir * h) > 0) h <- 2 * h
+    uniroot(g, sort(c(par[3], par[3] + dir * h)), tol = 1e-12)$root
+  }
+  c(side(-1), side(1))
+}
+
 marginal_rate <- function(mu, s2) integrate(function(z) plogis(mu + sqrt(s2) * z) * dnorm(z), -Inf, Inf, rel.tol = 1e-13)$value
 
 diag_rows <- list()
@@ -262,6 +290,8 @@ for (name in names(datasets)) {
     marginal_rate_ci = vec(c(marginal_rate(mu - zc * se, sum(s2)), marginal_rate(mu + zc * se, sum(s2)))),
     two_level = list(estimate = num(two$par[3]), se = num(two$se), tau2 = num(two$par[1]^2), logLik = num(ll2)),
     sigma2_ci = list(vec(profile_ci(1, three$par, ll3, d)), vec(profile_ci(2, three$par, ll3, d))),
+    mu_profile_ci = vec(profile_mu_ci(three$par, ll3, se, d)),
+    conditional_logLik = num(laplace_ll(three$par, d, conditional = TRUE)),
     lrt = num(lrt_stat), lrt_df = 1, lrt_pval = num(pchisq(lrt_stat, 1, lower.tail = FALSE)),
     lme4 = list(estimate = num(three$lme4_par[3]), sigma2 = vec(three$lme4_par[2:1]^2), logLik = num(three$lme4_ll),
                 se_vcov_hessian = num(three$lme4_se_hessian), se_vcov_rx = num(three$lme4_se_rx),

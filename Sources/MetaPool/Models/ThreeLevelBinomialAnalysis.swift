@@ -17,6 +17,9 @@ public struct ThreeLevelBinomialAnalysis: Sendable {
     public let fit: ThreeLevelBinomialFit
     public let clusterVarianceInterval: Interval?, cohortVarianceInterval: Interval?
     public let varianceIntervalError: String?
+    /// The profile-likelihood interval of μ (``ThreeLevelBinomialModel/meanInterval(_:level:)``), or
+    /// `nil` with the reason in ``meanIntervalError``.
+    public let meanInterval: Interval?, meanIntervalError: String?
     /// The Wald-type test for heterogeneity on k − 1 df (metafor's `QE.Wld`).
     public let waldTest: GeneralizedLinearMixedModel.HeterogeneityTest
     /// The likelihood-ratio test for heterogeneity on k − 1 df, one proportion against one per
@@ -67,6 +70,17 @@ public struct ThreeLevelBinomialAnalysis: Sendable {
                                                         { () throws(MetaPoolError) in try model.varianceInterval(fit, cluster: false, level: level) })
                                : (nil, nil, nil)
         (clusterVarianceInterval, cohortVarianceInterval, varianceIntervalError) = bounds
+        if intervals {
+            do {
+                meanInterval = try model.meanInterval(fit, level: level)
+                meanIntervalError = nil
+            } catch {
+                meanInterval = nil
+                meanIntervalError = error.reason
+            }
+        } else {
+            (meanInterval, meanIntervalError) = (nil, "not computed")
+        }
         let wald = GeneralizedLinearMixedModel.waldStatistic(events: events, totals: totals)
         let df = events.count - 1
         let chi = ChiSquared(degreesOfFreedom: Double(df))
@@ -165,6 +179,8 @@ public struct ThreeLevelGLMMSummary: Codable, Sendable, Equatable {
     public var qeLRTDF: Int
     public var qeLRTPValue: Double
     public var logLikelihood: Double
+    public var conditionalLogLikelihood: Double
+    public var profileLikelihood: ProfileLikelihoodSummary
     public var lrtTwoLevel: LikelihoodRatio
     public var backTransformed: PoolSummary.BackTransformed
     public var populationAveraged: Rate
@@ -180,6 +196,7 @@ public struct ThreeLevelGLMMSummary: Codable, Sendable, Equatable {
         case i2, i2Cluster = "i2_cluster", i2Cohort = "i2_cohort", typicalVariance = "typical_variance"
         case qeWald = "qe_wald", qeWaldDF = "qe_wald_df", qeWaldPValue = "qe_wald_p_value"
         case qeLRT = "qe_lrt", qeLRTDF = "qe_lrt_df", qeLRTPValue = "qe_lrt_p_value", logLikelihood = "log_likelihood"
+        case conditionalLogLikelihood = "conditional_log_likelihood", profileLikelihood = "profile_likelihood"
         case lrtTwoLevel = "lrt_two_level", backTransformed = "back_transformed", populationAveraged = "population_averaged"
         case clusterEstimates = "cluster_estimates"
     }
@@ -202,7 +219,9 @@ extension ThreeLevelBinomialAnalysis {
             i2: f.iSquaredTotal, i2Cluster: f.iSquaredCluster, i2Cohort: f.iSquaredCohort, typicalVariance: f.typicalVariance,
             qeWald: waldTest.statistic, qeWaldDF: waldTest.degreesOfFreedom, qeWaldPValue: waldTest.pValue,
             qeLRT: likelihoodRatioTest.statistic, qeLRTDF: likelihoodRatioTest.degreesOfFreedom, qeLRTPValue: likelihoodRatioTest.pValue,
-            logLikelihood: f.logLikelihood,
+            logLikelihood: f.logLikelihood, conditionalLogLikelihood: f.conditionalLogLikelihood,
+            profileLikelihood: ProfileLikelihoodSummary(level: p.level, ciLower: meanInterval?.lower, ciUpper: meanInterval?.upper,
+                                                        error: meanIntervalError),
             lrtTwoLevel: .init(statistic: f.likelihoodRatio, df: 1, pValue: f.likelihoodRatioPValue,
                                twoLevelEstimate: f.twoLevel.estimate, twoLevelSE: f.twoLevel.standardError,
                                twoLevelTau2: f.twoLevelTauSquared, twoLevelLogLikelihood: f.twoLevelLogLikelihood),

@@ -169,6 +169,22 @@ struct ThreeLevelBinomialLaplace {
         return (value, gradient, magnitude)
     }
 
+    /// Σ log Binom(xᵢⱼ | nᵢⱼ, expit(μ + θ₁âᵢ + θ₂b̂ᵢⱼ)): the binomial log-likelihood at the conditional
+    /// modes of the random effects (with the binomial coefficients), the log-likelihood metafor prints
+    /// for its GLMMs (the two-level analogue is ``BinomialNormalLikelihood``'s).
+    mutating func conditionalLogLikelihood(_ point: SIMD3<Double>) -> Double {
+        let mu = point[0], t1 = point[1], t2 = point[2]
+        var total = 0.0
+        for g in 0..<clusterCount {
+            solveMode(g, mu: mu, t1: t1, t2: t2)
+            for j in starts[g]..<starts[g + 1] {
+                let eta = mu + t1 * a[g] + t2 * b[j]
+                total += logBinomial[j] + x[j] * eta - n[j] * BinomialNormalLikelihood.log1pexp(eta)
+            }
+        }
+        return total
+    }
+
     // MARK: Maximisation
 
     /// Largest |μ|, |θ₁|, |θ₂| accepted: beyond them the likelihood has no finite maximum in practice.

@@ -137,7 +137,8 @@ public struct ThreeLevelBinomialModel: Sendable {
                                           degreesOfFreedom: tDistribution ? k - 1 : nil)
         return ThreeLevelBinomialFit(
             pooled: pooled, clusterVariance: optimum[1] * optimum[1], cohortVariance: optimum[2] * optimum[2],
-            logLikelihood: logLikelihood, count: k, clusterCount: clusterCount,
+            logLikelihood: logLikelihood, conditionalLogLikelihood: laplace.conditionalLogLikelihood(optimum),
+            count: k, clusterCount: clusterCount,
             typicalVariance: Heterogeneity.typicalVariance(y: effects.yi, v: effects.vi),
             twoLevel: twoPooled, twoLevelTauSquared: two.point[2] * two.point[2], twoLevelLogLikelihood: two.value,
             iterations: iterations)
@@ -174,6 +175,10 @@ public struct ThreeLevelBinomialFit: Sendable {
     public let cohortVariance: Double
     /// The maximised Laplace log-likelihood, with the binomial coefficients: lme4's `logLik()`.
     public let logLikelihood: Double
+    /// The binomial log-likelihood at the conditional modes of the random effects,
+    /// Σ log Binom(xᵢⱼ | nᵢⱼ, expit(μ̂ + ûᵢ + ŵᵢⱼ)): what metafor's `logLik()` reports for a GLMM
+    /// (the two-level GLMM's `logLikelihood`), beside lme4's Laplace value.
+    public let conditionalLogLikelihood: Double
     /// The number of studies (cohorts) and of clusters.
     public let count: Int, clusterCount: Int
     /// ṽ, the typical within-study variance (Higgins & Thompson 2002, eq. 9) of the escalc PLO
@@ -254,5 +259,43 @@ extension ThreeLevelBinomialModel {
         return try ProfileLikelihoodInterval.bounds(estimate: estimate, top: fit.logLikelihood - target,
                                                     firstUpper: max(2 * estimate, 0.05), ceiling: 1e4, floor: 1e-6,
                                                     name: name, excess: excess)
+    }
+}
+
+extension ThreeLevelBinomialModel {
+    /// The profile-likelihood confidence interval of μ: the values where the Laplace log-likelihood
+    /// maximised over σ₁ and σ₂ falls χ²₁,level/2 below its maximum (the likelihood-ratio interval,
+    /// Cox & Hinkley 1974, §9.3; what lme4's `confint(method = "profile")` interpolates for the
+    /// fixed effect, and the two-level GLMM's ``GeneralizedLinearMixedModel/profileLikelihoodIntervals(level:)``).
+    /// Each profile point takes the best of three maximisations over (θ₁, θ₂): both free from
+    /// starts away from 0 (ℓ is even in each θ, so θ = 0 is a stationary point) and each held at 0 (a
+    /// boundary maximum, where a Newton search from inside only approaches it).
+    /// - Throws: ``MetaPoolError``: `.invalidArgument` for a bad level; `.noConvergence` when a profile
+    ///   maximisation fails or a bound lies beyond |μ| = 100 (no finite bound).
+    public func meanInterval(_ fit: ThreeLevelBinomialFit, level: Double = 0.95) throws(MetaPoolError) -> Interval {
+        try EstimateInference.checkLevel(level)
+        var laplace = ThreeLevelBinomialLaplace(events: events, totals: totals, starts: starts)
+        let target = fit.logLikelihood - 0.5 * ChiSquared(degreesOfFreedom: 1).quantile(level)
+        var theta = SIMD2(max(fit.clusterVariance.squareRoot(), 0.1), max(fit.cohortVariance.squareRoot(), 0.1))
+        func excess(_ m: Double) throws(MetaPoolError) -> Double {
+            var best = -Double.infinity
+            let starts: [(SIMD3<Double>, [Bool])] = [
+                (SIMD3(m, theta[0], theta[1]), [false, true, true]),
+                (SIMD3(m, 0, theta[1]), [false, false, true]),
+                (SIMD3(m, theta[0], 0), [false, true, false]),
+            ]
+            for (start, free) in starts {
+                guard let r = laplace.maximize(from: start, free: free), r.value > best else { continue }
+                best = r.value
+                if free[1] && free[2] { theta = SIMD2(max(r.point[1], 0.1), max(r.point[2], 0.1)) }
+            }
+            guard best.isFinite else {
+                throw MetaPoolError(.noConvergence, "the profile likelihood of mu did not converge at \(m)")
+            }
+            return best - target
+        }
+        let step = fit.pooled.standardError.isFinite && fit.pooled.standardError > 0 ? fit.pooled.standardError : 0.1
+        return try ProfileLikelihoodInterval.meanBounds(estimate: fit.pooled.estimate, top: fit.logLikelihood - target, step: step,
+                                                        bound: ThreeLevelBinomialLaplace.parameterBound, name: "mu", excess: excess)
     }
 }
