@@ -117,6 +117,27 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
+    // The Bayesian normal–normal model (issue 17): the quadrature over τ costs O(k) per node, and the
+    // summary (quantiles of μ, τ and the predictive, and each study's shrinkage posterior: ~60 passes
+    // over the nodes per study) O(k·nodes):
+    // 10x the studies should cost about 10x.
+    for k in [1_000, 10_000, 100_000] {
+        let data = synthetic(k, seed: 17)
+        Benchmark("Bayesian normal-normal k=\(k): posterior of tau (half-normal(0.5))", configuration: .init(maxDuration: .seconds(10), maxIterations: 50)) { benchmark in
+            for _ in benchmark.scaledIterations {
+                blackHole(try BayesianMetaAnalysis(yi: data.y, vi: data.v, tauPrior: .halfNormal(scale: 0.5)))
+            }
+        }
+        // (The summary at k = 10⁵ takes about a minute: left out.)
+        guard k <= 10_000 else { continue }
+        let bayes = try! BayesianMetaAnalysis(yi: data.y, vi: data.v, tauPrior: .halfNormal(scale: 0.5))
+        Benchmark("Bayesian normal-normal k=\(k): summary with shrinkage", configuration: .init(maxDuration: .seconds(10), maxIterations: 20)) { benchmark in
+            for _ in benchmark.scaledIterations {
+                blackHole(try bayes.summary(level: 0.95, threshold: 0))
+            }
+        }
+    }
+
     // The three-level binomial GLMM (Laplace) and the three-level meta-regression (p = 3): O(k) per
     // evaluation through each cluster's block, so 10x the studies should cost about 10x.
     for (k, clusters) in [(10_000, 1_000), (100_000, 10_000)] {
