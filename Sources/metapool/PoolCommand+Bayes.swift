@@ -87,25 +87,10 @@ enum PriorText {
         MetaPoolError(.invalidArgument, "--bayes on \(measure.rawValue) effects needs a prior for tau on their scale: give --tau-prior (e.g. half-normal(0.5)); the default half-normal(0.5) is for logits and log ratios (PLO, OR, RR, HR)")
     }
 
-    /// The prior as written back in the output.
-    static func describe(_ prior: TauPrior) -> String {
-        switch prior {
-        case .halfNormal(let s): "half-normal(\(g(s)))"
-        case .halfCauchy(let s): "half-cauchy(\(g(s)))"
-        case .halfStudentT(let s, let df): "half-t(\(g(s)), \(g(df)))"
-        case .uniform(let u): "uniform(0, \(g(u)))"
-        case .logNormal(let m, let s): "log-normal(\(g(m)), \(g(s)))"
-        case .jeffreys: "jeffreys"
-        case .flat: "flat"
-        }
-    }
+    /// The prior as written back in the output (the library's notation).
+    static func describe(_ prior: TauPrior) -> String { prior.notation }
 
-    static func describe(_ prior: EffectPrior) -> String {
-        switch prior {
-        case .flat: "flat"
-        case .normal(let m, let s): "normal(\(g(m)), \(g(s)))"
-        }
-    }
+    static func describe(_ prior: EffectPrior) -> String { prior.notation }
 
     static func g(_ x: Double) -> String { NumberFormat.general(x) }
 }
