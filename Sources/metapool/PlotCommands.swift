@@ -50,10 +50,13 @@ struct ForestCommand: ParsableCommand {
     @OptionGroup var studyIntervals: StudyIntervalArguments
     @OptionGroup var prediction: PredictionOptions
 
+    @OptionGroup var bayes: BayesArguments
+
     @Option(name: [.short, .customLong("output")], help: ArgumentHelp("SVG file to write; - for standard output.", valueName: "file"))
     var output: String
 
     func validate() throws {
+        try bayes.validate("forest", model: model, by: by)
         if commonTauSquared && !model.pooling.isGLMM { try model.requireInverseVariance("forest --common-tau2") }
         studyIntervals.validate(measure: model.measure)
         if prediction.threshold != nil { warn("--threshold gives probabilities in pool's table and JSON; the forest plot does not show them (ignored)") }
@@ -64,7 +67,15 @@ struct ForestCommand: ParsableCommand {
 
     func run() throws {
         let plot = try reportingErrors(file: model.file) { () throws(MetaPoolError) in
-            try studyIntervals.apply(to: model.forestPlot(by: by, commonTauSquared: commonTauSquared, prediction: prediction), explicitMeasure: model.measure)
+            if bayes.bayes {
+                let table = try model.table()
+                let fit = try BayesFit(table: table, measure: model.measure, options: model.effectSizeOptions, priors: bayes.priors)
+                let plot = try studyIntervals.apply(to: ForestPlot(fit.posterior, effects: fit.effects, table: table, level: model.level),
+                                                    explicitMeasure: model.measure)
+                try plot.requireDrawable()
+                return plot
+            }
+            return try studyIntervals.apply(to: model.forestPlot(by: by, commonTauSquared: commonTauSquared, prediction: prediction), explicitMeasure: model.measure)
         }
         try writeOutput(plot.svg(), to: output)
     }
