@@ -177,10 +177,13 @@ struct ReportCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Page title (default: the input file's name).", valueName: "text"))
     var title: String?
 
+    @OptionGroup var bayes: BayesArguments
+
     @Option(name: [.short, .customLong("output")], help: ArgumentHelp("HTML file to write; - for standard output.", valueName: "file"))
     var output: String
 
     func validate() throws {
+        try bayes.validate("report", model: model, by: by)
         if commonTauSquared && !model.pooling.isGLMM { try model.requireInverseVariance("report --common-tau2") }
         studyIntervals.validate(measure: model.measure)
         if prediction.threshold != nil { warn("--threshold gives probabilities in pool's table and JSON; the report does not show them (ignored)") }
@@ -193,6 +196,10 @@ struct ReportCommand: ParsableCommand {
         let name = title ?? "Meta-analysis of \(model.file == "-" ? "standard input" : URL(fileURLWithPath: model.file).lastPathComponent)"
         let report = try reportingErrors(file: model.file) { () throws(MetaPoolError) in
             let table = try model.table(by: by)
+            if bayes.bayes {
+                let fit = try BayesFit(table: table, measure: model.measure, options: model.effectSizeOptions, priors: bayes.priors)
+                return try Report(fit.posterior, effects: fit.effects, table: table, title: name, level: model.level)
+            }
             let specification = model.specification(prediction)
             guard let by else { return try Report(specification.fit(table), table: table, title: name) }
             if commonTauSquared, case .glmm(let points) = model.pooling {
