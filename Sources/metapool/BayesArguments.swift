@@ -55,10 +55,36 @@ struct BayesFit {
 
     init(effects: EffectSizes, priors: (tau: TauPrior?, mu: EffectPrior)) throws(MetaPoolError) {
         guard let tau = priors.tau ?? PriorText.defaultTau(for: effects.measure) else { throw PriorText.noDefault(effects.measure) }
+        self.init(effects: effects, posterior: try BayesianMetaAnalysis(yi: effects.yi, vi: effects.vi, tauPrior: tau, muPrior: priors.mu))
+    }
+
+    /// A fit made elsewhere (a subgroup of ``BayesianSubgroups``).
+    init(effects: EffectSizes, posterior: any BayesianPosterior) {
         self.effects = effects
-        tauPrior = tau
-        muPrior = priors.mu
-        posterior = try BayesianMetaAnalysis(yi: effects.yi, vi: effects.vi, tauPrior: tau, muPrior: priors.mu)
+        self.posterior = posterior
+        tauPrior = posterior.tauPrior
+        muPrior = posterior.muPrior
+    }
+
+    /// The model of a table's rows for ``BayesianSubgroups``: as ``init(effects:priors:)`` fits it.
+    static func model(priors: (tau: TauPrior?, mu: EffectPrior)) -> (DataTable, EffectSizes) throws(MetaPoolError) -> any BayesianPosterior {
+        { (_: DataTable, effects: EffectSizes) throws(MetaPoolError) -> any BayesianPosterior in
+            try BayesFit(effects: effects, priors: priors).posterior
+        }
+    }
+
+    /// The summaries at `level`, with P(mu > c) and P(new > c) at the natural-scale threshold `c`
+    /// where given.
+    func summary(level: Double, threshold c: Double?) throws(MetaPoolError) -> BayesianMetaAnalysisSummary {
+        try posterior.summary(level: level, threshold: analysisThreshold(c) ?? 0)
+    }
+
+    /// The JSON object of `pool --bayes --format json` without the recorded input and options.
+    func json(level: Double, threshold c: Double?) throws(MetaPoolError) -> JSONValue {
+        let analysis = try analysisThreshold(c)
+        let s = try posterior.summary(level: level, threshold: analysis ?? 0)
+        return PoolCommand.bayesJSON(s, effects: effects, tau: tauPrior, mu: muPrior, model: posterior.likelihoodName,
+                                     threshold: c.map { ($0, analysis!) }, back: backTransform)
     }
 
     /// The threshold c (natural scale) on the analysis scale.

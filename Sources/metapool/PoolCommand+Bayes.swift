@@ -111,7 +111,7 @@ extension PoolCommand {
     func runBayes() throws {
         if format == .json {
             // One code path with `check`: the JSON records the input's SHA-256, every option and the priors.
-            var spec = model.specification(by: nil)
+            var spec = model.specification(by: by)
             spec.threshold = prediction.threshold
             spec.bayes = bayesPriors
             let document = try reportingErrors(file: model.file) { () throws(MetaPoolError) in
@@ -124,6 +124,7 @@ extension PoolCommand {
             sink.flush()
             return
         }
+        if let by { return try runBayesSubgroups(by) }
         let effects = try reportingErrors(file: model.file) { () throws(MetaPoolError) -> EffectSizes in
             try EffectSizes(table: model.table(), measure: model.measure, options: model.effectSizeOptions)
         }
@@ -142,7 +143,7 @@ extension PoolCommand {
               terminator: "")
     }
 
-    static func bayesJSON(_ s: BayesianMetaAnalysisSummary, effects: EffectSizes, tau: TauPrior, mu: EffectPrior,
+    static func bayesJSON(_ s: BayesianMetaAnalysisSummary, effects: EffectSizes, tau: TauPrior, mu: EffectPrior, model: String = "normal-normal",
                           threshold: (natural: Double, analysis: Double)?, back: (Double) -> Double) -> JSONValue {
         func n(_ x: Double?) -> JSONValue { x.map { $0.isFinite ? .number($0) : .null } ?? .null }
         func posterior(_ p: PosteriorSummary) -> JSONValue {
@@ -151,7 +152,7 @@ extension PoolCommand {
                      ("shortest_lower", n(p.shortest.lower)), ("shortest_upper", n(p.shortest.upper))])
         }
         var members: [(String, JSONValue)] = [
-            ("measure", .string(effects.measure.rawValue)), ("method", .string("BAYES")), ("model", .string("normal-normal")),
+            ("measure", .string(effects.measure.rawValue)), ("method", .string("BAYES")), ("model", .string(model)),
             ("tau_prior", .string(PriorText.describe(tau))), ("mu_prior", .string(PriorText.describe(mu))),
             ("level", .number(s.level)), ("k", .integer(effects.count)),
             ("tau", posterior(s.tau)), ("mu", posterior(s.mu)), ("prediction", posterior(s.prediction)),
