@@ -36,7 +36,7 @@ struct BayesArguments: ParsableArguments {
 }
 
 /// A Bayesian fit of one table's studies, as every command fits it.
-struct BayesFit {
+struct BayesFit: Sendable {
     let effects: EffectSizes
     let posterior: any BayesianPosterior
     /// The τ prior as resolved for the measure, and μ's.

@@ -39,11 +39,11 @@ extension RecordedAnalysis {
 extension PoolCommand {
     /// `pool --bayes --by COLUMN` as a table or CSV (the JSON goes through the recorded analysis).
     func runBayesSubgroups(_ column: String) throws {
-        let (groups, rows) = try reportingErrors(file: model.file) { () throws(MetaPoolError) -> (BayesianSubgroups, [(String, Int, Result<(BayesFit, BayesianMetaAnalysisSummary), MetaPoolError>)]) in
+        let (groups, rows) = try reportingErrors(file: model.file) { () throws(MetaPoolError) -> (BayesianSubgroups, [BayesRow]) in
             let table = try model.table(by: column)
             let groups = try BayesianSubgroups(table: table, by: column, measure: model.measure, options: model.effectSizeOptions,
                                                fit: BayesFit.model(priors: bayesPriors))
-            var rows: [(String, Int, Result<(BayesFit, BayesianMetaAnalysisSummary), MetaPoolError>)] = []
+            var rows: [BayesRow] = []
             for g in groups.groups {
                 switch g.outcome {
                 case .success(let f):
@@ -63,26 +63,39 @@ extension PoolCommand {
             if failed > 0 { printError("metapool: \(failed) of \(groups.groups.count) subgroups could not be fitted (see their error\(format == .csv ? " column" : "s above"))") }
         }
         if format == .csv {
-            var out = "subgroup,k,mu_median,mu_ci_lower,mu_ci_upper,tau_median,tau_ci_lower,tau_ci_upper,prediction_ci_lower,prediction_ci_upper,error\n"
-            for (label, k, outcome) in rows {
-                switch outcome {
-                case .success(let (_, s)):
-                    let cells = [s.mu.median, s.mu.central.lower, s.mu.central.upper, s.tau.median, s.tau.central.lower, s.tau.central.upper,
-                                 s.prediction.central.lower, s.prediction.central.upper].map { "\($0)" }
-                    out += StudyCSV.quote(label) + ",\(k)," + cells.joined(separator: ",") + ",\n"
-                case .failure(let e):
-                    out += StudyCSV.quote(label) + ",\(k)" + String(repeating: ",", count: 8) + "," + StudyCSV.quote(e.commandLineSentence) + "\n"
-                }
-            }
-            print(out, terminator: "")
+            print(Self.bayesCSV(rows, first: "subgroup"), terminator: "")
             return
         }
-        func f(_ x: Double) -> String { x.isFinite ? SummaryTable.f(x) : (x.isNaN ? "NA" : "Inf") }
         let measure = overall.effects.measure
-        let level = SummaryTable.f(model.level * 100, 0)
         var out = "Bayesian random-effects model (\(overall.posterior.likelihoodName)) in subgroups by \(groups.column); posterior by numerical integration\n"
         out += "Measure: \(measure.rawValue) (\(measure.analysisScaleName)); priors: tau ~ \(overall.tauPrior.notation), mu ~ \(overall.muPrior.notation)\n\n"
-        var table = TextTable([.label("subgroup"), .number("k"), .number("mu"), .number("ci.lb"), .number("ci.ub"), .number("tau"),
+        out += Self.bayesRowsTable(rows, first: "subgroup", level: model.level)
+        print(out, terminator: "")
+    }
+
+    typealias BayesRow = (label: String, k: Int, outcome: Result<(BayesFit, BayesianMetaAnalysisSummary), MetaPoolError>)
+
+    /// One CSV row per subgroup or analysis: posterior medians and central intervals of mu and tau,
+    /// the central predictive interval (analysis scale), or the error.
+    static func bayesCSV(_ rows: [BayesRow], first: String) -> String {
+        var out = "\(first),k,mu_median,mu_ci_lower,mu_ci_upper,tau_median,tau_ci_lower,tau_ci_upper,prediction_ci_lower,prediction_ci_upper,error\n"
+        for (label, k, outcome) in rows {
+            switch outcome {
+            case .success(let (_, s)):
+                let cells = [s.mu.median, s.mu.central.lower, s.mu.central.upper, s.tau.median, s.tau.central.lower, s.tau.central.upper,
+                             s.prediction.central.lower, s.prediction.central.upper].map { "\($0)" }
+                out += StudyCSV.quote(label) + ",\(k)," + cells.joined(separator: ",") + ",\n"
+            case .failure(let e):
+                out += StudyCSV.quote(label) + ",\(k)" + String(repeating: ",", count: 8) + "," + StudyCSV.quote(e.commandLineSentence) + "\n"
+            }
+        }
+        return out
+    }
+
+    /// The table of subgroups or analyses for people, then the natural scale, then what was not fitted.
+    static func bayesRowsTable(_ rows: [BayesRow], first: String, level: Double) -> String {
+        func f(_ x: Double) -> String { x.isFinite ? SummaryTable.f(x) : (x.isNaN ? "NA" : "Inf") }
+        var table = TextTable([.label(first), .number("k"), .number("mu"), .number("ci.lb"), .number("ci.ub"), .number("tau"),
                                .number("tau.lb"), .number("tau.ub"), .number("new.lb"), .number("new.ub")], indent: 2)
         var errors = ""
         for (label, k, outcome) in rows {
@@ -95,16 +108,19 @@ extension PoolCommand {
                 errors += "  \(SafeText.terminal(label)): \(SafeText.terminal(e.commandLineSentence))\n"
             }
         }
-        out += "Posterior medians and \(level)% central credible intervals (new: a new study's true effect):\n\n" + table.render()
-        if measure.backTransform != .identity {
-            out += "\nOn the \(measure.naturalScaleName) scale:\n"
-            for (label, _, outcome) in rows {
-                guard case .success(let (fit, s)) = outcome else { continue }
+        var out = "Posterior medians and \(SummaryTable.f(level * 100, 0))% central credible intervals (new: a new study's true effect):\n\n" + table.render()
+        let natural = rows.compactMap { row -> (String, BayesFit, BayesianMetaAnalysisSummary)? in
+            guard case .success(let (fit, s)) = row.outcome, fit.effects.measure.backTransform != .identity else { return nil }
+            return (row.label, fit, s)
+        }
+        if let first = natural.first {
+            out += "\nOn the \(first.1.effects.measure.naturalScaleName) scale:\n"
+            for (label, fit, s) in natural {
                 func b(_ x: Double) -> String { SummaryTable.natural(fit.backTransform(x), of: x) }
                 out += "  \(SafeText.terminal(label)): mu \(b(s.mu.median)) [\(b(s.mu.central.lower)), \(b(s.mu.central.upper))]; new study [\(b(s.prediction.central.lower)), \(b(s.prediction.central.upper))]\n"
             }
         }
         if !errors.isEmpty { out += "\nNot fitted (NA above):\n" + errors }
-        print(out, terminator: "")
+        return out
     }
 }

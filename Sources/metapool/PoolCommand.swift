@@ -359,6 +359,7 @@ struct PoolCommand: AsyncParsableCommand {
     }
 
     private func runBatch() async throws {
+        if bayes { return try await runBayesBatch() }
         if model.pooling.isGLMM || model.cluster != nil { return try await runGLMMBatch() }
         let tasks = jobs ?? BatchAnalysis.processorCount
         // Most batches (yi and vi or events and totals, nothing unusual) are read straight from the
