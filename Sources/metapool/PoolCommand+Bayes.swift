@@ -122,6 +122,12 @@ extension PoolCommand {
             document.write(into: &sink)
             sink.write("\n")
             sink.flush()
+            // With --by, the subgroups that could not be fitted (their `error` members), as the table says.
+            if by != nil, case .object(let members) = document.tree,
+               case .array(let groups)? = members.first(where: { $0.0 == "subgroups" })?.1 {
+                let failed = groups.filter { if case .object(let g) = $0 { g.contains { $0.0 == "error" } } else { false } }.count
+                if failed > 0 { printError("metapool: \(failed) of \(groups.count) subgroups could not be fitted (see their error fields)") }
+            }
             return
         }
         if let by { return try runBayesSubgroups(by) }
