@@ -15,7 +15,7 @@ struct BayesArguments: ParsableArguments {
     var muPrior: String?
 
     /// Checks the priors and what `--bayes` cannot be combined with in `command`.
-    func validate(_ command: String, model: ModelOptions, by: String?) throws {
+    func validate(_ command: String, model: ModelOptions, by: String?, prediction: PredictionOptions) throws {
         guard bayes else {
             if tauPrior != nil || muPrior != nil {
                 warn("--tau-prior and --mu-prior set the priors of --bayes; they have no effect without it (ignored)")
@@ -27,6 +27,9 @@ struct BayesArguments: ParsableArguments {
         }
         if let text = tauPrior, case .failure(let e) = PriorText.tau(text) { throw e }
         if let text = muPrior, case .failure(let e) = PriorText.mu(text) { throw e }
+        if prediction.setting != nil {
+            warn("--pi sets the prediction interval of the frequentist models; with --bayes the \(command) shows the posterior predictive interval (ignored)")
+        }
     }
 
     /// The priors asked for (checked in `validate`); τ's is `nil` for the measure's default.

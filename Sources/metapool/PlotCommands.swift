@@ -56,7 +56,7 @@ struct ForestCommand: ParsableCommand {
     var output: String
 
     func validate() throws {
-        try bayes.validate("forest", model: model, by: by)
+        try bayes.validate("forest", model: model, by: by, prediction: prediction)
         if commonTauSquared && !model.pooling.isGLMM { try model.requireInverseVariance("forest --common-tau2") }
         studyIntervals.validate(measure: model.measure)
         if prediction.threshold != nil { warn("--threshold gives probabilities in pool's table and JSON; the forest plot does not show them (ignored)") }
@@ -183,7 +183,7 @@ struct ReportCommand: ParsableCommand {
     var output: String
 
     func validate() throws {
-        try bayes.validate("report", model: model, by: by)
+        try bayes.validate("report", model: model, by: by, prediction: prediction)
         if commonTauSquared && !model.pooling.isGLMM { try model.requireInverseVariance("report --common-tau2") }
         studyIntervals.validate(measure: model.measure)
         if prediction.threshold != nil { warn("--threshold gives probabilities in pool's table and JSON; the report does not show them (ignored)") }
