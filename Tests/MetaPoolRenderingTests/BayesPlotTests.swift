@@ -78,6 +78,18 @@ struct BayesPlotTests {
         let pi = try #require(try SVGCheck.elements(doc, "//*[local-name()='line'][@class='pi']").first)
         expectClose(SVGCheck.double(pi, "data-lower"), reference.prediction.central[0], relative: 0, absolute: Self.fixtureTolerance, "prediction lower")
         expectClose(SVGCheck.double(pi, "data-upper"), reference.prediction.central[1], relative: 0, absolute: Self.fixtureTolerance, "prediction upper")
+        // The plot's data as JSON (ForestPlot.summary()): the same shrinkage values and the priors.
+        guard case .object(let members) = plot.summary(), case .object(let bayes)? = members.first(where: { $0.0 == "bayes" })?.1,
+              case .array(let rows)? = bayes.first(where: { $0.0 == "shrinkage" })?.1 else {
+            Issue.record("no forest.bayes.shrinkage")
+            return
+        }
+        #expect(rows.count == effects.count)
+        for (i, row) in rows.enumerated() {
+            guard case .object(let r) = row, case .number(let median)? = r.first(where: { $0.0 == "median" })?.1 else { Issue.record("row \(i)"); continue }
+            #expect(median == summary.studies[i].median)
+        }
+        #expect(bayes.contains { $0.0 == "tau_prior" && $0.1 == .string("half-normal(0.5)") })
         // The footer names the priors and gives τ's posterior median and interval (4 decimals).
         let footer = try SVGCheck.elements(doc, "//*[local-name()='text'][@class='footer']").compactMap(\.stringValue).joined(separator: "\n")
         #expect(footer.contains("τ ~ half-normal(0.5), μ ~ normal(0, 4)"), "\(footer)")

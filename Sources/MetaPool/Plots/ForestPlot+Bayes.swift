@@ -23,6 +23,18 @@ extension ForestPlot {
         /// The model's likelihood ("normal-normal").
         public let likelihoodName: String
 
+        /// The `bayes` member of ``ForestPlot/summary()``: `model`, `tau_prior`, `mu_prior`, `tau`
+        /// (`median`, `ci_lower`, `ci_upper`, analysis scale) and `shrinkage`, one object per study in
+        /// study order (`median`, `ci_lower`, `ci_upper` on the natural scale).
+        public var summary: JSONValue {
+            func number(_ x: Double) -> JSONValue { x.isFinite ? .number(x) : .null }
+            return .object([
+                ("model", .string(likelihoodName)), ("tau_prior", .string(tauPrior.notation)), ("mu_prior", .string(muPrior.notation)),
+                ("tau", .object([("median", number(tau.median)), ("ci_lower", number(tau.central.lower)), ("ci_upper", number(tau.central.upper))])),
+                ("shrinkage", .array(shrinkage.map { .object([("median", number($0.median)), ("ci_lower", number($0.lower)), ("ci_upper", number($0.upper))]) })),
+            ])
+        }
+
         /// The values the axis must show besides the studies and diamonds.
         var axisValues: [Double] { shrinkage.flatMap { [$0.median, $0.lower, $0.upper] } }
     }

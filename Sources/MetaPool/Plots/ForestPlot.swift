@@ -684,6 +684,7 @@ extension ForestPlot {
         // Null values (an infinite natural-scale value) say why; values that underflow to 0 are not null.
         if let (_, y) = overflow, y > 0, let reason = BackTransform.overflowReason([.infinity]) { members.append(("overflow", .string(reason))) }
         members.append(("study_ci_method", .string(studyIntervalMethod.code)))
+        if let bayesian { members.append(("bayes", bayesian.summary)) }
         if let t = subgroupTest {
             members.append(("test_subgroup_differences", .object([
                 ("test", .string(t.name)), ("statistic", number(t.statistic)), ("df", .integer(t.degreesOfFreedom)),
