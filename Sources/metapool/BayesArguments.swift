@@ -15,15 +15,18 @@ struct BayesArguments: ParsableArguments {
     var muPrior: String?
 
     /// Checks the priors and what `--bayes` cannot be combined with in `command`.
-    func validate(_ command: String, model: ModelOptions, by: String?, prediction: PredictionOptions) throws {
+    func validate(_ command: String, model: ModelOptions, by: String?, commonTauSquared: Bool, prediction: PredictionOptions) throws {
         guard bayes else {
             if tauPrior != nil || muPrior != nil {
                 warn("--tau-prior and --mu-prior set the priors of --bayes; they have no effect without it (ignored)")
             }
             return
         }
-        if by != nil || model.cluster != nil || model.isCountBased {
-            throw ValidationError("\(command) --bayes draws one normal-normal model of the studies' effect sizes; it cannot be combined with --by, --cluster or --method MH/PETO/GLMM (pool --bayes --by fits the subgroups)")
+        if model.cluster != nil || model.isCountBased {
+            throw ValidationError("\(command) --bayes draws the normal-normal model of the studies' effect sizes; it cannot be combined with --cluster or --method MH/PETO/GLMM")
+        }
+        if commonTauSquared {
+            throw ValidationError("--common-tau2 shares one tau^2 between subgroups of an inverse-variance model; \(command) --bayes --by fits each subgroup on its own with the same priors")
         }
         if let text = tauPrior, case .failure(let e) = PriorText.tau(text) { throw e }
         if let text = muPrior, case .failure(let e) = PriorText.mu(text) { throw e }

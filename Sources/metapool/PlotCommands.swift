@@ -56,7 +56,7 @@ struct ForestCommand: ParsableCommand {
     var output: String
 
     func validate() throws {
-        try bayes.validate("forest", model: model, by: by, prediction: prediction)
+        try bayes.validate("forest", model: model, by: by, commonTauSquared: commonTauSquared, prediction: prediction)
         if commonTauSquared && !model.pooling.isGLMM { try model.requireInverseVariance("forest --common-tau2") }
         studyIntervals.validate(measure: model.measure)
         if prediction.threshold != nil { warn("--threshold gives probabilities in pool's table and JSON; the forest plot does not show them (ignored)") }
@@ -67,6 +67,14 @@ struct ForestCommand: ParsableCommand {
 
     func run() throws {
         let plot = try reportingErrors(file: model.file) { () throws(MetaPoolError) in
+            if bayes.bayes, let by {
+                let table = try model.table(by: by)
+                let groups = try BayesianSubgroups(table: table, by: by, measure: model.measure, options: model.effectSizeOptions,
+                                                   fit: BayesFit.model(priors: bayes.priors))
+                let plot = try studyIntervals.apply(to: ForestPlot(groups, table: table, level: model.level), explicitMeasure: model.measure)
+                try plot.requireDrawable()
+                return plot
+            }
             if bayes.bayes {
                 let table = try model.table()
                 let fit = try BayesFit(table: table, measure: model.measure, options: model.effectSizeOptions, priors: bayes.priors)
@@ -183,7 +191,7 @@ struct ReportCommand: ParsableCommand {
     var output: String
 
     func validate() throws {
-        try bayes.validate("report", model: model, by: by, prediction: prediction)
+        try bayes.validate("report", model: model, by: by, commonTauSquared: commonTauSquared, prediction: prediction)
         if commonTauSquared && !model.pooling.isGLMM { try model.requireInverseVariance("report --common-tau2") }
         studyIntervals.validate(measure: model.measure)
         if prediction.threshold != nil { warn("--threshold gives probabilities in pool's table and JSON; the report does not show them (ignored)") }
@@ -196,6 +204,10 @@ struct ReportCommand: ParsableCommand {
         let name = title ?? "Meta-analysis of \(model.file == "-" ? "standard input" : URL(fileURLWithPath: model.file).lastPathComponent)"
         let report = try reportingErrors(file: model.file) { () throws(MetaPoolError) in
             let table = try model.table(by: by)
+            if bayes.bayes, let by {
+                return try Report(BayesianSubgroups(table: table, by: by, measure: model.measure, options: model.effectSizeOptions,
+                                                    fit: BayesFit.model(priors: bayes.priors)), table: table, title: name, level: model.level)
+            }
             if bayes.bayes {
                 let fit = try BayesFit(table: table, measure: model.measure, options: model.effectSizeOptions, priors: bayes.priors)
                 return try Report(fit.posterior, effects: fit.effects, table: table, title: name, level: model.level)

@@ -111,6 +111,43 @@ struct BayesCommandsTests {
         #expect(rows.first == "analysis,k,mu_median,mu_ci_lower,mu_ci_upper,tau_median,tau_ci_lower,tau_ci_upper,prediction_ci_lower,prediction_ci_upper,error" && rows.count == 4)
     }
 
+    @Test("forest --bayes --by: each subgroup's studies carry the subgroup fit's shrinkage estimates, its diamond the subgroup's mu; a subgroup that cannot be fitted shows its studies without them")
+    func subgroupForest() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let csv = folder.appendingPathComponent("groups.csv")
+        try Self.write(Self.rows, column: "arm", to: csv)
+        let pool = try Self.object(try Self.run(["pool", csv.path, "--bayes", "--tau-prior", "flat", "--by", "arm", "--format", "json"]).stdout)
+        let groups = try #require(pool["subgroups"] as? [[String: Any]])
+        let svg = folder.appendingPathComponent("forest.svg")
+        let forest = try Self.run(["forest", csv.path, "--bayes", "--tau-prior", "flat", "--by", "arm", "-o", svg.path])
+        try #require(forest.status == 0, "\(forest.stderr)")
+        let text = try String(contentsOf: svg, encoding: .utf8)
+        func values(_ marker: String, _ attribute: String) -> [Double] {
+            text.components(separatedBy: marker).dropFirst().compactMap { piece in
+                guard let r = piece.range(of: "\(attribute)=\"") else { return nil }
+                return Double(piece[r.upperBound...].prefix { $0 != "\"" })
+            }
+        }
+        // Subgroups a and b (7 studies, in row order, which is study order here); c's one study has none.
+        var expected: [Double] = []
+        for g in groups.prefix(2) {
+            for s in try #require(g["studies"] as? [[String: Any]]) { expected.append(try #require((s["median"] as? NSNumber)?.doubleValue)) }
+        }
+        let medians = values("class=\"shrinkage\" data-study=", "data-median")
+        try #require(medians.count == 7, "\(medians)")
+        for (got, want) in zip(medians, expected) { expectClose(got, 1 / (1 + exp(-want)), relative: 1e-15, absolute: 0, "shrinkage median") }
+        let diamonds = values("class=\"diamond\" data-kind=\"subgroup\"", "data-estimate")
+        let mus = try groups.prefix(2).map { try #require((($0["mu"] as? [String: Any])?["median"] as? NSNumber)?.doubleValue) }
+        try #require(diamonds.count == 2)
+        for (got, want) in zip(diamonds, mus) { expectClose(got, 1 / (1 + exp(-want)), relative: 1e-15, absolute: 0, "subgroup diamond") }
+        #expect(text.contains("Heterogeneity (all studies): τ posterior median"))
+        let html = folder.appendingPathComponent("report.html")
+        let report = try Self.run(["report", csv.path, "--bayes", "--by", "arm", "-o", html.path])
+        try #require(report.status == 0, "\(report.stderr)")
+        #expect(try String(contentsOf: html, encoding: .utf8).contains("class=\"density-plot\""))
+    }
+
     @Test("check repeats a pool --bayes --by baseline (rtol 1e-9) and fails when a subgroup's posterior median drifts")
     func subgroupBaseline() throws {
         let folder = try temporaryFolder()

@@ -21,6 +21,8 @@ public struct BayesianSubgroups: Sendable {
         public let label: String
         /// The input rows of the subgroup (1-based row numbers, as errors name them).
         public let rows: [Int]
+        /// The subgroup's effect sizes (`nil` only when they could not be read).
+        public let effects: EffectSizes?
         /// The subgroup's fit, or why it could not be fitted (its reason names the subgroup).
         public let outcome: Result<Fit, MetaPoolError>
     }
@@ -47,15 +49,18 @@ public struct BayesianSubgroups: Sendable {
         var groups: [Group] = []
         for (label, rows) in zip(levels.labels, levels.rows) {
             let subset = table.selectingRows(rows)
+            var effects: EffectSizes?
             do throws(MetaPoolError) {
                 // The overall measure, so that every subgroup is on the same scale.
-                let effects = try EffectSizes(table: subset, measure: all.measure, options: options)
-                groups.append(Group(label: label, rows: subset.rowNumbers, outcome: .success(Fit(effects: effects, posterior: try fit(subset, effects)))))
+                let read = try EffectSizes(table: subset, measure: all.measure, options: options)
+                effects = read
+                groups.append(Group(label: label, rows: subset.rowNumbers, effects: read,
+                                    outcome: .success(Fit(effects: read, posterior: try fit(subset, read)))))
             } catch {
                 var e = error
                 e.reason = "subgroup \"\(MetaPoolError.shortened(label))\": \(e.reason)"
                 if e.location.file == nil { e.location.file = table.source }
-                groups.append(Group(label: label, rows: subset.rowNumbers, outcome: .failure(e)))
+                groups.append(Group(label: label, rows: subset.rowNumbers, effects: effects, outcome: .failure(e)))
             }
         }
         self.groups = groups

@@ -14,8 +14,9 @@ extension ForestPlot {
             public let posterior: StudyPosterior
         }
 
-        /// One per study, in the order of the fit's studies (``ForestPlot/studies`` without subgroups).
-        public let shrinkage: [Shrinkage]
+        /// One per study, in the order of the overall fit's studies (`nil` for a study of a subgroup
+        /// that could not be fitted).
+        public let shrinkage: [Shrinkage?]
         /// The priors.
         public let tauPrior: TauPrior, muPrior: EffectPrior
         /// The posteriors of τ, μ and a new study's θ (analysis scale).
@@ -31,12 +32,14 @@ extension ForestPlot {
             return .object([
                 ("model", .string(likelihoodName)), ("tau_prior", .string(tauPrior.notation)), ("mu_prior", .string(muPrior.notation)),
                 ("tau", .object([("median", number(tau.median)), ("ci_lower", number(tau.central.lower)), ("ci_upper", number(tau.central.upper))])),
-                ("shrinkage", .array(shrinkage.map { .object([("median", number($0.median)), ("ci_lower", number($0.lower)), ("ci_upper", number($0.upper))]) })),
+                ("shrinkage", .array(shrinkage.map { s in
+                    s.map { .object([("median", number($0.median)), ("ci_lower", number($0.lower)), ("ci_upper", number($0.upper))]) } ?? .null
+                })),
             ])
         }
 
         /// The values the axis must show besides the studies and diamonds.
-        var axisValues: [Double] { shrinkage.flatMap { [$0.median, $0.lower, $0.upper] } }
+        var axisValues: [Double] { shrinkage.flatMap { s in s.map { [$0.median, $0.lower, $0.upper] } ?? [] } }
     }
 
     /// The plot of a Bayesian random-effects fit of `effects` (the studies `posterior` was fitted
@@ -55,17 +58,59 @@ extension ForestPlot {
         let fit = BayesianForestFit(effects: effects, summary: summary, name: "Bayesian random-effects model (\(posterior.likelihoodName))")
         try self.init(fit: fit, table: table, blocks: nil, test: nil, commonTauSquared: false)
         let back = fit.backTransform
+        let shrinkage = summary.studies.map { p in
+            Bayesian.Shrinkage(median: back(p.median), lower: back(p.central.lower), upper: back(p.central.upper), posterior: p)
+        }
+        try finishBayesian(summary: summary, shrinkage: shrinkage, posterior: posterior, back: back)
+    }
+
+    /// The plot of Bayesian subgroups: a block per subgroup whose diamond is its posterior of μ
+    /// (median and central interval) and whose studies carry their shrinkage estimates within the
+    /// subgroup's model; the overall diamond, predictive interval and footer from the fit of every
+    /// row. A subgroup that could not be fitted shows its studies' observed effects only. No test
+    /// for subgroup differences.
+    public init(_ groups: BayesianSubgroups, table: DataTable? = nil, level: Double = 0.95) throws(MetaPoolError) {
+        let effects = groups.overall.effects
+        let summary = try groups.overall.posterior.summary(level: level, threshold: 0)
+        let fit = BayesianForestFit(effects: effects, summary: summary, name: "Bayesian random-effects model (\(groups.overall.posterior.likelihoodName))")
+        let back = fit.backTransform
+        // Each study of the overall fit by its input row, for the subgroups' studies.
+        var indexOfRow: [Int: Int] = [:]
+        for i in effects.locations.indices { if let r = effects.locations.rowNumber(i) { indexOfRow[r] = i } }
+        var shrinkage = [Bayesian.Shrinkage?](repeating: nil, count: effects.count)
+        var blocks: [Block] = []
+        for g in groups.groups {
+            guard let own = g.effects else {
+                throw MetaPoolError(.invalidArgument, "the subgroup \"\(g.label)\" has no effect sizes, so its studies cannot be placed in the plot")
+            }
+            guard case .success(let f) = g.outcome else {
+                blocks.append(Block(label: g.label, effects: own, estimate: .none))
+                continue
+            }
+            let s = try f.posterior.summary(level: level, threshold: 0)
+            for j in 0..<own.count {
+                guard let row = own.locations.rowNumber(j), let i = indexOfRow[row] else { continue }
+                let p = s.studies[j]
+                shrinkage[i] = Bayesian.Shrinkage(median: back(p.median), lower: back(p.central.lower), upper: back(p.central.upper), posterior: p)
+            }
+            blocks.append(Block(label: g.label, effects: own, estimate: .coefficient(estimate: s.mu.median, interval: s.mu.central,
+                                                                                 tauSquared: nil, backTransform: back)))
+        }
+        try self.init(fit: fit, table: table, blocks: blocks, test: nil, commonTauSquared: false)
+        try finishBayesian(summary: summary, shrinkage: shrinkage, posterior: groups.overall.posterior, back: back)
+    }
+
+    /// Replaces the overall diamond by μ's posterior, names the predictive interval, keeps the
+    /// Bayesian members and chooses the axis again with the shrinkage intervals.
+    private mutating func finishBayesian(summary: BayesianMetaAnalysisSummary, shrinkage: [Bayesian.Shrinkage?],
+                                         posterior: any BayesianPosterior, back: (Double) -> Double) throws(MetaPoolError) {
         let mu = summary.mu
-        overall = Diamond(label: fit.modelName, k: effects.count, estimate: back(mu.median), ciLower: back(mu.central.lower),
+        overall = Diamond(label: modelName, k: overall.k, estimate: back(mu.median), ciLower: back(mu.central.lower),
                           ciUpper: back(mu.central.upper), weight: nil, tauSquared: nil, iSquared: nil, q: nil,
                           qDegreesOfFreedom: nil, qPValue: nil)
         predictionIntervalMethod = "posterior predictive"
-        bayesian = Bayesian(
-            shrinkage: summary.studies.map { p in
-                Bayesian.Shrinkage(median: back(p.median), lower: back(p.central.lower), upper: back(p.central.upper), posterior: p)
-            },
-            tauPrior: posterior.tauPrior, muPrior: posterior.muPrior, tau: summary.tau, mu: mu, prediction: summary.prediction,
-            likelihoodName: posterior.likelihoodName)
+        bayesian = Bayesian(shrinkage: shrinkage, tauPrior: posterior.tauPrior, muPrior: posterior.muPrior, tau: summary.tau, mu: mu,
+                            prediction: summary.prediction, likelihoodName: posterior.likelihoodName)
         let values = [overall.estimate, overall.ciLower, overall.ciUpper] + (bayesian?.axisValues ?? [])
         if values.contains(where: { !$0.isFinite || (measure.backTransform == .exponential && $0 == 0) }) {
             throw MetaPoolError(.insufficientData, "a posterior value overflows on the \(measure.naturalScaleName) scale, so the forest plot cannot place it; check the effect values")
@@ -80,7 +125,8 @@ extension ForestPlot {
         guard let b = bayesian else { return nil }
         let percent = level * 100
         let lvl = (percent == percent.rounded() ? String(Int(percent)) : SVG.tick(percent)) + "%"
-        return ["Heterogeneity: τ posterior median \(SVG.fixed(b.tau.median, digits: 4)) [\(lvl) CrI \(SVG.fixed(b.tau.central.lower, digits: 4)), \(SVG.fixed(b.tau.central.upper, digits: 4))]",
+        let which = rows.layout == nil ? "" : " (all studies)"
+        return ["Heterogeneity\(which): τ posterior median \(SVG.fixed(b.tau.median, digits: 4)) [\(lvl) CrI \(SVG.fixed(b.tau.central.lower, digits: 4)), \(SVG.fixed(b.tau.central.upper, digits: 4))]",
                 "Priors: τ ~ \(b.tauPrior.notation), μ ~ \(b.muPrior.notation) (\(b.likelihoodName) model, posterior by numerical integration)"]
     }
 }

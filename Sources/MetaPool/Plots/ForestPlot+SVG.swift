@@ -97,7 +97,7 @@ extension ForestPlot {
         // A Bayesian plot's last column is the shrinkage estimate [credible interval], not the weight.
         let shrinkage = bayesian?.shrinkage
         let lastHeader = shrinkage == nil ? "Weight" : shrinkageHeader
-        let shrinkageTexts = shrinkage?.map { Self.interval($0.median, $0.lower, $0.upper) } ?? []
+        let shrinkageTexts = shrinkage?.map { s in s.map { Self.interval($0.median, $0.lower, $0.upper) } ?? "–" } ?? []
         let weightWidth = ((shrinkageTexts + [lastHeader]).map { SVG.textWidth($0, size: f) }.max() ?? 0) + Layout.columnGap * (shrinkage == nil ? 1 : 2)
 
         let xStudy = Layout.margin
@@ -135,8 +135,9 @@ extension ForestPlot {
         }
 
         var firstBlock = true
-        var studyIndex = 0
-        for row in rows {
+        for (rowIndex, row) in rows.enumerated() {
+            // The study's index in the fit (rows of subgroups are in block order).
+            let studyIndex = rows.layout?[rowIndex] ?? rowIndex
             switch row {
             case .subgroupHeader(let label):
                 if !firstBlock { y += Layout.rowHeight * 0.5 }
@@ -151,10 +152,12 @@ extension ForestPlot {
                 for (i, cell) in countCells(s).enumerated() where i < xCounts.count {
                     body += text(cell, x: xCounts[i], y: baseline, anchor: "end")
                 }
-                if let shrinkage, studyIndex < shrinkage.count {
+                if let shrinkage, studyIndex >= 0, studyIndex < shrinkage.count {
                     // The observed effect above, its shrinkage estimate below (Röver 2020, §2).
                     body += studyGraphic(s, y: y - 3.5, plotX0: plotX0, plotX1: plotX1, position: position, maxWeight: maxWeight)
-                    body += shrinkageGraphic(shrinkage[studyIndex], index: studyIndex, y: y + 3.5, plotX0: plotX0, plotX1: plotX1, position: position)
+                    if let b = shrinkage[studyIndex] {
+                        body += shrinkageGraphic(b, index: studyIndex, y: y + 3.5, plotX0: plotX0, plotX1: plotX1, position: position)
+                    }
                     body += text(Self.interval(s.estimate, s.shownLower, s.shownUpper), x: xEstimate, y: baseline)
                     body += text(shrinkageTexts[studyIndex], x: xWeight, y: baseline, anchor: "end", cssClass: "shrinkage-text")
                 } else {
@@ -162,7 +165,6 @@ extension ForestPlot {
                     body += text(Self.interval(s.estimate, s.shownLower, s.shownUpper), x: xEstimate, y: baseline)
                     body += text(s.weight.map { SVG.fixed($0, digits: 1) + "%" } ?? "–", x: xWeight, y: baseline, anchor: "end")
                 }
-                studyIndex += 1
                 body += "</g>\n"
             case .subgroupDiamond(let d):
                 y += Layout.rowHeight

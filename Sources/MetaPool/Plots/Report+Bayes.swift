@@ -18,7 +18,18 @@ extension Report {
     /// estimates (``ForestPlot/init(_:effects:table:level:)``) and the funnel plot around μ's posterior median.
     public init(_ posterior: any BayesianPosterior, effects: EffectSizes, table: DataTable? = nil, title: String,
                 level: Double = 0.95) throws(MetaPoolError) {
-        let forest = try ForestPlot(posterior, effects: effects, table: table, level: level)
+        try self.init(posterior, effects: effects, forest: ForestPlot(posterior, effects: effects, table: table, level: level),
+                      title: title, level: level)
+    }
+
+    /// The report of Bayesian subgroups: the posterior of every row (summaries and densities) and
+    /// the forest plot with a block per subgroup (``ForestPlot/init(_:table:level:)-(BayesianSubgroups,_,_)``).
+    public init(_ groups: BayesianSubgroups, table: DataTable? = nil, title: String, level: Double = 0.95) throws(MetaPoolError) {
+        try self.init(groups.overall.posterior, effects: groups.overall.effects, forest: ForestPlot(groups, table: table, level: level),
+                      title: title, level: level)
+    }
+
+    private init(_ posterior: any BayesianPosterior, effects: EffectSizes, forest: ForestPlot, title: String, level: Double) throws(MetaPoolError) {
         let summary = try posterior.summary(level: level, threshold: 0)
         let fit = BayesianForestFit(effects: effects, summary: summary, name: forest.modelName)
         try self.init(title: title, fit: fit, forest: forest)
