@@ -23,7 +23,7 @@ extension Report {
     }
 
     /// The report of Bayesian subgroups: the posterior of every row (summaries and densities) and
-    /// the forest plot with a block per subgroup (``ForestPlot/init(_:table:level:)-(BayesianSubgroups,_,_)``).
+    /// the forest plot with a block per subgroup (`ForestPlot(groups, table:level:)`).
     public init(_ groups: BayesianSubgroups, table: DataTable? = nil, title: String, level: Double = 0.95) throws(MetaPoolError) {
         try self.init(groups.overall.posterior, effects: groups.overall.effects, forest: ForestPlot(groups, table: table, level: level),
                       title: title, level: level)
