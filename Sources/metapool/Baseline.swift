@@ -161,8 +161,8 @@ struct Baseline {
             guard case .success(let mu) = PriorText.mu(muText) else {
                 throw MetaPoolError(.invalidValue, "the baseline's options.mu_prior \"\(muText)\" is not normal(MEAN, SD) or flat", at: at)
             }
-            guard spec.by == nil, spec.cluster == nil else {
-                throw MetaPoolError(.invalidValue, "the baseline's options are ones pool refuses: --bayes cannot be combined with --by or --cluster", at: at)
+            guard spec.cluster == nil, !spec.commonTauSquared else {
+                throw MetaPoolError(.invalidValue, "the baseline's options are ones pool refuses: --bayes cannot be combined with --cluster or --common-tau2", at: at)
             }
             spec.bayes = (tau, mu)
         }

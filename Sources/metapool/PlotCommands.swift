@@ -50,10 +50,13 @@ struct ForestCommand: ParsableCommand {
     @OptionGroup var studyIntervals: StudyIntervalArguments
     @OptionGroup var prediction: PredictionOptions
 
+    @OptionGroup var bayes: BayesArguments
+
     @Option(name: [.short, .customLong("output")], help: ArgumentHelp("SVG file to write; - for standard output.", valueName: "file"))
     var output: String
 
     func validate() throws {
+        try bayes.validate("forest", model: model, by: by, commonTauSquared: commonTauSquared, prediction: prediction)
         if commonTauSquared && !model.pooling.isGLMM { try model.requireInverseVariance("forest --common-tau2") }
         studyIntervals.validate(measure: model.measure)
         if prediction.threshold != nil { warn("--threshold gives probabilities in pool's table and JSON; the forest plot does not show them (ignored)") }
@@ -64,7 +67,23 @@ struct ForestCommand: ParsableCommand {
 
     func run() throws {
         let plot = try reportingErrors(file: model.file) { () throws(MetaPoolError) in
-            try studyIntervals.apply(to: model.forestPlot(by: by, commonTauSquared: commonTauSquared, prediction: prediction), explicitMeasure: model.measure)
+            if bayes.bayes, let by {
+                let table = try model.table(by: by)
+                let groups = try BayesianSubgroups(table: table, by: by, measure: model.measure, options: model.effectSizeOptions,
+                                                   fit: BayesFit.model(priors: bayes.priors))
+                let plot = try studyIntervals.apply(to: ForestPlot(groups, table: table, level: model.level), explicitMeasure: model.measure)
+                try plot.requireDrawable()
+                return plot
+            }
+            if bayes.bayes {
+                let table = try model.table()
+                let fit = try BayesFit(table: table, measure: model.measure, options: model.effectSizeOptions, priors: bayes.priors)
+                let plot = try studyIntervals.apply(to: ForestPlot(fit.posterior, effects: fit.effects, table: table, level: model.level),
+                                                    explicitMeasure: model.measure)
+                try plot.requireDrawable()
+                return plot
+            }
+            return try studyIntervals.apply(to: model.forestPlot(by: by, commonTauSquared: commonTauSquared, prediction: prediction), explicitMeasure: model.measure)
         }
         try writeOutput(plot.svg(), to: output)
     }
@@ -166,10 +185,13 @@ struct ReportCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Page title (default: the input file's name).", valueName: "text"))
     var title: String?
 
+    @OptionGroup var bayes: BayesArguments
+
     @Option(name: [.short, .customLong("output")], help: ArgumentHelp("HTML file to write; - for standard output.", valueName: "file"))
     var output: String
 
     func validate() throws {
+        try bayes.validate("report", model: model, by: by, commonTauSquared: commonTauSquared, prediction: prediction)
         if commonTauSquared && !model.pooling.isGLMM { try model.requireInverseVariance("report --common-tau2") }
         studyIntervals.validate(measure: model.measure)
         if prediction.threshold != nil { warn("--threshold gives probabilities in pool's table and JSON; the report does not show them (ignored)") }
@@ -182,6 +204,14 @@ struct ReportCommand: ParsableCommand {
         let name = title ?? "Meta-analysis of \(model.file == "-" ? "standard input" : URL(fileURLWithPath: model.file).lastPathComponent)"
         let report = try reportingErrors(file: model.file) { () throws(MetaPoolError) in
             let table = try model.table(by: by)
+            if bayes.bayes, let by {
+                return try Report(BayesianSubgroups(table: table, by: by, measure: model.measure, options: model.effectSizeOptions,
+                                                    fit: BayesFit.model(priors: bayes.priors)), table: table, title: name, level: model.level)
+            }
+            if bayes.bayes {
+                let fit = try BayesFit(table: table, measure: model.measure, options: model.effectSizeOptions, priors: bayes.priors)
+                return try Report(fit.posterior, effects: fit.effects, table: table, title: name, level: model.level)
+            }
             let specification = model.specification(prediction)
             guard let by else { return try Report(specification.fit(table), table: table, title: name) }
             if commonTauSquared, case .glmm(let points) = model.pooling {

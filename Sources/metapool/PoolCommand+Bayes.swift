@@ -87,25 +87,10 @@ enum PriorText {
         MetaPoolError(.invalidArgument, "--bayes on \(measure.rawValue) effects needs a prior for tau on their scale: give --tau-prior (e.g. half-normal(0.5)); the default half-normal(0.5) is for logits and log ratios (PLO, OR, RR, HR)")
     }
 
-    /// The prior as written back in the output.
-    static func describe(_ prior: TauPrior) -> String {
-        switch prior {
-        case .halfNormal(let s): "half-normal(\(g(s)))"
-        case .halfCauchy(let s): "half-cauchy(\(g(s)))"
-        case .halfStudentT(let s, let df): "half-t(\(g(s)), \(g(df)))"
-        case .uniform(let u): "uniform(0, \(g(u)))"
-        case .logNormal(let m, let s): "log-normal(\(g(m)), \(g(s)))"
-        case .jeffreys: "jeffreys"
-        case .flat: "flat"
-        }
-    }
+    /// The prior as written back in the output (the library's notation).
+    static func describe(_ prior: TauPrior) -> String { prior.notation }
 
-    static func describe(_ prior: EffectPrior) -> String {
-        switch prior {
-        case .flat: "flat"
-        case .normal(let m, let s): "normal(\(g(m)), \(g(s)))"
-        }
-    }
+    static func describe(_ prior: EffectPrior) -> String { prior.notation }
 
     static func g(_ x: Double) -> String { NumberFormat.general(x) }
 }
@@ -126,7 +111,7 @@ extension PoolCommand {
     func runBayes() throws {
         if format == .json {
             // One code path with `check`: the JSON records the input's SHA-256, every option and the priors.
-            var spec = model.specification(by: nil)
+            var spec = model.specification(by: by)
             spec.threshold = prediction.threshold
             spec.bayes = bayesPriors
             let document = try reportingErrors(file: model.file) { () throws(MetaPoolError) in
@@ -137,8 +122,15 @@ extension PoolCommand {
             document.write(into: &sink)
             sink.write("\n")
             sink.flush()
+            // With --by, the subgroups that could not be fitted (their `error` members), as the table says.
+            if by != nil, case .object(let members) = document.tree,
+               case .array(let groups)? = members.first(where: { $0.0 == "subgroups" })?.1 {
+                let failed = groups.filter { if case .object(let g) = $0 { g.contains { $0.0 == "error" } } else { false } }.count
+                if failed > 0 { printError("metapool: \(failed) of \(groups.count) subgroups could not be fitted (see their error fields)") }
+            }
             return
         }
+        if let by { return try runBayesSubgroups(by) }
         let effects = try reportingErrors(file: model.file) { () throws(MetaPoolError) -> EffectSizes in
             try EffectSizes(table: model.table(), measure: model.measure, options: model.effectSizeOptions)
         }
@@ -157,7 +149,7 @@ extension PoolCommand {
               terminator: "")
     }
 
-    static func bayesJSON(_ s: BayesianMetaAnalysisSummary, effects: EffectSizes, tau: TauPrior, mu: EffectPrior,
+    static func bayesJSON(_ s: BayesianMetaAnalysisSummary, effects: EffectSizes, tau: TauPrior, mu: EffectPrior, model: String = "normal-normal",
                           threshold: (natural: Double, analysis: Double)?, back: (Double) -> Double) -> JSONValue {
         func n(_ x: Double?) -> JSONValue { x.map { $0.isFinite ? .number($0) : .null } ?? .null }
         func posterior(_ p: PosteriorSummary) -> JSONValue {
@@ -166,7 +158,7 @@ extension PoolCommand {
                      ("shortest_lower", n(p.shortest.lower)), ("shortest_upper", n(p.shortest.upper))])
         }
         var members: [(String, JSONValue)] = [
-            ("measure", .string(effects.measure.rawValue)), ("method", .string("BAYES")), ("model", .string("normal-normal")),
+            ("measure", .string(effects.measure.rawValue)), ("method", .string("BAYES")), ("model", .string(model)),
             ("tau_prior", .string(PriorText.describe(tau))), ("mu_prior", .string(PriorText.describe(mu))),
             ("level", .number(s.level)), ("k", .integer(effects.count)),
             ("tau", posterior(s.tau)), ("mu", posterior(s.mu)), ("prediction", posterior(s.prediction)),

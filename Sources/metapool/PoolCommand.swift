@@ -50,8 +50,14 @@ struct PoolCommand: AsyncParsableCommand {
     func validate() throws {
         if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1; got \(jobs)") }
         if bayes {
-            if batch || by != nil || model.cluster != nil || model.isCountBased || format == .csv {
-                throw ValidationError("--bayes fits one normal-normal model of the studies' effect sizes; it cannot be combined with --batch, --by, --cluster, --method MH/PETO/GLMM or --format csv")
+            if model.cluster != nil || model.isCountBased {
+                throw ValidationError("--bayes fits the normal-normal model of the studies' effect sizes; it cannot be combined with --cluster or --method MH/PETO/GLMM")
+            }
+            if commonTauSquared {
+                throw ValidationError("--common-tau2 shares one tau^2 between subgroups of an inverse-variance model; --bayes --by fits each subgroup on its own with the same priors")
+            }
+            if format == .csv && !batch && by == nil {
+                throw ValidationError("--bayes prints a table or JSON for one analysis; --format csv lists one row per subgroup (--by) or per analysis (--batch)")
             }
             if let text = tauPrior, case .failure(let e) = PriorText.tau(text) { throw e }
             if let text = muPrior, case .failure(let e) = PriorText.mu(text) { throw e }
@@ -353,6 +359,7 @@ struct PoolCommand: AsyncParsableCommand {
     }
 
     private func runBatch() async throws {
+        if bayes { return try await runBayesBatch() }
         if model.pooling.isGLMM || model.cluster != nil { return try await runGLMMBatch() }
         let tasks = jobs ?? BatchAnalysis.processorCount
         // Most batches (yi and vi or events and totals, nothing unusual) are read straight from the

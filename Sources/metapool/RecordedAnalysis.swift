@@ -239,23 +239,13 @@ struct RecordedAnalysis {
     /// `pool --bayes --format json`: the posterior summaries (``PoolCommand/bayesJSON``), then
     /// `metapool_version`, `input` and `options`, so that `check` can repeat the integration.
     func bayesDocument(_ table: DataTable, priors: (tau: TauPrior?, mu: EffectPrior), bytes: [UInt8]) throws(MetaPoolError) -> JSONDocument {
-        let effects = try EffectSizes(table: table, measure: measure, options: effectSizeOptions)
-        guard let tau = priors.tau ?? PriorText.defaultTau(for: effects.measure) else {
-            throw PriorText.noDefault(effects.measure)
+        if let by { return try bayesSubgroupDocument(table, by: by, priors: priors, bytes: bytes) }
+        let fit = try BayesFit(table: table, measure: measure, options: effectSizeOptions, priors: priors)
+        guard case .object(let members) = try fit.json(level: level, threshold: threshold) else {
+            throw MetaPoolError(.invalidArgument, "could not encode the posterior summary")
         }
-        let analysisThreshold = try threshold.map { c throws(MetaPoolError) in
-            try effects.measure.analysisValue(ofNatural: c, harmonicMeanTotal: effects.harmonicMeanTotal)
-        }
-        let fit = try BayesianMetaAnalysis(yi: effects.yi, vi: effects.vi, tauPrior: tau, muPrior: priors.mu)
-        let summary = try fit.summary(level: level, threshold: analysisThreshold ?? 0)
-        let measure = effects.measure
-        let json = PoolCommand.bayesJSON(summary, effects: effects, tau: tau, mu: priors.mu,
-                                         threshold: threshold.map { ($0, analysisThreshold!) }) {
-            measure.backTransform.apply($0, harmonicMeanTotal: effects.harmonicMeanTotal)
-        }
-        guard case .object(let members) = json else { return JSONDocument(json) }
         var resolved = self
-        resolved.bayes = (tau, priors.mu)
+        resolved.bayes = (fit.tauPrior, fit.muPrior)
         return JSONDocument((members + resolved.recorded(bytes)).map { ($0.0, .value($0.1)) })
     }
 

@@ -91,7 +91,7 @@ struct BayesCLITests {
         #expect(drift.status != 0 && drift.stdout.contains("tau.median"), "\(drift.stdout)")
     }
 
-    @Test("usage errors: a prior that is not one, a non-positive scale, a measure without a default prior, --bayes with --batch")
+    @Test("usage errors: a prior that is not one, a non-positive scale, a measure without a default prior, --bayes with --format csv (one analysis) or --common-tau2")
     func errors() throws {
         let data = "Tests/MetaPoolTests/Fixtures/glmm/pritz1997.csv"
         let bad = try Self.run(["pool", data, "--bayes", "--tau-prior", "half-normal"])
@@ -102,7 +102,9 @@ struct BayesCLITests {
         #expect(mu.status == 64 && mu.stderr.contains("standard deviation must be greater than 0"), "\(mu.stderr)")
         let noDefault = try Self.run(["pool", data, "--bayes", "--measure", "PR"])
         #expect(noDefault.status != 0 && noDefault.stderr.contains("--tau-prior"), "\(noDefault.stderr)")
-        let batch = try Self.run(["pool", data, "--bayes", "--batch"])
-        #expect(batch.status == 64 && batch.stderr.contains("--bayes"), "\(batch.stderr)")
+        let csv = try Self.run(["pool", data, "--bayes", "--format", "csv"])
+        #expect(csv.status == 64 && csv.stderr.contains("--bayes") && csv.stderr.contains("--batch"), "\(csv.stderr)")
+        let common = try Self.run(["pool", data, "--bayes", "--by", "study", "--common-tau2"])
+        #expect(common.status == 64 && common.stderr.contains("--common-tau2"), "\(common.stderr)")
     }
 }

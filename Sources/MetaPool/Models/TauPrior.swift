@@ -82,6 +82,32 @@ public enum TauPrior: Sendable, Hashable {
         }
     }
 
+    /// The prior density p(τ) for drawing beside the posterior (normalised); `nil` for the improper
+    /// priors (flat, and Jeffreys, whose density depends on the data).
+    public func density(_ tau: Double) -> Double? {
+        guard isProper else { return nil }
+        guard tau >= 0 else { return 0 }
+        var constant = 0.0
+        if case .halfStudentT(_, let nu) = self { constant = Self.studentLogConstant(nu) }
+        let l = logDensity(tau, studentConstant: constant)
+        return l == -.infinity ? 0 : Double.exp(l)
+    }
+
+    /// The prior as written on the command line and in the JSON: `half-normal(0.5)`,
+    /// `half-t(0.5, 3)`, `uniform(0, 2)`, `log-normal(-1.5, 1)`, `jeffreys`, `flat`.
+    public var notation: String {
+        func g(_ x: Double) -> String { NumberFormat.general(x) }
+        return switch self {
+        case .halfNormal(let s): "half-normal(\(g(s)))"
+        case .halfCauchy(let s): "half-cauchy(\(g(s)))"
+        case .halfStudentT(let s, let df): "half-t(\(g(s)), \(g(df)))"
+        case .uniform(let u): "uniform(0, \(g(u)))"
+        case .logNormal(let m, let s): "log-normal(\(g(m)), \(g(s)))"
+        case .jeffreys: "jeffreys"
+        case .flat: "flat"
+        }
+    }
+
     /// log Γ((ν+1)/2) − log Γ(ν/2) − ½ log(νπ), the log of Student's t density at 0.
     static func studentLogConstant(_ nu: Double) -> Double {
         Double.logGamma((nu + 1) / 2) - Double.logGamma(nu / 2) - 0.5 * Double.log(nu * Double.pi)
@@ -120,6 +146,14 @@ public enum EffectPrior: Sendable, Hashable {
     case flat
     /// μ ~ N(mean, standardDeviation²).
     case normal(mean: Double, standardDeviation: Double)
+
+    /// The prior as written on the command line and in the JSON: `normal(0, 4)` or `flat`.
+    public var notation: String {
+        switch self {
+        case .flat: "flat"
+        case .normal(let m, let s): "normal(\(NumberFormat.general(m)), \(NumberFormat.general(s)))"
+        }
+    }
 
     func validate() throws(MetaPoolError) {
         if case .normal(let m, let s) = self {

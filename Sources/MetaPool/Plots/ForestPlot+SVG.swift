@@ -94,7 +94,11 @@ extension ForestPlot {
         estimateTexts.append(Self.interval(overall.estimate, overall.ciLower, overall.ciUpper))
         estimateTexts.append(estimateHeader)
         let estimateWidth = (estimateTexts.map { SVG.textWidth($0, size: f) }.max() ?? 100) + Layout.columnGap
-        let weightWidth = SVG.textWidth("Weight", size: f) + Layout.columnGap
+        // A Bayesian plot's last column is the shrinkage estimate [credible interval], not the weight.
+        let shrinkage = bayesian?.shrinkage
+        let lastHeader = shrinkage == nil ? "Weight" : shrinkageHeader
+        let shrinkageTexts = shrinkage?.map { s in s.map { Self.interval($0.median, $0.lower, $0.upper) } ?? "–" } ?? []
+        let weightWidth = ((shrinkageTexts + [lastHeader]).map { SVG.textWidth($0, size: f) }.max() ?? 0) + Layout.columnGap * (shrinkage == nil ? 1 : 2)
 
         let xStudy = Layout.margin
         var xCounts: [Double] = []
@@ -105,7 +109,7 @@ extension ForestPlot {
         let xEstimate = plotX1 + Layout.plotPadding + Layout.columnGap / 2
         let xWeight = xEstimate + estimateWidth + weightWidth - Layout.columnGap / 2  // right edge
         var width = xWeight + Layout.margin
-        let footer = [heterogeneityText] + (subgroupTestText.map { [$0] } ?? []) + footnotes + [intervalLegend]
+        let footer = (bayesianFooter ?? [heterogeneityText]) + (subgroupTestText.map { [$0] } ?? []) + footnotes + [intervalLegend]
         width = max(width, (footer.map { SVG.textWidth($0, size: Layout.smallFontSize) }.max() ?? 0) + 2 * Layout.margin)
 
         func position(_ value: Double) -> Double { plotX0 + axis.fraction(value) * (plotX1 - plotX0) }
@@ -117,7 +121,7 @@ extension ForestPlot {
         body += text("Study", x: xStudy, y: y, bold: true)
         for (i, h) in countHeaders.enumerated() { body += text(h, x: xCounts[i], y: y, anchor: "end", bold: true) }
         body += text(estimateHeader, x: xEstimate, y: y, bold: true)
-        body += text("Weight", x: xWeight, y: y, anchor: "end", bold: true)
+        body += text(lastHeader, x: xWeight, y: y, anchor: "end", bold: true)
         y += 8
         body += "<line class=\"rule\" x1=\"\(SVG.coordinate(xStudy))\" y1=\"\(SVG.coordinate(y))\" x2=\"\(SVG.coordinate(width - Layout.margin))\" y2=\"\(SVG.coordinate(y))\" stroke=\"#000\" stroke-width=\"1\"/>\n"
         let rowsTop = y
@@ -131,7 +135,9 @@ extension ForestPlot {
         }
 
         var firstBlock = true
-        for row in rows {
+        for (rowIndex, row) in rows.enumerated() {
+            // The study's index in the fit (rows of subgroups are in block order).
+            let studyIndex = rows.layout?[rowIndex] ?? rowIndex
             switch row {
             case .subgroupHeader(let label):
                 if !firstBlock { y += Layout.rowHeight * 0.5 }
@@ -146,9 +152,19 @@ extension ForestPlot {
                 for (i, cell) in countCells(s).enumerated() where i < xCounts.count {
                     body += text(cell, x: xCounts[i], y: baseline, anchor: "end")
                 }
-                body += studyGraphic(s, y: y, plotX0: plotX0, plotX1: plotX1, position: position, maxWeight: maxWeight)
-                body += text(Self.interval(s.estimate, s.shownLower, s.shownUpper), x: xEstimate, y: baseline)
-                body += text(s.weight.map { SVG.fixed($0, digits: 1) + "%" } ?? "–", x: xWeight, y: baseline, anchor: "end")
+                if let shrinkage, studyIndex >= 0, studyIndex < shrinkage.count {
+                    // The observed effect above, its shrinkage estimate below (Röver 2020, §2).
+                    body += studyGraphic(s, y: y - 3.5, plotX0: plotX0, plotX1: plotX1, position: position, maxWeight: maxWeight)
+                    if let b = shrinkage[studyIndex] {
+                        body += shrinkageGraphic(b, index: studyIndex, y: y + 3.5, plotX0: plotX0, plotX1: plotX1, position: position)
+                    }
+                    body += text(Self.interval(s.estimate, s.shownLower, s.shownUpper), x: xEstimate, y: baseline)
+                    body += text(shrinkageTexts[studyIndex], x: xWeight, y: baseline, anchor: "end", cssClass: "shrinkage-text")
+                } else {
+                    body += studyGraphic(s, y: y, plotX0: plotX0, plotX1: plotX1, position: position, maxWeight: maxWeight)
+                    body += text(Self.interval(s.estimate, s.shownLower, s.shownUpper), x: xEstimate, y: baseline)
+                    body += text(s.weight.map { SVG.fixed($0, digits: 1) + "%" } ?? "–", x: xWeight, y: baseline, anchor: "end")
+                }
                 body += "</g>\n"
             case .subgroupDiamond(let d):
                 y += Layout.rowHeight
@@ -242,6 +258,20 @@ extension ForestPlot {
         return out
     }
 
+    /// A study's shrinkage estimate: its central credible interval as a dashed line (clipped to the
+    /// axis) and its posterior median as a circle, drawn under the observed effect.
+    private func shrinkageGraphic(_ b: Bayesian.Shrinkage, index: Int, y: Double, plotX0: Double, plotX1: Double,
+                                  position: (Double) -> Double) -> String {
+        var l = position(b.lower), u = position(b.upper)
+        if !l.isFinite { l = plotX0 }
+        if !u.isFinite { u = plotX1 }
+        let (cl, cu) = (min(max(l, plotX0), plotX1), max(min(u, plotX1), plotX0))
+        let cx = min(max(position(b.median), plotX0), plotX1)
+        var out = "<line class=\"shrinkage-ci\" data-study=\"\(index)\" data-lower=\"\(b.lower)\" data-upper=\"\(b.upper)\" x1=\"\(SVG.coordinate(cl))\" y1=\"\(SVG.coordinate(y))\" x2=\"\(SVG.coordinate(cu))\" y2=\"\(SVG.coordinate(y))\" stroke=\"#d35400\" stroke-width=\"1.2\" stroke-dasharray=\"3,2\"/>\n"
+        out += "<circle class=\"shrinkage\" data-study=\"\(index)\" data-median=\"\(b.median)\" data-lower=\"\(b.lower)\" data-upper=\"\(b.upper)\" cx=\"\(SVG.coordinate(cx))\" cy=\"\(SVG.coordinate(y))\" r=\"3\" fill=\"#ffffff\" stroke=\"#d35400\" stroke-width=\"1.5\"/>\n"
+        return out
+    }
+
     private func text(_ content: String, x: Double, y: Double, anchor: String = "start", bold: Bool = false,
                       italic: Bool = false, size: Double? = nil, cssClass: String? = nil) -> String {
         var attributes = "x=\"\(SVG.coordinate(x))\" y=\"\(SVG.coordinate(y))\""
@@ -255,6 +285,12 @@ extension ForestPlot {
 }
 
 extension ForestPlot {
+    /// The header of a Bayesian plot's shrinkage column, e.g. "Shrinkage [95% CrI]".
+    var shrinkageHeader: String {
+        let percent = level * 100
+        return "Shrinkage [\(percent == percent.rounded() ? String(Int(percent)) : SVG.tick(percent))% CrI]"
+    }
+
     /// "Prediction interval (t on 3 df)": the row's label names how the interval was formed.
     var predictionIntervalLabel: String {
         predictionIntervalMethod.map { "Prediction interval (\($0))" } ?? "Prediction interval"

@@ -136,7 +136,8 @@ extension ForestPlot {
         plot.studyIntervalMethod = method
         plot.rows = rows.withIntervals { [measure, level] s in s.studyInterval(method, measure: measure, level: level) }
         plot.axis = try Self.axis(studies: plot.rows.studies, indices: plot.rows.studyIndices, rows: plot.rows, overall: overall,
-                                  predictionInterval: predictionInterval, measure: measure, source: axisSource)
+                                  predictionInterval: predictionInterval, measure: measure, source: axisSource,
+                                  also: bayesian?.axisValues ?? [])
         return plot
     }
 
@@ -146,7 +147,7 @@ extension ForestPlot {
     /// The studies are those at `indices` in `studies`, walked twice (estimates, then the shown
     /// intervals) in the arrays of their values.
     static func axis(studies: StudyColumns, indices: some Sequence<Int>, rows: Rows, overall: Diamond, predictionInterval: Interval?,
-                     measure m: EffectMeasure, source: String?) throws(MetaPoolError) -> Axis {
+                     measure m: EffectMeasure, source: String?, also: [Double] = []) throws(MetaPoolError) -> Axis {
         let scale: Scale = m.backTransform == .exponential ? .log : .linear
         let nullValue: Double? = switch m {
         case .oddsRatio, .riskRatio, .hazardRatio: 1
@@ -157,6 +158,7 @@ extension ForestPlot {
         for row in rows.nonStudyRows { if case .subgroupDiamond(let d) = row { more += [d.ciLower, d.ciUpper] } }
         if let pi = predictionInterval { more += [pi.lower, pi.upper] }
         if let nullValue { more.append(nullValue) }
+        more += also
         // The estimates, then the rest; the shown study intervals in order, lower then upper bound.
         let must = sequence(state: (indices.makeIterator(), more.makeIterator())) { state -> Double? in
             if let i = state.0.next() { return studies.estimates[i] }
@@ -198,6 +200,9 @@ extension ForestPlot {
     public var intervalLegend: String {
         let percent = level * 100
         let lvl = (percent == percent.rounded() ? String(Int(percent)) : NumberFormat.decimal(percent, digits: 2)) + "%"
+        if bayesian != nil {
+            return "Studies: observed effect with \(studyIntervalDescription) (squares), shrinkage estimate with \(lvl) central credible interval (circles); pooled: posterior median of μ, \(lvl) central credible interval"
+        }
         return "Studies: \(studyIntervalDescription); pooled: \(overall.label), \(lvl) \(pooledIntervalName) CI"
     }
 }

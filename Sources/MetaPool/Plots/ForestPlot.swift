@@ -173,11 +173,11 @@ public struct ForestPlot: Sendable {
     /// The input named in an error about the axis.
     var axisSource: String?
     /// The overall model's diamond, labelled with the model's name.
-    public let overall: Diamond
+    public internal(set) var overall: Diamond
     /// The prediction interval on the natural scale (random-effects models).
     public let predictionInterval: Interval?
     /// How the prediction interval was formed ("t on 3 df", "z"; ``Prediction/label``), shown beside it.
-    public let predictionIntervalMethod: String?
+    public internal(set) var predictionIntervalMethod: String?
     /// The horizontal axis.
     public internal(set) var axis: Axis
     /// The test for subgroup differences, or `nil` without subgroups.
@@ -194,6 +194,9 @@ public struct ForestPlot: Sendable {
     public internal(set) var footnotes: [String] = []
     /// For a three-level fit: the cluster column and σ̂²₁, σ̂²₂ (the blocks are clusters, not subgroups).
     public internal(set) var threeLevel: (column: String, clusterVariance: Double, cohortVariance: Double)? = nil
+    /// For a Bayesian fit (ForestPlot+Bayes.swift): each study's shrinkage estimate beside its
+    /// observed effect, the priors and τ's posterior; the overall diamond is μ's posterior.
+    public internal(set) var bayesian: Bayesian? = nil
 
     /// Throws when a value to draw overflows on the natural scale (``overflow``): its position on
     /// the axis and the axis itself would be infinite. Values that are large but finite are drawn,
@@ -681,6 +684,7 @@ extension ForestPlot {
         // Null values (an infinite natural-scale value) say why; values that underflow to 0 are not null.
         if let (_, y) = overflow, y > 0, let reason = BackTransform.overflowReason([.infinity]) { members.append(("overflow", .string(reason))) }
         members.append(("study_ci_method", .string(studyIntervalMethod.code)))
+        if let bayesian { members.append(("bayes", bayesian.summary)) }
         if let t = subgroupTest {
             members.append(("test_subgroup_differences", .object([
                 ("test", .string(t.name)), ("statistic", number(t.statistic)), ("df", .integer(t.degreesOfFreedom)),

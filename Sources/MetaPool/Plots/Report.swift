@@ -14,6 +14,8 @@ public struct Report: Sendable {
     public let funnel: FunnelPlot
     /// The inverse-variance subgroup analysis shown in its own section, or `nil` (also for ``SubgroupFits``).
     public let subgroups: SubgroupAnalysis?
+    /// A Bayesian fit's posterior summaries and density plots (Report+Bayes.swift), or `nil`.
+    public internal(set) var bayesian: BayesianSection? = nil
 
     /// Fits the inverse-variance model (and with `by`, the subgroups) once and reports it.
     public init(table: DataTable, title: String, measure: EffectMeasure? = nil,
@@ -47,7 +49,7 @@ public struct Report: Sendable {
     }
 
     /// A report of `fit` with its drawn forest plot and a funnel plot around it, no subgroup table.
-    private init(title: String, fit: any FittedModel, forest: ForestPlot) throws(MetaPoolError) {
+    init(title: String, fit: any FittedModel, forest: ForestPlot) throws(MetaPoolError) {
         try forest.requireDrawable()
         self.title = title
         self.fit = fit
@@ -91,6 +93,9 @@ public struct Report: Sendable {
         var out = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n"
         out += "<title>\(e(title))</title>\n<style>\n\(Self.style)\n</style>\n</head>\n<body>\n"
         out += "<h1>\(e(title))</h1>\n"
+        if let b = bayesian {
+            out += bayesianHTML(b)
+        } else {
         out += "<p class=\"meta\">Measure \(m.rawValue) (\(e(m.naturalScaleName)) on the natural scale); model \(e(inverseVariance.map { "\($0.method.displayName) (\($0.method.rawValue)); CI \($0.ciMethod.rawValue)" } ?? fit.modelName)), \(levelText); k = \(fit.studies.effects.count). Written by MetaPool; the same numbers as R's metafor.</p>\n"
 
         out += "<h2>Pooled result</h2>\n<table class=\"results\">\n<tr><th>quantity</th><th>analysis scale</th><th>natural scale</th></tr>\n"
@@ -127,6 +132,7 @@ public struct Report: Sendable {
             out += "<tr><td>H²</td><td>\(n(het.hSquared, 2))</td><td></td></tr>\n"
         }
         out += "<tr><td>Q (df), p</td><td>\(n(het.q)) (\(het.degreesOfFreedom)), \(e(SVG.pValue(het.pValue)))</td><td></td></tr>\n</table>\n"
+        }
 
         out += "<h2>Forest plot</h2>\n<figure class=\"forest\">\n\(Self.inline(forest.svg()))</figure>\n"
 
