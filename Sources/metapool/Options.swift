@@ -318,7 +318,7 @@ struct ModelOptions: ParsableArguments {
     /// ``read(bytes:)`` for a recorded analysis too (`check` repeats it).
     static func read(bytes: [UInt8], file: String, delimiter: CSVDelimiter?, label: String?, conditions: [RowCondition],
                      noting note: (String) -> Void) throws(MetaPoolError) -> DataTable {
-        var table = try DataTable.read(bytes: bytes, source: file, delimiter: delimiter)
+        let table = try DataTable.read(bytes: bytes, source: file, delimiter: delimiter)
         if delimiter == nil, let found = table.delimiter, found != .comma {
             let how = found == .semicolon ? "; decimal commas are read as points (0,42 as 0.42), as R's read.csv2 does" : ""
             note("note: \(file == "-" ? "<stdin>" : file): reading \(found == .tab ? "tab" : "'\(found.rawValue)'")-separated columns\(how)")
