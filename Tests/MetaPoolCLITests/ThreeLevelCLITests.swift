@@ -216,6 +216,44 @@ struct ThreeLevelCLITests {
         #expect(text.contains("σ²₁ = ") && text.contains("(between trial)"))
     }
 
+    @Test("forest --by --cluster: within each subgroup the cohorts under their trial, a diamond per trial of several cohorts, then the subgroup's")
+    func forestByCluster() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let data = "Datasets/her2-bm-intracranial-response.csv"
+        let selection = ["--where", "endpoint=IC-ORR", "--where", "endpoint=CNS-ORR", "--where", "role=experimental"]
+        let svg = folder.appendingPathComponent("forest.svg")
+        let result = try Self.run(["forest", data, "--by", "drug_class", "--cluster", "trial", "-o", svg.path] + selection)
+        #expect(result.status == 0, "\(result.stderr)")
+        let text = try String(contentsOf: svg, encoding: .utf8)
+        // The same five trials of two cohorts (three ADC, two TKI), and four subgroup diamonds.
+        #expect(text.components(separatedBy: "Cohorts pooled (k = 2)").count - 1 == 5)
+        #expect(text.components(separatedBy: "Subgroup model (k = ").count - 1 == 4)
+        #expect(text.contains("σ²₁ = ") && text.contains("(between trial)"))
+        // The rows in pool --format json's forest member: headers, studies and diamonds in order, the
+        // ADC block holding its trials' blocks; each trial's diamond is its cohorts pooled at the
+        // subgroup's σ̂²₂, as the subgroup's own --cluster fit gives it.
+        let by = try Self.json(["pool", data, "--by", "drug_class", "--cluster", "trial", "--format", "json"] + selection)
+        let rows = try #require((by["forest"] as? [String: Any])?["rows"] as? [[String: Any]])
+        let kinds = rows.prefix(14).map { ($0["type"] as? String ?? "") + ":" + ($0["label"] as? String ?? "") }
+        #expect(kinds == ["subgroup_header:antibody-drug conjugate", "subgroup_header:DESTINY-Breast12", "study:DESTINY-Breast12 (stable)",
+                          "study:DESTINY-Breast12 (active)", "cluster_diamond:DESTINY-Breast12", "subgroup_header:DEBBRAH",
+                          "study:DEBBRAH cohort 2", "study:DEBBRAH cohort 3", "cluster_diamond:DEBBRAH", "study:TUXEDO-1",
+                          "subgroup_header:DESTINY-Breast01/02/03 pooled", "study:DESTINY-Breast01/02/03 pooled (stable)",
+                          "study:DESTINY-Breast01/02/03 pooled (active)", "cluster_diamond:DESTINY-Breast01/02/03 pooled"], "\(kinds)")
+        #expect(rows[14]["type"] as? String == "subgroup_diamond" && rows[14]["label"] as? String == "antibody-drug conjugate")
+        let adc = try Self.json(["pool", data, "--cluster", "trial", "--where", "drug_class=antibody-drug conjugate", "--format", "json"] + selection)
+        let clusters = try #require(adc["cluster_estimates"] as? [[String: Any]])
+        let db12 = try #require(clusters.first { $0["cluster"] as? String == "DESTINY-Breast12" })
+        let logit = try #require(Self.number(db12["estimate"]))
+        expectClose(Self.number(rows[4]["estimate"]), 1 / (1 + Double.exp(-logit)), relative: 1e-12, absolute: 0, "DB-12 diamond")
+        expectClose(Self.number(rows[4]["tau2"]), Self.number(adc["sigma2_cohort"]), relative: 1e-12, absolute: 0, "DB-12 sigma2_cohort")
+        // The subgroup diamond's weight is the sum of its cohorts' weights in the overall fit.
+        let studyWeights = rows.prefix(14).filter { $0["type"] as? String == "study" }.compactMap { Self.number($0["weight"]) }
+        #expect(studyWeights.count == 7)
+        expectClose(Self.number(rows[14]["weight"]), studyWeights.reduce(0, +), relative: 1e-12, absolute: 0, "ADC weight")
+    }
+
     @Test("--by with --cluster, CSV and the report: both levels named; a class of single-cohort trials falls back to two levels")
     func byCSVAndReport() throws {
         let folder = try temporaryFolder()

@@ -78,7 +78,7 @@ extension ForestPlot {
             switch row {
             case .subgroupHeader(let l): l
             case .study(let s): s.label
-            case .subgroupDiamond(let d): threeLevel == nil ? "Subgroup model (k = \(d.k))" : "Cohorts pooled (k = \(d.k))"
+            case .subgroupDiamond(let d): d.isCluster ? "Cohorts pooled (k = \(d.k))" : "Subgroup model (k = \(d.k))"
             }
         }
         labels += ["Study", overall.label, predictionIntervalLabel]
@@ -168,13 +168,13 @@ extension ForestPlot {
                 body += "</g>\n"
             case .subgroupDiamond(let d):
                 y += Layout.rowHeight
-                body += text(threeLevel == nil ? "Subgroup model (k = \(d.k))" : "Cohorts pooled (k = \(d.k))", x: xStudy, y: y + 4, italic: true)
+                body += text(d.isCluster ? "Cohorts pooled (k = \(d.k))" : "Subgroup model (k = \(d.k))", x: xStudy, y: y + 4, italic: true)
                 body += diamond(d, kind: "subgroup", y: y)
                 body += text(Self.interval(d.estimate, d.ciLower, d.ciUpper), x: xEstimate, y: y + 4, italic: true)
                 if let w = d.weight { body += text(SVG.fixed(w, digits: 1) + "%", x: xWeight, y: y + 4, anchor: "end", italic: true) }
                 var parts: [String] = []
                 if let tau2 = d.tauSquared {
-                    parts.append((threeLevel != nil ? "σ²₂ = " : commonTauSquared ? "common τ² = " : "τ² = ") + SVG.fixed(tau2, digits: 4))
+                    parts.append((d.isCluster ? "σ²₂ = " : commonTauSquared ? "common τ² = " : "τ² = ") + SVG.fixed(tau2, digits: 4))
                 }
                 if let i2 = d.iSquared { parts.append("I² = \(SVG.fixed(i2, digits: 1))%") }
                 if let p = d.qPValue, d.k > 1 { parts.append("Q " + SVG.pValue(p)) }

@@ -129,6 +129,8 @@ public struct ForestPlot: Sendable {
         public let qDegreesOfFreedom: Int?
         /// The p-value of Q (metafor's QEp).
         public let qPValue: Double?
+        /// Whether it pools the cohorts of one cluster of a three-level fit (at σ̂²₂), not a subgroup.
+        public var isCluster = false
     }
 
     /// A row, top to bottom.
@@ -252,8 +254,14 @@ public struct ForestPlot: Sendable {
     }
 
     init(threeLevel analysis: any ThreeLevelFitted, table: DataTable?) throws(MetaPoolError) {
-        let level = analysis.pooled.level
-        let z = EstimateInference.criticalValue(level: level, degreesOfFreedom: nil)
+        try self.init(fit: analysis, table: table, blocks: Self.clusterBlocks(analysis), test: nil, commonTauSquared: false)
+        threeLevel = (analysis.clusters.column, analysis.clusterVariance, analysis.cohortVariance)
+    }
+
+    /// A three-level fit's clusters as blocks: a cluster of several cohorts with a heading and the
+    /// diamond of its cohorts pooled at σ̂²₂ (Wald interval), a cluster of one cohort as a plain row.
+    static func clusterBlocks(_ analysis: any ThreeLevelFitted) throws(MetaPoolError) -> [Block] {
+        let z = EstimateInference.criticalValue(level: analysis.pooled.level, degreesOfFreedom: nil)
         let back = analysis.backTransform
         var blocks: [Block] = []
         for c in analysis.clusterEstimates {
@@ -265,10 +273,10 @@ public struct ForestPlot: Sendable {
             let half = z * c.standardError
             blocks.append(Block(label: c.label, effects: effects,
                                 estimate: .coefficient(estimate: c.estimate, interval: Interval(c.estimate - half, c.estimate + half),
-                                                       tauSquared: analysis.cohortVariance, backTransform: back)))
+                                                       tauSquared: analysis.cohortVariance, backTransform: back),
+                                isCluster: true))
         }
-        try self.init(fit: analysis, table: table, blocks: blocks, test: nil, commonTauSquared: false)
-        threeLevel = (analysis.clusters.column, analysis.clusterVariance, analysis.cohortVariance)
+        return blocks
     }
 
     /// The plot of a subgroup analysis: one block per subgroup (its studies found by their input
@@ -292,11 +300,19 @@ public struct ForestPlot: Sendable {
     /// The plot of subgroups fitted with any model (``SubgroupFits``): one block per subgroup and
     /// the Wald test between them.
     public init(_ groups: SubgroupFits, table: DataTable? = nil) throws(MetaPoolError) {
-        let blocks = groups.groups.map { Block(label: $0.label, effects: $0.fit.studies.effects, estimate: .fit($0.fit)) }
+        // A subgroup fitted by a three-level model shows its cohorts under their clusters.
+        let blocks = try groups.groups.map { (g) throws(MetaPoolError) -> Block in
+            var block = Block(label: g.label, effects: g.fit.studies.effects, estimate: .fit(g.fit))
+            if let three = g.fit as? any ThreeLevelFitted { block.clusters = try Self.clusterBlocks(three) }
+            return block
+        }
         let test = SubgroupTest(name: "Q", statistic: groups.qBetween, degreesOfFreedom: groups.qBetweenDegreesOfFreedom,
                                 denominatorDegreesOfFreedom: nil, pValue: groups.qBetweenPValue)
         try self.init(fit: groups.overall, table: table, blocks: blocks, test: test, commonTauSquared: false)
         footnotes = groups.populationAveragedLines(unicode: true)
+        if let three = groups.overall as? any ThreeLevelFitted {
+            threeLevel = (three.clusters.column, three.clusterVariance, three.cohortVariance)
+        }
     }
 
     /// A subgroup block: its studies (matched to the overall fit's by input row) and its estimate.
@@ -312,6 +328,11 @@ public struct ForestPlot: Sendable {
         let estimate: Estimate
         /// Whether the block starts with a heading row.
         var heading = true
+        /// For a subgroup fitted by a three-level model: its clusters' blocks, drawn inside it
+        /// (their studies together are `effects`); `nil` for a flat block.
+        var clusters: [Block]? = nil
+        /// Whether the block is a cluster of a three-level fit (its diamond pools its cohorts).
+        var isCluster = false
     }
 
     init(fit: any FittedModel, table: DataTable?, blocks: [Block]?, test: SubgroupTest?, commonTauSquared: Bool) throws(MetaPoolError) {
@@ -420,16 +441,23 @@ public struct ForestPlot: Sendable {
             // Each study of the overall fit by its input row number.
             var indexOfRow: [Int: Int] = [:]
             for i in effects.locations.indices { if let r = effects.locations.rowNumber(i) { indexOfRow[r] = i } }
-            for block in blocks {
-                let members = block.effects.locations.indices.compactMap { block.effects.locations.rowNumber($0).flatMap { indexOfRow[$0] } }
-                guard members.count == block.effects.count else {
-                    throw MetaPoolError(.invalidArgument, "the subgroup \"\(block.label)\" has studies without input rows, so they cannot be placed in the plot")
-                }
+            /// A block's rows: its heading, its studies (or, for a three-level subgroup, its clusters'
+            /// blocks) and its diamond; returns the studies it placed.
+            func place(_ block: Block) throws(MetaPoolError) -> [Int] {
                 if block.heading {
                     others.append(.subgroupHeader(block.label))
                     layout.append(-others.count)
                 }
-                layout += members
+                var members: [Int] = []
+                if let nested = block.clusters {
+                    for inner in nested { members += try place(inner) }
+                } else {
+                    members = block.effects.locations.indices.compactMap { block.effects.locations.rowNumber($0).flatMap { indexOfRow[$0] } }
+                    layout += members
+                }
+                guard members.count == block.effects.count else {
+                    throw MetaPoolError(.invalidArgument, "the subgroup \"\(block.label)\" has studies without input rows, so they cannot be placed in the plot")
+                }
                 let weight: Double? = weights.map { w in members.reduce(0.0) { $0 + w[$1] } }
                 switch block.estimate {
                 case .fit(let a):
@@ -440,12 +468,15 @@ public struct ForestPlot: Sendable {
                         estimate: checked(back(estimate), estimate, "pooled estimate of \"\(block.label)\""),
                         ciLower: checked(back(interval.lower), interval.lower, "lower CI bound of \"\(block.label)\""),
                         ciUpper: checked(back(interval.upper), interval.upper, "upper CI bound of \"\(block.label)\""),
-                        weight: weight, tauSquared: tau2, iSquared: nil, q: nil, qDegreesOfFreedom: nil, qPValue: nil)))
+                        weight: weight, tauSquared: tau2, iSquared: nil, q: nil, qDegreesOfFreedom: nil, qPValue: nil,
+                        isCluster: block.isCluster)))
                 case .none:
-                    continue
+                    return members
                 }
                 layout.append(-others.count)
+                return members
             }
+            for block in blocks { _ = try place(block) }
             subgroupTest = test
         } else {
             subgroupTest = nil
@@ -643,7 +674,7 @@ extension ForestPlot {
                 ("weight", number(s.weight)), ("yi", number(s.yi)), ("vi", number(s.vi)),
             ] + studyIntervalMembers(s))
         case .subgroupDiamond(let d):
-            return Self.diamondJSON(d, type: "subgroup_diamond")
+            return Self.diamondJSON(d, type: d.isCluster ? "cluster_diamond" : "subgroup_diamond")
         }
     }
 
