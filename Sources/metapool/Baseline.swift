@@ -164,7 +164,14 @@ struct Baseline {
             guard spec.cluster == nil, !spec.commonTauSquared else {
                 throw MetaPoolError(.invalidValue, "the baseline's options are ones pool refuses: --bayes cannot be combined with --cluster or --common-tau2", at: at)
             }
-            spec.bayes = (tau, mu)
+            let likelihoodText = try read.string("likelihood") ?? "normal"
+            guard let likelihood = BayesLikelihood(rawValue: likelihoodText) else {
+                throw MetaPoolError(.invalidValue, "the baseline's options.likelihood \"\(likelihoodText)\" is not normal or binomial", at: at)
+            }
+            if let message = BayesLikelihood.refusal(likelihood, measure: spec.measure) {
+                throw MetaPoolError(.invalidValue, "the baseline's options are ones pool refuses: \(message)", at: at)
+            }
+            spec.bayes = BayesChoice(tau: tau, mu: mu, likelihood: likelihood)
         }
         if let code = try read.string("robust") {
             guard let type = ClusterRobustType(code: code) else {
@@ -243,7 +250,7 @@ struct RecordedOptions {
     static let known: Set<String> = ["measure", "method", "ci", "level", "where", "by", "common_tau2", "quadrature_points",
                                      "allow_mixed_endpoints", "delimiter", "label", "hr_level", "add", "to", "drop00", "drop_missing",
                                      "study_ci", "pi", "threshold", "cluster", "robust",
-                                     "bayes", "tau_prior", "mu_prior"]
+                                     "bayes", "tau_prior", "mu_prior", "likelihood"]
     let members: [(String, JSONValue)]
     let at: InputLocation
 

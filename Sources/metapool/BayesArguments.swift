@@ -14,17 +14,21 @@ struct BayesArguments: ParsableArguments {
     @Option(name: .customLong("mu-prior"), help: ArgumentHelp("With --bayes: the prior of mu: normal(MEAN, SD) or flat (default).", valueName: "prior"))
     var muPrior: String?
 
+    @Option(help: ArgumentHelp("With --bayes: the likelihood of the studies: normal (their effect sizes and sampling variances, the normal-normal model; default) or binomial (events/total: the exact binomial likelihood of each study's events, the binomial-normal model on the logit scale).", valueName: "likelihood"))
+    var likelihood: BayesLikelihood?
+
     /// Checks the priors and what `--bayes` cannot be combined with in `command`.
     func validate(_ command: String, model: ModelOptions, by: String?, commonTauSquared: Bool, prediction: PredictionOptions) throws {
         guard bayes else {
-            if tauPrior != nil || muPrior != nil {
-                warn("--tau-prior and --mu-prior set the priors of --bayes; they have no effect without it (ignored)")
+            if tauPrior != nil || muPrior != nil || likelihood != nil {
+                warn("--tau-prior, --mu-prior and --likelihood set the model of --bayes; they have no effect without it (ignored)")
             }
             return
         }
         if model.cluster != nil || model.isCountBased {
-            throw ValidationError("\(command) --bayes draws the normal-normal model of the studies' effect sizes; it cannot be combined with --cluster or --method MH/PETO/GLMM")
+            throw ValidationError("\(command) --bayes draws the Bayesian random-effects model; it cannot be combined with --cluster or --method MH/PETO/GLMM")
         }
+        if let message = BayesLikelihood.refusal(likelihood, measure: model.measure) { throw ValidationError(message) }
         if commonTauSquared {
             throw ValidationError("--common-tau2 shares one tau^2 between subgroups of an inverse-variance model; \(command) --bayes --by fits each subgroup on its own with the same priors")
         }
@@ -35,10 +39,33 @@ struct BayesArguments: ParsableArguments {
         }
     }
 
-    /// The priors asked for (checked in `validate`); τ's is `nil` for the measure's default.
-    var priors: (tau: TauPrior?, mu: EffectPrior) {
-        (tauPrior.flatMap { try? PriorText.tau($0).get() }, muPrior.flatMap { try? PriorText.mu($0).get() } ?? .flat)
+    /// The model asked for (checked in `validate`); τ's prior is `nil` for the measure's default.
+    var priors: BayesChoice {
+        BayesChoice(tau: tauPrior.flatMap { try? PriorText.tau($0).get() }, mu: muPrior.flatMap { try? PriorText.mu($0).get() } ?? .flat,
+                    likelihood: likelihood ?? .normal)
     }
+}
+
+/// `--likelihood`: how the Bayesian model sees each study.
+enum BayesLikelihood: String, CaseIterable, ExpressibleByArgument, Sendable {
+    /// yᵢ ~ N(θᵢ, vᵢ): the normal–normal model of the effect sizes (``BayesianMetaAnalysis``).
+    case normal
+    /// xᵢ ~ Binomial(nᵢ, expit θᵢ): the binomial–normal model of events/total (``BinomialBayesianMetaAnalysis``).
+    case binomial
+
+    /// Why `--likelihood binomial` cannot go with `--measure`, or `nil`.
+    static func refusal(_ likelihood: BayesLikelihood?, measure: EffectMeasure?) -> String? {
+        guard likelihood == .binomial, let measure, measure != .logitProportion else { return nil }
+        return "--likelihood binomial models each study's events out of its total on the logit scale (PLO); --measure \(measure.rawValue) is another scale: drop it or give --measure PLO"
+    }
+}
+
+/// The Bayesian model the CLI fits: the priors (τ's `nil`: the measure's default,
+/// ``PriorText/defaultTau(for:)``) and the likelihood.
+struct BayesChoice: Sendable {
+    var tau: TauPrior?
+    var mu: EffectPrior
+    var likelihood: BayesLikelihood = .normal
 }
 
 /// A Bayesian fit of one table's studies, as every command fits it.
@@ -51,17 +78,28 @@ struct BayesFit: Sendable {
     /// Reads the effect sizes of `table` and fits the Bayesian model with `priors` (τ's `nil`: the
     /// measure's default, ``PriorText/defaultTau(for:)``).
     ///
-    /// The one place the CLI chooses the model: the normal–normal ``BayesianMetaAnalysis`` of yᵢ and vᵢ.
-    /// A model with another likelihood (the exact binomial one for proportions) is chosen here
-    /// from `table` and the measure; everything downstream takes ``BayesianPosterior``.
-    init(table: DataTable, measure: EffectMeasure?, options: EffectSizeOptions, priors: (tau: TauPrior?, mu: EffectPrior)) throws(MetaPoolError) {
+    /// The one place the CLI chooses the model: the normal–normal ``BayesianMetaAnalysis`` of yᵢ and
+    /// vᵢ, or with `--likelihood binomial` the binomial–normal ``BinomialBayesianMetaAnalysis`` of the
+    /// table's `events` and `total` (the effect sizes, PLO, are then what the plots draw beside it);
+    /// everything downstream takes ``BayesianPosterior``.
+    init(table: DataTable, measure: EffectMeasure?, options: EffectSizeOptions, priors: BayesChoice) throws(MetaPoolError) {
         let effects = try EffectSizes(table: table, measure: measure, options: options)
-        try self.init(effects: effects, priors: priors)
+        try self.init(table: table, effects: effects, priors: priors)
     }
 
-    init(effects: EffectSizes, priors: (tau: TauPrior?, mu: EffectPrior)) throws(MetaPoolError) {
+    /// The model of `effects`, read from `table` (its rows, in the same order).
+    init(table: DataTable, effects: EffectSizes, priors: BayesChoice) throws(MetaPoolError) {
         guard let tau = priors.tau ?? PriorText.defaultTau(for: effects.measure) else { throw PriorText.noDefault(effects.measure) }
-        self.init(effects: effects, posterior: try BayesianMetaAnalysis(yi: effects.yi, vi: effects.vi, tauPrior: tau, muPrior: priors.mu))
+        switch priors.likelihood {
+        case .normal:
+            self.init(effects: effects, posterior: try BayesianMetaAnalysis(yi: effects.yi, vi: effects.vi, tauPrior: tau, muPrior: priors.mu))
+        case .binomial:
+            guard effects.measure == .logitProportion else {
+                throw MetaPoolError(.invalidArgument, "--likelihood binomial models events out of a total (logit proportions, PLO); these effects are \(effects.measure.rawValue): give the columns events and total, or --likelihood normal",
+                                    at: InputLocation(file: table.source))
+            }
+            self.init(effects: effects, posterior: try BinomialBayesianMetaAnalysis(table: table, tauPrior: tau, muPrior: priors.mu))
+        }
     }
 
     /// A fit made elsewhere (a subgroup of ``BayesianSubgroups``).
@@ -73,11 +111,14 @@ struct BayesFit: Sendable {
     }
 
     /// The model of a table's rows for ``BayesianSubgroups``: as ``init(effects:priors:)`` fits it.
-    static func model(priors: (tau: TauPrior?, mu: EffectPrior)) -> (DataTable, EffectSizes) throws(MetaPoolError) -> any BayesianPosterior {
-        { (_: DataTable, effects: EffectSizes) throws(MetaPoolError) -> any BayesianPosterior in
-            try BayesFit(effects: effects, priors: priors).posterior
+    static func model(priors: BayesChoice) -> (DataTable, EffectSizes) throws(MetaPoolError) -> any BayesianPosterior {
+        { (table: DataTable, effects: EffectSizes) throws(MetaPoolError) -> any BayesianPosterior in
+            try BayesFit(table: table, effects: effects, priors: priors).posterior
         }
     }
+
+    /// The likelihood of the fitted model.
+    var likelihood: BayesLikelihood { posterior is BinomialBayesianMetaAnalysis ? .binomial : .normal }
 
     /// The summaries at `level`, with P(mu > c) and P(new > c) at the natural-scale threshold `c`
     /// where given.
@@ -90,7 +131,14 @@ struct BayesFit: Sendable {
         let analysis = try analysisThreshold(c)
         let s = try posterior.summary(level: level, threshold: analysis ?? 0)
         return PoolCommand.bayesJSON(s, effects: effects, tau: tauPrior, mu: muPrior, model: posterior.likelihoodName,
-                                     threshold: c.map { ($0, analysis!) }, back: backTransform)
+                                     threshold: c.map { ($0, analysis!) }, rates: try rates(level: level), back: backTransform)
+    }
+
+    /// The posterior of the response rates (conditional and population-averaged) of the binomial
+    /// model; `nil` for the normal–normal one.
+    func rates(level: Double) throws(MetaPoolError) -> BinomialRateSummary? {
+        guard let binomial = posterior as? BinomialBayesianMetaAnalysis else { return nil }
+        return try binomial.rates(level: level)
     }
 
     /// The threshold c (natural scale) on the analysis scale.

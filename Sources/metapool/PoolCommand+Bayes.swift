@@ -96,16 +96,10 @@ enum PriorText {
 }
 
 extension PoolCommand {
-    /// The priors asked for (checked in `validate()`); τ's is `nil` for the measure's default.
-    var bayesPriors: (tau: TauPrior?, mu: EffectPrior) {
-        (tauPrior.flatMap { try? PriorText.tau($0).get() }, muPrior.flatMap { try? PriorText.mu($0).get() } ?? .flat)
-    }
-
-    /// The priors, τ's resolved for the measure.
-    func bayesPriors(measure: EffectMeasure) throws(MetaPoolError) -> (TauPrior, EffectPrior) {
-        let (tau, mu) = bayesPriors
-        guard let prior = tau ?? PriorText.defaultTau(for: measure) else { throw PriorText.noDefault(measure) }
-        return (prior, mu)
+    /// The model asked for (checked in `validate()`); τ's prior is `nil` for the measure's default.
+    var bayesPriors: BayesChoice {
+        BayesChoice(tau: tauPrior.flatMap { try? PriorText.tau($0).get() }, mu: muPrior.flatMap { try? PriorText.mu($0).get() } ?? .flat,
+                    likelihood: likelihood ?? .normal)
     }
 
     func runBayes() throws {
@@ -131,26 +125,19 @@ extension PoolCommand {
             return
         }
         if let by { return try runBayesSubgroups(by) }
-        let effects = try reportingErrors(file: model.file) { () throws(MetaPoolError) -> EffectSizes in
-            try EffectSizes(table: model.table(), measure: model.measure, options: model.effectSizeOptions)
+        let (fit, summary, threshold, rates) = try reportingErrors(file: model.file) {
+            () throws(MetaPoolError) -> (BayesFit, BayesianMetaAnalysisSummary, Double?, BinomialRateSummary?) in
+            let fit = try BayesFit(table: model.table(), measure: model.measure, options: model.effectSizeOptions, priors: bayesPriors)
+            let threshold = try fit.analysisThreshold(prediction.threshold)
+            return (fit, try fit.posterior.summary(level: model.level, threshold: threshold ?? 0), threshold, try fit.rates(level: model.level))
         }
-        let (tau, mu) = try reportingErrors(file: model.file) { () throws(MetaPoolError) in try bayesPriors(measure: effects.measure) }
-        let measure = effects.measure
-        let threshold = try reportingErrors(file: model.file) { () throws(MetaPoolError) -> Double? in
-            try prediction.threshold.map { c throws(MetaPoolError) in try measure.analysisValue(ofNatural: c, harmonicMeanTotal: effects.harmonicMeanTotal) }
-        }
-        let (fit, summary) = try reportingErrors(file: model.file) { () throws(MetaPoolError) -> (BayesianMetaAnalysis, BayesianMetaAnalysisSummary) in
-            let fit = try BayesianMetaAnalysis(yi: effects.yi, vi: effects.vi, tauPrior: tau, muPrior: mu)
-            return (fit, try fit.summary(level: model.level, threshold: threshold ?? 0))
-        }
-        _ = fit
-        func back(_ x: Double) -> Double { measure.backTransform.apply(x, harmonicMeanTotal: effects.harmonicMeanTotal) }
-        print(Self.bayesTable(summary, effects: effects, tau: tau, mu: mu, threshold: prediction.threshold.map { ($0, threshold!) }, back: back),
+        print(Self.bayesTable(summary, effects: fit.effects, tau: fit.tauPrior, mu: fit.muPrior, model: fit.posterior.likelihoodName,
+                              threshold: prediction.threshold.map { ($0, threshold!) }, rates: rates, back: fit.backTransform),
               terminator: "")
     }
 
     static func bayesJSON(_ s: BayesianMetaAnalysisSummary, effects: EffectSizes, tau: TauPrior, mu: EffectPrior, model: String = "normal-normal",
-                          threshold: (natural: Double, analysis: Double)?, back: (Double) -> Double) -> JSONValue {
+                          threshold: (natural: Double, analysis: Double)?, rates: BinomialRateSummary? = nil, back: (Double) -> Double) -> JSONValue {
         func n(_ x: Double?) -> JSONValue { x.map { $0.isFinite ? .number($0) : .null } ?? .null }
         func posterior(_ p: PosteriorSummary) -> JSONValue {
             .object([("mean", n(p.mean)), ("sd", n(p.standardDeviation)), ("median", n(p.median)),
@@ -167,6 +154,13 @@ extension PoolCommand {
             members += [("threshold", n(threshold.natural)), ("threshold_analysis_scale", n(threshold.analysis)),
                         ("p_mu_exceeds", n(s.probabilityMuAbove)), ("p_new_study_exceeds", n(s.probabilityPredictionAbove))]
         }
+        if let rates {
+            func rate(_ r: RatePosterior) -> JSONValue {
+                .object([("mean", n(r.mean)), ("sd", n(r.standardDeviation)), ("median", n(r.median)),
+                         ("ci_lower", n(r.central.lower)), ("ci_upper", n(r.central.upper))])
+            }
+            members.append(("rates", .object([("conditional", rate(rates.conditional)), ("population_averaged", rate(rates.populationAveraged))])))
+        }
         members += [("bayes_factor_tau0", n(s.bayesFactorTauZero)), ("bayes_factor_mu0", n(s.bayesFactorMuZero)),
                     ("log_marginal_likelihood", n(s.logMarginalLikelihood)),
                     ("back_transformed", .object([("mu_median", n(back(s.mu.median))), ("mu_ci_lower", n(back(s.mu.central.lower))),
@@ -182,11 +176,11 @@ extension PoolCommand {
         return .object(members)
     }
 
-    static func bayesTable(_ s: BayesianMetaAnalysisSummary, effects: EffectSizes, tau: TauPrior, mu: EffectPrior,
-                           threshold: (natural: Double, analysis: Double)?, back: (Double) -> Double) -> String {
+    static func bayesTable(_ s: BayesianMetaAnalysisSummary, effects: EffectSizes, tau: TauPrior, mu: EffectPrior, model: String = "normal-normal",
+                           threshold: (natural: Double, analysis: Double)?, rates: BinomialRateSummary? = nil, back: (Double) -> Double) -> String {
         func f(_ x: Double) -> String { x.isFinite ? SummaryTable.f(x) : (x.isNaN ? "NA" : "Inf") }
         let level = SummaryTable.f(s.level * 100, 0)
-        var out = "Bayesian random-effects model (normal-normal, k = \(effects.count)); posterior by numerical integration\n"
+        var out = "Bayesian random-effects model (\(model), k = \(effects.count)); posterior by numerical integration\n"
         out += "Measure: \(effects.measure.rawValue) (\(effects.measure.analysisScaleName)); priors: tau ~ \(PriorText.describe(tau)), mu ~ \(PriorText.describe(mu))\n\n"
         var table = TextTable([.label(""), .number("mean"), .number("sd"), .number("median"), .number("ci.lb"), .number("ci.ub"),
                                .number("shortest.lb"), .number("shortest.ub")], indent: 2)
@@ -198,6 +192,12 @@ extension PoolCommand {
         if effects.measure.backTransform != .identity {
             func b(_ x: Double) -> String { SummaryTable.natural(back(x), of: x) }
             out += "\nOn the \(effects.measure.naturalScaleName) scale: mu \(b(s.mu.median)) [\(b(s.mu.central.lower)), \(b(s.mu.central.upper))]; new study [\(b(s.prediction.central.lower)), \(b(s.prediction.central.upper))]\n"
+        }
+        if let rates {
+            func r(_ name: String, _ p: RatePosterior) -> String {
+                "\(name) \(f(p.median)) [\(f(p.central.lower)), \(f(p.central.upper))] (mean \(f(p.mean)), sd \(f(p.standardDeviation)))"
+            }
+            out += "Rates: " + r("conditional expit(mu)", rates.conditional) + "; " + r("population-averaged", rates.populationAveraged) + "\n"
         }
         if let threshold {
             out += "\nP(mu > \(PriorText.g(threshold.natural))) = \(SummaryTable.f(s.probabilityMuAbove)); P(new study > \(PriorText.g(threshold.natural))) = \(SummaryTable.f(s.probabilityPredictionAbove))\n"

@@ -8,7 +8,7 @@ extension RecordedAnalysis {
     /// `pool --bayes --by COLUMN --format json`: `by`, the measure, the model and priors, `subgroups`
     /// (each `subgroup` then the single fit's members, or `subgroup`, `k` and `error`), `overall`,
     /// then `metapool_version`, `input` and `options`.
-    func bayesSubgroupDocument(_ table: DataTable, by column: String, priors: (tau: TauPrior?, mu: EffectPrior),
+    func bayesSubgroupDocument(_ table: DataTable, by column: String, priors: BayesChoice,
                                bytes: [UInt8]) throws(MetaPoolError) -> JSONDocument {
         let groups = try BayesianSubgroups(table: table, by: column, measure: measure, options: effectSizeOptions,
                                            fit: BayesFit.model(priors: priors))
@@ -31,7 +31,7 @@ extension RecordedAnalysis {
             ("overall", try overall.json(level: level, threshold: nil)),
         ]
         var resolved = self
-        resolved.bayes = (overall.tauPrior, overall.muPrior)
+        resolved.bayes = BayesChoice(tau: overall.tauPrior, mu: overall.muPrior, likelihood: overall.likelihood)
         return JSONDocument((members + resolved.recorded(bytes)).map { ($0.0, .value($0.1)) })
     }
 }

@@ -47,12 +47,16 @@ struct PoolCommand: AsyncParsableCommand {
     @Option(name: .customLong("mu-prior"), help: ArgumentHelp("With --bayes: the prior of mu: normal(MEAN, SD) or flat (default).", valueName: "prior"))
     var muPrior: String?
 
+    @Option(help: ArgumentHelp("With --bayes: the likelihood of the studies: normal (their effect sizes and sampling variances, the normal-normal model; default) or binomial (events/total: the exact binomial likelihood of each study's events, the binomial-normal model on the logit scale, with the conditional and population-averaged rates).", valueName: "likelihood"))
+    var likelihood: BayesLikelihood?
+
     func validate() throws {
         if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1; got \(jobs)") }
         if bayes {
             if model.cluster != nil || model.isCountBased {
-                throw ValidationError("--bayes fits the normal-normal model of the studies' effect sizes; it cannot be combined with --cluster or --method MH/PETO/GLMM")
+                throw ValidationError("--bayes fits the Bayesian random-effects model; it cannot be combined with --cluster or --method MH/PETO/GLMM")
             }
+            if let message = BayesLikelihood.refusal(likelihood, measure: model.measure) { throw ValidationError(message) }
             if commonTauSquared {
                 throw ValidationError("--common-tau2 shares one tau^2 between subgroups of an inverse-variance model; --bayes --by fits each subgroup on its own with the same priors")
             }
@@ -61,8 +65,8 @@ struct PoolCommand: AsyncParsableCommand {
             }
             if let text = tauPrior, case .failure(let e) = PriorText.tau(text) { throw e }
             if let text = muPrior, case .failure(let e) = PriorText.mu(text) { throw e }
-        } else if tauPrior != nil || muPrior != nil {
-            warn("--tau-prior and --mu-prior set the priors of --bayes; they have no effect without it (ignored)")
+        } else if tauPrior != nil || muPrior != nil || likelihood != nil {
+            warn("--tau-prior, --mu-prior and --likelihood set the model of --bayes; they have no effect without it (ignored)")
         }
         studyIntervals.validate(measure: model.measure)
         if model.isCountBased && batch && !model.pooling.isGLMM {

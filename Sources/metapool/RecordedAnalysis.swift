@@ -31,7 +31,7 @@ struct RecordedAnalysis {
     var cluster: String? = nil
     var robust: ClusterRobustType? = nil
     /// `--bayes` with its priors (`nil` for τ: the measure's default, resolved and recorded by the run).
-    var bayes: (tau: TauPrior?, mu: EffectPrior)? = nil
+    var bayes: BayesChoice? = nil
 
     /// The lowercase hex SHA-256 of the input bytes (FIPS 180-4, the library's ``SHA256``).
     static func sha256(_ bytes: [UInt8]) -> String { SHA256.hexDigest(bytes) }
@@ -234,18 +234,19 @@ struct RecordedAnalysis {
     var bayesOptions: [(String, JSONValue)] {
         guard let bayes, let tau = bayes.tau else { return [] }
         return [("bayes", .bool(true)), ("tau_prior", .string(PriorText.describe(tau))), ("mu_prior", .string(PriorText.describe(bayes.mu)))]
+            + (bayes.likelihood == .normal ? [] : [("likelihood", .string(bayes.likelihood.rawValue))])
     }
 
     /// `pool --bayes --format json`: the posterior summaries (``PoolCommand/bayesJSON``), then
     /// `metapool_version`, `input` and `options`, so that `check` can repeat the integration.
-    func bayesDocument(_ table: DataTable, priors: (tau: TauPrior?, mu: EffectPrior), bytes: [UInt8]) throws(MetaPoolError) -> JSONDocument {
+    func bayesDocument(_ table: DataTable, priors: BayesChoice, bytes: [UInt8]) throws(MetaPoolError) -> JSONDocument {
         if let by { return try bayesSubgroupDocument(table, by: by, priors: priors, bytes: bytes) }
         let fit = try BayesFit(table: table, measure: measure, options: effectSizeOptions, priors: priors)
         guard case .object(let members) = try fit.json(level: level, threshold: threshold) else {
             throw MetaPoolError(.invalidArgument, "could not encode the posterior summary")
         }
         var resolved = self
-        resolved.bayes = (fit.tauPrior, fit.muPrior)
+        resolved.bayes = BayesChoice(tau: fit.tauPrior, mu: fit.muPrior, likelihood: fit.likelihood)
         return JSONDocument((members + resolved.recorded(bytes)).map { ($0.0, .value($0.1)) })
     }
 
