@@ -31,7 +31,8 @@
 #   p_mu_above, p_prediction_above (threshold 0 on the logit scale)
 #   theta (study-specific posteriors p(theta_i | x) = Binom(x_i | theta_i) int int p(mu, tau | x)
 #     N(theta_i; mu, tau^2) / L_i(mu, tau)): mean and sd of every study; median and central interval of the
-#     studies listed in theta_quantiles$index (1-based), from the density tabulated on 161 points
+#     studies listed in theta_quantiles$index (1-based), from the density tabulated on 241 points
+#     over the mean +- 12 sd
 #   rates: conditional expit(mu) (mean, sd, median, central) and the population-averaged rate
 #     R(mu, tau) = int expit(mu + tau z) phi(z) dz (mean, sd, median, central; its CDF at c is
 #     int p(tau | x) P(mu <= R^-1(c; tau) | tau, x) dtau, R increasing in mu)
@@ -250,12 +251,12 @@ posterior <- function(x, n, tp, mp, theta_index = integer(0), shortest_predictio
           integrate(function(z) { m <- t - tb$tau * z; tb$dens(m) * exp(lb_t - lsp[[g]](m)) * dnorm(z) }, a, b,
                     rel.tol = 1e-11, subdivisions = 1000L, stop.on.error = FALSE)$value / tb$mass })) / Z
       }
-      grid <- seq(theta_mean[i] - 9 * theta_sd[i], theta_mean[i] + 9 * theta_sd[i], length.out = 161)
+      grid <- seq(theta_mean[i] - 12 * theta_sd[i], theta_mean[i] + 12 * theta_sd[i], length.out = 241)
       dv <- sapply(grid, dth)
       ds <- splinefun(grid, log(dv), method = "fmm")
-      tot <- integrate(function(t) exp(ds(t)), grid[1], grid[161], rel.tol = 1e-11, subdivisions = 1000L, stop.on.error = FALSE)$value
+      tot <- integrate(function(t) exp(ds(t)), grid[1], grid[241], rel.tol = 1e-11, subdivisions = 1000L, stop.on.error = FALSE)$value
       cdf <- function(c) integrate(function(t) exp(ds(t)), grid[1], c, rel.tol = 1e-11, subdivisions = 1000L, stop.on.error = FALSE)$value / tot
-      qf <- function(p) uniroot(function(c) cdf(c) - p, c(grid[2], grid[160]), tol = 1e-13)$root
+      qf <- function(p) uniroot(function(c) cdf(c) - p, c(grid[2], grid[240]), tol = 1e-13)$root
       med <- c(med, qf(0.5)); lb <- c(lb, qf((1 - LEVEL) / 2)); ub <- c(ub, qf(1 - (1 - LEVEL) / 2))
     }
     tq <- list(index = vec(theta_index), median = vec(med), central_lb = vec(lb), central_ub = vec(ub))
