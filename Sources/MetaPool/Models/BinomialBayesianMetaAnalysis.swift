@@ -174,6 +174,17 @@ public struct BinomialBayesianMetaAnalysis: Sendable {
             return (value.isNaN ? -.infinity : value, first, second)
         }
 
+        /// Σᵢ |log Lᵢ(μ, τ)| + |log p(μ)|: the rounding error of F is about 1e-16 of it, which bounds the
+        /// relative accuracy any rule in μ or τ can reach (1e-11 for 5 studies of 200000).
+        func magnitude(_ mu: Double, _ tau: Double) -> Double {
+            var m = 0.0
+            if case .normal(let c, let s) = muPrior { m = abs(-0.5 * (mu - c) * (mu - c) / (s * s) - Double.log(s * Normal.sqrtTwoPi)) }
+            for i in events.indices {
+                m += abs(BinomialStudyIntegral.evaluate(x: events[i], n: totals[i], logChoose: logChoose[i], mu: mu, tau: tau).log)
+            }
+            return m
+        }
+
         /// The mode of F(·, τ) by Newton steps with backtracking (F is concave), from `start`.
         func mode(_ tau: Double, start: Double) -> (mu: Double, sd: Double, value: Double) {
             var mu = start
@@ -248,9 +259,11 @@ public struct BinomialBayesianMetaAnalysis: Sendable {
             for p in panels {
                 for i in 0..<ChebyshevPanel.count { total += 0.5 * (p.b - p.a) * ChebyshevPanel.weights[i] * p.v[i] }
             }
+            // 1e-12, or the rounding noise of exp F where that is larger (splitting cannot reduce it).
+            let tolerance = max(1e-12, 64 * Double.ulpOfOne * magnitude(m.mu, tau))
             for _ in 0..<200 {
                 let sum = errors.reduce(0, +)
-                if sum <= 1e-12 * total { break }
+                if sum <= tolerance * total { break }
                 var worst = 0
                 for i in errors.indices where errors[i] > errors[worst] { worst = i }
                 let p = panels[worst]
@@ -432,6 +445,8 @@ public struct BinomialBayesianMetaAnalysis: Sendable {
             return (half * sAbs, half * (abs(coefficients[15]) + abs(coefficients[16])))
         }
         var panels = intervals.map { evaluate($0.0, $0.1) }
+        // The tolerance, or the rounding noise of the log posterior where that is larger.
+        let tolerance = max(relativeTolerance, 64 * Double.ulpOfOne * f.magnitude(f.mode(mode, start: start).mu, mode))
         var converged = false
         for _ in 0..<400 {
             var totals = [Double](repeating: 0, count: 5)
@@ -454,7 +469,7 @@ public struct BinomialBayesianMetaAnalysis: Sendable {
                 }
                 if r > worstRatio { worstRatio = r; worst = i }
             }
-            if sumRatio.max()! <= relativeTolerance { converged = true; break }
+            if sumRatio.max()! <= tolerance { converged = true; break }
             let p = panels[worst]
             let mid = 0.5 * (p.a + p.b)
             guard mid > p.a, mid < p.b, panels.count < 300 else { break }
@@ -462,7 +477,7 @@ public struct BinomialBayesianMetaAnalysis: Sendable {
             panels.append(evaluate(mid, p.b))
         }
         guard converged else {
-            throw MetaPoolError(.noConvergence, "the quadrature over tau did not reach relative accuracy \(relativeTolerance) in 300 panels")
+            throw MetaPoolError(.noConvergence, "the quadrature over tau did not reach relative accuracy \(tolerance) in 300 panels")
         }
         panels.sort { $0.a < $1.a }
         var out = PiecewiseChebyshev()
