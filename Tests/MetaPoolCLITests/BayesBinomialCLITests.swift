@@ -29,7 +29,7 @@ struct BayesBinomialCLITests {
     struct Fixture: Decodable {
         struct Posterior: Decodable { var mean, sd, median: Double; var central, shortest: [Double] }
         struct Rate: Decodable { var mean, sd, median: Double; var central: [Double] }
-        struct Rates: Decodable { var conditional, population_averaged: Rate }
+        struct Rates: Decodable { var conditional, population: Rate }
         struct Theta: Decodable { var mean, sd: [Double] }
         struct Quantiles: Decodable { var median, central_lb, central_ub: [Double] }
         struct Case: Decodable {
@@ -71,7 +71,7 @@ struct BayesBinomialCLITests {
             close(o, "shortest_lower", p.shortest[0], name); close(o, "shortest_upper", p.shortest[1], name)
         }
         let rates = out["rates"] as? [String: Any]
-        for (name, r) in [("conditional", e.rates.conditional), ("population_averaged", e.rates.population_averaged)] {
+        for (name, r) in [("conditional", e.rates.conditional), ("population_averaged", e.rates.population)] {
             let o = rates?[name] as? [String: Any]
             close(o, "mean", r.mean, name); close(o, "sd", r.sd, name); close(o, "median", r.median, name)
             close(o, "ci_lower", r.central[0], name); close(o, "ci_upper", r.central[1], name)
