@@ -37,22 +37,25 @@ struct BayesBinomialCLITests {
             var tau, mu, prediction: Posterior
             var p_mu_above, p_prediction_above: Double
             var theta: Theta
-            var theta_quantiles: Quantiles
+            var theta_quantiles: Quantiles?
             var rates: Rates
         }
         var k: Int
         var cases: [Case]
     }
 
-    static func fixture() throws -> Fixture.Case {
+    static func fixture() throws -> (Fixture.Case, Fixture.Quantiles) {
         let url = FixtureFolder.url("bayes_binomial").appendingPathComponent("her2_tdxd.expected.json")
         let f = try JSONDecoder().decode(Fixture.self, from: Data(contentsOf: url))
-        return try #require(f.cases.first { $0.name == "halfnormal_flat" })
+        let c = try #require(f.cases.first { $0.name == "halfnormal_flat" })
+        // The quantiles of every study's θᵢ, in study order.
+        let q = try #require(c.theta_quantiles)
+        return (c, q)
     }
 
     @Test("pool --format json: the posteriors, rates and shrinkage estimates of the R quadrature; the model and likelihood recorded")
     func json() throws {
-        let e = try Self.fixture()
+        let (e, q) = try Self.fixture()
         let result = try Self.run(["pool", Self.data, "--bayes", "--likelihood", "binomial", "--format", "json"] + Self.selection)
         try #require(result.status == 0, "\(result.stderr)")
         let out = try Self.object(result.stdout)
@@ -80,8 +83,8 @@ struct BayesBinomialCLITests {
         #expect(studies.count == 7)
         for (i, s) in studies.enumerated() {
             close(s, "mean", e.theta.mean[i], "study \(i)"); close(s, "sd", e.theta.sd[i], "study \(i)")
-            close(s, "median", e.theta_quantiles.median[i], "study \(i)")
-            close(s, "ci_lower", e.theta_quantiles.central_lb[i], "study \(i)"); close(s, "ci_upper", e.theta_quantiles.central_ub[i], "study \(i)")
+            close(s, "median", q.median[i], "study \(i)")
+            close(s, "ci_lower", q.central_lb[i], "study \(i)"); close(s, "ci_upper", q.central_ub[i], "study \(i)")
         }
         // The threshold on the proportion scale: P(mu > logit 0.5 = 0) is the fixture's (threshold 0).
         let t = try Self.object(try Self.run(["pool", Self.data, "--bayes", "--likelihood", "binomial", "--threshold", "0.5", "--format", "json"] + Self.selection).stdout)
@@ -147,7 +150,7 @@ struct BayesBinomialCLITests {
 
     @Test("forest --bayes --likelihood binomial: the shrinkage rows are the binomial model's study posteriors")
     func forest() throws {
-        let e = try Self.fixture()
+        let (e, q) = try Self.fixture()
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let svg = folder.appendingPathComponent("forest.svg")
@@ -157,8 +160,8 @@ struct BayesBinomialCLITests {
         #expect(text.contains("Bayesian random-effects model (binomial-normal)"))
         // The first study's shrinkage estimate and interval, back-transformed, as the table prints them.
         func expit(_ x: Double) -> Double { 1 / (1 + Double.exp(-x)) }
-        let shown = String(format: "%.2f [%.2f, %.2f]", expit(e.theta_quantiles.median[0]), expit(e.theta_quantiles.central_lb[0]),
-                           expit(e.theta_quantiles.central_ub[0]))
+        let shown = String(format: "%.2f [%.2f, %.2f]", expit(q.median[0]), expit(q.central_lb[0]),
+                           expit(q.central_ub[0]))
         #expect(text.contains(shown), "\(shown)")
     }
 
