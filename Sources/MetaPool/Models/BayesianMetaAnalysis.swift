@@ -621,8 +621,11 @@ public struct BayesianMetaAnalysis: Sendable {
 
     /// The shortest interval of probability `level` for a unimodal density: [q(p), q(p + level)]
     /// with f(q(p)) = f(q(p + level)), p found by bisection (or p at an end of [0, 1 − level]
-    /// where the density is monotone across the interval).
-    func shortestInterval(level: Double, quantile: (Double) -> Double, density: (Double) -> Double) -> Interval {
+    /// where the density is monotone across the interval) until its bracket is below `tolerance`.
+    /// Shared by the Bayesian models (``BinomialBayesianMetaAnalysis`` bisects to 1e-15, the
+    /// noise of its tabulated quantiles).
+    static func shortestInterval(level: Double, tolerance: Double = 1e-17, quantile: (Double) -> Double,
+                                 density: (Double) -> Double) -> Interval {
         func h(_ p: Double) -> Double { density(quantile(p)) - density(quantile(min(1, p + level))) }
         var lo = 0.0, hi = 1 - level
         if h(lo) >= 0 { return Interval(quantile(0), quantile(level)) }
@@ -630,7 +633,7 @@ public struct BayesianMetaAnalysis: Sendable {
         for _ in 0..<60 {
             let mid = 0.5 * (lo + hi)
             if h(mid) < 0 { lo = mid } else { hi = mid }
-            if hi - lo <= 1e-17 { break }
+            if hi - lo <= tolerance { break }
         }
         let p = 0.5 * (lo + hi)
         return Interval(quantile(p), quantile(min(1, p + level)))
@@ -658,7 +661,7 @@ public struct BayesianMetaAnalysis: Sendable {
             standardDeviation: a > 3 ? tauVariance.squareRoot() : .infinity,
             median: tauQuantile(0.5),
             central: Interval(tauQuantile(alpha), tauQuantile(1 - alpha)),
-            shortest: shortestInterval(level: level, quantile: tauQuantile, density: tauDensity))
+            shortest: Self.shortestInterval(level: level, quantile: tauQuantile, density: tauDensity))
         // μ: E|μ| needs E[σ(τ)] (a > 2 with a flat prior on μ), Var μ needs E[σ²(τ)] (a > 3).
         let mu = mixtureMoments(muComponent)
         let muSummary = PosteriorSummary(
@@ -666,7 +669,7 @@ public struct BayesianMetaAnalysis: Sendable {
             standardDeviation: !flatMu || a > 3 ? mu.sd : .infinity,
             median: muQuantile(0.5),
             central: Interval(muQuantile(alpha), muQuantile(1 - alpha)),
-            shortest: shortestInterval(level: level, quantile: muQuantile, density: muDensity))
+            shortest: Self.shortestInterval(level: level, quantile: muQuantile, density: muDensity))
         // θ_new: its variance σ² + τ² needs E[τ²] whatever the prior on μ.
         let prediction = mixtureMoments(predictiveComponent)
         let predictionSummary = PosteriorSummary(
@@ -674,7 +677,7 @@ public struct BayesianMetaAnalysis: Sendable {
             standardDeviation: a > 3 ? prediction.sd : .infinity,
             median: predictiveQuantile(0.5),
             central: Interval(predictiveQuantile(alpha), predictiveQuantile(1 - alpha)),
-            shortest: shortestInterval(level: level, quantile: predictiveQuantile, density: predictiveDensity))
+            shortest: Self.shortestInterval(level: level, quantile: predictiveQuantile, density: predictiveDensity))
         var studies: [StudyPosterior] = []
         studies.reserveCapacity(count)
         for i in 0..<count {

@@ -139,19 +139,4 @@ extension BinomialBayesianMetaAnalysis {
         }
         return x
     }
-
-    /// The shortest interval of probability `level` of a unimodal density (as ``BayesianMetaAnalysis``).
-    static func shortestInterval(level: Double, quantile: (Double) -> Double, density: (Double) -> Double) -> Interval {
-        func h(_ p: Double) -> Double { density(quantile(p)) - density(quantile(min(1, p + level))) }
-        var lo = 0.0, hi = 1 - level
-        if h(lo) >= 0 { return Interval(quantile(0), quantile(level)) }
-        if h(hi) <= 0 { return Interval(quantile(hi), quantile(1)) }
-        for _ in 0..<60 {
-            let mid = 0.5 * (lo + hi)
-            if h(mid) < 0 { lo = mid } else { hi = mid }
-            if hi - lo <= 1e-15 { break }
-        }
-        let p = 0.5 * (lo + hi)
-        return Interval(quantile(p), quantile(min(1, p + level)))
-    }
 }

@@ -46,7 +46,7 @@ extension BinomialBayesianMetaAnalysis {
             standardDeviation: a > 3 ? max(0, tau2 - tauMean * tauMean).squareRoot() : .infinity,
             median: tauQuantile(0.5),
             central: Interval(tauQuantile(alpha), tauQuantile(1 - alpha)),
-            shortest: Self.shortestInterval(level: level, quantile: tauQuantile, density: tauDensity))
+            shortest: BayesianMetaAnalysis.shortestInterval(level: level, tolerance: 1e-15, quantile: tauQuantile, density: tauDensity))
         // μ and θ_new: their densities tabulated once on Chebyshev panels (the interpolants agree with
         // muDensity and predictiveDensity to 1e-12), so that the many quantiles of the shortest intervals
         // are cheap.
@@ -57,7 +57,7 @@ extension BinomialBayesianMetaAnalysis {
             standardDeviation: !flatMu || a > 3 ? muSD : .infinity,
             median: Self.quantile(muTable, 0.5),
             central: Interval(Self.quantile(muTable, alpha), Self.quantile(muTable, 1 - alpha)),
-            shortest: Self.shortestInterval(level: level, quantile: { Self.quantile(muTable, $0) }, density: { muTable.value($0) }))
+            shortest: BayesianMetaAnalysis.shortestInterval(level: level, tolerance: 1e-15, quantile: { Self.quantile(muTable, $0) }, density: { muTable.value($0) }))
         let predictionSD = max(0, mu2 + tau2 - muMean * muMean).squareRoot()
         let predictionTable = Self.tabulate(center: muMean, scale: predictionSD > 0 && predictionSD.isFinite ? predictionSD : 1, predictiveDensity)
         let predictionSummary = PosteriorSummary(
@@ -65,7 +65,7 @@ extension BinomialBayesianMetaAnalysis {
             standardDeviation: a > 3 ? predictionSD : .infinity,
             median: Self.quantile(predictionTable, 0.5),
             central: Interval(Self.quantile(predictionTable, alpha), Self.quantile(predictionTable, 1 - alpha)),
-            shortest: Self.shortestInterval(level: level, quantile: { Self.quantile(predictionTable, $0) }, density: { predictionTable.value($0) }))
+            shortest: BayesianMetaAnalysis.shortestInterval(level: level, tolerance: 1e-15, quantile: { Self.quantile(predictionTable, $0) }, density: { predictionTable.value($0) }))
         var studies: [StudyPosterior] = []
         studies.reserveCapacity(count)
         for i in 0..<count { studies.append(studyPosterior(i, level: level)) }
