@@ -641,13 +641,19 @@ public struct BayesianMetaAnalysis: Sendable {
 
     // MARK: Summaries
 
-    /// Posterior summaries at credibility `level`; `threshold` c for P(μ > c) and P(θ_new > c).
-    /// - Throws: ``MetaPoolError`` for a level outside (0, 1) or a non-finite threshold.
-    public func summary(level: Double = 0.95, threshold: Double = 0) throws(MetaPoolError) -> BayesianMetaAnalysisSummary {
+    /// The arguments every Bayesian model's `summary(level:threshold:)` takes: a level in (0, 1) and
+    /// a finite threshold.
+    static func checkSummaryArguments(level: Double, threshold: Double) throws(MetaPoolError) {
         try EstimateInference.checkLevel(level)
         guard threshold.isFinite else {
             throw MetaPoolError(.invalidArgument, "the threshold must be a finite number; got \(threshold)")
         }
+    }
+
+    /// Posterior summaries at credibility `level`; `threshold` c for P(μ > c) and P(θ_new > c).
+    /// - Throws: ``MetaPoolError`` for a level outside (0, 1) or a non-finite threshold.
+    public func summary(level: Double = 0.95, threshold: Double = 0) throws(MetaPoolError) -> BayesianMetaAnalysisSummary {
+        try Self.checkSummaryArguments(level: level, threshold: threshold)
         let alpha = (1 - level) / 2
         let a = tailExponent
         let flatMu = muPrior == .flat

@@ -27,10 +27,7 @@ extension BinomialBayesianMetaAnalysis {
     /// The studies' θᵢ: p(θᵢ | x) = Binom(xᵢ | θᵢ)·∫∫ p(μ, τ | x)·N(θᵢ; μ, τ²)/Lᵢ(μ, τ) dμ dτ.
     /// - Throws: ``MetaPoolError`` for a level outside (0, 1) or a non-finite threshold.
     public func summary(level: Double = 0.95, threshold: Double = 0) throws(MetaPoolError) -> BayesianMetaAnalysisSummary {
-        try EstimateInference.checkLevel(level)
-        guard threshold.isFinite else {
-            throw MetaPoolError(.invalidArgument, "the threshold must be a finite number; got \(threshold)")
-        }
+        try BayesianMetaAnalysis.checkSummaryArguments(level: level, threshold: threshold)
         let alpha = (1 - level) / 2
         let a = tailExponent
         let flatMu = muPrior == .flat
