@@ -114,7 +114,10 @@ logL <- function(mu, tau, x, n, rule = DE, moments = FALSE) {
 
 # ---- the model ------------------------------------------------------------------------------------
 
-posterior <- function(x, n, tp, mp, theta_index = integer(0), shortest_prediction = TRUE) {
+# (generate_bayes_or.R passes its own log L(mu, tau, x_i, n_i) as `loglik`, a start for mu and
+# with_rates = FALSE.)
+posterior <- function(x, n, tp, mp, theta_index = integer(0), shortest_prediction = TRUE, loglik = logL,
+                      start = qlogis((sum(x) + 0.5) / (sum(n) + 1)), with_rates = TRUE) {
   k <- length(x)
   logprior_mu <- function(m) if (mp$type == "normal") dnorm(m, mp$mean, mp$sd, log = TRUE) else 0 * m
   logprior_tau <- function(t) switch(tp$type,
@@ -124,9 +127,8 @@ posterior <- function(x, n, tp, mp, theta_index = integer(0), shortest_predictio
     uniform = ifelse(t <= tp$upper, -log(tp$upper), -Inf),
     flat = 0 * t)
   upper <- if (tp$type == "uniform") tp$upper else Inf
-  Fmu <- function(m, tau) { s <- logprior_mu(m); for (i in 1:k) s <- s + logL(m, tau, x[i], n[i]); s }
+  Fmu <- function(m, tau) { s <- logprior_mu(m); for (i in 1:k) s <- s + loglik(m, tau, x[i], n[i]); s }
   # The conditional table at one tau: mu grid, F values, spline, mode, log mass.
-  start <- qlogis((sum(x) + 0.5) / (sum(n) + 1))
   table_at <- function(tau) {
     o <- optimize(function(m) Fmu(m, tau), c(start - 15, start + 15), maximum = TRUE, tol = 1e-10)
     Fmax <- o$objective; m0 <- o$maximum
@@ -138,7 +140,7 @@ posterior <- function(x, n, tp, mp, theta_index = integer(0), shortest_predictio
     hi <- m0 + step; while (f(hi) > 0) { step <- 2 * step; hi <- m0 + step }
     hi <- uniroot(f, c(m0, hi), tol = 1e-6)$root
     grid <- seq(lo, hi, length.out = GMU)
-    per <- sapply(1:k, function(i) logL(grid, tau, x[i], n[i]))
+    per <- sapply(1:k, function(i) loglik(grid, tau, x[i], n[i]))
     Fv <- rowSums(per) + logprior_mu(grid) - Fmax
     sp <- splinefun(grid, Fv, method = "fmm")
     dens <- function(m) ifelse(m < lo | m > hi, 0, exp(sp(m)))
@@ -230,9 +232,9 @@ posterior <- function(x, n, tp, mp, theta_index = integer(0), shortest_predictio
   # studies: moments
   theta_mean <- theta_sd <- numeric(k)
   for (i in 1:k) {
-    e1 <- sapply(tabs, function(tb) { mo <- logL(tb$grid, tb$tau, x[i], n[i], moments = TRUE)
+    e1 <- sapply(tabs, function(tb) { mo <- loglik(tb$grid, tb$tau, x[i], n[i], moments = TRUE)
       s1 <- splinefun(tb$grid, mo$mean); tb$I(s1) / tb$mass })
-    e2 <- sapply(tabs, function(tb) { mo <- logL(tb$grid, tb$tau, x[i], n[i], moments = TRUE)
+    e2 <- sapply(tabs, function(tb) { mo <- loglik(tb$grid, tb$tau, x[i], n[i], moments = TRUE)
       s2 <- splinefun(tb$grid, mo$var + mo$mean^2); tb$I(s2) / tb$mass })
     theta_mean[i] <- Itau(e1) / Z
     theta_sd[i] <- sqrt(Itau(e2) / Z - theta_mean[i]^2)
@@ -244,7 +246,7 @@ posterior <- function(x, n, tp, mp, theta_index = integer(0), shortest_predictio
     for (i in theta_index) {
       lsp <- lapply(seq_along(tabs), function(g) splinefun(tabs[[g]]$grid, tabs[[g]]$per[, i], method = "fmm"))
       dth <- function(t) {
-        lb_t <- logL(t, 0, x[i], n[i])
+        lb_t <- loglik(t, 0, x[i], n[i])
         Itau(sapply(seq_along(tabs), function(g) { tb <- tabs[[g]]
           if (tb$tau == 0) return(tb$dens(t) / tb$mass)
           a <- max((t - tb$hi) / tb$tau, -40); b <- min((t - tb$lo) / tb$tau, 40)
@@ -262,6 +264,8 @@ posterior <- function(x, n, tp, mp, theta_index = integer(0), shortest_predictio
     }
     tq <- list(index = vec(theta_index), median = vec(med), central_lb = vec(lb), central_ub = vec(ub))
   }
+  rates <- NULL
+  if (with_rates) {
   # rates
   ce1 <- sapply(tabs, function(tb) tb$I(plogis) / tb$mass)
   ce2 <- sapply(tabs, function(tb) tb$I(function(m) plogis(m)^2) / tb$mass)
@@ -283,6 +287,7 @@ posterior <- function(x, n, tp, mp, theta_index = integer(0), shortest_predictio
                                    central = vec(plogis(c(mu_q((1 - LEVEL) / 2), mu_q(1 - (1 - LEVEL) / 2))))),
                 population = list(mean = num(r_mean), sd = num(r_sd), median = num(r_q(0.5)),
                                   central = vec(c(r_q((1 - LEVEL) / 2), r_q(1 - (1 - LEVEL) / 2)))))
+  }
   proper <- tp$type != "flat" && mp$type == "normal"
   bf_tau <- if (tp$type %in% c("halfNormal", "halfCauchy", "uniform")) tau_density(0) / exp(logprior_tau(0)) else NULL
   bf_mu <- if (mp$type == "normal") mu_density(0) / dnorm(0, mp$mean, mp$sd) else NULL

@@ -91,7 +91,7 @@ extension BinomialBayesianMetaAnalysis {
     }
 
     func studyTable(_ i: Int) -> StudyTable {
-        let x = events[i], n = totals[i], c = logChoose[i]
+        let study = studies[i]
         var logL: [[Double]] = []
         logL.reserveCapacity(nodeWeight.count)
         var m1 = 0.0, m2 = 0.0
@@ -99,7 +99,7 @@ extension BinomialBayesianMetaAnalysis {
             let rule = muRules[j]
             var row = [Double](repeating: 0, count: rule.nodes.count)
             for l in rule.nodes.indices {
-                let r = BinomialStudyIntegral.evaluate(x: x, n: n, logChoose: c, mu: rule.nodes[l], tau: nodeTau[j])
+                let r = study.evaluate(mu: rule.nodes[l], tau: nodeTau[j])
                 row[l] = r.log
                 let w = nodeWeight[j] * rule.weights[l]
                 m1 += w * r.mean
@@ -125,8 +125,7 @@ extension BinomialBayesianMetaAnalysis {
 
     /// The marginal posterior density of θᵢ at θ.
     func studyDensity(_ i: Int, _ table: StudyTable, _ theta: Double) -> Double {
-        let x = events[i], n = totals[i]
-        let logBinomial = logChoose[i] + x * theta - n * BinomialNormalLikelihood.log1pexp(theta)
+        let logBinomial = studies[i].logLikelihood(theta)
         var s = 0.0
         for j in nodeWeight.indices {
             let rule = muRules[j], tau = nodeTau[j]

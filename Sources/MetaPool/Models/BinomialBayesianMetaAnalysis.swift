@@ -39,6 +39,8 @@ public struct BinomialBayesianMetaAnalysis: Sendable {
     public let muPrior: EffectPrior
 
     let logChoose: [Double]
+    /// The studies' likelihoods.
+    let studies: [StudyCounts]
     /// The exponent a of the posterior tail p(τ | x) ~ τ^(−a).
     let tailExponent: Double
     let studentConstant: Double
@@ -110,24 +112,40 @@ public struct BinomialBayesianMetaAnalysis: Sendable {
                 throw MetaPoolError(.insufficientData, "the posterior is improper: every study has only events, so with a flat prior on mu the likelihood does not vanish as mu -> +infinity; use a normal prior on mu")
             }
         }
-        let informative = Double(zip(events, totals).filter { $0 > 0 && $0 < $1 }.count)
-        let a = tauPrior.tailExponent + (flatMu ? informative - 1 : informative)
+        let informative = zip(events, totals).filter { $0 > 0 && $0 < $1 }.count
+        let a = tauPrior.tailExponent + Double(flatMu ? informative - 1 : informative)
         guard a > 1 else {
-            throw MetaPoolError(.insufficientData, "the posterior is improper: with \(Int(informative)) stud\(informative == 1 ? "y" : "ies") with 0 < events < total, \(flatMu ? "a flat" : "a normal") prior on mu and this tau prior, p(tau | x) falls like tau^-\(BayesianMetaAnalysis.format(a)) and does not integrate; use a proper tau prior (half-normal, half-Cauchy, ...)\(flatMu ? " or a normal prior on mu" : ""), or more studies")
+            throw MetaPoolError(.insufficientData, "the posterior is improper: with \(informative) stud\(informative == 1 ? "y" : "ies") with 0 < events < total, \(flatMu ? "a flat" : "a normal") prior on mu and this tau prior, p(tau | x) falls like tau^-\(BayesianMetaAnalysis.format(a)) and does not integrate; use a proper tau prior (half-normal, half-Cauchy, ...)\(flatMu ? " or a normal prior on mu" : ""), or more studies")
         }
+        let logChoose = zip(events, totals).map { x, n in
+            Double.logGamma(n + 1) - Double.logGamma(x + 1) - Double.logGamma(n - x + 1)
+        }
+        let studies = (0..<events.count).map { StudyCounts.binomial(BinomialCounts(x: events[$0], n: totals[$0], logChoose: logChoose[$0])) }
+        // A start for μ: the pooled empirical logit.
+        let xs = events.reduce(0, +), ns = totals.reduce(0, +)
+        try self.init(studies: studies, events: events, totals: totals, logChoose: logChoose, tauPrior: tauPrior, muPrior: muPrior,
+                      tailExponent: a, start: Double.log((xs + 0.5) / (ns - xs + 0.5)))
+    }
+
+    /// The model of validated studies (the binomial one, or the core of ``OddsRatioBayesianMetaAnalysis``),
+    /// p(τ | x) ~ τ^(−tailExponent).
+    init(studies: [StudyCounts], events: [Double], totals: [Double], logChoose: [Double], tauPrior: TauPrior, muPrior: EffectPrior,
+         tailExponent a: Double, start: Double) throws(MetaPoolError) {
         self.events = events
         self.totals = totals
+        self.logChoose = logChoose
+        self.studies = studies
         self.tauPrior = tauPrior
         self.muPrior = muPrior
         tailExponent = a
         var constant = 0.0
         if case .halfStudentT(_, let nu) = tauPrior { constant = TauPrior.studentLogConstant(nu) }
         studentConstant = constant
-        logChoose = zip(events, totals).map { x, n in
-            Double.logGamma(n + 1) - Double.logGamma(x + 1) - Double.logGamma(n - x + 1)
-        }
         hermite = try GaussHermiteRule(points: 40)
-        let evaluator = Evaluator(events: events, totals: totals, logChoose: logChoose, muPrior: muPrior)
+        var begin = start
+        if case .normal(let m, _) = muPrior, !begin.isFinite { begin = m }
+        if !begin.isFinite { begin = 0 }
+        let evaluator = Evaluator(studies: studies, muPrior: muPrior, start: begin)
         let built = try Self.build(evaluator, tauPrior: tauPrior, studentConstant: constant, tailExponent: a)
         tailStart = built.tailStart
         tailScale = built.tailScale
@@ -147,8 +165,10 @@ public struct BinomialBayesianMetaAnalysis: Sendable {
 
     /// F(μ, τ) = log p(μ) + Σᵢ log Lᵢ(μ, τ) with its first two derivatives in μ. O(k), no allocation.
     struct Evaluator: Sendable {
-        let events: [Double], totals: [Double], logChoose: [Double]
+        let studies: [StudyCounts]
         let muPrior: EffectPrior
+        /// A start for μ.
+        let start: Double
 
         @inline(__always)
         func callAsFunction(_ mu: Double, _ tau: Double) -> (value: Double, first: Double, second: Double) {
@@ -159,16 +179,12 @@ public struct BinomialBayesianMetaAnalysis: Sendable {
                 first = -z / s
                 second = -1 / (s * s)
             }
-            events.withUnsafeBufferPointer { x in
-                totals.withUnsafeBufferPointer { n in
-                    logChoose.withUnsafeBufferPointer { c in
-                        for i in 0..<x.count {
-                            let r = BinomialStudyIntegral.evaluate(x: x[i], n: n[i], logChoose: c[i], mu: mu, tau: tau)
-                            value += r.log
-                            first += r.first
-                            second += r.second
-                        }
-                    }
+            studies.withUnsafeBufferPointer { studies in
+                for study in studies {
+                    let r = study.evaluate(mu: mu, tau: tau)
+                    value += r.log
+                    first += r.first
+                    second += r.second
                 }
             }
             return (value.isNaN ? -.infinity : value, first, second)
@@ -179,9 +195,7 @@ public struct BinomialBayesianMetaAnalysis: Sendable {
         func magnitude(_ mu: Double, _ tau: Double) -> Double {
             var m = 0.0
             if case .normal(let c, let s) = muPrior { m = abs(-0.5 * (mu - c) * (mu - c) / (s * s) - Double.log(s * Normal.sqrtTwoPi)) }
-            for i in events.indices {
-                m += abs(BinomialStudyIntegral.evaluate(x: events[i], n: totals[i], logChoose: logChoose[i], mu: mu, tau: tau).log)
-            }
+            for study in studies { m += abs(study.evaluate(mu: mu, tau: tau).log) }
             return m
         }
 
@@ -325,10 +339,7 @@ public struct BinomialBayesianMetaAnalysis: Sendable {
     static func build(_ f: Evaluator, tauPrior: TauPrior, studentConstant: Double, tailExponent a: Double) throws(MetaPoolError) -> Built {
         let upper = tauPrior.upperBound
         func logPrior(_ tau: Double) -> Double { tauPrior.logDensity(tau, studentConstant: studentConstant) }
-        // A start for μ: the pooled empirical logit.
-        let xs = f.events.reduce(0, +), ns = f.totals.reduce(0, +)
-        var start = Double.log((xs + 0.5) / (ns - xs + 0.5))
-        if case .normal(let m, _) = f.muPrior, !start.isFinite { start = m }
+        let start = f.start
         func laplace(_ tau: Double) -> Double {
             guard tau >= 0, tau <= upper, tau.isFinite else { return -.infinity }
             let lp = logPrior(tau)
