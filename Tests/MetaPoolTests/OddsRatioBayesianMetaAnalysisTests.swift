@@ -39,11 +39,9 @@ struct OddsRatioBayesFixture: Decodable {
 
 @Suite("Bayesian hypergeometric–normal meta-analysis of odds ratios (exact conditional likelihood, quadrature)")
 struct OddsRatioBayesianMetaAnalysisTests {
-    /// 1e-4 absolute, or relative above 1 in magnitude: the committed fixture was generated with coarse R
-    /// grids (GMU=61 GTAU=41 Rscript Tests/Reference/generate_bayes_or.R, for time), whose spline error is
-    /// about 1e-5 (the Swift quadrature differs from it by at most 3.3e-5). TODO: regenerate at the default
-    /// grids (241, 161; R's error about 1e-8) and tighten to 1e-6 as for the binomial model.
-    static let tolerance = 1e-4
+    /// As for the binomial model: 1e-6 absolute, or relative above 1 in magnitude (R's grids 241 × 161, error
+    /// about 1e-8).
+    static let tolerance = 1e-6
 
     static func model(_ f: OddsRatioBayesFixture, _ c: OddsRatioBayesFixture.Case) throws -> OddsRatioBayesianMetaAnalysis {
         let prior = try #require(BayesFixture.tauPrior(c.tau_prior), "prior \(c.tau_prior.type)")

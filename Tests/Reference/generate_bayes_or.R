@@ -14,7 +14,8 @@
 #   cd <package root> && Rscript Tests/Reference/generate_bayes_or.R
 #
 # Output: Tests/MetaPoolTests/Fixtures/bayes_or/NAME.expected.json, as generate_bayes_binomial.R writes
-# (without rates; theta on the log odds ratio scale). GMU and GTAU (grid sizes) as there.
+# (without rates; theta on the log odds ratio scale). GMU and GTAU (grid sizes) as there. nielweise6 at the
+# default grids: 24 minutes (on a shared machine); bcg (m up to 1004) not generated yet.
 
 Sys.setenv(ONLY = "-")
 source(file.path("Tests", "Reference", "generate_bayes_binomial.R"))
