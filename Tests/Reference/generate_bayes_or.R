@@ -15,7 +15,7 @@
 #
 # Output: Tests/MetaPoolTests/Fixtures/bayes_or/NAME.expected.json, as generate_bayes_binomial.R writes
 # (without rates; theta on the log odds ratio scale). GMU and GTAU (grid sizes) as there. nielweise6 at the
-# default grids: 24 minutes (on a shared machine); bcg (m up to 1004) not generated yet.
+# default grids: 24 minutes (on a shared machine); hine1989 (total events 3 to 15) about as long.
 
 Sys.setenv(ONLY = "-")
 source(file.path("Tests", "Reference", "generate_bayes_binomial.R"))
@@ -88,12 +88,13 @@ logL_or <- function(mu, tau, i, dummy, rule = DE, moments = FALSE) {
   list(log = v, mean = th + m1, var = m2 - m1^2)
 }
 
-bcg <- dat.bcg
+hine <- dat.hine1989
 niel <- dat.nielweise2007[1:6, ]
 datasets <- list(
-  bcg = list(a = bcg$tpos, n1 = bcg$tpos + bcg$tneg, c = bcg$cpos, n2 = bcg$cpos + bcg$cneg, labels = paste(bcg$author, bcg$year),
-             source = "metadat::dat.bcg: tpos of tpos + tneg (vaccinated), cpos of cpos + cneg (control)",
-             cases = list(list(name = "halfnormal_normal", tau = list(type = "halfNormal", scale = 0.5), mu = list(type = "normal", mean = 0, sd = 4), theta = c(1L, 8L)))),
+  hine1989 = list(a = hine$ai, n1 = hine$n1i, c = hine$ci, n2 = hine$n2i, labels = as.character(hine$source),
+                  source = "metadat::dat.hine1989 (prophylactic lidocaine, deaths): ai of n1i (lidocaine), ci of n2i (control)",
+                  cases = list(list(name = "halfnormal_normal", tau = list(type = "halfNormal", scale = 0.5), mu = list(type = "normal", mean = 0, sd = 4), theta = c(1L, 6L)),
+                               list(name = "halfcauchy_flat", tau = list(type = "halfCauchy", scale = 0.5), mu = list(type = "flat"), theta = c(2L)))),
   nielweise6 = list(a = niel$ai, n1 = niel$n1i, c = niel$ci, n2 = niel$n2i, labels = paste(niel$author, niel$year),
                     source = "metadat::dat.nielweise2007 studies 1-6 (two with no treatment events), ai of n1i, ci of n2i",
                     cases = list(list(name = "halfnormal_normal", tau = list(type = "halfNormal", scale = 0.5), mu = list(type = "normal", mean = 0, sd = 4), theta = c(1L, 5L)),
