@@ -14,7 +14,7 @@ struct BayesArguments: ParsableArguments {
     @Option(name: .customLong("mu-prior"), help: ArgumentHelp("With --bayes: the prior of mu: normal(MEAN, SD) or flat (default).", valueName: "prior"))
     var muPrior: String?
 
-    @Option(help: ArgumentHelp("With --bayes: the likelihood of the studies: normal (their effect sizes and sampling variances, the normal-normal model; default) or binomial (events/total: the exact binomial likelihood of each study's events, the binomial-normal model on the logit scale).", valueName: "likelihood"))
+    @Option(help: ArgumentHelp("With --bayes: the likelihood of the studies: normal (their effect sizes and sampling variances, the normal-normal model; default) or binomial (the exact likelihood of the counts: for events/total the binomial-normal model on the logit scale; for two-group counts with OR the conditional, noncentral hypergeometric likelihood of the log odds ratio).", valueName: "likelihood"))
     var likelihood: BayesLikelihood?
 
     /// Checks the priors and what `--bayes` cannot be combined with in `command`.
@@ -50,13 +50,15 @@ struct BayesArguments: ParsableArguments {
 enum BayesLikelihood: String, CaseIterable, ExpressibleByArgument, Sendable {
     /// yᵢ ~ N(θᵢ, vᵢ): the normal–normal model of the effect sizes (``BayesianMetaAnalysis``).
     case normal
-    /// xᵢ ~ Binomial(nᵢ, expit θᵢ): the binomial–normal model of events/total (``BinomialBayesianMetaAnalysis``).
+    /// The exact likelihood of the counts: xᵢ ~ Binomial(nᵢ, expit θᵢ) for events/total, the binomial–normal
+    /// model (``BinomialBayesianMetaAnalysis``); for two-group counts, aᵢ given aᵢ + cᵢ noncentral
+    /// hypergeometric with odds ratio e^θᵢ, the hypergeometric–normal model (``OddsRatioBayesianMetaAnalysis``).
     case binomial
 
     /// Why `--likelihood binomial` cannot go with `--measure`, or `nil`.
     static func refusal(_ likelihood: BayesLikelihood?, measure: EffectMeasure?) -> String? {
-        guard likelihood == .binomial, let measure, measure != .logitProportion else { return nil }
-        return "--likelihood binomial models each study's events out of its total on the logit scale (PLO); --measure \(measure.rawValue) is another scale: drop it or give --measure PLO"
+        guard likelihood == .binomial, let measure, measure != .logitProportion, measure != .oddsRatio else { return nil }
+        return "--likelihood binomial models the counts exactly: events out of a total on the logit scale (PLO), or two-group counts as a log odds ratio (OR); --measure \(measure.rawValue) is another scale: drop it, or give --measure PLO or OR"
     }
 }
 
@@ -80,7 +82,8 @@ struct BayesFit: Sendable {
     ///
     /// The one place the CLI chooses the model: the normal–normal ``BayesianMetaAnalysis`` of yᵢ and
     /// vᵢ, or with `--likelihood binomial` the binomial–normal ``BinomialBayesianMetaAnalysis`` of the
-    /// table's `events` and `total` (the effect sizes, PLO, are then what the plots draw beside it);
+    /// table's `events` and `total`, or the hypergeometric–normal ``OddsRatioBayesianMetaAnalysis`` of
+    /// its two-group counts (the effect sizes, PLO or OR, are then what the plots draw beside it);
     /// everything downstream takes ``BayesianPosterior``.
     init(table: DataTable, measure: EffectMeasure?, options: EffectSizeOptions, priors: BayesChoice) throws(MetaPoolError) {
         let effects = try EffectSizes(table: table, measure: measure, options: options)
@@ -94,11 +97,15 @@ struct BayesFit: Sendable {
         case .normal:
             self.init(effects: effects, posterior: try BayesianMetaAnalysis(yi: effects.yi, vi: effects.vi, tauPrior: tau, muPrior: priors.mu))
         case .binomial:
-            guard effects.measure == .logitProportion else {
-                throw MetaPoolError(.invalidArgument, "--likelihood binomial models events out of a total (logit proportions, PLO); these effects are \(effects.measure.rawValue): give the columns events and total, or --likelihood normal",
+            switch effects.measure {
+            case .logitProportion:
+                self.init(effects: effects, posterior: try BinomialBayesianMetaAnalysis(table: table, tauPrior: tau, muPrior: priors.mu))
+            case .oddsRatio:
+                self.init(effects: effects, posterior: try OddsRatioBayesianMetaAnalysis(table: table, tauPrior: tau, muPrior: priors.mu))
+            default:
+                throw MetaPoolError(.invalidArgument, "--likelihood binomial models counts exactly: events out of a total (logit proportions, PLO) or two-group counts as a log odds ratio (OR); these effects are \(effects.measure.rawValue): give events and total, two-group counts with --measure OR, or --likelihood normal",
                                     at: InputLocation(file: table.source))
             }
-            self.init(effects: effects, posterior: try BinomialBayesianMetaAnalysis(table: table, tauPrior: tau, muPrior: priors.mu))
         }
     }
 
@@ -118,7 +125,7 @@ struct BayesFit: Sendable {
     }
 
     /// The likelihood of the fitted model.
-    var likelihood: BayesLikelihood { posterior is BinomialBayesianMetaAnalysis ? .binomial : .normal }
+    var likelihood: BayesLikelihood { posterior is BayesianMetaAnalysis ? .normal : .binomial }
 
     /// The summaries at `level`, with P(mu > c) and P(new > c) at the natural-scale threshold `c`
     /// where given.
@@ -131,7 +138,8 @@ struct BayesFit: Sendable {
         let analysis = try analysisThreshold(c)
         let s = try posterior.summary(level: level, threshold: analysis ?? 0)
         return PoolCommand.bayesJSON(s, effects: effects, tau: tauPrior, mu: muPrior, model: posterior.likelihoodName,
-                                     threshold: c.map { ($0, analysis!) }, rates: try rates(level: level), back: backTransform)
+                                     threshold: c.map { ($0, analysis!) }, rates: try rates(level: level), uninformative: uninformative,
+                                     back: backTransform)
     }
 
     /// The posterior of the response rates (conditional and population-averaged) of the binomial
@@ -140,6 +148,10 @@ struct BayesFit: Sendable {
         guard let binomial = posterior as? BinomialBayesianMetaAnalysis else { return nil }
         return try binomial.rates(level: level)
     }
+
+    /// The studies without information on the odds ratio (the hypergeometric–normal model's
+    /// ``OddsRatioBayesianMetaAnalysis/uninformative``); none for the other models.
+    var uninformative: [Int] { (posterior as? OddsRatioBayesianMetaAnalysis)?.uninformative ?? [] }
 
     /// The threshold c (natural scale) on the analysis scale.
     func analysisThreshold(_ c: Double?) throws(MetaPoolError) -> Double? {

@@ -132,12 +132,14 @@ extension PoolCommand {
             return (fit, try fit.posterior.summary(level: model.level, threshold: threshold ?? 0), threshold, try fit.rates(level: model.level))
         }
         print(Self.bayesTable(summary, effects: fit.effects, tau: fit.tauPrior, mu: fit.muPrior, model: fit.posterior.likelihoodName,
-                              threshold: prediction.threshold.map { ($0, threshold!) }, rates: rates, back: fit.backTransform),
+                              threshold: prediction.threshold.map { ($0, threshold!) }, rates: rates, uninformative: fit.uninformative,
+                              back: fit.backTransform),
               terminator: "")
     }
 
     static func bayesJSON(_ s: BayesianMetaAnalysisSummary, effects: EffectSizes, tau: TauPrior, mu: EffectPrior, model: String = "normal-normal",
-                          threshold: (natural: Double, analysis: Double)?, rates: BinomialRateSummary? = nil, back: (Double) -> Double) -> JSONValue {
+                          threshold: (natural: Double, analysis: Double)?, rates: BinomialRateSummary? = nil, uninformative: [Int] = [],
+                          back: (Double) -> Double) -> JSONValue {
         func n(_ x: Double?) -> JSONValue { x.map { $0.isFinite ? .number($0) : .null } ?? .null }
         func posterior(_ p: PosteriorSummary) -> JSONValue {
             .object([("mean", n(p.mean)), ("sd", n(p.standardDeviation)), ("median", n(p.median)),
@@ -162,8 +164,11 @@ extension PoolCommand {
             members.append(("rates", .object([("conditional", rate(rates.conditional)), ("population_averaged", rate(rates.populationAveraged))])))
         }
         members += [("bayes_factor_tau0", n(s.bayesFactorTauZero)), ("bayes_factor_mu0", n(s.bayesFactorMuZero)),
-                    ("log_marginal_likelihood", n(s.logMarginalLikelihood)),
-                    ("back_transformed", .object([("mu_median", n(back(s.mu.median))), ("mu_ci_lower", n(back(s.mu.central.lower))),
+                    ("log_marginal_likelihood", n(s.logMarginalLikelihood))]
+        if !uninformative.isEmpty {
+            members.append(("uninformative_studies", .array(uninformative.map { .string(effects.labels[$0]) })))
+        }
+        members += [("back_transformed", .object([("mu_median", n(back(s.mu.median))), ("mu_ci_lower", n(back(s.mu.central.lower))),
                                                   ("mu_ci_upper", n(back(s.mu.central.upper))),
                                                   ("prediction_ci_lower", n(back(s.prediction.central.lower))),
                                                   ("prediction_ci_upper", n(back(s.prediction.central.upper)))])),
@@ -177,7 +182,8 @@ extension PoolCommand {
     }
 
     static func bayesTable(_ s: BayesianMetaAnalysisSummary, effects: EffectSizes, tau: TauPrior, mu: EffectPrior, model: String = "normal-normal",
-                           threshold: (natural: Double, analysis: Double)?, rates: BinomialRateSummary? = nil, back: (Double) -> Double) -> String {
+                           threshold: (natural: Double, analysis: Double)?, rates: BinomialRateSummary? = nil, uninformative: [Int] = [],
+                           back: (Double) -> Double) -> String {
         func f(_ x: Double) -> String { x.isFinite ? SummaryTable.f(x) : (x.isNaN ? "NA" : "Inf") }
         let level = SummaryTable.f(s.level * 100, 0)
         var out = "Bayesian random-effects model (\(model), k = \(effects.count)); posterior by numerical integration\n"
@@ -214,6 +220,10 @@ extension PoolCommand {
             studies.append([effects.labels[i], f(effects.yi[i]), f(p.mean), f(p.median), f(p.central.lower), f(p.central.upper)])
         }
         out += studies.render()
+        if !uninformative.isEmpty {
+            out += "\nWithout information on the odds ratio (no events, or only events, in both groups; their posterior is the predictive): "
+                + uninformative.map { effects.labels[$0] }.joined(separator: ", ") + "\n"
+        }
         return out
     }
 }

@@ -47,7 +47,8 @@ extension PoolCommand {
                 switch outcome {
                 case .success(let (fit, s)):
                     let json = PoolCommand.bayesJSON(s, effects: fit.effects, tau: fit.tauPrior, mu: fit.muPrior, model: fit.posterior.likelihoodName,
-                                                     threshold: nil, rates: try? fit.rates(level: s.level), back: fit.backTransform)
+                                                     threshold: nil, rates: try? fit.rates(level: s.level), uninformative: fit.uninformative,
+                                                     back: fit.backTransform)
                     if case .object(let members) = json { line = .object([("analysis", .string(a.id))] + members) }
                 case .failure(let e):
                     line = .object([("analysis", .string(a.id)), ("k", .integer(a.count)), ("error", .string(e.reason))])

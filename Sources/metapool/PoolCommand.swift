@@ -47,7 +47,7 @@ struct PoolCommand: AsyncParsableCommand {
     @Option(name: .customLong("mu-prior"), help: ArgumentHelp("With --bayes: the prior of mu: normal(MEAN, SD) or flat (default).", valueName: "prior"))
     var muPrior: String?
 
-    @Option(help: ArgumentHelp("With --bayes: the likelihood of the studies: normal (their effect sizes and sampling variances, the normal-normal model; default) or binomial (events/total: the exact binomial likelihood of each study's events, the binomial-normal model on the logit scale, with the conditional and population-averaged rates).", valueName: "likelihood"))
+    @Option(help: ArgumentHelp("With --bayes: the likelihood of the studies: normal (their effect sizes and sampling variances, the normal-normal model; default) or binomial (the exact likelihood of the counts: for events/total the binomial-normal model on the logit scale, with the conditional and population-averaged rates; for two-group counts with OR the conditional, noncentral hypergeometric likelihood of the log odds ratio).", valueName: "likelihood"))
     var likelihood: BayesLikelihood?
 
     func validate() throws {

@@ -165,12 +165,14 @@ struct BayesBinomialCLITests {
         #expect(text.contains(shown), "\(shown)")
     }
 
-    @Test("refusals: another --measure, two-group counts, --likelihood without --bayes")
+    @Test("refusals: another --measure, effects that are not counts, --likelihood without --bayes")
     func refusals() throws {
         let measure = try Self.run(["pool", Self.data, "--bayes", "--likelihood", "binomial", "--measure", "PR"] + Self.selection)
-        #expect(measure.status == 64 && measure.stderr.contains("--likelihood binomial models each study's events out of its total"), "\(measure.stderr)")
-        let twoGroup = try Self.run(["pool", "Datasets/bcg-vaccine.csv", "--bayes", "--likelihood", "binomial"])
-        #expect(twoGroup.status == 64 && twoGroup.stderr.contains("these effects are OR"), "\(twoGroup.stderr)")
+        #expect(measure.status == 64 && measure.stderr.contains("--likelihood binomial models the counts exactly")
+                && measure.stderr.contains("--measure PR is another scale"), "\(measure.stderr)")
+        // Hazard ratios (log HR and its SE) are not counts: refused when the effects are read.
+        let ratios = try Self.run(["pool", "Datasets/her2-bm-hazard-ratios.csv", "--bayes", "--likelihood", "binomial", "--where", "endpoint=PFS"])
+        #expect(ratios.status != 0 && ratios.stderr.contains("these effects are HR"), "\(ratios.stderr)")
         let ignored = try Self.run(["pool", Self.data, "--likelihood", "binomial"] + Self.selection)
         #expect(ignored.status == 0 && ignored.stderr.contains("no effect without it (ignored)"), "\(ignored.stderr)")
         let bad = try Self.run(["pool", Self.data, "--bayes", "--likelihood", "poisson"] + Self.selection)
