@@ -78,6 +78,14 @@ struct LibraryErrorTests {
                 _ = try MantelHaenszel(counts, measure: measure ?? .oddsRatio)
                 return try MetaAnalysis(EffectSizes(table: selected, measure: measure, options: options)).summary()
             }
+            if c.args.contains("--bayes"), c.option("--likelihood") == "binomial" {
+                // Two-group counts by the hypergeometric–normal model (the CLI's default τ prior): the model reads the
+                // table, so its errors name the file.
+                let effects = try EffectSizes(table: selected, measure: measure, options: options)
+                #expect(effects.measure == .oddsRatio)
+                _ = try OddsRatioBayesianMetaAnalysis(table: selected, tauPrior: .halfNormal(scale: 0.5))
+                return try MetaAnalysis(effects).summary()
+            }
             if c.args.contains("--bayes") {
                 // The corpus's Bayesian case: flat priors on tau and mu (an improper posterior with 2 studies).
                 #expect(c.option("--tau-prior") == "flat" && c.option("--mu-prior") == nil)
