@@ -57,8 +57,9 @@ struct BinomialMCMCFixture: Decodable {
     var divergent: Int
     var quantities: [String: Quantity]
 
-    static func load(_ name: String) throws -> BinomialMCMCFixture {
-        let raw = try Foundation.Data(contentsOf: BinomialBayesFixture.directory.appendingPathComponent(name + ".mcmc.json"))
+    /// `NAME.mcmc.json` in `directory` (the binomial model's fixtures by default).
+    static func load(_ name: String, directory: URL = BinomialBayesFixture.directory) throws -> BinomialMCMCFixture {
+        let raw = try Foundation.Data(contentsOf: directory.appendingPathComponent(name + ".mcmc.json"))
         return try JSONDecoder().decode(BinomialMCMCFixture.self, from: raw)
     }
 }

@@ -1,7 +1,8 @@
 // The Bayesian random-effects model of log odds ratios with the exact conditional (noncentral
 // hypergeometric) likelihood (OddsRatioBayesianMetaAnalysis) against posteriors computed in R by an
 // independent quadrature (Tests/Reference/generate_bayes_or.R; fixtures in Tests/MetaPoolTests/Fixtures/
-// bayes_or), and on its own properties: the study integral, swapping the groups, uninformative studies,
+// bayes_or), against Stan's NUTS (Tests/Reference/generate_bayes_or_mcmc.R, *.mcmc.json) within Monte Carlo
+// error, and on its own properties: the study integral, swapping the groups, uninformative studies,
 // invalid input and improper posteriors.
 
 import Foundation
@@ -50,9 +51,20 @@ struct OddsRatioBayesianMetaAnalysisTests {
                                                  tauPrior: prior, muPrior: BayesFixture.muPrior(c.mu_prior))
     }
 
-    @Test("τ, μ, θ_new, θᵢ, probabilities, marginal likelihood and Bayes factors against R", arguments: OddsRatioBayesFixture.names)
+    @Test("the fixtures are there: hine1989 and nielweise6, each with its MCMC run")
+    func fixturesPresent() {
+        #expect(OddsRatioBayesFixture.names == ["hine1989", "nielweise6"], "\(OddsRatioBayesFixture.names)")
+        for name in OddsRatioBayesFixture.names {
+            #expect(FileManager.default.fileExists(atPath: OddsRatioBayesFixture.directory.appendingPathComponent(name + ".mcmc.json").path), "\(name).mcmc.json")
+        }
+    }
+
+    @Test("τ, μ, θ_new, θᵢ, probabilities, marginal likelihood and Bayes factors against R; the MCMC case against Stan's NUTS",
+          arguments: OddsRatioBayesFixture.names)
     func dataset(_ name: String) throws {
         let fixture = try OddsRatioBayesFixture.load(name)
+        let chains = try BinomialMCMCFixture.load(name, directory: OddsRatioBayesFixture.directory)
+        #expect(fixture.cases.contains { $0.name == chains.case }, "\(name): the MCMC run's case \(chains.case) is a case of the fixture")
         let tol = Self.tolerance
         for c in fixture.cases {
             let context = "\(name) \(c.name)"
@@ -95,6 +107,29 @@ struct OddsRatioBayesianMetaAnalysisTests {
             expectClose(s.bayesFactorMuZero, c.bf_mu0, relative: tol, absolute: tol, "\(context) BF mu = 0")
             expectClose(model.tauCDF(s.tau.median), 0.5, relative: 0, absolute: 1e-10, "\(context) tau CDF at median")
             expectClose(model.muCDF(s.mu.central.upper), 1 - (1 - fixture.level) / 2, relative: 0, absolute: 1e-10, "\(context) mu CDF")
+            if c.name == chains.case { Self.compare(s, with: chains, context) }
+        }
+    }
+
+    /// The quadrature's posteriors against Stan's draws (4 × 300000): means and 2.5%, 50%, 97.5% quantiles
+    /// within 4 Monte Carlo SEs plus 2e-4 (the noise of the batch-means MCSE itself), as for the binomial model.
+    static func compare(_ s: BayesianMetaAnalysisSummary, with chains: BinomialMCMCFixture, _ context: String) {
+        #expect(chains.divergent == 0, "\(context): \(chains.divergent) divergent transitions")
+        func check(_ key: String, mean: Double, median: Double, lower: Double, upper: Double) {
+            guard let q = chains.quantities[key] else { Issue.record("\(context): no \(key) in the MCMC fixture"); return }
+            for (got, want, se, what) in [(mean, q.mean, q.mean_mcse, "mean"), (lower, q.q025, q.q025_mcse, "2.5%"),
+                                           (median, q.q50, q.q50_mcse, "median"), (upper, q.q975, q.q975_mcse, "97.5%")] {
+                // The draws are precise enough to test anything: MCSE below 1% of the posterior's scale (the flat-μ
+                // case of nielweise6 has θ posteriors with SD about 1 and 2.5% quantiles with MCSE up to 0.0064).
+                #expect(se > 0 && se < 1e-2, "\(context) \(key) \(what) MCSE \(se)")
+                #expect(abs(got - want) <= 4 * se + 2e-4, "\(context) \(key) \(what): quadrature \(got), MCMC \(want) ± \(se)")
+            }
+        }
+        for (key, p) in [("tau", s.tau), ("mu", s.mu), ("prediction", s.prediction)] {
+            check(key, mean: p.mean, median: p.median, lower: p.central.lower, upper: p.central.upper)
+        }
+        for (i, p) in s.studies.enumerated() {
+            check("theta_\(i + 1)", mean: p.mean, median: p.median, lower: p.central.lower, upper: p.central.upper)
         }
     }
 

@@ -15,7 +15,7 @@
 #
 # Output: Tests/MetaPoolTests/Fixtures/bayes_or/NAME.expected.json, as generate_bayes_binomial.R writes
 # (without rates; theta on the log odds ratio scale). GMU and GTAU (grid sizes) as there. nielweise6 at the
-# default grids: 24 minutes (on a shared machine); hine1989 (total events 3 to 15) about as long.
+# default grids: 24 minutes (on a shared machine); hine1989: 13 minutes.
 
 Sys.setenv(ONLY = "-")
 source(file.path("Tests", "Reference", "generate_bayes_binomial.R"))
