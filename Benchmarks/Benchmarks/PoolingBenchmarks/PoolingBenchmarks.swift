@@ -138,6 +138,30 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
+    // The Bayesian models of counts (issue 17): the binomial–normal model of events/total and the
+    // hypergeometric–normal model of two-group counts integrate every study's random effect at each (μ, τ)
+    // node, so 10x the studies should cost about 10x (fit: the posterior of (μ, τ); summary: μ, τ, the
+    // predictive and each study's posterior).
+    for k in [10, 100] {
+        let events: [Double] = (0..<k).map { Double(3 + ($0 * 7) % 13) }
+        let totals: [Double] = (0..<k).map { Double(20 + ($0 * 11) % 25) }
+        let controlEvents: [Double] = (0..<k).map { Double(1 + ($0 * 5) % 11) }
+        let controlTotals: [Double] = (0..<k).map { Double(22 + ($0 * 13) % 23) }
+        Benchmark("Bayesian binomial-normal k=\(k): fit and summary", configuration: .init(maxDuration: .seconds(20), maxIterations: 10)) { benchmark in
+            for _ in benchmark.scaledIterations {
+                let model = try BinomialBayesianMetaAnalysis(events: events, totals: totals, tauPrior: .halfNormal(scale: 0.5))
+                blackHole(try model.summary(level: 0.95, threshold: 0))
+            }
+        }
+        Benchmark("Bayesian hypergeometric-normal (odds ratio) k=\(k): fit and summary", configuration: .init(maxDuration: .seconds(20), maxIterations: 10)) { benchmark in
+            for _ in benchmark.scaledIterations {
+                let model = try OddsRatioBayesianMetaAnalysis(treatEvents: events, treatTotals: totals, controlEvents: controlEvents,
+                                                              controlTotals: controlTotals, tauPrior: .halfNormal(scale: 0.5))
+                blackHole(try model.summary(level: 0.95, threshold: 0))
+            }
+        }
+    }
+
     // The three-level binomial GLMM (Laplace) and the three-level meta-regression (p = 3): O(k) per
     // evaluation through each cluster's block, so 10x the studies should cost about 10x.
     for (k, clusters) in [(10_000, 1_000), (100_000, 10_000)] {
