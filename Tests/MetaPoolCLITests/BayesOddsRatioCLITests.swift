@@ -10,16 +10,12 @@ import Testing
 
 @Suite("--bayes --likelihood binomial with two-group counts through the CLI")
 struct BayesOddsRatioCLITests {
+    // The binary, its JSON and numbers as the binomial model's CLI tests read them.
     static func run(_ arguments: [String], in folder: URL = FixtureFolder.root) throws -> MetapoolBinary.Result {
-        let binary = try #require(MetapoolBinary.url, "metapool executable not found next to the test bundle")
-        return try MetapoolBinary.run(binary, arguments, in: folder, stdinFile: nil)
+        try BayesBinomialCLITests.run(arguments, in: folder)
     }
-
-    static func object(_ text: String) throws -> [String: Any] {
-        try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any], "not a JSON object: \(text.prefix(200))")
-    }
-
-    static func number(_ x: Any?) -> Double? { (x as? NSNumber)?.doubleValue }
+    static func object(_ text: String) throws -> [String: Any] { try BayesBinomialCLITests.object(text) }
+    static func number(_ x: Any?) -> Double? { BayesBinomialCLITests.number(x) }
 
     /// The fixture's case with τ ~ half-normal(0.5), μ ~ N(0, 4²), and its data.
     static func fixture() throws -> (OddsRatioBayesFixtureCLI.Case, OddsRatioBayesFixtureCLI.Data) {

@@ -35,10 +35,7 @@ struct BayesFixture: Decodable {
     var cases: [Case]
 
     static let directory = FixtureFolder.url("bayes")
-    static var names: [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? [])
-            .filter { $0.hasSuffix(".expected.json") }.map { String($0.dropLast(".expected.json".count)) }.sorted()
-    }
+    static var names: [String] { FixtureFolder.names(in: directory, suffix: ".expected.json") }
     static func load(_ name: String) throws -> BayesFixture {
         let raw = try Foundation.Data(contentsOf: directory.appendingPathComponent(name + ".expected.json"))
         return try JSONDecoder().decode(BayesFixture.self, from: raw)

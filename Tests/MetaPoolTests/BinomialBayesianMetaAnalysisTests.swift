@@ -38,15 +38,73 @@ struct BinomialBayesFixture: Decodable {
     var cases: [Case]
 
     static let directory = FixtureFolder.url("bayes_binomial")
-    static func names(_ suffix: String) -> [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? [])
-            .filter { $0.hasSuffix(suffix) }.map { String($0.dropLast(suffix.count)) }.sorted()
-    }
+    static func names(_ suffix: String) -> [String] { FixtureFolder.names(in: directory, suffix: suffix) }
     static var names: [String] { names(".expected.json") }
     static func load(_ name: String) throws -> BinomialBayesFixture {
         let raw = try Foundation.Data(contentsOf: directory.appendingPathComponent(name + ".expected.json"))
         return try JSONDecoder().decode(BinomialBayesFixture.self, from: raw)
     }
+}
+
+/// A case of an R fixture of a Bayesian model of counts (binomial–normal, hypergeometric–normal): what
+/// ``expectPosteriors(_:of:match:k:level:tolerance:_:)`` compares.
+protocol CountBayesCase {
+    var tau: BinomialBayesFixture.Summary { get }
+    var mu: BinomialBayesFixture.Summary { get }
+    var prediction: BinomialBayesFixture.Summary { get }
+    var p_mu_above: Double { get }
+    var p_prediction_above: Double { get }
+    var theta: BinomialBayesFixture.Theta { get }
+    var theta_quantiles: BinomialBayesFixture.ThetaQuantiles? { get }
+    var log_marginal_likelihood: Double? { get }
+    var bf_tau0: Double? { get }
+    var bf_mu0: Double? { get }
+}
+
+extension BinomialBayesFixture.Case: CountBayesCase {}
+
+/// τ, μ and θ_new (mean, SD, median, central and shortest intervals), P(μ > c), P(θ_new > c), every θᵢ's
+/// mean and SD and the quantiles of those the case has, the log marginal likelihood and the Bayes factors
+/// against the R case to `tol` (absolute, or relative above 1 in magnitude); and the distribution
+/// functions at the summaries to 1e-10.
+func expectPosteriors(_ s: BayesianMetaAnalysisSummary, of model: some BayesianPosterior, match c: some CountBayesCase, k: Int,
+                      level: Double, tolerance tol: Double, _ context: String) {
+    func check(_ got: PosteriorSummary, _ want: BinomialBayesFixture.Summary, _ what: String) {
+        expectClose(got.mean, want.mean, relative: tol, absolute: tol, "\(context) \(what) mean")
+        expectClose(got.standardDeviation, want.sd, relative: tol, absolute: tol, "\(context) \(what) sd")
+        expectClose(got.median, want.median, relative: tol, absolute: tol, "\(context) \(what) median")
+        expectClose(got.central.lower, want.central[0], relative: tol, absolute: tol, "\(context) \(what) central lb")
+        expectClose(got.central.upper, want.central[1], relative: tol, absolute: tol, "\(context) \(what) central ub")
+        if let shortest = want.shortest {
+            expectClose(got.shortest.lower, shortest[0], relative: tol, absolute: tol, "\(context) \(what) shortest lb")
+            expectClose(got.shortest.upper, shortest[1], relative: tol, absolute: tol, "\(context) \(what) shortest ub")
+        }
+    }
+    check(s.tau, c.tau, "tau")
+    check(s.mu, c.mu, "mu")
+    check(s.prediction, c.prediction, "prediction")
+    expectClose(s.probabilityMuAbove, c.p_mu_above, relative: tol, absolute: tol, "\(context) P(mu > c)")
+    expectClose(s.probabilityPredictionAbove, c.p_prediction_above, relative: tol, absolute: tol, "\(context) P(theta_new > c)")
+    #expect(s.studies.count == k)
+    for (i, study) in s.studies.enumerated() where i < c.theta.mean.count {
+        expectClose(study.mean, c.theta.mean[i], relative: tol, absolute: tol, "\(context) theta[\(i)] mean")
+        expectClose(study.standardDeviation, c.theta.sd[i], relative: tol, absolute: tol, "\(context) theta[\(i)] sd")
+    }
+    if let q = c.theta_quantiles {
+        for (j, index) in q.index.enumerated() where index >= 1 && index <= s.studies.count {
+            let study = s.studies[index - 1]
+            expectClose(study.median, q.median[j], relative: tol, absolute: tol, "\(context) theta[\(index - 1)] median")
+            expectClose(study.central.lower, q.central_lb[j], relative: tol, absolute: tol, "\(context) theta[\(index - 1)] lb")
+            expectClose(study.central.upper, q.central_ub[j], relative: tol, absolute: tol, "\(context) theta[\(index - 1)] ub")
+        }
+    }
+    expectClose(s.logMarginalLikelihood, c.log_marginal_likelihood, relative: tol, absolute: tol, "\(context) log p(x)")
+    expectClose(s.bayesFactorTauZero, c.bf_tau0, relative: tol, absolute: tol, "\(context) BF tau = 0")
+    expectClose(s.bayesFactorMuZero, c.bf_mu0, relative: tol, absolute: tol, "\(context) BF mu = 0")
+    // The distribution functions agree with the summaries.
+    expectClose(model.tauCDF(s.tau.median), 0.5, relative: 0, absolute: 1e-10, "\(context) tau CDF at median")
+    expectClose(model.muCDF(s.mu.central.upper), 1 - (1 - level) / 2, relative: 0, absolute: 1e-10, "\(context) mu CDF")
+    expectClose(model.predictiveCDF(s.prediction.central.lower), (1 - level) / 2, relative: 0, absolute: 1e-10, "\(context) prediction CDF")
 }
 
 struct BinomialMCMCFixture: Decodable {
@@ -92,35 +150,7 @@ struct BinomialBayesianMetaAnalysisTests {
             let context = "\(name) \(c.name)"
             let model = try Self.model(fixture, c)
             let s = try model.summary(level: fixture.level, threshold: fixture.threshold)
-            func check(_ got: PosteriorSummary, _ want: BinomialBayesFixture.Summary, _ what: String) {
-                expectClose(got.mean, want.mean, relative: tol, absolute: tol, "\(context) \(what) mean")
-                expectClose(got.standardDeviation, want.sd, relative: tol, absolute: tol, "\(context) \(what) sd")
-                expectClose(got.median, want.median, relative: tol, absolute: tol, "\(context) \(what) median")
-                expectClose(got.central.lower, want.central[0], relative: tol, absolute: tol, "\(context) \(what) central lb")
-                expectClose(got.central.upper, want.central[1], relative: tol, absolute: tol, "\(context) \(what) central ub")
-                if let shortest = want.shortest {
-                    expectClose(got.shortest.lower, shortest[0], relative: tol, absolute: tol, "\(context) \(what) shortest lb")
-                    expectClose(got.shortest.upper, shortest[1], relative: tol, absolute: tol, "\(context) \(what) shortest ub")
-                }
-            }
-            check(s.tau, c.tau, "tau")
-            check(s.mu, c.mu, "mu")
-            check(s.prediction, c.prediction, "prediction")
-            expectClose(s.probabilityMuAbove, c.p_mu_above, relative: tol, absolute: tol, "\(context) P(mu > c)")
-            expectClose(s.probabilityPredictionAbove, c.p_prediction_above, relative: tol, absolute: tol, "\(context) P(theta_new > c)")
-            #expect(s.studies.count == fixture.k)
-            for (i, study) in s.studies.enumerated() {
-                expectClose(study.mean, c.theta.mean[i], relative: tol, absolute: tol, "\(context) theta[\(i)] mean")
-                expectClose(study.standardDeviation, c.theta.sd[i], relative: tol, absolute: tol, "\(context) theta[\(i)] sd")
-            }
-            if let q = c.theta_quantiles {
-                for (j, index) in q.index.enumerated() {
-                    let study = s.studies[index - 1]
-                    expectClose(study.median, q.median[j], relative: tol, absolute: tol, "\(context) theta[\(index - 1)] median")
-                    expectClose(study.central.lower, q.central_lb[j], relative: tol, absolute: tol, "\(context) theta[\(index - 1)] lb")
-                    expectClose(study.central.upper, q.central_ub[j], relative: tol, absolute: tol, "\(context) theta[\(index - 1)] ub")
-                }
-            }
+            expectPosteriors(s, of: model, match: c, k: fixture.k, level: fixture.level, tolerance: tol, context)
             let r = try model.rates(level: fixture.level)
             for (got, want, what) in [(r.conditional, c.rates.conditional, "conditional rate"), (r.populationAveraged, c.rates.population, "population rate")] {
                 expectClose(got.mean, want.mean, relative: tol, absolute: tol, "\(context) \(what) mean")
@@ -129,13 +159,6 @@ struct BinomialBayesianMetaAnalysisTests {
                 expectClose(got.central.lower, want.central[0], relative: tol, absolute: tol, "\(context) \(what) lb")
                 expectClose(got.central.upper, want.central[1], relative: tol, absolute: tol, "\(context) \(what) ub")
             }
-            expectClose(s.logMarginalLikelihood, c.log_marginal_likelihood, relative: tol, absolute: tol, "\(context) log p(x)")
-            expectClose(s.bayesFactorTauZero, c.bf_tau0, relative: tol, absolute: tol, "\(context) BF tau = 0")
-            expectClose(s.bayesFactorMuZero, c.bf_mu0, relative: tol, absolute: tol, "\(context) BF mu = 0")
-            // The distribution functions agree with the summaries.
-            expectClose(model.tauCDF(s.tau.median), 0.5, relative: 0, absolute: 1e-10, "\(context) tau CDF at median")
-            expectClose(model.muCDF(s.mu.central.upper), 1 - (1 - fixture.level) / 2, relative: 0, absolute: 1e-10, "\(context) mu CDF")
-            expectClose(model.predictiveCDF(s.prediction.central.lower), (1 - fixture.level) / 2, relative: 0, absolute: 1e-10, "\(context) prediction CDF")
         }
     }
 

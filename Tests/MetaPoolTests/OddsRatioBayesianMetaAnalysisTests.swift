@@ -10,6 +10,8 @@ import Foundation
 import Testing
 @testable import MetaPoolTestSupport
 
+extension OddsRatioBayesFixture.Case: CountBayesCase {}
+
 struct OddsRatioBayesFixture: Decodable {
     struct Data: Decodable { var treat_events, treat_totals, control_events, control_totals: [Double]; var labels: [String] }
     struct Case: Decodable {
@@ -28,10 +30,7 @@ struct OddsRatioBayesFixture: Decodable {
     var cases: [Case]
 
     static let directory = FixtureFolder.url("bayes_or")
-    static var names: [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? [])
-            .filter { $0.hasSuffix(".expected.json") }.map { String($0.dropLast(".expected.json".count)) }.sorted()
-    }
+    static var names: [String] { FixtureFolder.names(in: directory, suffix: ".expected.json") }
     static func load(_ name: String) throws -> OddsRatioBayesFixture {
         let raw = try Foundation.Data(contentsOf: directory.appendingPathComponent(name + ".expected.json"))
         return try JSONDecoder().decode(OddsRatioBayesFixture.self, from: raw)
@@ -65,7 +64,6 @@ struct OddsRatioBayesianMetaAnalysisTests {
         let fixture = try OddsRatioBayesFixture.load(name)
         let chains = try BinomialMCMCFixture.load(name, directory: OddsRatioBayesFixture.directory)
         #expect(fixture.cases.contains { $0.name == chains.case }, "\(name): the MCMC run's case \(chains.case) is a case of the fixture")
-        let tol = Self.tolerance
         for c in fixture.cases {
             let context = "\(name) \(c.name)"
             let started = Date()
@@ -73,40 +71,7 @@ struct OddsRatioBayesianMetaAnalysisTests {
             let s = try model.summary(level: fixture.level, threshold: fixture.threshold)
             print("\(context): \(String(format: "%.2f", Date().timeIntervalSince(started))) s")
             #expect(model.likelihoodName == "hypergeometric-normal")
-            func check(_ got: PosteriorSummary, _ want: BinomialBayesFixture.Summary, _ what: String) {
-                expectClose(got.mean, want.mean, relative: tol, absolute: tol, "\(context) \(what) mean")
-                expectClose(got.standardDeviation, want.sd, relative: tol, absolute: tol, "\(context) \(what) sd")
-                expectClose(got.median, want.median, relative: tol, absolute: tol, "\(context) \(what) median")
-                expectClose(got.central.lower, want.central[0], relative: tol, absolute: tol, "\(context) \(what) central lb")
-                expectClose(got.central.upper, want.central[1], relative: tol, absolute: tol, "\(context) \(what) central ub")
-                if let shortest = want.shortest {
-                    expectClose(got.shortest.lower, shortest[0], relative: tol, absolute: tol, "\(context) \(what) shortest lb")
-                    expectClose(got.shortest.upper, shortest[1], relative: tol, absolute: tol, "\(context) \(what) shortest ub")
-                }
-            }
-            check(s.tau, c.tau, "tau")
-            check(s.mu, c.mu, "mu")
-            check(s.prediction, c.prediction, "prediction")
-            expectClose(s.probabilityMuAbove, c.p_mu_above, relative: tol, absolute: tol, "\(context) P(mu > c)")
-            expectClose(s.probabilityPredictionAbove, c.p_prediction_above, relative: tol, absolute: tol, "\(context) P(theta_new > c)")
-            #expect(s.studies.count == fixture.k)
-            for (i, study) in s.studies.enumerated() {
-                expectClose(study.mean, c.theta.mean[i], relative: tol, absolute: tol, "\(context) theta[\(i)] mean")
-                expectClose(study.standardDeviation, c.theta.sd[i], relative: tol, absolute: tol, "\(context) theta[\(i)] sd")
-            }
-            if let q = c.theta_quantiles {
-                for (j, index) in q.index.enumerated() {
-                    let study = s.studies[index - 1]
-                    expectClose(study.median, q.median[j], relative: tol, absolute: tol, "\(context) theta[\(index - 1)] median")
-                    expectClose(study.central.lower, q.central_lb[j], relative: tol, absolute: tol, "\(context) theta[\(index - 1)] lb")
-                    expectClose(study.central.upper, q.central_ub[j], relative: tol, absolute: tol, "\(context) theta[\(index - 1)] ub")
-                }
-            }
-            expectClose(s.logMarginalLikelihood, c.log_marginal_likelihood, relative: tol, absolute: tol, "\(context) log p(x)")
-            expectClose(s.bayesFactorTauZero, c.bf_tau0, relative: tol, absolute: tol, "\(context) BF tau = 0")
-            expectClose(s.bayesFactorMuZero, c.bf_mu0, relative: tol, absolute: tol, "\(context) BF mu = 0")
-            expectClose(model.tauCDF(s.tau.median), 0.5, relative: 0, absolute: 1e-10, "\(context) tau CDF at median")
-            expectClose(model.muCDF(s.mu.central.upper), 1 - (1 - fixture.level) / 2, relative: 0, absolute: 1e-10, "\(context) mu CDF")
+            expectPosteriors(s, of: model, match: c, k: fixture.k, level: fixture.level, tolerance: Self.tolerance, context)
             if c.name == chains.case { Self.compare(s, with: chains, context) }
         }
     }

@@ -102,10 +102,17 @@ logL <- function(mu, tau, x, n, rule = DE, moments = FALSE) {
   TH <- th + D
   psi <- function(t, m) x * t - n * log1pexp(t) - (t - m)^2 / (2 * tau^2)
   p0 <- psi(th, mu)
-  E <- exp(psi(TH, mu) - p0) * rep(rule$ds, each = length(mu))
+  rule_sum(exp(psi(TH, mu) - p0), D, th, lc + p0, sig, tau, rule, moments)
+}
+
+# The double-exponential rule's sum for L = exp(lc) int exp(psi(theta)) N(theta; mu, tau^2) dtheta at the nodes
+# theta = th + D (rows: the mus), given E = exp(psi - psi(th)) and `offset` = lc + psi(th): log L, and the
+# conditional mean and variance of theta with `moments`.
+rule_sum <- function(E, D, th, offset, sig, tau, rule, moments) {
+  E <- E * rep(rule$ds, each = nrow(E))
   E[!is.finite(E)] <- 0
   s0 <- rowSums(E)
-  v <- lc + p0 + log(sig * rule$h * s0) - log(tau * sqrt(2 * pi))
+  v <- offset + log(sig * rule$h * s0) - log(tau * sqrt(2 * pi))
   if (!moments) return(v)
   m1 <- rowSums(E * D) / s0
   m2 <- rowSums(E * D^2) / s0

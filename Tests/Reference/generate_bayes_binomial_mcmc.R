@@ -19,23 +19,9 @@
 # quantities {tau, mu, prediction, conditional_rate, population_rate, theta_1 ... theta_k: {mean, mean_mcse,
 # q025, q025_mcse, q50, q50_mcse, q975, q975_mcse}}.
 
-# Debian's r-cran-bh ships no headers (it uses the system Boost in /usr/include), but rstan looks for
-# BH's include directory: give it one in a temporary library that points at the system Boost.
-if (!nzchar(system.file("include", package = "BH")) && dir.exists("/usr/include/boost")) {
-  lib <- file.path(tempdir(), "bh-lib")
-  dir.create(lib, showWarnings = FALSE)
-  file.copy(find.package("BH"), lib, recursive = TRUE)
-  dir.create(file.path(lib, "BH", "include"), showWarnings = FALSE)
-  file.symlink("/usr/include/boost", file.path(lib, "BH", "include", "boost"))
-  .libPaths(c(lib, .libPaths()))
-}
-suppressPackageStartupMessages({ library(rstan); library(metadat); library(jsonlite) })
-rstan_options(auto_write = FALSE)
-options(mc.cores = 2)
+source(file.path("Tests", "Reference", "mcmc_common.R"))
 
 out <- file.path("Tests", "MetaPoolTests", "Fixtures", "bayes_binomial")
-num <- function(x) structure(sprintf("%.17g", x), class = "json")
-
 code <- "
 data {
   int<lower=1> k;
@@ -75,22 +61,6 @@ gh <- local({
   list(z = e$values, w = e$vectors[1, ]^2)
 })
 population_rate <- function(mu, tau) as.vector(plogis(outer(mu, rep(1, 64)) + outer(tau, gh$z)) %*% gh$w)
-
-CHAINS <- 4; ITER <- 300000; WARMUP <- 2000; BATCHES <- 50
-
-summarise <- function(draws) {
-  # draws: matrix iterations x chains
-  b <- nrow(draws) %/% BATCHES
-  est <- function(f) {
-    whole <- f(as.vector(draws))
-    parts <- unlist(lapply(1:ncol(draws), function(ch) sapply(1:BATCHES, function(j) f(draws[((j - 1) * b + 1):(j * b), ch]))))
-    c(whole, sd(parts) / sqrt(length(parts)))
-  }
-  m <- est(mean); a <- est(function(v) quantile(v, 0.025, names = FALSE))
-  md <- est(function(v) quantile(v, 0.5, names = FALSE)); z <- est(function(v) quantile(v, 0.975, names = FALSE))
-  list(mean = num(m[1]), mean_mcse = num(m[2]), q025 = num(a[1]), q025_mcse = num(a[2]),
-       q50 = num(md[1]), q50_mcse = num(md[2]), q975 = num(z[1]), q975_mcse = num(z[2]))
-}
 
 her2 <- read.csv(file.path("Datasets", "her2-bm-intracranial-response.csv"), stringsAsFactors = FALSE)
 her2 <- her2[her2$drug_class == "antibody-drug conjugate" & her2$role == "experimental" &

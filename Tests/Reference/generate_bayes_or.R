@@ -78,14 +78,8 @@ logL_or <- function(mu, tau, i, dummy, rule = DE, moments = FALSE) {
   TH <- th + D
   psi <- function(t, m) a * t - cumulant(st, t)$K - (t - m)^2 / (2 * t2)
   p0 <- psi(th, mu)
-  E <- matrix(exp(psi(as.vector(TH), rep(mu, times = ncol(TH))) - p0), nrow(TH)) * rep(rule$ds, each = length(mu))
-  E[!is.finite(E)] <- 0
-  s0 <- rowSums(E)
-  v <- lc + p0 + log(sig * rule$h * s0) - log(tau * sqrt(2 * pi))
-  if (!moments) return(v)
-  m1 <- rowSums(E * D) / s0
-  m2 <- rowSums(E * D^2) / s0
-  list(log = v, mean = th + m1, var = m2 - m1^2)
+  E <- matrix(exp(psi(as.vector(TH), rep(mu, times = ncol(TH))) - p0), nrow(TH))
+  rule_sum(E, D, th, lc + p0, sig, tau, rule, moments)
 }
 
 hine <- dat.hine1989
