@@ -81,7 +81,7 @@ extension MetaPoolCommand {
     /// and exit status is the full parser's, and the warnings that the subcommand's `validate()`
     /// gave during the shortcut are dropped rather than printed twice.
     static func parseCommand() throws -> ParsableCommand {
-        let arguments = Array(CommandLine.arguments.dropFirst())
+        let arguments = bayesMethodAlias(Array(CommandLine.arguments.dropFirst()))
         if let name = arguments.first,
            let subcommand = configuration.subcommands.first(where: { $0.configuration.commandName == name }) {
             heldWarnings = []
@@ -94,6 +94,41 @@ extension MetaPoolCommand {
             }
         }
         return try parseAsRoot(arguments)
+    }
+}
+
+extension MetaPoolCommand {
+    /// The commands that fit the Bayesian model (`--bayes`).
+    static let bayesCommands: Set<String> = ["pool", "forest", "report"]
+
+    /// `--method BAYES` (any case, or `--method=BAYES`) as `--bayes` for `pool`, `forest` and `report`:
+    /// the Bayesian model named where the other models are. Arguments after `--` are left alone, and
+    /// the other commands get `BAYES` as written (ArgumentParser then names the values `--method` takes).
+    static func bayesMethodAlias(_ arguments: [String]) -> [String] {
+        guard let command = arguments.first, bayesCommands.contains(command) else { return arguments }
+        var out: [String] = [command]
+        var bayes = false
+        func flag() {
+            // `--bayes` given both ways is one request.
+            if !bayes { out.append("--bayes") }
+            bayes = true
+        }
+        var i = 1
+        while i < arguments.count {
+            let a = arguments[i]
+            if a == "--" {
+                out += arguments[i...]
+                break
+            }
+            if a == "--method", i + 1 < arguments.count, arguments[i + 1].uppercased() == "BAYES" {
+                flag()
+                i += 2
+                continue
+            }
+            if a == "--bayes" || a.lowercased() == "--method=bayes" { flag() } else { out.append(a) }
+            i += 1
+        }
+        return out
     }
 }
 

@@ -114,7 +114,7 @@ struct ModelOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Effect measure: PLO PR PAS PFT PLN (events,total), OR RR RD (two groups), HR, GEN. Default: from the columns.", valueName: "measure"))
     var measure: EffectMeasure?
 
-    @Option(name: .customLong("method"), help: ArgumentHelp("Model and tau^2 estimator: FE DL REML ML PM HE SJ HS EB; for two-group counts also MH (Mantel-Haenszel, OR RR RD) and PETO (odds ratio); GLMM for events/total (PLO) or two-group counts (OR).", valueName: "method"))
+    @Option(name: .customLong("method"), help: ArgumentHelp("Model and tau^2 estimator: FE DL REML ML PM HE SJ HS EB; for two-group counts also MH (Mantel-Haenszel, OR RR RD) and PETO (odds ratio); GLMM for events/total (PLO) or two-group counts (OR); BAYES for pool, forest and report: the Bayesian model, as --bayes.", valueName: "method"))
     var poolingMethod: PoolingMethod = .inverseVariance(.restrictedMaximumLikelihood)
 
     /// The pooling method, the GLMM with `--quadrature-points`.

@@ -65,6 +65,30 @@ struct BayesCLITests {
         #expect(table.status == 0 && table.stdout.contains("priors: tau ~ half-normal(0.5), mu ~ normal(0, 4)") && table.stdout.contains("Shrinkage estimates"))
     }
 
+    @Test("--method BAYES (any case, or --method=bayes) is --bayes for pool, forest and report; other commands refuse the value")
+    func methodAlias() throws {
+        let data = "Datasets/her2-bm-intracranial-response.csv"
+        let selection = ["--where", "regimen=trastuzumab deruxtecan", "--where", "population=active",
+                         "--where", "endpoint=IC-ORR", "--where", "endpoint=CNS-ORR"]
+        let flag = try Self.run(["pool", data, "--bayes", "--format", "json"] + selection)
+        try #require(flag.status == 0, "\(flag.stderr)")
+        for spelling in [["--method", "BAYES"], ["--method", "bayes"], ["--method=Bayes"], ["--method", "BAYES", "--bayes"]] {
+            let alias = try Self.run(["pool", data] + spelling + ["--format", "json"] + selection)
+            #expect(alias.status == 0 && alias.stdout == flag.stdout, "\(spelling): \(alias.stderr)")
+        }
+        let table = try Self.run(["pool", data, "--method", "BAYES", "--tau-prior", "half-normal(1)"] + selection)
+        #expect(table.status == 0 && table.stdout.hasPrefix("Bayesian random-effects model (normal-normal, k = 5)")
+                && table.stdout.contains("tau ~ half-normal(1)"), "\(table.stdout)")
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let svg = folder.appendingPathComponent("forest.svg")
+        let forest = try Self.run(["forest", data, "--method", "BAYES", "-o", svg.path] + selection)
+        #expect(forest.status == 0 && (try? String(contentsOf: svg, encoding: .utf8))?.contains("Bayesian random-effects model") == true, "\(forest.stderr)")
+        // A command without the Bayesian model: the value is not one of --method's.
+        let funnel = try Self.run(["funnel", data, "--method", "BAYES", "-o", folder.appendingPathComponent("f.svg").path] + selection)
+        #expect(funnel.status == 64 && funnel.stderr.contains("--method"), "\(funnel.stderr)")
+    }
+
     @Test("check locks a Bayesian baseline at rtol 1e-9: the priors recorded, a moved posterior median is drift")
     func baseline() throws {
         let folder = try temporaryFolder()
