@@ -190,29 +190,9 @@ extension BinomialBayesianMetaAnalysis {
                 if step >= 8 { width *= 1.3 }
             }
         }
-        var coefficients = [Double](repeating: 0, count: 17)
-        func tail(_ p: (a: Double, b: Double, v: [Double])) -> Double {
-            p.v.withUnsafeBufferPointer { v in coefficients.withUnsafeMutableBufferPointer { ChebyshevPanel.coefficients(v, into: $0) } }
-            return 0.5 * (p.b - p.a) * (abs(coefficients[15]) + abs(coefficients[16]))
-        }
-        var errors = panels.map(tail)
-        var total = 0.0
-        for p in panels { for i in 0..<17 { total += 0.5 * (p.b - p.a) * ChebyshevPanel.weights[i] * p.v[i] } }
-        for _ in 0..<300 {
-            // 1e-10: well inside the accuracy of the quantiles asked of it, and above the rounding noise of
-            // the mixture (whose terms are exp of differences of log-likelihoods of size up to 1e5).
-            if errors.reduce(0, +) <= 1e-10 * total || panels.count >= 300 { break }
-            var worst = 0
-            for i in errors.indices where errors[i] > errors[worst] { worst = i }
-            let p = panels[worst]
-            let mid = 0.5 * (p.a + p.b)
-            let left = (p.a, mid, panel(p.a, mid)), right = (mid, p.b, panel(mid, p.b))
-            panels[worst] = left
-            errors[worst] = tail(left)
-            panels.append(right)
-            errors.append(tail(right))
-        }
-        panels.sort { $0.a < $1.a }
+        // 1e-10: well inside the accuracy of the quantiles asked of it, and above the rounding noise of
+        // the mixture (whose terms are exp of differences of log-likelihoods of size up to 1e5).
+        panels = ChebyshevPanel.refine(panels, tolerance: 1e-10, steps: 300, maxPanels: 300, values: panel)
         var out = PiecewiseChebyshev()
         for p in panels { p.v.withUnsafeBufferPointer { out.append(lower: p.a, upper: p.b, values: $0) } }
         // Normalised: the mass beyond the panels is below 1e-16 of the peak density times their reach.

@@ -262,34 +262,10 @@ public struct BinomialBayesianMetaAnalysis: Sendable {
                     edge = side == 0 ? a : b
                 }
             }
-            // Refine: split the panels whose interpolant has not converged.
-            var coefficients = [Double](repeating: 0, count: ChebyshevPanel.count)
-            func tail(_ p: (a: Double, b: Double, v: [Double])) -> Double {
-                p.v.withUnsafeBufferPointer { v in coefficients.withUnsafeMutableBufferPointer { ChebyshevPanel.coefficients(v, into: $0) } }
-                return 0.5 * (p.b - p.a) * (abs(coefficients[15]) + abs(coefficients[16]))
-            }
-            var errors = panels.map(tail)
-            var total = 0.0
-            for p in panels {
-                for i in 0..<ChebyshevPanel.count { total += 0.5 * (p.b - p.a) * ChebyshevPanel.weights[i] * p.v[i] }
-            }
-            // 1e-12, or the rounding noise of exp F where that is larger (splitting cannot reduce it).
+            // Refine: split the panels whose interpolant has not converged, to 1e-12 or the rounding noise of
+            // exp F where that is larger (splitting cannot reduce it).
             let tolerance = max(1e-12, 64 * Double.ulpOfOne * magnitude(m.mu, tau))
-            for _ in 0..<200 {
-                let sum = errors.reduce(0, +)
-                if sum <= tolerance * total { break }
-                var worst = 0
-                for i in errors.indices where errors[i] > errors[worst] { worst = i }
-                let p = panels[worst]
-                let mid = 0.5 * (p.a + p.b)
-                guard mid > p.a, mid < p.b else { break }
-                let left = (p.a, mid, panel(p.a, mid)), right = (mid, p.b, panel(mid, p.b))
-                panels[worst] = left
-                errors[worst] = tail(left)
-                panels.append(right)
-                errors.append(tail(right))
-            }
-            panels.sort { $0.a < $1.a }
+            panels = ChebyshevPanel.refine(panels, tolerance: tolerance, steps: 200, values: panel)
             var rule = MuRule()
             rule.mode = m.mu
             rule.sd = m.sd

@@ -99,6 +99,41 @@ enum ChebyshevPanel {
         }
         return numerator / denominator
     }
+
+    /// A panel [a, b] with the integrand's values at its 17 nodes.
+    typealias Panel = (a: Double, b: Double, v: [Double])
+
+    /// `panels` refined adaptively: the panel whose interpolant has the largest error estimate (its half-width
+    /// times |a₁₅| + |a₁₆|) is split in two until the estimates sum to `tolerance` times the integral over the
+    /// panels, `steps` splits were made, `maxPanels` panels exist or a panel can no longer be halved; sorted
+    /// by their lower ends. `values(a, b)` gives the integrand at the nodes of [a, b].
+    static func refine(_ panels: [Panel], tolerance: Double, steps: Int, maxPanels: Int = .max,
+                       values: (Double, Double) -> [Double]) -> [Panel] {
+        var panels = panels
+        var coefficients = [Double](repeating: 0, count: count)
+        func estimate(_ p: Panel) -> Double {
+            p.v.withUnsafeBufferPointer { v in coefficients.withUnsafeMutableBufferPointer { ChebyshevPanel.coefficients(v, into: $0) } }
+            return 0.5 * (p.b - p.a) * (abs(coefficients[15]) + abs(coefficients[16]))
+        }
+        var errors = panels.map(estimate)
+        var total = 0.0
+        for p in panels { for i in 0..<count { total += 0.5 * (p.b - p.a) * weights[i] * p.v[i] } }
+        for _ in 0..<steps {
+            if errors.reduce(0, +) <= tolerance * total || panels.count >= maxPanels { break }
+            var worst = 0
+            for i in errors.indices where errors[i] > errors[worst] { worst = i }
+            let p = panels[worst]
+            let mid = 0.5 * (p.a + p.b)
+            guard mid > p.a, mid < p.b else { break }
+            let left: Panel = (p.a, mid, values(p.a, mid)), right: Panel = (mid, p.b, values(mid, p.b))
+            panels[worst] = left
+            errors[worst] = estimate(left)
+            panels.append(right)
+            errors.append(estimate(right))
+        }
+        panels.sort { $0.a < $1.a }
+        return panels
+    }
 }
 
 /// A function tabulated on panels [lowerᵢ, upperᵢ] of one variable, 17 Chebyshev–Lobatto values each,
