@@ -113,6 +113,44 @@ struct BayesOddsRatioCLITests {
         #expect(failed.status == 1 && failed.stdout.contains("bayes_factor_mu0"), "\(failed.stdout)")
     }
 
+    @Test("forest and --batch fit two-group counts by the hypergeometric-normal model: the batch line is the single fit, the forest rows its shrinkage estimates")
+    func forestAndBatch() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let csv = folder.appendingPathComponent("small.csv")
+        try "study,treat_events,treat_total,control_events,control_total\na,2,20,5,21\nb,3,25,6,24\nc,1,15,4,16\n"
+            .write(to: csv, atomically: true, encoding: .utf8)
+        let single = try Self.run(["pool", csv.path, "--bayes", "--likelihood", "binomial", "--format", "json"])
+        try #require(single.status == 0, "\(single.stderr)")
+        let one = try Self.object(single.stdout)
+        let lines = folder.appendingPathComponent("batch.jsonl")
+        try """
+        {"analysis": "small", "study": ["a", "b", "c"], "treat_events": [2, 3, 1], "treat_total": [20, 25, 15], "control_events": [5, 6, 4], "control_total": [21, 24, 16]}
+        {"analysis": "empty", "study": ["x", "y"], "treat_events": [0, 0], "treat_total": [10, 12], "control_events": [0, 0], "control_total": [11, 9]}
+
+        """.write(to: lines, atomically: true, encoding: .utf8)
+        let batch = try Self.run(["pool", lines.path, "--batch", "--bayes", "--likelihood", "binomial", "--format", "json"])
+        let outputs = try batch.stdout.split(separator: "\n").map { try Self.object(String($0)) }
+        try #require(outputs.count == 2, "\(batch.stdout) \(batch.stderr)")
+        #expect(outputs[0]["analysis"] as? String == "small" && outputs[0]["model"] as? String == "hypergeometric-normal")
+        for key in ["mu", "tau", "prediction"] {
+            #expect(NSDictionary(dictionary: outputs[0][key] as? [String: Any] ?? [:]) == NSDictionary(dictionary: one[key] as? [String: Any] ?? ["missing": 1]),
+                    "batch \(key)")
+        }
+        // The analysis without information fails on its own line, naming it.
+        #expect((outputs[1]["error"] as? String)?.contains("analysis empty: no study has information on the odds ratio") == true, "\(outputs[1])")
+        // forest: the first study's shrinkage estimate on the odds-ratio scale, as the JSON gives it.
+        let svg = folder.appendingPathComponent("forest.svg")
+        let forest = try Self.run(["forest", csv.path, "--bayes", "--likelihood", "binomial", "-o", svg.path])
+        try #require(forest.status == 0, "\(forest.stderr)")
+        let text = try String(contentsOf: svg, encoding: .utf8)
+        #expect(text.contains("Bayesian random-effects model (hypergeometric-normal)"))
+        let first = try #require((one["studies"] as? [[String: Any]])?.first)
+        let shown = String(format: "%.2f [%.2f, %.2f]", Double.exp(try #require(Self.number(first["median"]))),
+                           Double.exp(try #require(Self.number(first["ci_lower"]))), Double.exp(try #require(Self.number(first["ci_upper"]))))
+        #expect(text.contains(shown), "\(shown)")
+    }
+
     @Test("refusals: --measure RR or RD with --likelihood binomial; the Jeffreys prior; no informative study")
     func refusals() throws {
         for measure in ["RR", "RD"] {
